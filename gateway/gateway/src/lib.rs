@@ -1,1 +1,12 @@
-//! Gateway library.
+//! The publication review and confidentiality-check gateway, as a library:
+//! the binary in `main.rs` is a thin command line over it, and the
+//! end-to-end tests in `tests/` drive it in-process over real HTTP.
+//!
+//! See `ARCHITECTURE.md` at the repository root for the codemap.
+
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod model;
+pub mod server;
+pub mod store;

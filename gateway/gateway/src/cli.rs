@@ -1,0 +1,394 @@
+//! Command-line interface. Output for people is in Chinese; exit code 0 on
+//! success, 1 on a failed check, 2 on an error.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use gateway::auth::{self, Role, Scope};
+use gateway::config::{Overrides, Settings};
+use gateway::model::Timestamp;
+use gateway::server::{self, Server};
+
+#[derive(Parser)]
+#[command(
+    name = "gateway",
+    version,
+    about = "政务公开发布审核网关 (publication review and confidentiality-check gateway)"
+)]
+struct Cli {
+    /// Configuration file (TOML). Default: ./gateway.toml if it exists.
+    #[arg(long, global = true, env = "GATEWAY_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    overrides: OverrideArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct OverrideArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8080.
+    #[arg(long, global = true)]
+    listen: Option<SocketAddr>,
+    /// Data directory (SQLite database, caches, development keys).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL; postgres://… for PostgreSQL. Default: SQLite in the data directory.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. Without --password-stdin a strong password is generated and printed once.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// Display name, e.g. 张伟.
+        #[arg(long)]
+        name: String,
+        /// Role (repeatable): drafter, reviewer, secrecy_reviewer, approver, leader, publisher, channel, admin, auditor.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Organisational unit by name.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user and print it once.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// Scope (repeatable): items:read, items:write, review, channel, admin.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; exit 1 and name the first broken event if it is broken.
+    Verify,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,wasmtime=warn,cranelift=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("错误：无法启动运行时：{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides {
+        listen: cli.overrides.listen,
+        data_dir: cli.overrides.data_dir,
+        database_url: cli.overrides.database_url,
+    };
+    let settings = Settings::load(cli.config.as_deref(), &overrides).context("配置有误")?;
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            server::open_database(&settings).await?;
+            println!("数据库迁移已完成。");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Add {
+            username,
+            name,
+            roles,
+            unit,
+            password_stdin,
+        }) => {
+            let roles = parse_all::<Role>(&roles, "角色")?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .context("无法读取标准输入中的密码")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let generated = password.is_none() && roles.iter().any(|r| *r != Role::Channel);
+            let password = if generated {
+                Some(generate_password())
+            } else {
+                password
+            };
+            let db = server::open_database(&settings).await?;
+            let user = add_user(&db, username, name, unit, roles, password.as_deref()).await?;
+            println!(
+                "已创建用户 {}（{}），角色：{}",
+                user.username,
+                user.display_name,
+                role_labels(&user.roles)
+            );
+            if generated {
+                println!(
+                    "初始密码（只显示这一次，请妥善保管）：{}",
+                    password.unwrap_or_default()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::List) => {
+            let db = server::open_database(&settings).await?;
+            for user in db.users().await? {
+                println!(
+                    "{}\t{}\t{}\t{}{}",
+                    user.username,
+                    user.display_name,
+                    user.unit_name.as_deref().unwrap_or("-"),
+                    role_labels(&user.roles),
+                    if user.active { "" } else { "\t(已停用)" }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Create {
+            username,
+            name,
+            scopes,
+            expires_in_days,
+        }) => {
+            let scopes = parse_all_json::<Scope>(&scopes, "权限范围")?;
+            let db = server::open_database(&settings).await?;
+            let user = db
+                .user_by_name(&username)
+                .await
+                .with_context(|| format!("用户 {username} 不存在"))?;
+            let secret = auth::new_secret("gwt_");
+            let expires = expires_in_days.map(|d| {
+                Timestamp::from_offset(
+                    Timestamp::now().as_offset() + time::Duration::days(i64::from(d)),
+                )
+            });
+            let record = db
+                .create_token(
+                    user.id,
+                    user.id,
+                    &name,
+                    &auth::secret_hash(&secret),
+                    &scopes,
+                    expires,
+                )
+                .await?;
+            println!("已为 {username} 创建令牌 {}（只显示这一次）：", record.id);
+            println!("{secret}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let db = server::open_database(&settings).await?;
+            let report = db.verify_audit_chain().await?;
+            match report.first_broken {
+                None => {
+                    println!("审计链完整：共 {} 条事件，逐条校验通过。", report.events);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(seq) => {
+                    println!(
+                        "审计链已损坏：第 {seq} 条事件校验失败（{}）。该事件及其后的记录不可信。",
+                        report.reason.unwrap_or_default()
+                    );
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    let data_dir = settings.data_dir.clone();
+    let server = Server::bind(settings).await?;
+    let db = server.state().db.clone();
+    let addr = server.local_addr();
+    println!("政务公开发布审核网关已启动：http://{addr}");
+    println!("数据库：{}", describe_backend(server.state()));
+    if db.user_count().await? == 0 {
+        let password = generate_password();
+        add_user(
+            &db,
+            "admin".into(),
+            "系统管理员".into(),
+            None,
+            BTreeSet::from([Role::Admin]),
+            Some(&password),
+        )
+        .await?;
+        let file = data_dir.join("initial-admin-password.txt");
+        write_private(&file, &format!("{password}\n"))?;
+        println!("首次启动：已创建管理员账户 admin，初始密码：{password}");
+        println!(
+            "（密码也保存在 {}，仅本机可读；登录后请创建其他用户并妥善保管。）",
+            file.display()
+        );
+    }
+    println!("登录：curl -c cookies.txt -H 'Content-Type: application/json' \\");
+    println!(
+        "        -d '{{\"username\":\"admin\",\"password\":\"…\"}}' http://{addr}/api/v1/auth/login"
+    );
+    println!("接口文档：http://{addr}/api/v1/openapi.json    按 Ctrl-C 停止。");
+    server.run(shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_backend(state: &gateway::http::AppState) -> String {
+    match state.db.backend() {
+        gateway::store::Backend::Sqlite => format!("SQLite（{}）", state.settings.database_url()),
+        gateway::store::Backend::Postgres => {
+            format!(
+                "PostgreSQL（{}）",
+                gateway::store::redact_url(&state.settings.database_url())
+            )
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    eprintln!("正在停止：等待进行中的请求完成……");
+}
+
+async fn add_user(
+    db: &gateway::store::Db,
+    username: String,
+    name: String,
+    unit: Option<String>,
+    roles: BTreeSet<Role>,
+    password: Option<&str>,
+) -> anyhow::Result<gateway::store::UserRecord> {
+    let new =
+        gateway::http::new_user(username, name, unit, roles, password).map_err(|problems| {
+            let text: Vec<String> = problems
+                .iter()
+                .map(|p| format!("{}：{}", p.field, p.message))
+                .collect();
+            anyhow::anyhow!(text.join("；"))
+        })?;
+    db.create_user(None, &new).await.map_err(|e| match e {
+        gateway::store::StoreError::Conflict(_) => {
+            anyhow::anyhow!("用户名 {} 已存在", new.username)
+        }
+        other => other.into(),
+    })
+}
+
+/// 20 characters from an alphabet without look-alikes; always passes the
+/// strength rules.
+fn generate_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut rng = rand::rngs::OsRng;
+    let body: String = (0..17)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{body}-A7")
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("无法写入 {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+fn parse_all<T: std::str::FromStr + Ord>(
+    values: &[String],
+    what: &str,
+) -> anyhow::Result<BTreeSet<T>> {
+    values
+        .iter()
+        .map(|v| {
+            v.parse::<T>()
+                .map_err(|_| anyhow::anyhow!("未知的{what}：{v}"))
+        })
+        .collect()
+}
+
+fn parse_all_json<T: serde::de::DeserializeOwned + Ord>(
+    values: &[String],
+    what: &str,
+) -> anyhow::Result<BTreeSet<T>> {
+    values
+        .iter()
+        .map(|v| {
+            serde_json::from_value::<T>(serde_json::Value::String(v.clone()))
+                .map_err(|_| anyhow::anyhow!("未知的{what}：{v}"))
+        })
+        .collect()
+}
+
+fn role_labels(roles: &BTreeSet<Role>) -> String {
+    let labels: Vec<&str> = roles.iter().map(|r| r.label()).collect();
+    labels.join("、")
+}

@@ -1,0 +1,327 @@
+//! Configuration, read once at start: defaults, then the TOML file, then
+//! environment variables, then command-line flags. A bad value stops the
+//! process here with a message naming it; nothing else reads `std::env`.
+//!
+//! With no file at all the gateway runs on `./data/` with SQLite on
+//! 127.0.0.1:8080.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A string that never shows up in logs or `Debug` output.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Everything the gateway is configured with.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Where the SQLite database, the plugin cache and development keys live.
+    pub data_dir: PathBuf,
+    pub database: DatabaseSettings,
+    pub limits: Limits,
+    pub session: SessionSettings,
+    /// Channel ids items may target.
+    pub channels: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `postgres://…` for PostgreSQL; unset means SQLite in the data directory.
+    pub url: Option<Secret>,
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest JSON request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest attachment upload, in bytes.
+    pub max_attachment_bytes: usize,
+    /// Largest page of a list.
+    pub max_page_size: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    /// Absolute lifetime of a login session, in hours.
+    pub ttl_hours: i64,
+    /// Idle timeout, in minutes.
+    pub idle_minutes: i64,
+    /// Set the `Secure` attribute on the session cookie (behind TLS).
+    pub secure_cookie: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            database: DatabaseSettings::default(),
+            limits: Limits::default(),
+            session: SessionSettings::default(),
+            channels: ["website", "wechat", "weibo", "applicant", "bulletin"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> DatabaseSettings {
+        DatabaseSettings {
+            url: None,
+            max_connections: 8,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_body_bytes: 10 << 20,
+            max_attachment_bytes: 50 << 20,
+            max_page_size: 200,
+        }
+    }
+}
+
+impl Default for SessionSettings {
+    fn default() -> SessionSettings {
+        SessionSettings {
+            ttl_hours: 12,
+            idle_minutes: 30,
+            secure_cookie: false,
+        }
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("environment variable {name} is invalid: {message}")]
+    Env { name: &'static str, message: String },
+    #[error("invalid setting {name}: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+/// Values given on the command line; they win over file and environment.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+/// The name of the config file looked for in the working directory when
+/// none is given.
+pub const DEFAULT_CONFIG_FILE: &str = "gateway.toml";
+
+impl Settings {
+    /// Reads `file` (or `gateway.toml` if present), the environment, and
+    /// `overrides`, in that order.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
+        let env = |name: &'static str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Settings::load_with_env(file, overrides, env)
+    }
+
+    fn load_with_env(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        env: impl Fn(&'static str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let default_file = Path::new(DEFAULT_CONFIG_FILE);
+        let file = file.or_else(|| default_file.exists().then_some(default_file));
+        let mut settings = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.to_owned(),
+                    source: Box::new(source),
+                })?
+            }
+            None => Settings::default(),
+        };
+
+        fn parsed<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError>
+        where
+            T::Err: fmt::Display,
+        {
+            value.parse().map_err(|e: T::Err| ConfigError::Env {
+                name,
+                message: e.to_string(),
+            })
+        }
+        if let Some(v) = env("GATEWAY_LISTEN") {
+            settings.listen = parsed("GATEWAY_LISTEN", v)?;
+        }
+        if let Some(v) = env("GATEWAY_DATA_DIR") {
+            settings.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("DATABASE_URL") {
+            settings.database.url = Some(Secret::new(v));
+        }
+        if let Some(v) = env("GATEWAY_MAX_BODY_BYTES") {
+            settings.limits.max_body_bytes = parsed("GATEWAY_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = env("GATEWAY_MAX_ATTACHMENT_BYTES") {
+            settings.limits.max_attachment_bytes = parsed("GATEWAY_MAX_ATTACHMENT_BYTES", v)?;
+        }
+
+        if let Some(listen) = overrides.listen {
+            settings.listen = listen;
+        }
+        if let Some(dir) = &overrides.data_dir {
+            settings.data_dir = dir.clone();
+        }
+        if let Some(url) = &overrides.database_url {
+            settings.database.url = Some(Secret::new(url.clone()));
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |name, message: &str| {
+            Err(ConfigError::Invalid {
+                name,
+                message: message.to_owned(),
+            })
+        };
+        if self.limits.max_body_bytes < 1024 {
+            return invalid("limits.max_body_bytes", "must be at least 1024");
+        }
+        if self.limits.max_attachment_bytes < 1024 {
+            return invalid("limits.max_attachment_bytes", "must be at least 1024");
+        }
+        if self.limits.max_page_size == 0 {
+            return invalid("limits.max_page_size", "must be at least 1");
+        }
+        if self.session.ttl_hours <= 0 || self.session.idle_minutes <= 0 {
+            return invalid("session", "ttl_hours and idle_minutes must be positive");
+        }
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections", "must be at least 1");
+        }
+        for channel in &self.channels {
+            if !is_slug(channel) {
+                return invalid(
+                    "channels",
+                    "channel ids are lowercase ASCII letters, digits, '-' or '_'",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The database URL: the configured one, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.expose().to_owned(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("gateway.db").display()
+            ),
+        }
+    }
+}
+
+/// Lowercase ASCII letters, digits, `-` and `_`, starting with a letter, at
+/// most 32 characters.
+pub fn is_slug(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && s.len() <= 32
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_without_file_or_env() {
+        let s = Settings::load_with_env(None, &Overrides::default(), |_| None).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url(), "sqlite://data/gateway.db?mode=rwc");
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/g\"\n[limits]\nmax_body_bytes = 2048\n",
+        )
+        .unwrap();
+        let env = |name: &str| (name == "GATEWAY_DATA_DIR").then(|| "/env/g".to_owned());
+        let flags = Overrides {
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..Overrides::default()
+        };
+        let s = Settings::load_with_env(Some(&path), &flags, env).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(s.data_dir, PathBuf::from("/env/g"));
+        assert_eq!(s.limits.max_body_bytes, 2048);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_env_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        let err =
+            Settings::load_with_env(Some(&path), &Overrides::default(), |_| None).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+        let env = |name: &str| (name == "GATEWAY_LISTEN").then(|| "nowhere".to_owned());
+        let err = Settings::load_with_env(None, &Overrides::default(), env).unwrap_err();
+        assert!(err.to_string().contains("GATEWAY_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        assert_eq!(
+            format!("{:?}", Secret::new("postgres://u:pw@h/db")),
+            "Secret(***)"
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! Attachment upload and download. Bytes are stored by SHA-256; a version
+//! refers to them by digest. The declared type must be on the allow-list and
+//! agree with the file's own signature (magic bytes).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use seal::ContentDigest;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{ApiError, AppState, Auth};
+use crate::auth::{Role, Scope};
+
+/// Media types accepted as attachments, with a check of the file's signature.
+const ALLOWED: &[(&str, &str, fn(&[u8]) -> bool)] = &[
+    ("application/pdf", "PDF", |b| b.starts_with(b"%PDF-")),
+    ("application/ofd", "OFD 版式文件", is_zip),
+    (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "Word 文档 (docx)",
+        is_zip,
+    ),
+    (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "Excel 表格 (xlsx)",
+        is_zip,
+    ),
+    ("application/msword", "Word 97-2003 文档 (doc)", is_ole),
+    (
+        "application/vnd.ms-excel",
+        "Excel 97-2003 表格 (xls)",
+        is_ole,
+    ),
+    ("image/png", "PNG 图片", |b| {
+        b.starts_with(b"\x89PNG\r\n\x1a\n")
+    }),
+    ("image/jpeg", "JPEG 图片", |b| {
+        b.starts_with(b"\xff\xd8\xff")
+    }),
+    ("text/plain", "纯文本", is_text),
+    ("text/csv", "CSV 表格", is_text),
+];
+
+fn is_zip(b: &[u8]) -> bool {
+    b.starts_with(b"PK\x03\x04")
+}
+
+fn is_ole(b: &[u8]) -> bool {
+    b.starts_with(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+}
+
+fn is_text(b: &[u8]) -> bool {
+    std::str::from_utf8(b).is_ok_and(|s| !s.contains('\0'))
+}
+
+/// A stored attachment.
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentView {
+    #[schema(value_type = String, example = "sha256:…")]
+    pub digest: ContentDigest,
+    pub media_type: String,
+    pub size: i64,
+}
+
+/// Uploads an attachment: the raw bytes as the body, the type in
+/// `Content-Type`. Answers with the digest to refer to it by.
+#[utoipa::path(post, path = "/api/v1/attachments", tag = "attachments",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = AttachmentView), (status = 413, body = super::Problem), (status = 415, body = super::Problem)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    auth: Auth,
+    req: Request,
+) -> Result<Response, ApiError> {
+    auth.require_any(&[Role::Drafter])?;
+    auth.require_scope(Scope::ItemsWrite)?;
+    let media_type = declared_type(req.headers())?;
+    let limit = state.settings.limits.max_attachment_bytes;
+    let bytes = Bytes::from_request(req, &state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { limit }
+            } else {
+                ApiError::BadRequest(rejection.body_text())
+            }
+        })?;
+    if bytes.is_empty() {
+        return Err(ApiError::Unprocessable("附件内容为空。".into()));
+    }
+    let (_, label, matches) = ALLOWED
+        .iter()
+        .find(|(t, _, _)| *t == media_type)
+        .expect("declared_type checked it");
+    if !matches(&bytes) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "文件内容与声明的类型（{label}）不符，请确认文件未损坏、类型选择正确。"
+        )));
+    }
+    let blob = state
+        .db
+        .put_blob(auth.0.user_id, &media_type, &bytes)
+        .await?;
+    let view = AttachmentView {
+        digest: blob.digest,
+        media_type: blob.media_type,
+        size: blob.size,
+    };
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+fn declared_type(headers: &HeaderMap) -> Result<String, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    if ALLOWED.iter().any(|(t, _, _)| *t == declared) {
+        return Ok(declared);
+    }
+    let allowed: Vec<&str> = ALLOWED.iter().map(|(_, label, _)| *label).collect();
+    Err(ApiError::UnsupportedMediaType(format!(
+        "不支持的附件类型“{}”。可上传：{}。",
+        if declared.is_empty() {
+            "未声明"
+        } else {
+            &declared
+        },
+        allowed.join("、")
+    )))
+}
+
+/// Downloads an attachment's bytes.
+#[utoipa::path(get, path = "/api/v1/attachments/{digest}", tag = "attachments", params(("digest" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = super::Problem)))]
+pub async fn download(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(digest): Path<String>,
+) -> Result<Response, ApiError> {
+    auth.require_scope(Scope::ItemsRead)?;
+    let digest: ContentDigest = digest.parse().map_err(|_| ApiError::NotFound("该附件"))?;
+    let (blob, content) = state.db.blob_content(&digest).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => ApiError::NotFound("该附件"),
+        other => other.into(),
+    })?;
+    let mut response = content.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&blob.media_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment"),
+    );
+    Ok(response)
+}

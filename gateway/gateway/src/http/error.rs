@@ -1,0 +1,211 @@
+//! Every error the API answers with, as RFC 9457 `application/problem+json`:
+//! a stable `type` (a URN per error), a Chinese `title` and `detail` that
+//! tell a person what to fix, the status, and for 422 the list of field
+//! problems. The cause of an internal error goes to the log, never to the
+//! client.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::model::FieldProblem;
+use crate::store::StoreError;
+
+/// The media type of error bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("malformed request: {0}")]
+    BadRequest(String),
+    #[error("not authenticated")]
+    Unauthenticated,
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("stale version {expected}, current is {current}")]
+    Stale { expected: i64, current: i64 },
+    #[error("body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("invalid fields")]
+    Invalid(Vec<FieldProblem>),
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
+    #[error("account locked")]
+    Locked,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of error, e.g. `urn:gateway:problem:stale-version`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short, stable summary in Chinese.
+    pub title: String,
+    pub status: u16,
+    /// What happened and what to do, in Chinese.
+    pub detail: String,
+    /// Field-level problems, for 422 answers about request fields.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) | ApiError::Stale { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Invalid(_) | ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Locked => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "malformed-request",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::BadCredentials => "bad-credentials",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Stale { .. } => "stale-version",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::Invalid(_) => "invalid-fields",
+            ApiError::Unprocessable(_) => "unprocessable",
+            ApiError::Locked => "account-locked",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "请求格式错误",
+            ApiError::Unauthenticated => "未登录",
+            ApiError::BadCredentials => "用户名或密码错误",
+            ApiError::Forbidden(_) => "无权执行此操作",
+            ApiError::NotFound(_) => "未找到",
+            ApiError::Conflict(_) => "操作冲突",
+            ApiError::Stale { .. } => "版本已过期",
+            ApiError::PayloadTooLarge { .. } => "内容过大",
+            ApiError::UnsupportedMediaType(_) => "不支持的文件类型",
+            ApiError::Invalid(_) => "填写内容有误",
+            ApiError::Unprocessable(_) => "请求内容无法处理",
+            ApiError::Locked => "账户已暂时锁定",
+            ApiError::Internal(_) => "服务器内部错误",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::BadRequest(why) => {
+                format!("请求无法解析：{why}。请检查 JSON 格式和字段后重试。")
+            }
+            ApiError::Unauthenticated => {
+                "请先登录，或在 Authorization 头中提供有效的 API 令牌。".into()
+            }
+            ApiError::BadCredentials => {
+                "用户名或密码错误，请重新输入。连续多次失败后账户将被暂时锁定。".into()
+            }
+            ApiError::Forbidden(why) => why.clone(),
+            ApiError::NotFound(what) => format!("{what}不存在，或您无权查看。"),
+            ApiError::Conflict(why) => why.clone(),
+            ApiError::Stale { expected, current } => format!(
+                "您基于第 {expected} 版修改，但当前已是第 {current} 版。请先查看最新版本，再在其基础上修改。"
+            ),
+            ApiError::PayloadTooLarge { limit } => {
+                format!(
+                    "提交的内容超过上限（{} 字节，约 {} MiB），请精简后重试。",
+                    limit,
+                    limit >> 20
+                )
+            }
+            ApiError::UnsupportedMediaType(why) => why.clone(),
+            ApiError::Invalid(problems) => {
+                let fields: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+                fields.join("；")
+            }
+            ApiError::Unprocessable(why) => why.clone(),
+            ApiError::Locked => format!(
+                "登录失败次数过多，账户已锁定 {} 分钟，请稍后再试或联系管理员。",
+                crate::store::LOCKOUT_MINUTES
+            ),
+            ApiError::Internal(_) => {
+                "服务器处理请求时出错，已记录日志。请稍后重试；如持续出现，请联系管理员。".into()
+            }
+        }
+    }
+
+    /// The problem document for this error.
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("urn:gateway:problem:{}", self.code()),
+            title: self.title().to_owned(),
+            status: self.status().as_u16(),
+            detail: self.detail(),
+            errors: match self {
+                ApiError::Invalid(problems) => problems.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid(vec![FieldProblem::new(field, message)])
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error");
+        }
+        let status = self.status();
+        let body = serde_json::to_vec(&self.problem()).expect("problem serialises");
+        let mut response = (status, body).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::NotFound => ApiError::NotFound("所请求的对象"),
+            StoreError::Conflict(what) => ApiError::Conflict(conflict_detail(what)),
+            StoreError::Stale { expected, current } => ApiError::Stale { expected, current },
+            StoreError::WrongState { state } => ApiError::Conflict(format!(
+                "事项当前状态为“{}”，不能执行此操作。",
+                state.label()
+            )),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+fn conflict_detail(what: &str) -> String {
+    match what {
+        "username already exists" => "用户名已存在，请换一个用户名。".into(),
+        "referenced item does not exist" => "关联的事项不存在。".into(),
+        other => format!("操作与现有数据冲突（{other}）。"),
+    }
+}

@@ -1,0 +1,749 @@
+//! Items: create a draft, edit (a new immutable version, with optimistic
+//! concurrency), submit, read, list with filters and cursor, and diff two
+//! versions.
+
+use std::collections::BTreeSet;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ApiError, AppJson, AppQuery, AppState, Auth};
+use crate::auth::{Principal, Role, Scope};
+use crate::config::is_slug;
+use crate::model::{
+    AttachmentRef, Attribute, FieldProblem, ItemId, ItemState, Kind, SuperiorRef, Timestamp,
+    UnitId, UserId, VersionContent, normalize_formed_at, normalize_newlines,
+};
+use crate::store::{ItemFilter, ItemRecord, ListCursor, StoreError, StoredVersion};
+
+/// What a drafter writes. Creating takes it as is; editing also needs
+/// `base_version`, the version the edit was made on.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemInput {
+    /// For edits: the current version number this edit is based on.
+    pub base_version: Option<i64>,
+    pub kind: Kind,
+    pub title: String,
+    /// Plain text; CRLF line endings become LF.
+    pub body: String,
+    pub attribute: Attribute,
+    #[serde(default)]
+    pub attribute_reason: Option<String>,
+    #[serde(default)]
+    pub legal_basis: Option<String>,
+    #[serde(default)]
+    pub doc_number: Option<String>,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub superior: Option<SuperiorRef>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub interprets: Option<ItemId>,
+    #[serde(default)]
+    pub channels: Vec<String>,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentInput>,
+    /// `YYYY-MM-DD` or RFC 3339.
+    #[serde(default)]
+    pub formed_at: Option<String>,
+    #[serde(default)]
+    pub flags: Vec<String>,
+}
+
+/// An attachment uploaded earlier, by digest, with the name to show.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentInput {
+    pub name: String,
+    #[schema(value_type = String)]
+    pub digest: seal::ContentDigest,
+}
+
+/// A version with its digest.
+#[derive(Serialize, ToSchema)]
+pub struct VersionView {
+    pub version: i64,
+    #[schema(value_type = String)]
+    pub content_digest: seal::ContentDigest,
+    #[schema(value_type = String)]
+    pub created_by: UserId,
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
+    #[serde(flatten)]
+    pub content: VersionContent,
+}
+
+/// A version's header, for the list of versions.
+#[derive(Serialize, ToSchema)]
+pub struct VersionSummary {
+    pub version: i64,
+    #[schema(value_type = String)]
+    pub content_digest: seal::ContentDigest,
+    #[schema(value_type = String)]
+    pub created_by: UserId,
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
+}
+
+/// An item with its current version and the headers of all versions.
+#[derive(Serialize, ToSchema)]
+pub struct ItemView {
+    #[schema(value_type = String)]
+    pub id: ItemId,
+    pub state: ItemState,
+    /// The state in Chinese, for display.
+    pub state_label: &'static str,
+    pub current_version: i64,
+    #[schema(value_type = Option<String>)]
+    pub unit_id: Option<UnitId>,
+    #[schema(value_type = String)]
+    pub created_by: UserId,
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String)]
+    pub updated_at: Timestamp,
+    pub current: VersionView,
+    /// Every version, oldest first (omitted in lists).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<VersionSummary>,
+}
+
+fn version_view(v: StoredVersion) -> VersionView {
+    VersionView {
+        version: v.version,
+        content_digest: v.content_digest,
+        created_by: v.created_by,
+        created_at: v.created_at,
+        content: v.content,
+    }
+}
+
+fn item_view(item: ItemRecord, current: StoredVersion, versions: Vec<VersionSummary>) -> ItemView {
+    ItemView {
+        id: item.id,
+        state: item.state,
+        state_label: item.state.label(),
+        current_version: item.current_version,
+        unit_id: item.unit_id,
+        created_by: item.created_by,
+        created_at: item.created_at,
+        updated_at: item.updated_at,
+        current: version_view(current),
+        versions,
+    }
+}
+
+/// Who may read an item: reviewers, the publication office, auditors and
+/// admins read all; a drafter reads the items of their unit (or their own).
+fn may_read(principal: &Principal, item: &ItemRecord) -> bool {
+    let all = [
+        Role::Reviewer,
+        Role::SecrecyReviewer,
+        Role::Approver,
+        Role::Leader,
+        Role::Publisher,
+        Role::Auditor,
+        Role::Admin,
+    ];
+    if all.iter().any(|r| principal.has_role(*r)) {
+        return true;
+    }
+    principal.has_role(Role::Drafter)
+        && (item.created_by == principal.user_id
+            || (item.unit_id.is_some() && item.unit_id == principal.unit_id))
+}
+
+/// Who may write new versions: a drafter of the item's unit, or its author.
+fn may_edit(principal: &Principal, item: &ItemRecord) -> bool {
+    principal.has_role(Role::Drafter)
+        && (item.created_by == principal.user_id
+            || (item.unit_id.is_some() && item.unit_id == principal.unit_id))
+}
+
+async fn readable_item(state: &AppState, auth: &Auth, id: ItemId) -> Result<ItemRecord, ApiError> {
+    auth.require_scope(Scope::ItemsRead)?;
+    let item = state.db.item(id).await.map_err(not_found("该事项"))?;
+    if !may_read(&auth.0, &item) {
+        // Do not reveal that the item exists.
+        return Err(ApiError::NotFound("该事项"));
+    }
+    Ok(item)
+}
+
+fn not_found(what: &'static str) -> impl Fn(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => ApiError::NotFound(what),
+        other => other.into(),
+    }
+}
+
+const MAX_TITLE_CHARS: usize = 500;
+const MAX_SHORT_FIELD_CHARS: usize = 200;
+const MAX_REASON_CHARS: usize = 4000;
+const MAX_ATTACHMENTS: usize = 100;
+
+/// Turns a request into version content: closed vocabularies are already
+/// checked by serde; here lengths, channels, flags, attachments and links.
+async fn content_from_input(
+    state: &AppState,
+    input: ItemInput,
+) -> Result<VersionContent, ApiError> {
+    let mut problems = Vec::new();
+    let mut text = |field: &str, value: String, max_chars: usize| -> String {
+        if value.contains('\0') {
+            problems.push(FieldProblem::new(
+                field,
+                "内容包含不可见的空字符（U+0000），请删除后重试",
+            ));
+        } else if value.chars().count() > max_chars {
+            problems.push(FieldProblem::new(
+                field,
+                format!("内容过长，最多 {max_chars} 个字符"),
+            ));
+        }
+        normalize_newlines(&value)
+    };
+    let title = text("title", input.title, MAX_TITLE_CHARS);
+    let body = text("body", input.body, usize::MAX);
+    let attribute_reason = input
+        .attribute_reason
+        .map(|v| text("attribute_reason", v, MAX_REASON_CHARS));
+    let legal_basis = input
+        .legal_basis
+        .map(|v| text("legal_basis", v, MAX_REASON_CHARS));
+    let doc_number = input
+        .doc_number
+        .map(|v| text("doc_number", v, MAX_SHORT_FIELD_CHARS));
+    let issuer = input
+        .issuer
+        .map(|v| text("issuer", v, MAX_SHORT_FIELD_CHARS));
+    let superior = input.superior.map(|s| SuperiorRef {
+        doc_number: s
+            .doc_number
+            .map(|v| text("superior.doc_number", v, MAX_SHORT_FIELD_CHARS)),
+        issuer: s
+            .issuer
+            .map(|v| text("superior.issuer", v, MAX_SHORT_FIELD_CHARS)),
+        attribute: s.attribute,
+    });
+
+    let mut channels = BTreeSet::new();
+    for channel in input.channels {
+        if state.settings.channels.contains(&channel) {
+            channels.insert(channel);
+        } else {
+            problems.push(FieldProblem::new(
+                "channels",
+                format!(
+                    "未知的发布渠道“{}”，可选：{}",
+                    channel.chars().take(32).collect::<String>(),
+                    state.settings.channels.join("、")
+                ),
+            ));
+        }
+    }
+    let mut flags = BTreeSet::new();
+    for flag in input.flags {
+        if is_slug(&flag) {
+            flags.insert(flag);
+        } else {
+            problems.push(FieldProblem::new(
+                "flags",
+                "标记只能由小写英文字母、数字、-、_ 组成",
+            ));
+        }
+    }
+    let formed_at = match input
+        .formed_at
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(raw) => match normalize_formed_at(raw) {
+            Some(v) => Some(v),
+            None => {
+                problems.push(FieldProblem::new(
+                    "formed_at",
+                    "信息形成日期格式应为 YYYY-MM-DD 或 RFC 3339 时间",
+                ));
+                None
+            }
+        },
+    };
+    if input.attachments.len() > MAX_ATTACHMENTS {
+        problems.push(FieldProblem::new(
+            "attachments",
+            format!("附件最多 {MAX_ATTACHMENTS} 个"),
+        ));
+    }
+    let mut attachments = Vec::with_capacity(input.attachments.len());
+    for a in input.attachments.into_iter().take(MAX_ATTACHMENTS) {
+        let name = a.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 255 || name.contains(['/', '\\', '\0']) {
+            problems.push(FieldProblem::new(
+                "attachments",
+                "附件名称不能为空、不能含 / 或 \\，最长 255 个字符",
+            ));
+            continue;
+        }
+        match state.db.blob(&a.digest).await {
+            Ok(blob) => attachments.push(AttachmentRef {
+                name,
+                digest: blob.digest,
+                media_type: blob.media_type,
+                size: blob.size,
+            }),
+            Err(StoreError::NotFound) => problems.push(FieldProblem::new(
+                "attachments",
+                format!("附件“{name}”尚未上传（找不到其摘要）"),
+            )),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(target) = input.interprets {
+        match state.db.item(target).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound) => {
+                problems.push(FieldProblem::new("interprets", "所解读的政策文件不存在"))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    Ok(VersionContent {
+        kind: input.kind,
+        title,
+        body,
+        attribute: input.attribute,
+        attribute_reason,
+        legal_basis,
+        doc_number,
+        issuer,
+        superior,
+        interprets: input.interprets,
+        channels: channels.into_iter().collect(),
+        attachments,
+        formed_at,
+        flags: flags.into_iter().collect(),
+    })
+}
+
+/// Creates a draft item with its first version.
+#[utoipa::path(post, path = "/api/v1/items", tag = "items", request_body = ItemInput,
+    responses((status = 201, body = ItemView), (status = 400, body = super::Problem), (status = 401, body = super::Problem),
+        (status = 403, body = super::Problem), (status = 413, body = super::Problem), (status = 422, body = super::Problem)))]
+pub async fn create_item(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppJson(input): AppJson<ItemInput>,
+) -> Result<(StatusCode, axum::Json<ItemView>), ApiError> {
+    let principal = auth.require_any(&[Role::Drafter])?;
+    auth.require_scope(Scope::ItemsWrite)?;
+    if input.base_version.is_some() {
+        return Err(ApiError::invalid(
+            "base_version",
+            "新建事项时不应提供 base_version",
+        ));
+    }
+    let content = content_from_input(&state, input).await?;
+    let created = state
+        .db
+        .create_item(principal.user_id, principal.unit_id, &content)
+        .await?;
+    let summary = summary(&created.version);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(item_view(created.item, created.version, vec![summary])),
+    ))
+}
+
+fn summary(v: &StoredVersion) -> VersionSummary {
+    VersionSummary {
+        version: v.version,
+        content_digest: v.content_digest,
+        created_by: v.created_by,
+        created_at: v.created_at,
+    }
+}
+
+/// Edits an item: stores a new version on top of `base_version`. A stale
+/// `base_version` gets 409; an item under review goes back to draft.
+#[utoipa::path(put, path = "/api/v1/items/{id}", tag = "items", request_body = ItemInput, params(("id" = String, Path)),
+    responses((status = 200, body = ItemView), (status = 404, body = super::Problem), (status = 409, body = super::Problem), (status = 422, body = super::Problem)))]
+pub async fn edit_item(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<ItemInput>,
+) -> Result<axum::Json<ItemView>, ApiError> {
+    let id = parse_item_id(&id)?;
+    let item = readable_item(&state, &auth, id).await?;
+    auth.require_scope(Scope::ItemsWrite)?;
+    if !may_edit(&auth.0, &item) {
+        return Err(ApiError::Forbidden(
+            "只有本单位的起草人可以修改此事项。".into(),
+        ));
+    }
+    let base_version = input.base_version.ok_or_else(|| {
+        ApiError::invalid("base_version", "修改时必须提供所基于的版本号 base_version")
+    })?;
+    let content = content_from_input(&state, input).await?;
+    let change = state
+        .db
+        .add_version(id, base_version, auth.0.user_id, &content)
+        .await?;
+    let versions = state.db.versions(id).await?.iter().map(summary).collect();
+    Ok(axum::Json(item_view(change.item, change.version, versions)))
+}
+
+/// One item with its current version and all version headers.
+#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items", params(("id" = String, Path)),
+    responses((status = 200, body = ItemView), (status = 404, body = super::Problem)))]
+pub async fn get_item(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ItemView>, ApiError> {
+    let id = parse_item_id(&id)?;
+    let item = readable_item(&state, &auth, id).await?;
+    let mut versions = state.db.versions(id).await?;
+    let summaries = versions.iter().map(summary).collect();
+    let current = versions
+        .drain(..)
+        .find(|v| v.version == item.current_version)
+        .ok_or_else(|| {
+            ApiError::Internal(format!("item {id} has no version {}", item.current_version))
+        })?;
+    Ok(axum::Json(item_view(item, current, summaries)))
+}
+
+/// One version in full.
+#[utoipa::path(get, path = "/api/v1/items/{id}/versions/{version}", tag = "items",
+    params(("id" = String, Path), ("version" = i64, Path)),
+    responses((status = 200, body = VersionView), (status = 404, body = super::Problem)))]
+pub async fn get_version(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, version)): Path<(String, String)>,
+) -> Result<axum::Json<VersionView>, ApiError> {
+    let id = parse_item_id(&id)?;
+    readable_item(&state, &auth, id).await?;
+    let version: i64 = version.parse().map_err(|_| ApiError::NotFound("该版本"))?;
+    Ok(axum::Json(version_view(
+        state
+            .db
+            .version(id, version)
+            .await
+            .map_err(not_found("该版本"))?,
+    )))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// The version being submitted; must be the current one.
+    pub version: i64,
+}
+
+/// Submits the current version for review. 依申请公开 and 不予公开 items
+/// need a reason; every problem is listed at once.
+#[utoipa::path(post, path = "/api/v1/items/{id}/submit", tag = "items", request_body = SubmitRequest, params(("id" = String, Path)),
+    responses((status = 200, body = ItemView), (status = 404, body = super::Problem), (status = 409, body = super::Problem), (status = 422, body = super::Problem)))]
+pub async fn submit_item(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    AppJson(req): AppJson<SubmitRequest>,
+) -> Result<axum::Json<ItemView>, ApiError> {
+    let id = parse_item_id(&id)?;
+    let item = readable_item(&state, &auth, id).await?;
+    auth.require_scope(Scope::ItemsWrite)?;
+    if !may_edit(&auth.0, &item) {
+        return Err(ApiError::Forbidden(
+            "只有本单位的起草人可以提交此事项。".into(),
+        ));
+    }
+    if req.version != item.current_version {
+        return Err(ApiError::Stale {
+            expected: req.version,
+            current: item.current_version,
+        });
+    }
+    if !item.state.is_submittable() {
+        return Err(ApiError::Conflict(format!(
+            "事项当前状态为“{}”，不能提交。",
+            item.state.label()
+        )));
+    }
+    let version = state.db.version(id, req.version).await?;
+    version
+        .content
+        .check_submittable()
+        .map_err(ApiError::Invalid)?;
+    let submittable: Vec<ItemState> = ItemState::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.is_submittable())
+        .collect();
+    let item = state
+        .db
+        .transition(
+            id,
+            req.version,
+            &submittable,
+            ItemState::InReview,
+            Some(auth.0.user_id),
+            "item.submit",
+            serde_json::json!({ "content_digest": version.content_digest }),
+        )
+        .await?;
+    let versions = state.db.versions(id).await?.iter().map(summary).collect();
+    Ok(axum::Json(item_view(item, version, versions)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub state: Option<ItemState>,
+    /// Issuing organ, exact.
+    pub organ: Option<String>,
+    pub attribute: Option<Attribute>,
+    pub kind: Option<Kind>,
+    /// A substring of the title or body.
+    pub text: Option<String>,
+    /// Only items created by this user (`me` for the caller).
+    pub created_by: Option<String>,
+    /// The `next` value of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, default 50.
+    pub limit: Option<u32>,
+}
+
+/// A page of items, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct ItemList {
+    pub items: Vec<ItemView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// Lists items with filters, newest first, by cursor.
+#[utoipa::path(get, path = "/api/v1/items", tag = "items", params(ListQuery),
+    responses((status = 200, body = ItemList), (status = 400, body = super::Problem)))]
+pub async fn list_items(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppQuery(query): AppQuery<ListQuery>,
+) -> Result<axum::Json<ItemList>, ApiError> {
+    auth.require_scope(Scope::ItemsRead)?;
+    let limit = query.limit.unwrap_or(50);
+    let max = state.settings.limits.max_page_size;
+    if limit == 0 || limit > max {
+        return Err(ApiError::BadRequest(format!("limit 应在 1 到 {max} 之间")));
+    }
+    let cursor = match query.cursor.as_deref() {
+        Some(c) => Some(ListCursor::decode(c).ok_or_else(|| {
+            ApiError::BadRequest("cursor 无效，请使用上一页返回的 next 值".into())
+        })?),
+        None => None,
+    };
+    let created_by = match query.created_by.as_deref() {
+        None => None,
+        Some("me") => Some(auth.0.user_id),
+        Some(other) => Some(
+            other
+                .parse()
+                .map_err(|_| ApiError::BadRequest("created_by 应为用户 id 或 me".into()))?,
+        ),
+    };
+    let filter = ItemFilter {
+        state: query.state,
+        issuer: query.organ,
+        attribute: query.attribute,
+        kind: query.kind,
+        text: query.text.filter(|t| !t.is_empty()),
+        created_by,
+    };
+    // Read permission is per item; keep fetching until this page is full,
+    // so that a drafter's page is not short because of others' items.
+    let mut items = Vec::new();
+    let mut position = cursor;
+    loop {
+        let page = state
+            .db
+            .list_items(&filter, position.as_ref(), limit)
+            .await?;
+        let exhausted = page.next.is_none();
+        let mut rows = page.items.into_iter().peekable();
+        while let Some((item, version)) = rows.next() {
+            position = Some(ListCursor::for_item(item.id));
+            if may_read(&auth.0, &item) {
+                items.push(item_view(item, version, Vec::new()));
+                if items.len() == limit as usize {
+                    let more = rows.peek().is_some() || !exhausted;
+                    let next = position.filter(|_| more).map(|c| c.encode());
+                    return Ok(axum::Json(ItemList { items, next }));
+                }
+            }
+        }
+        if exhausted {
+            return Ok(axum::Json(ItemList { items, next: None }));
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DiffQuery {
+    pub from: i64,
+    pub to: i64,
+}
+
+/// The difference between two versions.
+#[derive(Serialize, ToSchema)]
+pub struct DiffView {
+    pub from: i64,
+    pub to: i64,
+    #[schema(value_type = String)]
+    pub from_digest: seal::ContentDigest,
+    #[schema(value_type = String)]
+    pub to_digest: seal::ContentDigest,
+    /// Fields other than title and body whose values differ.
+    pub fields: Vec<FieldChange>,
+    pub title: TextDiff,
+    pub body: TextDiff,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// A text difference: a unified diff by line, and the changed lines with
+/// the changed characters marked (Chinese has no word spaces, so inline
+/// changes are by character).
+#[derive(Serialize, ToSchema)]
+pub struct TextDiff {
+    pub changed: bool,
+    pub unified: String,
+    pub lines: Vec<LineChange>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LineChange {
+    /// `delete` or `insert` (unchanged lines are omitted).
+    pub op: &'static str,
+    pub old_line: Option<usize>,
+    pub new_line: Option<usize>,
+    pub segments: Vec<Segment>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Segment {
+    pub changed: bool,
+    pub text: String,
+}
+
+/// Diffs two versions of an item.
+#[utoipa::path(get, path = "/api/v1/items/{id}/diff", tag = "items", params(("id" = String, Path), DiffQuery),
+    responses((status = 200, body = DiffView), (status = 404, body = super::Problem)))]
+pub async fn diff_versions(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    AppQuery(query): AppQuery<DiffQuery>,
+) -> Result<axum::Json<DiffView>, ApiError> {
+    let id = parse_item_id(&id)?;
+    readable_item(&state, &auth, id).await?;
+    let old = state
+        .db
+        .version(id, query.from)
+        .await
+        .map_err(not_found("起始版本"))?;
+    let new = state
+        .db
+        .version(id, query.to)
+        .await
+        .map_err(not_found("目标版本"))?;
+    let (a, b) = (old.content.canonical(), new.content.canonical());
+    let mut fields = Vec::new();
+    if let (Value::Object(a), Value::Object(b)) = (&a, &b) {
+        for (key, before) in a {
+            if key == "title" || key == "body" || key == "format" {
+                continue;
+            }
+            let after = b.get(key).cloned().unwrap_or(Value::Null);
+            if *before != after {
+                fields.push(FieldChange {
+                    field: key.clone(),
+                    before: before.clone(),
+                    after,
+                });
+            }
+        }
+    }
+    Ok(axum::Json(DiffView {
+        from: old.version,
+        to: new.version,
+        from_digest: old.content_digest,
+        to_digest: new.content_digest,
+        fields,
+        title: text_diff(&old.content.title, &new.content.title),
+        body: text_diff(&old.content.body, &new.content.body),
+    }))
+}
+
+fn text_diff(old: &str, new: &str) -> TextDiff {
+    use similar::{ChangeTag, TextDiff as Differ};
+    let diff = Differ::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .timeout(std::time::Duration::from_secs(2))
+        .diff_lines(old, new);
+    let unified = diff
+        .unified_diff()
+        .context_radius(3)
+        .header("旧版本", "新版本")
+        .to_string();
+    let mut lines = Vec::new();
+    for op in diff.ops() {
+        for change in diff.iter_inline_changes(op) {
+            let op = match change.tag() {
+                ChangeTag::Equal => continue,
+                ChangeTag::Delete => "delete",
+                ChangeTag::Insert => "insert",
+            };
+            let segments = change
+                .iter_strings_lossy()
+                .map(|(changed, text)| Segment {
+                    changed,
+                    text: text.into_owned(),
+                })
+                .collect();
+            lines.push(LineChange {
+                op,
+                old_line: change.old_index().map(|i| i + 1),
+                new_line: change.new_index().map(|i| i + 1),
+                segments,
+            });
+        }
+    }
+    TextDiff {
+        changed: old != new,
+        unified,
+        lines,
+    }
+}
+
+fn parse_item_id(s: &str) -> Result<ItemId, ApiError> {
+    s.parse().map_err(|_| ApiError::NotFound("该事项"))
+}

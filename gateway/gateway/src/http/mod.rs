@@ -1,0 +1,116 @@
+//! The HTTP API under `/api/v1`, plus `/healthz` and the generated OpenAPI
+//! document at `/api/v1/openapi.json`.
+//!
+//! Only this module knows JSON request and response shapes; handlers check
+//! who may act, turn requests into model values and call the store. Routes
+//! are registered through `utoipa_axum`, so a handler cannot be routed
+//! without also appearing in the OpenAPI document.
+
+mod accounts;
+mod attachments;
+mod error;
+mod extract;
+mod items;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::{Json, Router};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use accounts::new_user;
+pub use error::{ApiError, PROBLEM_JSON, Problem};
+pub use extract::{AppJson, AppQuery, Auth, SESSION_COOKIE};
+
+use crate::config::Settings;
+use crate::store::Db;
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "政务公开发布审核网关 API",
+        description = "Publication review and confidentiality-check gateway. Errors are RFC 9457 problem documents.",
+        version = "1"
+    ),
+    modifiers(&SecuritySchemes),
+    components(schemas(Problem))
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))),
+        );
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI document, built from the same handlers.
+pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let attachments = OpenApiRouter::new()
+        .routes(routes!(attachments::upload))
+        .layer(DefaultBodyLimit::max(
+            state.settings.limits.max_attachment_bytes,
+        ));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(accounts::login))
+        .routes(routes!(accounts::logout))
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::create_user, accounts::list_users))
+        .routes(routes!(accounts::create_token, accounts::list_tokens))
+        .routes(routes!(accounts::revoke_token))
+        .routes(routes!(accounts::verify_audit))
+        .routes(routes!(attachments::download))
+        .routes(routes!(items::create_item, items::list_items))
+        .routes(routes!(items::get_item, items::edit_item))
+        .routes(routes!(items::get_version))
+        .routes(routes!(items::submit_item))
+        .routes(routes!(items::diff_versions))
+        .merge(attachments)
+        .split_for_parts()
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api(&state);
+    let openapi = Arc::new(openapi);
+    api.route(
+        "/api/v1/openapi.json",
+        get(move || async move { Json(openapi.as_ref().clone()) }),
+    )
+    .route("/healthz", get(healthz))
+    .fallback(|| async { ApiError::NotFound("该地址") })
+    .method_not_allowed_fallback(|| async {
+        ApiError::BadRequest("此地址不支持该请求方法".into())
+    })
+    .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))
+    .layer(TraceLayer::new_for_http())
+    .with_state(state)
+}
+
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<&'static str, ApiError> {
+    state.db.ping().await?;
+    Ok("ok")
+}
