@@ -1,0 +1,247 @@
+//! Masking: the suggested replacement for each finding (per a configurable
+//! mask profile), and mask quality (PII-009) of numbers the drafter already
+//! masked: an ID number whose birth-date digits (positions 7–14) are still
+//! visible, or the same number masked differently in two places so that the
+//! two copies together give more digits away than either alone.
+
+use std::ops::Range;
+
+use serde::Deserialize;
+
+/// How findings suggest masking. The defaults follow common local web-site
+/// rules (`3201**********1234`, `138****5678`); `configure` refuses a
+/// profile that would leave an ID's birth date visible.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MaskProfile {
+    /// Leading ID characters left visible (at most 6: the region code).
+    pub id_head: usize,
+    /// Trailing ID characters left visible (at most 4).
+    pub id_tail: usize,
+    /// Leading mobile digits left visible.
+    pub mobile_head: usize,
+    /// Trailing mobile digits left visible (head + tail at most 7).
+    pub mobile_tail: usize,
+    /// Leading card digits left visible (at most 6: the issuer).
+    pub card_head: usize,
+    /// Trailing card digits left visible (at most 4).
+    pub card_tail: usize,
+    /// Characters of an e-mail's local part left visible.
+    pub email_head: usize,
+    /// The masking character.
+    pub mask_char: char,
+}
+
+impl Default for MaskProfile {
+    fn default() -> Self {
+        MaskProfile {
+            id_head: 4,
+            id_tail: 4,
+            mobile_head: 3,
+            mobile_tail: 4,
+            card_head: 4,
+            card_tail: 4,
+            email_head: 2,
+            mask_char: '*',
+        }
+    }
+}
+
+impl MaskProfile {
+    /// Why the profile is unsafe, if it is.
+    pub fn problem(&self) -> Option<String> {
+        if self.id_head > 6 || self.id_tail > 4 {
+            return Some("mask profile would leave an ID number's birth date visible (id_head <= 6, id_tail <= 4)".into());
+        }
+        if self.mobile_head + self.mobile_tail > 7 {
+            return Some("mask profile leaves more than 7 mobile digits visible".into());
+        }
+        if self.card_head > 6 || self.card_tail > 4 {
+            return Some("mask profile leaves too many card digits visible (card_head <= 6, card_tail <= 4)".into());
+        }
+        if self.mask_char.is_ascii_alphanumeric() {
+            return Some("mask character must not be a letter or digit".into());
+        }
+        None
+    }
+
+    fn mask(&self, s: &[u8], head: usize, tail: usize) -> String {
+        let n = s.len();
+        let head = head.min(n);
+        let tail = tail.min(n - head);
+        let mut out = String::with_capacity(n + 8);
+        out.push_str(&String::from_utf8_lossy(&s[..head]));
+        out.extend(std::iter::repeat_n(self.mask_char, n - head - tail));
+        out.push_str(&String::from_utf8_lossy(&s[n - tail..]));
+        out
+    }
+
+    /// Masked ID number.
+    pub fn id(&self, digits: &[u8]) -> String {
+        self.mask(digits, self.id_head, self.id_tail)
+    }
+
+    /// Masked mobile number.
+    pub fn mobile(&self, digits: &[u8]) -> String {
+        self.mask(digits, self.mobile_head, self.mobile_tail)
+    }
+
+    /// Masked card number.
+    pub fn card(&self, digits: &[u8]) -> String {
+        self.mask(digits, self.card_head, self.card_tail)
+    }
+
+    /// Masked e-mail address: the local part's first characters, the domain.
+    pub fn email(&self, addr: &str) -> String {
+        match addr.split_once('@') {
+            Some((local, domain)) => {
+                let keep: String = local.chars().take(self.email_head).collect();
+                format!("{keep}{}@{domain}", self.mask_char.to_string().repeat(4))
+            }
+            None => addr.to_owned(),
+        }
+    }
+}
+
+/// Characters drafters use to mask digits.
+pub fn is_mask_char(c: char) -> bool {
+    matches!(c, '*' | '×' | '●' | '○' | '#' | '■' | '□' | '﹡' | 'x')
+}
+
+/// What a masked token stands for, by length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskedKind {
+    Id,
+    Mobile,
+    Card,
+}
+
+/// A number the drafter masked: `None` per masked position, the digit
+/// otherwise.
+#[derive(Debug, Clone)]
+pub struct Masked {
+    pub kind: MaskedKind,
+    pub span: Range<usize>,
+    pub chars: Vec<Option<u8>>,
+}
+
+impl Masked {
+    fn visible(&self) -> impl Iterator<Item = usize> + '_ {
+        self.chars
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_some())
+            .map(|(i, _)| i)
+    }
+
+    /// For an ID: are any of the birth-date digits (0-based 6..14) visible?
+    pub fn shows_birth_date(&self) -> bool {
+        self.kind == MaskedKind::Id && self.chars[6..14].iter().any(Option::is_some)
+    }
+
+    /// Same kind and length, at least 3 positions visible in both and all of
+    /// those agree, and yet different positions masked: two differently
+    /// masked copies of one number.
+    pub fn inconsistent_with(&self, other: &Masked) -> bool {
+        if self.kind != other.kind || self.chars.len() != other.chars.len() {
+            return false;
+        }
+        let mut common = 0;
+        for (a, b) in self.chars.iter().zip(&other.chars) {
+            if let (Some(x), Some(y)) = (a, b) {
+                if x != y {
+                    return false;
+                }
+                common += 1;
+            }
+        }
+        let differ = self.visible().ne(other.visible());
+        common >= 3 && differ
+    }
+}
+
+/// Masked tokens in normalised text: runs of digits and mask characters
+/// with at least two of each, not glued to other letters or digits, of the
+/// length of an ID (18), a mobile (11, starting with 1) or a card (16–19).
+pub fn masked_tokens(text: &str) -> Vec<Masked> {
+    let mut out = Vec::new();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (start, c) = chars[i];
+        if !(c.is_ascii_digit() || is_mask_char(c)) {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < chars.len() && (chars[j].1.is_ascii_digit() || is_mask_char(chars[j].1)) {
+            j += 1;
+        }
+        let end = chars.get(j).map_or(text.len(), |(b, _)| *b);
+        let glued = |c: Option<&(usize, char)>| c.is_some_and(|(_, c)| c.is_ascii_alphanumeric());
+        let token = &chars[i..j];
+        let masks = token.iter().filter(|(_, c)| is_mask_char(*c)).count();
+        let digits = token.len() - masks;
+        if masks >= 2 && digits >= 2 && !glued(i.checked_sub(1).map(|k| &chars[k])) && !glued(chars.get(j)) {
+            let mut cells: Vec<Option<u8>> = token
+                .iter()
+                .map(|(_, c)| c.is_ascii_digit().then_some(*c as u8))
+                .collect();
+            let n = cells.len();
+            // An ID may end in its check character X, which is not a mask.
+            if n == 18 && token[17].1 == 'x' && token[16].1.is_ascii_digit() {
+                cells[17] = Some(b'X');
+            }
+            let kind = match n {
+                18 => Some(MaskedKind::Id),
+                11 if token[0].1 == '1' => Some(MaskedKind::Mobile),
+                16..=19 => Some(MaskedKind::Card),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                out.push(Masked {
+                    kind,
+                    span: start..end,
+                    chars: cells,
+                });
+            }
+        }
+        i = j;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_profile_masks_birth_date() {
+        let p = MaskProfile::default();
+        assert_eq!(p.id(b"321183198506120412"), "3211**********0412");
+        assert_eq!(p.mobile(b"13951287764"), "139****7764");
+        assert_eq!(p.card(b"6222021103000123456"), "6222***********3456");
+        assert_eq!(p.email("zhangwei1988@163.com"), "zh****@163.com");
+        assert!(p.problem().is_none());
+        let unsafe_profile = MaskProfile { id_head: 10, ..MaskProfile::default() };
+        assert!(unsafe_profile.problem().is_some());
+    }
+
+    #[test]
+    fn masked_tokens_and_birth_dates() {
+        let t = "3211**********0412、32118319850612****、138****5678";
+        let m = masked_tokens(t);
+        assert_eq!(m.len(), 3);
+        assert!(!m[0].shows_birth_date());
+        assert!(m[1].shows_birth_date());
+        assert_eq!(m[2].kind, MaskedKind::Mobile);
+    }
+
+    #[test]
+    fn inconsistent_masks_are_recognised() {
+        let m = masked_tokens("3211**********0412 321183********0412 3201**********1234");
+        assert!(m[1].inconsistent_with(&m[0]));
+        assert!(!m[2].inconsistent_with(&m[0]));
+        assert!(!m[0].inconsistent_with(&m[0]));
+    }
+}

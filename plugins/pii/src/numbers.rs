@@ -1,0 +1,114 @@
+//! Number candidates: runs of ASCII digits in the normalised text (so
+//! full-width digits and zero-width characters are already gone), joined
+//! across single spaces or hyphens the way people group numbers
+//! (`139 5128 7764`, `320102 19900101 1232`, `6222-0211-0300-0123-456`).
+//!
+//! A run glued to ASCII letters, to a mask character or to an `@` belongs to
+//! something else (a credit code, a masked number, a mailbox) and is not a
+//! candidate. Which groups form one number is decided by the caller, which
+//! tries the longest window of consecutive groups that validates.
+
+use std::ops::Range;
+
+/// One run of digits; an `x` directly after exactly 17 digits belongs to it
+/// (the ID check character, lower-cased by the normaliser).
+pub type Group = Range<usize>;
+
+fn is_mask_char(c: char) -> bool {
+    matches!(c, '*' | '×' | '●' | '○' | '#' | '■' | '□' | '﹡')
+}
+
+fn blocks_start(c: char) -> bool {
+    c.is_ascii_alphanumeric() || is_mask_char(c) || c == '@' || c == '.' || c == '_'
+}
+
+fn blocks_end(c: char) -> bool {
+    c.is_ascii_alphanumeric() || is_mask_char(c) || c == '@' || c == '_'
+}
+
+/// Sequences of digit groups, each sequence a list of groups separated by a
+/// single space or hyphen.
+pub fn sequences(text: &str) -> Vec<Vec<Group>> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let prev = text[..i].chars().next_back();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut j = i;
+        loop {
+            let start = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j - start == 17 && j < b.len() && b[j] == b'x' {
+                j += 1;
+            }
+            groups.push(start..j);
+            let sep = j < b.len() && (b[j] == b' ' || b[j] == b'-');
+            if sep && j + 1 < b.len() && b[j + 1].is_ascii_digit() {
+                j += 1;
+                continue;
+            }
+            break;
+        }
+        let next = text[j..].chars().next();
+        // A decimal fraction (`1262.40`) or a dotted version is no identifier.
+        let decimal = next == Some('.') && b.get(j + 1).is_some_and(u8::is_ascii_digit);
+        // Only the group touching the letter, mask or decimal point is
+        // spoilt; the groups before or after it may still be a number.
+        if next.is_some_and(blocks_end) || decimal {
+            groups.pop();
+        }
+        if prev.is_some_and(blocks_start) && !groups.is_empty() {
+            groups.remove(0);
+        }
+        if !groups.is_empty() {
+            out.push(groups);
+        }
+        i = j;
+    }
+    out
+}
+
+/// The digits (and a trailing `x`) of consecutive groups, upper-cased.
+pub fn digits(text: &str, groups: &[Group]) -> Vec<u8> {
+    groups
+        .iter()
+        .flat_map(|g| text.as_bytes()[g.clone()].iter().map(u8::to_ascii_uppercase))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seqs(t: &str) -> Vec<Vec<&str>> {
+        sequences(t)
+            .into_iter()
+            .map(|gs| gs.into_iter().map(|g| &t[g]).collect())
+            .collect()
+    }
+
+    #[test]
+    fn groups_join_on_single_separators() {
+        assert_eq!(seqs("手机139 5128 7764,"), vec![vec!["139", "5128", "7764"]]);
+        assert_eq!(seqs("0511-87654321"), vec![vec!["0511", "87654321"]]);
+        assert_eq!(seqs("a 11010519491231002x b"), vec![vec!["11010519491231002x"]]);
+        assert_eq!(seqs("2024年3月"), vec![vec!["2024"], vec!["3"]]);
+        assert_eq!(seqs("1  2"), vec![vec!["1"], vec!["2"]]);
+    }
+
+    #[test]
+    fn glued_runs_are_not_candidates() {
+        assert!(seqs("91321183ma1mxk5l7q").is_empty());
+        assert!(seqs("3211**********0412").is_empty());
+        assert!(seqs("123456789@qq.com").is_empty());
+        assert!(seqs("1262.40元").is_empty());
+        assert_eq!(seqs("6222 1262.40"), vec![vec!["6222"]]);
+    }
+}
