@@ -12,14 +12,16 @@
 //! Everything runs on the normalised text (`textnorm`, layout kept), and
 //! spans are mapped back to the original bytes.
 //!
-//! This module owns the configuration and the findings; it does not know the
-//! plugin contract (the component wrapper maps [`Finding`] to it).
+//! This module owns the configuration and the findings; [`PiiPlugin`] maps
+//! them to the plugin contract. Component exports are generated only for
+//! `wasm32`, so native tools can link the crate.
 
 mod checks;
 mod context;
 mod extra;
 mod mask;
 mod numbers;
+mod plugin;
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -30,6 +32,7 @@ use textnorm::{Normalized, Options};
 pub use checks::{credit_code_ok, id_check_char, id18, luhn_ok, mobile_ok, IdShape};
 pub use context::Label;
 pub use mask::MaskProfile;
+pub use plugin::PiiPlugin;
 
 use context::{column_labels, label_before, person_linked};
 
@@ -449,6 +452,9 @@ impl Detector {
         }
     }
 }
+
+#[cfg(target_arch = "wasm32")]
+plugin_sdk::export_plugin!(PiiPlugin);
 
 #[cfg(test)]
 mod tests;
