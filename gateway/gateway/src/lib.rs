@@ -10,3 +10,6 @@ pub mod http;
 pub mod model;
 pub mod server;
 pub mod store;
+pub mod plugin_host;
+pub mod policy;
+pub mod review;

@@ -10,6 +10,8 @@ wasmtime::component::bindgen!({
     world: "review-plugin",
 });
 
+// `Item`, `Finding` and `PluginInfo` are at this module's root already (the
+// world `use`s them).
 pub use gov_disclosure::review::types::{
-    Approval, Attachment, Field, Finding, Item, Severity, Signoff, Span, SuperiorRef,
+    Approval, Attachment, Field, Severity, Signoff, Span, SuperiorRef,
 };

@@ -1,0 +1,567 @@
+//! Review policies: which plugins run, pinned by SHA-256, with which
+//! configuration, on which items, and with which severity overrides.
+//!
+//! A policy is a TOML file (see `policies/default.toml`):
+//!
+//! ```toml
+//! name = "default"
+//!
+//! [[plugins]]
+//! name = "secrecy"                          # must equal what `describe` says
+//! path = "../plugins/dist/secrecy.wasm"     # relative to this file
+//! sha256 = "9f2c…"                          # the pin: refused if the file differs
+//! kinds = ["notice", "policy"]              # optional filters; empty = all
+//! attributes = ["public"]
+//! channels = ["website", "wechat"]          # applies if the item targets any
+//! memory_mib = 128                          # optional, at most the host ceiling
+//! deadline_ms = 2000                        # optional per-call deadline
+//! [plugins.config]                          # passed to `configure` as JSON
+//! threshold = 3
+//! words = { file = "terms/words.txt" }      # a data file: its lines, as an array
+//!
+//! [[overrides]]                             # first match wins
+//! kind = "mobile"                           # or rule = "PII-003"; plugin = "pii" narrows
+//! severity = "info"
+//! ```
+//!
+//! A table `{ file = "…" }` anywhere in a plugin's configuration is replaced
+//! by the file's content: `format = "lines"` (default: non-empty lines that
+//! do not start with `#`, trimmed), `"text"` (the whole file as a string) or
+//! `"json"`. Data files are read relative to the policy and must stay inside
+//! its directory. The policy hash covers the effective policy: every plugin's
+//! pin, filters, limits and resolved configuration, and the overrides.
+//!
+//! This module only reads and validates; verifying pins and loading the
+//! plugins is the plugin host's job.
+
+use std::path::{Component as PathComponent, Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::review::{Finding, ReviewItem, Severity};
+
+/// Why a policy could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// A file could not be read.
+    #[error("无法读取策略文件 {path}：{source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// The policy is not valid TOML of the expected shape.
+    #[error("策略文件 {path} 格式错误：{reason}")]
+    Parse {
+        /// The policy file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The policy is well-formed but inconsistent.
+    #[error("策略文件 {path} 无效：{reason}")]
+    Invalid {
+        /// The policy file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A data file referenced by a configuration is missing or malformed.
+    #[error("策略 {policy} 引用的数据文件 {path} 无效：{reason}")]
+    DataFile {
+        /// The policy file.
+        policy: PathBuf,
+        /// The data file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    plugins: Vec<PluginEntry>,
+    #[serde(default)]
+    overrides: Vec<OverrideEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PluginEntry {
+    name: String,
+    path: PathBuf,
+    sha256: String,
+    #[serde(default)]
+    config: Option<toml::Table>,
+    #[serde(default)]
+    kinds: Vec<String>,
+    #[serde(default)]
+    attributes: Vec<String>,
+    #[serde(default)]
+    channels: Vec<String>,
+    #[serde(default)]
+    memory_mib: Option<u32>,
+    #[serde(default)]
+    deadline_ms: Option<u64>,
+    #[serde(default)]
+    configure_deadline_ms: Option<u64>,
+    #[serde(default)]
+    extra_terms: Option<ExtraTermsEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtraTermsEntry {
+    into: String,
+    #[serde(default)]
+    with: toml::Table,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideEntry {
+    #[serde(default)]
+    plugin: Option<String>,
+    #[serde(default)]
+    rule: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    severity: String,
+}
+
+/// Which items a plugin applies to; an empty list means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Applicability {
+    /// Item kinds (`notice`, `reply`, ...).
+    pub kinds: Vec<String>,
+    /// 公开属性 values.
+    pub attributes: Vec<String>,
+    /// Channels: applies if the item targets any of them.
+    pub channels: Vec<String>,
+}
+
+impl Applicability {
+    /// Whether a plugin with these filters reviews `item`.
+    pub fn applies_to(&self, item: &ReviewItem) -> bool {
+        (self.kinds.is_empty() || self.kinds.contains(&item.kind))
+            && (self.attributes.is_empty() || self.attributes.contains(&item.attribute))
+            && (self.channels.is_empty() || item.channels.iter().any(|c| self.channels.contains(c)))
+    }
+}
+
+/// Where `gateway check --terms` lists go: appended to the array `into` of
+/// the plugin's configuration, as the object `with` plus `"terms": [...]`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExtraTerms {
+    /// Top-level configuration key of the array of lists.
+    pub into: String,
+    /// Fields of the appended list object (tag, severity ...).
+    pub with: Map<String, Value>,
+}
+
+/// One plugin of a policy, with its data files resolved.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PolicyPlugin {
+    /// Name (must equal what the plugin's `describe` says).
+    pub name: String,
+    /// The component file, resolved against the policy's directory.
+    pub path: PathBuf,
+    /// Pinned SHA-256 of the file, hex.
+    pub sha256: String,
+    /// Configuration for `configure`.
+    pub config: Value,
+    /// Which items it reviews.
+    pub applies: Applicability,
+    /// Memory cap override, MiB.
+    pub memory_mib: Option<u32>,
+    /// Review deadline override, ms.
+    pub deadline_ms: Option<u64>,
+    /// Configure deadline override, ms.
+    pub configure_deadline_ms: Option<u64>,
+    /// Receives `gateway check --terms` lists, if set.
+    pub extra_terms: Option<ExtraTerms>,
+}
+
+/// A policy's severity override; the first that matches a finding applies.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SeverityOverride {
+    /// Only findings of this plugin.
+    pub plugin: Option<String>,
+    /// Only findings of this rule.
+    pub rule: Option<String>,
+    /// Only findings of this kind.
+    pub kind: Option<String>,
+    /// The severity to report instead.
+    pub severity: Severity,
+}
+
+impl SeverityOverride {
+    fn matches(&self, f: &Finding) -> bool {
+        self.plugin.as_ref().is_none_or(|p| *p == f.plugin)
+            && self.rule.as_ref().is_none_or(|r| *r == f.rule_id)
+            && self.kind.as_ref().is_none_or(|k| *k == f.kind)
+    }
+}
+
+/// A parsed and resolved policy.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Policy {
+    /// The policy's name.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Plugins, in pipeline order.
+    pub plugins: Vec<PolicyPlugin>,
+    /// Severity overrides, first match wins.
+    pub overrides: Vec<SeverityOverride>,
+}
+
+impl Policy {
+    /// Reads, validates and resolves a policy file.
+    pub fn load(path: &Path) -> Result<Policy, PolicyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let file: PolicyFile = toml::from_str(&text).map_err(|e| PolicyError::Parse {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let invalid = |reason: String| PolicyError::Invalid {
+            path: path.to_owned(),
+            reason,
+        };
+        let mut plugins: Vec<PolicyPlugin> = Vec::new();
+        for entry in file.plugins {
+            if entry.name.trim().is_empty() {
+                return Err(invalid("插件名称为空".into()));
+            }
+            if plugins.iter().any(|p| p.name == entry.name) {
+                return Err(invalid(format!("插件 {} 重复出现", entry.name)));
+            }
+            let pin = entry.sha256.trim().to_ascii_lowercase();
+            if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(format!(
+                    "插件 {} 的 sha256 应为 64 位十六进制数，实为“{}”",
+                    entry.name, entry.sha256
+                )));
+            }
+            let mut config = match entry.config {
+                Some(t) => serde_json::to_value(t).map_err(|e| invalid(e.to_string()))?,
+                None => json!({}),
+            };
+            resolve_files(&mut config, path, dir)?;
+            let extra_terms = match entry.extra_terms {
+                Some(x) => {
+                    let with = match serde_json::to_value(x.with).map_err(|e| invalid(e.to_string()))? {
+                        Value::Object(m) => m,
+                        _ => Map::new(),
+                    };
+                    Some(ExtraTerms { into: x.into, with })
+                }
+                None => None,
+            };
+            plugins.push(PolicyPlugin {
+                path: dir.join(&entry.path),
+                name: entry.name,
+                sha256: pin,
+                config,
+                applies: Applicability {
+                    kinds: entry.kinds,
+                    attributes: entry.attributes,
+                    channels: entry.channels,
+                },
+                memory_mib: entry.memory_mib,
+                deadline_ms: entry.deadline_ms,
+                configure_deadline_ms: entry.configure_deadline_ms,
+                extra_terms,
+            });
+        }
+        let mut overrides = Vec::new();
+        for o in file.overrides {
+            let severity = Severity::parse(&o.severity).ok_or_else(|| {
+                invalid(format!("未知的严重程度“{}”（应为 info、warn 或 block）", o.severity))
+            })?;
+            if o.rule.is_none() && o.kind.is_none() {
+                return Err(invalid("severity 覆盖必须指定 rule 或 kind".into()));
+            }
+            if o.kind.as_deref() == Some(crate::plugin_host::PLUGIN_FAILURE_KIND)
+                || o.rule.as_deref() == Some(crate::review::PLUGIN_FAILURE_RULE)
+            {
+                return Err(invalid("插件故障（plugin_failure）始终阻断，不能覆盖".into()));
+            }
+            overrides.push(SeverityOverride {
+                plugin: o.plugin,
+                rule: o.rule,
+                kind: o.kind,
+                severity,
+            });
+        }
+        Ok(Policy {
+            name: file.name,
+            description: file.description,
+            path: path.to_owned(),
+            plugins,
+            overrides,
+        })
+    }
+
+    /// The `sha256:` hash of the effective policy: name, every plugin's pin,
+    /// filters, limits and resolved configuration, and the overrides.
+    pub fn hash(&self) -> String {
+        let value = json!({
+            "name": self.name,
+            "plugins": self.plugins,
+            "overrides": self.overrides,
+        });
+        // Paths differ between machines; the pins identify the components.
+        let mut value = value;
+        if let Some(list) = value["plugins"].as_array_mut() {
+            for p in list {
+                if let Some(o) = p.as_object_mut() {
+                    o.remove("path");
+                }
+            }
+        }
+        let bytes = seal::canonical::to_vec(&value).unwrap_or_else(|_| value.to_string().into_bytes());
+        format!("sha256:{}", crate::plugin_host::sha256_hex(&bytes))
+    }
+
+    /// Adds a plain-text term list (one term a line) to every plugin that
+    /// declares `extra_terms`, as `with` + `"terms": [...]`. Returns how many
+    /// plugins received it; zero means the policy has no such plugin.
+    pub fn add_extra_terms(&mut self, terms_file: &Path) -> Result<usize, PolicyError> {
+        let text = std::fs::read_to_string(terms_file).map_err(|e| PolicyError::DataFile {
+            policy: self.path.clone(),
+            path: terms_file.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let terms: Vec<Value> = lines(&text).map(Value::from).collect();
+        let mut added = 0;
+        for p in &mut self.plugins {
+            let Some(x) = &p.extra_terms else { continue };
+            let mut list = x.with.clone();
+            list.insert("terms".into(), Value::Array(terms.clone()));
+            let Some(config) = p.config.as_object_mut() else {
+                continue;
+            };
+            let slot = config.entry(x.into.clone()).or_insert_with(|| json!([]));
+            match slot.as_array_mut() {
+                Some(a) => a.push(Value::Object(list)),
+                None => {
+                    return Err(PolicyError::Invalid {
+                        path: self.path.clone(),
+                        reason: format!("插件 {} 的配置项 {} 不是数组，无法追加词表", p.name, x.into),
+                    });
+                }
+            }
+            added += 1;
+        }
+        Ok(added)
+    }
+
+    /// The severity the policy gives `finding` (its own if no override
+    /// matches). Plugin failures are never overridden.
+    pub fn severity_for(&self, finding: &Finding) -> Severity {
+        if finding.kind == crate::plugin_host::PLUGIN_FAILURE_KIND {
+            return Severity::Block;
+        }
+        self.overrides
+            .iter()
+            .find(|o| o.matches(finding))
+            .map_or(finding.severity, |o| o.severity)
+    }
+}
+
+/// Non-empty, non-comment lines, trimmed.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(|l| l.trim_start_matches('\u{feff}').trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+/// Replaces every `{ file = "…", format = "…" }` table in `value` by the
+/// file's content.
+fn resolve_files(value: &mut Value, policy: &Path, dir: &Path) -> Result<(), PolicyError> {
+    match value {
+        Value::Object(map) => {
+            let is_ref = map.contains_key("file")
+                && map.keys().all(|k| k == "file" || k == "format");
+            if !is_ref {
+                for v in map.values_mut() {
+                    resolve_files(v, policy, dir)?;
+                }
+                return Ok(());
+            }
+            let rel = PathBuf::from(map["file"].as_str().unwrap_or_default());
+            let format = map
+                .get("format")
+                .and_then(Value::as_str)
+                .unwrap_or("lines")
+                .to_owned();
+            let bad = |reason: String| PolicyError::DataFile {
+                policy: policy.to_owned(),
+                path: rel.clone(),
+                reason,
+            };
+            if rel.as_os_str().is_empty()
+                || rel
+                    .components()
+                    .any(|c| !matches!(c, PathComponent::Normal(_) | PathComponent::CurDir))
+            {
+                return Err(bad("数据文件必须是策略所在目录内的相对路径".into()));
+            }
+            let text = std::fs::read_to_string(dir.join(&rel)).map_err(|e| bad(e.to_string()))?;
+            *value = match format.as_str() {
+                "lines" => Value::Array(lines(&text).map(Value::from).collect()),
+                "text" => Value::String(text),
+                "json" => serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?,
+                other => return Err(bad(format!("未知的 format“{other}”（应为 lines、text 或 json）"))),
+            };
+            Ok(())
+        }
+        Value::Array(items) => {
+            for v in items {
+                resolve_files(v, policy, dir)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    const PIN: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+    #[test]
+    fn resolves_data_files_and_hashes_the_effective_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "terms/a.txt", "# comment\n甲词\n\n 乙词 \n");
+        let p = write(
+            dir.path(),
+            "p.toml",
+            &format!(
+                r#"name = "t"
+[[plugins]]
+name = "lexicon"
+path = "x.wasm"
+sha256 = "{PIN}"
+extra_terms = {{ into = "lists", with = {{ tag = "eval", severity = "block" }} }}
+[plugins.config]
+lists = [{{ tag = "a", terms = {{ file = "terms/a.txt" }} }}]
+"#
+            ),
+        );
+        let mut policy = Policy::load(&p).unwrap();
+        assert_eq!(
+            policy.plugins[0].config,
+            json!({"lists": [{"tag": "a", "terms": ["甲词", "乙词"]}]})
+        );
+        assert_eq!(policy.plugins[0].path, dir.path().join("x.wasm"));
+        let before = policy.hash();
+        assert_eq!(before, Policy::load(&p).unwrap().hash());
+        let extra = write(dir.path(), "extra.txt", "丙词\n");
+        assert_eq!(policy.add_extra_terms(&extra).unwrap(), 1);
+        assert_eq!(
+            policy.plugins[0].config["lists"][1],
+            json!({"tag": "eval", "severity": "block", "terms": ["丙词"]})
+        );
+        assert_ne!(policy.hash(), before);
+        // A changed data file changes the hash too.
+        write(dir.path(), "terms/a.txt", "甲词\n");
+        assert_ne!(Policy::load(&p).unwrap().hash(), before);
+    }
+
+    #[test]
+    fn refuses_bad_policies_with_reasons() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("name = \"t\"\nbogus = 1\n", "bogus"),
+            (
+                "name = \"t\"\n[[plugins]]\nname = \"a\"\npath = \"a.wasm\"\nsha256 = \"abc\"\n",
+                "sha256",
+            ),
+            (
+                &format!("name = \"t\"\n[[plugins]]\nname = \"a\"\npath = \"a.wasm\"\nsha256 = \"{PIN}\"\n[plugins.config]\nx = {{ file = \"../etc/passwd\" }}\n"),
+                "相对路径",
+            ),
+            (
+                "name = \"t\"\n[[overrides]]\nkind = \"plugin_failure\"\nseverity = \"info\"\n",
+                "plugin_failure",
+            ),
+            ("name = \"t\"\n[[overrides]]\nkind = \"mobile\"\nseverity = \"fatal\"\n", "fatal"),
+        ];
+        for (text, needle) in cases {
+            let p = write(dir.path(), "bad.toml", text);
+            let err = Policy::load(&p).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err} should mention {needle}");
+        }
+    }
+
+    #[test]
+    fn overrides_first_match_wins_and_never_touch_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "p.toml",
+            "name = \"t\"\n[[overrides]]\nplugin = \"pii\"\nrule = \"PII-003\"\nseverity = \"info\"\n[[overrides]]\nkind = \"mobile\"\nseverity = \"block\"\n",
+        );
+        let policy = Policy::load(&p).unwrap();
+        let f = |plugin: &str, rule: &str, kind: &str| Finding {
+            plugin: plugin.into(),
+            rule_id: rule.into(),
+            kind: kind.into(),
+            severity: Severity::Warn,
+            field: crate::review::Field::Body,
+            span: None,
+            message: "m".into(),
+            suggestion: None,
+        };
+        assert_eq!(policy.severity_for(&f("pii", "PII-003", "mobile")), Severity::Info);
+        assert_eq!(policy.severity_for(&f("pii", "PII-004", "mobile")), Severity::Block);
+        assert_eq!(policy.severity_for(&f("pii", "PII-004", "email")), Severity::Warn);
+        assert_eq!(
+            policy.severity_for(&Finding {
+                severity: Severity::Block,
+                ..f("x", "HOST-001", "plugin_failure")
+            }),
+            Severity::Block
+        );
+    }
+
+    #[test]
+    fn applicability_filters() {
+        let a = Applicability {
+            kinds: vec!["reply".into()],
+            attributes: vec![],
+            channels: vec!["applicant".into()],
+        };
+        let mut item = ReviewItem::new("x", "正文");
+        assert!(!a.applies_to(&item));
+        item.kind = "reply".into();
+        item.channels = vec!["website".into(), "applicant".into()];
+        assert!(a.applies_to(&item));
+        assert!(Applicability::default().applies_to(&item));
+    }
+}

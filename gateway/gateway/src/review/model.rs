@@ -1,0 +1,312 @@
+//! The plain types of a review, shared by the pipeline, the store and the
+//! HTTP API: the item as the plugins see it, findings, verdicts, outcomes.
+
+use serde::{Deserialize, Serialize};
+
+/// How serious a finding is. Any `block` finding blocks the item; `warn`
+/// needs a reviewer's attention; `info` is only recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Recorded only.
+    Info,
+    /// Needs a reviewer's attention.
+    Warn,
+    /// Stops the item.
+    Block,
+}
+
+impl Severity {
+    /// `info`, `warn` or `block`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Block => "block",
+        }
+    }
+
+    /// Parses `info`, `warn` or `block`.
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warn" => Some(Severity::Warn),
+            "block" => Some(Severity::Block),
+            _ => None,
+        }
+    }
+}
+
+/// Which field of the item a finding is about (the WIT `field` enum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// Title.
+    Title,
+    /// Body.
+    Body,
+    /// 发文字号.
+    DocNumber,
+    /// Issuing organ.
+    Issuer,
+    /// 公开属性.
+    Attribute,
+    /// Reason of a non-public attribute.
+    AttributeReason,
+    /// Legal basis of a non-public attribute.
+    LegalBasis,
+    /// The superior document (spans index its 发文字号).
+    Superior,
+    /// Target channels (no span).
+    Channels,
+    /// Sign-off record (spans index the name).
+    Signoff,
+    /// Attachments (no span).
+    Attachment,
+}
+
+impl Field {
+    /// The snake_case name used in JSON (`doc_number`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Body => "body",
+            Field::DocNumber => "doc_number",
+            Field::Issuer => "issuer",
+            Field::Attribute => "attribute",
+            Field::AttributeReason => "attribute_reason",
+            Field::LegalBasis => "legal_basis",
+            Field::Superior => "superior",
+            Field::Channels => "channels",
+            Field::Signoff => "signoff",
+            Field::Attachment => "attachment",
+        }
+    }
+}
+
+/// A UTF-8 byte range into a field's original text, end exclusive, on
+/// character boundaries (the host checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+/// One thing a plugin (or the host, for `plugin_failure`) found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The plugin that reported it.
+    pub plugin: String,
+    /// Rule id, e.g. `PII-001`; `HOST-001` for a plugin failure.
+    pub rule_id: String,
+    /// Finding kind (`id_number`, ..., `plugin_failure`).
+    pub kind: String,
+    /// Severity after the policy's overrides.
+    pub severity: Severity,
+    /// The field it is about.
+    pub field: Field,
+    /// Where in the field; `None` for the item or field as a whole.
+    pub span: Option<Span>,
+    /// For the drafter, in Chinese.
+    pub message: String,
+    /// Suggested replacement of the spanned text (e.g. a masked number).
+    pub suggestion: Option<String>,
+}
+
+/// The result of a review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Some finding has severity block (including any plugin failure).
+    Blocked,
+    /// Only warnings.
+    Flagged,
+    /// Nothing above info.
+    Clean,
+}
+
+impl Verdict {
+    /// The verdict the findings' severities imply.
+    pub fn from_findings(findings: &[Finding]) -> Verdict {
+        match findings.iter().map(|f| f.severity).max() {
+            Some(Severity::Block) => Verdict::Blocked,
+            Some(Severity::Warn) => Verdict::Flagged,
+            _ => Verdict::Clean,
+        }
+    }
+
+    /// `blocked`, `flagged` or `clean`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Blocked => "blocked",
+            Verdict::Flagged => "flagged",
+            Verdict::Clean => "clean",
+        }
+    }
+}
+
+/// How one plugin's run on one item went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Ran and returned valid findings (possibly none).
+    Ok,
+    /// Not applicable to this item per the policy (kind, attribute, channel).
+    Skipped,
+    /// Failed: the outcome carries a `plugin_failure` finding for it.
+    Failed,
+}
+
+/// One plugin of the pipeline as it ran on an item: what exactly ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginRun {
+    /// Plugin name.
+    pub name: String,
+    /// Plugin version (from its `describe`).
+    pub version: String,
+    /// SHA-256 of the component, hex.
+    pub sha256: String,
+    /// Ran, skipped or failed.
+    pub status: RunStatus,
+    /// Wall-clock time of the call, in microseconds.
+    pub micros: u64,
+}
+
+/// Everything a review produced, to be stored with the item version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewOutcome {
+    /// `sha256:` hash of the effective policy (file, resolved data files,
+    /// plugin pins and configurations).
+    pub policy_hash: String,
+    /// The policy's name.
+    pub policy_name: String,
+    /// RFC 3339 time of the review (the `now` the plugins saw).
+    pub reviewed_at: String,
+    /// Each plugin of the policy, in order.
+    pub plugins: Vec<PluginRun>,
+    /// All findings, in plugin order.
+    pub findings: Vec<Finding>,
+    /// What the findings imply.
+    pub verdict: Verdict,
+}
+
+/// The superior organ's document an item re-issues or forwards.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuperiorRef {
+    /// Its 发文字号.
+    pub doc_number: Option<String>,
+    /// Its issuing organ.
+    pub issuer: Option<String>,
+    /// Its 公开属性: `public`, `on_request` or `withheld`.
+    pub attribute: String,
+}
+
+/// The "谁发布谁负责" statement accepted by the responsible person.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signoff {
+    /// Name of the responsible person.
+    pub name: String,
+    /// Their title.
+    pub title: String,
+    /// Whether they accepted the statement.
+    pub statement_accepted: bool,
+    /// Version of the statement text accepted.
+    pub statement_version: Option<String>,
+    /// RFC 3339 time of acceptance.
+    pub accepted_at: Option<String>,
+}
+
+/// One attachment (the bytes are not passed to plugins).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// File name.
+    pub name: String,
+    /// Media type.
+    pub media_type: String,
+    /// `sha256:` digest.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// One review stage recorded by the workflow.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    /// `first`, `second`, `secrecy`, `final` ...
+    pub stage: String,
+    /// Pseudonymous reviewer id.
+    pub reviewer: String,
+    /// The content digest the approval was bound to.
+    pub digest: String,
+}
+
+/// Every field of one item version, as the plugins see it (the WIT `item`
+/// without `now` and `prior-findings`, which the pipeline supplies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewItem {
+    /// Item id.
+    pub id: String,
+    /// Version number.
+    pub version: u32,
+    /// `notice`, `policy`, `interpretation`, `reply` or `post`.
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Body, exactly as written (LF line endings).
+    pub body: String,
+    /// 公开属性: `public`, `on_request` or `withheld`.
+    pub attribute: String,
+    /// Reason of a non-public attribute.
+    pub attribute_reason: Option<String>,
+    /// Legal basis of a non-public attribute.
+    pub legal_basis: Option<String>,
+    /// 发文字号.
+    pub doc_number: Option<String>,
+    /// Issuing organ.
+    pub issuer: Option<String>,
+    /// The superior document re-issued or forwarded.
+    pub superior: Option<SuperiorRef>,
+    /// Target channels: `website`, `wechat`, `weibo`, `applicant` ...
+    pub channels: Vec<String>,
+    /// Attachments.
+    pub attachments: Vec<Attachment>,
+    /// RFC 3339 time the information was formed.
+    pub formed_at: Option<String>,
+    /// Sign-off record.
+    pub signoff: Option<Signoff>,
+    /// Review stages recorded for this version.
+    pub approvals: Vec<Approval>,
+    /// Flags such as `major` or `cross-agency`.
+    pub flags: Vec<String>,
+    /// `sha256:` content digest of this version.
+    pub content_digest: String,
+}
+
+impl ReviewItem {
+    /// A 主动公开 notice for the website with this id and body and nothing
+    /// else: the defaults of the evaluation contract.
+    pub fn new(id: impl Into<String>, body: impl Into<String>) -> ReviewItem {
+        ReviewItem {
+            id: id.into(),
+            version: 1,
+            kind: "notice".into(),
+            title: String::new(),
+            body: body.into(),
+            attribute: "public".into(),
+            attribute_reason: None,
+            legal_basis: None,
+            doc_number: None,
+            issuer: None,
+            superior: None,
+            channels: vec!["website".into()],
+            attachments: Vec::new(),
+            formed_at: None,
+            signoff: None,
+            approvals: Vec::new(),
+            flags: Vec::new(),
+            content_digest: String::new(),
+        }
+    }
+}
