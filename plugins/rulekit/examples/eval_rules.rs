@@ -2,7 +2,7 @@
 //! the real WASM pipeline.
 //!
 //! Reads items in the evaluation JSONL format, runs the attribute, reply,
-//! format and signoff rules (in that order, each seeing the earlier findings
+//! format, expression and signoff rules (in that order, each seeing the earlier findings
 //! as `prior_findings`) and prints findings JSONL in the contract's output
 //! format (no verdict lines: the verdict needs every plugin):
 //!
@@ -36,6 +36,21 @@ fn main() -> anyhow::Result<()> {
         calendar.add_toml(&text)?;
     }
     let attribute = attribute::Rules::with_calendar(calendar);
+    // The expression lists, as a policy would pass them (`--no-lists` leaves
+    // them out, as policies/eval.toml does).
+    let with_lists = !std::env::args().any(|a| a == "--no-lists");
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies/data");
+    let mut lists = serde_json::Map::new();
+    if with_lists {
+        for name in ["roster", "formulations", "misspellings", "sovereignty"] {
+            let text = std::fs::read_to_string(format!("{data}/{name}.toml"))?;
+            let value: toml::Value =
+                toml::from_str(&text).with_context(|| format!("{name}.toml"))?;
+            lists.insert(name.to_string(), serde_json::to_value(value)?);
+        }
+    }
+    let expression =
+        expression::Rules::from_config_json(&serde_json::Value::Object(lists).to_string())?;
     let reply = reply::Rules::default();
     let format = format::Rules::default();
     let signoff = signoff::Rules::default();
@@ -51,9 +66,12 @@ fn main() -> anyhow::Result<()> {
             serde_json::from_str(&line).with_context(|| format!("{path}:{}", n + 1))?;
         // Each plugin sees the findings of those before it, as in the pipeline.
         let mut findings = attribute.review(&item);
-        let later: [&Rule<'_>; 3] = [&|i| reply.review(i), &|i| format.review(i), &|i| {
-            signoff.review(i)
-        }];
+        let later: [&Rule<'_>; 4] = [
+            &|i| reply.review(i),
+            &|i| format.review(i),
+            &|i| expression.review(i),
+            &|i| signoff.review(i),
+        ];
         for run in later {
             item.prior_findings = findings.clone();
             findings.extend(run(&item));
