@@ -1,1 +1,289 @@
-//! Shared harness for the end-to-end tests.
+//! Harness for the end-to-end tests: starts the real gateway in-process on
+//! a loopback port with a fresh database (a SQLite file in a temporary
+//! directory, or a new database on the PostgreSQL server named by
+//! `GATEWAY_TEST_DATABASE_URL`), and gives typed HTTP helpers.
+//!
+//! PostgreSQL is not optional: without the variable, or with a server that
+//! does not answer, the PostgreSQL variant of every test fails loudly.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use gateway::auth::Role;
+use gateway::config::{Secret, Settings};
+use gateway::server::Server;
+use gateway::store::Db;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::Row;
+use tempfile::TempDir;
+
+pub use reqwest;
+pub use serde_json::json;
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The environment variable naming the PostgreSQL server for tests: a URL
+/// to a database the test user may `CREATE DATABASE` from.
+pub const PG_ENV: &str = "GATEWAY_TEST_DATABASE_URL";
+
+/// Runs an async test body once per backend, as `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+/// A running gateway and what it takes to restart it on the same data.
+pub struct TestApp {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub backend: Backend,
+    settings: Settings,
+    data_dir: TempDir,
+    pg_database: Option<(String, String)>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    /// A gateway with default settings on a fresh database.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    /// A gateway on a fresh database, with settings adjusted by `configure`.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temporary directory");
+        let mut settings = Settings::default();
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        settings.data_dir = data_dir.path().to_owned();
+        let pg_database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let (admin_url, url, name) = create_pg_database().await;
+                settings.database.url = Some(Secret::new(url));
+                Some((admin_url, name))
+            }
+        };
+        configure(&mut settings);
+        let mut app = TestApp {
+            base: String::new(),
+            addr: "127.0.0.1:0".parse().unwrap(),
+            db: gateway::server::open_database(&settings).await.expect("database opens"),
+            backend,
+            settings,
+            data_dir,
+            pg_database,
+            shutdown: None,
+            task: None,
+        };
+        app.start().await;
+        app
+    }
+
+    async fn start(&mut self) {
+        let server = Server::bind(self.settings.clone()).await.expect("gateway starts");
+        self.addr = server.local_addr();
+        self.base = format!("http://{}", self.addr);
+        self.db = server.state().db.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        self.shutdown = Some(tx);
+        self.task = Some(tokio::spawn(server.run(async {
+            let _ = rx.await;
+        })));
+    }
+
+    /// Stops the server (finishing requests in flight) and starts a new one
+    /// on the same data directory and database.
+    pub async fn restart(&mut self) {
+        self.stop_server().await;
+        self.settings.listen = "127.0.0.1:0".parse().unwrap();
+        self.start().await;
+    }
+
+    async fn stop_server(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server stopped cleanly");
+        }
+    }
+
+    /// Stops the server and drops a PostgreSQL test database.
+    pub async fn stop(mut self) {
+        self.stop_server().await;
+        self.db.close().await;
+        if let Some((admin_url, name)) = self.pg_database.take() {
+            let admin = Db::connect(&admin_url, 1).await.expect("postgres admin connection");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(admin.pool())
+                .await
+                .expect("drop test database");
+            admin.close().await;
+        }
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
+    /// Creates a user directly in the store (as `gateway user add` does) and
+    /// returns a client logged in as them over HTTP.
+    pub async fn user(&self, username: &str, roles: &[Role], unit: Option<&str>) -> Client {
+        let password = format!("Pw-{username}-2026");
+        let new = gateway::http::new_user(
+            username.to_owned(),
+            format!("测试{username}"),
+            unit.map(str::to_owned),
+            roles.iter().copied().collect::<BTreeSet<_>>(),
+            Some(&password),
+        )
+        .expect("valid test user");
+        self.db.create_user(None, &new).await.expect("user created");
+        let client = self.client();
+        let (status, body) =
+            client.post("/api/v1/auth/login", &json!({"username": username, "password": password})).await;
+        assert_eq!(status, StatusCode::OK, "login failed: {body}");
+        client
+    }
+
+    /// A client with a cookie store and no credentials yet.
+    pub fn client(&self) -> Client {
+        Client {
+            http: reqwest::Client::builder().cookie_store(true).build().expect("http client"),
+            base: self.base.clone(),
+            bearer: None,
+        }
+    }
+
+    /// A fingerprint of everything the store holds about items, users and
+    /// attachments, to assert that a refused request changed nothing.
+    pub async fn snapshot(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT id || '|' || state || '|' || CAST(current_version AS TEXT) AS r FROM items ORDER BY id",
+            "SELECT item_id || '|' || CAST(version AS TEXT) || '|' || content_digest || '|' || title || '|' || body AS r \
+             FROM item_versions ORDER BY item_id, version",
+            "SELECT digest AS r FROM blobs ORDER BY digest",
+            "SELECT username AS r FROM users ORDER BY username",
+        ] {
+            for row in sqlx::query(sql).fetch_all(self.db.pool()).await.expect("snapshot query") {
+                out.push(row.try_get::<String, _>("r").expect("text column"));
+            }
+            out.push("--".into());
+        }
+        out
+    }
+}
+
+async fn create_pg_database() -> (String, String, String) {
+    let admin_url = std::env::var(PG_ENV).unwrap_or_else(|_| {
+        panic!("{PG_ENV} is not set: the PostgreSQL half of the suite needs a server (run `scripts/test`, which starts one)")
+    });
+    let admin =
+        Db::connect(&admin_url, 1).await.unwrap_or_else(|e| panic!("PostgreSQL at {PG_ENV} does not answer: {e}"));
+    let name = format!("gwtest_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(admin.pool()).await.expect("create test database");
+    admin.close().await;
+    let (prefix, _) = admin_url.rsplit_once('/').expect("database url has a path");
+    let query = admin_url.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    (admin_url.clone(), format!("{prefix}/{name}{query}"), name)
+}
+
+/// An HTTP client bound to one gateway, with JSON helpers that return the
+/// status and the parsed body (or the raw text as a JSON string).
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    bearer: Option<String>,
+}
+
+impl Client {
+    /// The same gateway, authenticating with a bearer token instead.
+    pub fn with_token(&self, token: &str) -> Client {
+        Client {
+            http: reqwest::Client::builder().build().expect("http client"),
+            base: self.base.clone(),
+            bearer: Some(token.to_owned()),
+        }
+    }
+
+    /// The same credentials against another address (after a restart).
+    pub fn rebased(&self, base: &str) -> Client {
+        Client { http: self.http.clone(), base: base.to_owned(), bearer: self.bearer.clone() }
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let builder = self.http.request(method, format!("{}{path}", self.base));
+        match &self.bearer {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn send(&self, builder: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let response = builder.send().await.expect("request sent");
+        let status = response.status();
+        let content_type =
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let text = response.text().await.expect("response body");
+        if status.is_client_error() || status.is_server_error() {
+            assert_eq!(content_type, "application/problem+json", "error {status} without a problem document: {text}");
+        }
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(self.request(reqwest::Method::POST, path).json(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(self.request(reqwest::Method::PUT, path).json(body)).await
+    }
+
+    /// Creates an item and returns its JSON view, asserting 201.
+    pub async fn create_item(&self, item: &Value) -> Value {
+        let (status, body) = self.post("/api/v1/items", item).await;
+        assert_eq!(status, StatusCode::CREATED, "create failed: {body}");
+        body
+    }
+}
+
+/// A plain 主动公开 notice for the website.
+pub fn sample_item() -> Value {
+    json!({
+        "kind": "notice",
+        "title": "关于开展2025年度政务公开业务培训的通知",
+        "body": "各区、各部门：\n为进一步提升政务公开工作人员业务能力，定于2025年3月18日举办培训班。\n江城市人民政府办公室\n2025年3月1日",
+        "attribute": "public",
+        "doc_number": "江政办发〔2025〕3号",
+        "issuer": "江城市人民政府办公室",
+        "channels": ["website"],
+        "formed_at": "2025-03-01"
+    })
+}

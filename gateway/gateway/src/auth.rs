@@ -18,9 +18,7 @@ use crate::model::{UnitId, UnknownValue, UserId};
 
 /// A duty a user may hold. A user may hold several; separation of duties is
 /// enforced per action, not by forbidding role combinations.
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 起草人 / 经办人.
@@ -98,18 +96,13 @@ impl FromStr for Role {
             .iter()
             .copied()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownValue {
-                vocabulary: "Role",
-                value: s.chars().take(64).collect(),
-            })
+            .ok_or_else(|| UnknownValue { vocabulary: "Role", value: s.chars().take(64).collect() })
     }
 }
 
 /// What an API token may do. Sessions of people carry every scope; tokens
 /// carry only those they were issued with, and the user's roles still apply.
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Read items, versions, findings.
@@ -154,21 +147,13 @@ impl Principal {
 /// Hashes a password with argon2id and a random salt (PHC string format).
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    Ok(Argon2::default()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
+    Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
 }
 
 /// Checks a password against a stored PHC string. A malformed stored hash
 /// never verifies.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    PasswordHash::new(phc).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
 
 /// A hash that takes as long to check as a real one, for unknown users, so
@@ -201,10 +186,7 @@ pub fn check_password_strength(password: &str) -> Result<(), &'static str> {
 pub fn new_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
+    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// What the store keeps of a secret: its SHA-256. The secrets are 256-bit

@@ -144,43 +144,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("数据库迁移已完成。");
             Ok(ExitCode::SUCCESS)
         }
-        Command::User(UserCommand::Add {
-            username,
-            name,
-            roles,
-            unit,
-            password_stdin,
-        }) => {
+        Command::User(UserCommand::Add { username, name, roles, unit, password_stdin }) => {
             let roles = parse_all::<Role>(&roles, "角色")?;
             let password = if password_stdin {
                 let mut line = String::new();
-                std::io::stdin()
-                    .lock()
-                    .read_line(&mut line)
-                    .context("无法读取标准输入中的密码")?;
+                std::io::stdin().lock().read_line(&mut line).context("无法读取标准输入中的密码")?;
                 Some(line.trim_end_matches(['\r', '\n']).to_owned())
             } else {
                 None
             };
             let generated = password.is_none() && roles.iter().any(|r| *r != Role::Channel);
-            let password = if generated {
-                Some(generate_password())
-            } else {
-                password
-            };
+            let password = if generated { Some(generate_password()) } else { password };
             let db = server::open_database(&settings).await?;
             let user = add_user(&db, username, name, unit, roles, password.as_deref()).await?;
-            println!(
-                "已创建用户 {}（{}），角色：{}",
-                user.username,
-                user.display_name,
-                role_labels(&user.roles)
-            );
+            println!("已创建用户 {}（{}），角色：{}", user.username, user.display_name, role_labels(&user.roles));
             if generated {
-                println!(
-                    "初始密码（只显示这一次，请妥善保管）：{}",
-                    password.unwrap_or_default()
-                );
+                println!("初始密码（只显示这一次，请妥善保管）：{}", password.unwrap_or_default());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -198,34 +177,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token(TokenCommand::Create {
-            username,
-            name,
-            scopes,
-            expires_in_days,
-        }) => {
+        Command::Token(TokenCommand::Create { username, name, scopes, expires_in_days }) => {
             let scopes = parse_all_json::<Scope>(&scopes, "权限范围")?;
             let db = server::open_database(&settings).await?;
-            let user = db
-                .user_by_name(&username)
-                .await
-                .with_context(|| format!("用户 {username} 不存在"))?;
+            let user = db.user_by_name(&username).await.with_context(|| format!("用户 {username} 不存在"))?;
             let secret = auth::new_secret("gwt_");
-            let expires = expires_in_days.map(|d| {
-                Timestamp::from_offset(
-                    Timestamp::now().as_offset() + time::Duration::days(i64::from(d)),
-                )
-            });
-            let record = db
-                .create_token(
-                    user.id,
-                    user.id,
-                    &name,
-                    &auth::secret_hash(&secret),
-                    &scopes,
-                    expires,
-                )
-                .await?;
+            let expires = expires_in_days
+                .map(|d| Timestamp::from_offset(Timestamp::now().as_offset() + time::Duration::days(i64::from(d))));
+            let record =
+                db.create_token(user.id, user.id, &name, &auth::secret_hash(&secret), &scopes, expires).await?;
             println!("已为 {username} 创建令牌 {}（只显示这一次）：", record.id);
             println!("{secret}");
             Ok(ExitCode::SUCCESS)
@@ -259,27 +219,15 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     println!("数据库：{}", describe_backend(server.state()));
     if db.user_count().await? == 0 {
         let password = generate_password();
-        add_user(
-            &db,
-            "admin".into(),
-            "系统管理员".into(),
-            None,
-            BTreeSet::from([Role::Admin]),
-            Some(&password),
-        )
-        .await?;
+        add_user(&db, "admin".into(), "系统管理员".into(), None, BTreeSet::from([Role::Admin]), Some(&password))
+            .await?;
         let file = data_dir.join("initial-admin-password.txt");
         write_private(&file, &format!("{password}\n"))?;
         println!("首次启动：已创建管理员账户 admin，初始密码：{password}");
-        println!(
-            "（密码也保存在 {}，仅本机可读；登录后请创建其他用户并妥善保管。）",
-            file.display()
-        );
+        println!("（密码也保存在 {}，仅本机可读；登录后请创建其他用户并妥善保管。）", file.display());
     }
     println!("登录：curl -c cookies.txt -H 'Content-Type: application/json' \\");
-    println!(
-        "        -d '{{\"username\":\"admin\",\"password\":\"…\"}}' http://{addr}/api/v1/auth/login"
-    );
+    println!("        -d '{{\"username\":\"admin\",\"password\":\"…\"}}' http://{addr}/api/v1/auth/login");
     println!("接口文档：http://{addr}/api/v1/openapi.json    按 Ctrl-C 停止。");
     server.run(shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
@@ -289,10 +237,7 @@ fn describe_backend(state: &gateway::http::AppState) -> String {
     match state.db.backend() {
         gateway::store::Backend::Sqlite => format!("SQLite（{}）", state.settings.database_url()),
         gateway::store::Backend::Postgres => {
-            format!(
-                "PostgreSQL（{}）",
-                gateway::store::redact_url(&state.settings.database_url())
-            )
+            format!("PostgreSQL（{}）", gateway::store::redact_url(&state.settings.database_url()))
         }
     }
 }
@@ -303,8 +248,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };
@@ -322,14 +266,10 @@ async fn add_user(
     roles: BTreeSet<Role>,
     password: Option<&str>,
 ) -> anyhow::Result<gateway::store::UserRecord> {
-    let new =
-        gateway::http::new_user(username, name, unit, roles, password).map_err(|problems| {
-            let text: Vec<String> = problems
-                .iter()
-                .map(|p| format!("{}：{}", p.field, p.message))
-                .collect();
-            anyhow::anyhow!(text.join("；"))
-        })?;
+    let new = gateway::http::new_user(username, name, unit, roles, password).map_err(|problems| {
+        let text: Vec<String> = problems.iter().map(|p| format!("{}：{}", p.field, p.message)).collect();
+        anyhow::anyhow!(text.join("；"))
+    })?;
     db.create_user(None, &new).await.map_err(|e| match e {
         gateway::store::StoreError::Conflict(_) => {
             anyhow::anyhow!("用户名 {} 已存在", new.username)
@@ -344,9 +284,7 @@ fn generate_password() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut rng = rand::rngs::OsRng;
-    let body: String = (0..17)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-        .collect();
+    let body: String = (0..17).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect();
     format!("{body}-A7")
 }
 
@@ -355,30 +293,16 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("无法写入 {}", path.display()))?;
+    let mut file = options.open(path).with_context(|| format!("无法写入 {}", path.display()))?;
     file.write_all(text.as_bytes())?;
     Ok(())
 }
 
-fn parse_all<T: std::str::FromStr + Ord>(
-    values: &[String],
-    what: &str,
-) -> anyhow::Result<BTreeSet<T>> {
-    values
-        .iter()
-        .map(|v| {
-            v.parse::<T>()
-                .map_err(|_| anyhow::anyhow!("未知的{what}：{v}"))
-        })
-        .collect()
+fn parse_all<T: std::str::FromStr + Ord>(values: &[String], what: &str) -> anyhow::Result<BTreeSet<T>> {
+    values.iter().map(|v| v.parse::<T>().map_err(|_| anyhow::anyhow!("未知的{what}：{v}"))).collect()
 }
 
-fn parse_all_json<T: serde::de::DeserializeOwned + Ord>(
-    values: &[String],
-    what: &str,
-) -> anyhow::Result<BTreeSet<T>> {
+fn parse_all_json<T: serde::de::DeserializeOwned + Ord>(values: &[String], what: &str) -> anyhow::Result<BTreeSet<T>> {
     values
         .iter()
         .map(|v| {

@@ -85,39 +85,26 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             limits: Limits::default(),
             session: SessionSettings::default(),
-            channels: ["website", "wechat", "weibo", "applicant", "bulletin"]
-                .map(String::from)
-                .to_vec(),
+            channels: ["website", "wechat", "weibo", "applicant", "bulletin"].map(String::from).to_vec(),
         }
     }
 }
 
 impl Default for DatabaseSettings {
     fn default() -> DatabaseSettings {
-        DatabaseSettings {
-            url: None,
-            max_connections: 8,
-        }
+        DatabaseSettings { url: None, max_connections: 8 }
     }
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits {
-            max_body_bytes: 10 << 20,
-            max_attachment_bytes: 50 << 20,
-            max_page_size: 200,
-        }
+        Limits { max_body_bytes: 10 << 20, max_attachment_bytes: 50 << 20, max_page_size: 200 }
     }
 }
 
 impl Default for SessionSettings {
     fn default() -> SessionSettings {
-        SessionSettings {
-            ttl_hours: 12,
-            idle_minutes: 30,
-            secure_cookie: false,
-        }
+        SessionSettings { ttl_hours: 12, idle_minutes: 30, secure_cookie: false }
     }
 }
 
@@ -125,15 +112,9 @@ impl Default for SessionSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path} is invalid: {source}")]
-    Parse {
-        path: PathBuf,
-        source: Box<toml::de::Error>,
-    },
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
     #[error("environment variable {name} is invalid: {message}")]
     Env { name: &'static str, message: String },
     #[error("invalid setting {name}: {message}")]
@@ -169,14 +150,10 @@ impl Settings {
         let file = file.or_else(|| default_file.exists().then_some(default_file));
         let mut settings = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                })?;
-                toml::from_str(&text).map_err(|source| ConfigError::Parse {
-                    path: path.to_owned(),
-                    source: Box::new(source),
-                })?
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                toml::from_str(&text)
+                    .map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })?
             }
             None => Settings::default(),
         };
@@ -185,10 +162,7 @@ impl Settings {
         where
             T::Err: fmt::Display,
         {
-            value.parse().map_err(|e: T::Err| ConfigError::Env {
-                name,
-                message: e.to_string(),
-            })
+            value.parse().map_err(|e: T::Err| ConfigError::Env { name, message: e.to_string() })
         }
         if let Some(v) = env("GATEWAY_LISTEN") {
             settings.listen = parsed("GATEWAY_LISTEN", v)?;
@@ -220,12 +194,7 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |name, message: &str| {
-            Err(ConfigError::Invalid {
-                name,
-                message: message.to_owned(),
-            })
-        };
+        let invalid = |name, message: &str| Err(ConfigError::Invalid { name, message: message.to_owned() });
         if self.limits.max_body_bytes < 1024 {
             return invalid("limits.max_body_bytes", "must be at least 1024");
         }
@@ -243,10 +212,7 @@ impl Settings {
         }
         for channel in &self.channels {
             if !is_slug(channel) {
-                return invalid(
-                    "channels",
-                    "channel ids are lowercase ASCII letters, digits, '-' or '_'",
-                );
+                return invalid("channels", "channel ids are lowercase ASCII letters, digits, '-' or '_'");
             }
         }
         Ok(())
@@ -256,10 +222,7 @@ impl Settings {
     pub fn database_url(&self) -> String {
         match &self.database.url {
             Some(url) => url.expose().to_owned(),
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("gateway.db").display()
-            ),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("gateway.db").display()),
         }
     }
 }
@@ -288,16 +251,10 @@ mod tests {
     fn file_then_env_then_flags() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.toml");
-        std::fs::write(
-            &path,
-            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/g\"\n[limits]\nmax_body_bytes = 2048\n",
-        )
-        .unwrap();
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/g\"\n[limits]\nmax_body_bytes = 2048\n")
+            .unwrap();
         let env = |name: &str| (name == "GATEWAY_DATA_DIR").then(|| "/env/g".to_owned());
-        let flags = Overrides {
-            listen: Some("127.0.0.1:9100".parse().unwrap()),
-            ..Overrides::default()
-        };
+        let flags = Overrides { listen: Some("127.0.0.1:9100".parse().unwrap()), ..Overrides::default() };
         let s = Settings::load_with_env(Some(&path), &flags, env).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:9100");
         assert_eq!(s.data_dir, PathBuf::from("/env/g"));
@@ -309,8 +266,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.toml");
         std::fs::write(&path, "lisen = \"127.0.0.1:9000\"\n").unwrap();
-        let err =
-            Settings::load_with_env(Some(&path), &Overrides::default(), |_| None).unwrap_err();
+        let err = Settings::load_with_env(Some(&path), &Overrides::default(), |_| None).unwrap_err();
         assert!(err.to_string().contains("lisen"), "{err}");
         let env = |name: &str| (name == "GATEWAY_LISTEN").then(|| "nowhere".to_owned());
         let err = Settings::load_with_env(None, &Overrides::default(), env).unwrap_err();
@@ -319,9 +275,6 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        assert_eq!(
-            format!("{:?}", Secret::new("postgres://u:pw@h/db")),
-            "Secret(***)"
-        );
+        assert_eq!(format!("{:?}", Secret::new("postgres://u:pw@h/db")), "Secret(***)");
     }
 }

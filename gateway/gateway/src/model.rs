@@ -98,10 +98,7 @@ impl Timestamp {
 
     pub fn from_offset(t: OffsetDateTime) -> Timestamp {
         let t = t.to_offset(time::UtcOffset::UTC);
-        Timestamp(
-            t.replace_millisecond(t.millisecond())
-                .expect("millisecond in range"),
-        )
+        Timestamp(t.replace_millisecond(t.millisecond()).expect("millisecond in range"))
     }
 
     pub fn parse(s: &str) -> Result<Timestamp, time::error::Parse> {
@@ -242,21 +239,12 @@ vocabulary!(
 impl ItemState {
     /// Whether a drafter may still create new versions in this state.
     pub fn is_editable(self) -> bool {
-        matches!(
-            self,
-            ItemState::Draft
-                | ItemState::ChangesRequested
-                | ItemState::Blocked
-                | ItemState::InReview
-        )
+        matches!(self, ItemState::Draft | ItemState::ChangesRequested | ItemState::Blocked | ItemState::InReview)
     }
 
     /// Whether the item may be submitted for review from this state.
     pub fn is_submittable(self) -> bool {
-        matches!(
-            self,
-            ItemState::Draft | ItemState::ChangesRequested | ItemState::Blocked
-        )
+        matches!(self, ItemState::Draft | ItemState::ChangesRequested | ItemState::Blocked)
     }
 }
 
@@ -360,8 +348,7 @@ impl VersionContent {
         if self.body.trim().is_empty() {
             problems.push(FieldProblem::new("body", "正文不能为空"));
         }
-        if self.attribute != Attribute::Public && is_blank_reason(self.attribute_reason.as_deref())
-        {
+        if self.attribute != Attribute::Public && is_blank_reason(self.attribute_reason.as_deref()) {
             problems.push(FieldProblem::new(
                 "attribute_reason",
                 format!(
@@ -371,22 +358,12 @@ impl VersionContent {
             ));
         }
         if self.kind == Kind::Interpretation && self.interprets.is_none() {
-            problems.push(FieldProblem::new(
-                "interprets",
-                "政策解读必须关联其解读的政策文件",
-            ));
+            problems.push(FieldProblem::new("interprets", "政策解读必须关联其解读的政策文件"));
         }
         if self.channels.is_empty() && self.attribute == Attribute::Public {
-            problems.push(FieldProblem::new(
-                "channels",
-                "主动公开的信息至少要选择一个发布渠道",
-            ));
+            problems.push(FieldProblem::new("channels", "主动公开的信息至少要选择一个发布渠道"));
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        if problems.is_empty() { Ok(()) } else { Err(problems) }
     }
 }
 
@@ -407,10 +384,7 @@ pub struct FieldProblem {
 
 impl FieldProblem {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldProblem {
-        FieldProblem {
-            field: field.into(),
-            message: message.into(),
-        }
+        FieldProblem { field: field.into(), message: message.into() }
     }
 }
 
@@ -468,18 +442,15 @@ mod tests {
     #[test]
     fn canonical_form_is_sorted_jcs() {
         let bytes = String::from_utf8(sample().canonical_bytes()).unwrap();
-        assert!(bytes.starts_with(
-            r#"{"attachments":[],"attribute":"public","attribute_reason":null,"body":"各区：\n"#
-        ));
+        assert!(
+            bytes.starts_with(r#"{"attachments":[],"attribute":"public","attribute_reason":null,"body":"各区：\n"#)
+        );
         assert!(bytes.contains(r#""format":"gov-disclosure/content@1""#));
     }
 
     #[test]
     fn newlines_are_normalised_and_nothing_else() {
-        assert_eq!(
-            normalize_newlines("a\r\nb\rc\n  d\u{3000}"),
-            "a\nb\nc\n  d\u{3000}"
-        );
+        assert_eq!(normalize_newlines("a\r\nb\rc\n  d\u{3000}"), "a\nb\nc\n  d\u{3000}");
     }
 
     #[test]
@@ -495,14 +466,8 @@ mod tests {
 
     #[test]
     fn formed_at_accepts_dates_and_times() {
-        assert_eq!(
-            normalize_formed_at("2024-12-26").as_deref(),
-            Some("2024-12-26")
-        );
-        assert_eq!(
-            normalize_formed_at("2024-12-26T10:00:00+08:00").as_deref(),
-            Some("2024-12-26T02:00:00.000Z")
-        );
+        assert_eq!(normalize_formed_at("2024-12-26").as_deref(), Some("2024-12-26"));
+        assert_eq!(normalize_formed_at("2024-12-26T10:00:00+08:00").as_deref(), Some("2024-12-26T02:00:00.000Z"));
         assert_eq!(normalize_formed_at("26/12/2024"), None);
     }
 }

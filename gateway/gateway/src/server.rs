@@ -16,19 +16,13 @@ use crate::store::{Db, StoreError};
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot create data directory {path}: {source}")]
-    DataDir {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    DataDir { path: std::path::PathBuf, source: std::io::Error },
     #[error("cannot open database {url}: {source}")]
     Database { url: String, source: StoreError },
     #[error("cannot migrate database: {0}")]
     Migrate(StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
 }
 
 /// A gateway that is bound and ready to serve.
@@ -39,17 +33,12 @@ pub struct Server {
 
 /// Opens the database named by `settings` and applies pending migrations.
 pub async fn open_database(settings: &Settings) -> Result<Db, StartError> {
-    std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::DataDir {
-        path: settings.data_dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&settings.data_dir)
+        .map_err(|source| StartError::DataDir { path: settings.data_dir.clone(), source })?;
     let url = settings.database_url();
     let db = Db::connect(&url, settings.database.max_connections)
         .await
-        .map_err(|source| StartError::Database {
-            url: crate::store::redact_url(&url),
-            source,
-        })?;
+        .map_err(|source| StartError::Database { url: crate::store::redact_url(&url), source })?;
     db.migrate().await.map_err(StartError::Migrate)?;
     Ok(db)
 }
@@ -58,26 +47,14 @@ impl Server {
     /// Opens the store and binds the listener.
     pub async fn bind(settings: Settings) -> Result<Server, StartError> {
         let db = open_database(&settings).await?;
-        let listener =
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: settings.listen,
-                    source,
-                })?;
-        Ok(Server {
-            state: AppState {
-                db,
-                settings: Arc::new(settings),
-            },
-            listener,
-        })
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
+        Ok(Server { state: AppState { db, settings: Arc::new(settings) }, listener })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
     pub fn state(&self) -> &AppState {
@@ -85,14 +62,9 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then finishes requests in flight.
-    pub async fn run(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = http::router(self.state.clone());
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         self.state.db.close().await;
         result
     }

@@ -51,20 +51,15 @@ impl From<UserRecord> for UserView {
 /// Logs a person in and sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = UserView), (status = 401, body = super::Problem), (status = 429, body = super::Problem)))]
-pub async fn login(
-    State(state): State<AppState>,
-    AppJson(req): AppJson<LoginRequest>,
-) -> Result<Response, ApiError> {
+pub async fn login(State(state): State<AppState>, AppJson(req): AppJson<LoginRequest>) -> Result<Response, ApiError> {
     let candidate = state.db.login_candidate(&req.username).await?;
     let Some((user, Some(hash), locked)) = candidate else {
         // Spend the same time as a real check, so that timing does not tell
         // which usernames exist.
         let password = req.password;
-        tokio::task::spawn_blocking(move || {
-            auth::verify_password(&password, auth::dummy_password_hash())
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || auth::verify_password(&password, auth::dummy_password_hash()))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         return Err(ApiError::BadCredentials);
     };
     if locked {
@@ -80,33 +75,22 @@ pub async fn login(
     }
     let secret = auth::new_secret("gws_");
     let ttl = time::Duration::hours(state.settings.session.ttl_hours);
-    state
-        .db
-        .create_session(user.id, &auth::secret_hash(&secret), ttl)
-        .await?;
-    let secure = if state.settings.session.secure_cookie {
-        "; Secure"
-    } else {
-        ""
-    };
+    state.db.create_session(user.id, &auth::secret_hash(&secret), ttl).await?;
+    let secure = if state.settings.session.secure_cookie { "; Secure" } else { "" };
     let cookie = format!(
         "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         ttl.whole_seconds()
     );
     let mut response = axum::Json(UserView::from(user)).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?,
-    );
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?);
     Ok(response)
 }
 
 /// Ends the current session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
-pub async fn logout(
-    State(state): State<AppState>,
-    parts: axum::http::request::Parts,
-) -> Result<Response, ApiError> {
+pub async fn logout(State(state): State<AppState>, parts: axum::http::request::Parts) -> Result<Response, ApiError> {
     if let Some(secret) = super::extract::session_cookie(&parts) {
         state.db.delete_session(&auth::secret_hash(&secret)).await?;
     }
@@ -121,10 +105,7 @@ pub async fn logout(
 /// The logged-in user.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
     responses((status = 200, body = UserView), (status = 401, body = super::Problem)))]
-pub async fn me(
-    State(state): State<AppState>,
-    auth: Auth,
-) -> Result<axum::Json<UserView>, ApiError> {
+pub async fn me(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<UserView>, ApiError> {
     Ok(axum::Json(state.db.user(auth.0.user_id).await?.into()))
 }
 
@@ -151,14 +132,8 @@ pub async fn create_user(
 ) -> Result<(StatusCode, axum::Json<UserView>), ApiError> {
     let actor = auth.require_any(&[Role::Admin])?.user_id;
     auth.require_scope(Scope::Admin)?;
-    let new = new_user(
-        req.username,
-        req.display_name,
-        req.unit,
-        req.roles,
-        req.password.as_deref(),
-    )
-    .map_err(ApiError::Invalid)?;
+    let new = new_user(req.username, req.display_name, req.unit, req.roles, req.password.as_deref())
+        .map_err(ApiError::Invalid)?;
     let user = state.db.create_user(Some(actor), &new).await?;
     Ok((StatusCode::CREATED, axum::Json(user.into())))
 }
@@ -174,29 +149,16 @@ pub fn new_user(
     let mut problems = Vec::new();
     let valid_username = !username.is_empty()
         && username.len() <= 64
-        && username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if !valid_username {
-        problems.push(FieldProblem::new(
-            "username",
-            "用户名只能包含英文字母、数字、点、下划线和连字符，最长 64 个字符",
-        ));
+        problems
+            .push(FieldProblem::new("username", "用户名只能包含英文字母、数字、点、下划线和连字符，最长 64 个字符"));
     }
     if display_name.trim().is_empty() || display_name.chars().count() > 64 {
-        problems.push(FieldProblem::new(
-            "display_name",
-            "姓名不能为空，最长 64 个字符",
-        ));
+        problems.push(FieldProblem::new("display_name", "姓名不能为空，最长 64 个字符"));
     }
-    if unit
-        .as_deref()
-        .is_some_and(|u| u.trim().is_empty() || u.chars().count() > 128)
-    {
-        problems.push(FieldProblem::new(
-            "unit",
-            "单位名称不能为空，最长 128 个字符",
-        ));
+    if unit.as_deref().is_some_and(|u| u.trim().is_empty() || u.chars().count() > 128) {
+        problems.push(FieldProblem::new("unit", "单位名称不能为空，最长 128 个字符"));
     }
     if roles.is_empty() {
         problems.push(FieldProblem::new("roles", "至少需要一个角色"));
@@ -206,10 +168,7 @@ pub fn new_user(
     }
     let password_hash = match password {
         Some(p) => match auth::check_password_strength(p) {
-            Ok(()) => Some(
-                auth::hash_password(p)
-                    .map_err(|e| vec![FieldProblem::new("password", e.to_string())])?,
-            ),
+            Ok(()) => Some(auth::hash_password(p).map_err(|e| vec![FieldProblem::new("password", e.to_string())])?),
             Err(why) => {
                 problems.push(FieldProblem::new("password", why));
                 None
@@ -224,32 +183,15 @@ pub fn new_user(
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(NewUser {
-        username,
-        display_name,
-        unit,
-        roles,
-        password_hash,
-    })
+    Ok(NewUser { username, display_name, unit, roles, password_hash })
 }
 
 /// Lists users (admin and auditor).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     responses((status = 200, body = Vec<UserView>), (status = 403, body = super::Problem)))]
-pub async fn list_users(
-    State(state): State<AppState>,
-    auth: Auth,
-) -> Result<axum::Json<Vec<UserView>>, ApiError> {
+pub async fn list_users(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<Vec<UserView>>, ApiError> {
     auth.require_any(&[Role::Admin, Role::Auditor])?;
-    Ok(axum::Json(
-        state
-            .db
-            .users()
-            .await?
-            .into_iter()
-            .map(UserView::from)
-            .collect(),
-    ))
+    Ok(axum::Json(state.db.users().await?.into_iter().map(UserView::from).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -281,9 +223,7 @@ pub async fn create_token(
     AppJson(req): AppJson<CreateTokenRequest>,
 ) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
     if auth.0.scopes.is_some() {
-        return Err(ApiError::Forbidden(
-            "API 令牌不能再创建令牌，请登录后操作。".into(),
-        ));
+        return Err(ApiError::Forbidden("API 令牌不能再创建令牌，请登录后操作。".into()));
     }
     let owner = req.user_id.unwrap_or(auth.0.user_id);
     if owner != auth.0.user_id {
@@ -291,60 +231,30 @@ pub async fn create_token(
     }
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 64 {
-        return Err(ApiError::invalid(
-            "name",
-            "令牌名称不能为空，最长 64 个字符",
-        ));
+        return Err(ApiError::invalid("name", "令牌名称不能为空，最长 64 个字符"));
     }
     if req.scopes.is_empty() {
         return Err(ApiError::invalid("scopes", "至少需要一个权限范围"));
     }
-    let owner_record = state
-        .db
-        .user(owner)
-        .await
-        .map_err(|_| ApiError::invalid("user_id", "用户不存在"))?;
+    let owner_record = state.db.user(owner).await.map_err(|_| ApiError::invalid("user_id", "用户不存在"))?;
     if req.scopes.contains(&Scope::Admin) && !owner_record.roles.contains(&Role::Admin) {
-        return Err(ApiError::invalid(
-            "scopes",
-            "只有系统管理员账户的令牌可以带 admin 权限范围",
-        ));
+        return Err(ApiError::invalid("scopes", "只有系统管理员账户的令牌可以带 admin 权限范围"));
     }
-    let expires_at = req.expires_in_days.map(|d| {
-        Timestamp::from_offset(Timestamp::now().as_offset() + time::Duration::days(i64::from(d)))
-    });
+    let expires_at = req
+        .expires_in_days
+        .map(|d| Timestamp::from_offset(Timestamp::now().as_offset() + time::Duration::days(i64::from(d))));
     let secret = auth::new_secret("gwt_");
     let record = state
         .db
-        .create_token(
-            auth.0.user_id,
-            owner,
-            name,
-            &auth::secret_hash(&secret),
-            &req.scopes,
-            expires_at,
-        )
+        .create_token(auth.0.user_id, owner, name, &auth::secret_hash(&secret), &req.scopes, expires_at)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CreatedToken {
-            token: secret,
-            record,
-        }),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(CreatedToken { token: secret, record })))
 }
 
 /// Lists tokens: an admin sees all, others their own.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = Vec<TokenRecord>)))]
-pub async fn list_tokens(
-    State(state): State<AppState>,
-    auth: Auth,
-) -> Result<axum::Json<Vec<TokenRecord>>, ApiError> {
-    let filter = if auth.0.has_role(Role::Admin) {
-        None
-    } else {
-        Some(auth.0.user_id)
-    };
+pub async fn list_tokens(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<Vec<TokenRecord>>, ApiError> {
+    let filter = if auth.0.has_role(Role::Admin) { None } else { Some(auth.0.user_id) };
     Ok(axum::Json(state.db.tokens(filter).await?))
 }
 
@@ -362,35 +272,19 @@ pub async fn revoke_token(
             return Err(ApiError::NotFound("该令牌"));
         }
     }
-    state
-        .db
-        .revoke_token(auth.0.user_id, &id)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::NotFound => ApiError::NotFound("该令牌"),
-            other => other.into(),
-        })?;
+    state.db.revoke_token(auth.0.user_id, &id).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => ApiError::NotFound("该令牌"),
+        other => other.into(),
+    })?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Checks the audit trail's hash chain (auditor and admin).
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, body = ChainReportView)))]
-pub async fn verify_audit(
-    State(state): State<AppState>,
-    auth: Auth,
-) -> Result<axum::Json<ChainReportView>, ApiError> {
+pub async fn verify_audit(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<ChainReportView>, ApiError> {
     auth.require_any(&[Role::Auditor, Role::Admin])?;
-    let ChainReport {
-        events,
-        first_broken,
-        reason,
-    } = state.db.verify_audit_chain().await?;
-    Ok(axum::Json(ChainReportView {
-        intact: first_broken.is_none(),
-        events,
-        first_broken,
-        reason,
-    }))
+    let ChainReport { events, first_broken, reason } = state.db.verify_audit_chain().await?;
+    Ok(axum::Json(ChainReportView { intact: first_broken.is_none(), events, first_broken, reason }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -17,28 +17,12 @@ use crate::auth::{Role, Scope};
 const ALLOWED: &[(&str, &str, fn(&[u8]) -> bool)] = &[
     ("application/pdf", "PDF", |b| b.starts_with(b"%PDF-")),
     ("application/ofd", "OFD 版式文件", is_zip),
-    (
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "Word 文档 (docx)",
-        is_zip,
-    ),
-    (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "Excel 表格 (xlsx)",
-        is_zip,
-    ),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word 文档 (docx)", is_zip),
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel 表格 (xlsx)", is_zip),
     ("application/msword", "Word 97-2003 文档 (doc)", is_ole),
-    (
-        "application/vnd.ms-excel",
-        "Excel 97-2003 表格 (xls)",
-        is_ole,
-    ),
-    ("image/png", "PNG 图片", |b| {
-        b.starts_with(b"\x89PNG\r\n\x1a\n")
-    }),
-    ("image/jpeg", "JPEG 图片", |b| {
-        b.starts_with(b"\xff\xd8\xff")
-    }),
+    ("application/vnd.ms-excel", "Excel 97-2003 表格 (xls)", is_ole),
+    ("image/png", "PNG 图片", |b| b.starts_with(b"\x89PNG\r\n\x1a\n")),
+    ("image/jpeg", "JPEG 图片", |b| b.starts_with(b"\xff\xd8\xff")),
     ("text/plain", "纯文本", is_text),
     ("text/csv", "CSV 表格", is_text),
 ];
@@ -69,45 +53,29 @@ pub struct AttachmentView {
 #[utoipa::path(post, path = "/api/v1/attachments", tag = "attachments",
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = AttachmentView), (status = 413, body = super::Problem), (status = 415, body = super::Problem)))]
-pub async fn upload(
-    State(state): State<AppState>,
-    auth: Auth,
-    req: Request,
-) -> Result<Response, ApiError> {
+pub async fn upload(State(state): State<AppState>, auth: Auth, req: Request) -> Result<Response, ApiError> {
     auth.require_any(&[Role::Drafter])?;
     auth.require_scope(Scope::ItemsWrite)?;
     let media_type = declared_type(req.headers())?;
     let limit = state.settings.limits.max_attachment_bytes;
-    let bytes = Bytes::from_request(req, &state)
-        .await
-        .map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit }
-            } else {
-                ApiError::BadRequest(rejection.body_text())
-            }
-        })?;
+    let bytes = Bytes::from_request(req, &state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::BadRequest(rejection.body_text())
+        }
+    })?;
     if bytes.is_empty() {
         return Err(ApiError::Unprocessable("附件内容为空。".into()));
     }
-    let (_, label, matches) = ALLOWED
-        .iter()
-        .find(|(t, _, _)| *t == media_type)
-        .expect("declared_type checked it");
+    let (_, label, matches) = ALLOWED.iter().find(|(t, _, _)| *t == media_type).expect("declared_type checked it");
     if !matches(&bytes) {
         return Err(ApiError::UnsupportedMediaType(format!(
             "文件内容与声明的类型（{label}）不符，请确认文件未损坏、类型选择正确。"
         )));
     }
-    let blob = state
-        .db
-        .put_blob(auth.0.user_id, &media_type, &bytes)
-        .await?;
-    let view = AttachmentView {
-        digest: blob.digest,
-        media_type: blob.media_type,
-        size: blob.size,
-    };
+    let blob = state.db.put_blob(auth.0.user_id, &media_type, &bytes).await?;
+    let view = AttachmentView { digest: blob.digest, media_type: blob.media_type, size: blob.size };
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 
@@ -115,13 +83,7 @@ fn declared_type(headers: &HeaderMap) -> Result<String, ApiError> {
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
         .unwrap_or_default();
     if ALLOWED.iter().any(|(t, _, _)| *t == declared) {
         return Ok(declared);
@@ -129,11 +91,7 @@ fn declared_type(headers: &HeaderMap) -> Result<String, ApiError> {
     let allowed: Vec<&str> = ALLOWED.iter().map(|(_, label, _)| *label).collect();
     Err(ApiError::UnsupportedMediaType(format!(
         "不支持的附件类型“{}”。可上传：{}。",
-        if declared.is_empty() {
-            "未声明"
-        } else {
-            &declared
-        },
+        if declared.is_empty() { "未声明" } else { &declared },
         allowed.join("、")
     )))
 }
@@ -156,16 +114,9 @@ pub async fn download(
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&blob.media_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(&blob.media_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
     Ok(response)
 }

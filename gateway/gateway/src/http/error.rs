@@ -118,24 +118,16 @@ impl ApiError {
             ApiError::BadRequest(why) => {
                 format!("请求无法解析：{why}。请检查 JSON 格式和字段后重试。")
             }
-            ApiError::Unauthenticated => {
-                "请先登录，或在 Authorization 头中提供有效的 API 令牌。".into()
-            }
-            ApiError::BadCredentials => {
-                "用户名或密码错误，请重新输入。连续多次失败后账户将被暂时锁定。".into()
-            }
+            ApiError::Unauthenticated => "请先登录，或在 Authorization 头中提供有效的 API 令牌。".into(),
+            ApiError::BadCredentials => "用户名或密码错误，请重新输入。连续多次失败后账户将被暂时锁定。".into(),
             ApiError::Forbidden(why) => why.clone(),
             ApiError::NotFound(what) => format!("{what}不存在，或您无权查看。"),
             ApiError::Conflict(why) => why.clone(),
-            ApiError::Stale { expected, current } => format!(
-                "您基于第 {expected} 版修改，但当前已是第 {current} 版。请先查看最新版本，再在其基础上修改。"
-            ),
+            ApiError::Stale { expected, current } => {
+                format!("您基于第 {expected} 版修改，但当前已是第 {current} 版。请先查看最新版本，再在其基础上修改。")
+            }
             ApiError::PayloadTooLarge { limit } => {
-                format!(
-                    "提交的内容超过上限（{} 字节，约 {} MiB），请精简后重试。",
-                    limit,
-                    limit >> 20
-                )
+                format!("提交的内容超过上限（{} 字节，约 {} MiB），请精简后重试。", limit, limit >> 20)
             }
             ApiError::UnsupportedMediaType(why) => why.clone(),
             ApiError::Invalid(problems) => {
@@ -143,13 +135,10 @@ impl ApiError {
                 fields.join("；")
             }
             ApiError::Unprocessable(why) => why.clone(),
-            ApiError::Locked => format!(
-                "登录失败次数过多，账户已锁定 {} 分钟，请稍后再试或联系管理员。",
-                crate::store::LOCKOUT_MINUTES
-            ),
-            ApiError::Internal(_) => {
-                "服务器处理请求时出错，已记录日志。请稍后重试；如持续出现，请联系管理员。".into()
+            ApiError::Locked => {
+                format!("登录失败次数过多，账户已锁定 {} 分钟，请稍后再试或联系管理员。", crate::store::LOCKOUT_MINUTES)
             }
+            ApiError::Internal(_) => "服务器处理请求时出错，已记录日志。请稍后重试；如持续出现，请联系管理员。".into(),
         }
     }
 
@@ -180,9 +169,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body = serde_json::to_vec(&self.problem()).expect("problem serialises");
         let mut response = (status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
     }
 }
@@ -193,10 +180,9 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound("所请求的对象"),
             StoreError::Conflict(what) => ApiError::Conflict(conflict_detail(what)),
             StoreError::Stale { expected, current } => ApiError::Stale { expected, current },
-            StoreError::WrongState { state } => ApiError::Conflict(format!(
-                "事项当前状态为“{}”，不能执行此操作。",
-                state.label()
-            )),
+            StoreError::WrongState { state } => {
+                ApiError::Conflict(format!("事项当前状态为“{}”，不能执行此操作。", state.label()))
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

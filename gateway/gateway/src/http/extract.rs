@@ -20,26 +20,21 @@ impl<T: DeserializeOwned> FromRequest<AppState> for AppJson<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(AppJson(value)),
-            Err(rejection) => Err(json_rejection(
-                rejection,
-                state.settings.limits.max_body_bytes,
-            )),
+            Err(rejection) => Err(json_rejection(rejection, state.settings.limits.max_body_bytes)),
         }
     }
 }
 
 fn json_rejection(rejection: JsonRejection, limit: usize) -> ApiError {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
-            "请求体必须是 JSON，并带有 Content-Type: application/json 头。".into(),
-        ),
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::UnsupportedMediaType("请求体必须是 JSON，并带有 Content-Type: application/json 头。".into())
+        }
         JsonRejection::JsonDataError(e) => {
             // serde's message names the field and the expected type.
             ApiError::Unprocessable(format!("字段内容不符合要求：{}", e.body_text()))
         }
-        JsonRejection::JsonSyntaxError(e) => {
-            ApiError::BadRequest(format!("JSON 语法错误（{}）", e.body_text()))
-        }
+        JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(format!("JSON 语法错误（{}）", e.body_text())),
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::PayloadTooLarge { limit }
         }
@@ -56,9 +51,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(AppQuery(value)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::BadRequest(
-                format!("查询参数有误：{}", e.body_text()),
-            )),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                Err(ApiError::BadRequest(format!("查询参数有误：{}", e.body_text())))
+            }
             Err(other) => Err(ApiError::BadRequest(other.body_text())),
         }
     }
@@ -82,20 +77,11 @@ impl FromRequestParts<AppState> for Auth {
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::trim)
                 .ok_or(ApiError::Unauthenticated)?;
-            return state
-                .db
-                .token_principal(&secret_hash(token))
-                .await?
-                .map(Auth)
-                .ok_or(ApiError::Unauthenticated);
+            return state.db.token_principal(&secret_hash(token)).await?.map(Auth).ok_or(ApiError::Unauthenticated);
         }
         let secret = session_cookie(parts).ok_or(ApiError::Unauthenticated)?;
         let idle = time::Duration::minutes(state.settings.session.idle_minutes);
-        let session = state
-            .db
-            .session(&secret_hash(&secret), idle)
-            .await?
-            .ok_or(ApiError::Unauthenticated)?;
+        let session = state.db.session(&secret_hash(&secret), idle).await?.ok_or(ApiError::Unauthenticated)?;
         Ok(Auth(session.principal))
     }
 }
@@ -120,10 +106,7 @@ impl Auth {
             Ok(&self.0)
         } else {
             let names: Vec<&str> = roles.iter().map(|r| r.label()).collect();
-            Err(ApiError::Forbidden(format!(
-                "此操作需要以下角色之一：{}。",
-                names.join("、")
-            )))
+            Err(ApiError::Forbidden(format!("此操作需要以下角色之一：{}。", names.join("、"))))
         }
     }
 
@@ -132,10 +115,7 @@ impl Auth {
         if self.0.has_scope(scope) {
             Ok(&self.0)
         } else {
-            Err(ApiError::Forbidden(format!(
-                "此 API 令牌没有所需的权限范围（{}）。",
-                scope_name(scope)
-            )))
+            Err(ApiError::Forbidden(format!("此 API 令牌没有所需的权限范围（{}）。", scope_name(scope))))
         }
     }
 }

@@ -14,8 +14,8 @@ use super::{ApiError, AppJson, AppQuery, AppState, Auth};
 use crate::auth::{Principal, Role, Scope};
 use crate::config::is_slug;
 use crate::model::{
-    AttachmentRef, Attribute, FieldProblem, ItemId, ItemState, Kind, SuperiorRef, Timestamp,
-    UnitId, UserId, VersionContent, normalize_formed_at, normalize_newlines,
+    AttachmentRef, Attribute, FieldProblem, ItemId, ItemState, Kind, SuperiorRef, Timestamp, UnitId, UserId,
+    VersionContent, normalize_formed_at, normalize_newlines,
 };
 use crate::store::{ItemFilter, ItemRecord, ListCursor, StoreError, StoredVersion};
 
@@ -154,15 +154,13 @@ fn may_read(principal: &Principal, item: &ItemRecord) -> bool {
         return true;
     }
     principal.has_role(Role::Drafter)
-        && (item.created_by == principal.user_id
-            || (item.unit_id.is_some() && item.unit_id == principal.unit_id))
+        && (item.created_by == principal.user_id || (item.unit_id.is_some() && item.unit_id == principal.unit_id))
 }
 
 /// Who may write new versions: a drafter of the item's unit, or its author.
 fn may_edit(principal: &Principal, item: &ItemRecord) -> bool {
     principal.has_role(Role::Drafter)
-        && (item.created_by == principal.user_id
-            || (item.unit_id.is_some() && item.unit_id == principal.unit_id))
+        && (item.created_by == principal.user_id || (item.unit_id.is_some() && item.unit_id == principal.unit_id))
 }
 
 async fn readable_item(state: &AppState, auth: &Auth, id: ItemId) -> Result<ItemRecord, ApiError> {
@@ -189,46 +187,25 @@ const MAX_ATTACHMENTS: usize = 100;
 
 /// Turns a request into version content: closed vocabularies are already
 /// checked by serde; here lengths, channels, flags, attachments and links.
-async fn content_from_input(
-    state: &AppState,
-    input: ItemInput,
-) -> Result<VersionContent, ApiError> {
+async fn content_from_input(state: &AppState, input: ItemInput) -> Result<VersionContent, ApiError> {
     let mut problems = Vec::new();
     let mut text = |field: &str, value: String, max_chars: usize| -> String {
         if value.contains('\0') {
-            problems.push(FieldProblem::new(
-                field,
-                "内容包含不可见的空字符（U+0000），请删除后重试",
-            ));
+            problems.push(FieldProblem::new(field, "内容包含不可见的空字符（U+0000），请删除后重试"));
         } else if value.chars().count() > max_chars {
-            problems.push(FieldProblem::new(
-                field,
-                format!("内容过长，最多 {max_chars} 个字符"),
-            ));
+            problems.push(FieldProblem::new(field, format!("内容过长，最多 {max_chars} 个字符")));
         }
         normalize_newlines(&value)
     };
     let title = text("title", input.title, MAX_TITLE_CHARS);
     let body = text("body", input.body, usize::MAX);
-    let attribute_reason = input
-        .attribute_reason
-        .map(|v| text("attribute_reason", v, MAX_REASON_CHARS));
-    let legal_basis = input
-        .legal_basis
-        .map(|v| text("legal_basis", v, MAX_REASON_CHARS));
-    let doc_number = input
-        .doc_number
-        .map(|v| text("doc_number", v, MAX_SHORT_FIELD_CHARS));
-    let issuer = input
-        .issuer
-        .map(|v| text("issuer", v, MAX_SHORT_FIELD_CHARS));
+    let attribute_reason = input.attribute_reason.map(|v| text("attribute_reason", v, MAX_REASON_CHARS));
+    let legal_basis = input.legal_basis.map(|v| text("legal_basis", v, MAX_REASON_CHARS));
+    let doc_number = input.doc_number.map(|v| text("doc_number", v, MAX_SHORT_FIELD_CHARS));
+    let issuer = input.issuer.map(|v| text("issuer", v, MAX_SHORT_FIELD_CHARS));
     let superior = input.superior.map(|s| SuperiorRef {
-        doc_number: s
-            .doc_number
-            .map(|v| text("superior.doc_number", v, MAX_SHORT_FIELD_CHARS)),
-        issuer: s
-            .issuer
-            .map(|v| text("superior.issuer", v, MAX_SHORT_FIELD_CHARS)),
+        doc_number: s.doc_number.map(|v| text("superior.doc_number", v, MAX_SHORT_FIELD_CHARS)),
+        issuer: s.issuer.map(|v| text("superior.issuer", v, MAX_SHORT_FIELD_CHARS)),
         attribute: s.attribute,
     });
 
@@ -252,44 +229,27 @@ async fn content_from_input(
         if is_slug(&flag) {
             flags.insert(flag);
         } else {
-            problems.push(FieldProblem::new(
-                "flags",
-                "标记只能由小写英文字母、数字、-、_ 组成",
-            ));
+            problems.push(FieldProblem::new("flags", "标记只能由小写英文字母、数字、-、_ 组成"));
         }
     }
-    let formed_at = match input
-        .formed_at
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    let formed_at = match input.formed_at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(raw) => match normalize_formed_at(raw) {
             Some(v) => Some(v),
             None => {
-                problems.push(FieldProblem::new(
-                    "formed_at",
-                    "信息形成日期格式应为 YYYY-MM-DD 或 RFC 3339 时间",
-                ));
+                problems.push(FieldProblem::new("formed_at", "信息形成日期格式应为 YYYY-MM-DD 或 RFC 3339 时间"));
                 None
             }
         },
     };
     if input.attachments.len() > MAX_ATTACHMENTS {
-        problems.push(FieldProblem::new(
-            "attachments",
-            format!("附件最多 {MAX_ATTACHMENTS} 个"),
-        ));
+        problems.push(FieldProblem::new("attachments", format!("附件最多 {MAX_ATTACHMENTS} 个")));
     }
     let mut attachments = Vec::with_capacity(input.attachments.len());
     for a in input.attachments.into_iter().take(MAX_ATTACHMENTS) {
         let name = a.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 255 || name.contains(['/', '\\', '\0']) {
-            problems.push(FieldProblem::new(
-                "attachments",
-                "附件名称不能为空、不能含 / 或 \\，最长 255 个字符",
-            ));
+            problems.push(FieldProblem::new("attachments", "附件名称不能为空、不能含 / 或 \\，最长 255 个字符"));
             continue;
         }
         match state.db.blob(&a.digest).await {
@@ -299,19 +259,16 @@ async fn content_from_input(
                 media_type: blob.media_type,
                 size: blob.size,
             }),
-            Err(StoreError::NotFound) => problems.push(FieldProblem::new(
-                "attachments",
-                format!("附件“{name}”尚未上传（找不到其摘要）"),
-            )),
+            Err(StoreError::NotFound) => {
+                problems.push(FieldProblem::new("attachments", format!("附件“{name}”尚未上传（找不到其摘要）")))
+            }
             Err(e) => return Err(e.into()),
         }
     }
     if let Some(target) = input.interprets {
         match state.db.item(target).await {
             Ok(_) => {}
-            Err(StoreError::NotFound) => {
-                problems.push(FieldProblem::new("interprets", "所解读的政策文件不存在"))
-            }
+            Err(StoreError::NotFound) => problems.push(FieldProblem::new("interprets", "所解读的政策文件不存在")),
             Err(e) => return Err(e.into()),
         }
     }
@@ -348,21 +305,12 @@ pub async fn create_item(
     let principal = auth.require_any(&[Role::Drafter])?;
     auth.require_scope(Scope::ItemsWrite)?;
     if input.base_version.is_some() {
-        return Err(ApiError::invalid(
-            "base_version",
-            "新建事项时不应提供 base_version",
-        ));
+        return Err(ApiError::invalid("base_version", "新建事项时不应提供 base_version"));
     }
     let content = content_from_input(&state, input).await?;
-    let created = state
-        .db
-        .create_item(principal.user_id, principal.unit_id, &content)
-        .await?;
+    let created = state.db.create_item(principal.user_id, principal.unit_id, &content).await?;
     let summary = summary(&created.version);
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(item_view(created.item, created.version, vec![summary])),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(item_view(created.item, created.version, vec![summary]))))
 }
 
 fn summary(v: &StoredVersion) -> VersionSummary {
@@ -388,18 +336,13 @@ pub async fn edit_item(
     let item = readable_item(&state, &auth, id).await?;
     auth.require_scope(Scope::ItemsWrite)?;
     if !may_edit(&auth.0, &item) {
-        return Err(ApiError::Forbidden(
-            "只有本单位的起草人可以修改此事项。".into(),
-        ));
+        return Err(ApiError::Forbidden("只有本单位的起草人可以修改此事项。".into()));
     }
-    let base_version = input.base_version.ok_or_else(|| {
-        ApiError::invalid("base_version", "修改时必须提供所基于的版本号 base_version")
-    })?;
+    let base_version = input
+        .base_version
+        .ok_or_else(|| ApiError::invalid("base_version", "修改时必须提供所基于的版本号 base_version"))?;
     let content = content_from_input(&state, input).await?;
-    let change = state
-        .db
-        .add_version(id, base_version, auth.0.user_id, &content)
-        .await?;
+    let change = state.db.add_version(id, base_version, auth.0.user_id, &content).await?;
     let versions = state.db.versions(id).await?.iter().map(summary).collect();
     Ok(axum::Json(item_view(change.item, change.version, versions)))
 }
@@ -419,9 +362,7 @@ pub async fn get_item(
     let current = versions
         .drain(..)
         .find(|v| v.version == item.current_version)
-        .ok_or_else(|| {
-            ApiError::Internal(format!("item {id} has no version {}", item.current_version))
-        })?;
+        .ok_or_else(|| ApiError::Internal(format!("item {id} has no version {}", item.current_version)))?;
     Ok(axum::Json(item_view(item, current, summaries)))
 }
 
@@ -437,13 +378,7 @@ pub async fn get_version(
     let id = parse_item_id(&id)?;
     readable_item(&state, &auth, id).await?;
     let version: i64 = version.parse().map_err(|_| ApiError::NotFound("该版本"))?;
-    Ok(axum::Json(version_view(
-        state
-            .db
-            .version(id, version)
-            .await
-            .map_err(not_found("该版本"))?,
-    )))
+    Ok(axum::Json(version_view(state.db.version(id, version).await.map_err(not_found("该版本"))?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -467,32 +402,17 @@ pub async fn submit_item(
     let item = readable_item(&state, &auth, id).await?;
     auth.require_scope(Scope::ItemsWrite)?;
     if !may_edit(&auth.0, &item) {
-        return Err(ApiError::Forbidden(
-            "只有本单位的起草人可以提交此事项。".into(),
-        ));
+        return Err(ApiError::Forbidden("只有本单位的起草人可以提交此事项。".into()));
     }
     if req.version != item.current_version {
-        return Err(ApiError::Stale {
-            expected: req.version,
-            current: item.current_version,
-        });
+        return Err(ApiError::Stale { expected: req.version, current: item.current_version });
     }
     if !item.state.is_submittable() {
-        return Err(ApiError::Conflict(format!(
-            "事项当前状态为“{}”，不能提交。",
-            item.state.label()
-        )));
+        return Err(ApiError::Conflict(format!("事项当前状态为“{}”，不能提交。", item.state.label())));
     }
     let version = state.db.version(id, req.version).await?;
-    version
-        .content
-        .check_submittable()
-        .map_err(ApiError::Invalid)?;
-    let submittable: Vec<ItemState> = ItemState::ALL
-        .iter()
-        .copied()
-        .filter(|s| s.is_submittable())
-        .collect();
+    version.content.check_submittable().map_err(ApiError::Invalid)?;
+    let submittable: Vec<ItemState> = ItemState::ALL.iter().copied().filter(|s| s.is_submittable()).collect();
     let item = state
         .db
         .transition(
@@ -550,19 +470,16 @@ pub async fn list_items(
         return Err(ApiError::BadRequest(format!("limit 应在 1 到 {max} 之间")));
     }
     let cursor = match query.cursor.as_deref() {
-        Some(c) => Some(ListCursor::decode(c).ok_or_else(|| {
-            ApiError::BadRequest("cursor 无效，请使用上一页返回的 next 值".into())
-        })?),
+        Some(c) => Some(
+            ListCursor::decode(c)
+                .ok_or_else(|| ApiError::BadRequest("cursor 无效，请使用上一页返回的 next 值".into()))?,
+        ),
         None => None,
     };
     let created_by = match query.created_by.as_deref() {
         None => None,
         Some("me") => Some(auth.0.user_id),
-        Some(other) => Some(
-            other
-                .parse()
-                .map_err(|_| ApiError::BadRequest("created_by 应为用户 id 或 me".into()))?,
-        ),
+        Some(other) => Some(other.parse().map_err(|_| ApiError::BadRequest("created_by 应为用户 id 或 me".into()))?),
     };
     let filter = ItemFilter {
         state: query.state,
@@ -577,10 +494,7 @@ pub async fn list_items(
     let mut items = Vec::new();
     let mut position = cursor;
     loop {
-        let page = state
-            .db
-            .list_items(&filter, position.as_ref(), limit)
-            .await?;
+        let page = state.db.list_items(&filter, position.as_ref(), limit).await?;
         let exhausted = page.next.is_none();
         let mut rows = page.items.into_iter().peekable();
         while let Some((item, version)) = rows.next() {
@@ -665,16 +579,8 @@ pub async fn diff_versions(
 ) -> Result<axum::Json<DiffView>, ApiError> {
     let id = parse_item_id(&id)?;
     readable_item(&state, &auth, id).await?;
-    let old = state
-        .db
-        .version(id, query.from)
-        .await
-        .map_err(not_found("起始版本"))?;
-    let new = state
-        .db
-        .version(id, query.to)
-        .await
-        .map_err(not_found("目标版本"))?;
+    let old = state.db.version(id, query.from).await.map_err(not_found("起始版本"))?;
+    let new = state.db.version(id, query.to).await.map_err(not_found("目标版本"))?;
     let (a, b) = (old.content.canonical(), new.content.canonical());
     let mut fields = Vec::new();
     if let (Value::Object(a), Value::Object(b)) = (&a, &b) {
@@ -684,11 +590,7 @@ pub async fn diff_versions(
             }
             let after = b.get(key).cloned().unwrap_or(Value::Null);
             if *before != after {
-                fields.push(FieldChange {
-                    field: key.clone(),
-                    before: before.clone(),
-                    after,
-                });
+                fields.push(FieldChange { field: key.clone(), before: before.clone(), after });
             }
         }
     }
@@ -704,43 +606,76 @@ pub async fn diff_versions(
 }
 
 fn text_diff(old: &str, new: &str) -> TextDiff {
-    use similar::{ChangeTag, TextDiff as Differ};
-    let diff = Differ::configure()
-        .algorithm(similar::Algorithm::Patience)
-        .timeout(std::time::Duration::from_secs(2))
-        .diff_lines(old, new);
-    let unified = diff
-        .unified_diff()
-        .context_radius(3)
-        .header("旧版本", "新版本")
-        .to_string();
+    use similar::{DiffOp, TextDiff as Differ};
+    let timeout = std::time::Duration::from_secs(2);
+    let diff = Differ::configure().algorithm(similar::Algorithm::Patience).timeout(timeout).diff_lines(old, new);
+    let unified = diff.unified_diff().context_radius(3).header("旧版本", "新版本").to_string();
+    let (old_lines, new_lines) = (diff.old_slices(), diff.new_slices());
+    let whole = |op, old_line, new_line, text: &str| LineChange {
+        op,
+        old_line,
+        new_line,
+        segments: vec![Segment { changed: true, text: text.trim_end_matches('\n').to_owned() }],
+    };
     let mut lines = Vec::new();
     for op in diff.ops() {
-        for change in diff.iter_inline_changes(op) {
-            let op = match change.tag() {
-                ChangeTag::Equal => continue,
-                ChangeTag::Delete => "delete",
-                ChangeTag::Insert => "insert",
-            };
-            let segments = change
-                .iter_strings_lossy()
-                .map(|(changed, text)| Segment {
-                    changed,
-                    text: text.into_owned(),
-                })
-                .collect();
-            lines.push(LineChange {
-                op,
-                old_line: change.old_index().map(|i| i + 1),
-                new_line: change.new_index().map(|i| i + 1),
-                segments,
-            });
+        match *op {
+            DiffOp::Equal { .. } => {}
+            DiffOp::Delete { old_index, old_len, .. } => {
+                for i in old_index..old_index + old_len {
+                    lines.push(whole("delete", Some(i + 1), None, old_lines[i]));
+                }
+            }
+            DiffOp::Insert { new_index, new_len, .. } => {
+                for i in new_index..new_index + new_len {
+                    lines.push(whole("insert", None, Some(i + 1), new_lines[i]));
+                }
+            }
+            DiffOp::Replace { old_index, old_len, new_index, new_len } => {
+                // Pair the lines of a replaced block and mark the changed
+                // characters within each pair; extra lines are whole changes.
+                let paired = old_len.min(new_len);
+                let mut deletes = Vec::new();
+                let mut inserts = Vec::new();
+                for k in 0..paired {
+                    let (a, b) = (old_lines[old_index + k], new_lines[new_index + k]);
+                    let (a, b) = (a.trim_end_matches('\n'), b.trim_end_matches('\n'));
+                    let chars = Differ::configure().timeout(timeout).diff_chars(a, b);
+                    let (mut del, mut ins) = (Vec::new(), Vec::new());
+                    for change in chars.iter_all_changes() {
+                        let text = change.value();
+                        match change.tag() {
+                            similar::ChangeTag::Equal => {
+                                push_segment(&mut del, false, text);
+                                push_segment(&mut ins, false, text);
+                            }
+                            similar::ChangeTag::Delete => push_segment(&mut del, true, text),
+                            similar::ChangeTag::Insert => push_segment(&mut ins, true, text),
+                        }
+                    }
+                    let (old_no, new_no) = (old_index + k + 1, new_index + k + 1);
+                    deletes.push(LineChange { op: "delete", old_line: Some(old_no), new_line: None, segments: del });
+                    inserts.push(LineChange { op: "insert", old_line: None, new_line: Some(new_no), segments: ins });
+                }
+                for i in old_index + paired..old_index + old_len {
+                    deletes.push(whole("delete", Some(i + 1), None, old_lines[i]));
+                }
+                for i in new_index + paired..new_index + new_len {
+                    inserts.push(whole("insert", None, Some(i + 1), new_lines[i]));
+                }
+                lines.extend(deletes);
+                lines.extend(inserts);
+            }
         }
     }
-    TextDiff {
-        changed: old != new,
-        unified,
-        lines,
+    TextDiff { changed: old != new, unified, lines }
+}
+
+/// Appends `text` to the last segment if it has the same `changed` flag.
+fn push_segment(segments: &mut Vec<Segment>, changed: bool, text: &str) {
+    match segments.last_mut() {
+        Some(last) if last.changed == changed => last.text.push_str(text),
+        _ => segments.push(Segment { changed, text: text.to_owned() }),
     }
 }
 

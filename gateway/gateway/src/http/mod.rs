@@ -54,10 +54,8 @@ struct SecuritySchemes;
 impl utoipa::Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))),
-        );
+        components
+            .add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))));
         components.add_security_scheme(
             "token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
@@ -69,9 +67,7 @@ impl utoipa::Modify for SecuritySchemes {
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let attachments = OpenApiRouter::new()
         .routes(routes!(attachments::upload))
-        .layer(DefaultBodyLimit::max(
-            state.settings.limits.max_attachment_bytes,
-        ));
+        .layer(DefaultBodyLimit::max(state.settings.limits.max_attachment_bytes));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::logout))
@@ -94,23 +90,16 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api(&state);
     let openapi = Arc::new(openapi);
-    api.route(
-        "/api/v1/openapi.json",
-        get(move || async move { Json(openapi.as_ref().clone()) }),
-    )
-    .route("/healthz", get(healthz))
-    .fallback(|| async { ApiError::NotFound("该地址") })
-    .method_not_allowed_fallback(|| async {
-        ApiError::BadRequest("此地址不支持该请求方法".into())
-    })
-    .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))
-    .layer(TraceLayer::new_for_http())
-    .with_state(state)
+    api.route("/api/v1/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
+        .route("/healthz", get(healthz))
+        .fallback(|| async { ApiError::NotFound("该地址") })
+        .method_not_allowed_fallback(|| async { ApiError::BadRequest("此地址不支持该请求方法".into()) })
+        .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
-async fn healthz(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> Result<&'static str, ApiError> {
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Result<&'static str, ApiError> {
     state.db.ping().await?;
     Ok("ok")
 }

@@ -45,8 +45,7 @@ fn event_hash(event: &AuditEvent) -> Result<String> {
         "item_id": event.item_id, "version": event.version, "detail": event.detail,
         "prev_hash": event.prev_hash,
     });
-    let bytes =
-        seal::canonical::to_vec(&canonical).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let bytes = seal::canonical::to_vec(&canonical).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(ContentDigest::of(&bytes).to_string())
 }
 
@@ -90,10 +89,7 @@ pub(super) async fn append(
     .bind(event.hash.as_str())
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(event.hash.as_str())
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(event.hash.as_str()).execute(&mut *conn).await?;
     Ok(seq)
 }
 
@@ -108,21 +104,16 @@ impl Db {
     }
 
     /// Events in order, optionally for one item.
-    pub async fn audit_events(
-        &self,
-        item: Option<ItemId>,
-        after_seq: i64,
-        limit: i64,
-    ) -> Result<Vec<AuditEvent>> {
+    pub async fn audit_events(&self, item: Option<ItemId>, after_seq: i64, limit: i64) -> Result<Vec<AuditEvent>> {
         let rows = match item {
-            Some(id) => sqlx::query(
-                "SELECT * FROM audit_events WHERE item_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-            )
-            .bind(id.to_string())
-            .bind(after_seq)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?,
+            Some(id) => {
+                sqlx::query("SELECT * FROM audit_events WHERE item_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+                    .bind(id.to_string())
+                    .bind(after_seq)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
             None => {
                 sqlx::query("SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2")
                     .bind(after_seq)
@@ -150,9 +141,7 @@ impl Db {
 
     /// Walks the whole chain and reports the first broken link.
     pub async fn verify_audit_chain(&self) -> Result<ChainReport> {
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&self.pool).await?;
         let head_seq: i64 = head.try_get("seq")?;
         let head_hash: String = head.try_get("hash")?;
         let mut expected_prev = String::from(GENESIS);
@@ -191,11 +180,7 @@ impl Db {
                 reason: Some("events after this one were removed, or the head was altered".into()),
             });
         }
-        Ok(ChainReport {
-            events: head_seq,
-            first_broken: None,
-            reason: None,
-        })
+        Ok(ChainReport { events: head_seq, first_broken: None, reason: None })
     }
 }
 

@@ -19,8 +19,7 @@ impl Db {
     /// no-op that returns the existing record.
     pub async fn put_blob(&self, actor: UserId, media_type: &str, content: &[u8]) -> Result<Blob> {
         let digest = ContentDigest::of(content);
-        let size = i64::try_from(content.len())
-            .map_err(|_| StoreError::Conflict("attachment too large"))?;
+        let size = i64::try_from(content.len()).map_err(|_| StoreError::Conflict("attachment too large"))?;
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO blobs (digest, media_type, size, content, created_by, created_at) \
@@ -64,12 +63,11 @@ impl Db {
 
     /// A blob's bytes with its metadata, or `NotFound`.
     pub async fn blob_content(&self, digest: &ContentDigest) -> Result<(Blob, Vec<u8>)> {
-        let row =
-            sqlx::query("SELECT digest, media_type, size, content FROM blobs WHERE digest = $1")
-                .bind(digest.to_string())
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query("SELECT digest, media_type, size, content FROM blobs WHERE digest = $1")
+            .bind(digest.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let blob = Blob {
             digest: parse_column("digest", &row.try_get::<String, _>("digest")?)?,
             media_type: row.try_get("media_type")?,

@@ -59,9 +59,7 @@ impl ListCursor {
     }
 
     pub fn decode(s: &str) -> Option<ListCursor> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(s)
-            .ok()?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;
         String::from_utf8(bytes).ok()?.parse().ok().map(ListCursor)
     }
 }
@@ -80,8 +78,7 @@ pub struct VersionChange {
     pub version: StoredVersion,
 }
 
-const ITEM_COLUMNS: &str =
-    "i.id, i.state, i.current_version, i.unit_id, i.created_by, i.created_at, i.updated_at";
+const ITEM_COLUMNS: &str = "i.id, i.state, i.current_version, i.unit_id, i.created_by, i.created_at, i.updated_at";
 const VERSION_COLUMNS: &str = "v.item_id, v.version, v.kind, v.title, v.body, v.attribute, v.attribute_reason, \
      v.legal_basis, v.doc_number, v.issuer, v.superior, v.interprets, v.channels, v.attachments, v.formed_at, \
      v.flags, v.content_digest, v.created_by AS v_created_by, v.created_at AS v_created_at";
@@ -141,11 +138,7 @@ impl Db {
         content: &VersionContent,
     ) -> Result<VersionChange> {
         let now = Timestamp::now();
-        let editable: Vec<&str> = ItemState::ALL
-            .iter()
-            .filter(|s| s.is_editable())
-            .map(|s| s.as_str())
-            .collect();
+        let editable: Vec<&str> = ItemState::ALL.iter().filter(|s| s.is_editable()).map(|s| s.as_str()).collect();
         let mut tx = self.pool.begin().await?;
         // The conditional update comes first: it takes the write lock on both
         // backends and makes the version check and the bump one atomic step.
@@ -165,10 +158,7 @@ impl Db {
         if query.execute(&mut *tx).await?.rows_affected() == 0 {
             let item = fetch_item(&mut tx, id).await?;
             return Err(if item.current_version != base_version {
-                StoreError::Stale {
-                    expected: base_version,
-                    current: item.current_version,
-                }
+                StoreError::Stale { expected: base_version, current: item.current_version }
             } else {
                 StoreError::WrongState { state: item.state }
             });
@@ -206,21 +196,14 @@ impl Db {
             "UPDATE items SET state = $1, updated_at = $2 WHERE id = $3 AND current_version = $4 AND state IN ({})",
             placeholders(5, from.len())
         );
-        let mut query = sqlx::query(&sql)
-            .bind(to.as_str())
-            .bind(now.to_string())
-            .bind(id.to_string())
-            .bind(version);
+        let mut query = sqlx::query(&sql).bind(to.as_str()).bind(now.to_string()).bind(id.to_string()).bind(version);
         for state in from {
             query = query.bind(state.as_str());
         }
         if query.execute(&mut *tx).await?.rows_affected() == 0 {
             let item = fetch_item(&mut tx, id).await?;
             return Err(if item.current_version != version {
-                StoreError::Stale {
-                    expected: version,
-                    current: item.current_version,
-                }
+                StoreError::Stale { expected: version, current: item.current_version }
             } else {
                 StoreError::WrongState { state: item.state }
             });
@@ -238,20 +221,13 @@ impl Db {
 
     /// Every version of an item, oldest first.
     pub async fn versions(&self, id: ItemId) -> Result<Vec<StoredVersion>> {
-        let sql = format!(
-            "SELECT {VERSION_COLUMNS} FROM item_versions v WHERE v.item_id = $1 ORDER BY v.version"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(id.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+        let sql = format!("SELECT {VERSION_COLUMNS} FROM item_versions v WHERE v.item_id = $1 ORDER BY v.version");
+        let rows = sqlx::query(&sql).bind(id.to_string()).fetch_all(&self.pool).await?;
         rows.iter().map(version_from_row).collect()
     }
 
     pub async fn version(&self, id: ItemId, version: i64) -> Result<StoredVersion> {
-        let sql = format!(
-            "SELECT {VERSION_COLUMNS} FROM item_versions v WHERE v.item_id = $1 AND v.version = $2"
-        );
+        let sql = format!("SELECT {VERSION_COLUMNS} FROM item_versions v WHERE v.item_id = $1 AND v.version = $2");
         let row = sqlx::query(&sql)
             .bind(id.to_string())
             .bind(version)
@@ -262,12 +238,7 @@ impl Db {
     }
 
     /// Items newest first, filtered on their current version.
-    pub async fn list_items(
-        &self,
-        filter: &ItemFilter,
-        after: Option<&ListCursor>,
-        limit: u32,
-    ) -> Result<ItemPage> {
+    pub async fn list_items(&self, filter: &ItemFilter, after: Option<&ListCursor>, limit: u32) -> Result<ItemPage> {
         let mut conditions = Vec::new();
         let mut binds: Vec<String> = Vec::new();
         let mut push = |condition: &str, value: String| {
@@ -287,10 +258,7 @@ impl Db {
             push("v.kind = ?", kind.as_str().to_owned());
         }
         if let Some(text) = &filter.text {
-            push(
-                "(v.title LIKE ? ESCAPE '\\' OR v.body LIKE ? ESCAPE '\\')",
-                format!("%{}%", escape_like(text)),
-            );
+            push("(v.title LIKE ? ESCAPE '\\' OR v.body LIKE ? ESCAPE '\\')", format!("%{}%", escape_like(text)));
         }
         if let Some(user) = filter.created_by {
             push("i.created_by = ?", user.to_string());
@@ -298,11 +266,8 @@ impl Db {
         if let Some(cursor) = after {
             push("i.id < ?", cursor.0.to_string());
         }
-        let where_clause = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
+        let where_clause =
+            if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
         let sql = format!(
             "SELECT {ITEM_COLUMNS}, {VERSION_COLUMNS} FROM items i \
              JOIN item_versions v ON v.item_id = i.id AND v.version = i.current_version \
@@ -313,14 +278,9 @@ impl Db {
         for value in &binds {
             query = query.bind(value.as_str());
         }
-        let rows = query
-            .bind(i64::from(limit) + 1)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut items = rows
-            .iter()
-            .map(|row| Ok((item_from_row(row)?, version_from_row(row)?)))
-            .collect::<Result<Vec<_>>>()?;
+        let rows = query.bind(i64::from(limit) + 1).fetch_all(&self.pool).await?;
+        let mut items =
+            rows.iter().map(|row| Ok((item_from_row(row)?, version_from_row(row)?))).collect::<Result<Vec<_>>>()?;
         let next = if items.len() > limit as usize {
             items.truncate(limit as usize);
             items.last().map(|(item, _)| ListCursor(item.id))
@@ -333,25 +293,16 @@ impl Db {
 
 /// `$start, $start+1, …` for `count` parameters.
 fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    (start..start + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 async fn fetch_item(conn: &mut AnyConnection, id: ItemId) -> Result<ItemRecord> {
     let sql = format!("SELECT {ITEM_COLUMNS} FROM items i WHERE i.id = $1");
-    let row = sqlx::query(&sql)
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)?;
     item_from_row(&row)
 }
 
@@ -433,12 +384,8 @@ fn version_from_row(row: &AnyRow) -> Result<StoredVersion> {
         legal_basis: row.try_get("legal_basis")?,
         doc_number: row.try_get("doc_number")?,
         issuer: row.try_get("issuer")?,
-        superior: superior
-            .map(|s| from_json_text("superior", &s))
-            .transpose()?,
-        interprets: interprets
-            .map(|s| parse_column("interprets", &s))
-            .transpose()?,
+        superior: superior.map(|s| from_json_text("superior", &s)).transpose()?,
+        interprets: interprets.map(|s| parse_column("interprets", &s)).transpose()?,
         channels: from_json_text("channels", &row.try_get::<String, _>("channels")?)?,
         attachments: from_json_text("attachments", &row.try_get::<String, _>("attachments")?)?,
         formed_at: row.try_get("formed_at")?,
@@ -448,10 +395,7 @@ fn version_from_row(row: &AnyRow) -> Result<StoredVersion> {
         item_id: parse_column("item_id", &row.try_get::<String, _>("item_id")?)?,
         version: row.try_get("version")?,
         content,
-        content_digest: parse_column(
-            "content_digest",
-            &row.try_get::<String, _>("content_digest")?,
-        )?,
+        content_digest: parse_column("content_digest", &row.try_get::<String, _>("content_digest")?)?,
         created_by: parse_column("v_created_by", &row.try_get::<String, _>("v_created_by")?)?,
         created_at: parse_column("v_created_at", &row.try_get::<String, _>("v_created_at")?)?,
     })

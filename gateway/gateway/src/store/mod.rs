@@ -25,9 +25,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditEvent, ChainReport};
 pub use blobs::Blob;
 pub use items::{ItemFilter, ItemPage, ItemRecord, ListCursor, StoredVersion, VersionChange};
-pub use users::{
-    LOCKOUT_MINUTES, MAX_FAILED_LOGINS, NewUser, SessionRecord, TokenRecord, UserRecord,
-};
+pub use users::{LOCKOUT_MINUTES, MAX_FAILED_LOGINS, NewUser, SessionRecord, TokenRecord, UserRecord};
 
 /// Which database the store talks to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -89,9 +87,7 @@ impl Db {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
         let options = AnyConnectOptions::from_str(url)?;
-        let mut pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10));
+        let mut pool = AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(10));
         if backend == Backend::Sqlite {
             pool = pool.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -169,8 +165,7 @@ fn parse_column<T: FromStr>(column: &str, text: &str) -> Result<T>
 where
     T::Err: std::fmt::Display,
 {
-    text.parse()
-        .map_err(|e| StoreError::corrupt(format!("column {column}: {e}")))
+    text.parse().map_err(|e| StoreError::corrupt(format!("column {column}: {e}")))
 }
 
 #[cfg(test)]
@@ -179,13 +174,7 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-        assert_eq!(
-            redact_url("sqlite://data/gateway.db"),
-            "sqlite://data/gateway.db"
-        );
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("sqlite://data/gateway.db"), "sqlite://data/gateway.db");
     }
 }

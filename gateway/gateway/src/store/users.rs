@@ -5,9 +5,7 @@ use std::collections::BTreeSet;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{
-    Db, Result, StoreError, audit, from_json_text, is_unique_violation, json_text, parse_column,
-};
+use super::{Db, Result, StoreError, audit, from_json_text, is_unique_violation, json_text, parse_column};
 use crate::auth::{Principal, Role, Scope};
 use crate::model::{Timestamp, UnitId, UserId};
 
@@ -116,10 +114,7 @@ impl Db {
     }
 
     pub async fn user_count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?)
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&self.pool).await?.try_get("n")?)
     }
 
     /// An active user by username.
@@ -144,9 +139,7 @@ impl Db {
     }
 
     pub async fn users(&self) -> Result<Vec<UserRecord>> {
-        let rows = sqlx::query(&format!("{USER_SELECT} ORDER BY u.username"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!("{USER_SELECT} ORDER BY u.username")).fetch_all(&self.pool).await?;
         let mut users = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: UserId = parse_column("id", &row.try_get::<String, _>("id")?)?;
@@ -160,23 +153,16 @@ impl Db {
             .bind(id.to_string())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| parse_column("role", &r.try_get::<String, _>("role")?))
-            .collect()
+        rows.iter().map(|r| parse_column("role", &r.try_get::<String, _>("role")?)).collect()
     }
 
     /// The user and stored password hash for a login attempt, if the user
     /// exists and is active. Also says whether the account is locked.
-    pub async fn login_candidate(
-        &self,
-        username: &str,
-    ) -> Result<Option<(UserRecord, Option<String>, bool)>> {
-        let Some(row) = sqlx::query(&format!(
-            "{USER_SELECT} WHERE u.username = $1 AND u.active = 1"
-        ))
-        .bind(username)
-        .fetch_optional(&self.pool)
-        .await?
+    pub async fn login_candidate(&self, username: &str) -> Result<Option<(UserRecord, Option<String>, bool)>> {
+        let Some(row) = sqlx::query(&format!("{USER_SELECT} WHERE u.username = $1 AND u.active = 1"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
         else {
             return Ok(None);
         };
@@ -190,9 +176,8 @@ impl Db {
 
     /// Counts a failed login; the fifth in a row locks the account.
     pub async fn record_login_failure(&self, id: UserId) -> Result<()> {
-        let lock_until = Timestamp::from_offset(
-            Timestamp::now().as_offset() + time::Duration::minutes(LOCKOUT_MINUTES),
-        );
+        let lock_until =
+            Timestamp::from_offset(Timestamp::now().as_offset() + time::Duration::minutes(LOCKOUT_MINUTES));
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE users SET failed_logins = failed_logins + 1, \
@@ -203,25 +188,13 @@ impl Db {
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
-        audit::append(
-            &mut tx,
-            Some(id),
-            "auth.login_failed",
-            None,
-            serde_json::json!({}),
-        )
-        .await?;
+        audit::append(&mut tx, Some(id), "auth.login_failed", None, serde_json::json!({})).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Creates a session after a successful login and resets the failure count.
-    pub async fn create_session(
-        &self,
-        user: UserId,
-        token_hash: &str,
-        ttl: time::Duration,
-    ) -> Result<Timestamp> {
+    pub async fn create_session(&self, user: UserId, token_hash: &str, ttl: time::Duration) -> Result<Timestamp> {
         let now = Timestamp::now();
         let expires = Timestamp::from_offset(now.as_offset() + ttl);
         let mut tx = self.pool.begin().await?;
@@ -238,25 +211,14 @@ impl Db {
         .bind(expires.to_string())
         .execute(&mut *tx)
         .await?;
-        audit::append(
-            &mut tx,
-            Some(user),
-            "auth.login",
-            None,
-            serde_json::json!({}),
-        )
-        .await?;
+        audit::append(&mut tx, Some(user), "auth.login", None, serde_json::json!({})).await?;
         tx.commit().await?;
         Ok(expires)
     }
 
     /// The principal of a live session. Sliding expiry: each use moves the
     /// idle deadline out by `idle`, never past the absolute `expires_at`.
-    pub async fn session(
-        &self,
-        token_hash: &str,
-        idle: time::Duration,
-    ) -> Result<Option<SessionRecord>> {
+    pub async fn session(&self, token_hash: &str, idle: time::Duration) -> Result<Option<SessionRecord>> {
         let now = Timestamp::now();
         let Some(row) = sqlx::query(
             "SELECT user_id, expires_at, last_seen_at FROM sessions WHERE token_hash = $1 AND expires_at > $2",
@@ -268,8 +230,7 @@ impl Db {
         else {
             return Ok(None);
         };
-        let last_seen: Timestamp =
-            parse_column("last_seen_at", &row.try_get::<String, _>("last_seen_at")?)?;
+        let last_seen: Timestamp = parse_column("last_seen_at", &row.try_get::<String, _>("last_seen_at")?)?;
         if last_seen.as_offset() + idle < now.as_offset() {
             self.delete_session(token_hash).await?;
             return Ok(None);
@@ -288,17 +249,11 @@ impl Db {
         if !user.active {
             return Ok(None);
         }
-        Ok(Some(SessionRecord {
-            principal: principal(user, None),
-            expires_at,
-        }))
+        Ok(Some(SessionRecord { principal: principal(user, None), expires_at }))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -363,8 +318,7 @@ impl Db {
             return Ok(None);
         };
         let user_id: UserId = parse_column("user_id", &row.try_get::<String, _>("user_id")?)?;
-        let scopes: BTreeSet<Scope> =
-            from_json_text("scopes", &row.try_get::<String, _>("scopes")?)?;
+        let scopes: BTreeSet<Scope> = from_json_text("scopes", &row.try_get::<String, _>("scopes")?)?;
         let token_id: String = row.try_get("id")?;
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now.as_str())
@@ -386,28 +340,19 @@ impl Db {
                     .fetch_all(&self.pool)
                     .await?
             }
-            None => {
-                sqlx::query("SELECT * FROM api_tokens ORDER BY created_at")
-                    .fetch_all(&self.pool)
-                    .await?
-            }
+            None => sqlx::query("SELECT * FROM api_tokens ORDER BY created_at").fetch_all(&self.pool).await?,
         };
         rows.iter()
             .map(|row| {
                 let opt_time = |col: &str| -> Result<Option<Timestamp>> {
-                    row.try_get::<Option<String>, _>(col)?
-                        .map(|t| parse_column(col, &t))
-                        .transpose()
+                    row.try_get::<Option<String>, _>(col)?.map(|t| parse_column(col, &t)).transpose()
                 };
                 Ok(TokenRecord {
                     id: row.try_get("id")?,
                     user_id: parse_column("user_id", &row.try_get::<String, _>("user_id")?)?,
                     name: row.try_get("name")?,
                     scopes: from_json_text("scopes", &row.try_get::<String, _>("scopes")?)?,
-                    created_at: parse_column(
-                        "created_at",
-                        &row.try_get::<String, _>("created_at")?,
-                    )?,
+                    created_at: parse_column("created_at", &row.try_get::<String, _>("created_at")?)?,
                     expires_at: opt_time("expires_at")?,
                     revoked_at: opt_time("revoked_at")?,
                 })
@@ -418,24 +363,15 @@ impl Db {
     /// Revokes a token; returns `NotFound` if no live token has that id.
     pub async fn revoke_token(&self, actor: UserId, id: &str) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
-        .bind(Timestamp::now().to_string())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(Timestamp::now().to_string())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        audit::append(
-            &mut tx,
-            Some(actor),
-            "token.revoke",
-            None,
-            serde_json::json!({ "token_id": id }),
-        )
-        .await?;
+        audit::append(&mut tx, Some(actor), "token.revoke", None, serde_json::json!({ "token_id": id })).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -448,10 +384,7 @@ async fn ensure_unit(conn: &mut sqlx::AnyConnection, name: &str, now: Timestamp)
         .bind(now.to_string())
         .execute(&mut *conn)
         .await?;
-    let row = sqlx::query("SELECT id FROM units WHERE name = $1")
-        .bind(name)
-        .fetch_one(&mut *conn)
-        .await?;
+    let row = sqlx::query("SELECT id FROM units WHERE name = $1").bind(name).fetch_one(&mut *conn).await?;
     parse_column("id", &row.try_get::<String, _>("id")?)
 }
 

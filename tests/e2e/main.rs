@@ -1,0 +1,6 @@
+//! End-to-end tests: the real gateway over HTTP on loopback, every test on
+//! SQLite and on PostgreSQL.
+
+mod accounts;
+mod bad_input;
+mod items;
