@@ -264,10 +264,11 @@ impl Policy {
             resolve_files(&mut config, path, dir)?;
             let extra_terms = match entry.extra_terms {
                 Some(x) => {
-                    let with = match serde_json::to_value(x.with).map_err(|e| invalid(e.to_string()))? {
-                        Value::Object(m) => m,
-                        _ => Map::new(),
-                    };
+                    let with =
+                        match serde_json::to_value(x.with).map_err(|e| invalid(e.to_string()))? {
+                            Value::Object(m) => m,
+                            _ => Map::new(),
+                        };
                     Some(ExtraTerms { into: x.into, with })
                 }
                 None => None,
@@ -291,7 +292,10 @@ impl Policy {
         let mut overrides = Vec::new();
         for o in file.overrides {
             let severity = Severity::parse(&o.severity).ok_or_else(|| {
-                invalid(format!("未知的严重程度“{}”（应为 info、warn 或 block）", o.severity))
+                invalid(format!(
+                    "未知的严重程度“{}”（应为 info、warn 或 block）",
+                    o.severity
+                ))
             })?;
             if o.rule.is_none() && o.kind.is_none() {
                 return Err(invalid("severity 覆盖必须指定 rule 或 kind".into()));
@@ -299,7 +303,9 @@ impl Policy {
             if o.kind.as_deref() == Some(crate::plugin_host::PLUGIN_FAILURE_KIND)
                 || o.rule.as_deref() == Some(crate::review::PLUGIN_FAILURE_RULE)
             {
-                return Err(invalid("插件故障（plugin_failure）始终阻断，不能覆盖".into()));
+                return Err(invalid(
+                    "插件故障（plugin_failure）始终阻断，不能覆盖".into(),
+                ));
             }
             overrides.push(SeverityOverride {
                 plugin: o.plugin,
@@ -334,7 +340,8 @@ impl Policy {
                 }
             }
         }
-        let bytes = seal::canonical::to_vec(&value).unwrap_or_else(|_| value.to_string().into_bytes());
+        let bytes =
+            seal::canonical::to_vec(&value).unwrap_or_else(|_| value.to_string().into_bytes());
         format!("sha256:{}", crate::plugin_host::sha256_hex(&bytes))
     }
 
@@ -362,7 +369,10 @@ impl Policy {
                 None => {
                     return Err(PolicyError::Invalid {
                         path: self.path.clone(),
-                        reason: format!("插件 {} 的配置项 {} 不是数组，无法追加词表", p.name, x.into),
+                        reason: format!(
+                            "插件 {} 的配置项 {} 不是数组，无法追加词表",
+                            p.name, x.into
+                        ),
                     });
                 }
             }
@@ -396,8 +406,8 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
 fn resolve_files(value: &mut Value, policy: &Path, dir: &Path) -> Result<(), PolicyError> {
     match value {
         Value::Object(map) => {
-            let is_ref = map.contains_key("file")
-                && map.keys().all(|k| k == "file" || k == "format");
+            let is_ref =
+                map.contains_key("file") && map.keys().all(|k| k == "file" || k == "format");
             if !is_ref {
                 for v in map.values_mut() {
                     resolve_files(v, policy, dir)?;
@@ -427,7 +437,11 @@ fn resolve_files(value: &mut Value, policy: &Path, dir: &Path) -> Result<(), Pol
                 "lines" => Value::Array(lines(&text).map(Value::from).collect()),
                 "text" => Value::String(text),
                 "json" => serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?,
-                other => return Err(bad(format!("未知的 format“{other}”（应为 lines、text 或 json）"))),
+                other => {
+                    return Err(bad(format!(
+                        "未知的 format“{other}”（应为 lines、text 或 json）"
+                    )));
+                }
             };
             Ok(())
         }
@@ -503,14 +517,19 @@ lists = [{{ tag = "a", terms = {{ file = "terms/a.txt" }} }}]
                 "sha256",
             ),
             (
-                &format!("name = \"t\"\n[[plugins]]\nname = \"a\"\npath = \"a.wasm\"\nsha256 = \"{PIN}\"\n[plugins.config]\nx = {{ file = \"../etc/passwd\" }}\n"),
+                &format!(
+                    "name = \"t\"\n[[plugins]]\nname = \"a\"\npath = \"a.wasm\"\nsha256 = \"{PIN}\"\n[plugins.config]\nx = {{ file = \"../etc/passwd\" }}\n"
+                ),
                 "相对路径",
             ),
             (
                 "name = \"t\"\n[[overrides]]\nkind = \"plugin_failure\"\nseverity = \"info\"\n",
                 "plugin_failure",
             ),
-            ("name = \"t\"\n[[overrides]]\nkind = \"mobile\"\nseverity = \"fatal\"\n", "fatal"),
+            (
+                "name = \"t\"\n[[overrides]]\nkind = \"mobile\"\nseverity = \"fatal\"\n",
+                "fatal",
+            ),
         ];
         for (text, needle) in cases {
             let p = write(dir.path(), "bad.toml", text);
@@ -538,9 +557,18 @@ lists = [{{ tag = "a", terms = {{ file = "terms/a.txt" }} }}]
             message: "m".into(),
             suggestion: None,
         };
-        assert_eq!(policy.severity_for(&f("pii", "PII-003", "mobile")), Severity::Info);
-        assert_eq!(policy.severity_for(&f("pii", "PII-004", "mobile")), Severity::Block);
-        assert_eq!(policy.severity_for(&f("pii", "PII-004", "email")), Severity::Warn);
+        assert_eq!(
+            policy.severity_for(&f("pii", "PII-003", "mobile")),
+            Severity::Info
+        );
+        assert_eq!(
+            policy.severity_for(&f("pii", "PII-004", "mobile")),
+            Severity::Block
+        );
+        assert_eq!(
+            policy.severity_for(&f("pii", "PII-004", "email")),
+            Severity::Warn
+        );
         assert_eq!(
             policy.severity_for(&Finding {
                 severity: Severity::Block,

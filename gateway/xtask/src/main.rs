@@ -114,7 +114,10 @@ fn build_plugins(ws: &Path) -> Result<Manifest> {
         .output()
         .context("run cargo metadata")?;
     if !out.status.success() {
-        bail!("cargo metadata failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "cargo metadata failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let meta: Metadata = serde_json::from_slice(&out.stdout).context("parse cargo metadata")?;
     let mut plugins = Vec::new();

@@ -42,7 +42,12 @@ pub struct Template {
 impl ReviewPlugin for Template {
     fn describe() -> PluginInfo {
         PluginInfo::new("template", env!("CARGO_PKG_VERSION"))
-            .with_rule(rule(RULE, KIND, Severity::Warn, "配置的示例词语（模板插件）"))
+            .with_rule(rule(
+                RULE,
+                KIND,
+                Severity::Warn,
+                "配置的示例词语（模板插件）",
+            ))
             .with_extra_kind(KIND)
             .with_config_schema(
                 r#"{"type":"object","required":["words"],"additionalProperties":false,

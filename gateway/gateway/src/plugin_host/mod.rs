@@ -21,6 +21,8 @@
 
 mod bindings;
 mod output;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -126,7 +128,9 @@ pub enum HostError {
         source: std::io::Error,
     },
     /// The component's SHA-256 is not the policy's pin.
-    #[error("插件 {name} 的文件 {path} 与策略固定的哈希不符：策略为 {expected}，文件实际为 {actual}")]
+    #[error(
+        "插件 {name} 的文件 {path} 与策略固定的哈希不符：策略为 {expected}，文件实际为 {actual}"
+    )]
     HashMismatch {
         /// Plugin name in the policy.
         name: String,
@@ -517,12 +521,15 @@ impl PluginHost {
     }
 
     fn write_cache(&self, path: &Path, component: &Component) {
-        let result = component.serialize().map_err(|e| e.to_string()).and_then(|bytes| {
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-            std::fs::write(&tmp, bytes)
-                .and_then(|()| std::fs::rename(&tmp, path))
-                .map_err(|e| e.to_string())
-        });
+        let result = component
+            .serialize()
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+                std::fs::write(&tmp, bytes)
+                    .and_then(|()| std::fs::rename(&tmp, path))
+                    .map_err(|e| e.to_string())
+            });
         if let Err(e) = result {
             tracing::warn!(path = %path.display(), error = %e, "cannot write the plugin artifact cache");
         }
@@ -816,12 +823,14 @@ impl LoadedPlugin {
             found: format!("describe 的类型不符：{e:#}"),
         };
         let f: TypedFunc<(), (RawPluginInfo,)> = instance
-            .get_typed_func(&mut *store, &self.exports.describe)
+            .get_typed_func(&mut *store, self.exports.describe)
             .map_err(contract_err)?;
-        let (info,) = output::with_budget(10_000, 1 << 20, || f.call(&mut *store, ()))
-            .map_err(|e| HostError::Describe {
-                name: self.name.clone(),
-                reason: classify(&e, &self.limits).to_string(),
+        let (info,) =
+            output::with_budget(10_000, 1 << 20, || f.call(&mut *store, ())).map_err(|e| {
+                HostError::Describe {
+                    name: self.name.clone(),
+                    reason: classify(&e, &self.limits).to_string(),
+                }
             })?;
         let contract = info.contract.0;
         if !contract_compatible(&contract) {
@@ -857,10 +866,10 @@ impl LoadedPlugin {
         instance: &wasmtime::component::Instance,
     ) -> Result<WarmInstance, String> {
         let configure: TypedFunc<(&str,), (ConfigureResult,)> = instance
-            .get_typed_func(&mut store, &self.exports.configure)
+            .get_typed_func(&mut store, self.exports.configure)
             .map_err(|e| format!("configure 的类型不符：{e:#}"))?;
         let review = instance
-            .get_func(&mut store, &self.exports.review)
+            .get_func(&mut store, self.exports.review)
             .ok_or_else(|| "缺少导出函数 review".to_owned())?;
         review
             .typed::<(&WitItem,), (ReviewResult,)>(&store)
@@ -940,7 +949,8 @@ impl LoadedPlugin {
             .set_epoch_deadline(deadline_ticks(self.limits.deadline));
         // SAFETY: the function's type was checked against exactly these
         // parameter and result types in `configure`, on this instance.
-        let review = unsafe { TypedFunc::<(&WitItem,), (ReviewResult,)>::new_unchecked(warm.review) };
+        let review =
+            unsafe { TypedFunc::<(&WitItem,), (ReviewResult,)>::new_unchecked(warm.review) };
         let result = output::with_budget(
             self.limits.max_findings,
             self.limits.max_output_bytes,
@@ -965,7 +975,8 @@ impl LoadedPlugin {
     fn validate(&self, item: &WitItem, raw: Vec<RawFinding>) -> Result<Vec<Finding>, FailureCause> {
         let mut out = Vec::with_capacity(raw.len());
         for (i, f) in raw.into_iter().enumerate() {
-            let bad = |why: String| FailureCause::InvalidOutput(format!("第 {} 条发现：{why}", i + 1));
+            let bad =
+                |why: String| FailureCause::InvalidOutput(format!("第 {} 条发现：{why}", i + 1));
             let rule_id = f.rule_id.0;
             let kind = f.kind.0;
             if !self.rules.contains(&rule_id) {
@@ -975,7 +986,9 @@ impl LoadedPlugin {
                 return Err(bad(format!("类别 {kind} 为网关保留")));
             }
             if !self.kinds.contains(&kind) {
-                return Err(bad(format!("未知的类别 {kind}（既非共享词汇，也未在 describe 中声明）")));
+                return Err(bad(format!(
+                    "未知的类别 {kind}（既非共享词汇，也未在 describe 中声明）"
+                )));
             }
             if f.message.0.trim().is_empty() {
                 return Err(bad("缺少说明".to_owned()));
@@ -985,7 +998,10 @@ impl LoadedPlugin {
                 None => None,
                 Some(s) => {
                     let Some(text) = field_text(item, f.field) else {
-                        return Err(bad(format!("字段 {} 不接受位置或该字段为空", field.as_str())));
+                        return Err(bad(format!(
+                            "字段 {} 不接受位置或该字段为空",
+                            field.as_str()
+                        )));
                     };
                     let (start, end) = (s.start as usize, s.end as usize);
                     if start > end || end > text.len() {
@@ -1194,7 +1210,7 @@ pub(crate) fn push_prior(item: &mut WitItem, findings: &[Finding]) {
 }
 
 #[cfg(test)]
-mod tests {
+mod unit {
     use super::*;
 
     #[test]

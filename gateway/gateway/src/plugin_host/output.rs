@@ -123,7 +123,9 @@ unsafe impl Lift for BoundedString {
         bytes: &[u8],
     ) -> wasmtime::Result<Self> {
         charge(0, memory_len(bytes))?;
-        Ok(BoundedString(String::linear_lift_from_memory(cx, ty, bytes)?))
+        Ok(BoundedString(String::linear_lift_from_memory(
+            cx, ty, bytes,
+        )?))
     }
 }
 
@@ -159,7 +161,9 @@ unsafe impl<T: Lift> Lift for BoundedList<T> {
     ) -> wasmtime::Result<Self> {
         let n = memory_len(bytes);
         charge(n, n.saturating_mul(T::SIZE32))?;
-        Ok(BoundedList(Vec::<T>::linear_lift_from_memory(cx, ty, bytes)?))
+        Ok(BoundedList(Vec::<T>::linear_lift_from_memory(
+            cx, ty, bytes,
+        )?))
     }
 }
 

@@ -150,7 +150,14 @@ impl std::fmt::Debug for Generation {
         f.debug_struct("Generation")
             .field("policy", &self.policy.name)
             .field("hash", &self.hash)
-            .field("plugins", &self.stages.iter().map(|s| s.plugin.name()).collect::<Vec<_>>())
+            .field(
+                "plugins",
+                &self
+                    .stages
+                    .iter()
+                    .map(|s| s.plugin.name())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -186,7 +193,11 @@ impl Generation {
 
     /// Loads every plugin of `policy`. Every pin is verified before anything
     /// is compiled.
-    fn load(host: &Arc<PluginHost>, settings: &PluginSettings, policy: Policy) -> Result<Generation, PipelineError> {
+    fn load(
+        host: &Arc<PluginHost>,
+        settings: &PluginSettings,
+        policy: Policy,
+    ) -> Result<Generation, PipelineError> {
         let started = Instant::now();
         let specs = specs(settings, &policy)?;
         // Verify all pins first: a mismatch is refused before any compile.
@@ -217,7 +228,11 @@ impl Generation {
         }
         let hash = policy.hash();
         tracing::info!(policy = %policy.name, %hash, plugins = stages.len(), ms = started.elapsed().as_millis() as u64, "review policy loaded");
-        Ok(Generation { policy, hash, stages })
+        Ok(Generation {
+            policy,
+            hash,
+            stages,
+        })
     }
 
     /// Runs every plugin on the canary item; any failure refuses the
@@ -369,7 +384,8 @@ fn specs(settings: &PluginSettings, policy: &Policy) -> Result<Vec<PluginSpec>, 
                 limits: PluginLimits {
                     deadline: Duration::from_millis(p.deadline_ms.unwrap_or(settings.deadline_ms)),
                     configure_deadline: Duration::from_millis(
-                        p.configure_deadline_ms.unwrap_or(settings.configure_deadline_ms),
+                        p.configure_deadline_ms
+                            .unwrap_or(settings.configure_deadline_ms),
                     ),
                     memory: (memory_mib as usize) << 20,
                     max_findings: settings.max_findings as usize,
@@ -410,7 +426,10 @@ impl Pipeline {
 
     /// Like [`Pipeline::load`] with an already parsed (possibly amended)
     /// policy, as `gateway check --terms` needs.
-    pub fn with_policy(settings: &PluginSettings, policy: Policy) -> Result<Pipeline, PipelineError> {
+    pub fn with_policy(
+        settings: &PluginSettings,
+        policy: Policy,
+    ) -> Result<Pipeline, PipelineError> {
         let host = PluginHost::new(settings.host_config())?;
         Pipeline::with_host(host, settings, policy)
     }
@@ -519,7 +538,10 @@ impl Pipeline {
     }
 
     /// [`Pipeline::reload`] on the blocking pool.
-    pub async fn reload_async(self: &Arc<Self>, path: Option<PathBuf>) -> Result<LoadReport, PipelineError> {
+    pub async fn reload_async(
+        self: &Arc<Self>,
+        path: Option<PathBuf>,
+    ) -> Result<LoadReport, PipelineError> {
         let this = self.clone();
         match tokio::task::spawn_blocking(move || this.reload(path.as_deref())).await {
             Ok(r) => r,

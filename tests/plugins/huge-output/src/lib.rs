@@ -1,4 +1,4 @@
-//! Test plugin that returns a million findings when the body contains
+//! Test plugin that returns a hundred thousand findings when the body contains
 //! `MISBEHAVE`; the host must refuse the output before copying it out. Other
 //! items get one legitimate finding.
 
@@ -10,7 +10,12 @@ pub struct HugeOutput;
 impl ReviewPlugin for HugeOutput {
     fn describe() -> PluginInfo {
         PluginInfo::new("huge-output", env!("CARGO_PKG_VERSION"))
-            .with_rule(rule("HUGE-001", "huge_output_note", Severity::Info, "测试用提示"))
+            .with_rule(rule(
+                "HUGE-001",
+                "huge_output_note",
+                Severity::Info,
+                "测试用提示",
+            ))
             .with_extra_kind("huge_output_note")
     }
 
@@ -27,7 +32,7 @@ impl ReviewPlugin for HugeOutput {
             "测试插件的提示",
         );
         if item.body.contains("MISBEHAVE") {
-            return Ok(vec![one; 1_000_000]);
+            return Ok(vec![one; 100_000]);
         }
         Ok(vec![one])
     }
