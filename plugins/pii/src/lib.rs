@@ -275,6 +275,10 @@ impl Detector {
                 j += 1;
             }
             let token = &b[i..j];
+            if token.len() != 18 {
+                i = j;
+                continue;
+            }
             let has_letter = token.iter().any(u8::is_ascii_alphabetic);
             let labelled = label_before(t, i) == Some(Label::CreditCode);
             let all_digit_id = !has_letter && id18(token) == IdShape::Valid && !labelled;
@@ -318,14 +322,20 @@ impl Detector {
     }
 
     fn classify(&self, norm: &Normalized<'_>, r: Range<usize>, d: &[u8]) -> Option<Finding> {
+        if !matches!(d.len(), 11 | 13 | 15..=19) {
+            return None;
+        }
         let t = norm.text();
         let digits_only: String = d.iter().filter(|c| c.is_ascii_digit()).map(|&c| c as char).collect();
         if self.allow_digits.contains(&digits_only) {
             return None;
         }
         let inline = label_before(t, r.start);
-        let columns = if inline.is_none() { column_labels(t, r.start) } else { Vec::new() };
-        let is = |l: Label| inline == Some(l) || (inline.is_none() && columns.contains(&l));
+        // The column header above a table row, looked up only when needed.
+        let columns = std::cell::OnceCell::new();
+        let is = |l: Label| {
+            inline == Some(l) || (inline.is_none() && columns.get_or_init(|| column_labels(t, r.start)).contains(&l))
+        };
         let reference = inline == Some(Label::Reference);
         let disguised = norm.disguised(r.clone());
         let note = if disguised.is_empty() {

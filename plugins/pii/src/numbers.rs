@@ -10,8 +10,9 @@
 
 use std::ops::Range;
 
-/// One run of digits; an `x` directly after exactly 17 digits belongs to it
-/// (the ID check character, lower-cased by the normaliser).
+/// One run of digits, possibly ending in `x` (the ID check character,
+/// lower-cased by the normaliser); validation rejects an `x` anywhere but
+/// the 18th place.
 pub type Group = Range<usize>;
 
 fn is_mask_char(c: char) -> bool {
@@ -45,7 +46,9 @@ pub fn sequences(text: &str) -> Vec<Vec<Group>> {
             while j < b.len() && b[j].is_ascii_digit() {
                 j += 1;
             }
-            if j - start == 17 && j < b.len() && b[j] == b'x' {
+            // An ID's check character X (lower-cased by the normaliser) may
+            // end any group: `6201021954 0827351X`.
+            if j < b.len() && b[j] == b'x' && !b.get(j + 1).is_some_and(u8::is_ascii_alphanumeric) {
                 j += 1;
             }
             groups.push(start..j);
@@ -101,6 +104,7 @@ mod tests {
         assert_eq!(seqs("a 11010519491231002x b"), vec![vec!["11010519491231002x"]]);
         assert_eq!(seqs("2024年3月"), vec![vec!["2024"], vec!["3"]]);
         assert_eq!(seqs("1  2"), vec![vec!["1"], vec!["2"]]);
+        assert_eq!(seqs("6201021954 0827351x;"), vec![vec!["6201021954", "0827351x"]]);
     }
 
     #[test]

@@ -42,6 +42,7 @@ fn pii_001_valid_id_numbers() {
 fn pii_001_disguised_ids() {
     check("身份证号 320102 19900101 1232，", &[r#"PII-001 id_number block "320102 19900101 1232""#]);
     check("身份证号：４４０３０５１９７８０８１５３３２８）", &[r#"PII-001 id_number block "４４０３０５１９７８０８１５３３２８""#]);
+    check("身份证号：4101051964\u{3000}0909004X；", &[&format!("PII-001 id_number block {:?}", "4101051964\u{3000}0909004X")]);
     check("身份证3211\u{200B}83198506120412。", &[&format!("PII-001 id_number block {:?}", "3211\u{200B}83198506120412")]);
 }
 

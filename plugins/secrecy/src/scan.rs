@@ -52,7 +52,7 @@ fn label_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?:密级|保密等级|密 级)(?: ?[:：]| ?为| ?是)? ?$|(?:本件|本文件|本文|此件|该件|本材料|本资料|该文件|此文件)(?:为|属于|属|系|是|密级为|定为|列为)? ?$",
+            r"(?:密级|保密等级|密 级)(?: ?[:：]| ?为| ?是)? ?$|(?:本件|本文件|本文|此件|该件|本材料|本资料|该文件|此文件)(?:为|属于|属|系|是|密级为|定为|列为)? ?$|附件 ?[0-9一二三四五六七八九十]{1,3} ?[:：] ?$",
         )
         .expect("built-in pattern compiles")
     })
@@ -165,6 +165,7 @@ mod tests {
         assert_eq!(found("本件密级：秘密，阅后收回。"), ["LevelWord 秘密"]);
         assert_eq!(found("（本文件为机密，请妥善保管）"), ["LevelWord 机密"]);
         assert_eq!(found("附件2：绝密\n"), ["LevelWord 绝密"]);
+        assert_eq!(found("附件9：机密经研究，决定"), ["LevelWord 机密"]);
     }
 
     #[test]

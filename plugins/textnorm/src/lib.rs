@@ -40,12 +40,18 @@ use std::ops::Range;
 pub use chars::{is_han, is_invisible, is_line_break, is_noise_symbol, is_space};
 pub use t2s::to_simplified;
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 use unicode_normalization::char::canonical_combining_class;
 
 /// The most separator characters skipped between two Han characters. Longer
 /// runs are layout (table columns, padding), not a disguise.
 pub const MAX_SKIPPED_RUN: usize = 3;
+
+/// CJK unified ideographs (basic block and extension A), the bulk of
+/// Chinese text: NFKC leaves them alone.
+fn is_unified_han(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF)
+}
 
 /// Which normalisation steps to apply. `Options::default()` applies all of
 /// them; detectors that need the text's layout (number grouping, header
@@ -249,11 +255,67 @@ impl<'a> Normalized<'a> {
                 continue;
             }
             let mut end = start + c.len_utf8();
+            if opts.fold_width && (('\u{FF01}'..='\u{FF5E}').contains(&c) || c == '\u{3000}') {
+                // Full-width ASCII forms and the ideographic space, the
+                // commonest compatibility characters in Chinese text: their
+                // NFKC form is the ASCII character (or a space).
+                let ascii = if c == '\u{3000}' { ' ' } else { char::from_u32(c as u32 - 0xFEE0).unwrap_or(c) };
+                let mut own = Disguises::WIDTH;
+                let mut ch = ascii;
+                if opts.fold_case && ascii.is_ascii_uppercase() {
+                    ch = ascii.to_ascii_lowercase();
+                    own |= Disguises::CASE;
+                }
+                out.push(Pending {
+                    ch,
+                    orig: (start as u32, end as u32),
+                    own,
+                    before: carry,
+                });
+                carry = Disguises::NONE;
+                continue;
+            }
+            let plain_next = |iter: &mut std::iter::Peekable<std::str::CharIndices<'_>>| {
+                iter.peek().is_none_or(|&(_, m)| m.is_ascii() || is_unified_han(m) || canonical_combining_class(m) == 0)
+            };
+            let simple = if c.is_ascii() {
+                !(opts.fold_case && c.is_ascii_uppercase()) && (!opts.fold_width || plain_next(&mut iter))
+            } else if is_unified_han(c) {
+                // Unified ideographs have no compatibility decomposition and
+                // no case; only a combining mark after one needs the slow path.
+                plain_next(&mut iter)
+            } else {
+                // Most CJK text is already NFKC and has no combining marks:
+                // skip the per-character normalisation (and its allocation).
+                !opts.fold_width
+                    || (plain_next(&mut iter)
+                        && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+                        && !(opts.fold_case && c.is_uppercase()))
+            };
+            if simple {
+                let mut own = Disguises::NONE;
+                let mut ch = c;
+                if opts.to_simplified && is_han(c) {
+                    let s = to_simplified(c);
+                    if s != c {
+                        own = Disguises::TRADITIONAL;
+                        ch = s;
+                    }
+                }
+                out.push(Pending {
+                    ch,
+                    orig: (start as u32, end as u32),
+                    own,
+                    before: carry,
+                });
+                carry = Disguises::NONE;
+                continue;
+            }
             group.clear();
             group.push(c);
             if opts.fold_width {
                 while let Some(&(i, m)) = iter.peek() {
-                    if canonical_combining_class(m) == 0 {
+                    if m.is_ascii() || canonical_combining_class(m) == 0 {
                         break;
                     }
                     group.push(m);

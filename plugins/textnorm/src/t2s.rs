@@ -44,10 +44,39 @@ fn table() -> &'static [(char, char)] {
     })
 }
 
+/// First code point covered by the quick-reject bitmap.
+const BITMAP_BASE: u32 = 0x3400;
+/// One past the last code point covered by the bitmap.
+const BITMAP_END: u32 = 0xA000;
+
+/// One bit per code point in `BITMAP_BASE..BITMAP_END`: set when the table
+/// has an entry, so most characters skip the binary search.
+fn bitmap() -> &'static [u64] {
+    static BITS: OnceLock<Vec<u64>> = OnceLock::new();
+    BITS.get_or_init(|| {
+        let mut bits = vec![0u64; ((BITMAP_END - BITMAP_BASE) as usize).div_ceil(64)];
+        for (k, _) in table() {
+            let cp = *k as u32;
+            if (BITMAP_BASE..BITMAP_END).contains(&cp) {
+                let i = (cp - BITMAP_BASE) as usize;
+                bits[i / 64] |= 1 << (i % 64);
+            }
+        }
+        bits
+    })
+}
+
 /// The simplified form of `c`, or `c` itself.
 pub fn to_simplified(c: char) -> char {
-    if (c as u32) < 0x3400 {
+    let cp = c as u32;
+    if cp < BITMAP_BASE {
         return c;
+    }
+    if cp < BITMAP_END {
+        let i = (cp - BITMAP_BASE) as usize;
+        if bitmap()[i / 64] & (1 << (i % 64)) == 0 {
+            return c;
+        }
     }
     let t = table();
     match t.binary_search_by_key(&c, |p| p.0) {
