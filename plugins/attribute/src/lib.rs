@@ -111,13 +111,8 @@ pub const RULES: &[RuleInfo] = &[
 ];
 
 /// Kinds beyond the shared vocabulary that this plugin reports.
-pub const EXTRA_KINDS: &[&str] = &[
-    "process_information",
-    "should_be_public",
-    "publication_late",
-    "legal_basis_missing",
-    "attribute_missing",
-];
+pub const EXTRA_KINDS: &[&str] =
+    &["process_information", "should_be_public", "publication_late", "legal_basis_missing", "attribute_missing"];
 
 /// JSON Schema of the configuration.
 pub const CONFIG_SCHEMA: &str = r#"{
@@ -180,9 +175,7 @@ impl Default for Rules {
         Rules {
             calendar: Calendar::new(),
             publication_working_days: default_days(),
-            private_channels: ["applicant", "archive", "internal", "ledger"]
-                .map(String::from)
-                .to_vec(),
+            private_channels: ["applicant", "archive", "internal", "ledger"].map(String::from).to_vec(),
         }
     }
 }
@@ -197,15 +190,9 @@ impl Rules {
             calendar.add_year(year)?;
         }
         if cfg.publication_working_days == 0 {
-            return Err(Error::Config(
-                "publication_working_days must be at least 1".into(),
-            ));
+            return Err(Error::Config("publication_working_days must be at least 1".into()));
         }
-        let mut rules = Rules {
-            calendar,
-            publication_working_days: cfg.publication_working_days,
-            ..Rules::default()
-        };
+        let mut rules = Rules { calendar, publication_working_days: cfg.publication_working_days, ..Rules::default() };
         if let Some(c) = cfg.private_channels {
             rules.private_channels = c;
         }
@@ -214,10 +201,7 @@ impl Rules {
 
     /// A rule set with this calendar and the default settings.
     pub fn with_calendar(calendar: Calendar) -> Rules {
-        Rules {
-            calendar,
-            ..Rules::default()
-        }
+        Rules { calendar, ..Rules::default() }
     }
 
     /// Reviews one item.
@@ -264,9 +248,7 @@ impl Rules {
         }
         let names: Vec<&str> = public.iter().map(|c| channel_zh(c)).collect();
         let fix = match attr {
-            Attribute::OnRequest => {
-                "依申请公开的信息只向申请人提供（渠道改为 applicant），不得推送到公开渠道"
-            }
+            Attribute::OnRequest => "依申请公开的信息只向申请人提供（渠道改为 applicant），不得推送到公开渠道",
             _ => "不予公开的信息不得发布，请取消发布渠道并登记台账",
         };
         out.push(Finding::item_level(
@@ -290,10 +272,8 @@ impl Rules {
         let Some(formed) = item.formed_at.as_deref().filter(|s| !s.trim().is_empty()) else {
             return;
         };
-        let (Ok(formed), Ok(now)) = (
-            Date::from_rfc3339_in_china(formed),
-            Date::from_rfc3339_in_china(&item.now),
-        ) else {
+        let (Ok(formed), Ok(now)) = (Date::from_rfc3339_in_china(formed), Date::from_rfc3339_in_china(&item.now))
+        else {
             return;
         };
         if self.calendar.years().next().is_none() {
@@ -367,20 +347,11 @@ fn reason(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
         // reply itself (reply plugin).
         return;
     }
-    if item
-        .superior
-        .as_ref()
-        .and_then(|s| Attribute::parse(&s.attribute))
-        == Some(attr)
-    {
+    if item.superior.as_ref().and_then(|s| Attribute::parse(&s.attribute)) == Some(attr) {
         // 转发类公文 follow the forwarded document's attribute.
         return;
     }
-    let text = format!(
-        "{} {}",
-        reason.unwrap_or(""),
-        item.legal_basis.as_deref().unwrap_or("")
-    );
+    let text = format!("{} {}", reason.unwrap_or(""), item.legal_basis.as_deref().unwrap_or(""));
     let text = fold_str(&text);
     if names_legal_ground(&text) {
         return;
@@ -446,8 +417,7 @@ fn annotation_re() -> &'static Regex {
 fn public_annotation_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"[(（]\s*(?:此件|本件)\s*(公开发布|主动公开|公开)\s*[)）]")
-            .expect("annotation regex is valid")
+        Regex::new(r"[(（]\s*(?:此件|本件)\s*(公开发布|主动公开|公开)\s*[)）]").expect("annotation regex is valid")
     })
 }
 
@@ -490,10 +460,7 @@ fn marking(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
     if attr == Attribute::Withheld {
         return;
     }
-    let prior = item
-        .prior_findings
-        .iter()
-        .find(|f| f.kind == "classification_marker");
+    let prior = item.prior_findings.iter().find(|f| f.kind == "classification_marker");
     let shown = match prior {
         Some(f) => marked_text(item, f.field, f.span.clone()),
         None => match find_marking(&item.title)
@@ -504,9 +471,7 @@ fn marking(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
             None => return,
         },
     };
-    let what = shown
-        .map(|s| format!("“{s}”"))
-        .unwrap_or_else(|| "密级或内部标志".to_string());
+    let what = shown.map(|s| format!("“{s}”")).unwrap_or_else(|| "密级或内部标志".to_string());
     let fix = if attr == Attribute::Public {
         "涉密或内部事项不得主动公开：如确需公开，须先依法履行解密程序并删除标志；否则请改认定为不予公开并取消发布渠道"
     } else {
@@ -541,8 +506,10 @@ fn process_information(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
     static RE: OnceLock<Regex> = OnceLock::new();
     // The 文种 is the end of the title: `关于…的请示` is a 请示, `关于…请示的批复` is not.
     let re = RE.get_or_init(|| {
-        Regex::new(r"(请示|送审稿|讨论稿|征求意见稿|草稿|初稿|会议记录|讨论记录|询问笔录|检查笔录|谈话笔录|笔录)\s*[)）]?\s*$")
-            .expect("process regex is valid")
+        Regex::new(
+            r"(请示|送审稿|讨论稿|征求意见稿|草稿|初稿|会议记录|讨论记录|询问笔录|检查笔录|谈话笔录|笔录)\s*[)）]?\s*$",
+        )
+        .expect("process regex is valid")
     });
     let title = fold_str(&item.title);
     let Some(c) = re.captures(title.trim()) else {
@@ -552,16 +519,9 @@ fn process_information(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
     if cue == "征求意见稿" {
         let body = fold_str(&item.body);
         // Drafts put out for public consultation are meant to be published.
-        if [
-            "公开征求",
-            "向社会",
-            "社会公众",
-            "公众意见",
-            "社会各界",
-            "意见征集",
-        ]
-        .iter()
-        .any(|w| body.contains(w) || title.contains(w))
+        if ["公开征求", "向社会", "社会公众", "公众意见", "社会各界", "意见征集"]
+            .iter()
+            .any(|w| body.contains(w) || title.contains(w))
         {
             return;
         }
@@ -584,8 +544,7 @@ fn should_be_public(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
         return;
     }
     static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE
-        .get_or_init(|| Regex::new(r"(复函|函复|批复)\s*$").expect("reply-letter regex is valid"));
+    let re = RE.get_or_init(|| Regex::new(r"(复函|函复|批复)\s*$").expect("reply-letter regex is valid"));
     let title = fold_str(&item.title);
     let Some(c) = re.captures(title.trim()) else {
         return;
@@ -615,11 +574,7 @@ fn downgrade(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
     if sup_attr != Attribute::Public || attr.openness() >= sup_attr.openness() {
         return;
     }
-    let which = sup
-        .doc_number
-        .as_deref()
-        .map(|d| format!("（{d}）"))
-        .unwrap_or_default();
+    let which = sup.doc_number.as_deref().map(|d| format!("（{d}）")).unwrap_or_default();
     out.push(Finding::item_level(
         "ATTR-007",
         "attribute_downgrade",

@@ -4,10 +4,7 @@
 use super::*;
 
 fn item(f: impl FnOnce(&mut Item)) -> Item {
-    let mut it = Item::with_body(
-        "t",
-        "各区人民政府：\n现将有关事项通知如下。\n（此件公开发布）",
-    );
+    let mut it = Item::with_body("t", "各区人民政府：\n现将有关事项通知如下。\n（此件公开发布）");
     it.title = "关于做好有关工作的通知".into();
     it.now = "2025-03-10T10:00:00+08:00".into();
     f(&mut it);
@@ -15,24 +12,15 @@ fn item(f: impl FnOnce(&mut Item)) -> Item {
 }
 
 fn calendar_rules() -> Rules {
-    let mut cal =
-        Calendar::from_toml(include_str!("../../../policies/calendar/2025.toml")).unwrap();
-    cal.add_toml(include_str!("../../../policies/calendar/2026.toml"))
-        .unwrap();
+    let mut cal = Calendar::from_toml(include_str!("../../../policies/calendar/2025.toml")).unwrap();
+    cal.add_toml(include_str!("../../../policies/calendar/2026.toml")).unwrap();
     Rules::with_calendar(cal)
 }
 
 #[track_caller]
 fn check(it: Item, want: &[(&str, &str)]) {
-    let got: Vec<(String, String)> = calendar_rules()
-        .review(&it)
-        .into_iter()
-        .map(|f| (f.rule_id, f.kind))
-        .collect();
-    let want: Vec<(String, String)> = want
-        .iter()
-        .map(|(r, k)| (r.to_string(), k.to_string()))
-        .collect();
+    let got: Vec<(String, String)> = calendar_rules().review(&it).into_iter().map(|f| (f.rule_id, f.kind)).collect();
+    let want: Vec<(String, String)> = want.iter().map(|(r, k)| (r.to_string(), k.to_string())).collect();
     assert_eq!(got, want, "item {it:?}");
 }
 
@@ -103,10 +91,7 @@ fn blank_reasons_are_missing() {
 #[test]
 fn reasons_need_a_legal_ground() {
     for (reason, want) in [
-        (
-            "涉及人事调整，暂不公开",
-            &[("ATTR-008", "legal_basis_missing")][..],
-        ),
+        ("涉及人事调整，暂不公开", &[("ATTR-008", "legal_basis_missing")][..]),
         ("仅供系统内部参考", &[("ATTR-008", "legal_basis_missing")]),
         ("属于过程性信息，方案未定稿", &[]),
         ("涉及第三方商业秘密，第三方不同意公开", &[]),
@@ -139,23 +124,11 @@ fn reasons_need_a_legal_ground() {
 #[test]
 fn annotations_must_agree() {
     for (body, want) in [
-        (
-            "春节将至，请做好工作。\n2025年1月15日\n（此件不予公开）",
-            &[("ATTR-003", "attribute_conflict")][..],
-        ),
-        (
-            "正文。\n（此件不公开）",
-            &[("ATTR-003", "attribute_conflict")],
-        ),
+        ("春节将至，请做好工作。\n2025年1月15日\n（此件不予公开）", &[("ATTR-003", "attribute_conflict")][..]),
+        ("正文。\n（此件不公开）", &[("ATTR-003", "attribute_conflict")]),
         ("正文。\n(内部发行)", &[("ATTR-003", "attribute_conflict")]),
-        (
-            "正文。\n（此件依申请公开）",
-            &[("ATTR-003", "attribute_conflict")],
-        ),
-        (
-            "正文。\n（此件不予公開）",
-            &[("ATTR-003", "attribute_conflict")],
-        ),
+        ("正文。\n（此件依申请公开）", &[("ATTR-003", "attribute_conflict")]),
+        ("正文。\n（此件不予公開）", &[("ATTR-003", "attribute_conflict")]),
         ("正文。\n（此件公开发布）", &[]),
         ("正文。\n（此件主动公开）", &[]),
         ("对依法不予公开的信息，应说明理由。", &[]),
@@ -177,43 +150,19 @@ fn annotations_must_agree() {
 #[test]
 fn markings_conflict_unless_withheld() {
     for (attr, body, want) in [
-        (
-            "public",
-            "秘密★1年\n各区人民政府：\n通知如下。",
-            &[("ATTR-003", "attribute_conflict")][..],
-        ),
-        (
-            "public",
-            "機密★5年\n各鄉鎮：",
-            &[("ATTR-003", "attribute_conflict")],
-        ),
-        (
-            "public",
-            "内部资料　注意保密\n各区：",
-            &[("ATTR-003", "attribute_conflict")],
-        ),
-        (
-            "public",
-            "凡涉及国家秘密、商业秘密的，依法不予公开。没有什么秘密可言。",
-            &[],
-        ),
+        ("public", "秘密★1年\n各区人民政府：\n通知如下。", &[("ATTR-003", "attribute_conflict")][..]),
+        ("public", "機密★5年\n各鄉鎮：", &[("ATTR-003", "attribute_conflict")]),
+        ("public", "内部资料　注意保密\n各区：", &[("ATTR-003", "attribute_conflict")]),
+        ("public", "凡涉及国家秘密、商业秘密的，依法不予公开。没有什么秘密可言。", &[]),
         ("public", "加强内部审计工作，健全内部控制制度。", &[]),
-        (
-            "on_request",
-            "本件密级：机密★10年\n市政府：",
-            &[("ATTR-003", "attribute_conflict")],
-        ),
+        ("on_request", "本件密级：机密★10年\n市政府：", &[("ATTR-003", "attribute_conflict")]),
         ("withheld", "秘密★1年\n市委保密委员会：", &[]),
     ] {
         check(
             item(|it| {
                 it.attribute = attr.into();
                 it.attribute_reason = Some(REASON.into());
-                it.channels = if attr == "public" {
-                    vec!["website".into()]
-                } else {
-                    vec![]
-                };
+                it.channels = if attr == "public" { vec!["website".into()] } else { vec![] };
                 it.body = body.into();
             }),
             want,
@@ -226,14 +175,8 @@ fn prior_classification_findings_are_used() {
     let mut it = item(|it| it.body = "绝 密\n各区：".into());
     check(it.clone(), &[]);
     it.prior_findings.push(
-        Finding::item_level(
-            "SEC-002",
-            "classification_marker",
-            Severity::Block,
-            Field::Body,
-            "m".into(),
-        )
-        .at(0.."绝 密".len()),
+        Finding::item_level("SEC-002", "classification_marker", Severity::Block, Field::Body, "m".into())
+            .at(0.."绝 密".len()),
     );
     let f = calendar_rules().review(&it);
     assert_eq!(f.len(), 1);
@@ -248,16 +191,8 @@ fn process_information_cues() {
             "市政府：现就有关事项请示如下。",
             &[("ATTR-004", "process_information")][..],
         ),
-        (
-            "江城市物业管理办法（送审稿）",
-            "第一条 ……",
-            &[("ATTR-004", "process_information")],
-        ),
-        (
-            "局长办公会议记录",
-            "会议研究了……",
-            &[("ATTR-004", "process_information")],
-        ),
+        ("江城市物业管理办法（送审稿）", "第一条 ……", &[("ATTR-004", "process_information")]),
+        ("局长办公会议记录", "会议研究了……", &[("ATTR-004", "process_information")]),
         // the word 请示 in a published 批复 is fine
         (
             "关于同意设立江城市东湖区社区卫生服务中心的批复",
@@ -266,16 +201,8 @@ fn process_information_cues() {
         ),
         ("关于东湖区请示事项的批复", "你区请示收悉。", &[]),
         // a draft put out for public consultation is meant to be public
-        (
-            "江城市养犬管理条例（征求意见稿）",
-            "现向社会公开征求意见，公众可于3月5日前反馈。",
-            &[],
-        ),
-        (
-            "关于城区供水管网改造方案的征求意见稿",
-            "送你单位征求意见。",
-            &[("ATTR-004", "process_information")],
-        ),
+        ("江城市养犬管理条例（征求意见稿）", "现向社会公开征求意见，公众可于3月5日前反馈。", &[]),
+        ("关于城区供水管网改造方案的征求意见稿", "送你单位征求意见。", &[("ATTR-004", "process_information")]),
     ] {
         check(
             item(|it| {
@@ -296,21 +223,14 @@ fn reply_letters_kept_from_public() {
             it.attribute_reason = Some(REASON.into());
             it.channels = vec![];
         }),
-        &[
-            ("ATTR-003", "attribute_conflict"),
-            ("ATTR-005", "should_be_public"),
-        ],
+        &[("ATTR-003", "attribute_conflict"), ("ATTR-005", "should_be_public")],
     );
 }
 
 #[test]
 fn downgrades() {
     for (sup, attr, want) in [
-        (
-            "public",
-            "on_request",
-            &[("ATTR-007", "attribute_downgrade")][..],
-        ),
+        ("public", "on_request", &[("ATTR-007", "attribute_downgrade")][..]),
         ("public", "withheld", &[("ATTR-007", "attribute_downgrade")]),
         ("public", "public", &[]),
         ("on_request", "on_request", &[]),
@@ -325,11 +245,7 @@ fn downgrades() {
                 });
                 it.attribute = attr.into();
                 it.attribute_reason = Some(REASON.into());
-                it.channels = if attr == "public" {
-                    vec!["website".into()]
-                } else {
-                    vec![]
-                };
+                it.channels = if attr == "public" { vec!["website".into()] } else { vec![] };
                 it.body = "现将有关文件转发给你们。".into();
             }),
             want,
@@ -338,18 +254,11 @@ fn downgrades() {
     // downgraded, no reason, and sent to the website by default
     check(
         item(|it| {
-            it.superior = Some(rulekit::SuperiorRef {
-                attribute: "public".into(),
-                ..Default::default()
-            });
+            it.superior = Some(rulekit::SuperiorRef { attribute: "public".into(), ..Default::default() });
             it.attribute = "withheld".into();
             it.body = "现将有关文件转发给你们。".into();
         }),
-        &[
-            ("ATTR-001", "attribute_conflict"),
-            ("ATTR-002", "reason_missing"),
-            ("ATTR-007", "attribute_downgrade"),
-        ],
+        &[("ATTR-001", "attribute_conflict"), ("ATTR-002", "reason_missing"), ("ATTR-007", "attribute_downgrade")],
     );
 }
 
@@ -357,23 +266,11 @@ fn downgrades() {
 fn publication_clock_uses_the_holiday_calendar() {
     for (formed, now, want) in [
         // 20 working days after 2025-01-20 is 2025-02-21 (春节, make-up days)
-        (
-            "2025-01-20T09:00:00+08:00",
-            "2025-02-21T18:00:00+08:00",
-            &[][..],
-        ),
-        (
-            "2025-01-20T09:00:00+08:00",
-            "2025-02-24T09:00:00+08:00",
-            &[("ATTR-006", "publication_late")],
-        ),
+        ("2025-01-20T09:00:00+08:00", "2025-02-21T18:00:00+08:00", &[][..]),
+        ("2025-01-20T09:00:00+08:00", "2025-02-24T09:00:00+08:00", &[("ATTR-006", "publication_late")]),
         // on plain weekdays the deadline would have been 2025-02-17
         ("2025-01-20", "2025-02-18T09:00:00+08:00", &[]),
-        (
-            "2024-12-20",
-            "2025-02-18T09:00:00+08:00",
-            &[("ATTR-006", "publication_late")],
-        ),
+        ("2024-12-20", "2025-02-18T09:00:00+08:00", &[("ATTR-006", "publication_late")]),
     ] {
         check(
             item(|it| {
@@ -396,17 +293,14 @@ fn publication_clock_uses_the_holiday_calendar() {
 
 #[test]
 fn missing_attribute_blocks() {
-    check(
-        item(|it| it.attribute = "".into()),
-        &[("ATTR-009", "attribute_missing")],
-    );
+    check(item(|it| it.attribute = "".into()), &[("ATTR-009", "attribute_missing")]);
 }
 
 #[test]
 fn configuration() {
-    let toml_year: toml::Value =
-        toml::from_str(include_str!("../../../policies/calendar/2025.toml")).unwrap();
-    let json = serde_json::json!({"calendar": [toml_year], "publication_working_days": 15, "private_channels": ["applicant"]});
+    let toml_year: toml::Value = toml::from_str(include_str!("../../../policies/calendar/2025.toml")).unwrap();
+    let json =
+        serde_json::json!({"calendar": [toml_year], "publication_working_days": 15, "private_channels": ["applicant"]});
     let rules = Rules::from_config_json(&json.to_string()).unwrap();
     assert_eq!(rules.publication_working_days, 15);
     assert!(Rules::from_config_json("").is_ok());
@@ -416,12 +310,7 @@ fn configuration() {
     assert_eq!(schema["type"], "object");
     for r in RULES {
         assert!(
-            [
-                "attribute_conflict",
-                "attribute_downgrade",
-                "reason_missing"
-            ]
-            .contains(&r.kind)
+            ["attribute_conflict", "attribute_downgrade", "reason_missing"].contains(&r.kind)
                 || EXTRA_KINDS.contains(&r.kind),
             "{} has an undeclared kind",
             r.id
@@ -435,19 +324,12 @@ fn messages_are_chinese_and_cite_a_basis() {
         it.attribute = "withheld".into();
         it.title = "关于某事项的复函".into();
         it.body = "秘密★1年\n正文\n（此件公开发布）".into();
-        it.superior = Some(rulekit::SuperiorRef {
-            attribute: "public".into(),
-            ..Default::default()
-        });
+        it.superior = Some(rulekit::SuperiorRef { attribute: "public".into(), ..Default::default() });
     });
     let f = calendar_rules().review(&it);
     assert!(f.len() >= 4, "{f:?}");
     for f in f {
         assert!(f.message.contains("依据"), "{}", f.message);
-        assert!(
-            f.message
-                .chars()
-                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
-        );
+        assert!(f.message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
     }
 }
