@@ -152,11 +152,7 @@ impl Lexicon {
         let mut terms: Vec<Term> = Vec::new();
         for (li, list) in lists.iter().enumerate() {
             let severity = parse_severity(&list.severity).map_err(|e| format!("词表“{}”：{e}", list.tag))?;
-            infos.push(ListInfo {
-                tag: list.tag.clone(),
-                severity,
-                version: list.version.clone(),
-            });
+            infos.push(ListInfo { tag: list.tag.clone(), severity, version: list.version.clone() });
             for raw in &list.terms {
                 let norm = normalize_term(raw, &opts);
                 if norm.is_empty() {
@@ -175,26 +171,14 @@ impl Lexicon {
                     None => {
                         index.insert(norm.clone(), patterns.len());
                         patterns.push(norm);
-                        terms.push(Term {
-                            display: raw.trim().to_owned(),
-                            list: li as u32,
-                            bounded: (first, last),
-                        });
+                        terms.push(Term { display: raw.trim().to_owned(), list: li as u32, bounded: (first, last) });
                     }
                 }
             }
         }
-        let allow_patterns: Vec<String> = allow
-            .iter()
-            .map(|a| normalize_term(a, &opts))
-            .filter(|a| !a.is_empty())
-            .collect();
-        Ok(Lexicon {
-            deny: automaton(&patterns)?,
-            terms,
-            allow: automaton(&allow_patterns)?,
-            lists: infos,
-        })
+        let allow_patterns: Vec<String> =
+            allow.iter().map(|a| normalize_term(a, &opts)).filter(|a| !a.is_empty()).collect();
+        Ok(Lexicon { deny: automaton(&patterns)?, terms, allow: automaton(&allow_patterns)?, lists: infos })
     }
 
     /// The compiled lists' metadata.
@@ -278,11 +262,8 @@ mod tests {
     /// (text, [(original text of the hit, disguise names)])
     #[track_caller]
     fn check(l: &Lexicon, text: &str, expect: &[(&str, &str)]) {
-        let got: Vec<(String, String)> = l
-            .scan(text)
-            .into_iter()
-            .map(|h| (text[h.span].to_owned(), h.disguised.to_string()))
-            .collect();
+        let got: Vec<(String, String)> =
+            l.scan(text).into_iter().map(|h| (text[h.span].to_owned(), h.disguised.to_string())).collect();
         let want: Vec<(String, String)> = expect.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
         assert_eq!(got, want, "in {text:?}");
     }
@@ -331,13 +312,27 @@ mod tests {
 
     #[test]
     fn most_severe_list_wins_for_duplicates() {
-        let a = TermList { tag: "广告".into(), severity: "warn".into(), version: "1".into(), terms: vec!["最低价".into()] };
-        let b = TermList { tag: "违法有害".into(), severity: "block".into(), version: "2".into(), terms: vec!["最 低 价".into()] };
+        let a =
+            TermList {
+                tag: "广告".into(), severity: "warn".into(), version: "1".into(), terms: vec!["最低价".into()]
+            };
+        let b = TermList {
+            tag: "违法有害".into(),
+            severity: "block".into(),
+            version: "2".into(),
+            terms: vec!["最 低 价".into()],
+        };
         let l = Lexicon::compile(&[a, b], &[]).unwrap();
         assert_eq!(l.len(), 1);
         let h = l.scan("全网最低价");
         assert_eq!(l.lists()[h[0].list].tag, "违法有害");
-        assert!(Lexicon::compile(&[TermList { tag: "x".into(), severity: "fatal".into(), version: String::new(), terms: vec![] }], &[]).is_err());
+        assert!(
+            Lexicon::compile(
+                &[TermList { tag: "x".into(), severity: "fatal".into(), version: String::new(), terms: vec![] }],
+                &[]
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -362,12 +357,15 @@ mod tests {
         let mut set = std::collections::HashSet::new();
         while set.len() < 100_000 {
             let len = 2 + (next() % 7) as usize;
-            let t: String = (0..len)
-                .map(|_| char::from_u32(0x4E00 + (next() % 3000) as u32).unwrap())
-                .collect();
+            let t: String = (0..len).map(|_| char::from_u32(0x4E00 + (next() % 3000) as u32).unwrap()).collect();
             set.insert(t);
         }
-        let list = TermList { tag: "t".into(), severity: "block".into(), version: "v".into(), terms: set.into_iter().collect() };
+        let list = TermList {
+            tag: "t".into(),
+            severity: "block".into(),
+            version: "v".into(),
+            terms: set.into_iter().collect(),
+        };
         let l = Lexicon::compile(&[list], &[]).unwrap();
         // a few random terms collapse into one after traditional → simplified
         assert!(l.len() > 99_900, "{}", l.len());

@@ -71,7 +71,8 @@ impl LexiconPlugin {
     /// Compiles the configuration's lists.
     pub fn new(config: &Config) -> Result<LexiconPlugin, String> {
         Ok(LexiconPlugin {
-            lexicon: Lexicon::compile(&config.lists, &config.allow).map_err(|e| format!("lexicon 插件配置无效：{e}"))?,
+            lexicon: Lexicon::compile(&config.lists, &config.allow)
+                .map_err(|e| format!("lexicon 插件配置无效：{e}"))?,
             disguise_findings: !config.skip_disguise_findings,
         })
     }
@@ -136,9 +137,24 @@ impl LexiconPlugin {
 impl ReviewPlugin for LexiconPlugin {
     fn describe() -> PluginInfo {
         PluginInfo::new("lexicon", env!("CARGO_PKG_VERSION"))
-            .with_rule(rule("LEX-001", "sensitive_term", Severity::Block, "违法有害信息类敏感词（严重程度为 block 的词表）"))
-            .with_rule(rule("LEX-002", "sensitive_term", Severity::Warn, "一般敏感词（低俗、广告、不文明用语等 warn/info 词表）"))
-            .with_rule(rule("LEX-003", OBFUSCATION, Severity::Warn, "敏感词以变形方式出现（全角、插入空格或符号、零宽字符、繁体）"))
+            .with_rule(rule(
+                "LEX-001",
+                "sensitive_term",
+                Severity::Block,
+                "违法有害信息类敏感词（严重程度为 block 的词表）",
+            ))
+            .with_rule(rule(
+                "LEX-002",
+                "sensitive_term",
+                Severity::Warn,
+                "一般敏感词（低俗、广告、不文明用语等 warn/info 词表）",
+            ))
+            .with_rule(rule(
+                "LEX-003",
+                OBFUSCATION,
+                Severity::Warn,
+                "敏感词以变形方式出现（全角、插入空格或符号、零宽字符、繁体）",
+            ))
             .with_extra_kind(OBFUSCATION)
             .with_config_schema(CONFIG_SCHEMA)
     }

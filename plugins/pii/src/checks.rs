@@ -15,9 +15,8 @@ const ID_CHECK: &[u8; 11] = b"10X98765432";
 /// GB/T 2260 province-level codes (71 台湾, 81 香港, 82 澳门 included: their
 /// residents' mainland-issued numbers use them).
 const PROVINCES: [&str; 34] = [
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
-    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
-    "81", "82",
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44",
+    "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
 ];
 
 /// The expected check character of the first 17 digits of an ID number.
@@ -25,11 +24,7 @@ pub fn id_check_char(first17: &[u8]) -> Option<u8> {
     if first17.len() != 17 || !first17.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let sum: u32 = first17
-        .iter()
-        .zip(ID_WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = first17.iter().zip(ID_WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
     Some(ID_CHECK[(sum % 11) as usize])
 }
 
@@ -42,7 +37,7 @@ pub fn region_ok(code6: &[u8]) -> bool {
 }
 
 fn leap(y: u32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
 /// `YYYYMMDD`, a real calendar date between 1900 and 2099.
@@ -50,10 +45,7 @@ pub fn date_ok(d: &[u8]) -> bool {
     if d.len() != 8 || !d.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let n = |r: std::ops::Range<usize>| {
-        d[r].iter()
-            .fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0'))
-    };
+    let n = |r: std::ops::Range<usize>| d[r].iter().fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0'));
     let (y, m, day) = (n(0..4), n(4..6), n(6..8));
     if !(1900..=2099).contains(&y) || !(1..=12).contains(&m) || day == 0 {
         return false;
@@ -90,11 +82,7 @@ pub fn id18(s: &[u8]) -> IdShape {
     if !region_ok(&s[..6]) || !date_ok(&s[6..14]) {
         return IdShape::NotId;
     }
-    if id_check_char(&s[..17]) == Some(last) {
-        IdShape::Valid
-    } else {
-        IdShape::BadCheck
-    }
+    if id_check_char(&s[..17]) == Some(last) { IdShape::Valid } else { IdShape::BadCheck }
 }
 
 /// A first-generation 15-digit ID number: region and `YYMMDD` (19YY) valid.
@@ -143,7 +131,7 @@ pub fn luhn_ok(s: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// GB 32100-2015 code alphabet: digits and capitals without I, O, Z, S, V.
@@ -158,10 +146,7 @@ pub fn credit_code_ok(s: &[u8]) -> bool {
     }
     let mut vals = [0u32; 18];
     for (i, c) in s.iter().enumerate() {
-        match USCC_ALPHABET
-            .iter()
-            .position(|a| *a == c.to_ascii_uppercase())
-        {
+        match USCC_ALPHABET.iter().position(|a| *a == c.to_ascii_uppercase()) {
             Some(v) => vals[i] = v as u32,
             None => return false,
         }

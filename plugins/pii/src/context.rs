@@ -59,13 +59,48 @@ const LABELS: &[(&str, Label)] = &[
     ("批次", Label::Reference),
     ("订单", Label::Reference),
     ("工单", Label::Reference),
+    ("备案号", Label::Reference),
+    ("申请号", Label::Reference),
+    ("专利号", Label::Reference),
+    ("货号", Label::Reference),
+    ("型号", Label::Reference),
+    ("车架号", Label::Reference),
+    ("发动机号", Label::Reference),
+    ("交易号", Label::Reference),
+    ("业务号", Label::Reference),
+    ("办件号", Label::Reference),
+    ("储蓄卡", Label::Card),
+    ("借记卡", Label::Card),
+    ("信用卡", Label::Card),
+    ("社保卡", Label::Card),
 ];
 
 /// Words that tie a number to a natural person (for a Luhn-failing card).
 const PERSON_WORDS: &[&str] = &[
-    "姓名", "申请人", "当事人", "本人", "户主", "持卡人", "收款人", "经营者", "举报人", "投诉人",
-    "经办人", "村民", "农户", "居民", "职工", "学生", "患者", "家属", "监护人", "个人", "被申请人",
-    "负责人", "法定代表人", "同志",
+    "姓名",
+    "申请人",
+    "当事人",
+    "本人",
+    "户主",
+    "持卡人",
+    "收款人",
+    "经营者",
+    "举报人",
+    "投诉人",
+    "经办人",
+    "村民",
+    "农户",
+    "居民",
+    "职工",
+    "学生",
+    "患者",
+    "家属",
+    "监护人",
+    "个人",
+    "被申请人",
+    "负责人",
+    "法定代表人",
+    "同志",
 ];
 
 /// How far back (in characters) a label may stand from its number.
@@ -118,16 +153,8 @@ pub fn column_labels(text: &str, pos: usize) -> Vec<Label> {
     let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
     let mut out = Vec::new();
     for line in text[..line_start].lines().rev().take(30) {
-        let longest_digits = line
-            .split(|c: char| !c.is_ascii_digit())
-            .map(str::len)
-            .max()
-            .unwrap_or(0);
-        let labels: Vec<Label> = LABELS
-            .iter()
-            .filter(|(w, _)| line.contains(w))
-            .map(|(_, l)| *l)
-            .collect();
+        let longest_digits = line.split(|c: char| !c.is_ascii_digit()).map(str::len).max().unwrap_or(0);
+        let labels: Vec<Label> = LABELS.iter().filter(|(w, _)| line.contains(w)).map(|(_, l)| *l).collect();
         if longest_digits < 6 && !labels.is_empty() && line.chars().count() < 60 {
             out = labels;
             break;
@@ -140,20 +167,14 @@ pub fn column_labels(text: &str, pos: usize) -> Vec<Label> {
 /// is a table with a 姓名 column.
 pub fn person_linked(text: &str, at: std::ops::Range<usize>) -> bool {
     let start = window_start(text, at.start);
-    let end = text[at.end..]
-        .find(is_clause_end)
-        .map_or(text.len(), |i| at.end + i);
+    let end = text[at.end..].find(is_clause_end).map_or(text.len(), |i| at.end + i);
     let clause = &text[start..end];
     PERSON_WORDS.iter().any(|w| clause.contains(w)) || has_name_column(text, at.start)
 }
 
 fn has_name_column(text: &str, pos: usize) -> bool {
     let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
-    text[..line_start]
-        .lines()
-        .rev()
-        .take(30)
-        .any(|l| l.contains("姓名") && l.chars().count() < 60)
+    text[..line_start].lines().rev().take(30).any(|l| l.contains("姓名") && l.chars().count() < 60)
 }
 
 #[cfg(test)]

@@ -27,7 +27,10 @@ pub struct Patterns {
 
 /// PIPL §28 categories and the wording that reveals them about a person.
 const CATEGORIES: &[(&str, &str)] = &[
-    ("医疗健康", r"艾滋病|hiv|乙肝|梅毒|结核病|精神病|精神分裂|抑郁症|癌症|白血病|尿毒症|确诊|病史|诊断为|患有|传染病患者|残疾等级|残疾人证号"),
+    (
+        "医疗健康",
+        r"艾滋病|hiv|乙肝|梅毒|结核病|精神病|精神分裂|抑郁症|癌症|白血病|尿毒症|确诊|病史|诊断为|患有|传染病患者|残疾等级|残疾人证号",
+    ),
     ("宗教信仰", r"宗教信仰|信仰(?:佛教|基督教|天主教|伊斯兰教|道教)|基督徒|穆斯林|受洗"),
     ("特定身份", r"刑满释放|前科|服刑|吸毒|戒毒|社区矫正|性取向|同性恋"),
     ("生物识别", r"指纹|虹膜|人脸信息|面部特征|基因|dna"),
@@ -39,7 +42,8 @@ impl Patterns {
     pub fn new() -> Patterns {
         let re = |s: &str| Regex::new(s).expect("built-in pattern compiles");
         Patterns {
-            email: re(r"[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}"),
+            // `@`, or the anti-spam spellings `(at)`, `[at]` and `#`.
+            email: re(r"[a-z0-9][a-z0-9._%+-]*(?:@| ?\(at\) ?| ?\[at\] ?|#)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}"),
             qq: re(r"qq(?:号码|号)?[ ]?[:]?[ ]?([1-9][0-9]{4,10})(?:[^0-9]|$)"),
             wechat: re(r"(?:微信号|微信)[ ]?[:][ ]?([a-z][-_a-z0-9]{5,19})(?:[^-_a-z0-9]|$)"),
             plate: re(
@@ -48,9 +52,7 @@ impl Patterns {
             address: re(
                 r"(?:家庭住址|家庭地址|现住址|居住地址|户籍地址|户籍地|住址|住所|家住|现住)[:]?[ ]?([^\n,;。()]{4,40})",
             ),
-            fine_address: re(
-                r"[0-9一二三四五六七八九十]+(?:号楼|号院|号|幢|栋|单元|室|组|弄|巷|户|排|层)",
-            ),
+            fine_address: re(r"[0-9一二三四五六七八九十]+(?:号楼|号院|号|幢|栋|单元|室|组|弄|巷|户|排|层)"),
             coarse_end: re(r"(?:街道|镇|乡|社区|区|县|市)"),
             person: re(
                 r"(?:姓名|当事人|申请人|被申请人|患者|村民|户主|学生|职工|举报人|投诉人|家属|经营者)[:]?[ ]?\p{Han}{2,4}",
@@ -69,15 +71,30 @@ impl Patterns {
         let mut out = Vec::new();
         for c in self.qq.captures_iter(t) {
             let m = c.get(1).expect("group");
-            out.push(("PII-008", "qq", m.range(), "含有QQ号。个人QQ号属于个人信息，公开前请遮蔽，或改用单位公开联系方式。".to_owned()));
+            out.push((
+                "PII-008",
+                "qq",
+                m.range(),
+                "含有QQ号。个人QQ号属于个人信息，公开前请遮蔽，或改用单位公开联系方式。".to_owned(),
+            ));
         }
         for c in self.wechat.captures_iter(t) {
             let m = c.get(1).expect("group");
-            out.push(("PII-008", "wechat", m.range(), "含有微信号。个人微信号属于个人信息，公开前请遮蔽；如为机构公众号，请加入白名单。".to_owned()));
+            out.push((
+                "PII-008",
+                "wechat",
+                m.range(),
+                "含有微信号。个人微信号属于个人信息，公开前请遮蔽；如为机构公众号，请加入白名单。".to_owned(),
+            ));
         }
         for c in self.plate.captures_iter(t) {
             let m = c.get(1).expect("group");
-            out.push(("PII-008", "plate", m.range(), "含有机动车号牌号码，可关联到个人，公开前请部分遮蔽（如“苏A·1**23”）。".to_owned()));
+            out.push((
+                "PII-008",
+                "plate",
+                m.range(),
+                "含有机动车号牌号码，可关联到个人，公开前请部分遮蔽（如“苏A·1**23”）。".to_owned(),
+            ));
         }
         out
     }
@@ -91,11 +108,7 @@ impl Patterns {
             let Some(fine) = self.fine_address.find(addr) else {
                 continue;
             };
-            let keep = self
-                .coarse_end
-                .find_iter(&addr[..fine.start()])
-                .last()
-                .map_or(0, |e| e.end());
+            let keep = self.coarse_end.find_iter(&addr[..fine.start()]).last().map_or(0, |e| e.end());
             out.push((m.range(), format!("{}（详细地址略）", &addr[..keep])));
         }
         out
@@ -109,13 +122,8 @@ impl Patterns {
         for clause in t.split_inclusive(['。', ';', '!', '?', '\n']) {
             let range = start..start + clause.len();
             start = range.end;
-            let named = self
-                .person
-                .find_iter(clause)
-                .any(|m| !m.as_str().contains('某'));
-            let anchored = anchors
-                .iter()
-                .any(|a| a.start >= range.start && a.end <= range.end);
+            let named = self.person.find_iter(clause).any(|m| !m.as_str().contains('某'));
+            let anchored = anchors.iter().any(|a| a.start >= range.start && a.end <= range.end);
             if !(named || anchored) {
                 continue;
             }

@@ -29,7 +29,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use textnorm::{Normalized, Options};
 
-pub use checks::{credit_code_ok, id_check_char, id18, luhn_ok, mobile_ok, IdShape};
+pub use checks::{IdShape, credit_code_ok, id_check_char, id18, luhn_ok, mobile_ok};
 pub use context::Label;
 pub use mask::MaskProfile;
 pub use plugin::PiiPlugin;
@@ -168,12 +168,7 @@ impl Detector {
                 allow_text.insert(norm);
             }
         }
-        Ok(Detector {
-            config,
-            allow_digits,
-            allow_text,
-            extra: extra::Patterns::new(),
-        })
+        Ok(Detector { config, allow_digits, allow_text, extra: extra::Patterns::new() })
     }
 
     /// The configuration in force.
@@ -193,7 +188,7 @@ impl Detector {
             if self.allow_text.contains(addr) {
                 continue;
             }
-            let domain = addr.rsplit('@').next().unwrap_or("");
+            let domain = addr.rsplit(['@', ')', ']', '#']).next().unwrap_or("").trim();
             let org = domain == "gov.cn" || domain.ends_with(".gov.cn");
             let (severity, message) = if org {
                 (Severity::Info, "政府机构（gov.cn）邮箱属公开的工作联系方式，仅作提示。".to_owned())
@@ -205,7 +200,15 @@ impl Detector {
             };
             found.push((
                 e.clone(),
-                self.finding(&norm, e.clone(), "PII-008", "email", severity, message, Some(self.config.mask.email(addr))),
+                self.finding(
+                    &norm,
+                    e.clone(),
+                    "PII-008",
+                    "email",
+                    severity,
+                    message,
+                    Some(self.config.mask.email(addr)),
+                ),
             ));
         }
         let in_email = |r: &Range<usize>| emails.iter().any(|e| e.start <= r.start && r.end <= e.end);
@@ -221,7 +224,10 @@ impl Detector {
         }
         for (r, suggestion) in self.extra.addresses(t) {
             let msg = "含有细化到门牌（号、幢、单元、室、组）的个人住址。公开时住址只应保留到乡镇/街道一级（地方政府网站个人信息保护规定）。";
-            found.push((r.clone(), self.finding(&norm, r, "PII-005", "address", Severity::Warn, msg.into(), Some(suggestion))));
+            found.push((
+                r.clone(),
+                self.finding(&norm, r, "PII-005", "address", Severity::Warn, msg.into(), Some(suggestion)),
+            ));
         }
         if !self.config.skip_sensitive_categories {
             let anchors: Vec<Range<usize>> = found
@@ -233,7 +239,10 @@ impl Detector {
                 let msg = format!(
                     "与可识别的特定个人关联的{category}信息属于敏感个人信息（《个人信息保护法》第二十八条），不得公开；请删除或匿名化（姓名改为“某某”）。"
                 );
-                found.push((r.clone(), self.finding(&norm, r, "PII-006", "sensitive_category", Severity::Block, msg, None)));
+                found.push((
+                    r.clone(),
+                    self.finding(&norm, r, "PII-006", "sensitive_category", Severity::Block, msg, None),
+                ));
             }
         }
         found.sort_by_key(|(r, _)| (r.start, r.end));
@@ -251,14 +260,7 @@ impl Detector {
         message: String,
         suggestion: Option<String>,
     ) -> Finding {
-        Finding {
-            rule,
-            kind,
-            severity,
-            span: norm.original_span(r),
-            message,
-            suggestion,
-        }
+        Finding { rule, kind, severity, span: norm.original_span(r), message, suggestion }
     }
 
     fn credit_codes(&self, norm: &Normalized<'_>, found: &mut Vec<(Range<usize>, Finding)>) {
@@ -284,7 +286,8 @@ impl Detector {
             let all_digit_id = !has_letter && id18(token) == IdShape::Valid && !labelled;
             if token.len() == 18 && (has_letter || labelled) && !all_digit_id && credit_code_ok(token) {
                 let msg = "统一社会信用代码属于机构公开信息（GB 32100），仅作提示；如为个体工商户，请确认同一处未公开经营者身份证号。";
-                found.push((i..j, self.finding(norm, i..j, "PII-010", "credit_code", Severity::Info, msg.into(), None)));
+                found
+                    .push((i..j, self.finding(norm, i..j, "PII-010", "credit_code", Severity::Info, msg.into(), None)));
             }
             i = j;
         }
@@ -344,14 +347,18 @@ impl Detector {
             format!("（号码经过变形：{}）", disguised.describe_zh())
         };
         let mask = &self.config.mask;
-        let f = |rule, kind, severity, message: String, suggestion| Some(self.finding(norm, r.clone(), rule, kind, severity, message, suggestion));
+        let f = |rule, kind, severity, message: String, suggestion| {
+            Some(self.finding(norm, r.clone(), rule, kind, severity, message, suggestion))
+        };
         match d.len() {
             18 => match id18(d) {
                 IdShape::Valid => f(
                     "PII-001",
                     "id_number",
                     Severity::Block,
-                    format!("含有未遮蔽的居民身份证号码{note}。依据《个人信息保护法》第二十八条和《政府信息公开条例》第十五条，公开前须遮蔽，且出生日期（第7至14位）不得可见。"),
+                    format!(
+                        "含有未遮蔽的居民身份证号码{note}。依据《个人信息保护法》第二十八条和《政府信息公开条例》第十五条，公开前须遮蔽，且出生日期（第7至14位）不得可见。"
+                    ),
                     Some(mask.id(d)),
                 ),
                 IdShape::BadCheck if is(Label::Id) => f(
@@ -375,7 +382,9 @@ impl Detector {
                 "PII-003",
                 "mobile",
                 Severity::Warn,
-                format!("含有手机号码{note}。个人手机号属于个人信息，公开前请遮蔽；如为对外公布的工作号码，请加入白名单。"),
+                format!(
+                    "含有手机号码{note}。个人手机号属于个人信息，公开前请遮蔽；如为对外公布的工作号码，请加入白名单。"
+                ),
                 Some(mask.mobile(d)),
             ),
             13 if d.starts_with(b"86") && mobile_ok(&d[2..]) && !reference => f(
@@ -421,7 +430,9 @@ impl Detector {
                 "PII-004",
                 "bank_card",
                 Severity::Warn,
-                format!("个人银行账户语境中的号码未通过 Luhn 校验{note}，可能录入有误，但仍属个人金融信息：请核对并遮蔽。"),
+                format!(
+                    "个人银行账户语境中的号码未通过 Luhn 校验{note}，可能录入有误，但仍属个人金融信息：请核对并遮蔽。"
+                ),
                 Some(mask.card(d)),
             ));
         }

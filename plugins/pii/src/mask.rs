@@ -51,7 +51,9 @@ impl MaskProfile {
     /// Why the profile is unsafe, if it is.
     pub fn problem(&self) -> Option<String> {
         if self.id_head > 6 || self.id_tail > 4 {
-            return Some("mask profile would leave an ID number's birth date visible (id_head <= 6, id_tail <= 4)".into());
+            return Some(
+                "mask profile would leave an ID number's birth date visible (id_head <= 6, id_tail <= 4)".into(),
+            );
         }
         if self.mobile_head + self.mobile_tail > 7 {
             return Some("mask profile leaves more than 7 mobile digits visible".into());
@@ -127,11 +129,7 @@ pub struct Masked {
 
 impl Masked {
     fn visible(&self) -> impl Iterator<Item = usize> + '_ {
-        self.chars
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.is_some())
-            .map(|(i, _)| i)
+        self.chars.iter().enumerate().filter(|(_, c)| c.is_some()).map(|(i, _)| i)
     }
 
     /// For an ID: are any of the birth-date digits (0-based 6..14) visible?
@@ -183,10 +181,8 @@ pub fn masked_tokens(text: &str) -> Vec<Masked> {
         let masks = token.iter().filter(|(_, c)| is_mask_char(*c)).count();
         let digits = token.len() - masks;
         if masks >= 2 && digits >= 2 && !glued(i.checked_sub(1).map(|k| &chars[k])) && !glued(chars.get(j)) {
-            let mut cells: Vec<Option<u8>> = token
-                .iter()
-                .map(|(_, c)| c.is_ascii_digit().then_some(*c as u8))
-                .collect();
+            let mut cells: Vec<Option<u8>> =
+                token.iter().map(|(_, c)| c.is_ascii_digit().then_some(*c as u8)).collect();
             let n = cells.len();
             // An ID may end in its check character X, which is not a mask.
             if n == 18 && token[17].1 == 'x' && token[16].1.is_ascii_digit() {
@@ -199,11 +195,7 @@ pub fn masked_tokens(text: &str) -> Vec<Masked> {
                 _ => None,
             };
             if let Some(kind) = kind {
-                out.push(Masked {
-                    kind,
-                    span: start..end,
-                    chars: cells,
-                });
+                out.push(Masked { kind, span: start..end, chars: cells });
             }
         }
         i = j;

@@ -27,8 +27,8 @@ fn blocks_end(c: char) -> bool {
     c.is_ascii_alphanumeric() || is_mask_char(c) || c == '@' || c == '_'
 }
 
-/// Sequences of digit groups, each sequence a list of groups separated by a
-/// single space or hyphen.
+/// Sequences of digit groups, each sequence a list of groups separated by up
+/// to three spaces or hyphens.
 pub fn sequences(text: &str) -> Vec<Vec<Group>> {
     let b = text.as_bytes();
     let mut out = Vec::new();
@@ -52,9 +52,13 @@ pub fn sequences(text: &str) -> Vec<Vec<Group>> {
                 j += 1;
             }
             groups.push(start..j);
-            let sep = j < b.len() && (b[j] == b' ' || b[j] == b'-');
-            if sep && j + 1 < b.len() && b[j + 1].is_ascii_digit() {
-                j += 1;
+            // Up to three spaces or hyphens between groups (`139 - 5128`).
+            let mut k = j;
+            while k < b.len() && k - j < 3 && (b[k] == b' ' || b[k] == b'-') {
+                k += 1;
+            }
+            if k > j && k < b.len() && b[k].is_ascii_digit() {
+                j = k;
                 continue;
             }
             break;
@@ -80,10 +84,7 @@ pub fn sequences(text: &str) -> Vec<Vec<Group>> {
 
 /// The digits (and a trailing `x`) of consecutive groups, upper-cased.
 pub fn digits(text: &str, groups: &[Group]) -> Vec<u8> {
-    groups
-        .iter()
-        .flat_map(|g| text.as_bytes()[g.clone()].iter().map(u8::to_ascii_uppercase))
-        .collect()
+    groups.iter().flat_map(|g| text.as_bytes()[g.clone()].iter().map(u8::to_ascii_uppercase)).collect()
 }
 
 #[cfg(test)]
@@ -91,10 +92,7 @@ mod tests {
     use super::*;
 
     fn seqs(t: &str) -> Vec<Vec<&str>> {
-        sequences(t)
-            .into_iter()
-            .map(|gs| gs.into_iter().map(|g| &t[g]).collect())
-            .collect()
+        sequences(t).into_iter().map(|gs| gs.into_iter().map(|g| &t[g]).collect()).collect()
     }
 
     #[test]
@@ -103,7 +101,8 @@ mod tests {
         assert_eq!(seqs("0511-87654321"), vec![vec!["0511", "87654321"]]);
         assert_eq!(seqs("a 11010519491231002x b"), vec![vec!["11010519491231002x"]]);
         assert_eq!(seqs("2024年3月"), vec![vec!["2024"], vec!["3"]]);
-        assert_eq!(seqs("1  2"), vec![vec!["1"], vec!["2"]]);
+        assert_eq!(seqs("1    2"), vec![vec!["1"], vec!["2"]]);
+        assert_eq!(seqs("139 - 5128  7764"), vec![vec!["139", "5128", "7764"]]);
         assert_eq!(seqs("6201021954 0827351x;"), vec![vec!["6201021954", "0827351x"]]);
     }
 

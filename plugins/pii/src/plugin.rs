@@ -25,7 +25,8 @@ impl PiiPlugin {
             .into_iter()
             .filter_map(|f| {
                 let span = span_of(text, f.span.clone())?;
-                let mut out = plugin_sdk::Finding::new(f.rule, f.kind, sdk_severity(f.severity), field, f.message).with_span(span);
+                let mut out = plugin_sdk::Finding::new(f.rule, f.kind, sdk_severity(f.severity), field, f.message)
+                    .with_span(span);
                 if let Some(s) = f.suggestion {
                     out = out.with_suggestion(s);
                 }
@@ -56,9 +57,7 @@ impl ReviewPlugin for PiiPlugin {
     }
 
     fn configure(config: &str) -> Result<Self, String> {
-        Detector::from_json(config)
-            .map(|detector| PiiPlugin { detector })
-            .map_err(|e| format!("pii 插件配置无效：{e}"))
+        Detector::from_json(config).map(|detector| PiiPlugin { detector }).map_err(|e| format!("pii 插件配置无效：{e}"))
     }
 
     fn review(&self, item: &Item) -> Result<Vec<plugin_sdk::Finding>, String> {
@@ -79,7 +78,10 @@ mod tests {
         item.title = "关于张三（身份证321183198506120412）的公示".into();
         let found = plugin.review(&item).unwrap();
         assert_eq!(found.len(), 2);
-        assert_eq!((found[0].field, found[0].kind.as_str(), found[0].severity), (Field::Title, "id_number", plugin_sdk::Severity::Block));
+        assert_eq!(
+            (found[0].field, found[0].kind.as_str(), found[0].severity),
+            (Field::Title, "id_number", plugin_sdk::Severity::Block)
+        );
         assert_eq!(&item.title[found[0].span.unwrap().range()], "321183198506120412");
         assert_eq!(found[1].suggestion.as_deref(), Some("139****7764"));
         let info = PiiPlugin::describe();

@@ -30,8 +30,10 @@ fn check(text: &str, expect: &[&str]) {
 
 #[test]
 fn pii_001_valid_id_numbers() {
-    check("当事人：王建军，公民身份号码：321183198506120412，住所：江城市东湖区。",
-        &[r#"PII-001 id_number block "321183198506120412""#]);
+    check(
+        "当事人：王建军，公民身份号码：321183198506120412，住所：江城市东湖区。",
+        &[r#"PII-001 id_number block "321183198506120412""#],
+    );
     check("经营者李秀梅，身份证号码330106199507184517。", &[r#"PII-001 id_number block "330106199507184517""#]);
     check("证件号11010519491231002X", &[r#"PII-001 id_number block "11010519491231002X""#]);
     // no context needed: a valid number is personal data wherever it stands
@@ -41,9 +43,18 @@ fn pii_001_valid_id_numbers() {
 #[test]
 fn pii_001_disguised_ids() {
     check("身份证号 320102 19900101 1232，", &[r#"PII-001 id_number block "320102 19900101 1232""#]);
-    check("身份证号：４４０３０５１９７８０８１５３３２８）", &[r#"PII-001 id_number block "４４０３０５１９７８０８１５３３２８""#]);
-    check("身份证号：4101051964\u{3000}0909004X；", &[&format!("PII-001 id_number block {:?}", "4101051964\u{3000}0909004X")]);
-    check("身份证3211\u{200B}83198506120412。", &[&format!("PII-001 id_number block {:?}", "3211\u{200B}83198506120412")]);
+    check(
+        "身份证号：４４０３０５１９７８０８１５３３２８）",
+        &[r#"PII-001 id_number block "４４０３０５１９７８０８１５３３２８""#],
+    );
+    check(
+        "身份证号：4101051964\u{3000}0909004X；",
+        &[&format!("PII-001 id_number block {:?}", "4101051964\u{3000}0909004X")],
+    );
+    check(
+        "身份证3211\u{200B}83198506120412。",
+        &[&format!("PII-001 id_number block {:?}", "3211\u{200B}83198506120412")],
+    );
 }
 
 #[test]
@@ -60,6 +71,7 @@ fn look_alike_reference_numbers_are_not_reported() {
     check("档案号：13951287764，保管期限30年。", &[]);
     check("系统流水号6222021103000123457，请妥善保存。", &[]);
     check("注册证书编号：苏1322015201612347", &[]);
+    check("发票号码：13951287764", &[]);
     check("索引号：014123458/2024-00031", &[]);
 }
 
@@ -69,11 +81,12 @@ fn pii_003_mobiles() {
     check("手机139 5128 7764，或直接到局", &[r#"PII-003 mobile warn "139 5128 7764""#]);
     check("手机：１３９５１２８７７６４", &[r#"PII-003 mobile warn "１３９５１２８７７６４""#]);
     check("电话+86 13951287764", &[r#"PII-003 mobile warn "86 13951287764""#]);
+    check("手机：139-5128-7764。", &[r#"PII-003 mobile warn "139-5128-7764""#]);
     check("全市统一热线：12345，服务监督电话：400-828-1234。咨询电话：0512-66881234。", &[]);
-    check("两个号码13951287764 13800138000", &[
-        r#"PII-003 mobile warn "13951287764""#,
-        r#"PII-003 mobile warn "13800138000""#,
-    ]);
+    check(
+        "两个号码13951287764 13800138000",
+        &[r#"PII-003 mobile warn "13951287764""#, r#"PII-003 mobile warn "13800138000""#],
+    );
 }
 
 #[test]
@@ -106,6 +119,9 @@ fn pii_008_email_and_org_mailboxes() {
     check("电子邮箱：zwgk@jiangcheng.gov.cn。", &[r#"PII-008 email info "zwgk@jiangcheng.gov.cn""#]);
     check("邮箱：zhang\u{200D}wei@163.com", &[&format!("PII-008 email warn {:?}", "zhang\u{200D}wei@163.com")]);
     check("邮箱123456789@qq.com", &[r#"PII-008 email warn "123456789@qq.com""#]);
+    check("投稿邮箱：Zhang.Wei（at）163.com", &[r#"PII-008 email warn "Zhang.Wei（at）163.com""#]);
+    check("邮箱：xxgk#jiangcheng.gov.cn", &[r#"PII-008 email info "xxgk#jiangcheng.gov.cn""#]);
+    check("话题#政务公开#欢迎参与", &[]);
 }
 
 #[test]
@@ -136,7 +152,10 @@ fn pii_006_sensitive_categories_need_a_person() {
 fn pii_009_mask_quality() {
     check("公民身份号码：3211**********0412。", &[]);
     check("身份证号：32118319850612****", &[r#"PII-009 mask_quality block "32118319850612****""#]);
-    check("身份证号3211**********0412，另见321183********0412。", &[r#"PII-009 mask_quality block "321183********0412""#]);
+    check(
+        "身份证号3211**********0412，另见321183********0412。",
+        &[r#"PII-009 mask_quality block "321183********0412""#],
+    );
     check("手机138****5678", &[]);
 }
 
@@ -145,10 +164,10 @@ fn pii_010_credit_codes() {
     check("统一社会信用代码：91321183MA1MXK5L7Q\n", &[r#"PII-010 credit_code info "91321183MA1MXK5L7Q""#]);
     check("（统一社会信用代码：113211830141234588）", &[r#"PII-010 credit_code info "113211830141234588""#]);
     check("（统一社会信用代码：51321183MA1MXK5L7R）已完成清算", &[]);
-    check("统一社会信用代码：92321183MA1N3C7K7N，经营者：李秀梅，身份证号码：330106199507184517。", &[
-        r#"PII-010 credit_code info "92321183MA1N3C7K7N""#,
-        r#"PII-001 id_number block "330106199507184517""#,
-    ]);
+    check(
+        "统一社会信用代码：92321183MA1N3C7K7N，经营者：李秀梅，身份证号码：330106199507184517。",
+        &[r#"PII-010 credit_code info "92321183MA1N3C7K7N""#, r#"PII-001 id_number block "330106199507184517""#],
+    );
 }
 
 #[test]

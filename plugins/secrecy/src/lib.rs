@@ -63,9 +63,7 @@ pub struct Secrecy {
 impl Secrecy {
     /// Builds the plugin from its parsed configuration.
     pub fn new(config: Config) -> Result<Secrecy, String> {
-        Ok(Secrecy {
-            points: Points::new(&config.secret_points)?,
-        })
+        Ok(Secrecy { points: Points::new(&config.secret_points)? })
     }
 
     /// Findings for one field's text.
@@ -78,10 +76,7 @@ impl Secrecy {
             };
             let shown = &text[span.range()];
             let (rule_id, message) = marking_message(what, shown);
-            out.push(
-                Finding::new(rule_id, "classification_marker", Severity::Block, field, message)
-                    .with_span(span),
-            );
+            out.push(Finding::new(rule_id, "classification_marker", Severity::Block, field, message).with_span(span));
         }
         out.extend(self.points.scan(field, text));
         out
@@ -92,15 +87,21 @@ fn marking_message(what: Marking, shown: &str) -> (&'static str, String) {
     match what {
         Marking::StarMark => (
             "SEC-001",
-            format!("出现国家秘密标志“{shown}”（密级★保密期限）。依据《中华人民共和国保守国家秘密法》和《政府信息公开条例》第十四条，涉密信息一律不得公开：请撤回本件，交保密审查；确已解密的，须附解密依据并删除标志。"),
+            format!(
+                "出现国家秘密标志“{shown}”（密级★保密期限）。依据《中华人民共和国保守国家秘密法》和《政府信息公开条例》第十四条，涉密信息一律不得公开：请撤回本件，交保密审查；确已解密的，须附解密依据并删除标志。"
+            ),
         ),
         Marking::LevelWord => (
             "SEC-002",
-            format!("出现密级标识“{shown}”（GB/T 9704 版头密级或正文密级标注）。标有密级的文件不得公开：请交保密审查，确已解密的须附解密依据。"),
+            format!(
+                "出现密级标识“{shown}”（GB/T 9704 版头密级或正文密级标注）。标有密级的文件不得公开：请交保密审查，确已解密的须附解密依据。"
+            ),
         ),
         Marking::Internal => (
             "SEC-003",
-            format!("出现内部事项标识“{shown}”（工作秘密、内部资料）。此类文件原则上不公开（《政府信息公开条例》第十六条）：请核实公开属性，或经审查删除该标识并说明理由。"),
+            format!(
+                "出现内部事项标识“{shown}”（工作秘密、内部资料）。此类文件原则上不公开（《政府信息公开条例》第十六条）：请核实公开属性，或经审查删除该标识并说明理由。"
+            ),
         ),
     }
 }
@@ -108,9 +109,24 @@ fn marking_message(what: Marking, shown: &str) -> (&'static str, String) {
 impl ReviewPlugin for Secrecy {
     fn describe() -> PluginInfo {
         PluginInfo::new("secrecy", env!("CARGO_PKG_VERSION"))
-            .with_rule(rule("SEC-001", "classification_marker", Severity::Block, "国家秘密标志（密级★保密期限/解密条件），任何位置"))
-            .with_rule(rule("SEC-002", "classification_marker", Severity::Block, "密级标识：版头密级行（含份号）、“密级：”标注或单独出现的密级"))
-            .with_rule(rule("SEC-003", "classification_marker", Severity::Block, "工作秘密、内部资料、注意保密、不得外传等内部事项标识"))
+            .with_rule(rule(
+                "SEC-001",
+                "classification_marker",
+                Severity::Block,
+                "国家秘密标志（密级★保密期限/解密条件），任何位置",
+            ))
+            .with_rule(rule(
+                "SEC-002",
+                "classification_marker",
+                Severity::Block,
+                "密级标识：版头密级行（含份号）、“密级：”标注或单独出现的密级",
+            ))
+            .with_rule(rule(
+                "SEC-003",
+                "classification_marker",
+                Severity::Block,
+                "工作秘密、内部资料、注意保密、不得外传等内部事项标识",
+            ))
             .with_rule(rule("SEC-006", SECRET_POINT, Severity::Warn, "本机关密点清单中的词语（按清单标签定级）"))
             .with_extra_kind(SECRET_POINT)
             .with_config_schema(CONFIG_SCHEMA)
@@ -173,7 +189,8 @@ mod tests {
 
     #[test]
     fn secret_points_from_config() {
-        let cfg = r#"{"secret_points": [{"tag": "项目代号", "severity": "block", "version": "v3", "terms": ["青松工程"]}]}"#;
+        let cfg =
+            r#"{"secret_points": [{"tag": "项目代号", "severity": "block", "version": "v3", "terms": ["青松工程"]}]}"#;
         assert_eq!(review(cfg, "参与青 松 工程的单位"), ["SEC-006 secret_point 青 松 工程"]);
         assert!(Secrecy::configure(r#"{"secret_points": 1}"#).is_err());
     }

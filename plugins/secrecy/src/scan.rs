@@ -42,7 +42,7 @@ fn word_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?:绝 ?密|机 ?密|秘 ?密)|内部资料|内部文件|内部参考|内部发行|内部使用|仅供内部(?:使用|参考)?|工作秘密|注意保密|不得外传|严禁外传|请勿外传",
+            r"(?:绝 ?密|机 ?密|秘 ?密)级?|内部资料|内部材料|内部文件|内部参考|内部刊物|内部发行|内部使用|仅供内部(?:使用|参考)?|仅限内部(?:使用|传阅)?|工作秘密|注意保密|注意保存|不得外传|严禁外传|请勿外传",
         )
         .expect("built-in pattern compiles")
     })
@@ -100,7 +100,8 @@ pub fn markings(t: &str) -> Vec<(Range<usize>, Marking)> {
         let standalone = left_boundary(prev) && right_boundary(next);
         let labelled = label_re().is_match(before);
         if standalone || labelled {
-            let kind = if m.as_str().replace(' ', "").len() == "秘密".len() {
+            let word = m.as_str().replace(' ', "");
+            let kind = if word.len() == "秘密".len() || word.len() == "秘密级".len() && word.ends_with('级') {
                 Marking::LevelWord
             } else {
                 Marking::Internal
@@ -139,10 +140,7 @@ mod tests {
 
     fn found(text: &str) -> Vec<String> {
         let norm = Normalized::new(text, &Options::keep_layout());
-        markings(norm.text())
-            .into_iter()
-            .map(|(r, k)| format!("{k:?} {}", &text[norm.original_span(r)]))
-            .collect()
+        markings(norm.text()).into_iter().map(|(r, k)| format!("{k:?} {}", &text[norm.original_span(r)])).collect()
     }
 
     #[test]
@@ -166,6 +164,9 @@ mod tests {
         assert_eq!(found("（本文件为机密，请妥善保管）"), ["LevelWord 机密"]);
         assert_eq!(found("附件2：绝密\n"), ["LevelWord 绝密"]);
         assert_eq!(found("附件9：机密经研究，决定"), ["LevelWord 机密"]);
+        assert_eq!(found("密级：机密级\n"), ["LevelWord 机密级"]);
+        assert_eq!(found("（祕密）"), ["LevelWord 祕密"]);
+        assert_eq!(found("绝密★启用前\n"), ["StarMark 绝密★"]);
     }
 
     #[test]

@@ -40,8 +40,8 @@ use std::ops::Range;
 pub use chars::{is_han, is_invisible, is_line_break, is_noise_symbol, is_space};
 pub use t2s::to_simplified;
 
-use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 use unicode_normalization::char::canonical_combining_class;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// The most separator characters skipped between two Han characters. Longer
 /// runs are layout (table columns, padding), not a disguise.
@@ -73,13 +73,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            fold_width: true,
-            fold_case: true,
-            strip_invisible: true,
-            skip_separators: true,
-            to_simplified: true,
-        }
+        Options { fold_width: true, fold_case: true, strip_invisible: true, skip_separators: true, to_simplified: true }
     }
 }
 
@@ -87,10 +81,7 @@ impl Options {
     /// Every step except separator skipping: spaces and symbols stay where
     /// they are, for detectors that read number groups or line structure.
     pub fn keep_layout() -> Options {
-        Options {
-            skip_separators: false,
-            ..Options::default()
-        }
+        Options { skip_separators: false, ..Options::default() }
     }
 }
 
@@ -143,21 +134,12 @@ impl Disguises {
     /// Stable English names (`width`, `case`, `invisible`, `separator`,
     /// `traditional`), for logs and JSON.
     pub fn names(self) -> Vec<&'static str> {
-        Self::ALL
-            .iter()
-            .filter(|(d, _, _)| self.contains(*d))
-            .map(|(_, n, _)| *n)
-            .collect()
+        Self::ALL.iter().filter(|(d, _, _)| self.contains(*d)).map(|(_, n, _)| *n).collect()
     }
 
     /// Chinese description for a finding message, e.g. `繁体字、字间插入空格或符号`.
     pub fn describe_zh(self) -> String {
-        Self::ALL
-            .iter()
-            .filter(|(d, _, _)| self.contains(*d))
-            .map(|(_, _, zh)| *zh)
-            .collect::<Vec<_>>()
-            .join("、")
+        Self::ALL.iter().filter(|(d, _, _)| self.contains(*d)).map(|(_, _, zh)| *zh).collect::<Vec<_>>().join("、")
     }
 }
 
@@ -218,11 +200,7 @@ impl<'a> Normalized<'a> {
     /// `u32`); the host caps items far below that.
     pub fn new(original: &'a str, opts: &Options) -> Normalized<'a> {
         let pending = Self::fold_chars(original, opts);
-        let pending = if opts.skip_separators {
-            Self::skip_separators(pending)
-        } else {
-            pending
-        };
+        let pending = if opts.skip_separators { Self::skip_separators(pending) } else { pending };
         let mut text = String::with_capacity(original.len());
         let mut map = Vec::with_capacity(pending.len());
         for p in pending {
@@ -235,11 +213,7 @@ impl<'a> Normalized<'a> {
             });
             text.push(p.ch);
         }
-        Normalized {
-            original,
-            text,
-            map,
-        }
+        Normalized { original, text, map }
     }
 
     /// Step 1: per grapheme-ish group (a base character and its combining
@@ -266,12 +240,7 @@ impl<'a> Normalized<'a> {
                     ch = ascii.to_ascii_lowercase();
                     own |= Disguises::CASE;
                 }
-                out.push(Pending {
-                    ch,
-                    orig: (start as u32, end as u32),
-                    own,
-                    before: carry,
-                });
+                out.push(Pending { ch, orig: (start as u32, end as u32), own, before: carry });
                 carry = Disguises::NONE;
                 continue;
             }
@@ -302,12 +271,7 @@ impl<'a> Normalized<'a> {
                         ch = s;
                     }
                 }
-                out.push(Pending {
-                    ch,
-                    orig: (start as u32, end as u32),
-                    own,
-                    before: carry,
-                });
+                out.push(Pending { ch, orig: (start as u32, end as u32), own, before: carry });
                 carry = Disguises::NONE;
                 continue;
             }
@@ -361,12 +325,7 @@ impl<'a> Normalized<'a> {
                             ch = s;
                         }
                     }
-                    out.push(Pending {
-                        ch,
-                        orig,
-                        own,
-                        before: carry,
-                    });
+                    out.push(Pending { ch, orig, own, before: carry });
                     carry = Disguises::NONE;
                 }
             }
@@ -478,13 +437,10 @@ impl<'a> Normalized<'a> {
 
     /// The normalised characters with their original byte spans, in order.
     pub fn chars(&self) -> impl Iterator<Item = (usize, char, Range<usize>)> + '_ {
-        self.map.iter().zip(self.text.chars()).map(|(m, c)| {
-            (
-                m.norm_start as usize,
-                c,
-                m.orig_start as usize..m.orig_end as usize,
-            )
-        })
+        self.map
+            .iter()
+            .zip(self.text.chars())
+            .map(|(m, c)| (m.norm_start as usize, c, m.orig_start as usize..m.orig_end as usize))
     }
 }
 

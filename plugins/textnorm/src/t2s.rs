@@ -13,6 +13,10 @@ use std::sync::OnceLock;
 
 const TABLE: &str = include_str!("../data/TSCharacters.txt");
 
+/// Ambiguous entries converted anyway, because in administrative text the
+/// traditional reading is the only one that occurs (`祕密` is `秘密`).
+const OVERRIDES: &[(char, char)] = &[('祕', '秘')];
+
 fn table() -> &'static [(char, char)] {
     static PAIRS: OnceLock<Vec<(char, char)>> = OnceLock::new();
     PAIRS.get_or_init(|| {
@@ -38,6 +42,7 @@ fn table() -> &'static [(char, char)] {
                 (first != k && !candidates.contains(&k)).then_some((k, first))
             })
             .collect();
+        pairs.extend_from_slice(OVERRIDES);
         pairs.sort_unstable();
         pairs.dedup_by_key(|p| p.0);
         pairs
@@ -97,6 +102,7 @@ mod tests {
         assert_eq!(conv("維穩黑名單"), "维稳黑名单");
         assert_eq!(conv("政務公開條例"), "政务公开条例");
         assert_eq!(conv("鬥爭與發展"), "斗争与发展");
+        assert_eq!(conv("祕密"), "秘密");
     }
 
     #[test]
