@@ -75,6 +75,9 @@ impl TestApp {
         let mut settings = Settings::default();
         settings.listen = "127.0.0.1:0".parse().unwrap();
         settings.data_dir = data_dir.path().to_owned();
+        settings.review.policy = repo_root().join("policies/default.toml");
+        // Compiled plugins are cached across tests (written atomically).
+        settings.review.cache_dir = Some(std::env::temp_dir().join("gateway-test-plugin-cache"));
         let pg_database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {
@@ -193,6 +196,11 @@ impl TestApp {
         }
         out
     }
+}
+
+/// The repository root (this crate lives in `tests/`).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
 }
 
 async fn create_pg_database() -> (String, String, String) {

@@ -41,6 +41,9 @@ struct OverrideArgs {
     /// Database URL; postgres://… for PostgreSQL. Default: SQLite in the data directory.
     #[arg(long, global = true)]
     database_url: Option<String>,
+    /// Review policy file. Default: policies/default.toml.
+    #[arg(long, global = true)]
+    policy: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -58,6 +61,24 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The review policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Load the policy offline as the server would (pins, contract, configuration, canary) and report.
+    Check,
+    /// Ask the running gateway to hot-reload its policy (it also reloads on SIGHUP).
+    Reload {
+        /// The gateway's address. Default: the configured listen address.
+        #[arg(long)]
+        url: Option<String>,
+        /// An admin API token with the admin scope.
+        #[arg(long, env = "GATEWAY_TOKEN", hide_env_values = true)]
+        token: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -135,6 +156,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         listen: cli.overrides.listen,
         data_dir: cli.overrides.data_dir,
         database_url: cli.overrides.database_url,
+        policy: cli.overrides.policy,
     };
     let settings = Settings::load(cli.config.as_deref(), &overrides).context("配置有误")?;
     match cli.command {
@@ -190,6 +212,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{secret}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Policy(PolicyCommand::Check) => {
+            let pipeline = server::load_pipeline(&settings).await?;
+            let report = pipeline.current().report(std::time::Instant::now());
+            println!("策略“{}”有效（{}），插件：", report.policy_name, report.policy_hash);
+            for plugin in &report.plugins {
+                println!("  {} {}  sha256:{}", plugin.name, plugin.version, plugin.sha256);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy(PolicyCommand::Reload { url, token }) => {
+            let base = url.unwrap_or_else(|| format!("http://{}", settings.listen));
+            let response = reqwest::Client::new()
+                .post(format!("{}/api/v1/admin/policy/reload", base.trim_end_matches('/')))
+                .bearer_auth(token)
+                .send()
+                .await
+                .with_context(|| format!("无法连接网关 {base}"))?;
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            if status.is_success() {
+                println!("策略已重新加载：{}", body["policy"]["policy_hash"].as_str().unwrap_or("?"));
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("重新加载失败（{status}）：{}", body["detail"].as_str().unwrap_or("未知原因"));
+                Ok(ExitCode::from(1))
+            }
+        }
         Command::Audit(AuditCommand::Verify) => {
             let db = server::open_database(&settings).await?;
             let report = db.verify_audit_chain().await?;
@@ -229,6 +278,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     println!("登录：curl -c cookies.txt -H 'Content-Type: application/json' \\");
     println!("        -d '{{\"username\":\"admin\",\"password\":\"…\"}}' http://{addr}/api/v1/auth/login");
     println!("接口文档：http://{addr}/api/v1/openapi.json    按 Ctrl-C 停止。");
+    spawn_reload_on_sighup(server.state().clone());
     server.run(shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -240,6 +290,32 @@ fn describe_backend(state: &gateway::http::AppState) -> String {
             format!("PostgreSQL（{}）", gateway::store::redact_url(&state.settings.database_url()))
         }
     }
+}
+
+/// `kill -HUP` reloads the review policy, as with most Unix daemons.
+fn spawn_reload_on_sighup(state: gateway::http::AppState) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match state.pipeline.reload_async(None).await {
+                Ok(report) => {
+                    eprintln!("已重新加载审核策略：{}", report.policy_hash);
+                    let _ = state
+                        .db
+                        .audit(
+                            None,
+                            "policy.reload",
+                            serde_json::json!({ "to": report.policy_hash, "trigger": "SIGHUP" }),
+                        )
+                        .await;
+                }
+                Err(e) => eprintln!("审核策略重新加载失败，原策略继续运行：{e}"),
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

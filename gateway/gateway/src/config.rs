@@ -45,6 +45,8 @@ pub struct Settings {
     pub session: SessionSettings,
     /// Channel ids items may target.
     pub channels: Vec<String>,
+    /// The review pipeline: policy file, plugin limits.
+    pub review: crate::review::PluginSettings,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -86,6 +88,7 @@ impl Default for Settings {
             limits: Limits::default(),
             session: SessionSettings::default(),
             channels: ["website", "wechat", "weibo", "applicant", "bulletin"].map(String::from).to_vec(),
+            review: crate::review::PluginSettings::default(),
         }
     }
 }
@@ -127,6 +130,7 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    pub policy: Option<PathBuf>,
 }
 
 /// The name of the config file looked for in the working directory when
@@ -173,6 +177,9 @@ impl Settings {
         if let Some(v) = env("DATABASE_URL") {
             settings.database.url = Some(Secret::new(v));
         }
+        if let Some(v) = env("GATEWAY_POLICY") {
+            settings.review.policy = PathBuf::from(v);
+        }
         if let Some(v) = env("GATEWAY_MAX_BODY_BYTES") {
             settings.limits.max_body_bytes = parsed("GATEWAY_MAX_BODY_BYTES", v)?;
         }
@@ -188,6 +195,9 @@ impl Settings {
         }
         if let Some(url) = &overrides.database_url {
             settings.database.url = Some(Secret::new(url.clone()));
+        }
+        if let Some(policy) = &overrides.policy {
+            settings.review.policy = policy.clone();
         }
         settings.validate()?;
         Ok(settings)

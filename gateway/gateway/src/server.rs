@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Settings;
 use crate::http::{self, AppState};
+use crate::review::Pipeline;
 use crate::store::{Db, StoreError};
 
 /// Why the gateway could not start.
@@ -21,6 +22,8 @@ pub enum StartError {
     Database { url: String, source: StoreError },
     #[error("cannot migrate database: {0}")]
     Migrate(StoreError),
+    #[error("cannot load the review policy: {0}")]
+    Pipeline(#[from] crate::review::PipelineError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -43,14 +46,24 @@ pub async fn open_database(settings: &Settings) -> Result<Db, StartError> {
     Ok(db)
 }
 
+/// Loads the review policy and its plugins (verifying pins, compiling,
+/// running the canary) off the async reactor.
+pub async fn load_pipeline(settings: &Settings) -> Result<Arc<Pipeline>, StartError> {
+    let review = settings.review.clone();
+    let pipeline =
+        tokio::task::spawn_blocking(move || Pipeline::load(&review)).await.expect("pipeline loading does not panic")?;
+    Ok(Arc::new(pipeline))
+}
+
 impl Server {
     /// Opens the store and binds the listener.
     pub async fn bind(settings: Settings) -> Result<Server, StartError> {
         let db = open_database(&settings).await?;
+        let pipeline = load_pipeline(&settings).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
-        Ok(Server { state: AppState { db, settings: Arc::new(settings) }, listener })
+        Ok(Server { state: AppState { db, settings: Arc::new(settings), pipeline }, listener })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -17,7 +17,8 @@ use crate::model::{
     AttachmentRef, Attribute, FieldProblem, ItemId, ItemState, Kind, SuperiorRef, Timestamp, UnitId, UserId,
     VersionContent, normalize_formed_at, normalize_newlines,
 };
-use crate::store::{ItemFilter, ItemRecord, ListCursor, StoreError, StoredVersion};
+use crate::review::ReviewItem;
+use crate::store::{ItemFilter, ItemRecord, ListCursor, StoreError, StoredReview, StoredVersion};
 
 /// What a drafter writes. Creating takes it as is; editing also needs
 /// `base_version`, the version the edit was made on.
@@ -111,6 +112,79 @@ pub struct ItemView {
     /// Every version, oldest first (omitted in lists).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<VersionSummary>,
+    /// The latest review of the current version, if it was submitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewView>,
+}
+
+/// One run of the review pipeline over a version: which policy and plugins
+/// (name, version, SHA-256) ran, what they found, and the verdict.
+#[derive(Serialize, ToSchema)]
+pub struct ReviewView {
+    pub id: String,
+    pub version: i64,
+    #[schema(value_type = String)]
+    pub content_digest: seal::ContentDigest,
+    /// `submit` or `seal`.
+    pub phase: String,
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
+    /// Policy hash, plugins, findings and verdict.
+    #[schema(value_type = Object)]
+    pub outcome: crate::review::ReviewOutcome,
+}
+
+impl From<StoredReview> for ReviewView {
+    fn from(r: StoredReview) -> ReviewView {
+        ReviewView {
+            id: r.id,
+            version: r.version,
+            content_digest: r.content_digest,
+            phase: r.phase,
+            created_at: r.created_at,
+            outcome: r.outcome,
+        }
+    }
+}
+
+/// The plugins' view of a stored version.
+fn review_item(v: &StoredVersion) -> ReviewItem {
+    let c = &v.content;
+    ReviewItem {
+        id: v.item_id.to_string(),
+        version: u32::try_from(v.version).unwrap_or(u32::MAX),
+        kind: c.kind.as_str().to_owned(),
+        title: c.title.clone(),
+        body: c.body.clone(),
+        attribute: c.attribute.as_str().to_owned(),
+        attribute_reason: c.attribute_reason.clone(),
+        legal_basis: c.legal_basis.clone(),
+        doc_number: c.doc_number.clone(),
+        issuer: c.issuer.clone(),
+        superior: c.superior.as_ref().map(|s| crate::review::SuperiorRef {
+            doc_number: s.doc_number.clone(),
+            issuer: s.issuer.clone(),
+            attribute: s.attribute.as_str().to_owned(),
+        }),
+        channels: c.channels.clone(),
+        attachments: c
+            .attachments
+            .iter()
+            .map(|a| crate::review::Attachment {
+                name: a.name.clone(),
+                media_type: a.media_type.clone(),
+                digest: a.digest.to_string(),
+                size: u64::try_from(a.size).unwrap_or(0),
+            })
+            .collect(),
+        formed_at: c.formed_at.clone(),
+        // Sign-off and approvals are recorded by the review workflow, after
+        // submission; at submission there are none yet.
+        signoff: None,
+        approvals: Vec::new(),
+        flags: c.flags.clone(),
+        content_digest: v.content_digest.to_string(),
+    }
 }
 
 fn version_view(v: StoredVersion) -> VersionView {
@@ -135,6 +209,7 @@ fn item_view(item: ItemRecord, current: StoredVersion, versions: Vec<VersionSumm
         updated_at: item.updated_at,
         current: version_view(current),
         versions,
+        review: None,
     }
 }
 
@@ -363,7 +438,8 @@ pub async fn get_item(
         .drain(..)
         .find(|v| v.version == item.current_version)
         .ok_or_else(|| ApiError::Internal(format!("item {id} has no version {}", item.current_version)))?;
-    Ok(axum::Json(item_view(item, current, summaries)))
+    let review = state.db.reviews(id, Some(item.current_version)).await?.pop().map(ReviewView::from);
+    Ok(axum::Json(ItemView { review, ..item_view(item, current, summaries) }))
 }
 
 /// One version in full.
@@ -412,21 +488,29 @@ pub async fn submit_item(
     }
     let version = state.db.version(id, req.version).await?;
     version.content.check_submittable().map_err(ApiError::Invalid)?;
+    // The plugins run outside any transaction; the result is stored and the
+    // state changed in one transaction that also checks nothing moved.
+    let outcome = state.pipeline.review(&review_item(&version)).await;
     let submittable: Vec<ItemState> = ItemState::ALL.iter().copied().filter(|s| s.is_submittable()).collect();
-    let item = state
+    let (item, review) = state
         .db
-        .transition(
-            id,
-            req.version,
-            &submittable,
-            ItemState::InReview,
-            Some(auth.0.user_id),
-            "item.submit",
-            serde_json::json!({ "content_digest": version.content_digest }),
-        )
+        .record_submission(id, req.version, &version.content_digest, &submittable, &outcome, auth.0.user_id)
         .await?;
     let versions = state.db.versions(id).await?.iter().map(summary).collect();
-    Ok(axum::Json(item_view(item, version, versions)))
+    Ok(axum::Json(ItemView { review: Some(review.into()), ..item_view(item, version, versions) }))
+}
+
+/// Every review run of an item, oldest first.
+#[utoipa::path(get, path = "/api/v1/items/{id}/reviews", tag = "items", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<ReviewView>), (status = 404, body = super::Problem)))]
+pub async fn list_reviews(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Vec<ReviewView>>, ApiError> {
+    let id = parse_item_id(&id)?;
+    readable_item(&state, &auth, id).await?;
+    Ok(axum::Json(state.db.reviews(id, None).await?.into_iter().map(ReviewView::from).collect()))
 }
 
 #[derive(Deserialize, IntoParams)]

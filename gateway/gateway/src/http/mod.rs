@@ -7,6 +7,7 @@
 //! without also appearing in the OpenAPI document.
 
 mod accounts;
+mod admin;
 mod attachments;
 mod error;
 mod extract;
@@ -35,6 +36,7 @@ use crate::store::Db;
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
+    pub pipeline: Arc<crate::review::Pipeline>,
 }
 
 #[derive(OpenApi)]
@@ -82,6 +84,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(items::get_version))
         .routes(routes!(items::submit_item))
         .routes(routes!(items::diff_versions))
+        .routes(routes!(items::list_reviews))
+        .routes(routes!(admin::reload_policy, admin::policy_status))
         .merge(attachments)
         .split_for_parts()
 }

@@ -251,7 +251,8 @@ impl Generation {
         Ok(())
     }
 
-    fn report(&self, started: Instant) -> LoadReport {
+    /// What this generation installed; `started` is when its load began.
+    pub fn report(&self, started: Instant) -> LoadReport {
         LoadReport {
             policy_name: self.policy.name.clone(),
             policy_hash: self.hash.clone(),

@@ -178,42 +178,6 @@ impl Db {
         Ok(VersionChange { item, version })
     }
 
-    /// Moves an item from one of `from` to `to`, recording `action` in the
-    /// audit trail, in one transaction. Fails with `WrongState` otherwise.
-    pub async fn transition(
-        &self,
-        id: ItemId,
-        version: i64,
-        from: &[ItemState],
-        to: ItemState,
-        actor: Option<UserId>,
-        action: &str,
-        detail: serde_json::Value,
-    ) -> Result<ItemRecord> {
-        let now = Timestamp::now();
-        let mut tx = self.pool.begin().await?;
-        let sql = format!(
-            "UPDATE items SET state = $1, updated_at = $2 WHERE id = $3 AND current_version = $4 AND state IN ({})",
-            placeholders(5, from.len())
-        );
-        let mut query = sqlx::query(&sql).bind(to.as_str()).bind(now.to_string()).bind(id.to_string()).bind(version);
-        for state in from {
-            query = query.bind(state.as_str());
-        }
-        if query.execute(&mut *tx).await?.rows_affected() == 0 {
-            let item = fetch_item(&mut tx, id).await?;
-            return Err(if item.current_version != version {
-                StoreError::Stale { expected: version, current: item.current_version }
-            } else {
-                StoreError::WrongState { state: item.state }
-            });
-        }
-        audit::append(&mut tx, actor, action, Some((id, version)), detail).await?;
-        let item = fetch_item(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(item)
-    }
-
     pub async fn item(&self, id: ItemId) -> Result<ItemRecord> {
         let mut conn = self.pool.acquire().await?;
         fetch_item(&mut conn, id).await
@@ -289,6 +253,35 @@ impl Db {
         };
         Ok(ItemPage { items, next })
     }
+}
+
+/// Moves an item from one of `from` to `to` inside a transaction, if
+/// `version` is still current; the conditional update is the lock.
+pub(super) async fn transition_in(
+    conn: &mut AnyConnection,
+    id: ItemId,
+    version: i64,
+    from: &[ItemState],
+    to: ItemState,
+    now: Timestamp,
+) -> Result<ItemRecord> {
+    let sql = format!(
+        "UPDATE items SET state = $1, updated_at = $2 WHERE id = $3 AND current_version = $4 AND state IN ({})",
+        placeholders(5, from.len())
+    );
+    let mut query = sqlx::query(&sql).bind(to.as_str()).bind(now.to_string()).bind(id.to_string()).bind(version);
+    for state in from {
+        query = query.bind(state.as_str());
+    }
+    if query.execute(&mut *conn).await?.rows_affected() == 0 {
+        let item = fetch_item(conn, id).await?;
+        return Err(if item.current_version != version {
+            StoreError::Stale { expected: version, current: item.current_version }
+        } else {
+            StoreError::WrongState { state: item.state }
+        });
+    }
+    fetch_item(conn, id).await
 }
 
 /// `$start, $start+1, …` for `count` parameters.

@@ -14,6 +14,7 @@
 mod audit;
 mod blobs;
 mod items;
+mod reviews;
 mod users;
 
 use std::str::FromStr;
@@ -25,6 +26,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditEvent, ChainReport};
 pub use blobs::Blob;
 pub use items::{ItemFilter, ItemPage, ItemRecord, ListCursor, StoredVersion, VersionChange};
+pub use reviews::StoredReview;
 pub use users::{LOCKOUT_MINUTES, MAX_FAILED_LOGINS, NewUser, SessionRecord, TokenRecord, UserRecord};
 
 /// Which database the store talks to.

@@ -1,0 +1,104 @@
+//! Submitting runs the review pipeline of the policy in force and stores
+//! the result with the version; the item is blocked or goes to review.
+
+use gateway::auth::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tests::{Backend, TestApp, on_both_backends, sample_item};
+
+on_both_backends!(submit_runs_the_pipeline_and_stores_findings, policy_status_and_reload);
+
+fn findings(review: &Value) -> Vec<(String, String, String)> {
+    review["outcome"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["plugin"].as_str().unwrap().to_owned(),
+                f["kind"].as_str().unwrap().to_owned(),
+                f["severity"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn submit_runs_the_pipeline_and_stores_findings(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+
+    // A clean notice goes to review.
+    let clean = drafter.create_item(&sample_item()).await;
+    let clean_id = clean["id"].as_str().unwrap();
+    let (status, submitted) = drafter.post(&format!("/api/v1/items/{clean_id}/submit"), &json!({"version": 1})).await;
+    assert_eq!(status, StatusCode::OK, "{submitted}");
+    assert_eq!(submitted["state"], "in_review", "{submitted}");
+    let review = &submitted["review"];
+    assert_ne!(review["outcome"]["verdict"], "blocked", "{review}");
+    assert_eq!(review["content_digest"], clean["current"]["content_digest"]);
+    let plugins = review["outcome"]["plugins"].as_array().unwrap();
+    assert!(plugins.len() >= 3, "the default policy runs several plugins: {review}");
+    for plugin in plugins {
+        assert_eq!(plugin["sha256"].as_str().unwrap().len(), 64, "{plugin}");
+        assert!(!plugin["version"].as_str().unwrap().is_empty());
+    }
+    assert!(review["outcome"]["policy_hash"].as_str().unwrap().starts_with("sha256:"));
+
+    // A notice with a valid 身份证 number is blocked, and the finding points
+    // at the number in the original text.
+    let mut leaky = sample_item();
+    let body = "经审核，申请人王某（身份证号：110101199003074258）符合救助条件，予以公示。";
+    leaky["body"] = json!(body);
+    let leaky = drafter.create_item(&leaky).await;
+    let leaky_id = leaky["id"].as_str().unwrap();
+    let (status, blocked) = drafter.post(&format!("/api/v1/items/{leaky_id}/submit"), &json!({"version": 1})).await;
+    assert_eq!(status, StatusCode::OK, "{blocked}");
+    assert_eq!(blocked["state"], "blocked", "{blocked}");
+    let id_finding = blocked["review"]["outcome"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "id_number")
+        .unwrap_or_else(|| panic!("no id_number finding: {blocked}"));
+    assert_eq!(id_finding["severity"], "block");
+    let (start, end) =
+        (id_finding["span"]["start"].as_u64().unwrap() as usize, id_finding["span"]["end"].as_u64().unwrap() as usize);
+    assert_eq!(&body[start..end], "110101199003074258");
+    let suggestion = id_finding["suggestion"].as_str().unwrap_or("");
+    assert!(!suggestion.contains("19900307"), "the suggested mask hides the birth date: {suggestion}");
+
+    // Stored: the item view and the review list show it after a restart.
+    app.restart().await;
+    let drafter = drafter.rebased(&app.base);
+    let (_, item) = drafter.get(&format!("/api/v1/items/{leaky_id}")).await;
+    assert_eq!(findings(&item["review"]), findings(&blocked["review"]));
+    let (_, reviews) = drafter.get(&format!("/api/v1/items/{leaky_id}/reviews")).await;
+    assert_eq!(reviews.as_array().unwrap().len(), 1);
+
+    // Fixing the text (a new version) and resubmitting clears the block.
+    let mut fixed = sample_item();
+    fixed["base_version"] = json!(1);
+    fixed["body"] = json!(body.replace("110101199003074258", "110101********4258"));
+    let (status, _) = drafter.put(&format!("/api/v1/items/{leaky_id}"), &fixed).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, resubmitted) = drafter.post(&format!("/api/v1/items/{leaky_id}/submit"), &json!({"version": 2})).await;
+    assert_eq!(status, StatusCode::OK, "{resubmitted}");
+    assert_eq!(resubmitted["state"], "in_review", "{resubmitted}");
+    let (_, reviews) = drafter.get(&format!("/api/v1/items/{leaky_id}/reviews")).await;
+    assert_eq!(reviews.as_array().unwrap().len(), 2, "the first review stays on record");
+    app.stop().await;
+}
+
+async fn policy_status_and_reload(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.user("ops", &[Role::Admin], None).await;
+    let drafter = app.user("wu", &[Role::Drafter], None).await;
+    let (status, policy) = admin.get("/api/v1/admin/policy").await;
+    assert_eq!(status, StatusCode::OK, "{policy}");
+    let hash = policy["policy"]["policy_hash"].clone();
+    let (status, reloaded) = admin.post("/api/v1/admin/policy/reload", &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{reloaded}");
+    assert_eq!(reloaded["policy"]["policy_hash"], hash, "the same file reloads to the same hash");
+    assert_eq!(drafter.post("/api/v1/admin/policy/reload", &json!({})).await.0, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
