@@ -13,3 +13,4 @@ pub mod store;
 pub mod plugin_host;
 pub mod policy;
 pub mod review;
+pub mod check;

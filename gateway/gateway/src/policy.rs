@@ -26,8 +26,8 @@
 //!
 //! A table `{ file = "…" }` anywhere in a plugin's configuration is replaced
 //! by the file's content: `format = "lines"` (default: non-empty lines that
-//! do not start with `#`, trimmed), `"text"` (the whole file as a string) or
-//! `"json"`. Data files are read relative to the policy and must stay inside
+//! do not start with `#`, trimmed), `"text"` (the whole file as a string),
+//! `"json"` or `"toml"` (the parsed document). Data files are read relative to the policy and must stay inside
 //! its directory. The policy hash covers the effective policy: every plugin's
 //! pin, filters, limits and resolved configuration, and the overrides.
 //!
@@ -229,19 +229,12 @@ pub struct Policy {
 impl Policy {
     /// Reads, validates and resolves a policy file.
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let file: PolicyFile = toml::from_str(&text).map_err(|e| PolicyError::Parse {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| PolicyError::Read { path: path.to_owned(), source })?;
+        let file: PolicyFile =
+            toml::from_str(&text).map_err(|e| PolicyError::Parse { path: path.to_owned(), reason: e.to_string() })?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        let invalid = |reason: String| PolicyError::Invalid {
-            path: path.to_owned(),
-            reason,
-        };
+        let invalid = |reason: String| PolicyError::Invalid { path: path.to_owned(), reason };
         let mut plugins: Vec<PolicyPlugin> = Vec::new();
         for entry in file.plugins {
             if entry.name.trim().is_empty() {
@@ -264,11 +257,10 @@ impl Policy {
             resolve_files(&mut config, path, dir)?;
             let extra_terms = match entry.extra_terms {
                 Some(x) => {
-                    let with =
-                        match serde_json::to_value(x.with).map_err(|e| invalid(e.to_string()))? {
-                            Value::Object(m) => m,
-                            _ => Map::new(),
-                        };
+                    let with = match serde_json::to_value(x.with).map_err(|e| invalid(e.to_string()))? {
+                        Value::Object(m) => m,
+                        _ => Map::new(),
+                    };
                     Some(ExtraTerms { into: x.into, with })
                 }
                 None => None,
@@ -278,11 +270,7 @@ impl Policy {
                 name: entry.name,
                 sha256: pin,
                 config,
-                applies: Applicability {
-                    kinds: entry.kinds,
-                    attributes: entry.attributes,
-                    channels: entry.channels,
-                },
+                applies: Applicability { kinds: entry.kinds, attributes: entry.attributes, channels: entry.channels },
                 memory_mib: entry.memory_mib,
                 deadline_ms: entry.deadline_ms,
                 configure_deadline_ms: entry.configure_deadline_ms,
@@ -291,36 +279,19 @@ impl Policy {
         }
         let mut overrides = Vec::new();
         for o in file.overrides {
-            let severity = Severity::parse(&o.severity).ok_or_else(|| {
-                invalid(format!(
-                    "未知的严重程度“{}”（应为 info、warn 或 block）",
-                    o.severity
-                ))
-            })?;
+            let severity = Severity::parse(&o.severity)
+                .ok_or_else(|| invalid(format!("未知的严重程度“{}”（应为 info、warn 或 block）", o.severity)))?;
             if o.rule.is_none() && o.kind.is_none() {
                 return Err(invalid("severity 覆盖必须指定 rule 或 kind".into()));
             }
             if o.kind.as_deref() == Some(crate::plugin_host::PLUGIN_FAILURE_KIND)
                 || o.rule.as_deref() == Some(crate::review::PLUGIN_FAILURE_RULE)
             {
-                return Err(invalid(
-                    "插件故障（plugin_failure）始终阻断，不能覆盖".into(),
-                ));
+                return Err(invalid("插件故障（plugin_failure）始终阻断，不能覆盖".into()));
             }
-            overrides.push(SeverityOverride {
-                plugin: o.plugin,
-                rule: o.rule,
-                kind: o.kind,
-                severity,
-            });
+            overrides.push(SeverityOverride { plugin: o.plugin, rule: o.rule, kind: o.kind, severity });
         }
-        Ok(Policy {
-            name: file.name,
-            description: file.description,
-            path: path.to_owned(),
-            plugins,
-            overrides,
-        })
+        Ok(Policy { name: file.name, description: file.description, path: path.to_owned(), plugins, overrides })
     }
 
     /// The `sha256:` hash of the effective policy: name, every plugin's pin,
@@ -340,8 +311,7 @@ impl Policy {
                 }
             }
         }
-        let bytes =
-            seal::canonical::to_vec(&value).unwrap_or_else(|_| value.to_string().into_bytes());
+        let bytes = seal::canonical::to_vec(&value).unwrap_or_else(|_| value.to_string().into_bytes());
         format!("sha256:{}", crate::plugin_host::sha256_hex(&bytes))
     }
 
@@ -369,10 +339,7 @@ impl Policy {
                 None => {
                     return Err(PolicyError::Invalid {
                         path: self.path.clone(),
-                        reason: format!(
-                            "插件 {} 的配置项 {} 不是数组，无法追加词表",
-                            p.name, x.into
-                        ),
+                        reason: format!("插件 {} 的配置项 {} 不是数组，无法追加词表", p.name, x.into),
                     });
                 }
             }
@@ -387,18 +354,13 @@ impl Policy {
         if finding.kind == crate::plugin_host::PLUGIN_FAILURE_KIND {
             return Severity::Block;
         }
-        self.overrides
-            .iter()
-            .find(|o| o.matches(finding))
-            .map_or(finding.severity, |o| o.severity)
+        self.overrides.iter().find(|o| o.matches(finding)).map_or(finding.severity, |o| o.severity)
     }
 }
 
 /// Non-empty, non-comment lines, trimmed.
 fn lines(text: &str) -> impl Iterator<Item = &str> {
-    text.lines()
-        .map(|l| l.trim_start_matches('\u{feff}').trim())
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    text.lines().map(|l| l.trim_start_matches('\u{feff}').trim()).filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
 /// Replaces every `{ file = "…", format = "…" }` table in `value` by the
@@ -406,8 +368,7 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
 fn resolve_files(value: &mut Value, policy: &Path, dir: &Path) -> Result<(), PolicyError> {
     match value {
         Value::Object(map) => {
-            let is_ref =
-                map.contains_key("file") && map.keys().all(|k| k == "file" || k == "format");
+            let is_ref = map.contains_key("file") && map.keys().all(|k| k == "file" || k == "format");
             if !is_ref {
                 for v in map.values_mut() {
                     resolve_files(v, policy, dir)?;
@@ -415,20 +376,10 @@ fn resolve_files(value: &mut Value, policy: &Path, dir: &Path) -> Result<(), Pol
                 return Ok(());
             }
             let rel = PathBuf::from(map["file"].as_str().unwrap_or_default());
-            let format = map
-                .get("format")
-                .and_then(Value::as_str)
-                .unwrap_or("lines")
-                .to_owned();
-            let bad = |reason: String| PolicyError::DataFile {
-                policy: policy.to_owned(),
-                path: rel.clone(),
-                reason,
-            };
+            let format = map.get("format").and_then(Value::as_str).unwrap_or("lines").to_owned();
+            let bad = |reason: String| PolicyError::DataFile { policy: policy.to_owned(), path: rel.clone(), reason };
             if rel.as_os_str().is_empty()
-                || rel
-                    .components()
-                    .any(|c| !matches!(c, PathComponent::Normal(_) | PathComponent::CurDir))
+                || rel.components().any(|c| !matches!(c, PathComponent::Normal(_) | PathComponent::CurDir))
             {
                 return Err(bad("数据文件必须是策略所在目录内的相对路径".into()));
             }
@@ -437,10 +388,12 @@ fn resolve_files(value: &mut Value, policy: &Path, dir: &Path) -> Result<(), Pol
                 "lines" => Value::Array(lines(&text).map(Value::from).collect()),
                 "text" => Value::String(text),
                 "json" => serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?,
+                "toml" => {
+                    let table: toml::Table = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+                    serde_json::to_value(table).map_err(|e| bad(e.to_string()))?
+                }
                 other => {
-                    return Err(bad(format!(
-                        "未知的 format“{other}”（应为 lines、text 或 json）"
-                    )));
+                    return Err(bad(format!("未知的 format“{other}”（应为 lines、text、json 或 toml）")));
                 }
             };
             Ok(())
@@ -488,10 +441,7 @@ lists = [{{ tag = "a", terms = {{ file = "terms/a.txt" }} }}]
             ),
         );
         let mut policy = Policy::load(&p).unwrap();
-        assert_eq!(
-            policy.plugins[0].config,
-            json!({"lists": [{"tag": "a", "terms": ["甲词", "乙词"]}]})
-        );
+        assert_eq!(policy.plugins[0].config, json!({"lists": [{"tag": "a", "terms": ["甲词", "乙词"]}]}));
         assert_eq!(policy.plugins[0].path, dir.path().join("x.wasm"));
         let before = policy.hash();
         assert_eq!(before, Policy::load(&p).unwrap().hash());
@@ -512,24 +462,15 @@ lists = [{{ tag = "a", terms = {{ file = "terms/a.txt" }} }}]
         let dir = tempfile::tempdir().unwrap();
         let cases = [
             ("name = \"t\"\nbogus = 1\n", "bogus"),
-            (
-                "name = \"t\"\n[[plugins]]\nname = \"a\"\npath = \"a.wasm\"\nsha256 = \"abc\"\n",
-                "sha256",
-            ),
+            ("name = \"t\"\n[[plugins]]\nname = \"a\"\npath = \"a.wasm\"\nsha256 = \"abc\"\n", "sha256"),
             (
                 &format!(
                     "name = \"t\"\n[[plugins]]\nname = \"a\"\npath = \"a.wasm\"\nsha256 = \"{PIN}\"\n[plugins.config]\nx = {{ file = \"../etc/passwd\" }}\n"
                 ),
                 "相对路径",
             ),
-            (
-                "name = \"t\"\n[[overrides]]\nkind = \"plugin_failure\"\nseverity = \"info\"\n",
-                "plugin_failure",
-            ),
-            (
-                "name = \"t\"\n[[overrides]]\nkind = \"mobile\"\nseverity = \"fatal\"\n",
-                "fatal",
-            ),
+            ("name = \"t\"\n[[overrides]]\nkind = \"plugin_failure\"\nseverity = \"info\"\n", "plugin_failure"),
+            ("name = \"t\"\n[[overrides]]\nkind = \"mobile\"\nseverity = \"fatal\"\n", "fatal"),
         ];
         for (text, needle) in cases {
             let p = write(dir.path(), "bad.toml", text);
@@ -557,34 +498,18 @@ lists = [{{ tag = "a", terms = {{ file = "terms/a.txt" }} }}]
             message: "m".into(),
             suggestion: None,
         };
+        assert_eq!(policy.severity_for(&f("pii", "PII-003", "mobile")), Severity::Info);
+        assert_eq!(policy.severity_for(&f("pii", "PII-004", "mobile")), Severity::Block);
+        assert_eq!(policy.severity_for(&f("pii", "PII-004", "email")), Severity::Warn);
         assert_eq!(
-            policy.severity_for(&f("pii", "PII-003", "mobile")),
-            Severity::Info
-        );
-        assert_eq!(
-            policy.severity_for(&f("pii", "PII-004", "mobile")),
-            Severity::Block
-        );
-        assert_eq!(
-            policy.severity_for(&f("pii", "PII-004", "email")),
-            Severity::Warn
-        );
-        assert_eq!(
-            policy.severity_for(&Finding {
-                severity: Severity::Block,
-                ..f("x", "HOST-001", "plugin_failure")
-            }),
+            policy.severity_for(&Finding { severity: Severity::Block, ..f("x", "HOST-001", "plugin_failure") }),
             Severity::Block
         );
     }
 
     #[test]
     fn applicability_filters() {
-        let a = Applicability {
-            kinds: vec!["reply".into()],
-            attributes: vec![],
-            channels: vec!["applicant".into()],
-        };
+        let a = Applicability { kinds: vec!["reply".into()], attributes: vec![], channels: vec!["applicant".into()] };
         let mut item = ReviewItem::new("x", "正文");
         assert!(!a.applies_to(&item));
         item.kind = "reply".into();

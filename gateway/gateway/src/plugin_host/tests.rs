@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::{FailureCause, HostError, PluginHost};
 use crate::policy::Policy;
-use crate::review::{
-    Pipeline, PipelineError, PluginSettings, ReviewItem, RunStatus, Severity, Verdict,
-};
+use crate::review::{Pipeline, PipelineError, PluginSettings, ReviewItem, RunStatus, Severity, Verdict};
 
 fn dist() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/dist")
@@ -24,47 +22,30 @@ fn pins() -> &'static HashMap<String, String> {
     static PINS: OnceLock<HashMap<String, String>> = OnceLock::new();
     PINS.get_or_init(|| {
         let path = dist().join("manifest.toml");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-            panic!(
-                "{} is missing: run `cargo xtask build-plugins` first",
-                path.display()
-            )
-        });
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("{} is missing: run `cargo xtask build-plugins` first", path.display()));
         let manifest: toml::Table = toml::from_str(&text).expect("manifest is TOML");
         manifest["plugin"]
             .as_array()
             .expect("plugin entries")
             .iter()
-            .map(|p| {
-                (
-                    p["name"].as_str().unwrap().to_owned(),
-                    p["sha256"].as_str().unwrap().to_owned(),
-                )
-            })
+            .map(|p| (p["name"].as_str().unwrap().to_owned(), p["sha256"].as_str().unwrap().to_owned()))
             .collect()
     })
 }
 
 fn pin(name: &str) -> &'static str {
-    pins().get(name).unwrap_or_else(|| {
-        panic!("plugin {name} is not in plugins/dist: run `cargo xtask build-plugins`")
-    })
+    pins().get(name).unwrap_or_else(|| panic!("plugin {name} is not in plugins/dist: run `cargo xtask build-plugins`"))
 }
 
 fn settings() -> PluginSettings {
-    PluginSettings {
-        deadline_ms: 300,
-        workers: 2,
-        instance_slots: 64,
-        ..PluginSettings::default()
-    }
+    PluginSettings { deadline_ms: 300, workers: 2, instance_slots: 64, ..PluginSettings::default() }
 }
 
 /// One engine for all tests (each pooling engine reserves address space).
 fn host() -> Arc<PluginHost> {
     static HOST: OnceLock<Arc<PluginHost>> = OnceLock::new();
-    HOST.get_or_init(|| PluginHost::new(settings().host_config()).expect("engine"))
-        .clone()
+    HOST.get_or_init(|| PluginHost::new(settings().host_config()).expect("engine")).clone()
 }
 
 /// A plugin entry of a test policy.
@@ -118,10 +99,7 @@ fn assert_reviews_normally(p: &Pipeline) {
         })
         .collect();
     assert_eq!(words, ["示例词"]);
-    assert!(
-        out.findings.iter().all(|f| f.kind != "plugin_failure"),
-        "{out:#?}"
-    );
+    assert!(out.findings.iter().all(|f| f.kind != "plugin_failure"), "{out:#?}");
 }
 
 /// Reviews the trigger item; returns the failure finding's message and
@@ -130,11 +108,7 @@ fn assert_reviews_normally(p: &Pipeline) {
 fn assert_fails_closed(p: &Pipeline, plugin: &str) -> String {
     let out = p.review_blocking(&evil_item());
     assert_eq!(out.verdict, Verdict::Blocked, "{out:#?}");
-    let failures: Vec<_> = out
-        .findings
-        .iter()
-        .filter(|f| f.kind == "plugin_failure")
-        .collect();
+    let failures: Vec<_> = out.findings.iter().filter(|f| f.kind == "plugin_failure").collect();
     assert_eq!(failures.len(), 1, "{out:#?}");
     assert_eq!(failures[0].plugin, plugin);
     assert_eq!(failures[0].severity, Severity::Block);
@@ -160,15 +134,8 @@ fn a_normal_pipeline_reports_findings_and_records_what_ran() {
     let out = p.review_blocking(&normal_item());
     assert_eq!(out.policy_hash, p.policy_hash());
     assert!(out.policy_hash.starts_with("sha256:"));
-    let names: Vec<_> = out
-        .plugins
-        .iter()
-        .map(|r| (r.name.as_str(), r.sha256.as_str()))
-        .collect();
-    assert_eq!(
-        names,
-        [("template", pin("template")), ("noop", pin("noop"))]
-    );
+    let names: Vec<_> = out.plugins.iter().map(|r| (r.name.as_str(), r.sha256.as_str())).collect();
+    assert_eq!(names, [("template", pin("template")), ("noop", pin("noop"))]);
     assert!(out.plugins.iter().all(|r| r.version == "0.1.0"));
     // Warm instances were reused, not recreated per item.
     let generation = p.current();
@@ -182,15 +149,9 @@ fn loop_forever_hits_the_deadline_and_the_pipeline_keeps_serving() {
     let message = assert_fails_closed(&p, "loop-forever");
     let took = started.elapsed();
     assert!(message.contains("超过时限 300 毫秒"), "{message}");
-    assert!(
-        took >= Duration::from_millis(290) && took < Duration::from_secs(3),
-        "{took:?}"
-    );
+    assert!(took >= Duration::from_millis(290) && took < Duration::from_secs(3), "{took:?}");
     assert_reviews_normally(&p);
-    assert_eq!(
-        failure_of(&p, "loop-forever"),
-        FailureCause::Deadline(Duration::from_millis(300))
-    );
+    assert_eq!(failure_of(&p, "loop-forever"), FailureCause::Deadline(Duration::from_millis(300)));
     assert_reviews_normally(&p);
 }
 
@@ -242,18 +203,12 @@ fn every_kind_of_garbage_output_fails_closed_with_its_reason() {
         ("error", "插件报告错误：测试插件主动报告错误"),
     ];
     for (mode, reason) in cases {
-        let (p, _dir) = pipeline(&[
-            entry("template", TEMPLATE),
-            entry("garbage-spans", &format!("mode = \"{mode}\"")),
-        ]);
+        let (p, _dir) = pipeline(&[entry("template", TEMPLATE), entry("garbage-spans", &format!("mode = \"{mode}\""))]);
         let message = assert_fails_closed(&p, "garbage-spans");
         assert!(message.contains(reason), "{mode}: {message}");
         // Its well-formed finding on a normal item passes validation.
         let out = p.review_blocking(&normal_item());
-        assert!(
-            out.findings.iter().any(|f| f.kind == "garbage_note"),
-            "{mode}"
-        );
+        assert!(out.findings.iter().any(|f| f.kind == "garbage_note"), "{mode}");
         assert_reviews_normally(&p);
     }
 }
@@ -266,10 +221,7 @@ fn a_wrong_hash_is_refused_naming_the_file_and_both_hashes() {
     let path = write_policy(dir.path(), "p.toml", &[text]);
     let err = Pipeline::with_host(host(), &settings(), Policy::load(&path).unwrap()).unwrap_err();
     let message = err.to_string();
-    assert!(
-        matches!(err, PipelineError::Host(HostError::HashMismatch { .. })),
-        "{err:?}"
-    );
+    assert!(matches!(err, PipelineError::Host(HostError::HashMismatch { .. })), "{err:?}");
     assert!(message.contains(&wrong), "{message}");
     assert!(message.contains(pin("noop")), "{message}");
     assert!(message.contains("noop.wasm"), "{message}");
@@ -281,10 +233,7 @@ fn a_plugin_built_against_another_contract_is_refused() {
     let path = write_policy(dir.path(), "p.toml", &[entry("wrong-contract", "")]);
     let err = Pipeline::with_host(host(), &settings(), Policy::load(&path).unwrap()).unwrap_err();
     let message = err.to_string();
-    assert!(
-        matches!(err, PipelineError::Host(HostError::Contract { .. })),
-        "{err:?}"
-    );
+    assert!(matches!(err, PipelineError::Host(HostError::Contract { .. })), "{err:?}");
     assert!(message.contains("gov-disclosure:review@0.1.0"), "{message}");
     assert!(message.contains("0.2.0"), "{message}");
 }
@@ -294,10 +243,7 @@ fn a_rejected_configuration_is_refused_with_the_plugins_reason() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_policy(dir.path(), "p.toml", &[entry("template", "wordz = []")]);
     let err = Pipeline::with_host(host(), &settings(), Policy::load(&path).unwrap()).unwrap_err();
-    assert!(
-        matches!(err, PipelineError::Host(HostError::Configure { .. })),
-        "{err:?}"
-    );
+    assert!(matches!(err, PipelineError::Host(HostError::Configure { .. })), "{err:?}");
     assert!(err.to_string().contains("模板插件配置无效"), "{err}");
 }
 
@@ -309,11 +255,7 @@ fn reload_swaps_atomically_and_a_failed_reload_leaves_the_old_policy_serving() {
     assert_eq!(p.review_blocking(&normal_item()).verdict, Verdict::Clean);
 
     // Success: a new plugin appears in the next review.
-    let new = write_policy(
-        dir.path(),
-        "new.toml",
-        &[entry("noop", ""), entry("template", TEMPLATE)],
-    );
+    let new = write_policy(dir.path(), "new.toml", &[entry("noop", ""), entry("template", TEMPLATE)]);
     let report = p.reload(Some(&new)).expect("reload");
     assert_ne!(report.policy_hash, old_hash);
     assert_eq!(p.policy_hash(), report.policy_hash);
@@ -330,11 +272,7 @@ fn reload_swaps_atomically_and_a_failed_reload_leaves_the_old_policy_serving() {
         "bad-pin.toml",
         &[entry("template", TEMPLATE).replace(pin("template"), &"0".repeat(64))],
     );
-    let bad_contract = write_policy(
-        dir.path(),
-        "bad-contract.toml",
-        &[entry("wrong-contract", "")],
-    );
+    let bad_contract = write_policy(dir.path(), "bad-contract.toml", &[entry("wrong-contract", "")]);
     let bad_config = write_policy(dir.path(), "bad-config.toml", &[entry("template", "x = 1")]);
     let missing = dir.path().join("missing.toml");
     for (path, needle) in [
@@ -358,11 +296,7 @@ async fn async_reviews_run_in_parallel_on_the_blocking_pool() {
     for i in 0..8 {
         let p = p.clone();
         tasks.push(tokio::spawn(async move {
-            let item = if i % 4 == 0 {
-                evil_item()
-            } else {
-                normal_item()
-            };
+            let item = if i % 4 == 0 { evil_item() } else { normal_item() };
             p.review(&item).await.verdict
         }));
     }
@@ -370,51 +304,43 @@ async fn async_reviews_run_in_parallel_on_the_blocking_pool() {
     for t in tasks {
         verdicts.push(t.await.unwrap());
     }
-    assert_eq!(
-        verdicts.iter().filter(|v| **v == Verdict::Blocked).count(),
-        2
-    );
-    assert_eq!(
-        verdicts.iter().filter(|v| **v == Verdict::Flagged).count(),
-        6
-    );
+    assert_eq!(verdicts.iter().filter(|v| **v == Verdict::Blocked).count(), 2);
+    assert_eq!(verdicts.iter().filter(|v| **v == Verdict::Flagged).count(), 6);
 }
 
 #[test]
 fn the_artifact_cache_is_used_and_a_corrupt_entry_is_recompiled() {
     let cache = tempfile::tempdir().unwrap();
-    let settings = PluginSettings {
-        cache_dir: Some(cache.path().to_owned()),
-        pooling: false,
-        ..settings()
-    };
+    let settings = PluginSettings { cache_dir: Some(cache.path().to_owned()), pooling: false, ..settings() };
     let dir = tempfile::tempdir().unwrap();
     let path = write_policy(dir.path(), "p.toml", &[entry("noop", "")]);
     let first = Pipeline::with_policy(&settings, Policy::load(&path).unwrap()).unwrap();
     drop(first);
-    let files: Vec<_> = std::fs::read_dir(cache.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let files: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), 1, "{files:?}");
     let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
-    assert!(
-        name.starts_with(pin("noop")) && name.ends_with(".cwasm"),
-        "{name}"
-    );
+    assert!(name.starts_with(pin("noop")) && name.ends_with(".cwasm"), "{name}");
     // Loads from the cache.
     let second = Pipeline::with_policy(&settings, Policy::load(&path).unwrap()).unwrap();
-    assert_eq!(
-        second.review_blocking(&normal_item()).verdict,
-        Verdict::Clean
-    );
+    assert_eq!(second.review_blocking(&normal_item()).verdict, Verdict::Clean);
     drop(second);
     // A corrupt artifact is discarded and recompiled, not trusted.
     std::fs::write(&files[0], b"not an artifact").unwrap();
     let third = Pipeline::with_policy(&settings, Policy::load(&path).unwrap()).unwrap();
-    assert_eq!(
-        third.review_blocking(&normal_item()).verdict,
-        Verdict::Clean
-    );
+    assert_eq!(third.review_blocking(&normal_item()).verdict, Verdict::Clean);
     assert!(std::fs::read(&files[0]).unwrap().len() > 1000);
+}
+
+#[test]
+fn the_shipped_policies_load_with_their_pins_and_pass_the_canary() {
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    for name in ["default.toml", "eval.toml"] {
+        let policy = Policy::load(&policies.join(name)).unwrap();
+        let p = Pipeline::with_host(host(), &settings(), policy).unwrap_or_else(|e| {
+            panic!("policies/{name}: {e}\n(after rebuilding plugins, run `cargo xtask build-plugins --pin`)")
+        });
+        let out = p.review_blocking(&normal_item());
+        assert!(out.findings.iter().all(|f| f.kind != "plugin_failure"), "{name}: {out:#?}");
+        assert_eq!(out.plugins.len(), 8, "{name}: every shipped plugin runs");
+    }
 }
