@@ -589,5 +589,7 @@ fn downgrade(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
     ));
 }
 
+pub mod plugin;
+
 #[cfg(test)]
 mod tests;

@@ -83,13 +83,8 @@ pub const RULES: &[RuleInfo] = &[
 ];
 
 /// Kinds beyond the shared vocabulary that this plugin reports.
-pub const EXTRA_KINDS: &[&str] = &[
-    "leader_title_mismatch",
-    "removed_official",
-    "outdated_formulation",
-    "severe_misspelling",
-    "sovereignty_wording",
-];
+pub const EXTRA_KINDS: &[&str] =
+    &["leader_title_mismatch", "removed_official", "outdated_formulation", "severe_misspelling", "sovereignty_wording"];
 
 /// JSON Schema of the configuration.
 pub const CONFIG_SCHEMA: &str = r##"{
@@ -364,52 +359,32 @@ impl Rules {
     pub fn new(cfg: Config) -> Result<Rules, Error> {
         let mut sovereignty = Vec::new();
         for p in cfg.sovereignty.iter().flat_map(|s| &s.pattern) {
-            let re = Regex::new(&p.regex).map_err(|e| Error::Pattern {
-                pattern: p.regex.clone(),
-                reason: e.to_string(),
-            })?;
+            let re =
+                Regex::new(&p.regex).map_err(|e| Error::Pattern { pattern: p.regex.clone(), reason: e.to_string() })?;
             sovereignty.push((re, p.clone()));
         }
         for t in cfg.misspellings.iter().flat_map(|m| &m.term) {
             if t.wrong.trim().is_empty() || t.wrong == t.right {
-                return Err(Error::Entry(format!(
-                    "misspelling {:?} → {:?}",
-                    t.wrong, t.right
-                )));
+                return Err(Error::Entry(format!("misspelling {:?} → {:?}", t.wrong, t.right)));
             }
         }
         for f in cfg.formulations.iter().flat_map(|f| &f.formulation) {
             if f.old.trim().is_empty() || f.old == f.new {
-                return Err(Error::Entry(format!(
-                    "formulation {:?} → {:?}",
-                    f.old, f.new
-                )));
+                return Err(Error::Entry(format!("formulation {:?} → {:?}", f.old, f.new)));
             }
         }
         if let Some(r) = &cfg.roster {
             for l in &r.leader {
-                if l.name.trim().is_empty()
-                    || l.title.trim().is_empty()
-                    || l.to.is_some_and(|to| to < l.from)
-                {
+                if l.name.trim().is_empty() || l.title.trim().is_empty() || l.to.is_some_and(|to| to < l.from) {
                     return Err(Error::Entry(format!("roster row {} {}", l.name, l.title)));
                 }
             }
         }
         let mut titles: BTreeSet<String> = GENERIC_TITLES.iter().map(|t| t.to_string()).collect();
-        titles.extend(
-            cfg.roster
-                .iter()
-                .flat_map(|r| &r.leader)
-                .map(|l| l.title.clone()),
-        );
+        titles.extend(cfg.roster.iter().flat_map(|r| &r.leader).map(|l| l.title.clone()));
         let mut titles: Vec<String> = titles.into_iter().collect();
         titles.sort_by_key(|t| std::cmp::Reverse(t.chars().count()));
-        Ok(Rules {
-            cfg,
-            sovereignty,
-            titles,
-        })
+        Ok(Rules { cfg, sovereignty, titles })
     }
 
     /// Reviews one item.
@@ -444,14 +419,7 @@ impl Rules {
             .map(|title| (title.clone(), name.start..name.end + title.len()))
     }
 
-    fn roster(
-        &self,
-        folded: &Folded,
-        orig: &str,
-        field: Field,
-        on: Option<Date>,
-        out: &mut Vec<Finding>,
-    ) {
+    fn roster(&self, folded: &Folded, orig: &str, field: Field, on: Option<Date>, out: &mut Vec<Finding>) {
         let Some(roster) = &self.cfg.roster else {
             return;
         };
@@ -466,33 +434,21 @@ impl Rules {
                     Some((ti, w)) => (Some(ti), w),
                     None => (None, r.clone()),
                 };
-                hits.push(NameHit {
-                    name: r,
-                    whole,
-                    title,
-                    person: name.to_string(),
-                });
+                hits.push(NameHit { name: r, whole, title, person: name.to_string() });
             }
         }
         hits.sort_by_key(|h| h.name.start);
         let version = &roster.version;
         for h in &hits {
             let Some(title) = &h.title else { continue };
-            let rows: Vec<&Leader> = roster
-                .leader
-                .iter()
-                .filter(|l| l.name == h.person)
-                .collect();
+            let rows: Vec<&Leader> = roster.leader.iter().filter(|l| l.name == h.person).collect();
             let current: Vec<&Leader> = rows.iter().copied().filter(|l| in_force(l)).collect();
             if current.iter().any(|l| &l.title == title) {
                 continue;
             }
             let shown = &orig[folded.orig_range(h.whole.clone())];
             let (what, suggestion) = match current.first() {
-                Some(l) => (
-                    format!("现任职务为“{}”", l.title),
-                    Some(format!("{}{}", l.title, h.person)),
-                ),
+                Some(l) => (format!("现任职务为“{}”", l.title), Some(format!("{}{}", l.title, h.person))),
                 None => ("在本文日期已不担任名册所列职务".to_string(), None),
             };
             let mut f = Finding::item_level(
@@ -514,24 +470,14 @@ impl Rules {
         }
         // Protocol order among names listed together.
         let order_of = |name: &str| -> Option<(u32, &str)> {
-            roster
-                .leader
-                .iter()
-                .filter(|l| l.name == name && in_force(l))
-                .map(|l| (l.order, l.org.as_str()))
-                .min()
+            roster.leader.iter().filter(|l| l.name == name && in_force(l)).map(|l| (l.order, l.org.as_str())).min()
         };
         let mut group: Vec<&NameHit> = Vec::new();
         let flush = |group: &mut Vec<&NameHit>, out: &mut Vec<Finding>| {
             if group.len() >= 2 {
-                let orders: Vec<Option<(u32, &str)>> =
-                    group.iter().map(|h| order_of(&h.person)).collect();
-                let same_org = orders
-                    .iter()
-                    .all(|o| o.is_some_and(|(_, org)| Some(org) == orders[0].map(|(_, g)| g)));
-                let misordered = orders
-                    .windows(2)
-                    .any(|w| w[0].map(|x| x.0) > w[1].map(|x| x.0));
+                let orders: Vec<Option<(u32, &str)>> = group.iter().map(|h| order_of(&h.person)).collect();
+                let same_org = orders.iter().all(|o| o.is_some_and(|(_, org)| Some(org) == orders[0].map(|(_, g)| g)));
+                let misordered = orders.windows(2).any(|w| w[0].map(|x| x.0) > w[1].map(|x| x.0));
                 if same_org && misordered {
                     let span = group[0].whole.start..group[group.len() - 1].whole.end;
                     let mut sorted: Vec<&str> = group.iter().map(|h| h.person.as_str()).collect();
@@ -558,9 +504,7 @@ impl Rules {
             if let Some(prev) = group.last() {
                 let gap = &t[prev.whole.end.min(h.whole.start)..h.whole.start];
                 let listed = gap.chars().count() <= 3
-                    && gap
-                        .chars()
-                        .all(|c| matches!(c, '、' | '，' | ',' | ' ' | '和' | '及' | '与'));
+                    && gap.chars().all(|c| matches!(c, '、' | '，' | ',' | ' ' | '和' | '及' | '与'));
                 if !listed {
                     flush(&mut group, out);
                 }
@@ -597,13 +541,7 @@ impl Rules {
         }
     }
 
-    fn formulations(
-        &self,
-        folded: &Folded,
-        field: Field,
-        on: Option<Date>,
-        out: &mut Vec<Finding>,
-    ) {
+    fn formulations(&self, folded: &Folded, field: Field, on: Option<Date>, out: &mut Vec<Finding>) {
         let Some(list) = &self.cfg.formulations else {
             return;
         };
@@ -612,10 +550,7 @@ impl Rules {
             if on.is_some_and(|d| d < f.since) {
                 continue;
             }
-            let news: Vec<Range<usize>> = t
-                .match_indices(f.new.as_str())
-                .map(|(a, s)| a..a + s.len())
-                .collect();
+            let news: Vec<Range<usize>> = t.match_indices(f.new.as_str()).map(|(a, s)| a..a + s.len()).collect();
             for (at, _) in t.match_indices(f.old.as_str()) {
                 let r = at..at + f.old.len();
                 if news.iter().any(|n| n.start <= r.start && r.end <= n.end) {
@@ -671,11 +606,7 @@ impl Rules {
         };
         for (re, p) in &self.sovereignty {
             for m in re.find_iter(folded.text()) {
-                let suggestion = p
-                    .suggest
-                    .as_deref()
-                    .map(|s| format!("，可表述为“{s}”"))
-                    .unwrap_or_default();
+                let suggestion = p.suggest.as_deref().map(|s| format!("，可表述为“{s}”")).unwrap_or_default();
                 let mut f = Finding::item_level(
                     "EXP-005",
                     "sovereignty_wording",
@@ -698,6 +629,8 @@ impl Rules {
         }
     }
 }
+
+pub mod plugin;
 
 #[cfg(test)]
 mod tests;

@@ -91,10 +91,7 @@ pub struct Rules {
 
 impl Default for Rules {
     fn default() -> Rules {
-        Rules {
-            check_dates: true,
-            check_urgency: true,
-        }
+        Rules { check_dates: true, check_urgency: true }
     }
 }
 
@@ -110,10 +107,7 @@ impl Rules {
     pub fn from_config_json(json: &str) -> Result<Rules, Error> {
         let json = if json.trim().is_empty() { "{}" } else { json };
         let cfg: Config = serde_json::from_str(json).map_err(|e| Error::Config(e.to_string()))?;
-        Ok(Rules {
-            check_dates: cfg.check_dates,
-            check_urgency: cfg.check_urgency,
-        })
+        Ok(Rules { check_dates: cfg.check_dates, check_urgency: cfg.check_urgency })
     }
 
     /// Reviews one item.
@@ -208,10 +202,7 @@ pub fn check_doc_number(dn: &str) -> Vec<Finding> {
     }
     let rest_start = whole.end;
     let rest = &t[rest_start..];
-    let serial = re(
-        &SERIAL,
-        r"^(\s*)(第?)\s*([0-9]+|[〇零一二三四五六七八九十百]+)\s*(号?)(.*)$",
-    );
+    let serial = re(&SERIAL, r"^(\s*)(第?)\s*([0-9]+|[〇零一二三四五六七八九十百]+)\s*(号?)(.*)$");
     let Some(s) = serial.captures(rest) else {
         out.push(doc_finding(
             folded.orig_range(rest_start..t.len()),
@@ -225,11 +216,7 @@ pub fn check_doc_number(dn: &str) -> Vec<Finding> {
         rest_start + m.start()..rest_start + m.end()
     };
     if !s[2].is_empty() {
-        out.push(doc_finding(
-            folded.orig_range(at(2)),
-            "的顺序号前不加“第”字，请删除“第”。",
-            Some(String::new()),
-        ));
+        out.push(doc_finding(folded.orig_range(at(2)), "的顺序号前不加“第”字，请删除“第”。", Some(String::new())));
     }
     let num = &s[3];
     if !num.bytes().all(|b| b.is_ascii_digit()) {
@@ -238,9 +225,7 @@ pub fn check_doc_number(dn: &str) -> Vec<Finding> {
             folded.orig_range(at(3)),
             &format!(
                 "的顺序号“{num}”应使用阿拉伯数字{}。",
-                n.as_deref()
-                    .map(|n| format!("，请改为“{n}”"))
-                    .unwrap_or_default()
+                n.as_deref().map(|n| format!("，请改为“{n}”")).unwrap_or_default()
             ),
             n,
         ));
@@ -284,8 +269,7 @@ fn check_dates(body: &str) -> Vec<Finding> {
         let text = body[span.clone()].trim();
         let lead = body[span.clone()].len() - body[span.clone()].trim_start().len();
         let span = span.start + lead..span.start + lead + text.len();
-        let (Some(yn), Some(mn), Some(dn)) = (parse_numeral(y), parse_numeral(m), parse_numeral(d))
-        else {
+        let (Some(yn), Some(mn), Some(dn)) = (parse_numeral(y), parse_numeral(m), parse_numeral(d)) else {
             continue;
         };
         let chinese = !y.bytes().all(|b| b.is_ascii_digit());
@@ -315,10 +299,7 @@ fn check_dates(body: &str) -> Vec<Finding> {
 /// 特急/加急 in the header zone (first four non-empty lines).
 fn check_urgency(body: &str) -> Vec<Finding> {
     static URGENT: OnceLock<Regex> = OnceLock::new();
-    let urgent = re(
-        &URGENT,
-        r"^[ \t\u{3000}]*(特急|加急|特提|平急)[ \t\u{3000}]*$",
-    );
+    let urgent = re(&URGENT, r"^[ \t\u{3000}]*(特急|加急|特提|平急)[ \t\u{3000}]*$");
     let mut out = Vec::new();
     let mut offset = 0;
     let mut seen = 0;
@@ -352,6 +333,8 @@ fn check_urgency(body: &str) -> Vec<Finding> {
     }
     out
 }
+
+pub mod plugin;
 
 #[cfg(test)]
 mod tests;

@@ -14,10 +14,8 @@ fn doc(dn: &str, want: &[(&str, Option<&str>)]) {
             (dn[span].to_string(), f.suggestion)
         })
         .collect();
-    let want: Vec<(String, Option<String>)> = want
-        .iter()
-        .map(|(s, g)| (s.to_string(), g.map(str::to_string)))
-        .collect();
+    let want: Vec<(String, Option<String>)> =
+        want.iter().map(|(s, g)| (s.to_string(), g.map(str::to_string))).collect();
     assert_eq!(got, want, "{dn}");
 }
 
@@ -55,12 +53,7 @@ fn malformed_numbers_are_spanned() {
     // several defects at once, each its own finding
     doc(
         "江政办发[2024]第012",
-        &[
-            ("[2024]", Some("〔2024〕")),
-            ("第", Some("")),
-            ("012", Some("12")),
-            ("012", Some("012号")),
-        ],
+        &[("[2024]", Some("〔2024〕")), ("第", Some("")), ("012", Some("12")), ("012", Some("012号"))],
     );
 }
 
@@ -73,42 +66,24 @@ fn body(text: &str, want: &[(&str, &str)]) {
         .into_iter()
         .map(|f| (f.rule_id, text[f.span.expect("span")].to_string()))
         .collect();
-    let want: Vec<(String, String)> = want
-        .iter()
-        .map(|(r, s)| (r.to_string(), s.to_string()))
-        .collect();
+    let want: Vec<(String, String)> = want.iter().map(|(r, s)| (r.to_string(), s.to_string())).collect();
     assert_eq!(got, want, "{text}");
 }
 
 #[test]
 fn numbers_in_the_body_are_not_the_items_own() {
-    body(
-        "根据《考核实施方案》（蓝政公办发[2010]1号）文件的要求，现将情况汇报如下。\n（此件公开发布）",
-        &[],
-    );
+    body("根据《考核实施方案》（蓝政公办发[2010]1号）文件的要求，现将情况汇报如下。\n（此件公开发布）", &[]);
     body("江政办发〔2024〕012号\n各区人民政府：", &[]);
 }
 
 #[test]
 fn dates_and_urgency() {
-    body(
-        "各区：\n正文。\n江城市人民政府办公室\n2024年12月26日\n（此件公开发布）",
-        &[],
-    );
-    body(
-        "正文。\n江城市人民政府\n2024年03月05日",
-        &[("FMT-002", "2024年03月05日")],
-    );
-    body(
-        "正文。\n　　二〇二四年三月五日",
-        &[("FMT-002", "二〇二四年三月五日")],
-    );
+    body("各区：\n正文。\n江城市人民政府办公室\n2024年12月26日\n（此件公开发布）", &[]);
+    body("正文。\n江城市人民政府\n2024年03月05日", &[("FMT-002", "2024年03月05日")]);
+    body("正文。\n　　二〇二四年三月五日", &[("FMT-002", "二〇二四年三月五日")]);
     body("正文。\n二〇一一年三月五日", &[]);
     body("请于2024年03月05日前报送。", &[]);
-    body(
-        "特急\n江政办发〔2024〕41号\n各区人民政府：",
-        &[("FMT-003", "特急")],
-    );
+    body("特急\n江政办发〔2024〕41号\n各区人民政府：", &[("FMT-003", "特急")]);
     body("各区人民政府：\n请特急办理。\n加急处理有关事项", &[]);
     let off = Rules::from_config_json(r#"{"check_dates": false, "check_urgency": false}"#).unwrap();
     let it = Item::with_body("f", "特急\n正文\n2024年03月05日");

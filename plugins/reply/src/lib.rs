@@ -102,9 +102,7 @@ pub struct Rules {
 
 impl Default for Rules {
     fn default() -> Rules {
-        Rules {
-            require_organ: true,
-        }
+        Rules { require_organ: true }
     }
 }
 
@@ -155,10 +153,7 @@ pub fn decisions(text: &str) -> Vec<Decision> {
         .map(|(d, p)| (d, Regex::new(p).expect("decision regexes are valid")))
         .collect()
     });
-    cues.iter()
-        .filter(|(_, r)| r.is_match(text))
-        .map(|(d, _)| *d)
-        .collect()
+    cues.iter().filter(|(_, r)| r.is_match(text)).map(|(d, _)| *d).collect()
 }
 
 impl Rules {
@@ -166,9 +161,7 @@ impl Rules {
     pub fn from_config_json(json: &str) -> Result<Rules, Error> {
         let json = if json.trim().is_empty() { "{}" } else { json };
         let cfg: Config = serde_json::from_str(json).map_err(|e| Error::Config(e.to_string()))?;
-        Ok(Rules {
-            require_organ: cfg.require_organ,
-        })
+        Ok(Rules { require_organ: cfg.require_organ })
     }
 
     /// Whether the item is a reply to an information-disclosure application.
@@ -223,9 +216,7 @@ impl Rules {
                  予以公开、不予公开（说明理由）、信息不存在、不属于本机关负责公开、重复申请或按其他法律规定办理。",
             ));
         }
-        let refusing = ds
-            .iter()
-            .any(|d| matches!(d, Decision::Refused | Decision::Partial))
+        let refusing = ds.iter().any(|d| matches!(d, Decision::Refused | Decision::Partial))
             && !ds.contains(&Decision::NotExisting)
             && !ds.contains(&Decision::NotThisAgency);
         if refusing && !states_ground(text) {
@@ -236,8 +227,7 @@ impl Rules {
                  依据：《政府信息公开条例》第三十六条第（三）项、第三十七条。",
             );
             static REFUSAL: OnceLock<Regex> = OnceLock::new();
-            if let Some(m) = re(&REFUSAL, r"不予公开|部分公开|不予提供|区分处理").find(text)
-            {
+            if let Some(m) = re(&REFUSAL, r"不予公开|部分公开|不予提供|区分处理").find(text) {
                 f = f.at(folded.orig_range(m.range()));
             }
             out.push(f);
@@ -262,11 +252,8 @@ impl Rules {
             gaps.push("提起行政诉讼的期限（6个月）");
         }
         if self.require_organ
-            && !re(
-                &ORGAN,
-                r"向[^，。；,;\n]{1,40}?(?:人民政府|政府|法院|复议机关|司法局|司法厅|主管部门|上级|本级)",
-            )
-            .is_match(text)
+            && !re(&ORGAN, r"向[^，。；,;\n]{1,40}?(?:人民政府|政府|法院|复议机关|司法局|司法厅|主管部门|上级|本级)")
+                .is_match(text)
         {
             gaps.push("受理复议或诉讼的机关");
         }
@@ -275,50 +262,28 @@ impl Rules {
 }
 
 fn finding(rule: &str, message: &str) -> Finding {
-    Finding::item_level(
-        rule,
-        "reply_incomplete",
-        Severity::Warn,
-        Field::Body,
-        message.to_string(),
-    )
+    Finding::item_level(rule, "reply_incomplete", Severity::Warn, Field::Body, message.to_string())
 }
 
 /// A description of how the agency searched: a search verb that is not an
 /// instruction to the applicant ("您可通过网站查阅").
 fn has_search_process(text: &str) -> bool {
     static SEARCH: OnceLock<Regex> = OnceLock::new();
-    let search = re(
-        &SEARCH,
-        r"检索|查找|查询|搜索|查阅|翻阅|调阅|搜寻|查档|查证|逐一核对|逐项核对",
-    );
+    let search = re(&SEARCH, r"检索|查找|查询|搜索|查阅|翻阅|调阅|搜寻|查档|查证|逐一核对|逐项核对");
     search.find_iter(text).any(|m| {
-        let before: String = text[..m.start()]
-            .chars()
-            .rev()
-            .take(8)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        !["可", "请", "自行", "便于"]
-            .iter()
-            .any(|w| before.contains(w))
+        let before: String = text[..m.start()].chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
+        !["可", "请", "自行", "便于"].iter().any(|w| before.contains(w))
     })
 }
 
 /// An article of the 条例 (or another law named in 《》) cited.
 fn has_legal_basis(text: &str) -> bool {
-    !cite::articles(text).is_empty()
-        && (cite::names_disclosure_regulation(text) || text.contains('《'))
+    !cite::articles(text).is_empty() && (cite::names_disclosure_regulation(text) || text.contains('《'))
 }
 
 /// A ground for withholding: an article of §14–16, or the ground named.
 fn states_ground(text: &str) -> bool {
-    if cite::articles(text)
-        .iter()
-        .any(|a| (14..=16).contains(&a.article))
-    {
+    if cite::articles(text).iter().any(|a| (14..=16).contains(&a.article)) {
         return true;
     }
     const GROUNDS: &[&str] = &[
@@ -336,6 +301,8 @@ fn states_ground(text: &str) -> bool {
     ];
     GROUNDS.iter().any(|g| text.contains(g))
 }
+
+pub mod plugin;
 
 #[cfg(test)]
 mod tests;

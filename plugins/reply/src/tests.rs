@@ -3,8 +3,7 @@
 use super::*;
 
 const SEARCH: &str = "经查询本局公文管理系统和档案室存档资料，";
-const BASIS: &str =
-    "根据《中华人民共和国政府信息公开条例》第三十六条第（二）项的规定，现将该信息提供给您。";
+const BASIS: &str = "根据《中华人民共和国政府信息公开条例》第三十六条第（二）项的规定，现将该信息提供给您。";
 const REMEDY: &str = "如不服本答复，可在收到本答复之日起六十日内向青州市人民政府申请行政复议，也可在六个月内向青州市人民法院提起行政诉讼。";
 
 fn reply(body: &str) -> Item {
@@ -17,29 +16,18 @@ fn reply(body: &str) -> Item {
 
 #[track_caller]
 fn check(body: &str, want: &[&str]) {
-    let got: Vec<String> = Rules::default()
-        .review(&reply(body))
-        .into_iter()
-        .map(|f| f.rule_id)
-        .collect();
+    let got: Vec<String> = Rules::default().review(&reply(body)).into_iter().map(|f| f.rule_id).collect();
     assert_eq!(got, want, "{body}");
     for f in Rules::default().review(&reply(body)) {
         assert_eq!(f.kind, "reply_incomplete");
         assert_eq!(f.field, Field::Body);
-        assert!(
-            f.message.contains("依据") || f.message.contains("第三十六条"),
-            "{}",
-            f.message
-        );
+        assert!(f.message.contains("依据") || f.message.contains("第三十六条"), "{}", f.message);
     }
 }
 
 #[test]
 fn complete_replies_pass() {
-    check(
-        &format!("张某：\n{SEARCH}该信息由本局制作。{BASIS}\n{REMEDY}"),
-        &[],
-    );
+    check(&format!("张某：\n{SEARCH}该信息由本局制作。{BASIS}\n{REMEDY}"), &[]);
     // traditional characters
     check(
         "李某：\n經檢索本機關檔案系統，該信息由本機關製作。根據《中華人民共和國政府信息公開條例》第三十六條第（二）項的規定，\
@@ -60,35 +48,22 @@ fn complete_replies_pass() {
 fn each_missing_element_is_named() {
     // no search process ("经审查" is no search)
     check(
-        &format!(
-            "经审查，该信息不存在。根据《政府信息公开条例》第三十六条第（四）项的规定，特此告知。\n{REMEDY}"
-        ),
+        &format!("经审查，该信息不存在。根据《政府信息公开条例》第三十六条第（四）项的规定，特此告知。\n{REMEDY}"),
         &["REPLY-001"],
     );
     // the applicant is told where to look, but the agency did not say how it searched
     check(
-        &format!(
-            "您申请的信息已主动公开，您可通过本局网站查阅。根据《条例》第三十六条第（一）项规定告知。\n{REMEDY}"
-        ),
+        &format!("您申请的信息已主动公开，您可通过本局网站查阅。根据《条例》第三十六条第（一）项规定告知。\n{REMEDY}"),
         &["REPLY-001"],
     );
     // no article cited
-    check(
-        &format!("{SEARCH}该信息由本局制作，现提供给您。\n{REMEDY}"),
-        &["REPLY-002"],
-    );
+    check(&format!("{SEARCH}该信息由本局制作，现提供给您。\n{REMEDY}"), &["REPLY-002"]);
     // no remedy at all
     check(&format!("{SEARCH}{BASIS}"), &["REPLY-003"]);
     // remedy without deadlines or organ
-    check(
-        &format!("{SEARCH}{BASIS}\n如对本答复不服，可依法申请行政复议或者提起行政诉讼。"),
-        &["REPLY-003"],
-    );
+    check(&format!("{SEARCH}{BASIS}\n如对本答复不服，可依法申请行政复议或者提起行政诉讼。"), &["REPLY-003"]);
     // all three missing
-    check(
-        "该信息由本局制作，现提供给您。",
-        &["REPLY-001", "REPLY-002", "REPLY-003"],
-    );
+    check("该信息由本局制作，现提供给您。", &["REPLY-001", "REPLY-002", "REPLY-003"]);
 }
 
 #[test]
@@ -100,17 +75,10 @@ fn remedy_gaps_are_specific() {
     assert!(f[0].message.contains("6个月"), "{}", f[0].message);
     assert!(!f[0].message.contains("（60日）"), "{}", f[0].message);
     let lax = Rules::from_config_json(r#"{"require_organ": false}"#).unwrap();
-    assert!(
-        lax.review(&reply(&format!(
-            "{SEARCH}{BASIS}\n可在60日内申请行政复议或6个月内提起行政诉讼。"
-        )))
-        .is_empty()
-    );
+    assert!(lax.review(&reply(&format!("{SEARCH}{BASIS}\n可在60日内申请行政复议或6个月内提起行政诉讼。"))).is_empty());
     assert_eq!(
         Rules::default()
-            .review(&reply(&format!(
-                "{SEARCH}{BASIS}\n可在60日内申请行政复议或6个月内提起行政诉讼。"
-            )))
+            .review(&reply(&format!("{SEARCH}{BASIS}\n可在60日内申请行政复议或6个月内提起行政诉讼。")))
             .len(),
         1
     );
@@ -118,32 +86,16 @@ fn remedy_gaps_are_specific() {
 
 #[test]
 fn decision_type_must_be_readable() {
-    check(
-        &format!("{SEARCH}根据《政府信息公开条例》第三十六条的规定，特此答复。\n{REMEDY}"),
-        &["REPLY-004"],
-    );
+    check(&format!("{SEARCH}根据《政府信息公开条例》第三十六条的规定，特此答复。\n{REMEDY}"), &["REPLY-004"]);
     for (text, d) in [
-        (
-            "该信息已主动公开，可通过门户网站获取。",
-            Decision::AlreadyPublic,
-        ),
+        ("该信息已主动公开，可通过门户网站获取。", Decision::AlreadyPublic),
         ("本机关未制作该信息。", Decision::NotExisting),
-        (
-            "该信息不属于本机关负责公开，建议您向市自然资源局申请。",
-            Decision::NotThisAgency,
-        ),
+        ("该信息不属于本机关负责公开，建议您向市自然资源局申请。", Decision::NotThisAgency),
         ("您的申请属于重复申请。", Decision::Repeated),
         ("请于15个工作日内补正申请内容。", Decision::Procedural),
-        (
-            "对涉及个人隐私的内容作区分处理后予以公开。",
-            Decision::Partial,
-        ),
+        ("对涉及个人隐私的内容作区分处理后予以公开。", Decision::Partial),
     ] {
-        assert!(
-            decisions(text).contains(&d),
-            "{text}: {:?}",
-            decisions(text)
-        );
+        assert!(decisions(text).contains(&d), "{text}: {:?}", decisions(text));
     }
 }
 
@@ -161,12 +113,7 @@ fn refusals_need_a_ground() {
     let span = f[0].span.clone().unwrap();
     assert_eq!(&body[span], "区分处理");
     // "not existing" is not a refusal
-    check(
-        &format!(
-            "{SEARCH}本机关未制作该信息，无法提供。根据《条例》第三十六条第（四）项告知。\n{REMEDY}"
-        ),
-        &[],
-    );
+    check(&format!("{SEARCH}本机关未制作该信息，无法提供。根据《条例》第三十六条第（四）项告知。\n{REMEDY}"), &[]);
 }
 
 #[test]

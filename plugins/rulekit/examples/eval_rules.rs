@@ -26,9 +26,7 @@ use workdays::Calendar;
 type Rule<'a> = dyn Fn(&Item) -> Vec<rulekit::Finding> + 'a;
 
 fn main() -> anyhow::Result<()> {
-    let path = std::env::args()
-        .nth(1)
-        .context("usage: eval_rules <items.jsonl>")?;
+    let path = std::env::args().nth(1).context("usage: eval_rules <items.jsonl>")?;
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies/calendar");
     let mut calendar = Calendar::new();
     for year in ["2025", "2026"] {
@@ -44,13 +42,11 @@ fn main() -> anyhow::Result<()> {
     if with_lists {
         for name in ["roster", "formulations", "misspellings", "sovereignty"] {
             let text = std::fs::read_to_string(format!("{data}/{name}.toml"))?;
-            let value: toml::Value =
-                toml::from_str(&text).with_context(|| format!("{name}.toml"))?;
+            let value: toml::Value = toml::from_str(&text).with_context(|| format!("{name}.toml"))?;
             lists.insert(name.to_string(), serde_json::to_value(value)?);
         }
     }
-    let expression =
-        expression::Rules::from_config_json(&serde_json::Value::Object(lists).to_string())?;
+    let expression = expression::Rules::from_config_json(&serde_json::Value::Object(lists).to_string())?;
     let reply = reply::Rules::default();
     let format = format::Rules::default();
     let signoff = signoff::Rules::default();
@@ -62,16 +58,11 @@ fn main() -> anyhow::Result<()> {
         if line.trim().is_empty() {
             continue;
         }
-        let mut item: Item =
-            serde_json::from_str(&line).with_context(|| format!("{path}:{}", n + 1))?;
+        let mut item: Item = serde_json::from_str(&line).with_context(|| format!("{path}:{}", n + 1))?;
         // Each plugin sees the findings of those before it, as in the pipeline.
         let mut findings = attribute.review(&item);
-        let later: [&Rule<'_>; 4] = [
-            &|i| reply.review(i),
-            &|i| format.review(i),
-            &|i| expression.review(i),
-            &|i| signoff.review(i),
-        ];
+        let later: [&Rule<'_>; 4] =
+            [&|i| reply.review(i), &|i| format.review(i), &|i| expression.review(i), &|i| signoff.review(i)];
         for run in later {
             item.prior_findings = findings.clone();
             findings.extend(run(&item));

@@ -37,9 +37,7 @@ pub fn parse_numeral(s: &str) -> Option<u32> {
     };
     // Digit-by-digit form (二〇二四) when there is no unit character.
     if !s.contains(['十', '拾', '百', '佰', '千', '仟']) {
-        return s
-            .chars()
-            .try_fold(0u32, |acc, c| Some(acc.checked_mul(10)? + digit(c)?));
+        return s.chars().try_fold(0u32, |acc, c| Some(acc.checked_mul(10)? + digit(c)?));
     }
     let mut total = 0u32;
     let mut current: Option<u32> = None;
@@ -76,10 +74,8 @@ fn article_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         let num = r"[0-9零〇一二两三四五六七八九十百]+";
-        Regex::new(&format!(
-            r"第\s*({num})\s*条(?:\s*第\s*({num})\s*款)?(?:\s*第\s*[（(]?\s*({num})\s*[）)]?\s*项)?"
-        ))
-        .expect("article regex is valid")
+        Regex::new(&format!(r"第\s*({num})\s*条(?:\s*第\s*({num})\s*款)?(?:\s*第\s*[（(]?\s*({num})\s*[）)]?\s*项)?"))
+            .expect("article regex is valid")
     })
 }
 
@@ -130,18 +126,10 @@ mod tests {
         let t = "根据《中华人民共和国政府信息公开条例》第三十六条第（二）项的规定";
         let a = articles(t);
         assert_eq!(a.len(), 1);
-        assert_eq!(
-            (a[0].article, a[0].paragraph, a[0].item),
-            (36, None, Some(2))
-        );
+        assert_eq!((a[0].article, a[0].paragraph, a[0].item), (36, None, Some(2)));
         assert_eq!(&t[a[0].span.clone()], "第三十六条第（二）项");
         let a = articles("属于过程性信息（条例第十六条第二款），第15条");
-        assert_eq!(
-            a.iter()
-                .map(|a| (a.article, a.paragraph))
-                .collect::<Vec<_>>(),
-            vec![(16, Some(2)), (15, None)]
-        );
+        assert_eq!(a.iter().map(|a| (a.article, a.paragraph)).collect::<Vec<_>>(), vec![(16, Some(2)), (15, None)]);
         assert!(articles("第三季度第7次会议").is_empty());
         assert!(names_disclosure_regulation("依据条例第十五条"));
         assert!(!names_disclosure_regulation("依据《档案法》第十五条"));

@@ -54,11 +54,7 @@ fn table() -> &'static HashMap<char, char> {
     static TABLE: OnceLock<HashMap<char, char>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let chars: Vec<char> = TRAD_SIMP.chars().collect();
-        chars
-            .chunks(2)
-            .filter(|p| p.len() == 2 && p[0] != p[1])
-            .map(|p| (p[0], p[1]))
-            .collect()
+        chars.chunks(2).filter(|p| p.len() == 2 && p[0] != p[1]).map(|p| (p[0], p[1])).collect()
     })
 }
 
@@ -140,11 +136,7 @@ mod tests {
                 assert_eq!(prev, p[1], "{} maps two ways", p[0]);
             }
             // A simplified character must not itself be folded further.
-            assert!(
-                !table().contains_key(&p[1]) || p[0] == p[1],
-                "{} is a key",
-                p[1]
-            );
+            assert!(!table().contains_key(&p[1]) || p[0] == p[1], "{} is a key", p[1]);
         }
     }
 
@@ -153,20 +145,10 @@ mod tests {
         for (orig, folded, needle, span_text) in [
             ("機密★5年", "机密★5年", "机密", "機密"),
             ("本件密級：絕密", "本件密级:绝密", "绝密", "絕密"),
-            (
-                "江政办发〔２０２４〕１２号",
-                "江政办发〔2024〕12号",
-                "2024",
-                "２０２４",
-            ),
+            ("江政办发〔２０２４〕１２号", "江政办发〔2024〕12号", "2024", "２０２４"),
             ("删\u{200b}帖公关", "删帖公关", "删帖", "删\u{200b}帖"),
             ("🎉条例第十五条", "🎉条例第十五条", "第十五条", "第十五条"),
-            (
-                "内部资料\u{3000}注意保密",
-                "内部资料 注意保密",
-                "资料 注意",
-                "资料\u{3000}注意",
-            ),
+            ("内部资料\u{3000}注意保密", "内部资料 注意保密", "资料 注意", "资料\u{3000}注意"),
         ] {
             let f = Folded::new(orig);
             assert_eq!(f.text(), folded);

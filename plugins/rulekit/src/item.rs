@@ -297,13 +297,7 @@ pub struct Finding {
 
 impl Finding {
     /// A finding about the item as a whole.
-    pub fn item_level(
-        rule_id: &str,
-        kind: &str,
-        severity: Severity,
-        field: Field,
-        message: String,
-    ) -> Finding {
+    pub fn item_level(rule_id: &str, kind: &str, severity: Severity, field: Field, message: String) -> Finding {
         Finding {
             rule_id: rule_id.to_string(),
             kind: kind.to_string(),
@@ -439,26 +433,14 @@ mod tests {
 
     #[test]
     fn output_line_shape() {
-        let f = Finding::item_level(
-            "FMT-001",
-            "doc_number_format",
-            Severity::Warn,
-            Field::DocNumber,
-            "m".into(),
-        )
-        .at(3..9);
+        let f =
+            Finding::item_level("FMT-001", "doc_number_format", Severity::Warn, Field::DocNumber, "m".into()).at(3..9);
         let v = f.to_output_json("c1");
         assert_eq!(v["field"], "doc_number");
         assert_eq!(v["bstart"], 3);
         assert_eq!(v["bend"], 9);
         assert_eq!(v["severity"], "warn");
-        let g = Finding::item_level(
-            "SGN-001",
-            "signoff_missing",
-            Severity::Block,
-            Field::Signoff,
-            "m".into(),
-        );
+        let g = Finding::item_level("SGN-001", "signoff_missing", Severity::Block, Field::Signoff, "m".into());
         assert!(g.to_output_json("c1")["bstart"].is_null());
     }
 }

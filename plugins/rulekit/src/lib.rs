@@ -12,9 +12,8 @@
 pub mod cite;
 pub mod fold;
 pub mod item;
+#[cfg(feature = "sdk")]
+pub mod sdk;
 
 pub use fold::Folded;
-pub use item::{
-    Approval, Attribute, Field, Finding, Item, RuleInfo, Severity, Signoff, SuperiorRef,
-    is_blank_answer,
-};
+pub use item::{Approval, Attribute, Field, Finding, Item, RuleInfo, Severity, Signoff, SuperiorRef, is_blank_answer};

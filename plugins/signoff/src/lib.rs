@@ -64,11 +64,7 @@ pub const RULES: &[RuleInfo] = &[
 ];
 
 /// Kinds beyond the shared vocabulary that this plugin reports.
-pub const EXTRA_KINDS: &[&str] = &[
-    "review_stage_missing",
-    "secrecy_review_missing",
-    "backdated",
-];
+pub const EXTRA_KINDS: &[&str] = &["review_stage_missing", "secrecy_review_missing", "backdated"];
 
 /// JSON Schema of the configuration.
 pub const CONFIG_SCHEMA: &str = r#"{
@@ -161,9 +157,7 @@ impl Rules {
         let problem = match item.signoff.as_ref() {
             None => Some("没有签发记录".to_string()),
             Some(s) if s.name.trim().is_empty() => Some("签发记录未写明责任人姓名".to_string()),
-            Some(s) if !s.statement_accepted => {
-                Some(format!("责任人{}尚未确认“谁发布谁负责”承诺", s.name.trim()))
-            }
+            Some(s) if !s.statement_accepted => Some(format!("责任人{}尚未确认“谁发布谁负责”承诺", s.name.trim())),
             Some(s) => match (&self.current_statement_version, &s.statement_version) {
                 (Some(cur), v) if v.as_deref() != Some(cur.as_str()) => Some(format!(
                     "责任人{}确认的承诺文本版本（{}）不是现行版本（{cur}）",
@@ -200,24 +194,12 @@ impl Rules {
         if needed.is_empty() {
             return;
         }
-        let bound: Vec<_> = item
-            .approvals
-            .iter()
-            .filter(|a| a.digest == item.content_digest)
-            .collect();
-        let missing: Vec<&str> = needed
-            .iter()
-            .copied()
-            .filter(|s| !bound.iter().any(|a| a.stage == *s))
-            .collect();
+        let bound: Vec<_> = item.approvals.iter().filter(|a| a.digest == item.content_digest).collect();
+        let missing: Vec<&str> = needed.iter().copied().filter(|s| !bound.iter().any(|a| a.stage == *s)).collect();
         let stale: Vec<&str> = missing
             .iter()
             .copied()
-            .filter(|s| {
-                item.approvals
-                    .iter()
-                    .any(|a| a.stage == *s && a.digest != item.content_digest)
-            })
+            .filter(|s| item.approvals.iter().any(|a| a.stage == *s && a.digest != item.content_digest))
             .collect();
         if !missing.is_empty() {
             let names: Vec<&str> = missing.iter().map(|s| stage_zh(s)).collect();
@@ -226,11 +208,7 @@ impl Rules {
             } else {
                 format!(
                     "（其中{}的审核针对的是旧版本，内容修改后须重新审核）",
-                    stale
-                        .iter()
-                        .map(|s| stage_zh(s))
-                        .collect::<Vec<_>>()
-                        .join("、")
+                    stale.iter().map(|s| stage_zh(s)).collect::<Vec<_>>().join("、")
                 )
             };
             out.push(Finding::item_level(
@@ -248,10 +226,7 @@ impl Rules {
         let mut by_reviewer: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for a in &bound {
             if needed.contains(&a.stage.as_str()) || a.stage == self.secrecy_stage {
-                by_reviewer
-                    .entry(a.reviewer.as_str())
-                    .or_default()
-                    .insert(a.stage.as_str());
+                by_reviewer.entry(a.reviewer.as_str()).or_default().insert(a.stage.as_str());
             }
         }
         for stages in by_reviewer.values().filter(|s| s.len() > 1) {
@@ -273,11 +248,10 @@ impl Rules {
         if !self.require_secrecy_review {
             return;
         }
-        let ok = item.approvals.iter().any(|a| {
-            a.stage == self.secrecy_stage
-                && a.digest == item.content_digest
-                && !a.reviewer.trim().is_empty()
-        });
+        let ok = item
+            .approvals
+            .iter()
+            .any(|a| a.stage == self.secrecy_stage && a.digest == item.content_digest && !a.reviewer.trim().is_empty());
         if !ok {
             out.push(Finding::item_level(
                 "SGN-002",
@@ -306,11 +280,7 @@ fn backdated(item: &Item, out: &mut Vec<Finding>) {
     for (field, text) in [(Field::Body, &item.body), (Field::Title, &item.title)] {
         let folded = Folded::new(text);
         for c in re.captures_iter(folded.text()) {
-            let parts = (
-                parse_numeral(&c[1]),
-                parse_numeral(&c[2]),
-                parse_numeral(&c[3]),
-            );
+            let parts = (parse_numeral(&c[1]), parse_numeral(&c[2]), parse_numeral(&c[3]));
             let (Some(y), Some(m), Some(d)) = parts else {
                 continue;
             };
@@ -337,6 +307,8 @@ fn backdated(item: &Item, out: &mut Vec<Finding>) {
         }
     }
 }
+
+pub mod plugin;
 
 #[cfg(test)]
 mod tests;

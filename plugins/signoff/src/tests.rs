@@ -13,12 +13,7 @@ fn item(signoff: Option<Signoff>) -> Item {
 }
 
 fn accepted(name: &str) -> Option<Signoff> {
-    Some(Signoff {
-        name: name.into(),
-        title: "办公室主任".into(),
-        statement_accepted: true,
-        ..Default::default()
-    })
+    Some(Signoff { name: name.into(), title: "办公室主任".into(), statement_accepted: true, ..Default::default() })
 }
 
 #[track_caller]
@@ -38,10 +33,7 @@ fn signoff_is_required() {
     s.as_mut().unwrap().statement_accepted = false;
     check(&r, &item(s), &["SGN-004"]);
     for f in r.review(&item(None)) {
-        assert_eq!(
-            (f.kind.as_str(), f.field, f.severity),
-            ("signoff_missing", Field::Signoff, Severity::Block)
-        );
+        assert_eq!((f.kind.as_str(), f.field, f.severity), ("signoff_missing", Field::Signoff, Severity::Block));
     }
 }
 
@@ -57,11 +49,7 @@ fn statement_version_when_configured() {
 }
 
 fn approve(stage: &str, who: &str, digest: &str) -> Approval {
-    Approval {
-        stage: stage.into(),
-        reviewer: who.into(),
-        digest: digest.into(),
-    }
+    Approval { stage: stage.into(), reviewer: who.into(), digest: digest.into() }
 }
 
 #[test]
@@ -82,10 +70,7 @@ fn stages_bound_to_digest_and_distinct() {
     // a new version voids the old approvals
     it.content_digest = "sha256:bb".into();
     let f = r.review(&it);
-    assert_eq!(
-        f.iter().map(|f| f.rule_id.as_str()).collect::<Vec<_>>(),
-        ["SGN-001", "SGN-002"]
-    );
+    assert_eq!(f.iter().map(|f| f.rule_id.as_str()).collect::<Vec<_>>(), ["SGN-001", "SGN-002"]);
     assert!(f[0].message.contains("旧版本"), "{}", f[0].message);
     // new media need 复审 too
     it.content_digest = "sha256:aa".into();

@@ -1,0 +1,57 @@
+//! Component glue: the `attribute` rules behind the review contract.
+//!
+//! Only the export itself is limited to `wasm32`: natively several plugins
+//! are linked into one test binary, and their exports would collide.
+
+use plugin_sdk::{Finding, Item, PluginInfo, ReviewPlugin};
+
+use crate::{CONFIG_SCHEMA, EXTRA_KINDS, RULES, Rules};
+
+/// The `attribute` plugin, configured.
+pub struct AttributePlugin(Rules);
+
+impl ReviewPlugin for AttributePlugin {
+    fn describe() -> PluginInfo {
+        rulekit::sdk::describe("attribute", env!("CARGO_PKG_VERSION"), RULES, EXTRA_KINDS, CONFIG_SCHEMA)
+    }
+
+    fn configure(config: &str) -> Result<Self, String> {
+        Rules::from_config_json(config).map(AttributePlugin).map_err(|e| format!("attribute 插件配置无效：{e}"))
+    }
+
+    fn review(&self, item: &Item) -> Result<Vec<Finding>, String> {
+        Ok(rulekit::sdk::review_with(item, |i| self.0.review(i)))
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+plugin_sdk::export_plugin!(AttributePlugin);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_lists_every_rule_and_kind() {
+        let info = AttributePlugin::describe();
+        assert_eq!(info.name, "attribute");
+        assert_eq!(info.rules.len(), RULES.len());
+        assert!(serde_json::from_str::<serde_json::Value>(&info.config_schema).is_ok());
+        assert!(AttributePlugin::configure("{\"no_such_option\": 1}").is_err());
+    }
+
+    #[test]
+    fn reviews_through_the_contract() {
+        let plugin = AttributePlugin::configure("{}").unwrap();
+        let mut item = Item::sample("各区人民政府：\n现将有关事项通知如下。\n（此件公开发布）");
+        item.signoff = Some(plugin_sdk::Signoff {
+            name: "陈立群".into(),
+            title: "办公室主任".into(),
+            statement_accepted: true,
+            statement_version: None,
+            accepted_at: None,
+        });
+        item.doc_number = Some("江政发〔2025〕3号".into());
+        assert_eq!(plugin.review(&item).unwrap(), Vec::new());
+    }
+}
