@@ -6,8 +6,9 @@
 //! - ATTR-001 `attribute_conflict` (block): a 依申请公开 or 不予公开 item is
 //!   routed to a public channel (条例 §13, §23).
 //! - ATTR-002 `reason_missing` (warn): 依申请公开 / 不予公开 without a reason
-//!   (国办发〔2016〕80号 源头认定). ATTR-008 `legal_basis_missing` (warn): a
-//!   reason that neither cites an article nor names a ground of 条例 §14–16.
+//!   (国办发〔2016〕80号 源头认定). ATTR-008 `legal_basis_missing` (info by
+//!   default; a policy may raise it): a reason that neither cites an article
+//!   nor names a ground of 条例 §14–16.
 //! - ATTR-003 `attribute_conflict` (block): a 主动公开 item carrying a
 //!   non-public 附注 (`（此件不予公开）`, `（内部发行）`) or a 密级 / internal
 //!   marking — taken from the secrecy plugin's `classification_marker`
@@ -15,7 +16,8 @@
 //!   item annotated `（此件公开发布）`.
 //! - ATTR-004 `process_information` (warn): a 主动公开 item whose 文种 is
 //!   过程性信息 (请示, 送审稿, 讨论稿, 会议记录 …, 条例 §16).
-//! - ATTR-005 `should_be_public` (warn): a 复函/批复 kept from the public.
+//! - ATTR-005 `should_be_public` (warn): a 复函/批复 on a matter of public
+//!   interest (规划, 收费, 补偿 …) kept from the public.
 //! - ATTR-006 `publication_late` (warn): a 主动公开 item published more than
 //!   20 working days after it was formed (条例 §26), on the holiday calendar.
 //! - ATTR-007 `attribute_downgrade` (block): a superior organ's 主动公开
@@ -82,7 +84,7 @@ pub const RULES: &[RuleInfo] = &[
         id: "ATTR-005",
         kind: "should_be_public",
         severity: Severity::Warn,
-        description: "复函/批复 kept from the public; 函复类 of general interest must be 主动公开",
+        description: "复函/批复 on a matter of public interest kept from the public (函复类 must be 主动公开)",
     },
     RuleInfo {
         id: "ATTR-006",
@@ -99,7 +101,7 @@ pub const RULES: &[RuleInfo] = &[
     RuleInfo {
         id: "ATTR-008",
         kind: "legal_basis_missing",
-        severity: Severity::Warn,
+        severity: Severity::Info,
         description: "reason for non-disclosure names no article or ground of 条例 §14–16",
     },
     RuleInfo {
@@ -359,7 +361,7 @@ fn reason(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
     out.push(Finding::item_level(
         "ATTR-008",
         "legal_basis_missing",
-        Severity::Warn,
+        Severity::Info,
         Field::Attribute,
         format!(
             "本件认定为「{}」，所述理由“{}”未指明法定依据。请写明适用的条款及情形，如“属于过程性信息\
@@ -380,6 +382,7 @@ fn names_legal_ground(text: &str) -> bool {
     const GROUNDS: &[&str] = &[
         "国家秘密",
         "涉密",
+        "秘密",
         "法律、行政法规禁止",
         "法律法规禁止",
         "国家安全",
@@ -388,18 +391,25 @@ fn names_legal_ground(text: &str) -> bool {
         "社会稳定",
         "商业秘密",
         "个人隐私",
-        "第三方合法权益",
+        "个人信息",
+        "第三方",
         "内部事务",
-        "人事管理",
-        "后勤管理",
-        "内部工作流程",
-        "过程性信息",
-        "讨论记录",
+        "内部管理",
+        "人事",
+        "后勤",
+        "工作流程",
+        "过程性",
+        "讨论",
         "过程稿",
-        "磋商信函",
-        "请示报告",
-        "行政执法案卷",
+        "草稿",
+        "征求意见",
+        "磋商",
+        "请示",
+        "会议纪要",
+        "会议记录",
         "执法案卷",
+        "案卷",
+        "敏感",
     ];
     GROUNDS.iter().any(|g| text.contains(g))
 }
@@ -408,7 +418,7 @@ fn annotation_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"[(（]\s*(?:此件|本件|本文|此文)?\s*(不予公开|不公开|不宜公开|暂不公开|不对外公开|不得公开|依申请公开|内部发行|内部公开|内部资料|内部文件)(?:发布)?\s*[)）]",
+            r"(?m)[(（]\s*(?:此件|本件|本文|此文)?\s*(不予公开|不公开|不宜公开|暂不公开|不对外公开|不得公开|依申请公开|内部发行|内部公开|内部资料|内部文件|仅供内部使用|内部使用|仅限内部使用|不得外传)(?:发布)?\s*[)）]|^\s*(?:此件|本件)\s*(?:不予公开|不公开|依申请公开|不宜公开)\s*$",
         )
         .expect("annotation regex is valid")
     })
@@ -549,6 +559,41 @@ fn should_be_public(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
     let Some(c) = re.captures(title.trim()) else {
         return;
     };
+    // Only letters that touch the public: the rest (a 复函 on an internal
+    // matter) may well stay 不予公开.
+    const PUBLIC_INTEREST: &[&str] = &[
+        "规划",
+        "收费",
+        "价格",
+        "标准",
+        "征收",
+        "征用",
+        "补偿",
+        "拆迁",
+        "环境",
+        "环保",
+        "安全",
+        "教育",
+        "医疗",
+        "卫生",
+        "社保",
+        "社会保障",
+        "住房",
+        "交通",
+        "许可",
+        "审批",
+        "公共",
+        "群众",
+        "居民",
+        "公众",
+        "社会",
+        "补贴",
+        "救助",
+    ];
+    let text = format!("{title}{}", fold_str(&item.body));
+    if !PUBLIC_INTEREST.iter().any(|w| text.contains(w)) {
+        return;
+    }
     out.push(Finding::item_level(
         "ATTR-005",
         "should_be_public",

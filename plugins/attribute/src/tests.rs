@@ -91,8 +91,9 @@ fn blank_reasons_are_missing() {
 #[test]
 fn reasons_need_a_legal_ground() {
     for (reason, want) in [
-        ("涉及人事调整，暂不公开", &[("ATTR-008", "legal_basis_missing")][..]),
-        ("仅供系统内部参考", &[("ATTR-008", "legal_basis_missing")]),
+        ("仅供系统内部参考", &[("ATTR-008", "legal_basis_missing")][..]),
+        ("暂不宜公开", &[("ATTR-008", "legal_basis_missing")]),
+        ("涉及人事调整，暂不公开", &[]),
         ("属于过程性信息，方案未定稿", &[]),
         ("涉及第三方商业秘密，第三方不同意公开", &[]),
         ("涉及个人隐私（条例第十五条）", &[]),
@@ -129,6 +130,8 @@ fn annotations_must_agree() {
         ("正文。\n(内部发行)", &[("ATTR-003", "attribute_conflict")]),
         ("正文。\n（此件依申请公开）", &[("ATTR-003", "attribute_conflict")]),
         ("正文。\n（此件不予公開）", &[("ATTR-003", "attribute_conflict")]),
+        ("正文。\n（此件仅供内部使用）", &[("ATTR-003", "attribute_conflict")]),
+        ("正文。\n2025年1月15日\n此件不予公开", &[("ATTR-003", "attribute_conflict")]),
         ("正文。\n（此件公开发布）", &[]),
         ("正文。\n（此件主动公开）", &[]),
         ("对依法不予公开的信息，应说明理由。", &[]),
@@ -222,8 +225,20 @@ fn reply_letters_kept_from_public() {
             it.attribute = "withheld".into();
             it.attribute_reason = Some(REASON.into());
             it.channels = vec![];
+            it.body = "你局请示收悉。经研究，同意调整。".into();
         }),
-        &[("ATTR-003", "attribute_conflict"), ("ATTR-005", "should_be_public")],
+        &[("ATTR-005", "should_be_public")],
+    );
+    // a letter on an internal matter may stay withheld
+    check(
+        item(|it| {
+            it.title = "关于局机关办公用房调配的复函".into();
+            it.attribute = "withheld".into();
+            it.attribute_reason = Some(REASON.into());
+            it.channels = vec![];
+            it.body = "你处来函收悉。同意调配。".into();
+        }),
+        &[],
     );
 }
 

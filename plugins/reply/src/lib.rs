@@ -6,7 +6,7 @@
 //! its decision (an article of the 条例), and the applicant's remedies with
 //! their deadlines and organs (行政复议 within 60 days, 行政诉讼 within 6
 //! months). Each missing element is its own `reply_incomplete` finding that
-//! names it (REPLY-001..003). REPLY-004 reports a reply whose decision cannot
+//! names it (REPLY-001..003); a remedy without its organ is REPLY-006 (info). REPLY-004 reports a reply whose decision cannot
 //! be read as one of the seven types of §36 (or a procedural notice), and
 //! REPLY-005 a refusal or partial disclosure (§36(三), §37) that gives no
 //! ground of §14–16.
@@ -59,6 +59,12 @@ pub const RULES: &[RuleInfo] = &[
         description: "reply's decision is not one of the seven types of 条例 §36",
     },
     RuleInfo {
+        id: "REPLY-006",
+        kind: "remedy_organ_missing",
+        severity: Severity::Info,
+        description: "remedy named with deadlines but not the organ that hears it",
+    },
+    RuleInfo {
         id: "REPLY-005",
         kind: "reply_incomplete",
         severity: Severity::Warn,
@@ -66,8 +72,8 @@ pub const RULES: &[RuleInfo] = &[
     },
 ];
 
-/// Kinds beyond the shared vocabulary that this plugin reports (none).
-pub const EXTRA_KINDS: &[&str] = &[];
+/// Kinds beyond the shared vocabulary that this plugin reports.
+pub const EXTRA_KINDS: &[&str] = &["remedy_organ_missing"];
 
 /// JSON Schema of the configuration.
 pub const CONFIG_SCHEMA: &str = r#"{
@@ -77,7 +83,7 @@ pub const CONFIG_SCHEMA: &str = r#"{
   "additionalProperties": false,
   "properties": {
     "require_organ": {
-      "description": "also require the remedy organ (向…申请行政复议 / 向…法院提起诉讼)",
+      "description": "report a remedy that does not name its organ (向…申请行政复议 / 向…法院提起诉讼), as REPLY-006 (info)",
       "type": "boolean", "default": true
     }
   }
@@ -196,7 +202,7 @@ impl Rules {
                  政府信息公开条例》第三十六条第（二）项的规定”。依据：《政府信息公开条例》第三十六条。",
             ));
         }
-        let missing = self.remedy_gaps(text);
+        let missing = remedy_gaps(text);
         if !missing.is_empty() {
             out.push(finding(
                 "REPLY-003",
@@ -206,6 +212,16 @@ impl Rules {
                      第五十一条，《行政复议法》第二十条，《行政诉讼法》第四十六条。",
                     missing.join("、")
                 ),
+            ));
+        } else if self.require_organ && !names_remedy_organ(text) {
+            out.push(Finding::item_level(
+                "REPLY-006",
+                "remedy_organ_missing",
+                Severity::Info,
+                Field::Body,
+                "答复告知了复议、诉讼的期限，但未写明受理机关。建议写明“向××人民政府申请行政复议”“向××人民法院提起\
+                 行政诉讼”，便于申请人行使救济权利。依据：《政府信息公开条例》第五十一条，《行政复议法》，《行政诉讼法》。"
+                    .to_string(),
             ));
         }
         let ds = decisions(text);
@@ -234,31 +250,33 @@ impl Rules {
         }
         out
     }
+}
 
-    fn remedy_gaps(&self, text: &str) -> Vec<&'static str> {
-        static REVIEW: OnceLock<Regex> = OnceLock::new();
-        static SUIT: OnceLock<Regex> = OnceLock::new();
-        static ORGAN: OnceLock<Regex> = OnceLock::new();
-        let mut gaps = Vec::new();
-        let has_review = text.contains("复议");
-        let has_suit = text.contains("诉讼");
-        if !has_review && !has_suit {
-            return vec!["行政复议和行政诉讼的途径及期限"];
-        }
-        if !re(&REVIEW, r"(?:60|六十)\s*(?:日|天)").is_match(text) {
-            gaps.push("申请行政复议的期限（60日）");
-        }
-        if !re(&SUIT, r"(?:6|六)\s*个\s*月").is_match(text) {
-            gaps.push("提起行政诉讼的期限（6个月）");
-        }
-        if self.require_organ
-            && !re(&ORGAN, r"向[^，。；,;\n]{1,40}?(?:人民政府|政府|法院|复议机关|司法局|司法厅|主管部门|上级|本级)")
-                .is_match(text)
-        {
-            gaps.push("受理复议或诉讼的机关");
-        }
-        gaps
+/// What the remedy statement lacks: the routes, or a deadline.
+fn remedy_gaps(text: &str) -> Vec<&'static str> {
+    static REVIEW: OnceLock<Regex> = OnceLock::new();
+    static SUIT: OnceLock<Regex> = OnceLock::new();
+    if !text.contains("复议") && !text.contains("诉讼") {
+        return vec!["行政复议和行政诉讼的途径及期限"];
     }
+    let mut gaps = Vec::new();
+    if !re(&REVIEW, r"(?:60|六十)\s*(?:日|天)").is_match(text) {
+        gaps.push("申请行政复议的期限（60日）");
+    }
+    if !re(&SUIT, r"(?:6|六)\s*个\s*月").is_match(text) {
+        gaps.push("提起行政诉讼的期限（6个月）");
+    }
+    gaps
+}
+
+/// Whether the remedy names where to go (向…人民政府/法院/机关).
+fn names_remedy_organ(text: &str) -> bool {
+    static ORGAN: OnceLock<Regex> = OnceLock::new();
+    re(
+        &ORGAN,
+        r"向[^，。；,;\n]{1,40}?(?:人民政府|政府|法院|复议机关|司法局|司法厅|主管部门|上一级|上级|行政机关|机关|部门)",
+    )
+    .is_match(text)
 }
 
 fn finding(rule: &str, message: &str) -> Finding {

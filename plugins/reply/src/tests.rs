@@ -19,7 +19,7 @@ fn check(body: &str, want: &[&str]) {
     let got: Vec<String> = Rules::default().review(&reply(body)).into_iter().map(|f| f.rule_id).collect();
     assert_eq!(got, want, "{body}");
     for f in Rules::default().review(&reply(body)) {
-        assert_eq!(f.kind, "reply_incomplete");
+        assert!(f.kind == "reply_incomplete" || f.kind == "remedy_organ_missing", "{}", f.kind);
         assert_eq!(f.field, Field::Body);
         assert!(f.message.contains("依据") || f.message.contains("第三十六条"), "{}", f.message);
     }
@@ -74,14 +74,19 @@ fn remedy_gaps_are_specific() {
     assert_eq!(f.len(), 1);
     assert!(f[0].message.contains("6个月"), "{}", f[0].message);
     assert!(!f[0].message.contains("（60日）"), "{}", f[0].message);
+    // deadlines without the organ: complete for the verdict, an info note for the drafter
+    let no_organ = reply(&format!("{SEARCH}{BASIS}\n可在60日内申请行政复议或6个月内提起行政诉讼。"));
     let lax = Rules::from_config_json(r#"{"require_organ": false}"#).unwrap();
-    assert!(lax.review(&reply(&format!("{SEARCH}{BASIS}\n可在60日内申请行政复议或6个月内提起行政诉讼。"))).is_empty());
+    assert!(lax.review(&no_organ).is_empty());
+    let f = Rules::default().review(&no_organ);
+    assert_eq!(f.len(), 1);
     assert_eq!(
-        Rules::default()
-            .review(&reply(&format!("{SEARCH}{BASIS}\n可在60日内申请行政复议或6个月内提起行政诉讼。")))
-            .len(),
-        1
+        (f[0].rule_id.as_str(), f[0].kind.as_str(), f[0].severity),
+        ("REPLY-006", "remedy_organ_missing", Severity::Info)
     );
+    let upper =
+        reply(&format!("{SEARCH}{BASIS}\n可在60日内向本机关的上一级行政机关申请行政复议，或6个月内依法提起行政诉讼。"));
+    assert!(Rules::default().review(&upper).is_empty());
 }
 
 #[test]

@@ -355,7 +355,27 @@ pub fn is_blank_answer(s: Option<&str>) -> bool {
     let Some(s) = s else { return true };
     let t: String = crate::fold::fold_str(s)
         .chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, '。' | '.' | '，' | ',' | '；' | ';'))
+        .filter(|c| {
+            !c.is_whitespace()
+                && !matches!(
+                    c,
+                    '。' | '.'
+                        | '，'
+                        | ','
+                        | '；'
+                        | ';'
+                        | '('
+                        | ')'
+                        | '（'
+                        | '）'
+                        | '【'
+                        | '】'
+                        | '“'
+                        | '”'
+                        | '"'
+                        | '\''
+                )
+        })
         .collect();
     matches!(
         t.to_lowercase().as_str(),
@@ -375,7 +395,13 @@ pub fn is_blank_answer(s: Option<&str>) -> bool {
             | "none"
             | "null"
             | "nil"
-            | "无。"
+            | "不适用"
+            | "未填写"
+            | "未填"
+            | "待定"
+            | "待补充"
+            | "空"
+            | "无理由说明"
     )
 }
 
@@ -424,6 +450,8 @@ mod tests {
             (Some(" 暂无 "), true),
             (Some("N/A"), true),
             (Some("——"), true),
+            (Some("（无）"), true),
+            (Some("不适用"), true),
             (Some("无法公开的原因：涉及个人隐私"), false),
             (Some("涉及第三方商业秘密"), false),
         ] {

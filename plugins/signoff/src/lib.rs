@@ -11,7 +11,9 @@
 //! - SGN-002 `secrecy_review_missing` (block): no 保密审查 approval bound to
 //!   this version (条例 §17, 先审查后公开、一事一审).
 //! - SGN-003 `backdated` (block): a publication date stated in the item is
-//!   earlier than the review time, so the seal would post-date it.
+//!   earlier than the review time, so the seal would post-date it. Off by
+//!   default: the contract has no display-date field yet, and text pasted
+//!   from a published page carries its old 发布时间 label.
 //!
 //! Stage rules are off unless the policy lists stages: the gateway reviews
 //! at submission, before anyone has approved, and the workflow decides when
@@ -83,6 +85,10 @@ pub const CONFIG_SCHEMA: &str = r#"{
     },
     "require_secrecy_review": {"type": "boolean", "default": false, "description": "SGN-002"},
     "secrecy_stage": {"type": "string", "default": "secrecy"},
+    "check_backdating": {
+      "description": "SGN-003 on 发布日期/发布时间 labels in the text (off by default: pasted web pages carry old labels)",
+      "type": "boolean", "default": false
+    },
     "current_statement_version": {
       "description": "version id of the current 谁发布谁负责 statement; when set, an older accepted version does not count",
       "type": ["string", "null"], "default": null
@@ -103,6 +109,8 @@ struct Config {
     secrecy_stage: Option<String>,
     #[serde(default)]
     current_statement_version: Option<String>,
+    #[serde(default)]
+    check_backdating: bool,
 }
 
 /// The configured rule set.
@@ -113,6 +121,7 @@ pub struct Rules {
     require_secrecy_review: bool,
     secrecy_stage: String,
     current_statement_version: Option<String>,
+    check_backdating: bool,
 }
 
 /// The Chinese name of a stage for messages.
@@ -140,6 +149,7 @@ impl Rules {
             require_secrecy_review: cfg.require_secrecy_review,
             secrecy_stage: cfg.secrecy_stage.unwrap_or_else(|| "secrecy".to_string()),
             current_statement_version: cfg.current_statement_version,
+            check_backdating: cfg.check_backdating,
         })
     }
 
@@ -149,7 +159,9 @@ impl Rules {
         self.signoff(item, &mut out);
         self.stages(item, &mut out);
         self.secrecy(item, &mut out);
-        backdated(item, &mut out);
+        if self.check_backdating {
+            backdated(item, &mut out);
+        }
         out
     }
 

@@ -87,7 +87,7 @@ fn stages_bound_to_digest_and_distinct() {
 
 #[test]
 fn backdated_publication_dates() {
-    let r = Rules::default();
+    let r = Rules::from_config_json(r#"{"check_backdating": true}"#).unwrap();
     for (body, want) in [
         ("发布日期：2025-03-01\n正文", &["SGN-003"][..]),
         ("发布时间：2025年3月9日\n正文", &["SGN-003"]),
@@ -105,4 +105,6 @@ fn backdated_publication_dates() {
     let f = r.review(&it);
     assert_eq!(&it.body[f[0].span.clone().unwrap()], "发布日期：2025-03-01");
     assert!(Rules::from_config_json(r#"{"required_stage": []}"#).is_err());
+    // off by default
+    assert!(Rules::default().review(&it).is_empty());
 }
