@@ -187,7 +187,12 @@ impl Rules {
         let folded = Folded::new(&item.body);
         let text = folded.text();
         let mut out = Vec::new();
-        if !has_search_process(text) {
+        let ds = decisions(text);
+        // A procedural notice (补正 §30, 延期 §33, third-party consultation
+        // §32, not an application §39) decides nothing yet: it needs its
+        // legal basis, but no search process and no remedy.
+        let procedural = !ds.is_empty() && ds.iter().all(|d| *d == Decision::Procedural);
+        if !procedural && !has_search_process(text) {
             out.push(finding(
                 "REPLY-001",
                 "答复未说明查找检索过程。请写明检索的范围、方式和结果，如“经检索本机关公文管理系统、档案室存档及有关处室资料，\
@@ -202,7 +207,7 @@ impl Rules {
                  政府信息公开条例》第三十六条第（二）项的规定”。依据：《政府信息公开条例》第三十六条。",
             ));
         }
-        let missing = remedy_gaps(text);
+        let missing = if procedural { Vec::new() } else { remedy_gaps(text) };
         if !missing.is_empty() {
             out.push(finding(
                 "REPLY-003",
@@ -213,7 +218,7 @@ impl Rules {
                     missing.join("、")
                 ),
             ));
-        } else if self.require_organ && !names_remedy_organ(text) {
+        } else if !procedural && self.require_organ && !names_remedy_organ(text) {
             out.push(Finding::item_level(
                 "REPLY-006",
                 "remedy_organ_missing",
@@ -224,7 +229,6 @@ impl Rules {
                     .to_string(),
             ));
         }
-        let ds = decisions(text);
         if ds.is_empty() {
             out.push(finding(
                 "REPLY-004",

@@ -105,6 +105,18 @@ fn decision_type_must_be_readable() {
 }
 
 #[test]
+fn procedural_notices_need_only_their_basis() {
+    check(
+        "王某：\n您提交的政府信息公开申请内容不明确，根据《中华人民共和国政府信息公开条例》第三十条的规定，\
+         请您自收到本告知书之日起15个工作日内补正申请内容，明确所需信息的名称、文号或者便于查询的其他特征性描述。",
+        &[],
+    );
+    check("王某：\n请您于15个工作日内补正申请内容。", &["REPLY-002"]);
+    // a substantive decision with a word of procedure is checked in full
+    check("经补正后，现将该信息提供给您。根据《条例》第三十六条第（二）项告知。", &["REPLY-001", "REPLY-003"]);
+}
+
+#[test]
 fn refusals_need_a_ground() {
     check(
         &format!(
