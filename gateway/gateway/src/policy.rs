@@ -13,6 +13,7 @@
 //! kinds = ["notice", "policy"]              # optional filters; empty = all
 //! attributes = ["public"]
 //! channels = ["website", "wechat"]          # applies if the item targets any
+//! phases = ["seal"]                         # optional: only at these phases (submit, seal)
 //! memory_mib = 128                          # optional, at most the host ceiling
 //! deadline_ms = 2000                        # optional per-call deadline
 //! [plugins.config]                          # passed to `configure` as JSON
@@ -39,7 +40,7 @@ use std::path::{Component as PathComponent, Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::review::{Finding, ReviewItem, Severity};
+use crate::review::{Finding, Phase, ReviewItem, Severity};
 
 /// Why a policy could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +109,8 @@ struct PluginEntry {
     #[serde(default)]
     channels: Vec<String>,
     #[serde(default)]
+    phases: Vec<String>,
+    #[serde(default)]
     memory_mib: Option<u32>,
     #[serde(default)]
     deadline_ms: Option<u64>,
@@ -146,6 +149,20 @@ pub struct Applicability {
     pub attributes: Vec<String>,
     /// Channels: applies if the item targets any of them.
     pub channels: Vec<String>,
+    /// Phases of the item's life the plugin runs at; empty means all.
+    pub phases: Vec<Phase>,
+}
+
+fn parse_phases(names: &[String]) -> Result<Vec<Phase>, String> {
+    names
+        .iter()
+        .map(|n| {
+            Phase::ALL
+                .into_iter()
+                .find(|p| p.as_str() == n)
+                .ok_or_else(|| format!("未知的阶段“{n}”（可用：submit、seal）"))
+        })
+        .collect()
 }
 
 impl Applicability {
@@ -154,6 +171,11 @@ impl Applicability {
         (self.kinds.is_empty() || self.kinds.contains(&item.kind))
             && (self.attributes.is_empty() || self.attributes.contains(&item.attribute))
             && (self.channels.is_empty() || item.channels.iter().any(|c| self.channels.contains(c)))
+    }
+
+    /// Whether the plugin runs at `phase` (`None`: a whole-gate check, every plugin runs).
+    pub fn runs_at(&self, phase: Option<Phase>) -> bool {
+        phase.is_none_or(|p| self.phases.is_empty() || self.phases.contains(&p))
     }
 }
 
@@ -265,12 +287,21 @@ impl Policy {
                 }
                 None => None,
             };
+            let phases = parse_phases(&entry.phases).map_err(|reason| PolicyError::Invalid {
+                path: path.to_owned(),
+                reason: format!("插件 {} 的 phases 有误：{reason}", entry.name),
+            })?;
             plugins.push(PolicyPlugin {
                 path: dir.join(&entry.path),
                 name: entry.name,
                 sha256: pin,
                 config,
-                applies: Applicability { kinds: entry.kinds, attributes: entry.attributes, channels: entry.channels },
+                applies: Applicability {
+                    kinds: entry.kinds,
+                    attributes: entry.attributes,
+                    channels: entry.channels,
+                    phases,
+                },
                 memory_mib: entry.memory_mib,
                 deadline_ms: entry.deadline_ms,
                 configure_deadline_ms: entry.configure_deadline_ms,
@@ -509,7 +540,12 @@ lists = [{{ tag = "a", terms = {{ file = "terms/a.txt" }} }}]
 
     #[test]
     fn applicability_filters() {
-        let a = Applicability { kinds: vec!["reply".into()], attributes: vec![], channels: vec!["applicant".into()] };
+        let a = Applicability {
+            kinds: vec!["reply".into()],
+            attributes: vec![],
+            channels: vec!["applicant".into()],
+            phases: vec![],
+        };
         let mut item = ReviewItem::new("x", "正文");
         assert!(!a.applies_to(&item));
         item.kind = "reply".into();

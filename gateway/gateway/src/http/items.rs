@@ -17,7 +17,7 @@ use crate::model::{
     AttachmentRef, Attribute, FieldProblem, ItemId, ItemState, Kind, SuperiorRef, Timestamp, UnitId, UserId,
     VersionContent, normalize_formed_at, normalize_newlines,
 };
-use crate::review::ReviewItem;
+use crate::review::{Phase, ReviewItem};
 use crate::store::{ItemFilter, ItemRecord, ListCursor, StoreError, StoredReview, StoredVersion};
 
 /// What a drafter writes. Creating takes it as is; editing also needs
@@ -490,7 +490,7 @@ pub async fn submit_item(
     version.content.check_submittable().map_err(ApiError::Invalid)?;
     // The plugins run outside any transaction; the result is stored and the
     // state changed in one transaction that also checks nothing moved.
-    let outcome = state.pipeline.review(&review_item(&version)).await;
+    let outcome = state.pipeline.review_at(&review_item(&version), Some(Phase::Submit)).await;
     let submittable: Vec<ItemState> = ItemState::ALL.iter().copied().filter(|s| s.is_submittable()).collect();
     let (item, review) = state
         .db

@@ -28,8 +28,8 @@ use arc_swap::ArcSwap;
 use serde::Deserialize;
 
 use crate::plugin_host::{
-    HostConfig, HostError, LoadedPlugin, PLUGIN_FAILURE_KIND, PluginFailure, PluginHost,
-    PluginLimits, PluginSpec, push_prior, wit_item,
+    HostConfig, HostError, LoadedPlugin, PLUGIN_FAILURE_KIND, PluginFailure, PluginHost, PluginLimits, PluginSpec,
+    push_prior, wit_item,
 };
 use crate::policy::{Applicability, Policy, PolicyError};
 
@@ -150,14 +150,7 @@ impl std::fmt::Debug for Generation {
         f.debug_struct("Generation")
             .field("policy", &self.policy.name)
             .field("hash", &self.hash)
-            .field(
-                "plugins",
-                &self
-                    .stages
-                    .iter()
-                    .map(|s| s.plugin.name())
-                    .collect::<Vec<_>>(),
-            )
+            .field("plugins", &self.stages.iter().map(|s| s.plugin.name()).collect::<Vec<_>>())
             .finish()
     }
 }
@@ -193,11 +186,7 @@ impl Generation {
 
     /// Loads every plugin of `policy`. Every pin is verified before anything
     /// is compiled.
-    fn load(
-        host: &Arc<PluginHost>,
-        settings: &PluginSettings,
-        policy: Policy,
-    ) -> Result<Generation, PipelineError> {
+    fn load(host: &Arc<PluginHost>, settings: &PluginSettings, policy: Policy) -> Result<Generation, PipelineError> {
         let started = Instant::now();
         let specs = specs(settings, &policy)?;
         // Verify all pins first: a mismatch is refused before any compile.
@@ -221,18 +210,11 @@ impl Generation {
         let mut stages = Vec::with_capacity(specs.len());
         for (spec, p) in specs.into_iter().zip(&policy.plugins) {
             let plugin = host.load(spec)?;
-            stages.push(Stage {
-                plugin: Arc::new(plugin),
-                applies: p.applies.clone(),
-            });
+            stages.push(Stage { plugin: Arc::new(plugin), applies: p.applies.clone() });
         }
         let hash = policy.hash();
         tracing::info!(policy = %policy.name, %hash, plugins = stages.len(), ms = started.elapsed().as_millis() as u64, "review policy loaded");
-        Ok(Generation {
-            policy,
-            hash,
-            stages,
-        })
+        Ok(Generation { policy, hash, stages })
     }
 
     /// Runs every plugin on the canary item; any failure refuses the
@@ -242,10 +224,7 @@ impl Generation {
         let wit = wit_item(&item, "2025-01-01T00:00:00Z");
         for stage in &self.stages {
             if let Err(PluginFailure { plugin, cause }) = stage.plugin.review(&wit) {
-                return Err(PipelineError::Canary {
-                    plugin,
-                    cause: cause.to_string(),
-                });
+                return Err(PipelineError::Canary { plugin, cause: cause.to_string() });
             }
         }
         Ok(())
@@ -256,22 +235,24 @@ impl Generation {
         LoadReport {
             policy_name: self.policy.name.clone(),
             policy_hash: self.hash.clone(),
-            plugins: self
-                .stages
-                .iter()
-                .map(|s| run_record(&s.plugin, RunStatus::Ok, 0))
-                .collect(),
+            plugins: self.stages.iter().map(|s| run_record(&s.plugin, RunStatus::Ok, 0)).collect(),
             millis: started.elapsed().as_millis() as u64,
         }
     }
 
     /// Reviews `item` with every applicable plugin, in order; blocking.
     pub fn review(&self, item: &ReviewItem, now: &str) -> ReviewOutcome {
+        self.review_at(item, now, None)
+    }
+
+    /// Reviews `item` with the plugins that apply to it at `phase` (every
+    /// phase when `None`), in order; blocking.
+    pub fn review_at(&self, item: &ReviewItem, now: &str, phase: Option<Phase>) -> ReviewOutcome {
         let mut wit = wit_item(item, now);
         let mut findings = Vec::new();
         let mut runs = Vec::with_capacity(self.stages.len());
         for stage in &self.stages {
-            if !stage.applies.applies_to(item) {
+            if !stage.applies.applies_to(item) || !stage.applies.runs_at(phase) {
                 runs.push(run_record(&stage.plugin, RunStatus::Skipped, 0));
                 continue;
             }
@@ -337,7 +318,9 @@ pub fn canary_item() -> ReviewItem {
         version: 1,
         kind: "notice".into(),
         title: "关于开展政务公开审查插件自检的通知".into(),
-        body: "各有关单位：\n为确保政务公开审查平台正常运行，现开展插件自检。本通知不含任何需要处理的内容。\n特此通知。\n".into(),
+        body:
+            "各有关单位：\n为确保政务公开审查平台正常运行，现开展插件自检。本通知不含任何需要处理的内容。\n特此通知。\n"
+                .into(),
         attribute: "public".into(),
         attribute_reason: None,
         legal_basis: None,
@@ -371,10 +354,7 @@ fn specs(settings: &PluginSettings, policy: &Policy) -> Result<Vec<PluginSpec>, 
             if memory_mib > ceiling || memory_mib == 0 {
                 return Err(PipelineError::Limits {
                     path: policy.path.clone(),
-                    reason: format!(
-                        "插件 {} 的 memory_mib = {memory_mib} 超出网关允许的范围 1..={ceiling}",
-                        p.name
-                    ),
+                    reason: format!("插件 {} 的 memory_mib = {memory_mib} 超出网关允许的范围 1..={ceiling}", p.name),
                 });
             }
             Ok(PluginSpec {
@@ -385,8 +365,7 @@ fn specs(settings: &PluginSettings, policy: &Policy) -> Result<Vec<PluginSpec>, 
                 limits: PluginLimits {
                     deadline: Duration::from_millis(p.deadline_ms.unwrap_or(settings.deadline_ms)),
                     configure_deadline: Duration::from_millis(
-                        p.configure_deadline_ms
-                            .unwrap_or(settings.configure_deadline_ms),
+                        p.configure_deadline_ms.unwrap_or(settings.configure_deadline_ms),
                     ),
                     memory: (memory_mib as usize) << 20,
                     max_findings: settings.max_findings as usize,
@@ -411,9 +390,7 @@ pub struct Pipeline {
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline")
-            .field("current", &self.current.load())
-            .finish_non_exhaustive()
+        f.debug_struct("Pipeline").field("current", &self.current.load()).finish_non_exhaustive()
     }
 }
 
@@ -427,10 +404,7 @@ impl Pipeline {
 
     /// Like [`Pipeline::load`] with an already parsed (possibly amended)
     /// policy, as `gateway check --terms` needs.
-    pub fn with_policy(
-        settings: &PluginSettings,
-        policy: Policy,
-    ) -> Result<Pipeline, PipelineError> {
+    pub fn with_policy(settings: &PluginSettings, policy: Policy) -> Result<Pipeline, PipelineError> {
         let host = PluginHost::new(settings.host_config())?;
         Pipeline::with_host(host, settings, policy)
     }
@@ -479,9 +453,15 @@ impl Pipeline {
         self.current().review(item, &now_rfc3339())
     }
 
-    /// Reviews one item on the blocking pool, at most `workers` at a time,
+    /// Reviews one item with every plugin (the whole gate, as `gateway
+    /// check` does) on the blocking pool, at most `workers` at a time,
     /// without blocking the async reactor.
     pub async fn review(&self, item: &ReviewItem) -> ReviewOutcome {
+        self.review_at(item, None).await
+    }
+
+    /// Like [`Pipeline::review`], with only the plugins that run at `phase`.
+    pub async fn review_at(&self, item: &ReviewItem, phase: Option<Phase>) -> ReviewOutcome {
         let generation = self.current();
         let now = now_rfc3339();
         let permit = self.permits.clone().acquire_owned().await;
@@ -489,7 +469,7 @@ impl Pipeline {
         let id = item.id.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            generation.review(&item, &now)
+            generation.review_at(&item, &now, phase)
         })
         .await;
         match joined {
@@ -527,11 +507,7 @@ impl Pipeline {
         let generation = Generation::load(&self.host, &self.settings, policy)?;
         generation.canary()?;
         let report = generation.report(started);
-        let keep: HashSet<String> = generation
-            .stages
-            .iter()
-            .map(|s| s.plugin.sha256().to_owned())
-            .collect();
+        let keep: HashSet<String> = generation.stages.iter().map(|s| s.plugin.sha256().to_owned()).collect();
         self.current.store(Arc::new(generation));
         self.host.retain_compiled(&keep);
         tracing::info!(policy = %report.policy_name, hash = %report.policy_hash, "review policy reloaded");
@@ -539,16 +515,12 @@ impl Pipeline {
     }
 
     /// [`Pipeline::reload`] on the blocking pool.
-    pub async fn reload_async(
-        self: &Arc<Self>,
-        path: Option<PathBuf>,
-    ) -> Result<LoadReport, PipelineError> {
+    pub async fn reload_async(self: &Arc<Self>, path: Option<PathBuf>) -> Result<LoadReport, PipelineError> {
         let this = self.clone();
         match tokio::task::spawn_blocking(move || this.reload(path.as_deref())).await {
             Ok(r) => r,
             Err(e) => Err(PipelineError::Canary {
-                plugin: "gateway".into(),
-                cause: format!("重新加载任务失败：{e}"),
+                plugin: "gateway".into(), cause: format!("重新加载任务失败：{e}")
             }),
         }
     }

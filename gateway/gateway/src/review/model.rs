@@ -115,6 +115,31 @@ pub struct Finding {
     pub suggestion: Option<String>,
 }
 
+/// When in an item's life a review runs. A policy may limit a plugin to
+/// some phases (e.g. the sign-off gate only before sealing); an offline
+/// `gateway check` runs every plugin, as the whole gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// The drafter submits a version for review.
+    Submit,
+    /// The final gate before the seal, with the workflow's approvals and sign-off.
+    Seal,
+}
+
+impl Phase {
+    /// Every phase.
+    pub const ALL: [Phase; 2] = [Phase::Submit, Phase::Seal];
+
+    /// The name used in policies and stored reviews.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Submit => "submit",
+            Phase::Seal => "seal",
+        }
+    }
+}
+
 /// The result of a review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
