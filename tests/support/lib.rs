@@ -72,9 +72,11 @@ impl TestApp {
     /// A gateway on a fresh database, with settings adjusted by `configure`.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temporary directory");
-        let mut settings = Settings::default();
-        settings.listen = "127.0.0.1:0".parse().unwrap();
-        settings.data_dir = data_dir.path().to_owned();
+        let mut settings = Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.path().to_owned(),
+            ..Settings::default()
+        };
         settings.review.policy = repo_root().join("policies/default.toml");
         // Compiled plugins are cached across tests (written atomically).
         settings.review.cache_dir = Some(std::env::temp_dir().join("gateway-test-plugin-cache"));

@@ -13,8 +13,11 @@ use utoipa::ToSchema;
 use super::{ApiError, AppState, Auth};
 use crate::auth::{Role, Scope};
 
-/// Media types accepted as attachments, with a check of the file's signature.
-const ALLOWED: &[(&str, &str, fn(&[u8]) -> bool)] = &[
+/// Does a file's content match its declared type?
+type Signature = fn(&[u8]) -> bool;
+
+/// Media types accepted as attachments: type, name for people, signature check.
+const ALLOWED: &[(&str, &str, Signature)] = &[
     ("application/pdf", "PDF", |b| b.starts_with(b"%PDF-")),
     ("application/ofd", "OFD 版式文件", is_zip),
     ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word 文档 (docx)", is_zip),

@@ -706,13 +706,13 @@ fn text_diff(old: &str, new: &str) -> TextDiff {
         match *op {
             DiffOp::Equal { .. } => {}
             DiffOp::Delete { old_index, old_len, .. } => {
-                for i in old_index..old_index + old_len {
-                    lines.push(whole("delete", Some(i + 1), None, old_lines[i]));
+                for (i, line) in old_lines.iter().enumerate().skip(old_index).take(old_len) {
+                    lines.push(whole("delete", Some(i + 1), None, line));
                 }
             }
             DiffOp::Insert { new_index, new_len, .. } => {
-                for i in new_index..new_index + new_len {
-                    lines.push(whole("insert", None, Some(i + 1), new_lines[i]));
+                for (i, line) in new_lines.iter().enumerate().skip(new_index).take(new_len) {
+                    lines.push(whole("insert", None, Some(i + 1), line));
                 }
             }
             DiffOp::Replace { old_index, old_len, new_index, new_len } => {
@@ -741,11 +741,11 @@ fn text_diff(old: &str, new: &str) -> TextDiff {
                     deletes.push(LineChange { op: "delete", old_line: Some(old_no), new_line: None, segments: del });
                     inserts.push(LineChange { op: "insert", old_line: None, new_line: Some(new_no), segments: ins });
                 }
-                for i in old_index + paired..old_index + old_len {
-                    deletes.push(whole("delete", Some(i + 1), None, old_lines[i]));
+                for (i, line) in old_lines.iter().enumerate().skip(old_index + paired).take(old_len - paired) {
+                    deletes.push(whole("delete", Some(i + 1), None, line));
                 }
-                for i in new_index + paired..new_index + new_len {
-                    inserts.push(whole("insert", None, Some(i + 1), new_lines[i]));
+                for (i, line) in new_lines.iter().enumerate().skip(new_index + paired).take(new_len - paired) {
+                    inserts.push(whole("insert", None, Some(i + 1), line));
                 }
                 lines.extend(deletes);
                 lines.extend(inserts);
