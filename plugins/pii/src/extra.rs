@@ -116,20 +116,26 @@ impl Patterns {
 
     /// Sensitive-category words in a clause that also identifies a person
     /// (a named person after a role word, or an unmasked ID/mobile/card).
+    /// Category words are rare, so they are searched first and the clause
+    /// is examined only around a hit.
     pub fn categories(&self, t: &str, anchors: &[Range<usize>]) -> Vec<(Range<usize>, &'static str)> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        for clause in t.split_inclusive(['。', ';', '!', '?', '\n']) {
-            let range = start..start + clause.len();
-            start = range.end;
-            let named = self.person.find_iter(clause).any(|m| !m.as_str().contains('某'));
-            let anchored = anchors.iter().any(|a| a.start >= range.start && a.end <= range.end);
-            if !(named || anchored) {
-                continue;
-            }
-            for (category, re) in &self.categories {
-                if let Some(m) = re.find(clause) {
-                    out.push((range.start + m.start()..range.start + m.end(), *category));
+        let is_end = |c: char| matches!(c, '。' | ';' | '!' | '?' | '\n');
+        let mut out: Vec<(Range<usize>, &'static str)> = Vec::new();
+        let mut seen: Vec<(usize, &'static str)> = Vec::new();
+        for (category, re) in &self.categories {
+            for m in re.find_iter(t) {
+                let start =
+                    t[..m.start()].rfind(is_end).map_or(0, |i| i + t[i..].chars().next().map_or(1, char::len_utf8));
+                let end = t[m.end()..].find(is_end).map_or(t.len(), |i| m.end() + i);
+                if seen.contains(&(start, category)) {
+                    continue;
+                }
+                let clause = &t[start..end];
+                let named = self.person.find_iter(clause).any(|p| !p.as_str().contains('某'));
+                let anchored = anchors.iter().any(|a| a.start >= start && a.end <= end);
+                if named || anchored {
+                    seen.push((start, category));
+                    out.push((m.range(), *category));
                 }
             }
         }

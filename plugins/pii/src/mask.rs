@@ -163,6 +163,10 @@ impl Masked {
 /// length of an ID (18), a mobile (11, starting with 1) or a card (16–19).
 pub fn masked_tokens(text: &str) -> Vec<Masked> {
     let mut out = Vec::new();
+    // Only text around a mask character can hold a masked number.
+    if !text.contains("xx") && !text.chars().any(|c| is_mask_char(c) && c != 'x') {
+        return out;
+    }
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut i = 0;
     while i < chars.len() {

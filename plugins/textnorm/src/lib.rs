@@ -184,6 +184,70 @@ pub struct Normalized<'a> {
     map: Vec<Mapped>,
 }
 
+/// Receives folded characters in order, skips separator runs between two
+/// Han characters (or noise symbols between two Latin letters), and builds
+/// the normalised text and its map in one pass.
+struct Sink {
+    text: String,
+    map: Vec<Mapped>,
+    skip: bool,
+    /// Separators seen since the last kept character, not yet decided.
+    run: Vec<Pending>,
+}
+
+fn is_separator(c: char) -> bool {
+    is_space(c) || is_noise_symbol(c)
+}
+
+impl Sink {
+    fn emit(&mut self, p: Pending) {
+        self.map.push(Mapped {
+            norm_start: self.text.len() as u32,
+            orig_start: p.orig.0,
+            orig_end: p.orig.1,
+            own: p.own,
+            before: p.before,
+        });
+        self.text.push(p.ch);
+    }
+
+    fn flush_run(&mut self) {
+        let run = std::mem::take(&mut self.run);
+        for q in run {
+            self.emit(q);
+        }
+    }
+
+    fn push(&mut self, mut p: Pending) {
+        if !self.skip {
+            self.emit(p);
+            return;
+        }
+        if is_separator(p.ch) && !self.map.is_empty() {
+            self.run.push(p);
+            return;
+        }
+        if !self.run.is_empty() {
+            let prev = self.text.chars().next_back();
+            let han_pair = prev.is_some_and(is_han) && is_han(p.ch);
+            let latin_pair = prev.is_some_and(|c| c.is_ascii_alphabetic())
+                && p.ch.is_ascii_alphabetic()
+                && self.run.iter().all(|q| !is_space(q.ch));
+            if self.run.len() <= MAX_SKIPPED_RUN && (han_pair || latin_pair) {
+                let mut before = Disguises::SEPARATOR;
+                for q in &self.run {
+                    before |= q.before;
+                }
+                p.before |= before;
+                self.run.clear();
+            } else {
+                self.flush_run();
+            }
+        }
+        self.emit(p);
+    }
+}
+
 /// A character on its way through the pipeline.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
@@ -199,27 +263,20 @@ impl<'a> Normalized<'a> {
     /// Texts longer than 4 GiB are not supported (offsets are stored as
     /// `u32`); the host caps items far below that.
     pub fn new(original: &'a str, opts: &Options) -> Normalized<'a> {
-        let pending = Self::fold_chars(original, opts);
-        let pending = if opts.skip_separators { Self::skip_separators(pending) } else { pending };
-        let mut text = String::with_capacity(original.len());
-        let mut map = Vec::with_capacity(pending.len());
-        for p in pending {
-            map.push(Mapped {
-                norm_start: text.len() as u32,
-                orig_start: p.orig.0,
-                orig_end: p.orig.1,
-                own: p.own,
-                before: p.before,
-            });
-            text.push(p.ch);
-        }
-        Normalized { original, text, map }
+        let mut sink = Sink {
+            text: String::with_capacity(original.len()),
+            map: Vec::with_capacity(original.len() / 2),
+            skip: opts.skip_separators,
+            run: Vec::new(),
+        };
+        Self::fold_chars(original, opts, &mut sink);
+        sink.flush_run();
+        Normalized { original, text: sink.text, map: sink.map }
     }
 
     /// Step 1: per grapheme-ish group (a base character and its combining
     /// marks): drop invisibles, NFKC, lower-case, traditional → simplified.
-    fn fold_chars(original: &str, opts: &Options) -> Vec<Pending> {
-        let mut out: Vec<Pending> = Vec::with_capacity(original.len() / 2);
+    fn fold_chars(original: &str, opts: &Options, out: &mut Sink) {
         let mut carry = Disguises::NONE;
         let mut iter = original.char_indices().peekable();
         let mut group = String::new();
@@ -330,50 +387,6 @@ impl<'a> Normalized<'a> {
                 }
             }
         }
-        out
-    }
-
-    /// Step 2: drop short runs of spaces or noise symbols between two Han
-    /// characters (or noise symbols between two Latin letters).
-    fn skip_separators(pending: Vec<Pending>) -> Vec<Pending> {
-        let is_sep = |c: char| is_space(c) || is_noise_symbol(c);
-        let mut out: Vec<Pending> = Vec::with_capacity(pending.len());
-        let mut i = 0;
-        while i < pending.len() {
-            let p = pending[i];
-            if !is_sep(p.ch) || out.is_empty() {
-                out.push(p);
-                i += 1;
-                continue;
-            }
-            let mut j = i;
-            while j < pending.len() && is_sep(pending[j].ch) {
-                j += 1;
-            }
-            let run = &pending[i..j];
-            let prev = out.last().map(|q| q.ch);
-            let next = pending.get(j).map(|q| q.ch);
-            let han_pair = prev.is_some_and(is_han) && next.is_some_and(is_han);
-            let latin_pair = prev.is_some_and(|c| c.is_ascii_alphabetic())
-                && next.is_some_and(|c| c.is_ascii_alphabetic())
-                && run.iter().all(|q| !is_space(q.ch));
-            // A run that comes from one original character expanded by NFKC
-            // (e.g. `⑴`) is that character's own text, not an insertion.
-            if run.len() <= MAX_SKIPPED_RUN && (han_pair || latin_pair) {
-                let mut before = Disguises::SEPARATOR;
-                for q in run {
-                    before |= q.before;
-                }
-                let mut next = pending[j];
-                next.before |= before;
-                out.push(next);
-                i = j + 1;
-            } else {
-                out.extend_from_slice(run);
-                i = j;
-            }
-        }
-        out
     }
 
     /// The normalised text.
