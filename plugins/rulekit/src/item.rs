@@ -261,16 +261,6 @@ impl Item {
     pub fn attribute(&self) -> Option<Attribute> {
         Attribute::parse(&self.attribute)
     }
-
-    /// Whether the item goes to a public channel (website or new media) —
-    /// anything but the applicant channel and internal archives.
-    pub fn public_channels(&self) -> Vec<&str> {
-        self.channels
-            .iter()
-            .map(String::as_str)
-            .filter(|c| !matches!(*c, "applicant" | "archive" | "internal" | "ledger"))
-            .collect()
-    }
 }
 
 /// One thing a rule found.
@@ -422,7 +412,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(item.attribute(), Some(Attribute::OnRequest));
-        assert!(item.public_channels().is_empty());
+        assert_eq!(item.channels, vec!["applicant"]);
         assert!(item.signoff.unwrap().statement_accepted);
     }
 

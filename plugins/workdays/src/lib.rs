@@ -259,8 +259,7 @@ impl Calendar {
 
     /// Adds one year's TOML file.
     pub fn add_toml(&mut self, text: &str) -> Result<(), Error> {
-        let year: YearArrangement =
-            toml::from_str(text).map_err(|e| Error::InvalidFile(e.message().to_string()))?;
+        let year: YearArrangement = toml::from_str(text).map_err(|e| Error::InvalidFile(e.message().to_string()))?;
         self.add_year(year)
     }
 
@@ -275,10 +274,7 @@ impl Calendar {
         let mut work = BTreeSet::new();
         for h in &arr.holiday {
             if h.from > h.to {
-                return Err(inconsistent(format!(
-                    "{}: {} is after {}",
-                    h.name, h.from, h.to
-                )));
+                return Err(inconsistent(format!("{}: {} is after {}", h.name, h.from, h.to)));
             }
             for d in [h.from, h.to].iter().chain(&h.workdays) {
                 if d.year() != year {
@@ -292,10 +288,7 @@ impl Calendar {
             }
             for w in &h.workdays {
                 if w.weekday() < 6 {
-                    return Err(inconsistent(format!(
-                        "{}: make-up workday {w} is not a weekend day",
-                        h.name
-                    )));
+                    return Err(inconsistent(format!("{}: make-up workday {w} is not a weekend day", h.name)));
                 }
                 work.insert(*w);
             }
@@ -368,10 +361,8 @@ mod tests {
     use super::*;
 
     fn cal() -> Calendar {
-        let mut c =
-            Calendar::from_toml(include_str!("../../../policies/calendar/2025.toml")).unwrap();
-        c.add_toml(include_str!("../../../policies/calendar/2026.toml"))
-            .unwrap();
+        let mut c = Calendar::from_toml(include_str!("../../../policies/calendar/2025.toml")).unwrap();
+        c.add_toml(include_str!("../../../policies/calendar/2026.toml")).unwrap();
         c
     }
 
@@ -399,13 +390,7 @@ mod tests {
         assert_eq!(d("2025-12-31").add_days(1), d("2026-01-01"));
         assert_eq!(d("2025-03-01").add_days(-1), d("2025-02-28"));
         assert_eq!(d("2025-01-01").days_until(d("2026-01-01")), 365);
-        for bad in [
-            "2025-02-29",
-            "2025-13-01",
-            "2025-1-01",
-            "20250101",
-            "2025-04-31",
-        ] {
+        for bad in ["2025-02-29", "2025-13-01", "2025-1-01", "20250101", "2025-04-31"] {
             assert!(Date::parse(bad).is_err(), "{bad}");
         }
     }
@@ -469,59 +454,29 @@ mod tests {
             ("2025-12-25", 10, "2026-01-09"), // crosses the year: 1-1..3 off, 1-4 works
             ("2026-02-13", 1, "2026-02-14"),
         ] {
-            assert_eq!(
-                c.add_working_days(d(start), n).unwrap(),
-                d(end),
-                "{start}+{n}"
-            );
+            assert_eq!(c.add_working_days(d(start), n).unwrap(), d(end), "{start}+{n}");
         }
     }
 
     #[test]
     fn working_days_between_counts_half_open() {
         let c = cal();
-        assert_eq!(
-            c.working_days_between(d("2025-01-20"), d("2025-02-21"))
-                .unwrap(),
-            20
-        );
-        assert_eq!(
-            c.working_days_between(d("2025-02-21"), d("2025-01-20"))
-                .unwrap(),
-            0
-        );
-        assert_eq!(
-            c.working_days_between(d("2025-10-01"), d("2025-10-08"))
-                .unwrap(),
-            0
-        );
-        assert_eq!(
-            c.working_days_between(d("2025-09-27"), d("2025-09-28"))
-                .unwrap(),
-            1
-        );
+        assert_eq!(c.working_days_between(d("2025-01-20"), d("2025-02-21")).unwrap(), 20);
+        assert_eq!(c.working_days_between(d("2025-02-21"), d("2025-01-20")).unwrap(), 0);
+        assert_eq!(c.working_days_between(d("2025-10-01"), d("2025-10-08")).unwrap(), 0);
+        assert_eq!(c.working_days_between(d("2025-09-27"), d("2025-09-28")).unwrap(), 1);
         // inverse of add_working_days
         for n in [1, 7, 20, 40] {
             let s = d("2025-04-25");
-            assert_eq!(
-                c.working_days_between(s, c.add_working_days(s, n).unwrap())
-                    .unwrap(),
-                n
-            );
+            assert_eq!(c.working_days_between(s, c.add_working_days(s, n).unwrap()).unwrap(), n);
         }
     }
 
     #[test]
     fn uncovered_years_are_refused() {
         let c = cal();
-        assert_eq!(
-            c.is_working_day(d("2024-12-31")),
-            Err(Error::YearNotCovered(2024))
-        );
-        assert_eq!(
-            c.add_working_days(d("2026-12-20"), 20),
-            Err(Error::YearNotCovered(2027))
-        );
+        assert_eq!(c.is_working_day(d("2024-12-31")), Err(Error::YearNotCovered(2024)));
+        assert_eq!(c.add_working_days(d("2026-12-20"), 20), Err(Error::YearNotCovered(2027)));
         assert!(Calendar::new().add_working_days(d("2025-01-01"), 0).is_ok());
     }
 
@@ -529,40 +484,20 @@ mod tests {
     fn inconsistent_files_are_refused() {
         let base = "year = 2025\nsource = \"x\"\n";
         for (body, want) in [
-            (
-                "[[holiday]]\nname = \"a\"\nfrom = \"2025-01-03\"\nto = \"2025-01-01\"\n",
-                "after",
-            ),
-            (
-                "[[holiday]]\nname = \"a\"\nfrom = \"2024-12-31\"\nto = \"2025-01-01\"\n",
-                "not in 2025",
-            ),
+            ("[[holiday]]\nname = \"a\"\nfrom = \"2025-01-03\"\nto = \"2025-01-01\"\n", "after"),
+            ("[[holiday]]\nname = \"a\"\nfrom = \"2024-12-31\"\nto = \"2025-01-01\"\n", "not in 2025"),
             (
                 "[[holiday]]\nname = \"a\"\nfrom = \"2025-01-01\"\nto = \"2025-01-01\"\nworkdays = [\"2025-01-02\"]\n",
                 "not a weekend day",
             ),
-            (
-                "[[holiday]]\nname = \"a\"\nfrom = \"2025-02-30\"\nto = \"2025-03-01\"\n",
-                "invalid date",
-            ),
-            (
-                "[[holiday]]\nname = \"a\"\nfrom = \"2025-01-01\"\n",
-                "missing field",
-            ),
+            ("[[holiday]]\nname = \"a\"\nfrom = \"2025-02-30\"\nto = \"2025-03-01\"\n", "invalid date"),
+            ("[[holiday]]\nname = \"a\"\nfrom = \"2025-01-01\"\n", "missing field"),
         ] {
-            let err = Calendar::from_toml(&format!("{base}{body}"))
-                .unwrap_err()
-                .to_string();
+            let err = Calendar::from_toml(&format!("{base}{body}")).unwrap_err().to_string();
             assert!(err.contains(want), "{err} should mention {want}");
         }
         let mut c = cal();
-        assert_eq!(
-            c.add_toml(include_str!("../../../policies/calendar/2025.toml")),
-            Err(Error::DuplicateYear(2025))
-        );
-        assert_eq!(
-            c.years().map(|(y, _)| y).collect::<Vec<_>>(),
-            vec![2025, 2026]
-        );
+        assert_eq!(c.add_toml(include_str!("../../../policies/calendar/2025.toml")), Err(Error::DuplicateYear(2025)));
+        assert_eq!(c.years().map(|(y, _)| y).collect::<Vec<_>>(), vec![2025, 2026]);
     }
 }
