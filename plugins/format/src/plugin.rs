@@ -37,6 +37,25 @@ mod tests {
         assert_eq!(info.name, "format");
         assert_eq!(info.rules.len(), RULES.len());
         assert!(serde_json::from_str::<serde_json::Value>(&info.config_schema).is_ok());
+        // The host refuses a finding whose kind is neither shared nor declared.
+        const SHARED: &[&str] = &[
+            "attribute_conflict",
+            "attribute_downgrade",
+            "reason_missing",
+            "reply_incomplete",
+            "signoff_missing",
+            "doc_number_format",
+        ];
+        let mut ids = std::collections::BTreeSet::new();
+        for r in &info.rules {
+            assert!(ids.insert(r.id.clone()), "rule {} listed twice", r.id);
+            assert!(
+                SHARED.contains(&r.kind.as_str()) || info.extra_kinds.contains(&r.kind),
+                "rule {} reports undeclared kind {}",
+                r.id,
+                r.kind
+            );
+        }
         assert!(FormatPlugin::configure("{\"no_such_option\": 1}").is_err());
     }
 
