@@ -223,7 +223,7 @@ impl Sink {
             self.emit(p);
             return;
         }
-        if is_separator(p.ch) && !self.map.is_empty() {
+        if !is_unified_han(p.ch) && is_separator(p.ch) && !self.map.is_empty() {
             self.run.push(p);
             return;
         }
@@ -281,6 +281,26 @@ impl<'a> Normalized<'a> {
         let mut iter = original.char_indices().peekable();
         let mut group = String::new();
         while let Some((start, c)) = iter.next() {
+            // The hot path: a unified Han character followed by nothing that
+            // could combine with it (most of any Chinese text).
+            if is_unified_han(c)
+                && iter
+                    .peek()
+                    .is_none_or(|&(_, m)| m.is_ascii() || is_unified_han(m) || canonical_combining_class(m) == 0)
+            {
+                let mut own = Disguises::NONE;
+                let mut ch = c;
+                if opts.to_simplified {
+                    let s = to_simplified(c);
+                    if s != c {
+                        own = Disguises::TRADITIONAL;
+                        ch = s;
+                    }
+                }
+                out.push(Pending { ch, orig: (start as u32, (start + c.len_utf8()) as u32), own, before: carry });
+                carry = Disguises::NONE;
+                continue;
+            }
             if opts.strip_invisible && is_invisible(c) {
                 carry |= Disguises::INVISIBLE;
                 continue;
