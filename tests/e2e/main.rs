@@ -3,5 +3,6 @@
 
 mod accounts;
 mod bad_input;
+mod hot_plugin;
 mod items;
 mod review;

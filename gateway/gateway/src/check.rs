@@ -157,7 +157,8 @@ struct OutputVerdict<'a> {
     verdict: &'a str,
 }
 
-fn read_items(path: &PathBuf) -> Result<Vec<ReviewItem>> {
+/// Reads a JSONL file of items in the contract's input format.
+pub fn read_items(path: &PathBuf) -> Result<Vec<ReviewItem>> {
     let file = std::fs::File::open(path).with_context(|| format!("无法打开输入文件 {}", path.display()))?;
     let mut items = Vec::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {

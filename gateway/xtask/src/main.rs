@@ -14,6 +14,8 @@
 //! and toolchain give the same component hashes on every machine, and the
 //! pins committed in `policies/` hold on a fresh clone.
 
+mod bench;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,6 +36,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Some("bench") => bench::run(&ws, &args[1..]),
         Some("pin") => {
             let manifest = read_manifest(&ws)?;
             pin_policies(&ws, &manifest)
@@ -50,11 +53,7 @@ fn main() -> Result<()> {
 /// The workspace root (the parent of `gateway/xtask`).
 fn workspace_root() -> Result<PathBuf> {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    Ok(here
-        .ancestors()
-        .nth(2)
-        .context("xtask is not at gateway/xtask")?
-        .to_path_buf())
+    Ok(here.ancestors().nth(2).context("xtask is not at gateway/xtask")?.to_path_buf())
 }
 
 /// `plugins/dist/manifest.toml`.
@@ -114,10 +113,7 @@ fn build_plugins(ws: &Path) -> Result<Manifest> {
         .output()
         .context("run cargo metadata")?;
     if !out.status.success() {
-        bail!(
-            "cargo metadata failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bail!("cargo metadata failed:\n{}", String::from_utf8_lossy(&out.stderr));
     }
     let meta: Metadata = serde_json::from_slice(&out.stdout).context("parse cargo metadata")?;
     let mut plugins = Vec::new();
@@ -125,11 +121,7 @@ fn build_plugins(ws: &Path) -> Result<Manifest> {
         let dir = p.manifest_path.parent().context("manifest has a parent")?;
         let rel = dir.strip_prefix(ws).unwrap_or(dir);
         let under = rel.starts_with("plugins") || rel.starts_with("tests/plugins");
-        let Some(lib) = p
-            .targets
-            .iter()
-            .find(|t| t.crate_types.iter().any(|c| c == "cdylib"))
-        else {
+        let Some(lib) = p.targets.iter().find(|t| t.crate_types.iter().any(|c| c == "cdylib")) else {
             continue;
         };
         if under {
@@ -140,19 +132,13 @@ fn build_plugins(ws: &Path) -> Result<Manifest> {
         bail!("no plugin crates (cdylib) found under plugins/ or tests/plugins/");
     }
     let mut cmd = Command::new(cargo());
-    cmd.args(["build", "--release", "--target", "wasm32-wasip2"])
-        .current_dir(ws);
+    cmd.args(["build", "--release", "--target", "wasm32-wasip2"]).current_dir(ws);
     for (p, _, _) in &plugins {
         cmd.args(["-p", &p.name]);
     }
-    let cargo_home = std::env::var("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| home().join(".cargo"));
-    let flags = format!(
-        "--remap-path-prefix={}=/workspace --remap-path-prefix={}=/cargo",
-        ws.display(),
-        cargo_home.display()
-    );
+    let cargo_home = std::env::var("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|_| home().join(".cargo"));
+    let flags =
+        format!("--remap-path-prefix={}=/workspace --remap-path-prefix={}=/cargo", ws.display(), cargo_home.display());
     cmd.env("CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS", flags);
     eprintln!("building {} plugin(s) for wasm32-wasip2 ...", plugins.len());
     let status = cmd.status().context("run cargo build")?;
@@ -180,10 +166,7 @@ fn build_plugins(ws: &Path) -> Result<Manifest> {
         });
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
-    let manifest = Manifest {
-        contract: "gov-disclosure:review@0.1.0".into(),
-        plugin: entries,
-    };
+    let manifest = Manifest { contract: "gov-disclosure:review@0.1.0".into(), plugin: entries };
     let text = format!(
         "# Written by `cargo xtask build-plugins`; do not edit. Pin these sha256\n# values in policies/*.toml (`cargo xtask pin` does it).\n{}",
         toml::to_string(&manifest)?
@@ -208,11 +191,7 @@ fn read_manifest(ws: &Path) -> Result<Manifest> {
 /// `policies/*.toml` whose `path` names a component in the manifest.
 /// Line-based, so comments and layout survive.
 fn pin_policies(ws: &Path, manifest: &Manifest) -> Result<()> {
-    let by_file: BTreeMap<&str, &str> = manifest
-        .plugin
-        .iter()
-        .map(|p| (p.file.as_str(), p.sha256.as_str()))
-        .collect();
+    let by_file: BTreeMap<&str, &str> = manifest.plugin.iter().map(|p| (p.file.as_str(), p.sha256.as_str())).collect();
     let dir = ws.join("policies");
     let Ok(read) = std::fs::read_dir(&dir) else {
         return Ok(());
@@ -235,12 +214,8 @@ fn pin_policies(ws: &Path, manifest: &Manifest) -> Result<()> {
 fn repin(text: &str, by_file: &BTreeMap<&str, &str>) -> (String, usize) {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let mut changed = 0;
-    let blocks: Vec<usize> = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.trim() == "[[plugins]]")
-        .map(|(i, _)| i)
-        .collect();
+    let blocks: Vec<usize> =
+        lines.iter().enumerate().filter(|(_, l)| l.trim() == "[[plugins]]").map(|(i, _)| i).collect();
     for (k, &start) in blocks.iter().enumerate() {
         let end = blocks.get(k + 1).copied().unwrap_or(lines.len());
         let end = (start + 1..end)
@@ -256,10 +231,7 @@ fn repin(text: &str, by_file: &BTreeMap<&str, &str>) -> (String, usize) {
         let Some(file) = (start..end).find_map(|i| value("path", &lines[i])) else {
             continue;
         };
-        let name = Path::new(&file)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = Path::new(&file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let Some(sha) = by_file.get(name.as_str()) else {
             continue;
         };

@@ -12,6 +12,4 @@ wasmtime::component::bindgen!({
 
 // `Item`, `Finding` and `PluginInfo` are at this module's root already (the
 // world `use`s them).
-pub use gov_disclosure::review::types::{
-    Approval, Attachment, Field, Severity, Signoff, Span, SuperiorRef,
-};
+pub use gov_disclosure::review::types::{Approval, Attachment, Field, Severity, Signoff, Span, SuperiorRef};

@@ -34,9 +34,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{
-    Component, ComponentExportIndex, Func, InstancePre, Linker, ResourceTable, TypedFunc,
-};
+use wasmtime::component::{Component, ComponentExportIndex, Func, InstancePre, Linker, ResourceTable, TypedFunc};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -128,9 +126,7 @@ pub enum HostError {
         source: std::io::Error,
     },
     /// The component's SHA-256 is not the policy's pin.
-    #[error(
-        "插件 {name} 的文件 {path} 与策略固定的哈希不符：策略为 {expected}，文件实际为 {actual}"
-    )]
+    #[error("插件 {name} 的文件 {path} 与策略固定的哈希不符：策略为 {expected}，文件实际为 {actual}")]
     HashMismatch {
         /// Plugin name in the policy.
         name: String,
@@ -150,9 +146,7 @@ pub enum HostError {
         reason: String,
     },
     /// The plugin was built against another contract version or shape.
-    #[error(
-        "插件 {name} 的接口契约不兼容：网关支持 {CONTRACT_PACKAGE}@{CONTRACT_VERSION}，插件为 {found}"
-    )]
+    #[error("插件 {name} 的接口契约不兼容：网关支持 {CONTRACT_PACKAGE}@{CONTRACT_VERSION}，插件为 {found}")]
     Contract {
         /// Plugin name in the policy.
         name: String,
@@ -223,12 +217,9 @@ impl fmt::Display for FailureCause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FailureCause::Deadline(d) => write!(f, "超过时限 {} 毫秒", d.as_millis()),
-            FailureCause::MemoryCap { cap, requested } => write!(
-                f,
-                "超过内存上限 {} MiB（请求 {} MiB）",
-                cap >> 20,
-                requested.div_ceil(1 << 20)
-            ),
+            FailureCause::MemoryCap { cap, requested } => {
+                write!(f, "超过内存上限 {} MiB（请求 {} MiB）", cap >> 20, requested.div_ceil(1 << 20))
+            }
             FailureCause::Trap(t) => write!(f, "插件崩溃（{t}）"),
             FailureCause::PluginError(e) => write!(f, "插件报告错误：{e}"),
             FailureCause::OutputTooLarge(e) => write!(f, "输出过大：{e}"),
@@ -263,31 +254,18 @@ struct Limiter {
 }
 
 impl wasmtime::ResourceLimiter for Limiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         let used = self.used - current.min(self.used) + desired;
         if used > self.cap {
             // An error (not `Ok(false)`) traps at once with a cause the host
             // can name, instead of a guest abort that looks like a panic.
-            return Err(wasmtime::Error::new(MemoryCapExceeded {
-                cap: self.cap,
-                requested: used,
-            }));
+            return Err(wasmtime::Error::new(MemoryCapExceeded { cap: self.cap, requested: used }));
         }
         self.used = used;
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 
@@ -313,10 +291,7 @@ pub(crate) struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -361,10 +336,7 @@ impl Ticker {
                 }
             })
             .expect("spawn the epoch ticker thread");
-        Ticker {
-            stop,
-            thread: Some(thread),
-        }
+        Ticker { stop, thread: Some(thread) }
     }
 }
 
@@ -393,10 +365,7 @@ pub struct PluginHost {
 
 impl fmt::Debug for PluginHost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PluginHost")
-            .field("config", &self.config)
-            .field("compat", &self.compat)
-            .finish_non_exhaustive()
+        f.debug_struct("PluginHost").field("config", &self.config).field("compat", &self.compat).finish_non_exhaustive()
     }
 }
 
@@ -440,8 +409,7 @@ impl PluginHost {
         }
         let engine = Engine::new(&wasm).map_err(|e| HostError::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-            .map_err(|e| HostError::Engine(format!("{e:#}")))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| HostError::Engine(format!("{e:#}")))?;
         let mut h = ShaHasher(Sha256::new());
         std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut h);
         let compat = hex::encode(&h.0.finalize()[..8]);
@@ -468,10 +436,7 @@ impl PluginHost {
 
     /// The cache file of a component with this SHA-256 for this engine.
     fn cache_path(&self, sha256: &str) -> Option<PathBuf> {
-        self.config
-            .cache_dir
-            .as_ref()
-            .map(|d| d.join(format!("{sha256}-{}.cwasm", self.compat)))
+        self.config.cache_dir.as_ref().map(|d| d.join(format!("{sha256}-{}.cwasm", self.compat)))
     }
 
     /// Compiles `bytes` (whose SHA-256 is `sha256`, already verified), or
@@ -501,35 +466,23 @@ impl PluginHost {
         let component = match cached {
             Some(c) => c,
             None => {
-                let c = Component::from_binary(&self.engine, bytes).map_err(|e| {
-                    HostError::Compile {
-                        name: name.to_owned(),
-                        reason: format!("{e:#}"),
-                    }
-                })?;
+                let c = Component::from_binary(&self.engine, bytes)
+                    .map_err(|e| HostError::Compile { name: name.to_owned(), reason: format!("{e:#}") })?;
                 if let Some(path) = self.cache_path(sha256) {
                     self.write_cache(&path, &c);
                 }
                 c
             }
         };
-        self.compiled
-            .lock()
-            .expect("cache lock")
-            .insert(sha256.to_owned(), component.clone());
+        self.compiled.lock().expect("cache lock").insert(sha256.to_owned(), component.clone());
         Ok(component)
     }
 
     fn write_cache(&self, path: &Path, component: &Component) {
-        let result = component
-            .serialize()
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                std::fs::write(&tmp, bytes)
-                    .and_then(|()| std::fs::rename(&tmp, path))
-                    .map_err(|e| e.to_string())
-            });
+        let result = component.serialize().map_err(|e| e.to_string()).and_then(|bytes| {
+            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| e.to_string())
+        });
         if let Err(e) = result {
             tracing::warn!(path = %path.display(), error = %e, "cannot write the plugin artifact cache");
         }
@@ -537,10 +490,7 @@ impl PluginHost {
 
     /// Forgets compiled components not in `keep` (SHA-256s), after a reload.
     pub fn retain_compiled(&self, keep: &HashSet<String>) {
-        self.compiled
-            .lock()
-            .expect("cache lock")
-            .retain(|sha, _| keep.contains(sha));
+        self.compiled.lock().expect("cache lock").retain(|sha, _| keep.contains(sha));
     }
 
     fn new_store(&self, memory_cap: usize) -> Store<HostState> {
@@ -556,14 +506,7 @@ impl PluginHost {
             .build();
         let mut store = Store::new(
             &self.engine,
-            HostState {
-                wasi,
-                table: ResourceTable::new(),
-                limiter: Limiter {
-                    cap: memory_cap,
-                    used: 0,
-                },
-            },
+            HostState { wasi, table: ResourceTable::new(), limiter: Limiter { cap: memory_cap, used: 0 } },
         );
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_trap();
@@ -594,23 +537,14 @@ impl PluginHost {
         let export = |f: &str| {
             component
                 .get_export_index(None, f)
-                .ok_or_else(|| HostError::Contract {
-                    name: name.clone(),
-                    found: format!("缺少导出函数 {f}"),
-                })
+                .ok_or_else(|| HostError::Contract { name: name.clone(), found: format!("缺少导出函数 {f}") })
         };
-        let exports = Exports {
-            describe: export("describe")?,
-            configure: export("configure")?,
-            review: export("review")?,
-        };
+        let exports =
+            Exports { describe: export("describe")?, configure: export("configure")?, review: export("review")? };
         let pre = self
             .linker
             .instantiate_pre(&component)
-            .map_err(|e| HostError::Link {
-                name: name.clone(),
-                reason: format!("{e:#}"),
-            })?;
+            .map_err(|e| HostError::Link { name: name.clone(), reason: format!("{e:#}") })?;
         let mut plugin = LoadedPlugin {
             host: self.clone(),
             name: name.clone(),
@@ -625,30 +559,18 @@ impl PluginHost {
             kinds: HashSet::new(),
             pool: Mutex::new(Vec::new()),
         };
-        let (mut store, instance) = plugin.instantiate().map_err(|e| HostError::Contract {
-            name: name.clone(),
-            found: e,
-        })?;
+        let (mut store, instance) =
+            plugin.instantiate().map_err(|e| HostError::Contract { name: name.clone(), found: e })?;
         let description = plugin.describe(&mut store, &instance)?;
         if description.name != name {
-            return Err(HostError::NameMismatch {
-                name,
-                described: description.name,
-            });
+            return Err(HostError::NameMismatch { name, described: description.name });
         }
         plugin.rules = description.rules.iter().map(|r| r.id.clone()).collect();
-        plugin.kinds = SHARED_KINDS
-            .iter()
-            .map(|k| (*k).to_owned())
-            .chain(description.extra_kinds.iter().cloned())
-            .collect();
+        plugin.kinds =
+            SHARED_KINDS.iter().map(|k| (*k).to_owned()).chain(description.extra_kinds.iter().cloned()).collect();
         plugin.description = description;
-        let warm = plugin
-            .configure(store, &instance)
-            .map_err(|reason| HostError::Configure {
-                name: name.clone(),
-                reason,
-            })?;
+        let warm =
+            plugin.configure(store, &instance).map_err(|reason| HostError::Configure { name: name.clone(), reason })?;
         plugin.pool.lock().expect("pool lock").push(warm);
         Ok(plugin)
     }
@@ -678,10 +600,7 @@ impl PluginHost {
 pub fn contract_compatible(version: &str) -> bool {
     let ours: Vec<&str> = CONTRACT_VERSION.split('.').collect();
     let theirs: Vec<&str> = version.split('.').collect();
-    theirs.len() == 3
-        && theirs[0] == ours[0]
-        && theirs[1] == ours[1]
-        && theirs[2].parse::<u32>().is_ok()
+    theirs.len() == 3 && theirs[0] == ours[0] && theirs[1] == ours[1] && theirs[2].parse::<u32>().is_ok()
 }
 
 /// What to load: a plugin named in a policy.
@@ -806,10 +725,7 @@ impl LoadedPlugin {
     fn instantiate(&self) -> Result<(Store<HostState>, wasmtime::component::Instance), String> {
         let mut store = self.host.new_store(self.limits.memory);
         store.set_epoch_deadline(deadline_ticks(self.limits.configure_deadline));
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| classify(&e, &self.limits).to_string())?;
+        let instance = self.pre.instantiate(&mut store).map_err(|e| classify(&e, &self.limits).to_string())?;
         Ok((store, instance))
     }
 
@@ -822,16 +738,11 @@ impl LoadedPlugin {
             name: self.name.clone(),
             found: format!("describe 的类型不符：{e:#}"),
         };
-        let f: TypedFunc<(), (RawPluginInfo,)> = instance
-            .get_typed_func(&mut *store, self.exports.describe)
-            .map_err(contract_err)?;
-        let (info,) =
-            output::with_budget(10_000, 1 << 20, || f.call(&mut *store, ())).map_err(|e| {
-                HostError::Describe {
-                    name: self.name.clone(),
-                    reason: classify(&e, &self.limits).to_string(),
-                }
-            })?;
+        let f: TypedFunc<(), (RawPluginInfo,)> =
+            instance.get_typed_func(&mut *store, self.exports.describe).map_err(contract_err)?;
+        let (info,) = output::with_budget(10_000, 1 << 20, || f.call(&mut *store, ())).map_err(|e| {
+            HostError::Describe { name: self.name.clone(), reason: classify(&e, &self.limits).to_string() }
+        })?;
         let contract = info.contract.0;
         if !contract_compatible(&contract) {
             return Err(HostError::Contract {
@@ -868,32 +779,21 @@ impl LoadedPlugin {
         let configure: TypedFunc<(&str,), (ConfigureResult,)> = instance
             .get_typed_func(&mut store, self.exports.configure)
             .map_err(|e| format!("configure 的类型不符：{e:#}"))?;
-        let review = instance
-            .get_func(&mut store, self.exports.review)
-            .ok_or_else(|| "缺少导出函数 review".to_owned())?;
-        review
-            .typed::<(&WitItem,), (ReviewResult,)>(&store)
-            .map_err(|e| format!("review 的类型不符：{e:#}"))?;
+        let review =
+            instance.get_func(&mut store, self.exports.review).ok_or_else(|| "缺少导出函数 review".to_owned())?;
+        review.typed::<(&WitItem,), (ReviewResult,)>(&store).map_err(|e| format!("review 的类型不符：{e:#}"))?;
         store.set_epoch_deadline(deadline_ticks(self.limits.configure_deadline));
-        let (result,) = output::with_budget(0, 64 << 10, || {
-            configure.call(&mut store, (self.config.as_str(),))
-        })
-        .map_err(|e| classify(&e, &self.limits).to_string())?;
+        let (result,) = output::with_budget(0, 64 << 10, || configure.call(&mut store, (self.config.as_str(),)))
+            .map_err(|e| classify(&e, &self.limits).to_string())?;
         result.map_err(|e| e.0)?;
-        Ok(WarmInstance {
-            store,
-            review,
-            calls: 0,
-        })
+        Ok(WarmInstance { store, review, calls: 0 })
     }
 
     fn take_instance(&self) -> Result<WarmInstance, FailureCause> {
         if let Some(warm) = self.pool.lock().expect("pool lock").pop() {
             return Ok(warm);
         }
-        let (store, instance) = self.instantiate().map_err(FailureCause::Instantiate)?;
-        self.configure(store, &instance)
-            .map_err(FailureCause::Instantiate)
+        self.take_instance_fresh()
     }
 
     fn give_back(&self, warm: WarmInstance) {
@@ -915,10 +815,8 @@ impl LoadedPlugin {
         let want = n.min(self.limits.max_idle);
         let mut fresh = Vec::new();
         while self.idle_instances() + fresh.len() < want {
-            let warm = self.take_instance_fresh().map_err(|cause| PluginFailure {
-                plugin: self.name.clone(),
-                cause,
-            })?;
+            let warm =
+                self.take_instance_fresh().map_err(|cause| PluginFailure { plugin: self.name.clone(), cause })?;
             fresh.push(warm);
         }
         self.pool.lock().expect("pool lock").extend(fresh);
@@ -927,8 +825,7 @@ impl LoadedPlugin {
 
     fn take_instance_fresh(&self) -> Result<WarmInstance, FailureCause> {
         let (store, instance) = self.instantiate().map_err(FailureCause::Instantiate)?;
-        self.configure(store, &instance)
-            .map_err(FailureCause::Instantiate)
+        self.configure(store, &instance).map_err(FailureCause::Instantiate)
     }
 
     /// Reviews one item on a warm instance. The instance is discarded after
@@ -936,37 +833,50 @@ impl LoadedPlugin {
     /// error leaves it usable. Findings come back validated, with the
     /// plugin's severities (the policy's overrides are the pipeline's job).
     pub(crate) fn review(&self, item: &WitItem) -> Result<Vec<Finding>, PluginFailure> {
-        self.review_inner(item).map_err(|cause| PluginFailure {
-            plugin: self.name.clone(),
-            cause,
-        })
+        self.review_inner(item).map_err(|cause| PluginFailure { plugin: self.name.clone(), cause })
     }
 
     fn review_inner(&self, item: &WitItem) -> Result<Vec<Finding>, FailureCause> {
         let mut warm = self.take_instance()?;
+        let result = self.call_review(&mut warm, item);
+        // Only a plugin-reported error or valid output leaves the instance
+        // usable; after a trap it is poisoned.
+        if matches!(result, Ok(_) | Err(FailureCause::PluginError(_))) {
+            self.give_back(warm);
+        }
+        result
+    }
+
+    /// Reviews one item on a brand-new instance (instantiate, configure,
+    /// review, drop): the strongest isolation, at the cost of `configure` per
+    /// item. The benchmark compares it with [`LoadedPlugin::review`].
+    pub fn review_fresh(&self, item: &crate::review::ReviewItem) -> Result<Vec<Finding>, PluginFailure> {
+        let wit = wit_item(item, "2025-01-01T00:00:00Z");
+        self.take_instance_fresh()
+            .and_then(|mut fresh| self.call_review(&mut fresh, &wit))
+            .map_err(|cause| PluginFailure { plugin: self.name.clone(), cause })
+    }
+
+    /// Reviews `item` with this plugin alone on a warm instance, converting
+    /// it first (for the benchmark and tools; the pipeline converts once per
+    /// item).
+    pub fn review_item(&self, item: &crate::review::ReviewItem) -> Result<Vec<Finding>, PluginFailure> {
+        self.review(&wit_item(item, "2025-01-01T00:00:00Z"))
+    }
+
+    fn call_review(&self, warm: &mut WarmInstance, item: &WitItem) -> Result<Vec<Finding>, FailureCause> {
         warm.calls += 1;
-        warm.store
-            .set_epoch_deadline(deadline_ticks(self.limits.deadline));
+        warm.store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
         // SAFETY: the function's type was checked against exactly these
         // parameter and result types in `configure`, on this instance.
-        let review =
-            unsafe { TypedFunc::<(&WitItem,), (ReviewResult,)>::new_unchecked(warm.review) };
-        let result = output::with_budget(
-            self.limits.max_findings,
-            self.limits.max_output_bytes,
-            || review.call(&mut warm.store, (item,)),
-        );
+        let review = unsafe { TypedFunc::<(&WitItem,), (ReviewResult,)>::new_unchecked(warm.review) };
+        let result = output::with_budget(self.limits.max_findings, self.limits.max_output_bytes, || {
+            review.call(&mut warm.store, (item,))
+        });
         match result {
             Err(e) => Err(classify(&e, &self.limits)),
-            Ok((Err(message),)) => {
-                self.give_back(warm);
-                Err(FailureCause::PluginError(message.0))
-            }
-            Ok((Ok(raw),)) => {
-                let findings = self.validate(item, raw.0)?;
-                self.give_back(warm);
-                Ok(findings)
-            }
+            Ok((Err(message),)) => Err(FailureCause::PluginError(message.0)),
+            Ok((Ok(raw),)) => self.validate(item, raw.0),
         }
     }
 
@@ -975,8 +885,7 @@ impl LoadedPlugin {
     fn validate(&self, item: &WitItem, raw: Vec<RawFinding>) -> Result<Vec<Finding>, FailureCause> {
         let mut out = Vec::with_capacity(raw.len());
         for (i, f) in raw.into_iter().enumerate() {
-            let bad =
-                |why: String| FailureCause::InvalidOutput(format!("第 {} 条发现：{why}", i + 1));
+            let bad = |why: String| FailureCause::InvalidOutput(format!("第 {} 条发现：{why}", i + 1));
             let rule_id = f.rule_id.0;
             let kind = f.kind.0;
             if !self.rules.contains(&rule_id) {
@@ -986,9 +895,7 @@ impl LoadedPlugin {
                 return Err(bad(format!("类别 {kind} 为网关保留")));
             }
             if !self.kinds.contains(&kind) {
-                return Err(bad(format!(
-                    "未知的类别 {kind}（既非共享词汇，也未在 describe 中声明）"
-                )));
+                return Err(bad(format!("未知的类别 {kind}（既非共享词汇，也未在 describe 中声明）")));
             }
             if f.message.0.trim().is_empty() {
                 return Err(bad("缺少说明".to_owned()));
@@ -998,10 +905,7 @@ impl LoadedPlugin {
                 None => None,
                 Some(s) => {
                     let Some(text) = field_text(item, f.field) else {
-                        return Err(bad(format!(
-                            "字段 {} 不接受位置或该字段为空",
-                            field.as_str()
-                        )));
+                        return Err(bad(format!("字段 {} 不接受位置或该字段为空", field.as_str())));
                     };
                     let (start, end) = (s.start as usize, s.end as usize);
                     if start > end || end > text.len() {
@@ -1012,15 +916,9 @@ impl LoadedPlugin {
                         )));
                     }
                     if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
-                        return Err(bad(format!(
-                            "位置 {start}..{end} 不在字段 {} 的字符边界上",
-                            field.as_str()
-                        )));
+                        return Err(bad(format!("位置 {start}..{end} 不在字段 {} 的字符边界上", field.as_str())));
                     }
-                    Some(Span {
-                        start: s.start,
-                        end: s.end,
-                    })
+                    Some(Span { start: s.start, end: s.end })
                 }
             };
             out.push(Finding {
@@ -1061,17 +959,12 @@ fn classify(e: &wasmtime::Error, limits: &PluginLimits) -> FailureCause {
         if let Some(trap) = cause.downcast_ref::<Trap>() {
             return match trap {
                 Trap::Interrupt => FailureCause::Deadline(limits.deadline),
-                Trap::UnreachableCodeReached => {
-                    FailureCause::Trap("panic 或 abort：wasm trap: unreachable".to_owned())
-                }
+                Trap::UnreachableCodeReached => FailureCause::Trap("panic 或 abort：wasm trap: unreachable".to_owned()),
                 other => FailureCause::Trap(format!("wasm trap: {other}")),
             };
         }
         if let Some(m) = cause.downcast_ref::<MemoryCapExceeded>() {
-            return FailureCause::MemoryCap {
-                cap: m.cap,
-                requested: m.requested,
-            };
+            return FailureCause::MemoryCap { cap: m.cap, requested: m.requested };
         }
         if let Some(o) = cause.downcast_ref::<output::OutputTooLarge>() {
             return FailureCause::OutputTooLarge(o.0.clone());
@@ -1194,19 +1087,15 @@ pub(crate) fn wit_item(item: &crate::review::ReviewItem, now: &str) -> WitItem {
 
 /// Appends findings to the item's `prior-findings` for the next plugin.
 pub(crate) fn push_prior(item: &mut WitItem, findings: &[Finding]) {
-    item.prior_findings
-        .extend(findings.iter().map(|f| bindings::Finding {
-            rule_id: f.rule_id.clone(),
-            kind: f.kind.clone(),
-            severity: f.severity.into(),
-            field: f.field.into(),
-            span: f.span.map(|s| bindings::Span {
-                start: s.start,
-                end: s.end,
-            }),
-            message: f.message.clone(),
-            suggestion: f.suggestion.clone(),
-        }));
+    item.prior_findings.extend(findings.iter().map(|f| bindings::Finding {
+        rule_id: f.rule_id.clone(),
+        kind: f.kind.clone(),
+        severity: f.severity.into(),
+        field: f.field.into(),
+        span: f.span.map(|s| bindings::Span { start: s.start, end: s.end }),
+        message: f.message.clone(),
+        suggestion: f.suggestion.clone(),
+    }));
 }
 
 #[cfg(test)]
@@ -1225,14 +1114,8 @@ mod unit {
 
     #[test]
     fn failure_causes_read_in_chinese() {
-        let c = FailureCause::MemoryCap {
-            cap: 64 << 20,
-            requested: (64 << 20) + 1,
-        };
+        let c = FailureCause::MemoryCap { cap: 64 << 20, requested: (64 << 20) + 1 };
         assert_eq!(c.to_string(), "超过内存上限 64 MiB（请求 65 MiB）");
-        assert_eq!(
-            FailureCause::Deadline(Duration::from_millis(2000)).to_string(),
-            "超过时限 2000 毫秒"
-        );
+        assert_eq!(FailureCause::Deadline(Duration::from_millis(2000)).to_string(), "超过时限 2000 毫秒");
     }
 }

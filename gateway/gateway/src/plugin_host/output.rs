@@ -43,12 +43,7 @@ pub(crate) fn with_budget<R>(max_items: usize, max_bytes: usize, f: impl FnOnce(
             BUDGET.with(|b| b.set(None));
         }
     }
-    BUDGET.with(|b| {
-        b.set(Some(Budget {
-            max_items,
-            bytes_left: max_bytes,
-        }))
-    });
+    BUDGET.with(|b| b.set(Some(Budget { max_items, bytes_left: max_bytes })));
     let _reset = Reset;
     f()
 }
@@ -58,9 +53,7 @@ fn charge(count: usize, bytes: usize) -> wasmtime::Result<()> {
         let Some(mut budget) = b.get() else {
             // Lifting outside `with_budget` is a host bug; refuse rather than
             // lift unbounded.
-            return Err(wasmtime::Error::new(OutputTooLarge(
-                "no output budget set".into(),
-            )));
+            return Err(wasmtime::Error::new(OutputTooLarge("no output budget set".into())));
         };
         if count > budget.max_items {
             return Err(wasmtime::Error::new(OutputTooLarge(format!(
@@ -87,10 +80,7 @@ fn flat_len(src: &[wasmtime::ValRaw; 2]) -> usize {
 }
 
 fn memory_len(bytes: &[u8]) -> usize {
-    bytes
-        .get(4..8)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-        .unwrap_or(usize::MAX)
+    bytes.get(4..8).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize).unwrap_or(usize::MAX)
 }
 
 /// A `string` lifted only within the call's budget.
@@ -108,24 +98,14 @@ unsafe impl ComponentType for BoundedString {
 
 // SAFETY: delegates to `String`'s implementation after a length check.
 unsafe impl Lift for BoundedString {
-    fn linear_lift_from_flat(
-        cx: &mut LiftContext<'_>,
-        ty: InterfaceType,
-        src: &Self::Lower,
-    ) -> wasmtime::Result<Self> {
+    fn linear_lift_from_flat(cx: &mut LiftContext<'_>, ty: InterfaceType, src: &Self::Lower) -> wasmtime::Result<Self> {
         charge(0, flat_len(src))?;
         Ok(BoundedString(String::linear_lift_from_flat(cx, ty, src)?))
     }
 
-    fn linear_lift_from_memory(
-        cx: &mut LiftContext<'_>,
-        ty: InterfaceType,
-        bytes: &[u8],
-    ) -> wasmtime::Result<Self> {
+    fn linear_lift_from_memory(cx: &mut LiftContext<'_>, ty: InterfaceType, bytes: &[u8]) -> wasmtime::Result<Self> {
         charge(0, memory_len(bytes))?;
-        Ok(BoundedString(String::linear_lift_from_memory(
-            cx, ty, bytes,
-        )?))
+        Ok(BoundedString(String::linear_lift_from_memory(cx, ty, bytes)?))
     }
 }
 
@@ -144,26 +124,16 @@ unsafe impl<T: ComponentType> ComponentType for BoundedList<T> {
 
 // SAFETY: delegates to `Vec<T>`'s implementation after a length check.
 unsafe impl<T: Lift> Lift for BoundedList<T> {
-    fn linear_lift_from_flat(
-        cx: &mut LiftContext<'_>,
-        ty: InterfaceType,
-        src: &Self::Lower,
-    ) -> wasmtime::Result<Self> {
+    fn linear_lift_from_flat(cx: &mut LiftContext<'_>, ty: InterfaceType, src: &Self::Lower) -> wasmtime::Result<Self> {
         let n = flat_len(src);
         charge(n, n.saturating_mul(T::SIZE32))?;
         Ok(BoundedList(Vec::<T>::linear_lift_from_flat(cx, ty, src)?))
     }
 
-    fn linear_lift_from_memory(
-        cx: &mut LiftContext<'_>,
-        ty: InterfaceType,
-        bytes: &[u8],
-    ) -> wasmtime::Result<Self> {
+    fn linear_lift_from_memory(cx: &mut LiftContext<'_>, ty: InterfaceType, bytes: &[u8]) -> wasmtime::Result<Self> {
         let n = memory_len(bytes);
         charge(n, n.saturating_mul(T::SIZE32))?;
-        Ok(BoundedList(Vec::<T>::linear_lift_from_memory(
-            cx, ty, bytes,
-        )?))
+        Ok(BoundedList(Vec::<T>::linear_lift_from_memory(cx, ty, bytes)?))
     }
 }
 
