@@ -156,7 +156,14 @@ pub fn check_doc_number(dn: &str) -> Vec<Finding> {
         &YEAR,
         r"([\[［【(（〔<《{〈「]?)\s*([0-9]{2,4}|[〇零一二三四五六七八九]{2,4})\s*([\]］】)）〕>》}〉」]?)\s*(?:年)?",
     );
-    let Some(y) = year.captures(t) else {
+    // Prefer a bracketed year; a bare number is the year only without one
+    // (an 机关代字 may itself contain digits: 12345办〔2024〕3号).
+    static BRACKETED: OnceLock<Regex> = OnceLock::new();
+    let bracketed = re(
+        &BRACKETED,
+        r"([\[［【(（〔<《{〈「])\s*([0-9]{2,4}|[〇零一二三四五六七八九]{2,4})\s*([\]］】)）〕>》}〉」]?)\s*(?:年)?",
+    );
+    let Some(y) = bracketed.captures(t).or_else(|| year.captures(t)) else {
         out.push(doc_finding(
             0..dn.len(),
             &format!("“{dn}”缺少年份，应写作“机关代字〔年份〕序号号”，如“句政发〔2023〕12号”。"),

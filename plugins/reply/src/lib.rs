@@ -292,9 +292,13 @@ fn finding(rule: &str, message: &str) -> Finding {
 fn has_search_process(text: &str) -> bool {
     static SEARCH: OnceLock<Regex> = OnceLock::new();
     let search = re(&SEARCH, r"检索|查找|查询|搜索|查阅|翻阅|调阅|搜寻|查档|查证|逐一核对|逐项核对");
+    // Skip instructions to the applicant: "您可通过网站查阅", "请自行查询".
+    const TO_APPLICANT: &[&str] =
+        &["您可", "可通过", "可以通过", "可自行", "可登录", "可在", "可到", "可向", "请您", "请自行", "自行", "便于"];
     search.find_iter(text).any(|m| {
-        let before: String = text[..m.start()].chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
-        !["可", "请", "自行", "便于"].iter().any(|w| before.contains(w))
+        let before: String = text[..m.start()].chars().rev().take(10).collect::<Vec<_>>().into_iter().rev().collect();
+        let clause = before.rsplit(['。', '，', '；', ',', ';', '\n']).next().unwrap_or("");
+        !TO_APPLICANT.iter().any(|w| clause.contains(w))
     })
 }
 

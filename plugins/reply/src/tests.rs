@@ -56,6 +56,9 @@ fn each_missing_element_is_named() {
         &format!("您申请的信息已主动公开，您可通过本局网站查阅。根据《条例》第三十六条第（一）项规定告知。\n{REMEDY}"),
         &["REPLY-001"],
     );
+    // 可 earlier in the sentence is no instruction to the applicant
+    check(&format!("您的申请材料齐全，可予受理。经检索本机关档案，{BASIS}\n{REMEDY}"), &[]);
+    check(&format!("经审查，您可自行查询本局网站。{BASIS}\n{REMEDY}"), &["REPLY-001"]);
     // no article cited
     check(&format!("{SEARCH}该信息由本局制作，现提供给您。\n{REMEDY}"), &["REPLY-002"]);
     // no remedy at all
