@@ -25,6 +25,30 @@ pub struct Patterns {
     categories: Vec<(&'static str, Regex)>,
 }
 
+/// Words that make the subject of a clause an organisation.
+const ORGANISATIONS: &[&str] = &[
+    "公司",
+    "企业",
+    "集团",
+    "厂",
+    "店",
+    "合作社",
+    "中心",
+    "协会",
+    "学会",
+    "学校",
+    "医院",
+    "机构",
+    "单位",
+    "事务所",
+    "委员会",
+    "政府",
+    "局",
+    "银行",
+    "经营部",
+    "门市部",
+];
+
 /// PIPL §28 categories and the wording that reveals them about a person.
 const CATEGORIES: &[(&str, &str)] = &[
     (
@@ -108,6 +132,13 @@ impl Patterns {
             let Some(fine) = self.fine_address.find(addr) else {
                 continue;
             };
+            // An enterprise's or an organ's 住所 is public registration data,
+            // not a home address: skip when the clause is about one.
+            let line_start = t[..m.start()].rfind(['\n', '。', ';']).map_or(0, |i| i + 1);
+            let subject = &t[line_start..m.start()];
+            if ORGANISATIONS.iter().any(|o| subject.contains(o)) {
+                continue;
+            }
             let keep = self.coarse_end.find_iter(&addr[..fine.start()]).last().map_or(0, |e| e.end());
             out.push((m.range(), format!("{}（详细地址略）", &addr[..keep])));
         }

@@ -139,6 +139,7 @@ fn pii_005_addresses() {
     // coarse enough, or an office address
     check("身份证号：略；联系地址：江城市某街道。", &[]);
     check("办公地址：江城市人民路1号", &[]);
+    check("当事人：江城市某某食品有限公司，住所：江城市东湖区人民路12号。", &[]);
 }
 
 #[test]

@@ -367,9 +367,15 @@ impl<'a> Normalized<'a> {
             let orig = (start as u32, end as u32);
             let mut width = Disguises::NONE;
             let folded: String = if opts.fold_width && !group.is_ascii() {
-                let n: String = group.nfkc().collect();
+                let mut n: String = group.nfkc().collect();
                 if n != group {
                     width = Disguises::WIDTH;
+                }
+                // Combining marks stacked on a Han character (`钉\u{301}子户`)
+                // compose with nothing: they only break the word. Drop them.
+                if opts.strip_invisible && n.chars().next().is_some_and(is_han) && n.chars().count() > 1 {
+                    n = n.chars().filter(|&m| canonical_combining_class(m) == 0).collect();
+                    carry |= Disguises::INVISIBLE;
                 }
                 n
             } else {
@@ -561,6 +567,11 @@ mod tests {
         let n = Normalized::new(s, &Options::default());
         let at = n.text().find("花钱消灾").unwrap();
         assert_eq!(n.original_span(at..at + 12), 8..20);
+    }
+
+    #[test]
+    fn combining_marks_on_han_are_dropped() {
+        check("钉\u{301}子\u{308}户", "钉子户", "钉子户", "钉\u{301}子\u{308}户", &["invisible"]);
     }
 
     #[test]
