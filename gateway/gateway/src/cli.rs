@@ -41,15 +41,18 @@ struct OverrideArgs {
     /// Database URL; postgres://… for PostgreSQL. Default: SQLite in the data directory.
     #[arg(long, global = true)]
     database_url: Option<String>,
-    /// Review policy file. Default: policies/default.toml.
-    #[arg(long, global = true)]
-    policy: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run the gateway.
-    Serve,
+    Serve {
+        /// Review policy file. Default: policies/default.toml.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Review a JSONL file of items offline with the real pipeline (the evaluation contract).
+    Check(gateway::check::CheckArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage users.
@@ -156,11 +159,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         listen: cli.overrides.listen,
         data_dir: cli.overrides.data_dir,
         database_url: cli.overrides.database_url,
-        policy: cli.overrides.policy,
+        policy: match &cli.command {
+            Command::Serve { policy } => policy.clone(),
+            _ => None,
+        },
     };
     let settings = Settings::load(cli.config.as_deref(), &overrides).context("配置有误")?;
     match cli.command {
-        Command::Serve => serve(settings).await,
+        Command::Serve { .. } => serve(settings).await,
+        Command::Check(args) => {
+            tokio::task::spawn_blocking(move || gateway::check::run(args)).await.context("检查任务异常退出")??;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate => {
             server::open_database(&settings).await?;
             println!("数据库迁移已完成。");
