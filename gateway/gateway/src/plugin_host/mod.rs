@@ -21,6 +21,7 @@
 
 mod bindings;
 mod output;
+mod stderr;
 #[cfg(test)]
 mod tests;
 
@@ -41,6 +42,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::review::{Field, Finding, Severity, Span};
 pub(crate) use bindings::Item as WitItem;
 use output::{ConfigureResult, RawFinding, RawPluginInfo, ReviewResult};
+use stderr::StderrTail;
 
 /// The contract this host implements; a plugin must be built against a
 /// compatible version (same `0.1` line).
@@ -287,6 +289,8 @@ pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: Limiter,
+    /// The tail of the guest's stderr (panic messages).
+    stderr: StderrTail,
 }
 
 impl WasiView for HostState {
@@ -418,6 +422,12 @@ impl PluginHost {
             if let Err(e) = std::fs::create_dir_all(dir) {
                 tracing::warn!(dir = %dir.display(), error = %e, "cannot create the plugin cache directory");
             }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                // Only the gateway may write compiled code it will execute.
+                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            }
         }
         Ok(Arc::new(PluginHost {
             _ticker: Ticker::start(engine.clone()),
@@ -447,6 +457,11 @@ impl PluginHost {
         }
         let cached = self.cache_path(sha256).and_then(|path| {
             if !path.exists() {
+                return None;
+            }
+            if !trusted_cache_file(&path) {
+                tracing::warn!(path = %path.display(), "ignoring a cached plugin artifact writable by others");
+                let _ = std::fs::remove_file(&path);
                 return None;
             }
             // SAFETY: the cache directory is written only by this process
@@ -481,7 +496,16 @@ impl PluginHost {
     fn write_cache(&self, path: &Path, component: &Component) {
         let result = component.serialize().map_err(|e| e.to_string()).and_then(|bytes| {
             let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-            std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| e.to_string())
+            std::fs::write(&tmp, bytes)
+                .and_then(|()| {
+                    #[cfg(unix)]
+                    {
+                        use std::os::unix::fs::PermissionsExt;
+                        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+                    }
+                    std::fs::rename(&tmp, path)
+                })
+                .map_err(|e| e.to_string())
         });
         if let Err(e) = result {
             tracing::warn!(path = %path.display(), error = %e, "cannot write the plugin artifact cache");
@@ -494,7 +518,9 @@ impl PluginHost {
     }
 
     fn new_store(&self, memory_cap: usize) -> Store<HostState> {
+        let stderr = StderrTail::default();
         let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
             .wall_clock(FrozenClock)
             .monotonic_clock(FrozenClock)
             .secure_random(wasmtime_wasi::Deterministic::new(vec![0]))
@@ -506,7 +532,7 @@ impl PluginHost {
             .build();
         let mut store = Store::new(
             &self.engine,
-            HostState { wasi, table: ResourceTable::new(), limiter: Limiter { cap: memory_cap, used: 0 } },
+            HostState { wasi, table: ResourceTable::new(), limiter: Limiter { cap: memory_cap, used: 0 }, stderr },
         );
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_trap();
@@ -592,6 +618,24 @@ impl PluginHost {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether a cached artifact may be loaded: a regular file that neither the
+/// group nor others can write (anyone who can write it can run code in the
+/// gateway).
+fn trusted_cache_file(path: &Path) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o022 == 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
     }
 }
 
@@ -870,11 +914,20 @@ impl LoadedPlugin {
         // SAFETY: the function's type was checked against exactly these
         // parameter and result types in `configure`, on this instance.
         let review = unsafe { TypedFunc::<(&WitItem,), (ReviewResult,)>::new_unchecked(warm.review) };
+        warm.store.data().stderr.clear();
         let result = output::with_budget(self.limits.max_findings, self.limits.max_output_bytes, || {
             review.call(&mut warm.store, (item,))
         });
         match result {
-            Err(e) => Err(classify(&e, &self.limits)),
+            Err(e) => Err(match classify(&e, &self.limits) {
+                // Name the panic: Rust guests print it to stderr before the
+                // `unreachable` trap.
+                FailureCause::Trap(t) => match warm.store.data().stderr.last_line() {
+                    Some(line) => FailureCause::Trap(format!("{t}；插件输出：{line}")),
+                    None => FailureCause::Trap(t),
+                },
+                other => other,
+            }),
             Ok((Err(message),)) => Err(FailureCause::PluginError(message.0)),
             Ok((Ok(raw),)) => self.validate(item, raw.0),
         }

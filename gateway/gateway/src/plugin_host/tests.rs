@@ -174,7 +174,9 @@ fn a_panic_is_a_trap_and_the_pipeline_keeps_serving() {
     let message = assert_fails_closed(&p, "panic");
     assert!(message.contains("插件崩溃"), "{message}");
     assert_reviews_normally(&p);
-    assert!(matches!(failure_of(&p, "panic"), FailureCause::Trap(t) if t.contains("unreachable")));
+    assert!(
+        matches!(failure_of(&p, "panic"), FailureCause::Trap(t) if t.contains("unreachable") && t.contains("test plugin asked to panic"))
+    );
     assert_reviews_normally(&p);
 }
 
@@ -324,6 +326,16 @@ fn the_artifact_cache_is_used_and_a_corrupt_entry_is_recompiled() {
     let second = Pipeline::with_policy(&settings, Policy::load(&path).unwrap()).unwrap();
     assert_eq!(second.review_blocking(&normal_item()).verdict, Verdict::Clean);
     drop(second);
+    // An artifact others could have written is not trusted.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777, 0o600);
+        std::fs::set_permissions(&files[0], std::fs::Permissions::from_mode(0o666)).unwrap();
+        let p = Pipeline::with_policy(&settings, Policy::load(&path).unwrap()).unwrap();
+        assert_eq!(p.review_blocking(&normal_item()).verdict, Verdict::Clean);
+        assert_eq!(std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777, 0o600, "rewritten");
+    }
     // A corrupt artifact is discarded and recompiled, not trusted.
     std::fs::write(&files[0], b"not an artifact").unwrap();
     let third = Pipeline::with_policy(&settings, Policy::load(&path).unwrap()).unwrap();

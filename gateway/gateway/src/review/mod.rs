@@ -68,8 +68,9 @@ pub struct PluginSettings {
     pub max_output_kib: u32,
     /// Use the pooling instance allocator (default true).
     pub pooling: bool,
-    /// Instance slots of the pool (default 256): enough for
-    /// plugins x workers x 2 generations during a reload.
+    /// Instance slots of the pool (default 256, and at least workers x 40):
+    /// enough for plugins x workers x 2 generations during a reload. Each
+    /// slot reserves address space, not memory.
     pub instance_slots: u32,
 }
 
@@ -98,7 +99,8 @@ impl PluginSettings {
         HostConfig {
             cache_dir: self.cache_dir.clone(),
             pooling: self.pooling,
-            instance_slots: self.instance_slots,
+            // Room for 20 plugins x workers x 2 generations (during a reload).
+            instance_slots: self.instance_slots.max(self.workers.max(1) as u32 * 40),
             memory_ceiling: (self.memory_ceiling_mib.max(self.memory_mib) as usize) << 20,
         }
     }
