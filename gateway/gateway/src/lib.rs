@@ -5,12 +5,12 @@
 //! See `ARCHITECTURE.md` at the repository root for the codemap.
 
 pub mod auth;
+pub mod check;
 pub mod config;
 pub mod http;
 pub mod model;
-pub mod server;
-pub mod store;
 pub mod plugin_host;
 pub mod policy;
 pub mod review;
-pub mod check;
+pub mod server;
+pub mod store;

@@ -78,8 +78,7 @@ pub mod bindings {
 }
 
 pub use bindings::gov_disclosure::review::types::{
-    Approval, Attachment, Field, Finding, Item, PluginInfo, RuleInfo, Severity, Signoff, Span,
-    SuperiorRef,
+    Approval, Attachment, Field, Finding, Item, PluginInfo, RuleInfo, Severity, Signoff, Span, SuperiorRef,
 };
 
 #[doc(hidden)]
@@ -124,9 +123,15 @@ pub trait ReviewPlugin: Sized + 'static {
 /// Exports a [`ReviewPlugin`] implementation as the component's
 /// `describe` / `configure` / `review`. Use it once per plugin crate.
 ///
-/// ```ignore
+/// ```
+/// use plugin_sdk::{Finding, Item, PluginInfo, ReviewPlugin};
+///
 /// struct MyPlugin;
-/// impl plugin_sdk::ReviewPlugin for MyPlugin { /* ... */ }
+/// impl ReviewPlugin for MyPlugin {
+///     fn describe() -> PluginInfo { PluginInfo::new("my-plugin", "0.1.0") }
+///     fn configure(_config: &str) -> Result<Self, String> { Ok(MyPlugin) }
+///     fn review(&self, _item: &Item) -> Result<Vec<Finding>, String> { Ok(Vec::new()) }
+/// }
 /// plugin_sdk::export_plugin!(MyPlugin);
 /// ```
 #[macro_export]
@@ -147,9 +152,7 @@ macro_rules! export_plugin {
                 info
             }
 
-            fn configure(
-                config: ::std::string::String,
-            ) -> ::core::result::Result<(), ::std::string::String> {
+            fn configure(config: ::std::string::String) -> ::core::result::Result<(), ::std::string::String> {
                 let state = <$plugin as $crate::ReviewPlugin>::configure(&config)?;
                 __PLUGIN_SDK_STATE.with(|s| *s.borrow_mut() = ::core::option::Option::Some(state));
                 ::core::result::Result::Ok(())
@@ -157,15 +160,12 @@ macro_rules! export_plugin {
 
             fn review(
                 item: $crate::Item,
-            ) -> ::core::result::Result<::std::vec::Vec<$crate::Finding>, ::std::string::String>
-            {
+            ) -> ::core::result::Result<::std::vec::Vec<$crate::Finding>, ::std::string::String> {
                 __PLUGIN_SDK_STATE.with(|s| match s.borrow().as_ref() {
-                    ::core::option::Option::Some(plugin) => {
-                        $crate::ReviewPlugin::review(plugin, &item)
+                    ::core::option::Option::Some(plugin) => $crate::ReviewPlugin::review(plugin, &item),
+                    ::core::option::Option::None => {
+                        ::core::result::Result::Err(::std::string::String::from("插件尚未配置：宿主未调用 configure"))
                     }
-                    ::core::option::Option::None => ::core::result::Result::Err(
-                        ::std::string::String::from("插件尚未配置：宿主未调用 configure"),
-                    ),
                 })
             }
         }
@@ -191,10 +191,7 @@ pub fn span_of(text: &str, range: Range<usize>) -> Option<Span> {
     {
         return None;
     }
-    Some(Span {
-        start: u32::try_from(range.start).ok()?,
-        end: u32::try_from(range.end).ok()?,
-    })
+    Some(Span { start: u32::try_from(range.start).ok()?, end: u32::try_from(range.end).ok()? })
 }
 
 /// The span in the original text of a match found in a normalised view
@@ -269,12 +266,7 @@ impl Finding {
 /// assert_eq!(r.id, "FMT-001");
 /// ```
 pub fn rule(id: &str, kind: &str, severity: Severity, description: &str) -> RuleInfo {
-    RuleInfo {
-        id: id.to_owned(),
-        kind: kind.to_owned(),
-        severity,
-        description: description.to_owned(),
-    }
+    RuleInfo { id: id.to_owned(), kind: kind.to_owned(), severity, description: description.to_owned() }
 }
 
 impl PluginInfo {
@@ -371,14 +363,8 @@ mod tests {
     #[test]
     fn contract_version_matches_the_wit_package() {
         let wit = include_str!("../../wit/review.wit");
-        let package = wit
-            .lines()
-            .find(|l| l.starts_with("package "))
-            .expect("package line");
-        assert_eq!(
-            package,
-            format!("package gov-disclosure:review@{CONTRACT_VERSION};")
-        );
+        let package = wit.lines().find(|l| l.starts_with("package ")).expect("package line");
+        assert_eq!(package, format!("package gov-disclosure:review@{CONTRACT_VERSION};"));
     }
 
     #[test]
@@ -398,11 +384,10 @@ mod tests {
     fn field_text_follows_the_contract() {
         let mut item = Item::sample("正文");
         assert_eq!(item.field_text(Field::Superior), None);
-        item.superior = Some(SuperiorRef {
-            doc_number: Some("国发〔2024〕1号".into()),
-            issuer: None,
-            attribute: "public".into(),
-        });
+        item.superior =
+            Some(SuperiorRef {
+                doc_number: Some("国发〔2024〕1号".into()), issuer: None, attribute: "public".into()
+            });
         assert_eq!(item.field_text(Field::Superior), Some("国发〔2024〕1号"));
         assert_eq!(item.field_text(Field::Channels), None);
         assert_eq!(item.field_text(Field::Attribute), Some("public"));

@@ -9,9 +9,7 @@
 //! belong to the `lexicon` plugin, which uses an Aho-Corasick automaton.
 
 use plugin_sdk::textnorm::{Normalized, Options, normalize_term};
-use plugin_sdk::{
-    Field, Finding, Item, PluginInfo, ReviewPlugin, Severity, rule, span_in_original,
-};
+use plugin_sdk::{Field, Finding, Item, PluginInfo, ReviewPlugin, Severity, rule, span_in_original};
 use serde::Deserialize;
 
 /// The rule this plugin implements.
@@ -42,12 +40,7 @@ pub struct Template {
 impl ReviewPlugin for Template {
     fn describe() -> PluginInfo {
         PluginInfo::new("template", env!("CARGO_PKG_VERSION"))
-            .with_rule(rule(
-                RULE,
-                KIND,
-                Severity::Warn,
-                "配置的示例词语（模板插件）",
-            ))
+            .with_rule(rule(RULE, KIND, Severity::Warn, "配置的示例词语（模板插件）"))
             .with_extra_kind(KIND)
             .with_config_schema(
                 r#"{"type":"object","required":["words"],"additionalProperties":false,
@@ -57,8 +50,7 @@ impl ReviewPlugin for Template {
     }
 
     fn configure(config: &str) -> Result<Self, String> {
-        let config: Config =
-            serde_json::from_str(config).map_err(|e| format!("模板插件配置无效：{e}"))?;
+        let config: Config = serde_json::from_str(config).map_err(|e| format!("模板插件配置无效：{e}"))?;
         let severity = match config.severity.as_str() {
             "info" => Severity::Info,
             "warn" => Severity::Warn,
@@ -110,12 +102,7 @@ mod tests {
     fn found(body: &str) -> Vec<String> {
         let plugin = Template::configure(r#"{"words": ["示例词"]}"#).unwrap();
         let item = Item::sample(body);
-        plugin
-            .review(&item)
-            .unwrap()
-            .into_iter()
-            .map(|f| item.body[f.span.unwrap().range()].to_owned())
-            .collect()
+        plugin.review(&item).unwrap().into_iter().map(|f| item.body[f.span.unwrap().range()].to_owned()).collect()
     }
 
     #[test]

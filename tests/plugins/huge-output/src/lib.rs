@@ -10,12 +10,7 @@ pub struct HugeOutput;
 impl ReviewPlugin for HugeOutput {
     fn describe() -> PluginInfo {
         PluginInfo::new("huge-output", env!("CARGO_PKG_VERSION"))
-            .with_rule(rule(
-                "HUGE-001",
-                "huge_output_note",
-                Severity::Info,
-                "测试用提示",
-            ))
+            .with_rule(rule("HUGE-001", "huge_output_note", Severity::Info, "测试用提示"))
             .with_extra_kind("huge_output_note")
     }
 
@@ -24,13 +19,7 @@ impl ReviewPlugin for HugeOutput {
     }
 
     fn review(&self, item: &Item) -> Result<Vec<Finding>, String> {
-        let one = Finding::new(
-            "HUGE-001",
-            "huge_output_note",
-            Severity::Info,
-            Field::Body,
-            "测试插件的提示",
-        );
+        let one = Finding::new("HUGE-001", "huge_output_note", Severity::Info, Field::Body, "测试插件的提示");
         if item.body.contains("MISBEHAVE") {
             return Ok(vec![one; 100_000]);
         }
