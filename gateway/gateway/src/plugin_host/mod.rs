@@ -29,7 +29,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -584,6 +584,7 @@ impl PluginHost {
             rules: HashSet::new(),
             kinds: HashSet::new(),
             pool: Mutex::new(Vec::new()),
+            created: AtomicU64::new(0),
         };
         let (mut store, instance) =
             plugin.instantiate().map_err(|e| HostError::Contract { name: name.clone(), found: e })?;
@@ -598,6 +599,7 @@ impl PluginHost {
         let warm =
             plugin.configure(store, &instance).map_err(|reason| HostError::Configure { name: name.clone(), reason })?;
         plugin.pool.lock().expect("pool lock").push(warm);
+        plugin.created.store(1, Ordering::Relaxed);
         Ok(plugin)
     }
 
@@ -719,6 +721,8 @@ pub struct LoadedPlugin {
     rules: HashSet<String>,
     kinds: HashSet<String>,
     pool: Mutex<Vec<WarmInstance>>,
+    /// Configured instances created so far (load, growth, replacements).
+    created: AtomicU64,
 }
 
 impl fmt::Debug for LoadedPlugin {
@@ -759,6 +763,12 @@ impl LoadedPlugin {
     /// What the plugin says about itself.
     pub fn description(&self) -> &PluginDescription {
         &self.description
+    }
+
+    /// How many configured instances were created so far: at load, when
+    /// concurrency grows, and to replace discarded or recycled ones.
+    pub fn instances_created(&self) -> u64 {
+        self.created.load(Ordering::Relaxed)
     }
 
     /// Number of idle warm instances (for tests and metrics).
@@ -869,7 +879,9 @@ impl LoadedPlugin {
 
     fn take_instance_fresh(&self) -> Result<WarmInstance, FailureCause> {
         let (store, instance) = self.instantiate().map_err(FailureCause::Instantiate)?;
-        self.configure(store, &instance).map_err(FailureCause::Instantiate)
+        let warm = self.configure(store, &instance).map_err(FailureCause::Instantiate)?;
+        self.created.fetch_add(1, Ordering::Relaxed);
+        Ok(warm)
     }
 
     /// Reviews one item on a warm instance. The instance is discarded after

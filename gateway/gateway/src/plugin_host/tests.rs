@@ -153,6 +153,28 @@ fn loop_forever_hits_the_deadline_and_the_pipeline_keeps_serving() {
     assert_reviews_normally(&p);
     assert_eq!(failure_of(&p, "loop-forever"), FailureCause::Deadline(Duration::from_millis(300)));
     assert_reviews_normally(&p);
+    // Each timed-out instance was discarded (poisoned) and replaced; normal
+    // reviews reused the warm one.
+    let generation = p.current();
+    let looping = generation.plugins().find(|l| l.name() == "loop-forever").unwrap();
+    assert_eq!(looping.instances_created(), 3);
+}
+
+#[test]
+fn warm_instances_are_reused_and_recycled_after_n_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_policy(dir.path(), "p.toml", &[entry("template", TEMPLATE)]);
+    let settings = PluginSettings { recycle_after: 3, ..settings() };
+    let p = Pipeline::with_host(host(), &settings, Policy::load(&path).unwrap()).unwrap();
+    // The canary used the instance created at load once.
+    for _ in 0..8 {
+        assert_reviews_normally(&p);
+    }
+    let generation = p.current();
+    let template = generation.plugins().next().unwrap();
+    // 1 canary + 8 reviews = 9 calls in batches of 3: three instances.
+    assert_eq!(template.instances_created(), 3);
+    assert_eq!(template.idle_instances(), 0, "the third reached its limit on the last call");
 }
 
 #[test]
