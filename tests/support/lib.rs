@@ -78,8 +78,9 @@ impl TestApp {
             ..Settings::default()
         };
         settings.review.policy = repo_root().join("policies/default.toml");
-        // Compiled plugins are cached across tests (written atomically).
-        settings.review.cache_dir = Some(std::env::temp_dir().join("gateway-test-plugin-cache"));
+        // Compiled plugins are cached across tests (written atomically), in
+        // the build directory, which only this user writes.
+        settings.review.cache_dir = Some(repo_root().join("target/test-plugin-cache"));
         let pg_database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {
