@@ -104,18 +104,12 @@ mod tests {
 
     #[track_caller]
     fn check(value: Value, expected: &str) {
-        assert_eq!(
-            String::from_utf8(to_vec(&value).unwrap()).unwrap(),
-            expected
-        );
+        assert_eq!(String::from_utf8(to_vec(&value).unwrap()).unwrap(), expected);
     }
 
     #[test]
     fn sorts_members_recursively() {
-        check(
-            json!({"z": {"b": 2, "a": 1}, "a": []}),
-            r#"{"a":[],"z":{"a":1,"b":2}}"#,
-        );
+        check(json!({"z": {"b": 2, "a": 1}, "a": []}), r#"{"a":[],"z":{"a":1,"b":2}}"#);
     }
 
     #[test]
@@ -126,25 +120,16 @@ mod tests {
     #[test]
     fn sorts_by_utf16_code_units_not_bytes() {
         // U+FB33 sorts before U+1F600 in UTF-16 (0xD83D) but after it in UTF-8.
-        check(
-            json!({"\u{1F600}": 1, "\u{FB33}": 2}),
-            "{\"\u{FB33}\":2,\"\u{1F600}\":1}",
-        );
+        check(json!({"\u{1F600}": 1, "\u{FB33}": 2}), "{\"\u{FB33}\":2,\"\u{1F600}\":1}");
     }
 
     #[test]
     fn refuses_floats() {
-        assert_eq!(
-            to_vec(&json!(1.5)),
-            Err(CanonicalError::NotAnInteger("1.5".into()))
-        );
+        assert_eq!(to_vec(&json!(1.5)), Err(CanonicalError::NotAnInteger("1.5".into())));
     }
 
     #[test]
     fn writes_large_integers_exactly() {
-        check(
-            json!([u64::MAX, i64::MIN]),
-            "[18446744073709551615,-9223372036854775808]",
-        );
+        check(json!([u64::MAX, i64::MIN]), "[18446744073709551615,-9223372036854775808]");
     }
 }
