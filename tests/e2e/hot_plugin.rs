@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use gateway::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tests::{Backend, TestApp, on_both_backends, repo_root, sample_item};
+use tests::{Backend, TestApp, dist_pin, on_both_backends, repo_root, sample_item};
 
 on_both_backends!(a_plugin_from_the_template_is_built_pinned_and_hot_reloaded);
 
@@ -63,20 +63,6 @@ fn build_plugin() -> &'static (PathBuf, String) {
         let bytes = std::fs::read(&wasm).unwrap();
         (wasm, gateway::plugin_host::sha256_hex(&bytes))
     })
-}
-
-fn dist_pin(name: &str) -> String {
-    let path = repo_root().join("plugins/dist/manifest.toml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} is missing: run `cargo xtask build-plugins`", path.display()));
-    // Entries are `name = "…"` … `sha256 = "…"`, in this order.
-    let value = |line: &str, key: &str| {
-        line.split_once('=').filter(|(k, _)| k.trim() == key).map(|(_, v)| v.trim().trim_matches('"').to_owned())
-    };
-    let mut lines = text.lines().skip_while(|l| value(l, "name").as_deref() != Some(name));
-    lines
-        .find_map(|l| value(l, "sha256"))
-        .unwrap_or_else(|| panic!("{name} is not in {}: run `cargo xtask build-plugins`", path.display()))
 }
 
 fn policy(entries: &[(&str, &Path, &str, &str)]) -> String {

@@ -5,4 +5,5 @@ mod accounts;
 mod bad_input;
 mod hot_plugin;
 mod items;
+mod misbehaviour;
 mod review;
