@@ -705,6 +705,10 @@ struct WarmInstance {
     store: Store<HostState>,
     review: Func,
     calls: u32,
+    /// Linear memory in use right after `configure`: the plugin's own
+    /// footprint (a 100k-term automaton is tens of MiB), the base of the
+    /// recycling watermark.
+    configured_bytes: usize,
 }
 
 /// A loaded, verified and configured plugin with its pool of warm instances.
@@ -840,7 +844,8 @@ impl LoadedPlugin {
         let (result,) = output::with_budget(0, 64 << 10, || configure.call(&mut store, (self.config.as_str(),)))
             .map_err(|e| classify(&e, &self.limits).to_string())?;
         result.map_err(|e| e.0)?;
-        Ok(WarmInstance { store, review, calls: 0 })
+        let configured_bytes = store.data().limiter.used;
+        Ok(WarmInstance { store, review, calls: 0, configured_bytes })
     }
 
     fn take_instance(&self) -> Result<WarmInstance, FailureCause> {
@@ -853,8 +858,12 @@ impl LoadedPlugin {
     fn give_back(&self, warm: WarmInstance) {
         let used = warm.store.data().limiter.used;
         // Linear memory never shrinks: an instance that once needed a lot
-        // keeps it, so recycle it past three quarters of the cap.
-        if warm.calls >= self.limits.recycle_after || used > self.limits.memory / 4 * 3 {
+        // keeps it, so recycle it once reviews have grown it by more than
+        // half the headroom its configuration left. Measured from the
+        // configured footprint, not from zero: a plugin whose configuration
+        // alone is large (100k terms) must not be reconfigured every item.
+        let headroom = self.limits.memory.saturating_sub(warm.configured_bytes);
+        if warm.calls >= self.limits.recycle_after || used > warm.configured_bytes + headroom / 2 {
             return;
         }
         let mut pool = self.pool.lock().expect("pool lock");
