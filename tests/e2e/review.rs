@@ -44,6 +44,18 @@ async fn submit_runs_the_pipeline_and_stores_findings(backend: Backend) {
     }
     assert!(review["outcome"]["policy_hash"].as_str().unwrap().starts_with("sha256:"));
 
+    // The default policy's term lists are in force (a 不当称谓 is a warning).
+    let mut rude = sample_item();
+    rude["body"] = json!("个别窗口工作人员称办事群众为刁民，已责令整改。");
+    let rude = drafter.create_item(&rude).await;
+    let (_, flagged) =
+        drafter.post(&format!("/api/v1/items/{}/submit", rude["id"].as_str().unwrap()), &json!({"version": 1})).await;
+    assert_eq!(flagged["state"], "in_review", "{flagged}");
+    assert!(
+        findings(&flagged["review"]).contains(&("lexicon".into(), "sensitive_term".into(), "warn".into())),
+        "{flagged}"
+    );
+
     // A notice with a valid 身份证 number is blocked, and the finding points
     // at the number in the original text.
     let mut leaky = sample_item();

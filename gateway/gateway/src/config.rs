@@ -199,6 +199,12 @@ impl Settings {
         if let Some(policy) = &overrides.policy {
             settings.review.policy = policy.clone();
         }
+        // Compiled plugins are cached in the data directory unless configured
+        // otherwise: a start then takes milliseconds instead of compiling
+        // every plugin again.
+        if settings.review.cache_dir.is_none() {
+            settings.review.cache_dir = Some(settings.data_dir.join("plugin-cache"));
+        }
         settings.validate()?;
         Ok(settings)
     }
