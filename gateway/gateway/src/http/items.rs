@@ -248,6 +248,17 @@ async fn readable_item(state: &AppState, auth: &Auth, id: ItemId) -> Result<Item
     Ok(item)
 }
 
+/// An item the caller may read and write new versions of; `action` names
+/// what they tried, for the refusal.
+async fn writable_item(state: &AppState, auth: &Auth, id: ItemId, action: &str) -> Result<ItemRecord, ApiError> {
+    let item = readable_item(state, auth, id).await?;
+    auth.require_scope(Scope::ItemsWrite)?;
+    if !may_edit(&auth.0, &item) {
+        return Err(ApiError::Forbidden(format!("只有本单位的起草人可以{action}此事项。")));
+    }
+    Ok(item)
+}
+
 fn not_found(what: &'static str) -> impl Fn(StoreError) -> ApiError {
     move |e| match e {
         StoreError::NotFound => ApiError::NotFound(what),
@@ -408,11 +419,7 @@ pub async fn edit_item(
     AppJson(input): AppJson<ItemInput>,
 ) -> Result<axum::Json<ItemView>, ApiError> {
     let id = parse_item_id(&id)?;
-    let item = readable_item(&state, &auth, id).await?;
-    auth.require_scope(Scope::ItemsWrite)?;
-    if !may_edit(&auth.0, &item) {
-        return Err(ApiError::Forbidden("只有本单位的起草人可以修改此事项。".into()));
-    }
+    writable_item(&state, &auth, id, "修改").await?;
     let base_version = input
         .base_version
         .ok_or_else(|| ApiError::invalid("base_version", "修改时必须提供所基于的版本号 base_version"))?;
@@ -475,11 +482,7 @@ pub async fn submit_item(
     AppJson(req): AppJson<SubmitRequest>,
 ) -> Result<axum::Json<ItemView>, ApiError> {
     let id = parse_item_id(&id)?;
-    let item = readable_item(&state, &auth, id).await?;
-    auth.require_scope(Scope::ItemsWrite)?;
-    if !may_edit(&auth.0, &item) {
-        return Err(ApiError::Forbidden("只有本单位的起草人可以提交此事项。".into()));
-    }
+    let item = writable_item(&state, &auth, id, "提交").await?;
     if req.version != item.current_version {
         return Err(ApiError::Stale { expected: req.version, current: item.current_version });
     }
