@@ -151,6 +151,99 @@ pub fn review_with(item: &sdk::Item, rules: impl FnOnce(&item::Item) -> Vec<item
     rules(&ours).into_iter().map(|f| finding_to(item, f)).collect()
 }
 
+/// Defines a rule plugin's component glue from the calling crate's `Rules`
+/// (`Rules::from_config_json`, `Rules::review`), `RULES`, `EXTRA_KINDS` and
+/// `CONFIG_SCHEMA`: the configured plugin type, its `ReviewPlugin` impl, the
+/// export, and the contract tests every rule plugin must pass.
+///
+/// The export is limited to `wasm32`: natively several plugins are linked
+/// into one test binary, and their exports would collide.
+///
+/// ```ignore
+/// rulekit::rule_plugin!(FormatPlugin, "format");
+/// ```
+#[macro_export]
+macro_rules! rule_plugin {
+    ($plugin:ident, $name:literal) => {
+        /// The plugin, configured.
+        pub struct $plugin(crate::Rules);
+
+        impl plugin_sdk::ReviewPlugin for $plugin {
+            fn describe() -> plugin_sdk::PluginInfo {
+                $crate::sdk::describe(
+                    $name,
+                    env!("CARGO_PKG_VERSION"),
+                    crate::RULES,
+                    crate::EXTRA_KINDS,
+                    crate::CONFIG_SCHEMA,
+                )
+            }
+
+            fn configure(config: &str) -> Result<Self, String> {
+                crate::Rules::from_config_json(config)
+                    .map($plugin)
+                    .map_err(|e| format!(concat!($name, " 插件配置无效：{}"), e))
+            }
+
+            fn review(&self, item: &plugin_sdk::Item) -> Result<Vec<plugin_sdk::Finding>, String> {
+                Ok($crate::sdk::review_with(item, |i| self.0.review(i)))
+            }
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        plugin_sdk::export_plugin!($plugin);
+
+        #[cfg(test)]
+        mod contract_tests {
+            use super::$plugin;
+            use plugin_sdk::{Item, ReviewPlugin};
+
+            #[test]
+            fn describe_lists_every_rule_and_kind() {
+                let info = $plugin::describe();
+                assert_eq!(info.name, $name);
+                assert_eq!(info.rules.len(), crate::RULES.len());
+                assert!(serde_json::from_str::<serde_json::Value>(&info.config_schema).is_ok());
+                // The host refuses a finding whose kind is neither shared nor declared.
+                const SHARED: &[&str] = &[
+                    "attribute_conflict",
+                    "attribute_downgrade",
+                    "reason_missing",
+                    "reply_incomplete",
+                    "signoff_missing",
+                    "doc_number_format",
+                ];
+                let mut ids = std::collections::BTreeSet::new();
+                for r in &info.rules {
+                    assert!(ids.insert(r.id.clone()), "rule {} listed twice", r.id);
+                    assert!(
+                        SHARED.contains(&r.kind.as_str()) || info.extra_kinds.contains(&r.kind),
+                        "rule {} reports undeclared kind {}",
+                        r.id,
+                        r.kind
+                    );
+                }
+                assert!($plugin::configure("{\"no_such_option\": 1}").is_err());
+            }
+
+            #[test]
+            fn reviews_through_the_contract() {
+                let plugin = $plugin::configure("{}").unwrap();
+                let mut item = Item::sample("各区人民政府：\n现将有关事项通知如下。\n（此件公开发布）");
+                item.signoff = Some(plugin_sdk::Signoff {
+                    name: "陈立群".into(),
+                    title: "办公室主任".into(),
+                    statement_accepted: true,
+                    statement_version: None,
+                    accepted_at: None,
+                });
+                item.doc_number = Some("江政发〔2025〕3号".into());
+                assert_eq!(plugin.review(&item).unwrap(), Vec::new());
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
