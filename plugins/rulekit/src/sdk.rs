@@ -162,6 +162,8 @@ pub fn review_with(item: &sdk::Item, rules: impl FnOnce(&item::Item) -> Vec<item
 /// ```ignore
 /// rulekit::rule_plugin!(FormatPlugin, "format");
 /// ```
+// `crate::` is meant: the calling plugin crate's `Rules`, `RULES`, ...
+#[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! rule_plugin {
     ($plugin:ident, $name:literal) => {
