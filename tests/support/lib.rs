@@ -208,17 +208,7 @@ pub fn repo_root() -> std::path::PathBuf {
 
 /// The SHA-256 pin of a built plugin, from `plugins/dist/manifest.toml`.
 pub fn dist_pin(name: &str) -> String {
-    let path = repo_root().join("plugins/dist/manifest.toml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} is missing: run `cargo xtask build-plugins`", path.display()));
-    // Entries are `name = "…"` … `sha256 = "…"`, in this order.
-    let value = |line: &str, key: &str| {
-        line.split_once('=').filter(|(k, _)| k.trim() == key).map(|(_, v)| v.trim().trim_matches('"').to_owned())
-    };
-    let mut lines = text.lines().skip_while(|l| value(l, "name").as_deref() != Some(name));
-    lines
-        .find_map(|l| value(l, "sha256"))
-        .unwrap_or_else(|| panic!("{name} is not in {}: run `cargo xtask build-plugins`", path.display()))
+    gateway::plugin_host::built_pin(&repo_root().join("plugins/dist"), name).unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn create_pg_database() -> (String, String, String) {

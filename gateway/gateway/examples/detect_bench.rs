@@ -25,18 +25,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn pin(dist: &Path, name: &str) -> String {
-    let text = std::fs::read_to_string(dist.join("manifest.toml"))
-        .expect("plugins/dist/manifest.toml: run `cargo xtask build-plugins`");
-    let m: toml::Table = toml::from_str(&text).unwrap();
-    m["plugin"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"].as_str() == Some(name))
-        .unwrap_or_else(|| panic!("{name} not built"))["sha256"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    gateway::plugin_host::built_pin(dist, name).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A `[[plugins]]` entry of a bench policy.

@@ -289,18 +289,7 @@ mod tests {
     #[test]
     fn check_writes_findings_then_verdicts_in_the_contract_format() {
         let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/dist");
-        let manifest = std::fs::read_to_string(dist.join("manifest.toml"))
-            .expect("plugins/dist/manifest.toml is missing: run `cargo xtask build-plugins`");
-        let manifest: toml::Table = toml::from_str(&manifest).unwrap();
-        let pin = manifest["plugin"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"].as_str() == Some("template"))
-            .expect("template plugin built")["sha256"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let pin = crate::plugin_host::built_pin(&dist, "template").unwrap_or_else(|e| panic!("{e}"));
         let dir = tempfile::tempdir().unwrap();
         let policy = dir.path().join("p.toml");
         std::fs::write(

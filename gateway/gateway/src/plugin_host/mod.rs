@@ -386,6 +386,31 @@ impl Hasher for ShaHasher {
 }
 
 /// SHA-256 of `bytes`, lower-case hex.
+/// Every built plugin's SHA-256 pin (name → hex), from the build manifest
+/// `dist/manifest.toml` that `cargo xtask build-plugins` writes. The error
+/// names the file and the command to run.
+pub fn built_pins(dist: &Path) -> Result<std::collections::HashMap<String, String>, String> {
+    let path = dist.join("manifest.toml");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|_| format!("{} is missing: run `cargo xtask build-plugins`", path.display()))?;
+    let manifest: toml::Table = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let entries = manifest.get("plugin").and_then(|p| p.as_array()).map(Vec::as_slice).unwrap_or_default();
+    entries
+        .iter()
+        .map(|p| match (p.get("name").and_then(|v| v.as_str()), p.get("sha256").and_then(|v| v.as_str())) {
+            (Some(name), Some(sha)) => Ok((name.to_owned(), sha.to_owned())),
+            _ => Err(format!("{}: an entry lacks name or sha256", path.display())),
+        })
+        .collect()
+}
+
+/// One built plugin's pin; see [`built_pins`].
+pub fn built_pin(dist: &Path, name: &str) -> Result<String, String> {
+    built_pins(dist)?
+        .remove(name)
+        .ok_or_else(|| format!("plugin {name} is not in {}: run `cargo xtask build-plugins`", dist.display()))
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }

@@ -20,18 +20,7 @@ fn dist() -> PathBuf {
 /// when the components have not been built.
 fn pins() -> &'static HashMap<String, String> {
     static PINS: OnceLock<HashMap<String, String>> = OnceLock::new();
-    PINS.get_or_init(|| {
-        let path = dist().join("manifest.toml");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|_| panic!("{} is missing: run `cargo xtask build-plugins` first", path.display()));
-        let manifest: toml::Table = toml::from_str(&text).expect("manifest is TOML");
-        manifest["plugin"]
-            .as_array()
-            .expect("plugin entries")
-            .iter()
-            .map(|p| (p["name"].as_str().unwrap().to_owned(), p["sha256"].as_str().unwrap().to_owned()))
-            .collect()
-    })
+    PINS.get_or_init(|| super::built_pins(&dist()).unwrap_or_else(|e| panic!("{e}")))
 }
 
 fn pin(name: &str) -> &'static str {
