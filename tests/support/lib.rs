@@ -78,6 +78,7 @@ impl TestApp {
             ..Settings::default()
         };
         settings.review.policy = repo_root().join("policies/default.toml");
+        settings.workflow.policy = repo_root().join("policies/workflow.toml");
         // Compiled plugins are cached across tests (written atomically), in
         // the build directory, which only this user writes.
         settings.review.cache_dir = Some(repo_root().join("target/test-plugin-cache"));

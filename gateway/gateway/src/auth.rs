@@ -31,6 +31,10 @@ pub enum Role {
     Approver,
     /// 主要领导: required for 重大/敏感 items.
     Leader,
+    /// 会签: a reviewer of another agency, for items that involve it.
+    Cosigner,
+    /// 宣传审核: reviews items for new-media channels.
+    Publicity,
     /// 政务公开办公室: seal custodian, 台账, withdrawals.
     Publisher,
     /// A delivery channel (website, new-media account) or automation.
@@ -48,6 +52,8 @@ impl Role {
         Role::SecrecyReviewer,
         Role::Approver,
         Role::Leader,
+        Role::Cosigner,
+        Role::Publicity,
         Role::Publisher,
         Role::Channel,
         Role::Admin,
@@ -61,6 +67,8 @@ impl Role {
             Role::SecrecyReviewer => "secrecy_reviewer",
             Role::Approver => "approver",
             Role::Leader => "leader",
+            Role::Cosigner => "cosigner",
+            Role::Publicity => "publicity",
             Role::Publisher => "publisher",
             Role::Channel => "channel",
             Role::Admin => "admin",
@@ -75,6 +83,8 @@ impl Role {
             Role::SecrecyReviewer => "保密审查员",
             Role::Approver => "签发人",
             Role::Leader => "主要领导",
+            Role::Cosigner => "会签人",
+            Role::Publicity => "宣传审核人",
             Role::Publisher => "政务公开办公室",
             Role::Channel => "发布渠道",
             Role::Admin => "系统管理员",

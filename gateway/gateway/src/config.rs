@@ -47,6 +47,33 @@ pub struct Settings {
     pub channels: Vec<String>,
     /// The review pipeline: policy file, plugin limits.
     pub review: crate::review::PluginSettings,
+    /// The review workflow: its policy, reminders, notification hook.
+    pub workflow: WorkflowSettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkflowSettings {
+    /// The workflow policy (stages, roles, deadlines, statement).
+    pub policy: PathBuf,
+    /// How often deadlines are checked for reminders, seconds.
+    pub sweep_seconds: u64,
+    /// Outgoing hook for notifications (an agency's e-mail/SMS gateway):
+    /// each notification is POSTed there as JSON, retried until accepted.
+    pub notify_webhook: Option<String>,
+    /// Sent as `Authorization: Bearer …` to the hook.
+    pub notify_webhook_token: Option<Secret>,
+}
+
+impl Default for WorkflowSettings {
+    fn default() -> WorkflowSettings {
+        WorkflowSettings {
+            policy: PathBuf::from("policies/workflow.toml"),
+            sweep_seconds: 300,
+            notify_webhook: None,
+            notify_webhook_token: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -89,6 +116,7 @@ impl Default for Settings {
             session: SessionSettings::default(),
             channels: ["website", "wechat", "weibo", "applicant", "bulletin"].map(String::from).to_vec(),
             review: crate::review::PluginSettings::default(),
+            workflow: WorkflowSettings::default(),
         }
     }
 }
@@ -180,6 +208,12 @@ impl Settings {
         if let Some(v) = env("GATEWAY_POLICY") {
             settings.review.policy = PathBuf::from(v);
         }
+        if let Some(v) = env("GATEWAY_WORKFLOW_POLICY") {
+            settings.workflow.policy = PathBuf::from(v);
+        }
+        if let Some(v) = env("GATEWAY_NOTIFY_WEBHOOK") {
+            settings.workflow.notify_webhook = Some(v);
+        }
         if let Some(v) = env("GATEWAY_MAX_BODY_BYTES") {
             settings.limits.max_body_bytes = parsed("GATEWAY_MAX_BODY_BYTES", v)?;
         }
@@ -222,6 +256,14 @@ impl Settings {
         }
         if self.session.ttl_hours <= 0 || self.session.idle_minutes <= 0 {
             return invalid("session", "ttl_hours and idle_minutes must be positive");
+        }
+        if self.workflow.sweep_seconds == 0 {
+            return invalid("workflow.sweep_seconds", "must be at least 1");
+        }
+        if let Some(hook) = &self.workflow.notify_webhook
+            && !(hook.starts_with("http://") || hook.starts_with("https://"))
+        {
+            return invalid("workflow.notify_webhook", "must be an http:// or https:// URL");
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");

@@ -14,3 +14,5 @@ pub mod policy;
 pub mod review;
 pub mod server;
 pub mod store;
+pub mod workflow;
+pub mod workflow_tasks;

@@ -24,6 +24,8 @@ pub enum StartError {
     Migrate(StoreError),
     #[error("cannot load the review policy: {0}")]
     Pipeline(#[from] crate::review::PipelineError),
+    #[error("cannot load the workflow policy: {0}")]
+    Workflow(#[from] crate::workflow::WorkflowPolicyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -60,10 +62,11 @@ impl Server {
     pub async fn bind(settings: Settings) -> Result<Server, StartError> {
         let db = open_database(&settings).await?;
         let pipeline = load_pipeline(&settings).await?;
+        let workflow = Arc::new(crate::workflow::WorkflowPolicy::load(&settings.workflow.policy)?);
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
-        Ok(Server { state: AppState { db, settings: Arc::new(settings), pipeline }, listener })
+        Ok(Server { state: AppState { db, settings: Arc::new(settings), pipeline, workflow }, listener })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -77,7 +80,9 @@ impl Server {
     /// Serves until `shutdown` completes, then finishes requests in flight.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = http::router(self.state.clone());
+        let tasks = crate::workflow_tasks::spawn(self.state.clone());
         let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        tasks.stop().await;
         self.state.db.close().await;
         result
     }

@@ -183,6 +183,7 @@ impl From<StoreError> for ApiError {
             StoreError::WrongState { state } => {
                 ApiError::Conflict(format!("事项当前状态为“{}”，不能执行此操作。", state.label()))
             }
+            StoreError::Moved => ApiError::Conflict("事项刚刚被他人更新，请刷新后重试。".into()),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -192,6 +193,8 @@ fn conflict_detail(what: &str) -> String {
     match what {
         "username already exists" => "用户名已存在，请换一个用户名。".into(),
         "referenced item does not exist" => "关联的事项不存在。".into(),
+        "claimed by someone else" => "该审核环节已由他人认领。".into(),
+        "already waived" => "该问题已被豁免。".into(),
         other => format!("操作与现有数据冲突（{other}）。"),
     }
 }

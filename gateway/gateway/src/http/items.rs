@@ -148,7 +148,7 @@ impl From<StoredReview> for ReviewView {
 }
 
 /// The plugins' view of a stored version.
-fn review_item(v: &StoredVersion) -> ReviewItem {
+pub(super) fn review_item(v: &StoredVersion) -> ReviewItem {
     let c = &v.content;
     ReviewItem {
         id: v.item_id.to_string(),
@@ -197,7 +197,7 @@ fn version_view(v: StoredVersion) -> VersionView {
     }
 }
 
-fn item_view(item: ItemRecord, current: StoredVersion, versions: Vec<VersionSummary>) -> ItemView {
+pub(super) fn item_view(item: ItemRecord, current: StoredVersion, versions: Vec<VersionSummary>) -> ItemView {
     ItemView {
         id: item.id,
         state: item.state,
@@ -221,6 +221,8 @@ fn may_read(principal: &Principal, item: &ItemRecord) -> bool {
         Role::SecrecyReviewer,
         Role::Approver,
         Role::Leader,
+        Role::Cosigner,
+        Role::Publicity,
         Role::Publisher,
         Role::Auditor,
         Role::Admin,
@@ -238,7 +240,7 @@ fn may_edit(principal: &Principal, item: &ItemRecord) -> bool {
         && (item.created_by == principal.user_id || (item.unit_id.is_some() && item.unit_id == principal.unit_id))
 }
 
-async fn readable_item(state: &AppState, auth: &Auth, id: ItemId) -> Result<ItemRecord, ApiError> {
+pub(super) async fn readable_item(state: &AppState, auth: &Auth, id: ItemId) -> Result<ItemRecord, ApiError> {
     auth.require_scope(Scope::ItemsRead)?;
     let item = state.db.item(id).await.map_err(not_found("该事项"))?;
     if !may_read(&auth.0, &item) {
@@ -259,7 +261,7 @@ async fn writable_item(state: &AppState, auth: &Auth, id: ItemId, action: &str) 
     Ok(item)
 }
 
-fn not_found(what: &'static str) -> impl Fn(StoreError) -> ApiError {
+pub(super) fn not_found(what: &'static str) -> impl Fn(StoreError) -> ApiError {
     move |e| match e {
         StoreError::NotFound => ApiError::NotFound(what),
         other => other.into(),
@@ -399,7 +401,7 @@ pub async fn create_item(
     Ok((StatusCode::CREATED, axum::Json(item_view(created.item, created.version, vec![summary]))))
 }
 
-fn summary(v: &StoredVersion) -> VersionSummary {
+pub(super) fn summary(v: &StoredVersion) -> VersionSummary {
     VersionSummary {
         version: v.version,
         content_digest: v.content_digest,
@@ -495,10 +497,13 @@ pub async fn submit_item(
     // state changed in one transaction that also checks nothing moved.
     let outcome = state.pipeline.review_at(&review_item(&version), Some(Phase::Submit)).await;
     let submittable: Vec<ItemState> = ItemState::ALL.iter().copied().filter(|s| s.is_submittable()).collect();
-    let (item, review) = state
+    let (_, review) = state
         .db
         .record_submission(id, req.version, &version.content_digest, &submittable, &outcome, auth.0.user_id)
         .await?;
+    // The workflow decides where the item goes: its requirements (is there
+    // anyone who can review it?), blocking findings, a standing veto.
+    let item = super::workflow::act(&state, id, None, |_, _| Ok(crate::store::Action::Recheck)).await?.item;
     let versions = state.db.versions(id).await?.iter().map(summary).collect();
     Ok(axum::Json(ItemView { review: Some(review.into()), ..item_view(item, version, versions) }))
 }
@@ -766,6 +771,6 @@ fn push_segment(segments: &mut Vec<Segment>, changed: bool, text: &str) {
     }
 }
 
-fn parse_item_id(s: &str) -> Result<ItemId, ApiError> {
+pub(super) fn parse_item_id(s: &str) -> Result<ItemId, ApiError> {
     s.parse().map_err(|_| ApiError::NotFound("该事项"))
 }

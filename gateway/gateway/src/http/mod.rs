@@ -12,6 +12,7 @@ mod attachments;
 mod error;
 mod extract;
 mod items;
+mod workflow;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ use utoipa_axum::routes;
 pub use accounts::new_user;
 pub use error::{ApiError, PROBLEM_JSON, Problem};
 pub use extract::{AppJson, AppQuery, Auth, SESSION_COOKIE};
+pub use workflow::act as workflow_act;
 
 use crate::config::Settings;
 use crate::store::Db;
@@ -37,6 +39,7 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub pipeline: Arc<crate::review::Pipeline>,
+    pub workflow: Arc<crate::workflow::WorkflowPolicy>,
 }
 
 #[derive(OpenApi)]
@@ -85,6 +88,18 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(items::submit_item))
         .routes(routes!(items::diff_versions))
         .routes(routes!(items::list_reviews))
+        .routes(routes!(workflow::get_workflow))
+        .routes(routes!(workflow::vote))
+        .routes(routes!(workflow::override_stage))
+        .routes(routes!(workflow::waive))
+        .routes(routes!(workflow::lift_veto))
+        .routes(routes!(workflow::recheck))
+        .routes(routes!(workflow::reject))
+        .routes(routes!(workflow::claim, workflow::unclaim))
+        .routes(routes!(workflow::queue))
+        .routes(routes!(workflow::add_comment, workflow::list_comments))
+        .routes(routes!(workflow::notifications))
+        .routes(routes!(workflow::mark_read))
         .routes(routes!(admin::reload_policy, admin::policy_status))
         .merge(attachments)
         .split_for_parts()

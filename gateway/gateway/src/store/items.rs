@@ -191,14 +191,8 @@ impl Db {
     }
 
     pub async fn version(&self, id: ItemId, version: i64) -> Result<StoredVersion> {
-        let sql = format!("SELECT {VERSION_COLUMNS} FROM item_versions v WHERE v.item_id = $1 AND v.version = $2");
-        let row = sqlx::query(&sql)
-            .bind(id.to_string())
-            .bind(version)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        version_from_row(&row)
+        let mut conn = self.pool.acquire().await?;
+        fetch_version(&mut conn, id, version).await
     }
 
     /// Items newest first, filtered on their current version.
@@ -284,6 +278,17 @@ pub(super) async fn transition_in(
     fetch_item(conn, id).await
 }
 
+pub(super) async fn fetch_version(conn: &mut AnyConnection, id: ItemId, version: i64) -> Result<StoredVersion> {
+    let sql = format!("SELECT {VERSION_COLUMNS} FROM item_versions v WHERE v.item_id = $1 AND v.version = $2");
+    let row = sqlx::query(&sql)
+        .bind(id.to_string())
+        .bind(version)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    version_from_row(&row)
+}
+
 /// `$start, $start+1, …` for `count` parameters.
 fn placeholders(start: usize, count: usize) -> String {
     (start..start + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
@@ -293,7 +298,7 @@ fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
-async fn fetch_item(conn: &mut AnyConnection, id: ItemId) -> Result<ItemRecord> {
+pub(super) async fn fetch_item(conn: &mut AnyConnection, id: ItemId) -> Result<ItemRecord> {
     let sql = format!("SELECT {ITEM_COLUMNS} FROM items i WHERE i.id = $1");
     let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)?;
     item_from_row(&row)

@@ -16,6 +16,7 @@ mod blobs;
 mod items;
 mod reviews;
 mod users;
+mod workflow;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -28,6 +29,9 @@ pub use blobs::Blob;
 pub use items::{ItemFilter, ItemPage, ItemRecord, ListCursor, StoredVersion, VersionChange};
 pub use reviews::StoredReview;
 pub use users::{LOCKOUT_MINUTES, MAX_FAILED_LOGINS, NewUser, SessionRecord, TokenRecord, UserRecord};
+pub use workflow::{
+    Action, Applied, CommentRecord, NotificationRecord, PreparedSealReview, WaiverRecord, WorkflowContext,
+};
 
 /// Which database the store talks to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -48,6 +52,10 @@ pub enum StoreError {
     Stale { expected: i64, current: i64 },
     #[error("item is {state} and cannot be changed that way")]
     WrongState { state: crate::model::ItemState },
+    /// Something the caller evaluated changed before its transaction: read
+    /// again and retry.
+    #[error("the item changed concurrently")]
+    Moved,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

@@ -18,6 +18,8 @@ pub struct StoredReview {
     pub policy_hash: String,
     pub outcome: ReviewOutcome,
     pub created_at: Timestamp,
+    /// For a seal-phase review: the digest of the approval record it ran with.
+    pub approvals_digest: Option<String>,
 }
 
 impl Db {
@@ -37,7 +39,7 @@ impl Db {
         let now = Timestamp::now();
         let mut tx = self.pool.begin().await?;
         let item = super::items::transition_in(&mut tx, id, version, from, to, now).await?;
-        let review = insert_review(&mut tx, id, version, content_digest, "submit", outcome, now).await?;
+        let review = insert_review(&mut tx, id, version, content_digest, "submit", outcome, None, now).await?;
         let counts = |s: crate::review::Severity| outcome.findings.iter().filter(|f| f.severity == s).count();
         audit::append(
             &mut tx,
@@ -83,19 +85,20 @@ impl Db {
     }
 }
 
-async fn insert_review(
+pub(super) async fn insert_review(
     conn: &mut sqlx::AnyConnection,
     id: ItemId,
     version: i64,
     content_digest: &seal::ContentDigest,
     phase: &str,
     outcome: &ReviewOutcome,
+    approvals_digest: Option<&str>,
     now: Timestamp,
 ) -> Result<StoredReview> {
     let review_id = format!("rev_{}", uuid::Uuid::now_v7().simple());
     sqlx::query(
-        "INSERT INTO reviews (id, item_id, version, content_digest, phase, policy_hash, verdict, outcome, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO reviews (id, item_id, version, content_digest, phase, policy_hash, verdict, outcome, created_at, \
+         approvals_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(review_id.as_str())
     .bind(id.to_string())
@@ -106,6 +109,7 @@ async fn insert_review(
     .bind(outcome.verdict.as_str())
     .bind(json_text(outcome))
     .bind(now.to_string())
+    .bind(approvals_digest)
     .execute(&mut *conn)
     .await?;
     Ok(StoredReview {
@@ -117,10 +121,11 @@ async fn insert_review(
         policy_hash: outcome.policy_hash.clone(),
         outcome: outcome.clone(),
         created_at: now,
+        approvals_digest: approvals_digest.map(str::to_owned),
     })
 }
 
-fn review_from_row(row: &AnyRow) -> Result<StoredReview> {
+pub(super) fn review_from_row(row: &AnyRow) -> Result<StoredReview> {
     let outcome: ReviewOutcome = from_json_text("outcome", &row.try_get::<String, _>("outcome")?)?;
     let verdict: String = row.try_get("verdict")?;
     if verdict != outcome.verdict.as_str() {
@@ -135,5 +140,6 @@ fn review_from_row(row: &AnyRow) -> Result<StoredReview> {
         policy_hash: row.try_get("policy_hash")?,
         outcome,
         created_at: parse_column("created_at", &row.try_get::<String, _>("created_at")?)?,
+        approvals_digest: row.try_get("approvals_digest")?,
     })
 }

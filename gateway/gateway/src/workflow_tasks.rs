@@ -1,0 +1,167 @@
+//! Background work of the review workflow, started with the server:
+//!
+//! - the **sweeper** (every `workflow.sweep_seconds`): re-evaluates items
+//!   under review whose state no longer matches their requirements (people
+//!   or roles changed), and sends deadline reminders at the policy's
+//!   percentages of a stage's SLA, overdue notices, and the statutory
+//!   20-working-day notice for 主动公开 items — each once (notification keys);
+//! - the **notification hook** (when `workflow.notify_webhook` is set): POSTs
+//!   every notification as JSON to an agency's e-mail/SMS gateway, retrying
+//!   each until it is accepted (2xx), at most 50 times.
+//!
+//! Both are idempotent and safe to run on several nodes at once: the
+//! notification keys and the workflow's transactions make a repeat harmless.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::http::AppState;
+use crate::model::{Attribute, ItemState};
+use crate::store::Action;
+use crate::workflow::{self, Next, Status};
+
+/// The running background tasks.
+pub struct Tasks {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Tasks {
+    /// Stops the tasks and waits for them.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+    }
+}
+
+/// Starts the sweeper, and the hook sender if a hook is configured.
+pub fn spawn(state: AppState) -> Tasks {
+    let (stop, stopped) = watch::channel(false);
+    let mut handles = Vec::new();
+    let every = Duration::from_secs(state.settings.workflow.sweep_seconds);
+    handles.push(tokio::spawn(every_until_stopped(every, stopped.clone(), {
+        let state = state.clone();
+        move || {
+            let state = state.clone();
+            async move {
+                if let Err(e) = sweep(&state).await {
+                    tracing::warn!(error = %e, "workflow sweep failed; will retry");
+                }
+            }
+        }
+    })));
+    if state.settings.workflow.notify_webhook.is_some() {
+        let client =
+            reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("a TLS-less client builds");
+        handles.push(tokio::spawn(every_until_stopped(Duration::from_secs(2), stopped, move || {
+            let (state, client) = (state.clone(), client.clone());
+            async move {
+                if let Err(e) = send_notifications(&state, &client).await {
+                    tracing::warn!(error = %e, "notification hook failed; will retry");
+                }
+            }
+        })));
+    }
+    Tasks { stop, handles }
+}
+
+async fn every_until_stopped<F, Fut>(every: Duration, mut stopped: watch::Receiver<bool>, mut run: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    loop {
+        run().await;
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+/// One pass of the sweeper over every item under review.
+pub async fn sweep(state: &AppState) -> Result<(), crate::http::ApiError> {
+    let policy = &state.workflow;
+    let today = workflow::today();
+    for id in state.db.active_item_ids().await? {
+        let ctx = state.db.workflow_context(id).await?;
+        let evaluation = ctx.evaluate(policy);
+        let expected = match workflow::next(&evaluation, &ctx.unwaived_blocking(None)) {
+            Next::Blocked(_) => ItemState::Blocked,
+            Next::ChangesRequested => ItemState::ChangesRequested,
+            Next::InReview => ItemState::InReview,
+            Next::Complete => ItemState::Approved,
+        };
+        // A blocked item whose seal-phase check blocked it stays blocked
+        // until someone acts; everything else is brought in line.
+        let seal_blocked = ctx.item.state == ItemState::Blocked && expected == ItemState::Approved;
+        if expected != ctx.item.state && !seal_blocked {
+            crate::http::workflow_act(state, id, None, |_, _| Ok(Action::Recheck)).await?;
+        }
+        let title = &ctx.version.content.title;
+        let digest = ctx.version.content_digest.to_string();
+        let key = &digest[digest.len() - 16..];
+        if ctx.item.state == ItemState::InReview {
+            for r in evaluation.requirements.iter().filter(|r| r.open && r.status == Status::Pending) {
+                let Some(stage) = policy.stage(&r.stage) else { continue };
+                let (Some(sla), Some(opened)) = (stage.sla_working_days, r.opened_at) else { continue };
+                let start = workflow::date_of(opened);
+                let Some(percent) = workflow::elapsed_percent(&policy.calendar, start, sla, today) else { continue };
+                let Some(deadline) = workflow::deadline(&policy.calendar, start, sla, today) else { continue };
+                for user in &r.eligible {
+                    if deadline.overdue {
+                        let message =
+                            format!("《{title}》的“{}”已超过期限（{}），请尽快处理", r.label, deadline.due_on);
+                        let dedupe = format!("overdue:{id}:{key}:{}:{user}", r.stage);
+                        state.db.notify(*user, "overdue", Some(id), &message, &dedupe).await?;
+                    } else if let Some(&at) = policy.deadlines.reminders.iter().filter(|p| percent >= **p).max() {
+                        let message =
+                            format!("《{title}》的“{}”已用去 {at}% 的办理时限，截止 {}", r.label, deadline.due_on);
+                        let dedupe = format!("remind:{id}:{key}:{}:{at}:{user}", r.stage);
+                        state.db.notify(*user, "reminder", Some(id), &message, &dedupe).await?;
+                    }
+                }
+            }
+        }
+        if ctx.version.content.attribute == Attribute::Public
+            && let Some(formed) = ctx.version.content.formed_at.as_deref()
+            && let Some(d) =
+                workflow::disclosure_deadline(&policy.calendar, formed, policy.deadlines.disclosure_working_days, today)
+            && d.overdue
+        {
+            let message = format!("《{title}》已超过主动公开的法定期限（形成之日起 20 个工作日，{}）", d.due_on);
+            state
+                .db
+                .notify(ctx.item.created_by, "disclosure_overdue", Some(id), &message, &format!("disclosure:{id}"))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Delivers pending notifications to the configured hook.
+async fn send_notifications(state: &AppState, client: &reqwest::Client) -> Result<(), crate::http::ApiError> {
+    let Some(url) = state.settings.workflow.notify_webhook.as_deref() else { return Ok(()) };
+    for (n, username) in state.db.pending_webhook_notifications(100).await? {
+        let body = json!({
+            "id": n.id, "username": username, "kind": n.kind, "item_id": n.item_id,
+            "message": n.message, "created_at": n.created_at,
+        });
+        let mut request = client.post(url).json(&body);
+        if let Some(token) = &state.settings.workflow.notify_webhook_token {
+            request = request.bearer_auth(token.expose());
+        }
+        let delivered = matches!(request.send().await, Ok(r) if r.status().is_success());
+        state.db.mark_webhook_attempt(&n.id, delivered).await?;
+        if !delivered {
+            // The hook is down: try the rest on the next round.
+            break;
+        }
+    }
+    Ok(())
+}
