@@ -50,7 +50,11 @@ pub enum Error {
         manifest: String,
     },
     /// The seal was made before its key's validity (`nbf`) began.
-    #[error("sealed at {sealed_at} but key {kid} is valid only from {nbf}")]
+    #[error(
+        "sealed at {} but key {kid} is valid only from {}",
+        crate::time::rfc3339(*sealed_at),
+        crate::time::rfc3339(*nbf)
+    )]
     KeyNotYetValid {
         /// The key's id.
         kid: KeyId,
@@ -60,7 +64,11 @@ pub enum Error {
         nbf: u64,
     },
     /// The seal was made at or after its key's validity (`exp`) ended.
-    #[error("sealed at {sealed_at} but key {kid} expired at {exp}")]
+    #[error(
+        "sealed at {} but key {kid} expired at {}",
+        crate::time::rfc3339(*sealed_at),
+        crate::time::rfc3339(*exp)
+    )]
     KeyExpired {
         /// The key's id.
         kid: KeyId,
@@ -97,7 +105,11 @@ pub enum Error {
         allowed: Vec<String>,
     },
     /// The item may not be published before `not_before`.
-    #[error("not to be published before {not_before} (now {now})")]
+    #[error(
+        "not to be published before {} (now {})",
+        crate::time::rfc3339(*not_before),
+        crate::time::rfc3339(*now)
+    )]
     NotYetPublishable {
         /// `not_before` of the manifest.
         not_before: u64,
