@@ -17,6 +17,7 @@ on_both_backends!(
 async fn lifecycle_survives_restart(backend: Backend) {
     let mut app = TestApp::spawn(backend).await;
     let drafter = app.user("zhang", &[Role::Drafter], Some("市政府办公室")).await;
+    app.review_team(Some("市政府办公室")).await;
 
     let created = drafter.create_item(&sample_item()).await;
     let id = created["id"].as_str().unwrap().to_owned();

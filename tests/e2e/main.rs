@@ -7,3 +7,4 @@ mod hot_plugin;
 mod items;
 mod misbehaviour;
 mod review;
+mod workflow;

@@ -54,6 +54,7 @@ async fn misbehaving_plugins_block_and_the_gateway_keeps_serving(backend: Backen
     let policy = write_policy(policy_dir.path());
     let app = TestApp::spawn_with(backend, |s| s.review.policy = policy).await;
     let drafter = app.user("tang", &[Role::Drafter], None).await;
+    app.review_team(None).await;
 
     let mut bad = sample_item();
     // A multi-byte first character: garbage-spans then cuts it in half.

@@ -26,6 +26,7 @@ fn findings(review: &Value) -> Vec<(String, String, String)> {
 async fn submit_runs_the_pipeline_and_stores_findings(backend: Backend) {
     let mut app = TestApp::spawn(backend).await;
     let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
 
     // A clean notice goes to review.
     let clean = drafter.create_item(&sample_item()).await;

@@ -336,15 +336,16 @@ pub async fn vote(
     let vote_id = uuid::Uuid::now_v7().to_string();
     let at = Timestamp::now();
     let applied = act(&state, id, Some(&principal), |ctx, evaluation| {
-        require_state(ctx, &[ItemState::InReview])?;
+        // Who may act comes first (403), then whether now is the time (409).
+        ctx.snapshot
+            .eligibility(&state.workflow, &stage, principal.user_id, &principal.roles, principal.unit_id)
+            .map_err(|r| ApiError::Forbidden(r.0))?;
         require_digest(ctx, &req.content_digest)?;
+        require_state(ctx, &[ItemState::InReview])?;
         let requirement = evaluation.requirement(&stage.id).expect("every policy stage is evaluated");
         if requirement.status == Status::NotApplicable {
             return Err(ApiError::Conflict(format!("“{}”环节不适用于此事项。", stage.label)));
         }
-        ctx.snapshot
-            .eligibility(&state.workflow, &stage, principal.user_id, &principal.roles, principal.unit_id)
-            .map_err(|r| ApiError::Forbidden(r.0))?;
         if ctx.snapshot.votes.iter().any(|v| {
             v.digest == ctx.version.content_digest
                 && v.stage == stage.id

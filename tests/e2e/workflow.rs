@@ -1,0 +1,378 @@
+//! The review workflow over HTTP: 初审 → (复审 ∥ 保密审查) → 终审 with the
+//! sign-off; votes bound to the content digest; the sticky 保密 veto;
+//! every separation-of-duty violation refused; a requirement with no
+//! eligible reviewer blocking; deadlines; the audit chain over all of it.
+
+use gateway::auth::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tests::{Backend, Client, TestApp, on_both_backends, sample_item};
+
+on_both_backends!(
+    three_reviews_and_the_sign_off,
+    a_new_version_voids_approvals_and_a_veto_stays,
+    separation_of_duties_is_enforced,
+    no_eligible_reviewer_blocks_until_someone_is_appointed,
+    waivers_and_overrides_need_the_named_role
+);
+
+const UNIT: &str = "江城市民政局";
+
+/// A team: a drafter, two reviewers of the unit, a secrecy reviewer and a
+/// responsible leader (签发人).
+struct Team {
+    drafter: Client,
+    first: Client,
+    second: Client,
+    secrecy: Client,
+    approver: Client,
+}
+
+async fn team(app: &TestApp) -> Team {
+    Team {
+        drafter: app.user("zhou", &[Role::Drafter], Some(UNIT)).await,
+        first: app.user("wu", &[Role::Reviewer], Some(UNIT)).await,
+        second: app.user("zheng", &[Role::Reviewer], Some(UNIT)).await,
+        secrecy: app.user("wang", &[Role::SecrecyReviewer], Some("保密办")).await,
+        approver: app.user("feng", &[Role::Approver], Some(UNIT)).await,
+    }
+}
+
+async fn submitted(drafter: &Client, item: &Value) -> (String, String) {
+    let created = drafter.create_item(item).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, body) = drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 1})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let digest = body["current"]["content_digest"].as_str().unwrap().to_owned();
+    (id, digest)
+}
+
+async fn vote(c: &Client, id: &str, stage: &str, value: &str, digest: &str) -> (StatusCode, Value) {
+    c.post(
+        &format!("/api/v1/items/{id}/votes"),
+        &json!({"stage": stage, "value": value, "content_digest": digest, "comment": "意见见批注"}),
+    )
+    .await
+}
+
+fn requirement<'a>(workflow: &'a Value, stage: &str) -> &'a Value {
+    workflow["requirements"].as_array().unwrap().iter().find(|r| r["stage"] == stage).unwrap()
+}
+
+fn ok(result: (StatusCode, Value)) -> Value {
+    assert_eq!(result.0, StatusCode::OK, "{}", result.1);
+    result.1
+}
+
+fn refused(result: (StatusCode, Value), status: StatusCode, says: &str) {
+    assert_eq!(result.0, status, "{}", result.1);
+    let detail = result.1["detail"].as_str().unwrap_or_default().to_owned() + &result.1["errors"].to_string();
+    assert!(detail.contains(says), "expected {says:?} in {}", result.1);
+}
+
+async fn three_reviews_and_the_sign_off(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = team(&app).await;
+    let mut item = sample_item();
+    // Formed on the Monday before 中秋 and 国庆 2026: 20 working days run to
+    // 10-26 across both holidays and the make-up Saturday 10-10.
+    item["formed_at"] = json!("2026-09-21");
+    let (id, digest) = submitted(&t.drafter, &item).await;
+
+    let (_, wf) = t.first.get(&format!("/api/v1/items/{id}/workflow")).await;
+    assert_eq!(wf["state"], "in_review", "{wf}");
+    assert_eq!(wf["disclosure_deadline"]["due_on"], "2026-10-26", "{wf}");
+    assert_eq!(requirement(&wf, "first")["status"], "PENDING");
+    assert_eq!(requirement(&wf, "first")["open"], true);
+    assert_eq!(requirement(&wf, "second")["open"], false);
+    assert_eq!(requirement(&wf, "principal")["status"], "NOT_APPLICABLE");
+    assert!(requirement(&wf, "first")["deadline"]["due_on"].is_string(), "{wf}");
+
+    // "Awaiting me": 初审 for the reviewers, nothing yet for 保密.
+    let (_, queue) = t.first.get("/api/v1/queue").await;
+    assert!(queue["entries"].as_array().unwrap().iter().any(|e| e["item_id"] == id.as_str() && e["stage"] == "first"));
+    let (_, queue) = t.secrecy.get("/api/v1/queue").await;
+    assert!(!queue["entries"].as_array().unwrap().iter().any(|e| e["item_id"] == id.as_str()), "{queue}");
+
+    // Order: 复审 cannot start before 初审.
+    refused(vote(&t.second, &id, "second", "approve", &digest).await, StatusCode::CONFLICT, "尚未开始");
+    // Claim, then approve 初审.
+    assert_eq!(
+        t.first
+            .request(reqwest::Method::PUT, &format!("/api/v1/items/{id}/claims/first"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let after_first = ok(vote(&t.first, &id, "first", "approve", &digest).await);
+    assert_eq!(requirement(&after_first["workflow"], "first")["status"], "SATISFIED");
+    // 复审 and 保密审查 in parallel, in either order.
+    ok(vote(&t.secrecy, &id, "secrecy", "approve", &digest).await);
+    let (_, queue) = t.approver.get("/api/v1/queue").await;
+    assert!(!queue["entries"].as_array().unwrap().iter().any(|e| e["item_id"] == id.as_str()), "终审 waits: {queue}");
+    ok(vote(&t.second, &id, "second", "approve", &digest).await);
+    let (_, queue) = t.approver.get("/api/v1/queue").await;
+    let entry = queue["entries"].as_array().unwrap().iter().find(|e| e["item_id"] == id.as_str()).expect("终审 queued");
+    assert_eq!(entry["signoff"], true);
+
+    // The sign-off needs the current statement and the password again.
+    let (_, wf) = t.approver.get(&format!("/api/v1/items/{id}/workflow")).await;
+    let statement = wf["statement"].clone();
+    assert!(statement["text"].as_str().unwrap().contains("谁发布谁负责"));
+    let sign = |password: Option<&str>, version: &Value| {
+        json!({"stage": "final", "value": "approve", "content_digest": digest,
+               "statement_id": statement["id"], "statement_version": version, "password": password})
+    };
+    refused(
+        t.approver.post(&format!("/api/v1/items/{id}/votes"), &sign(None, &statement["version"])).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "密码",
+    );
+    refused(
+        t.approver.post(&format!("/api/v1/items/{id}/votes"), &sign(Some("Pw-feng-2026"), &json!("0"))).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "责任声明",
+    );
+    refused(
+        t.approver
+            .post(&format!("/api/v1/items/{id}/votes"), &sign(Some("wrong password"), &statement["version"]))
+            .await,
+        StatusCode::FORBIDDEN,
+        "密码不正确",
+    );
+    let signed = ok(t
+        .approver
+        .post(&format!("/api/v1/items/{id}/votes"), &sign(Some("Pw-feng-2026"), &statement["version"]))
+        .await);
+    assert_eq!(signed["item"]["state"], "approved", "{signed}");
+    assert!(signed["workflow"]["approvals_digest"].as_str().unwrap().starts_with("sha256:"));
+
+    // The seal-phase check ran with the approvals and the sign-off: the
+    // signoff plugin is satisfied, and the run is stored as phase "seal".
+    let (_, reviews) = t.approver.get(&format!("/api/v1/items/{id}/reviews")).await;
+    let seal = reviews.as_array().unwrap().iter().find(|r| r["phase"] == "seal").expect("a seal-phase review");
+    assert_ne!(seal["outcome"]["verdict"], "blocked", "{seal}");
+    assert!(!seal["outcome"]["findings"].as_array().unwrap().iter().any(|f| f["plugin"] == "signoff"), "{seal}");
+
+    // The drafter was told; the audit chain holds every step and verifies.
+    let (_, notes) = t.drafter.get("/api/v1/notifications").await;
+    assert!(notes.as_array().unwrap().iter().any(|n| n["message"].as_str().unwrap().contains("已通过全部审核")));
+    let auditor = app.user("shen", &[Role::Auditor], None).await;
+    let (_, report) = auditor.get("/api/v1/audit/verify").await;
+    assert_eq!(report["first_broken"], Value::Null, "{report}");
+    // An auditor reads everything and changes nothing.
+    refused(vote(&auditor, &id, "first", "approve", &digest).await, StatusCode::FORBIDDEN, "");
+    // Altering a vote's audit event directly in the database is caught.
+    let seq: i64 = sqlx::query_scalar("SELECT seq FROM audit_events WHERE action = 'review.vote' ORDER BY seq LIMIT 1")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_events SET detail = $1 WHERE seq = $2")
+        .bind(r#"{"stage":"first","value":"block"}"#)
+        .bind(seq)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (_, report) = auditor.get("/api/v1/audit/verify").await;
+    assert_eq!(report["first_broken"], seq, "{report}");
+    app.stop().await;
+}
+
+async fn a_new_version_voids_approvals_and_a_veto_stays(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = team(&app).await;
+    let (id, digest) = submitted(&t.drafter, &sample_item()).await;
+    ok(vote(&t.first, &id, "first", "approve", &digest).await);
+
+    // The 保密 reviewer blocks: the item is blocked.
+    let blocked = ok(vote(&t.secrecy, &id, "secrecy", "block", &digest).await);
+    assert_eq!(blocked["item"]["state"], "blocked");
+    let veto = requirement(&blocked["workflow"], "secrecy")["blocking_votes"][0].as_str().unwrap().to_owned();
+    // Nobody may override it, however senior.
+    let leader = app.user("chen", &[Role::Leader, Role::Approver], Some(UNIT)).await;
+    refused(
+        leader
+            .post(
+                &format!("/api/v1/items/{id}/overrides"),
+                &json!({"stage": "secrecy", "content_digest": digest, "reason": "领导决定"}),
+            )
+            .await,
+        StatusCode::FORBIDDEN,
+        "保密审查",
+    );
+
+    // The drafter edits: a new version, every approval void...
+    let mut edited = sample_item();
+    edited["base_version"] = json!(1);
+    edited["body"] = json!("各区、各部门：\n培训时间调整为2025年3月25日。\n江城市人民政府办公室");
+    let (status, v2) = t.drafter.put(&format!("/api/v1/items/{id}"), &edited).await;
+    assert_eq!(status, StatusCode::OK, "{v2}");
+    assert_eq!(v2["state"], "draft");
+    let (_, resubmitted) = t.drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 2})).await;
+    let digest2 = resubmitted["current"]["content_digest"].as_str().unwrap().to_owned();
+    assert_ne!(digest, digest2);
+    let (_, wf) = t.first.get(&format!("/api/v1/items/{id}/workflow")).await;
+    assert_eq!(requirement(&wf, "first")["status"], "PENDING", "{wf}");
+    assert_eq!(requirement(&wf, "first")["approved_by"], json!([]));
+    // ...but the veto stays, and the item stays blocked.
+    assert_eq!(wf["state"], "blocked", "{wf}");
+    assert_eq!(requirement(&wf, "secrecy")["status"], "BLOCKED");
+    // A vote on the digest the reviewer saw earlier counts for nothing.
+    refused(vote(&t.first, &id, "first", "approve", &digest).await, StatusCode::CONFLICT, "第 2 版");
+    // Only its author lifts the veto.
+    let lift = json!({"reason": "已删除涉密内容"});
+    refused(leader.post(&format!("/api/v1/items/{id}/votes/{veto}/lift"), &lift).await, StatusCode::FORBIDDEN, "本人");
+    let lifted = ok(t.secrecy.post(&format!("/api/v1/items/{id}/votes/{veto}/lift"), &lift).await);
+    assert_eq!(lifted["item"]["state"], "in_review", "{lifted}");
+    // Request changes sends it back to the drafter.
+    let back = ok(vote(&t.first, &id, "first", "changes", &digest2).await);
+    assert_eq!(back["item"]["state"], "changes_requested");
+    app.stop().await;
+}
+
+async fn separation_of_duties_is_enforced(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = team(&app).await;
+    // A drafter who also holds the reviewer role; an admin with the reviewer
+    // role; a reviewer of another unit; a colleague who edits the item.
+    let both = app.user("qian", &[Role::Drafter, Role::Reviewer], Some(UNIT)).await;
+    let admin = app.user("root2", &[Role::Admin, Role::Reviewer], Some(UNIT)).await;
+    let outsider = app.user("sun", &[Role::Reviewer], Some("江城市财政局")).await;
+    let editor = app.user("li", &[Role::Drafter, Role::Reviewer], Some(UNIT)).await;
+
+    let created = both.create_item(&sample_item()).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let mut edited = sample_item();
+    edited["base_version"] = json!(1);
+    edited["title"] = json!("关于开展2025年度政务公开业务培训的通知（修订）");
+    assert_eq!(editor.put(&format!("/api/v1/items/{id}"), &edited).await.0, StatusCode::OK);
+    let (_, sub) = both.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 2})).await;
+    let digest = sub["current"]["content_digest"].as_str().unwrap().to_owned();
+    assert_eq!(sub["state"], "in_review", "{sub}");
+
+    refused(vote(&both, &id, "first", "approve", &digest).await, StatusCode::FORBIDDEN, "起草");
+    refused(vote(&editor, &id, "first", "approve", &digest).await, StatusCode::FORBIDDEN, "起草");
+    refused(vote(&admin, &id, "first", "approve", &digest).await, StatusCode::FORBIDDEN, "管理员");
+    refused(vote(&outsider, &id, "first", "approve", &digest).await, StatusCode::FORBIDDEN, "所属单位");
+    refused(vote(&t.secrecy, &id, "first", "approve", &digest).await, StatusCode::FORBIDDEN, "权限");
+    ok(vote(&t.first, &id, "first", "approve", &digest).await);
+    // One person, one stage per version.
+    refused(vote(&t.first, &id, "second", "approve", &digest).await, StatusCode::FORBIDDEN, "一个审核环节");
+    refused(vote(&t.first, &id, "first", "approve", &digest).await, StatusCode::CONFLICT, "已对本版本");
+    // Claims follow the same rules.
+    let claim = both.request(reqwest::Method::PUT, &format!("/api/v1/items/{id}/claims/second")).send().await.unwrap();
+    assert_eq!(claim.status(), StatusCode::FORBIDDEN);
+    // Admins never override; the drafter never rejects their own item.
+    refused(
+        admin
+            .post(
+                &format!("/api/v1/items/{id}/overrides"),
+                &json!({"stage": "second", "content_digest": digest, "reason": "赶时间"}),
+            )
+            .await,
+        StatusCode::FORBIDDEN,
+        "",
+    );
+    let _ = &t.drafter;
+    let _ = &t.approver;
+    app.stop().await;
+}
+
+async fn no_eligible_reviewer_blocks_until_someone_is_appointed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some(UNIT)).await;
+    let first = app.user("wu", &[Role::Reviewer], Some(UNIT)).await;
+    let _second = app.user("zheng", &[Role::Reviewer], Some(UNIT)).await;
+    let _approver = app.user("feng", &[Role::Approver], Some(UNIT)).await;
+    let admin = app.user("guan", &[Role::Admin], None).await;
+    // Nobody holds the 保密审查员 role.
+    let (id, _) = submitted(&drafter, &sample_item()).await;
+    let (_, wf) = first.get(&format!("/api/v1/items/{id}/workflow")).await;
+    assert_eq!(wf["state"], "blocked", "{wf}");
+    let secrecy = requirement(&wf, "secrecy");
+    assert_eq!(secrecy["status"], "BLOCKED");
+    assert!(secrecy["problem"].as_str().unwrap().contains("没有符合条件的审核人"), "{secrecy}");
+    // The admin is alerted.
+    let (_, notes) = admin.get("/api/v1/notifications").await;
+    assert!(notes.as_array().unwrap().iter().any(|n| n["kind"] == "no_eligible_reviewer"), "{notes}");
+    // Once someone is appointed, a recheck puts the item in review.
+    let _secrecy = app.user("wang", &[Role::SecrecyReviewer], None).await;
+    let rechecked = ok(admin.post(&format!("/api/v1/items/{id}/recheck"), &json!({})).await);
+    assert_eq!(rechecked["item"]["state"], "in_review", "{rechecked}");
+    app.stop().await;
+}
+
+async fn waivers_and_overrides_need_the_named_role(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = team(&app).await;
+    // A notice with a valid 身份证 number: a blocking PII finding.
+    let mut item = sample_item();
+    item["body"] = json!("经审核，申请人张三（身份证号11010519491231002X）符合条件，现予公示。");
+    let (id, digest) = submitted(&t.drafter, &item).await;
+    let (_, wf) = t.secrecy.get(&format!("/api/v1/items/{id}/workflow")).await;
+    assert_eq!(wf["state"], "blocked", "{wf}");
+    let finding = wf["blocking_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["finding"]["rule_id"].as_str().unwrap().starts_with("PII-"))
+        .unwrap_or_else(|| panic!("a PII finding: {wf}"));
+    assert_eq!(finding["waivable_by"], json!(["secrecy_reviewer"]));
+    let waiver =
+        json!({"finding_id": finding["finding_id"], "content_digest": digest, "reason": "公示依法须载明身份信息"});
+    // Not the approver's to waive, not without a reason.
+    refused(
+        t.approver.post(&format!("/api/v1/items/{id}/waivers"), &waiver).await,
+        StatusCode::FORBIDDEN,
+        "保密审查员",
+    );
+    let mut no_reason = waiver.clone();
+    no_reason["reason"] = json!("无");
+    refused(
+        t.secrecy.post(&format!("/api/v1/items/{id}/waivers"), &no_reason).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "理由",
+    );
+    let waived = ok(t.secrecy.post(&format!("/api/v1/items/{id}/waivers"), &waiver).await);
+    assert_eq!(waived["item"]["state"], "in_review", "{waived}");
+
+    // A 复审 block can be overridden by the approver, with a reason, and
+    // shows as OVERRIDDEN; the overrider has then filled a stage and cannot
+    // also sign off.
+    let deputy = app.user("han", &[Role::Approver], Some(UNIT)).await;
+    ok(vote(&t.first, &id, "first", "approve", &digest).await);
+    let blocked = ok(vote(&t.second, &id, "second", "block", &digest).await);
+    assert_eq!(blocked["item"]["state"], "blocked");
+    refused(
+        t.secrecy
+            .post(
+                &format!("/api/v1/items/{id}/overrides"),
+                &json!({"stage": "second", "content_digest": digest, "reason": "x理由"}),
+            )
+            .await,
+        StatusCode::FORBIDDEN,
+        "签发人",
+    );
+    let overridden = ok(t
+        .approver
+        .post(
+            &format!("/api/v1/items/{id}/overrides"),
+            &json!({"stage": "second", "content_digest": digest, "reason": "事实已核实"}),
+        )
+        .await);
+    assert_eq!(requirement(&overridden["workflow"], "second")["status"], "OVERRIDDEN");
+    assert_eq!(overridden["item"]["state"], "in_review", "{overridden}");
+    ok(vote(&t.secrecy, &id, "secrecy", "approve", &digest).await);
+    let sign = json!({"stage": "final", "value": "approve", "content_digest": digest, "statement_id": "sign-off",
+                      "statement_version": "1", "password": "Pw-feng-2026"});
+    refused(t.approver.post(&format!("/api/v1/items/{id}/votes"), &sign).await, StatusCode::FORBIDDEN, "一个审核环节");
+    let mut sign = sign;
+    sign["password"] = json!("Pw-han-2026");
+    let signed = ok(deputy.post(&format!("/api/v1/items/{id}/votes"), &sign).await);
+    assert_eq!(signed["item"]["state"], "approved", "{signed}");
+    // The override stays on record as OVERRIDDEN, never SATISFIED.
+    assert_eq!(requirement(&signed["workflow"], "second")["status"], "OVERRIDDEN");
+    app.stop().await;
+}
