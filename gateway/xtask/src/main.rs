@@ -7,8 +7,8 @@
 //!   With `--pin`, also rewrites the `sha256` pins in `policies/*.toml` for
 //!   the plugins it built.
 //! - `pin`: rewrites the pins from the existing manifest only.
-//! - `bench`: the plugin-platform and detection benchmarks (see `bench.rs`); writes their
-//!   sections of `BENCHMARKS.md`.
+//! - `bench`: the plugin-platform, detection and seal benchmarks (see `bench.rs`); writes
+//!   their sections of `BENCHMARKS.md`. `bench seal` runs only the seal benchmark.
 //!
 //! Builds are path-independent (`--remap-path-prefix`), so the same sources
 //! and toolchain give the same component hashes on every machine, and the
@@ -43,7 +43,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  build-plugins [--pin]  build plugins/* and tests/plugins/* to plugins/dist/ (and update policy pins)\n  pin                    update the sha256 pins in policies/*.toml from plugins/dist/manifest.toml\n  bench [--quick]        run the plugin-platform and detection benchmarks and update BENCHMARKS.md"
+                "usage: cargo xtask <task>\n\n  build-plugins [--pin]  build plugins/* and tests/plugins/* to plugins/dist/ (and update policy pins)\n  pin                    update the sha256 pins in policies/*.toml from plugins/dist/manifest.toml\n  bench [--quick]        run the plugin-platform, detection and seal benchmarks and update BENCHMARKS.md\n  bench seal [--quick]   run only the seal benchmark"
             );
             bail!("unknown or missing task")
         }
