@@ -254,3 +254,29 @@ fn cli_keygen_and_jwks() {
     let out = Command::new(env!("CARGO_BIN_EXE_seal")).args(["verify", "--bogus"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn header_rules() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let f = fixture();
+    let (_, rest) = f.jws.split_once('.').unwrap();
+    let kid = KeyId::thumbprint(&key("current").verifying_key());
+    for (header, expect) in [
+        (format!(r#"{{"alg":"HS256","kid":"{kid}","typ":"gov-seal+jws"}}"#), "alg \"HS256\" is not allowed"),
+        (format!(r#"{{"alg":"EdDSA","kid":"{kid}","typ":"JWT"}}"#), "typ \"JWT\""),
+        (format!(r#"{{"alg":"EdDSA","kid":"{kid}","typ":"gov-seal+jws","jwk":{{}}}}"#), "unknown field `jwk`"),
+        (format!(r#"{{"alg":"EdDSA","kid":"{kid}","typ":"gov-seal+jws","crit":["b64"]}}"#), "unknown field `crit`"),
+        (format!(r#"{{"alg":"EdDSA","alg":"EdDSA","kid":"{kid}","typ":"gov-seal+jws"}}"#), "duplicate field `alg`"),
+        (format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#), "missing field `typ`"),
+    ] {
+        let jws = format!("{}.{rest}", b64.encode(header.as_bytes()));
+        let err = seal::verify(&jws, &f.keys, &opts(&f.content)).unwrap_err();
+        assert!(matches!(err, Error::Header(_)) && err.to_string().contains(expect), "{header}: {err}");
+    }
+    // The fully specified algorithm name is accepted as a header value, but it is
+    // part of the signed bytes, so a seal made with EdDSA cannot be relabelled.
+    let relabelled =
+        format!("{}.{rest}", b64.encode(format!(r#"{{"alg":"Ed25519","kid":"{kid}","typ":"gov-seal+jws"}}"#)));
+    assert!(matches!(seal::verify(&relabelled, &f.keys, &opts(&f.content)), Err(Error::BadSignature(_))));
+}
