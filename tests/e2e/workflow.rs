@@ -13,7 +13,8 @@ on_both_backends!(
     a_new_version_voids_approvals_and_a_veto_stays,
     separation_of_duties_is_enforced,
     no_eligible_reviewer_blocks_until_someone_is_appointed,
-    waivers_and_overrides_need_the_named_role
+    waivers_and_overrides_need_the_named_role,
+    register_and_printable_form
 );
 
 const UNIT: &str = "江城市民政局";
@@ -374,5 +375,65 @@ async fn waivers_and_overrides_need_the_named_role(backend: Backend) {
     assert_eq!(signed["item"]["state"], "approved", "{signed}");
     // The override stays on record as OVERRIDDEN, never SATISFIED.
     assert_eq!(requirement(&signed["workflow"], "second")["status"], "OVERRIDDEN");
+    app.stop().await;
+}
+
+async fn register_and_printable_form(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = team(&app).await;
+    let auditor = app.user("shen", &[Role::Auditor], None).await;
+    let mut item = sample_item();
+    item["kind"] = json!("reply");
+    item["title"] = json!("关于某企业环评材料的依申请公开答复");
+    item["attribute"] = json!("withheld");
+    item["attribute_reason"] = json!("涉及第三方商业秘密，第三方不同意公开");
+    item["legal_basis"] = json!("《政府信息公开条例》第十五条");
+    item["channels"] = json!(["applicant"]);
+    let (id, digest) = submitted(&t.drafter, &item).await;
+
+    // The 台账 has the proposal; a drafter cannot read it, an auditor can.
+    assert_eq!(t.drafter.get("/api/v1/register").await.0, StatusCode::FORBIDDEN);
+    let (_, register) = auditor.get("/api/v1/register").await;
+    let entry = register.as_array().unwrap().iter().find(|e| e["item_id"] == id.as_str()).expect("in the register");
+    assert_eq!(entry["status"], "proposed");
+    assert_eq!(entry["attribute"], "withheld");
+    // The secrecy reviewer confirms; the auditor may not decide.
+    let decision =
+        json!({"attribute": "withheld", "reason": "复核后维持不予公开", "legal_basis": "《政府信息公开条例》第十五条"});
+    assert_eq!(auditor.post(&format!("/api/v1/register/{id}/decision"), &decision).await.0, StatusCode::FORBIDDEN);
+    let decided = ok(t.secrecy.post(&format!("/api/v1/register/{id}/decision"), &decision).await);
+    assert_eq!(decided["status"], "confirmed");
+    assert!(decided["next_review_on"].as_str().unwrap().len() == 10, "{decided}");
+
+    // Exports: CSV with a BOM for Excel, and a real XLSX (a zip).
+    let csv = auditor.request(reqwest::Method::GET, "/api/v1/register/export?format=csv").send().await.unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    let csv = csv.text().await.unwrap();
+    assert!(
+        csv.starts_with('\u{feff}') && csv.contains("关于某企业环评材料的依申请公开答复") && csv.contains("不予公开"),
+        "{csv}"
+    );
+    let xlsx = auditor.request(reqwest::Method::GET, "/api/v1/register/export?format=xlsx").send().await.unwrap();
+    assert_eq!(xlsx.status(), StatusCode::OK);
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+
+    // A comment anchored to the title, and the printable form.
+    let title_end = "关于某企业".len() as i64;
+    let (status, comment) = t
+        .first
+        .post(
+            &format!("/api/v1/items/{id}/comments"),
+            &json!({"version": 1, "field": "title", "start": 0, "end": title_end, "body": "企业名称是否需要隐去？"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{comment}");
+    assert_eq!(comment["quote"], "关于某企业");
+    ok(vote(&t.first, &id, "first", "approve", &digest).await);
+    let form = t.secrecy.request(reqwest::Method::GET, &format!("/api/v1/items/{id}/form")).send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let html = form.text().await.unwrap();
+    for expected in ["政府信息公开审批表", "初审", "保密审查", "测试wu", "不予公开", &digest] {
+        assert!(html.contains(expected), "{expected} missing from the form");
+    }
     app.stop().await;
 }

@@ -503,6 +503,7 @@ pub async fn submit_item(
         .await?;
     // The workflow decides where the item goes: its requirements (is there
     // anyone who can review it?), blocking findings, a standing veto.
+    state.db.register_submission(id, req.version, &version.content, auth.0.user_id).await?;
     let item = super::workflow::act(&state, id, None, |_, _| Ok(crate::store::Action::Recheck)).await?.item;
     let versions = state.db.versions(id).await?.iter().map(summary).collect();
     Ok(axum::Json(ItemView { review: Some(review.into()), ..item_view(item, version, versions) }))

@@ -11,7 +11,9 @@ mod admin;
 mod attachments;
 mod error;
 mod extract;
+mod form;
 mod items;
+mod register;
 mod workflow;
 
 use std::sync::Arc;
@@ -100,6 +102,10 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(workflow::add_comment, workflow::list_comments))
         .routes(routes!(workflow::notifications))
         .routes(routes!(workflow::mark_read))
+        .routes(routes!(form::approval_form))
+        .routes(routes!(register::list))
+        .routes(routes!(register::export))
+        .routes(routes!(register::decide))
         .routes(routes!(admin::reload_policy, admin::policy_status))
         .merge(attachments)
         .split_for_parts()

@@ -14,6 +14,7 @@
 mod audit;
 mod blobs;
 mod items;
+mod register;
 mod reviews;
 mod users;
 mod workflow;
@@ -27,6 +28,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditEvent, ChainReport};
 pub use blobs::Blob;
 pub use items::{ItemFilter, ItemPage, ItemRecord, ListCursor, StoredVersion, VersionChange};
+pub use register::{RegisterDecision, RegisterEntry};
 pub use reviews::StoredReview;
 pub use users::{LOCKOUT_MINUTES, MAX_FAILED_LOGINS, NewUser, SessionRecord, TokenRecord, UserRecord};
 pub use workflow::{

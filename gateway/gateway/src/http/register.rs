@@ -1,0 +1,244 @@
+//! The 台账 over HTTP: list with filters, the periodic review decision
+//! (confirm or change the attribute), and export as CSV or XLSX.
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::items::{parse_item_id, readable_item};
+use super::{ApiError, AppJson, AppQuery, AppState, Auth};
+use crate::auth::{Role, Scope};
+use crate::model::{Attribute, is_blank_reason};
+use crate::store::{RegisterDecision, RegisterEntry};
+
+const READERS: &[Role] =
+    &[Role::Publisher, Role::SecrecyReviewer, Role::Approver, Role::Leader, Role::Auditor, Role::Admin];
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterQuery {
+    pub attribute: Option<Attribute>,
+    /// Only entries whose periodic review is due (today or earlier).
+    #[serde(default)]
+    pub due: bool,
+    /// For the export: `csv` (default) or `xlsx`.
+    pub format: Option<String>,
+}
+
+async fn entries(state: &AppState, auth: &Auth, q: &RegisterQuery) -> Result<Vec<RegisterEntry>, ApiError> {
+    auth.require_scope(Scope::ItemsRead)?;
+    auth.require_any(READERS)?;
+    let today = crate::workflow::today().to_string();
+    Ok(state.db.register(q.attribute, q.due.then_some(today.as_str())).await?)
+}
+
+/// The register, oldest entry first.
+#[utoipa::path(get, path = "/api/v1/register", tag = "register", params(RegisterQuery),
+    responses((status = 200, body = Vec<RegisterEntry>), (status = 403, body = super::Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppQuery(q): AppQuery<RegisterQuery>,
+) -> Result<axum::Json<Vec<RegisterEntry>>, ApiError> {
+    Ok(axum::Json(entries(&state, &auth, &q).await?))
+}
+
+const COLUMNS: [&str; 12] = [
+    "事项编号",
+    "标题",
+    "发文字号",
+    "发布机关",
+    "公开属性",
+    "理由",
+    "法律依据",
+    "状态",
+    "提出时间",
+    "决定人",
+    "决定时间",
+    "下次复核日期",
+];
+
+fn row(e: &RegisterEntry) -> [String; 12] {
+    let status = match e.status.as_str() {
+        "proposed" => "待确认",
+        "confirmed" => "已确认",
+        "changed" => "已变更",
+        _ => "已关闭",
+    };
+    [
+        e.item_id.to_string(),
+        e.title.clone(),
+        e.doc_number.clone().unwrap_or_default(),
+        e.issuer.clone().unwrap_or_default(),
+        e.attribute.label().to_owned(),
+        e.reason.clone().unwrap_or_default(),
+        e.legal_basis.clone().unwrap_or_default(),
+        status.to_owned(),
+        e.proposed_at.to_string(),
+        e.decided_by.map(|u| u.to_string()).unwrap_or_default(),
+        e.decided_at.map(|t| t.to_string()).unwrap_or_default(),
+        e.next_review_on.clone().unwrap_or_default(),
+    ]
+}
+
+/// RFC 4180 field: quoted when it holds a comma, quote or line break. A
+/// leading `=`, `+`, `-` or `@` is prefixed with `'` so that a spreadsheet
+/// does not run it as a formula (CSV injection).
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+}
+
+/// The register as a file: CSV (UTF-8 with a BOM, so Excel reads Chinese)
+/// or XLSX.
+#[utoipa::path(get, path = "/api/v1/register/export", tag = "register", params(RegisterQuery),
+    responses((status = 200, description = "text/csv or XLSX"), (status = 403, body = super::Problem)))]
+pub async fn export(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppQuery(q): AppQuery<RegisterQuery>,
+) -> Result<Response, ApiError> {
+    let entries = entries(&state, &auth, &q).await?;
+    match q.format.as_deref().unwrap_or("csv") {
+        "csv" => {
+            let mut out = String::from("\u{feff}");
+            out.push_str(&COLUMNS.join(","));
+            out.push_str("\r\n");
+            for e in &entries {
+                out.push_str(&row(e).iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+                out.push_str("\r\n");
+            }
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (header::CONTENT_DISPOSITION, "attachment; filename=\"register.csv\""),
+                ],
+                out,
+            )
+                .into_response())
+        }
+        "xlsx" => {
+            let bytes = xlsx(&entries).map_err(|e| ApiError::Internal(format!("xlsx: {e}")))?;
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                    (header::CONTENT_DISPOSITION, "attachment; filename=\"register.xlsx\""),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        _ => Err(ApiError::BadRequest("format 只能是 csv 或 xlsx".into())),
+    }
+}
+
+fn xlsx(entries: &[RegisterEntry]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("台账")?;
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (col, name) in (0u16..).zip(COLUMNS) {
+        sheet.write_string_with_format(0, col, name, &bold)?;
+    }
+    for (r, e) in (1u32..).zip(entries) {
+        for (col, value) in (0u16..).zip(row(e)) {
+            sheet.write_string(r, col, value)?;
+        }
+    }
+    book.save_to_buffer()
+}
+
+/// A reviewer's periodic-review decision.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// Keep (`confirm`) or change the attribute.
+    pub attribute: Attribute,
+    pub reason: String,
+    #[serde(default)]
+    pub legal_basis: Option<String>,
+}
+
+/// Confirms or changes an entry's attribute and sets the next review
+/// (the policy's interval, default six months). Changing it to 主动公开
+/// closes nothing by itself: the attribute is part of the reviewed content,
+/// so the drafter is notified to submit a new version.
+#[utoipa::path(post, path = "/api/v1/register/{id}/decision", tag = "register", request_body = DecisionRequest,
+    params(("id" = String, Path)),
+    responses((status = 200, body = RegisterEntry), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn decide(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    AppJson(req): AppJson<DecisionRequest>,
+) -> Result<axum::Json<RegisterEntry>, ApiError> {
+    let id = parse_item_id(&id)?;
+    let item = readable_item(&state, &auth, id).await?;
+    let principal = auth.require_scope(Scope::Review)?.clone();
+    auth.require_any(&state.workflow.register.roles)?;
+    if state.db.versions(id).await?.iter().any(|v| v.created_by == principal.user_id)
+        || item.created_by == principal.user_id
+    {
+        return Err(ApiError::Forbidden("您起草或修改过该事项，不能复核其公开属性（起草与审核职责分离）".into()));
+    }
+    if is_blank_reason(Some(&req.reason)) {
+        return Err(ApiError::invalid("reason", "复核结论必须写明理由"));
+    }
+    if req.attribute != Attribute::Public && req.legal_basis.as_deref().is_none_or(|b| b.trim().is_empty()) {
+        return Err(ApiError::invalid(
+            "legal_basis",
+            "依申请公开或不予公开须写明法律依据（如《政府信息公开条例》第十四条）",
+        ));
+    }
+    let next = add_months(crate::workflow::today(), state.workflow.register.review_months);
+    let decision = RegisterDecision {
+        attribute: req.attribute,
+        reason: req.reason.trim().to_owned(),
+        legal_basis: req.legal_basis.map(|b| b.trim().to_owned()),
+        next_review_on: next,
+    };
+    let before = state.db.register_entry(id).await?;
+    let entry = state.db.register_decide(id, principal.user_id, &decision).await?;
+    if before.attribute != entry.attribute {
+        let message = format!(
+            "台账复核将《{}》的公开属性由“{}”改为“{}”：{}。请据此修改事项并重新提交。",
+            entry.title,
+            before.attribute.label(),
+            entry.attribute.label(),
+            decision.reason
+        );
+        let key = format!("register-change:{id}:{}", entry.updated_at);
+        state.db.notify(item.created_by, "register_change", Some(id), &message, &key).await?;
+    }
+    Ok(axum::Json(entry))
+}
+
+/// `date` plus `months`, clamped to the month's last day.
+fn add_months(date: workdays::Date, months: u32) -> String {
+    let total = date.year() * 12 + i32::from(date.month()) - 1 + i32::try_from(months).unwrap_or(0);
+    let (year, month) = (total.div_euclid(12), u8::try_from(total.rem_euclid(12) + 1).expect("1..=12"));
+    let day = (1..=date.day()).rev().find_map(|d| workdays::Date::new(year, month, d).ok()).expect("day 1 exists");
+    day.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("普通"), "普通");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("说\"明\""), "\"说\"\"明\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+    }
+
+    #[test]
+    fn months_clamp_to_the_end_of_the_month() {
+        let d = |s| workdays::Date::parse(s).unwrap();
+        assert_eq!(add_months(d("2026-08-31"), 6), "2027-02-28");
+        assert_eq!(add_months(d("2026-11-23"), 6), "2027-05-23");
+    }
+}
