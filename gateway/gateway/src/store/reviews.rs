@@ -85,6 +85,7 @@ impl Db {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them
 pub(super) async fn insert_review(
     conn: &mut sqlx::AnyConnection,
     id: ItemId,

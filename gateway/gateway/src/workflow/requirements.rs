@@ -528,7 +528,7 @@ mod tests {
         s.votes.push(VoteRecord {
             id,
             version: s.version,
-            digest: s.digest.clone(),
+            digest: s.digest,
             stage: stage.into(),
             user: user(n),
             value,
