@@ -14,7 +14,8 @@ on_both_backends!(
     separation_of_duties_is_enforced,
     no_eligible_reviewer_blocks_until_someone_is_appointed,
     waivers_and_overrides_need_the_named_role,
-    register_and_printable_form
+    register_and_printable_form,
+    overdue_stages_are_reminded_and_sent_to_the_hook
 );
 
 const UNIT: &str = "江城市民政局";
@@ -435,5 +436,79 @@ async fn register_and_printable_form(backend: Backend) {
     for expected in ["政府信息公开审批表", "初审", "保密审查", "测试wu", "不予公开", &digest] {
         assert!(html.contains(expected), "{expected} missing from the form");
     }
+    app.stop().await;
+}
+
+/// A stand-in for an agency's e-mail/SMS gateway: records what it receives.
+async fn hook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let store = received.clone();
+    let app = axum::Router::new().route(
+        "/notify",
+        axum::routing::post(move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
+            let store = store.clone();
+            async move {
+                assert_eq!(headers["authorization"], "Bearer hook-secret");
+                store.lock().unwrap().push(body);
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/notify", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+async fn overdue_stages_are_reminded_and_sent_to_the_hook(backend: Backend) {
+    let (url, received) = hook_receiver().await;
+    let app = TestApp::spawn_with(backend, |s| {
+        s.workflow.sweep_seconds = 1;
+        s.workflow.notify_webhook = Some(url);
+        s.workflow.notify_webhook_token = Some(gateway::config::Secret::new("hook-secret"));
+    })
+    .await;
+    let t = team(&app).await;
+    let (id, _) = submitted(&t.drafter, &sample_item()).await;
+    // Submitted long ago: 初审 (2 working days) is overdue.
+    sqlx::query("UPDATE reviews SET created_at = $1 WHERE item_id = $2")
+        .bind("2026-09-01T02:00:00.000Z")
+        .bind(id.as_str())
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let overdue =
+        |notes: &Value| notes.as_array().unwrap().iter().any(|n| n["kind"] == "overdue" && n["item_id"] == id.as_str());
+    let mut seen = false;
+    for _ in 0..50 {
+        let (_, notes) = t.first.get("/api/v1/notifications?unread=true").await;
+        if overdue(&notes) && received.lock().unwrap().iter().any(|n| n["kind"] == "overdue" && n["username"] == "wu") {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(seen, "an overdue notice in the app and at the hook: {:?}", received.lock().unwrap());
+    // The queue shows it overdue and counts it.
+    let (_, queue) = t.first.get("/api/v1/queue").await;
+    assert!(queue["overdue"].as_u64().unwrap() >= 1, "{queue}");
+    // The publication office sees it in the overdue report.
+    let office = app.user("gong", &[Role::Publisher], None).await;
+    let (_, report) = office.get("/api/v1/overdue").await;
+    let listed = report["items"].as_array().unwrap().iter().find(|i| i["item_id"] == id.as_str()).expect("listed");
+    assert_eq!(listed["stages"], json!(["初审"]), "{report}");
+    assert_eq!(listed["disclosure_deadline"]["overdue"], true, "formed 2025-03-01: {report}");
+    assert_eq!(t.drafter.get("/api/v1/overdue").await.0, StatusCode::FORBIDDEN);
+    // Once only, however many sweeps ran.
+    let (_, notes) = t.first.get("/api/v1/notifications").await;
+    let count = notes.as_array().unwrap().iter().filter(|n| n["kind"] == "overdue").count();
+    assert_eq!(count, 1, "{notes}");
+    // Read it.
+    let note = notes.as_array().unwrap().iter().find(|n| n["kind"] == "overdue").unwrap();
+    let read =
+        t.first.request(reqwest::Method::POST, &format!("/api/v1/notifications/{}/read", note["id"].as_str().unwrap()));
+    assert_eq!(read.send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let (_, unread) = t.first.get("/api/v1/notifications?unread=true").await;
+    assert!(!overdue(&unread), "{unread}");
     app.stop().await;
 }

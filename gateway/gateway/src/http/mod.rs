@@ -99,6 +99,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(workflow::reject))
         .routes(routes!(workflow::claim, workflow::unclaim))
         .routes(routes!(workflow::queue))
+        .routes(routes!(workflow::overdue))
         .routes(routes!(workflow::add_comment, workflow::list_comments))
         .routes(routes!(workflow::notifications))
         .routes(routes!(workflow::mark_read))

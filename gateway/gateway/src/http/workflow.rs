@@ -719,6 +719,55 @@ pub async fn queue(State(state): State<AppState>, auth: Auth) -> Result<axum::Js
     Ok(axum::Json(Queue { entries, overdue }))
 }
 
+/// An item past a deadline.
+#[derive(Serialize, ToSchema)]
+pub struct OverdueItem {
+    #[schema(value_type = String)]
+    pub item_id: ItemId,
+    pub title: String,
+    pub state: ItemState,
+    /// Stages past their SLA, by label.
+    pub stages: Vec<String>,
+    /// The statutory 主动公开 deadline, when it has passed.
+    pub disclosure_deadline: Option<Deadline>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OverdueReport {
+    pub count: usize,
+    pub items: Vec<OverdueItem>,
+}
+
+/// Every item in the workflow past a stage SLA or the statutory 20
+/// working days (for the publication office, leaders and auditors).
+#[utoipa::path(get, path = "/api/v1/overdue", tag = "workflow", responses((status = 200, body = OverdueReport)))]
+pub async fn overdue(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<OverdueReport>, ApiError> {
+    auth.require_scope(Scope::ItemsRead)?;
+    auth.require_any(&[Role::Publisher, Role::Leader, Role::Approver, Role::Auditor, Role::Admin])?;
+    let mut items = Vec::new();
+    for id in state.db.active_item_ids().await? {
+        let ctx = state.db.workflow_context(id).await?;
+        let evaluation = ctx.evaluate(&state.workflow);
+        let stages: Vec<String> = evaluation
+            .requirements
+            .iter()
+            .filter(|r| r.open && stage_deadline(&state, r).is_some_and(|d| d.overdue))
+            .map(|r| r.label.clone())
+            .collect();
+        let disclosure = disclosure_deadline(&state, &ctx).filter(|d| d.overdue);
+        if !stages.is_empty() || disclosure.is_some() {
+            items.push(OverdueItem {
+                item_id: id,
+                title: ctx.version.content.title.clone(),
+                state: ctx.item.state,
+                stages,
+                disclosure_deadline: disclosure,
+            });
+        }
+    }
+    Ok(axum::Json(OverdueReport { count: items.len(), items }))
+}
+
 /// A comment anchored to a span of a field of a version.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
