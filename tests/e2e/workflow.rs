@@ -179,6 +179,17 @@ async fn three_reviews_and_the_sign_off(backend: Backend) {
         .unwrap();
     let (_, report) = auditor.get("/api/v1/audit/verify").await;
     assert_eq!(report["first_broken"], seq, "{report}");
+    let (_, events) = auditor.get(&format!("/api/v1/audit/events?item={id}")).await;
+    assert!(events.as_array().unwrap().iter().any(|e| e["action"] == "item.state" && e["detail"]["to"] == "approved"));
+
+    // An approved item may still be corrected: a new version goes back to
+    // draft, and its approvals count for nothing.
+    let mut corrected = item.clone();
+    corrected["base_version"] = json!(1);
+    corrected["body"] = json!("各区、各部门：\n培训地点改为市民中心。");
+    let (status, v2) = t.drafter.put(&format!("/api/v1/items/{id}"), &corrected).await;
+    assert_eq!(status, StatusCode::OK, "{v2}");
+    assert_eq!(v2["state"], "draft");
     app.stop().await;
 }
 
@@ -186,6 +197,8 @@ async fn a_new_version_voids_approvals_and_a_veto_stays(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let t = team(&app).await;
     let (id, digest) = submitted(&t.drafter, &sample_item()).await;
+    // The reviewer reads version 1 before approving it.
+    assert_eq!(t.first.get(&format!("/api/v1/items/{id}")).await.0, StatusCode::OK);
     ok(vote(&t.first, &id, "first", "approve", &digest).await);
 
     // The 保密 reviewer blocks: the item is blocked.
@@ -215,6 +228,10 @@ async fn a_new_version_voids_approvals_and_a_veto_stays(backend: Backend) {
     let (_, resubmitted) = t.drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 2})).await;
     let digest2 = resubmitted["current"]["content_digest"].as_str().unwrap().to_owned();
     assert_ne!(digest, digest2);
+    // Opening the item again, the reviewer is told what they saw last, and
+    // the queue offers the diff since then.
+    let (_, seen) = t.first.get(&format!("/api/v1/items/{id}")).await;
+    assert_eq!(seen["previously_seen_version"], 1, "{seen}");
     let (_, wf) = t.first.get(&format!("/api/v1/items/{id}/workflow")).await;
     assert_eq!(requirement(&wf, "first")["status"], "PENDING", "{wf}");
     assert_eq!(requirement(&wf, "first")["approved_by"], json!([]));

@@ -237,9 +237,21 @@ vocabulary!(
 );
 
 impl ItemState {
-    /// Whether a drafter may still create new versions in this state.
+    /// Whether a drafter may still create new versions in this state. A new
+    /// version of an approved, sealed or published item is a correction: it
+    /// voids the approvals and goes through the whole gate again, while a
+    /// seal already issued stays valid until a new one supersedes it.
     pub fn is_editable(self) -> bool {
-        matches!(self, ItemState::Draft | ItemState::ChangesRequested | ItemState::Blocked | ItemState::InReview)
+        matches!(
+            self,
+            ItemState::Draft
+                | ItemState::ChangesRequested
+                | ItemState::Blocked
+                | ItemState::InReview
+                | ItemState::Approved
+                | ItemState::Sealed
+                | ItemState::Published
+        )
     }
 
     /// Whether the item may be submitted for review from this state.

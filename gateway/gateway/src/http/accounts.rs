@@ -287,6 +287,41 @@ pub async fn verify_audit(State(state): State<AppState>, auth: Auth) -> Result<a
     Ok(axum::Json(ChainReportView { intact: first_broken.is_none(), events, first_broken, reason }))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only events about this item.
+    pub item: Option<String>,
+    /// Events after this sequence number (for paging).
+    #[serde(default)]
+    pub after: i64,
+    /// Page size, default 200, at most 1000.
+    pub limit: Option<i64>,
+}
+
+/// Reads the audit trail, oldest first (auditor and admin): every event
+/// with its hash and the previous hash, so it can be checked offline.
+#[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = Vec<Object>), (status = 403, body = super::Problem)))]
+pub async fn audit_events(
+    State(state): State<AppState>,
+    auth: Auth,
+    super::AppQuery(q): super::AppQuery<AuditQuery>,
+) -> Result<axum::Json<Vec<crate::store::AuditEvent>>, ApiError> {
+    auth.require_any(&[Role::Auditor, Role::Admin])?;
+    let item = q
+        .item
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|_| ApiError::BadRequest("item 不是有效的事项编号".into()))?;
+    let limit = q.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest("limit 应在 1 到 1000 之间".into()));
+    }
+    Ok(axum::Json(state.db.audit_events(item, q.after, limit).await?))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ChainReportView {
     pub intact: bool,

@@ -115,6 +115,10 @@ pub struct ItemView {
     /// The latest review of the current version, if it was submitted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub review: Option<ReviewView>,
+    /// The version the caller had opened before, when older than the current
+    /// one: diff `from` it to see what changed since their last look.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previously_seen_version: Option<i64>,
 }
 
 /// One run of the review pipeline over a version: which policy and plugins
@@ -210,6 +214,7 @@ pub(super) fn item_view(item: ItemRecord, current: StoredVersion, versions: Vec<
         current: version_view(current),
         versions,
         review: None,
+        previously_seen_version: None,
     }
 }
 
@@ -448,7 +453,9 @@ pub async fn get_item(
         .find(|v| v.version == item.current_version)
         .ok_or_else(|| ApiError::Internal(format!("item {id} has no version {}", item.current_version)))?;
     let review = state.db.reviews(id, Some(item.current_version)).await?.pop().map(ReviewView::from);
-    Ok(axum::Json(ItemView { review, ..item_view(item, current, summaries) }))
+    let seen = state.db.mark_seen(id, auth.0.user_id, item.current_version).await?;
+    let previously_seen_version = seen.filter(|v| *v < item.current_version);
+    Ok(axum::Json(ItemView { review, previously_seen_version, ..item_view(item, current, summaries) }))
 }
 
 /// One version in full.

@@ -83,6 +83,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::create_token, accounts::list_tokens))
         .routes(routes!(accounts::revoke_token))
         .routes(routes!(accounts::verify_audit))
+        .routes(routes!(accounts::audit_events))
         .routes(routes!(attachments::download))
         .routes(routes!(items::create_item, items::list_items))
         .routes(routes!(items::get_item, items::edit_item))
