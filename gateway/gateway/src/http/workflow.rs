@@ -183,7 +183,7 @@ pub async fn act(
 /// If the context completes every requirement, runs the seal-phase plugins
 /// with the approval record and sign-off, unless a run for the same record
 /// and policy is on file.
-async fn prepare_seal_review(state: &AppState, ctx: &WorkflowContext) -> Option<PreparedSealReview> {
+pub(super) async fn prepare_seal_review(state: &AppState, ctx: &WorkflowContext) -> Option<PreparedSealReview> {
     let evaluation = ctx.evaluate(&state.workflow);
     if workflow::next(&evaluation, &ctx.unwaived_blocking(None)) != Next::Complete {
         return None;
@@ -260,6 +260,18 @@ async fn action_result(state: &AppState, applied: Applied) -> Result<axum::Json<
     Ok(axum::Json(ActionResult { item: item_view(ctx.item.clone(), ctx.version.clone(), versions), workflow }))
 }
 
+/// The item a review action is about and who acts: the item must be
+/// readable by the caller, whose credential must carry the review scope.
+async fn reviewer_on(state: &AppState, auth: &Auth, id: &str) -> Result<(ItemId, Principal), ApiError> {
+    let id = parse_item_id(id)?;
+    readable_item(state, auth, id).await?;
+    Ok((id, auth.require_scope(Scope::Review)?.clone()))
+}
+
+fn stage_named(state: &AppState, name: &str) -> Result<crate::workflow::Stage, ApiError> {
+    state.workflow.stage(name).cloned().ok_or_else(|| ApiError::invalid("stage", format!("审核环节 {name:?} 不存在")))
+}
+
 fn require_digest(ctx: &WorkflowContext, seen: &str) -> Result<(), ApiError> {
     if ctx.version.content_digest.to_string() != seen {
         return Err(ApiError::Conflict(format!(
@@ -296,14 +308,8 @@ pub async fn vote(
     Path(id): Path<String>,
     AppJson(req): AppJson<VoteRequest>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
-    let id = parse_item_id(&id)?;
-    readable_item(&state, &auth, id).await?;
-    let principal = auth.require_scope(Scope::Review)?.clone();
-    let stage = state
-        .workflow
-        .stage(&req.stage)
-        .ok_or_else(|| ApiError::invalid("stage", format!("审核环节 {:?} 不存在", req.stage)))?
-        .clone();
+    let (id, principal) = reviewer_on(&state, &auth, &id).await?;
+    let stage = stage_named(&state, &req.stage)?;
     let comment = match req.value {
         VoteValue::Approve => req.comment.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned),
         VoteValue::Changes => Some(require_reason(req.comment.as_deref(), "要求修改")?),
@@ -425,14 +431,8 @@ pub async fn override_stage(
     Path(id): Path<String>,
     AppJson(req): AppJson<OverrideRequest>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
-    let id = parse_item_id(&id)?;
-    readable_item(&state, &auth, id).await?;
-    let principal = auth.require_scope(Scope::Review)?.clone();
-    let stage = state
-        .workflow
-        .stage(&req.stage)
-        .ok_or_else(|| ApiError::invalid("stage", format!("审核环节 {:?} 不存在", req.stage)))?
-        .clone();
+    let (id, principal) = reviewer_on(&state, &auth, &id).await?;
+    let stage = stage_named(&state, &req.stage)?;
     if stage.veto {
         return Err(ApiError::Forbidden(format!(
             "“{}”不能被越级通过：保密审查意见只能由审查人本人改变。",
@@ -498,9 +498,7 @@ pub async fn waive(
     Path(id): Path<String>,
     AppJson(req): AppJson<WaiverRequest>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
-    let id = parse_item_id(&id)?;
-    readable_item(&state, &auth, id).await?;
-    let principal = auth.require_scope(Scope::Review)?.clone();
+    let (id, principal) = reviewer_on(&state, &auth, &id).await?;
     let reason = require_reason(Some(&req.reason), "豁免")?;
     let applied = act(&state, id, Some(&principal), |ctx, _| {
         require_state(ctx, &[ItemState::InReview, ItemState::Blocked])?;
@@ -545,9 +543,7 @@ pub async fn lift_veto(
     Path((id, vote_id)): Path<(String, String)>,
     AppJson(req): AppJson<LiftRequest>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
-    let id = parse_item_id(&id)?;
-    readable_item(&state, &auth, id).await?;
-    let principal = auth.require_scope(Scope::Review)?.clone();
+    let (id, principal) = reviewer_on(&state, &auth, &id).await?;
     let reason = require_reason(Some(&req.reason), "撤销拦截")?;
     let applied = act(&state, id, Some(&principal), |ctx, _| {
         let vote = ctx
@@ -601,9 +597,7 @@ pub async fn reject(
     Path(id): Path<String>,
     AppJson(req): AppJson<RejectRequest>,
 ) -> Result<axum::Json<ItemView>, ApiError> {
-    let id = parse_item_id(&id)?;
-    readable_item(&state, &auth, id).await?;
-    let principal = auth.require_scope(Scope::Review)?.clone();
+    let (id, principal) = reviewer_on(&state, &auth, &id).await?;
     auth.require_any(&state.workflow.reject_roles)?;
     let reason = require_reason(Some(&req.reason), "否决")?;
     let ctx = state.db.workflow_context(id).await?;
@@ -810,9 +804,7 @@ pub async fn add_comment(
     Path(id): Path<String>,
     AppJson(req): AppJson<CommentRequest>,
 ) -> Result<(StatusCode, axum::Json<CommentView>), ApiError> {
-    let id = parse_item_id(&id)?;
-    readable_item(&state, &auth, id).await?;
-    let principal = auth.require_scope(Scope::Review)?.clone();
+    let (id, principal) = reviewer_on(&state, &auth, &id).await?;
     auth.require_any(&[
         Role::Reviewer,
         Role::SecrecyReviewer,
