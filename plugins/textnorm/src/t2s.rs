@@ -56,7 +56,7 @@ const BITMAP_END: u32 = 0xA000;
 
 /// One bit per code point in `BITMAP_BASE..BITMAP_END`: set when the table
 /// has an entry, so most characters skip the binary search.
-fn bitmap() -> &'static [u64] {
+pub(crate) fn bitmap() -> &'static [u64] {
     static BITS: OnceLock<Vec<u64>> = OnceLock::new();
     BITS.get_or_init(|| {
         let mut bits = vec![0u64; ((BITMAP_END - BITMAP_BASE) as usize).div_ceil(64)];
@@ -69,6 +69,14 @@ fn bitmap() -> &'static [u64] {
         }
         bits
     })
+}
+
+/// True when the table converts code point `cp`, a unified Han character (in
+/// `BITMAP_BASE..BITMAP_END`), with `bits` from [`bitmap`].
+#[inline(always)]
+pub(crate) fn listed_cp(bits: &[u64], cp: u32) -> bool {
+    let i = (cp - BITMAP_BASE) as usize;
+    bits[i / 64] & (1 << (i % 64)) != 0
 }
 
 /// The simplified form of `c`, or `c` itself.
