@@ -22,7 +22,8 @@ pub struct Patterns {
     fine_address: Regex,
     coarse_end: Regex,
     person: Regex,
-    categories: Vec<(&'static str, Regex)>,
+    minor: Regex,
+    triggers: Triggers,
 }
 
 /// Words that make the subject of a clause an organisation.
@@ -49,18 +50,187 @@ const ORGANISATIONS: &[&str] = &[
     "门市部",
 ];
 
-/// PIPL §28 categories and the wording that reveals them about a person.
-const CATEGORIES: &[(&str, &str)] = &[
+/// PIPL §28 categories and the words that reveal them about a person (in
+/// the order a regex alternation of them would try them), and the
+/// pattern of an age below 14 for 未成年人.
+const CATEGORIES: &[(&str, &[&str])] = &[
     (
         "医疗健康",
-        r"艾滋病|hiv|乙肝|梅毒|结核病|精神病|精神分裂|抑郁症|癌症|白血病|尿毒症|确诊|病史|诊断为|患有|传染病患者|残疾等级|残疾人证号",
+        &[
+            "艾滋病",
+            "hiv",
+            "乙肝",
+            "梅毒",
+            "结核病",
+            "精神病",
+            "精神分裂",
+            "抑郁症",
+            "癌症",
+            "白血病",
+            "尿毒症",
+            "确诊",
+            "病史",
+            "诊断为",
+            "患有",
+            "传染病患者",
+            "残疾等级",
+            "残疾人证号",
+        ],
     ),
-    ("宗教信仰", r"宗教信仰|信仰(?:佛教|基督教|天主教|伊斯兰教|道教)|基督徒|穆斯林|受洗"),
-    ("特定身份", r"刑满释放|前科|服刑|吸毒|戒毒|社区矫正|性取向|同性恋"),
-    ("生物识别", r"指纹|虹膜|人脸信息|面部特征|基因|dna"),
-    ("行踪轨迹", r"行踪|活动轨迹|行程轨迹|出行轨迹"),
-    ("未成年人", r"(?:^|[^0-9])(?:[1-9]|1[0-3])(?:周岁|岁)"),
+    (
+        "宗教信仰",
+        &["宗教信仰", "信仰佛教", "信仰基督教", "信仰天主教", "信仰伊斯兰教", "信仰道教", "基督徒", "穆斯林", "受洗"],
+    ),
+    ("特定身份", &["刑满释放", "前科", "服刑", "吸毒", "戒毒", "社区矫正", "性取向", "同性恋"]),
+    ("生物识别", &["指纹", "虹膜", "人脸信息", "面部特征", "基因", "dna"]),
+    ("行踪轨迹", &["行踪", "活动轨迹", "行程轨迹", "出行轨迹"]),
 ];
+const MINOR: (&str, &str) = ("未成年人", r"(?:^|[^0-9])(?:[1-9]|1[0-3])(?:周岁|岁)");
+
+/// The labels every QQ, WeChat, plate and address match starts with.
+const QQ_LABELS: &[&str] = &["qq"];
+const WECHAT_LABELS: &[&str] = &["微信"];
+const PLATE_LABELS: &[&str] = &["车牌", "号牌", "车辆"];
+const ADDRESS_LABELS: &[&str] =
+    &["家庭住址", "家庭地址", "现住址", "居住地址", "户籍地址", "户籍地", "住址", "住所", "家住", "现住"];
+/// What every e-mail match contains (its `@` or anti-spam spelling).
+const EMAIL_MARKS: &[&str] = &["@", "#", "(at)", "[at]"];
+
+/// Longer than any match of the label-led patterns (with the character
+/// after it): a match starting at a label is found in a window this long.
+const WINDOW: usize = 256;
+
+/// What a trigger word found by [`Triggers`] stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// A word of `CATEGORIES[i]`.
+    Category(usize),
+    Qq,
+    Wechat,
+    Plate,
+    Address,
+    Email,
+    /// `岁`, which every match of the age pattern contains.
+    Age,
+}
+
+/// Every trigger word, found in one pass over the text instead of one
+/// regex scan per pattern (a regex's literal prefilter is a SIMD search
+/// natively, but a byte-at-a-time automaton in WebAssembly).
+#[derive(Debug)]
+struct Triggers {
+    /// (first character, word, trigger), sorted by first character; words
+    /// of one category keep their order.
+    words: Vec<(char, &'static str, Trigger)>,
+    /// One bit per code point below 0xA000 (every first character is).
+    firsts: Vec<u64>,
+}
+
+/// Where the patterns can match in one text.
+#[derive(Debug, Default)]
+pub struct Hits {
+    /// Per literal category, its matches as a leftmost-first regex
+    /// alternation of its words would find them.
+    categories: Vec<Vec<Range<usize>>>,
+    qq: Vec<usize>,
+    wechat: Vec<usize>,
+    plate: Vec<usize>,
+    address: Vec<usize>,
+    email: bool,
+    age: bool,
+}
+
+impl Triggers {
+    fn new() -> Triggers {
+        let mut words = Vec::new();
+        for (i, (_, list)) in CATEGORIES.iter().enumerate() {
+            words.extend(list.iter().map(|w| (w, Trigger::Category(i))));
+        }
+        for (list, t) in [
+            (QQ_LABELS, Trigger::Qq),
+            (WECHAT_LABELS, Trigger::Wechat),
+            (PLATE_LABELS, Trigger::Plate),
+            (ADDRESS_LABELS, Trigger::Address),
+            (EMAIL_MARKS, Trigger::Email),
+            (&["岁"][..], Trigger::Age),
+        ] {
+            words.extend(list.iter().map(|w| (w, t)));
+        }
+        let mut words: Vec<(char, &'static str, Trigger)> =
+            words.into_iter().map(|(w, t)| (w.chars().next().expect("non-empty word"), *w, t)).collect();
+        words.sort_by_key(|(c, _, _)| *c);
+        let mut firsts = vec![0u64; 0xA000 / 64];
+        for (c, _, _) in &words {
+            let i = *c as usize;
+            assert!(i < 0xA000, "trigger {c} outside the bitmap");
+            firsts[i / 64] |= 1 << (i % 64);
+        }
+        Triggers { words, firsts }
+    }
+
+    fn scan(&self, t: &str) -> Hits {
+        let b = t.as_bytes();
+        let mut hits = Hits { categories: vec![Vec::new(); CATEGORIES.len()], ..Hits::default() };
+        // Per category, where its alternation resumes after its last match.
+        let mut resume = vec![0usize; CATEGORIES.len()];
+        for (s, c) in t.char_indices() {
+            let cp = c as usize;
+            if cp >= 0xA000 || self.firsts[cp / 64] & (1 << (cp % 64)) == 0 {
+                continue;
+            }
+            let from = self.words.partition_point(|(f, _, _)| *f < c);
+            for (_, word, trigger) in self.words[from..].iter().take_while(|(f, _, _)| *f == c) {
+                let at = |list: &mut Vec<usize>| {
+                    if b[s..].starts_with(word.as_bytes()) && list.last() != Some(&s) {
+                        list.push(s);
+                    }
+                };
+                match *trigger {
+                    Trigger::Category(i) => {
+                        if resume[i] <= s && b[s..].starts_with(word.as_bytes()) {
+                            hits.categories[i].push(s..s + word.len());
+                            resume[i] = s + word.len();
+                        }
+                    }
+                    Trigger::Qq => at(&mut hits.qq),
+                    Trigger::Wechat => at(&mut hits.wechat),
+                    Trigger::Plate => at(&mut hits.plate),
+                    Trigger::Address => at(&mut hits.address),
+                    Trigger::Email => hits.email |= b[s..].starts_with(word.as_bytes()),
+                    Trigger::Age => hits.age = true,
+                }
+            }
+        }
+        hits
+    }
+}
+
+/// The matches of `re` in `t`, as `re.captures_iter(t)` gives them, given
+/// every position where a match can start (ascending): `re` runs only on a
+/// window from each candidate. `re` must match only at a candidate, never
+/// match empty, never look past `WINDOW` bytes from its start, and have no
+/// `$`-like assertion that the window's end could fake within that length.
+fn captures_at_candidates<'t>(re: &Regex, t: &'t str, starts: &[usize]) -> Vec<regex::Captures<'t>> {
+    let mut out = Vec::new();
+    let mut resume = 0;
+    for &s in starts {
+        if s < resume {
+            continue;
+        }
+        let mut end = (s + WINDOW).min(t.len());
+        while !t.is_char_boundary(end) {
+            end += 1;
+        }
+        if let Some(c) = re.captures_at(&t[..end], s) {
+            let m = c.get(0).expect("group 0");
+            if m.start() == s {
+                resume = m.end();
+                out.push(c);
+            }
+        }
+    }
+    out
+}
 
 impl Patterns {
     pub fn new() -> Patterns {
@@ -81,19 +251,28 @@ impl Patterns {
             person: re(
                 r"(?:姓名|当事人|申请人|被申请人|患者|村民|户主|学生|职工|举报人|投诉人|家属|经营者)[:]?[ ]?\p{Han}{2,4}",
             ),
-            categories: CATEGORIES.iter().map(|(c, p)| (*c, re(p))).collect(),
+            minor: re(MINOR.1),
+            triggers: Triggers::new(),
         }
     }
 
+    /// Where the patterns can match in `t`: one pass, for the methods below.
+    pub fn scan(&self, t: &str) -> Hits {
+        self.triggers.scan(t)
+    }
+
     /// E-mail address spans.
-    pub fn emails(&self, t: &str) -> Vec<Range<usize>> {
+    pub fn emails(&self, t: &str, hits: &Hits) -> Vec<Range<usize>> {
+        if !hits.email {
+            return Vec::new();
+        }
         self.email.find_iter(t).map(|m| m.range()).collect()
     }
 
     /// QQ, WeChat and plate findings: (rule, kind, span, message).
-    pub fn contacts(&self, t: &str) -> Vec<(&'static str, &'static str, Range<usize>, String)> {
+    pub fn contacts(&self, t: &str, hits: &Hits) -> Vec<(&'static str, &'static str, Range<usize>, String)> {
         let mut out = Vec::new();
-        for c in self.qq.captures_iter(t) {
+        for c in captures_at_candidates(&self.qq, t, &hits.qq) {
             let m = c.get(1).expect("group");
             out.push((
                 "PII-008",
@@ -102,7 +281,7 @@ impl Patterns {
                 "含有QQ号。个人QQ号属于个人信息，公开前请遮蔽，或改用单位公开联系方式。".to_owned(),
             ));
         }
-        for c in self.wechat.captures_iter(t) {
+        for c in captures_at_candidates(&self.wechat, t, &hits.wechat) {
             let m = c.get(1).expect("group");
             out.push((
                 "PII-008",
@@ -111,7 +290,7 @@ impl Patterns {
                 "含有微信号。个人微信号属于个人信息，公开前请遮蔽；如为机构公众号，请加入白名单。".to_owned(),
             ));
         }
-        for c in self.plate.captures_iter(t) {
+        for c in captures_at_candidates(&self.plate, t, &hits.plate) {
             let m = c.get(1).expect("group");
             out.push((
                 "PII-008",
@@ -124,9 +303,9 @@ impl Patterns {
     }
 
     /// Personal addresses with a part finer than 乡镇/街道: (span, suggestion).
-    pub fn addresses(&self, t: &str) -> Vec<(Range<usize>, String)> {
+    pub fn addresses(&self, t: &str, hits: &Hits) -> Vec<(Range<usize>, String)> {
         let mut out = Vec::new();
-        for c in self.address.captures_iter(t) {
+        for c in captures_at_candidates(&self.address, t, &hits.address) {
             let m = c.get(1).expect("group");
             let addr = m.as_str();
             let Some(fine) = self.fine_address.find(addr) else {
@@ -149,15 +328,18 @@ impl Patterns {
     /// (a named person after a role word, or an unmasked ID/mobile/card).
     /// Category words are rare, so they are searched first and the clause
     /// is examined only around a hit.
-    pub fn categories(&self, t: &str, anchors: &[Range<usize>]) -> Vec<(Range<usize>, &'static str)> {
+    pub fn categories(&self, t: &str, anchors: &[Range<usize>], hits: &Hits) -> Vec<(Range<usize>, &'static str)> {
         let is_end = |c: char| matches!(c, '。' | ';' | '!' | '?' | '\n');
         let mut out: Vec<(Range<usize>, &'static str)> = Vec::new();
         let mut seen: Vec<(usize, &'static str)> = Vec::new();
-        for (category, re) in &self.categories {
-            for m in re.find_iter(t) {
+        let minor: Vec<Range<usize>> =
+            if hits.age { self.minor.find_iter(t).map(|m| m.range()).collect() } else { Vec::new() };
+        let found = CATEGORIES.iter().zip(&hits.categories).map(|((c, _), m)| (*c, m)).chain([(MINOR.0, &minor)]);
+        for (category, matches) in found {
+            for m in matches {
                 let start =
-                    t[..m.start()].rfind(is_end).map_or(0, |i| i + t[i..].chars().next().map_or(1, char::len_utf8));
-                let end = t[m.end()..].find(is_end).map_or(t.len(), |i| m.end() + i);
+                    t[..m.start].rfind(is_end).map_or(0, |i| i + t[i..].chars().next().map_or(1, char::len_utf8));
+                let end = t[m.end..].find(is_end).map_or(t.len(), |i| m.end + i);
                 if seen.contains(&(start, category)) {
                     continue;
                 }
@@ -166,10 +348,142 @@ impl Patterns {
                 let anchored = anchors.iter().any(|a| a.start >= start && a.end <= end);
                 if named || anchored {
                     seen.push((start, category));
-                    out.push((m.range(), *category));
+                    out.push((m.clone(), category));
                 }
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The regexes the trigger scan replaces, as they were.
+    struct Reference {
+        qq: Regex,
+        wechat: Regex,
+        plate: Regex,
+        address: Regex,
+        email: Regex,
+        categories: Vec<Regex>,
+    }
+
+    fn reference(p: &Patterns) -> Reference {
+        let re = |s: &str| Regex::new(s).unwrap();
+        let mut categories: Vec<Regex> = vec![
+            re(
+                "艾滋病|hiv|乙肝|梅毒|结核病|精神病|精神分裂|抑郁症|癌症|白血病|尿毒症|确诊|病史|诊断为|患有|传染病患者|残疾等级|残疾人证号",
+            ),
+            re("宗教信仰|信仰(?:佛教|基督教|天主教|伊斯兰教|道教)|基督徒|穆斯林|受洗"),
+            re("刑满释放|前科|服刑|吸毒|戒毒|社区矫正|性取向|同性恋"),
+            re("指纹|虹膜|人脸信息|面部特征|基因|dna"),
+            re("行踪|活动轨迹|行程轨迹|出行轨迹"),
+        ];
+        categories.push(p.minor.clone());
+        Reference {
+            qq: p.qq.clone(),
+            wechat: p.wechat.clone(),
+            plate: p.plate.clone(),
+            address: p.address.clone(),
+            email: p.email.clone(),
+            categories,
+        }
+    }
+
+    /// The trigger scan finds exactly what every regex finds on its own.
+    #[track_caller]
+    fn same_as_regexes(p: &Patterns, r: &Reference, t: &str) {
+        let hits = p.scan(t);
+        let ranges = |re: &Regex| re.find_iter(t).map(|m| m.range()).collect::<Vec<_>>();
+        let groups = |re: &Regex| re.captures_iter(t).map(|c| c.get(1).unwrap().range()).collect::<Vec<_>>();
+        assert_eq!(p.emails(t, &hits), ranges(&r.email), "emails in {t:?}");
+        let contacts: Vec<Range<usize>> = p.contacts(t, &hits).into_iter().map(|c| c.2).collect();
+        let want: Vec<Range<usize>> = [&r.qq, &r.wechat, &r.plate].into_iter().flat_map(groups).collect();
+        assert_eq!(contacts, want, "contacts in {t:?}");
+        let addresses: Vec<Range<usize>> = captures_at_candidates(&p.address, t, &hits.address)
+            .into_iter()
+            .map(|c| c.get(1).unwrap().range())
+            .collect();
+        assert_eq!(addresses, groups(&r.address), "addresses in {t:?}");
+        for (i, re) in r.categories.iter().enumerate().take(CATEGORIES.len()) {
+            assert_eq!(hits.categories[i], ranges(re), "category {i} in {t:?}");
+        }
+        assert!(hits.age || !r.categories[CATEGORIES.len()].is_match(t));
+    }
+
+    #[test]
+    fn trigger_scan_equals_the_regexes() {
+        let p = Patterns::new();
+        let r = reference(&p);
+        let words: Vec<&str> = CATEGORIES
+            .iter()
+            .flat_map(|(_, l)| l.iter().copied())
+            .chain(QQ_LABELS.iter().chain(WECHAT_LABELS).chain(PLATE_LABELS).chain(ADDRESS_LABELS).copied())
+            .chain([
+                "精神",
+                "信仰",
+                "病",
+                "号:",
+                ": ",
+                " ",
+                "12345678",
+                "1",
+                "7",
+                "12",
+                "岁",
+                "周岁",
+                "苏a",
+                "b1234",
+                "·",
+                "江城市东湖区幸福路12号3幢",
+                "@",
+                "(at)",
+                "[at]",
+                "#",
+                "zhang.san",
+                "example.com",
+                "wx_abc123",
+                "\n",
+                "。",
+                "某",
+                "患者张三",
+                "住",
+                "qqq",
+                "q",
+                "家",
+                "户籍",
+                "微",
+                "车",
+                "，",
+                "a",
+                "-",
+            ])
+            .collect();
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let n = (next() % 12) as usize;
+            let t: String = (0..n).map(|_| words[(next() % words.len() as u64) as usize]).collect();
+            same_as_regexes(&p, &r, &t.replace("\\n", "\n"));
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        for corpus in ["corpus", "corpus-evasion", "corpus-s7"] {
+            let Ok(text) = std::fs::read_to_string(root.join(corpus).join("items.jsonl")) else { continue };
+            for line in text.lines().take(300) {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                for field in ["title", "body"] {
+                    let norm =
+                        textnorm::Normalized::new(v[field].as_str().unwrap_or(""), &textnorm::Options::keep_layout());
+                    same_as_regexes(&p, &r, norm.text());
+                }
+            }
+        }
     }
 }

@@ -182,7 +182,8 @@ impl Detector {
         let t = norm.text();
         let mut found: Vec<(Range<usize>, Finding)> = Vec::new();
 
-        let emails = self.extra.emails(t);
+        let hits = self.extra.scan(t);
+        let emails = self.extra.emails(t, &hits);
         for e in &emails {
             let addr = &t[e.clone()];
             if self.allow_text.contains(addr) {
@@ -216,13 +217,13 @@ impl Detector {
         self.credit_codes(&norm, &mut found);
         self.numbers(&norm, &in_email, &mut found);
         self.masks(&norm, &mut found);
-        for (rule, kind, r, message) in self.extra.contacts(t) {
+        for (rule, kind, r, message) in self.extra.contacts(t, &hits) {
             if self.allow_text.contains(&t[r.clone()]) {
                 continue;
             }
             found.push((r.clone(), self.finding(&norm, r, rule, kind, Severity::Warn, message, None)));
         }
-        for (r, suggestion) in self.extra.addresses(t) {
+        for (r, suggestion) in self.extra.addresses(t, &hits) {
             let msg = "含有细化到门牌（号、幢、单元、室、组）的个人住址。公开时住址只应保留到乡镇/街道一级（地方政府网站个人信息保护规定）。";
             found.push((
                 r.clone(),
@@ -235,7 +236,7 @@ impl Detector {
                 .filter(|(_, f)| matches!(f.kind, "id_number" | "mobile" | "bank_card"))
                 .map(|(r, _)| r.clone())
                 .collect();
-            for (r, category) in self.extra.categories(t, &anchors) {
+            for (r, category) in self.extra.categories(t, &anchors, &hits) {
                 let msg = format!(
                     "与可识别的特定个人关联的{category}信息属于敏感个人信息（《个人信息保护法》第二十八条），不得公开；请删除或匿名化（姓名改为“某某”）。"
                 );
@@ -268,6 +269,10 @@ impl Detector {
         let b = t.as_bytes();
         let mut i = 0;
         while i < b.len() {
+            if !b[i].is_ascii() {
+                i = numbers::skip_non_ascii(b, i);
+                continue;
+            }
             if !b[i].is_ascii_alphanumeric() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
                 i += 1;
                 continue;

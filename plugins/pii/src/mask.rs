@@ -163,38 +163,46 @@ impl Masked {
 /// length of an ID (18), a mobile (11, starting with 1) or a card (16–19).
 pub fn masked_tokens(text: &str) -> Vec<Masked> {
     let mut out = Vec::new();
-    // Only text around a mask character can hold a masked number.
-    if !text.contains("xx") && !text.chars().any(|c| is_mask_char(c) && c != 'x') {
+    // Only text around a mask character (or `xx`) can hold a masked number.
+    let mut prev_x = false;
+    let masked = text.chars().any(|c| {
+        let xx = c == 'x' && prev_x;
+        prev_x = c == 'x';
+        xx || (c != 'x' && is_mask_char(c))
+    });
+    if !masked {
         return out;
     }
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let (start, c) = chars[i];
-        if !(c.is_ascii_digit() || is_mask_char(c)) {
-            i += 1;
+    let part = |c: char| c.is_ascii_digit() || is_mask_char(c);
+    let mut token: Vec<char> = Vec::new();
+    let mut prev: Option<char> = None;
+    let mut it = text.char_indices().peekable();
+    while let Some((start, c)) = it.next() {
+        if !part(c) {
+            prev = Some(c);
             continue;
         }
-        let mut j = i;
-        while j < chars.len() && (chars[j].1.is_ascii_digit() || is_mask_char(chars[j].1)) {
-            j += 1;
+        token.clear();
+        token.push(c);
+        while let Some(&(_, d)) = it.peek().filter(|(_, d)| part(*d)) {
+            token.push(d);
+            it.next();
         }
-        let end = chars.get(j).map_or(text.len(), |(b, _)| *b);
-        let glued = |c: Option<&(usize, char)>| c.is_some_and(|(_, c)| c.is_ascii_alphanumeric());
-        let token = &chars[i..j];
-        let masks = token.iter().filter(|(_, c)| is_mask_char(*c)).count();
+        let next = it.peek().copied();
+        let end = next.map_or(text.len(), |(b, _)| b);
+        let glued = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+        let masks = token.iter().filter(|c| is_mask_char(**c)).count();
         let digits = token.len() - masks;
-        if masks >= 2 && digits >= 2 && !glued(i.checked_sub(1).map(|k| &chars[k])) && !glued(chars.get(j)) {
-            let mut cells: Vec<Option<u8>> =
-                token.iter().map(|(_, c)| c.is_ascii_digit().then_some(*c as u8)).collect();
+        if masks >= 2 && digits >= 2 && !glued(prev) && !glued(next.map(|(_, d)| d)) {
+            let mut cells: Vec<Option<u8>> = token.iter().map(|c| c.is_ascii_digit().then_some(*c as u8)).collect();
             let n = cells.len();
             // An ID may end in its check character X, which is not a mask.
-            if n == 18 && token[17].1 == 'x' && token[16].1.is_ascii_digit() {
+            if n == 18 && token[17] == 'x' && token[16].is_ascii_digit() {
                 cells[17] = Some(b'X');
             }
             let kind = match n {
                 18 => Some(MaskedKind::Id),
-                11 if token[0].1 == '1' => Some(MaskedKind::Mobile),
+                11 if token[0] == '1' => Some(MaskedKind::Mobile),
                 16..=19 => Some(MaskedKind::Card),
                 _ => None,
             };
@@ -202,7 +210,7 @@ pub fn masked_tokens(text: &str) -> Vec<Masked> {
                 out.push(Masked { kind, span: start..end, chars: cells });
             }
         }
-        i = j;
+        prev = token.last().copied();
     }
     out
 }

@@ -27,6 +27,24 @@ fn blocks_end(c: char) -> bool {
     c.is_ascii_alphanumeric() || is_mask_char(c) || c == '@' || c == '_'
 }
 
+/// The first byte at or after `i` that is ASCII, or one of the last
+/// bytes: skips non-ASCII text (Chinese, 3 bytes a character) eight bytes
+/// at a time, where a byte loop looking for digits or letters would spend
+/// its time.
+pub fn skip_non_ascii(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        if x & 0x8080_8080_8080_8080 != 0x8080_8080_8080_8080 {
+            break;
+        }
+        i += 8;
+    }
+    while i < b.len() && !b[i].is_ascii() {
+        i += 1;
+    }
+    i
+}
+
 /// Sequences of digit groups, each sequence a list of groups separated by up
 /// to three spaces or hyphens.
 pub fn sequences(text: &str) -> Vec<Vec<Group>> {
@@ -34,6 +52,10 @@ pub fn sequences(text: &str) -> Vec<Vec<Group>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        if !b[i].is_ascii() {
+            i = skip_non_ascii(b, i);
+            continue;
+        }
         if !b[i].is_ascii_digit() {
             i += 1;
             continue;
