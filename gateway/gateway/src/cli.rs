@@ -67,6 +67,38 @@ enum Command {
     /// The review policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Seal signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Seals and the transparency log.
+    #[command(subcommand)]
+    Seal(SealCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generate a new Ed25519 seal key as a PKCS#8 PEM file (mode 0600, never overwritten).
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// List the seal keys and their status.
+    List,
+    /// Make the key in FILE the active seal key; the current one is retired (still published).
+    Rotate {
+        #[arg(long)]
+        key_file: PathBuf,
+    },
+    /// Retire a key: it signs no more; its seals keep verifying.
+    Retire { kid: String },
+    /// Revoke a key (compromise): none of its seals verify any more, from the next request on.
+    Revoke { kid: String },
+}
+
+#[derive(Subcommand)]
+enum SealCommand {
+    /// Check that the transparency log, the seals table and the audit chain agree.
+    Audit,
 }
 
 #[derive(Subcommand)]
@@ -249,6 +281,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(1))
             }
         }
+        Command::Keys(command) => keys(&settings, command).await,
+        Command::Seal(SealCommand::Audit) => {
+            let db = server::open_database(&settings).await?;
+            let verifier = gateway::sealing::log_verifier(&settings)?;
+            let report = db.seal_audit(&verifier).await?;
+            match report.problem {
+                None => {
+                    println!(
+                        "封签核查通过：{} 个封签、{} 个日志叶、{} 个签名检查点与审计链一致。",
+                        report.seals, report.leaves, report.checkpoints
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(problem) => {
+                    println!("封签核查未通过：{problem}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
         Command::Audit(AuditCommand::Verify) => {
             let db = server::open_database(&settings).await?;
             let report = db.verify_audit_chain().await?;
@@ -267,6 +318,45 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+async fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<ExitCode> {
+    if let KeysCommand::Generate { out } = &command {
+        let kid = gateway::sealing::generate_key_file(out)?;
+        println!("已生成封签密钥 {}（kid {kid}），文件权限 0600。", out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let db = server::open_database(settings).await?;
+    match command {
+        KeysCommand::Generate { .. } => unreachable!("handled above"),
+        KeysCommand::List => {
+            for k in db.seal_keys().await? {
+                println!(
+                    "{}\t{}\t{}{}\tnbf {}\texp {}\t{}",
+                    k.kid,
+                    k.alg,
+                    k.status,
+                    if k.dev { "（开发密钥）" } else { "" },
+                    k.nbf,
+                    k.exp.map_or("-".into(), |e| e.to_string()),
+                    k.location
+                );
+            }
+        }
+        KeysCommand::Rotate { key_file } => {
+            let key = gateway::sealing::rotate(&db, &key_file).await?;
+            println!("已启用新封签密钥 {}；原密钥已停用，仍在公钥集中发布，旧封签可继续验证。", key.kid);
+        }
+        KeysCommand::Retire { kid } => {
+            let key = db.retire_seal_key(&kid, None).await.with_context(|| format!("无法停用密钥 {kid}"))?;
+            println!("密钥 {} 已停用（{}）。", key.kid, key.status);
+        }
+        KeysCommand::Revoke { kid } => {
+            let key = db.revoke_seal_key(&kid, None).await.with_context(|| format!("无法吊销密钥 {kid}"))?;
+            println!("密钥 {} 已吊销：其全部封签即时失效。请用新密钥重新加封签仍在发布的事项。", key.kid);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {

@@ -49,6 +49,37 @@ pub struct Settings {
     pub review: crate::review::PluginSettings,
     /// The review workflow: its policy, reminders, notification hook.
     pub workflow: WorkflowSettings,
+    /// Publication seals: organ code, signing key, transparency log.
+    pub seal: SealSettings,
+}
+
+/// `[seal]`: how seals are numbered and signed.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SealSettings {
+    /// The organ code that starts every serial (`<org_code>-<year>-<6 digits>`),
+    /// e.g. the 行政区划代码 `321183`.
+    pub org_code: String,
+    /// PKCS#8 PEM file of the seal signing key (mode 0600). Without it and
+    /// without `GATEWAY_SEAL_KEY`, a development key is generated in
+    /// `<data_dir>/keys/dev-seal.pem` and every seal says `dev_key: true`.
+    pub key_file: Option<PathBuf>,
+    /// The seal signing key as PEM text (environment `GATEWAY_SEAL_KEY` only).
+    #[serde(skip)]
+    pub key_pem: Option<Secret>,
+    /// The transparency log's name (the checkpoint origin and note key name).
+    pub log_name: String,
+}
+
+impl Default for SealSettings {
+    fn default() -> SealSettings {
+        SealSettings {
+            org_code: "000000".into(),
+            key_file: None,
+            key_pem: None,
+            log_name: "gateway.local/seal-log".into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -117,6 +148,7 @@ impl Default for Settings {
             channels: ["website", "wechat", "weibo", "applicant", "bulletin"].map(String::from).to_vec(),
             review: crate::review::PluginSettings::default(),
             workflow: WorkflowSettings::default(),
+            seal: SealSettings::default(),
         }
     }
 }
@@ -214,6 +246,12 @@ impl Settings {
         if let Some(v) = env("GATEWAY_NOTIFY_WEBHOOK") {
             settings.workflow.notify_webhook = Some(v);
         }
+        if let Some(v) = env("GATEWAY_SEAL_KEY") {
+            settings.seal.key_pem = Some(Secret::new(v));
+        }
+        if let Some(v) = env("GATEWAY_SEAL_KEY_FILE") {
+            settings.seal.key_file = Some(PathBuf::from(v));
+        }
         if let Some(v) = env("GATEWAY_MAX_BODY_BYTES") {
             settings.limits.max_body_bytes = parsed("GATEWAY_MAX_BODY_BYTES", v)?;
         }
@@ -264,6 +302,21 @@ impl Settings {
             && !(hook.starts_with("http://") || hook.starts_with("https://"))
         {
             return invalid("workflow.notify_webhook", "must be an http:// or https:// URL");
+        }
+        let org = &self.seal.org_code;
+        if org.is_empty() || org.len() > 32 || !org.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return invalid("seal.org_code", "must be 1-32 ASCII letters or digits");
+        }
+        if self.seal.key_file.is_some() && self.seal.key_pem.is_some() {
+            return invalid("seal.key_file", "give either a key file or GATEWAY_SEAL_KEY, not both");
+        }
+        let name = &self.seal.log_name;
+        if name.is_empty()
+            || name.len() > 128
+            || name.contains('+')
+            || name.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return invalid("seal.log_name", "must be 1-128 characters without spaces or '+'");
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");

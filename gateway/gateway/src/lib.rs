@@ -12,6 +12,7 @@ pub mod model;
 pub mod plugin_host;
 pub mod policy;
 pub mod review;
+pub mod sealing;
 pub mod server;
 pub mod store;
 pub mod workflow;

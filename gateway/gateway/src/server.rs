@@ -26,6 +26,8 @@ pub enum StartError {
     Pipeline(#[from] crate::review::PipelineError),
     #[error("cannot load the workflow policy: {0}")]
     Workflow(#[from] crate::workflow::WorkflowPolicyError),
+    #[error("cannot set up the seal keys: {0}")]
+    SealKeys(#[from] crate::sealing::SealKeyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -63,10 +65,11 @@ impl Server {
         let db = open_database(&settings).await?;
         let pipeline = load_pipeline(&settings).await?;
         let workflow = Arc::new(crate::workflow::WorkflowPolicy::load(&settings.workflow.policy)?);
+        let seal_keys = Arc::new(crate::sealing::SealKeys::init(&settings, &db).await?);
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
-        Ok(Server { state: AppState { db, settings: Arc::new(settings), pipeline, workflow }, listener })
+        Ok(Server { state: AppState { db, settings: Arc::new(settings), pipeline, workflow, seal_keys }, listener })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -184,6 +184,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict(format!("事项当前状态为“{}”，不能执行此操作。", state.label()))
             }
             StoreError::Moved => ApiError::Conflict("事项刚刚被他人更新，请刷新后重试。".into()),
+            StoreError::NotApproved(why) => ApiError::Conflict(why),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -14,6 +14,7 @@ mod extract;
 mod form;
 mod items;
 mod register;
+mod seals;
 mod workflow;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub pipeline: Arc<crate::review::Pipeline>,
     pub workflow: Arc<crate::workflow::WorkflowPolicy>,
+    pub seal_keys: Arc<crate::sealing::SealKeys>,
 }
 
 #[derive(OpenApi)]
@@ -109,6 +111,15 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(register::export))
         .routes(routes!(register::decide))
         .routes(routes!(admin::reload_policy, admin::policy_status))
+        .routes(routes!(seals::seal_item))
+        .routes(routes!(seals::jwks))
+        .routes(routes!(seals::get_seal))
+        .routes(routes!(seals::seal_status))
+        .routes(routes!(seals::status_list))
+        .routes(routes!(seals::checkpoint))
+        .routes(routes!(seals::log_key))
+        .routes(routes!(seals::inclusion_proof))
+        .routes(routes!(seals::consistency_proof))
         .merge(attachments)
         .split_for_parts()
 }

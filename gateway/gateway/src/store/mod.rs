@@ -16,6 +16,7 @@ mod blobs;
 mod items;
 mod register;
 mod reviews;
+mod seals;
 mod users;
 mod workflow;
 
@@ -30,6 +31,7 @@ pub use blobs::Blob;
 pub use items::{ItemFilter, ItemPage, ItemRecord, ListCursor, StoredVersion, VersionChange};
 pub use register::{RegisterDecision, RegisterEntry};
 pub use reviews::StoredReview;
+pub use seals::{NewSealKey, SealAudit, SealKeyRecord, SealRecord, SealRequest, SealState, SealStatusEntry};
 pub use users::{LOCKOUT_MINUTES, MAX_FAILED_LOGINS, NewUser, SessionRecord, TokenRecord, UserRecord};
 pub use workflow::{
     Action, Applied, CommentRecord, NotificationRecord, PreparedSealReview, WaiverRecord, WorkflowContext,
@@ -58,6 +60,12 @@ pub enum StoreError {
     /// again and retry.
     #[error("the item changed concurrently")]
     Moved,
+    /// The version may not be sealed (`workflow::approved`), in Chinese.
+    #[error("not approved for sealing: {0}")]
+    NotApproved(String),
+    /// No usable seal key (none active, or its file cannot be read).
+    #[error("no usable seal key: {0}")]
+    NoSealKey(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

@@ -643,7 +643,7 @@ fn notification_from_row(r: &AnyRow) -> Result<NotificationRecord> {
 
 /// Loads the context of the current version inside a connection or a
 /// transaction.
-async fn load_context(conn: &mut AnyConnection, id: ItemId) -> Result<WorkflowContext> {
+pub(super) async fn load_context(conn: &mut AnyConnection, id: ItemId) -> Result<WorkflowContext> {
     let item = super::items::fetch_item(conn, id).await?;
     let version = super::items::fetch_version(conn, id, item.current_version).await?;
     let digest = version.content_digest;

@@ -7,6 +7,7 @@
 //! `http::workflow` checks who is acting and calls both. The state machine
 //! is drawn in ARCHITECTURE.md.
 
+pub mod approved;
 pub mod policy;
 pub mod requirements;
 

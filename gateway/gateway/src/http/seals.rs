@@ -1,0 +1,427 @@
+//! Seals over HTTP: sealing an approved item (政务公开办公室), and the public,
+//! unauthenticated trust endpoints — the key set (`/.well-known/seal-keys`),
+//! a seal by serial with its envelope, its status, the status list, and the
+//! transparency log's checkpoint, key and proofs.
+//!
+//! Who may seal is checked here; whether the version may be sealed is
+//! `workflow::approved`'s, inside the store's sealing transaction.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::items::{parse_item_id, readable_item};
+use super::workflow::prepare_seal_review;
+use super::{ApiError, AppJson, AppQuery, AppState, Auth};
+use crate::auth::{Role, Scope};
+use crate::model::{ItemState, Timestamp};
+use crate::store::{SealKeyRecord, SealRecord, SealRequest, StoreError};
+
+/// Sealing request: the digest the publisher checked, and optionally when
+/// the item may be published (embargo).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SealItemRequest {
+    pub content_digest: String,
+    /// RFC 3339; default: now.
+    #[serde(default)]
+    pub not_before: Option<String>,
+}
+
+/// `{"seal", "content"}` (docs/seal.md section 7).
+#[derive(Serialize, ToSchema)]
+pub struct EnvelopeView {
+    pub seal: String,
+    /// The canonical content object; `null` on the public endpoint unless
+    /// the item is 主动公开 and its embargo has passed.
+    #[schema(value_type = Option<Object>)]
+    pub content: Option<Value>,
+}
+
+/// A seal and where it stands.
+#[derive(Serialize, ToSchema)]
+pub struct SealView {
+    pub serial: String,
+    pub item_id: String,
+    pub version: i64,
+    pub content_digest: String,
+    /// `valid`, `superseded`, `withdrawn`, `suspended`, or `revoked` when
+    /// the key that made it is revoked.
+    pub status: String,
+    pub kid: String,
+    pub dev_key: bool,
+    pub sealed_at: i64,
+    pub not_before: i64,
+    pub supersedes: Option<String>,
+    pub log_index: i64,
+    /// The JWS compact serialisation.
+    pub jws: String,
+    #[schema(value_type = Object)]
+    pub manifest: Value,
+    pub envelope: EnvelopeView,
+}
+
+fn effective_status(seal: &SealRecord, key: &SealKeyRecord) -> &'static str {
+    if key.is_revoked() { "revoked" } else { seal.status.as_str() }
+}
+
+async fn seal_view(
+    state: &AppState,
+    seal: SealRecord,
+    key: &SealKeyRecord,
+    public: bool,
+) -> Result<SealView, ApiError> {
+    let now = Timestamp::now().as_offset().unix_timestamp();
+    let disclosable = seal.manifest["attribute"] == "public" && now >= seal.not_before;
+    let content = if !public || disclosable {
+        Some(state.db.version(seal.item_id, seal.version).await?.content.canonical())
+    } else {
+        None
+    };
+    Ok(SealView {
+        status: effective_status(&seal, key).to_owned(),
+        item_id: seal.item_id.to_string(),
+        version: seal.version,
+        content_digest: seal.content_digest,
+        kid: seal.kid,
+        dev_key: key.dev,
+        sealed_at: seal.sealed_at,
+        not_before: seal.not_before,
+        supersedes: seal.supersedes,
+        log_index: seal.log_index,
+        envelope: EnvelopeView { seal: seal.jws.clone(), content },
+        jws: seal.jws,
+        manifest: seal.manifest,
+        serial: seal.serial,
+    })
+}
+
+/// Seals the approved current version of an item (政务公开办公室 only;
+/// never its drafter or editor, never an admin). The seal, its log entry,
+/// the item's move to `sealed`, the audit event and the publication outbox
+/// entry are one transaction.
+#[utoipa::path(post, path = "/api/v1/items/{id}/seal", tag = "seals", request_body = SealItemRequest,
+    params(("id" = String, Path)),
+    responses((status = 201, body = SealView), (status = 403, body = super::Problem), (status = 409, body = super::Problem),
+        (status = 422, body = super::Problem)))]
+pub async fn seal_item(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    AppJson(req): AppJson<SealItemRequest>,
+) -> Result<(StatusCode, axum::Json<SealView>), ApiError> {
+    let id = parse_item_id(&id)?;
+    readable_item(&state, &auth, id).await?;
+    let principal = auth.require_scope(Scope::Review)?.clone();
+    if principal.has_role(Role::Admin) {
+        return Err(ApiError::Forbidden("系统管理员不能加封签（管理与发布职责分离）。".into()));
+    }
+    auth.require_any(&[Role::Publisher])?;
+    let not_before = match req.not_before.as_deref() {
+        None => None,
+        Some(t) => {
+            let t = Timestamp::parse(t).map_err(|_| {
+                ApiError::invalid("not_before", "发布时间须为 RFC 3339 格式，例如 2026-05-01T08:30:00+08:00")
+            })?;
+            Some(
+                u64::try_from(t.as_offset().unix_timestamp())
+                    .map_err(|_| ApiError::invalid("not_before", "发布时间有误"))?,
+            )
+        }
+    };
+    let ctx = state.db.workflow_context(id).await?;
+    if ctx.snapshot.authors.contains(&principal.user_id) {
+        return Err(ApiError::Forbidden("您起草或修改过该事项，不能为其加封签（起草与发布职责分离）。".into()));
+    }
+    // If the review policy changed since the seal-phase check, the
+    // seal-phase plugins run again now, outside the transaction.
+    let prepared = if ctx.item.state == ItemState::Approved { prepare_seal_review(&state, &ctx).await } else { None };
+    let policy_hash = state.pipeline.policy_hash();
+    let record = state
+        .db
+        .seal_version(
+            &state.seal_keys,
+            SealRequest {
+                workflow: &state.workflow,
+                item: id,
+                content_digest: &req.content_digest,
+                sealer: principal.user_id,
+                not_before,
+                policy_hash: &policy_hash,
+                prepared: prepared.as_ref(),
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::WrongState { state } => {
+                ApiError::Conflict(format!("事项当前状态为“{}”，只有已批准的事项才能加封签。", state.label()))
+            }
+            other => other.into(),
+        })?;
+    let (record, key) = state.db.seal_by_serial(&record.serial).await?;
+    tracing::info!(serial = %record.serial, item = %id, kid = %record.kid, "sealed");
+    Ok((StatusCode::CREATED, axum::Json(seal_view(&state, record, &key, false).await?)))
+}
+
+fn with_type(body: String, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // Revocation and status must show on the next request.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The seal verification keys (JWK Set, OKP/Ed25519, RFC 8037): active,
+/// retired (with `exp`) and revoked (`"status":"revoked"`) keys. Development
+/// keys are published only until the first production key exists (a
+/// production key set never holds one). Public.
+#[utoipa::path(get, path = "/.well-known/seal-keys", tag = "seals",
+    responses((status = 200, description = "JWK Set", content_type = "application/jwk-set+json")))]
+pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let all = state.db.seal_keys().await?;
+    let production = all.iter().any(|k| !k.dev);
+    let keys: Vec<Value> = all.iter().filter(|k| !(production && k.dev)).map(SealKeyRecord::published_jwk).collect();
+    Ok(with_type(seal::jwks_json(&keys), "application/jwk-set+json"))
+}
+
+/// A seal by serial: the JWS, its manifest and the envelope. Public.
+#[utoipa::path(get, path = "/api/v1/seals/{serial}", tag = "seals", params(("serial" = String, Path)),
+    responses((status = 200, body = SealView), (status = 404, body = super::Problem)))]
+pub async fn get_seal(
+    State(state): State<AppState>,
+    Path(serial): Path<String>,
+) -> Result<axum::Json<SealView>, ApiError> {
+    let (seal, key) = state.db.seal_by_serial(&serial).await.map_err(super::items::not_found("该封签"))?;
+    Ok(axum::Json(seal_view(&state, seal, &key, true).await?))
+}
+
+/// The status of one seal.
+#[derive(Serialize, ToSchema)]
+pub struct SealStatusView {
+    pub serial: String,
+    /// `valid`, `superseded`, `withdrawn`, `suspended`, or `revoked` (its key is revoked).
+    pub status: String,
+    /// Token Status List value: 0 valid, 1 invalid (withdrawn or key revoked), 2 suspended, 3 superseded.
+    pub status_code: u8,
+    /// The seal's own status, before the key's.
+    pub seal_status: String,
+    /// `active`, `retired` or `revoked`.
+    pub key_status: String,
+    pub kid: String,
+    pub changed_at: String,
+}
+
+fn status_code(status: crate::store::SealState, key_revoked: bool) -> u8 {
+    if key_revoked { 1 } else { status.code() }
+}
+
+/// Where a seal stands now: valid / superseded / withdrawn / suspended /
+/// revoked. Read from the store on every request. Public.
+#[utoipa::path(get, path = "/api/v1/seals/{serial}/status", tag = "seals", params(("serial" = String, Path)),
+    responses((status = 200, body = SealStatusView), (status = 404, body = super::Problem)))]
+pub async fn seal_status(State(state): State<AppState>, Path(serial): Path<String>) -> Result<Response, ApiError> {
+    let (seal, key) = state.db.seal_by_serial(&serial).await.map_err(super::items::not_found("该封签"))?;
+    let view = SealStatusView {
+        status: effective_status(&seal, &key).to_owned(),
+        status_code: status_code(seal.status, key.is_revoked()),
+        seal_status: seal.status.as_str().to_owned(),
+        key_status: key.status.clone(),
+        kid: seal.kid,
+        changed_at: key.revoked_at.map_or(seal.status_changed_at, |r| r.max(seal.status_changed_at)).to_string(),
+        serial: seal.serial,
+    };
+    let mut response = axum::Json(view).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatusListQuery {
+    /// The last log index already read (`next_cursor` of the previous page); none = from the start.
+    #[serde(default)]
+    pub cursor: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusListEntry {
+    pub log_index: i64,
+    pub serial: String,
+    pub status: String,
+    pub status_code: u8,
+}
+
+/// The status list: every seal in log order from the cursor, with its
+/// Token Status List value (2 bits: 0 valid, 1 invalid, 2 suspended,
+/// 3 superseded).
+#[derive(Serialize, ToSchema)]
+pub struct StatusList {
+    pub bits: u8,
+    pub entries: Vec<StatusListEntry>,
+    /// Pass as `cursor` for the next page; `null` at the end.
+    pub next_cursor: Option<i64>,
+}
+
+/// The seal status list with a cursor. A status can change after it was
+/// read: readers re-read from the start on their `ttl`. Public.
+#[utoipa::path(get, path = "/api/v1/seal-status", tag = "seals", params(StatusListQuery),
+    responses((status = 200, body = StatusList)))]
+pub async fn status_list(
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<StatusListQuery>,
+) -> Result<Response, ApiError> {
+    let limit = i64::from(q.limit.unwrap_or(1000).clamp(1, 10_000));
+    let entries = state.db.seal_statuses(q.cursor.unwrap_or(-1), limit).await?;
+    let next_cursor = (entries.len() as i64 == limit).then(|| entries.last().map(|e| e.log_index)).flatten();
+    let entries = entries
+        .into_iter()
+        .map(|e| StatusListEntry {
+            status: if e.key_revoked { "revoked".into() } else { e.status.as_str().into() },
+            status_code: status_code(e.status, e.key_revoked),
+            log_index: e.log_index,
+            serial: e.serial,
+        })
+        .collect();
+    let mut response = axum::Json(StatusList { bits: 2, entries, next_cursor }).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// The log's newest signed checkpoint (C2SP signed note). Public.
+#[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "seals",
+    responses((status = 200, description = "C2SP signed checkpoint", content_type = "text/plain")))]
+pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let note = match state.db.tlog_checkpoint(None).await? {
+        Some((_, note)) => note,
+        None => {
+            let empty = seal::note::Checkpoint {
+                origin: state.seal_keys.log_verifier().name().to_owned(),
+                size: 0,
+                root: seal::tlog::empty_root(),
+            };
+            state.seal_keys.log_signer().sign_checkpoint(&empty).map_err(|e| ApiError::Internal(e.to_string()))?
+        }
+    };
+    Ok(with_type(note, "text/plain; charset=utf-8"))
+}
+
+/// The log's public key as a note verifier key (`name+keyid+base64`). Public.
+#[utoipa::path(get, path = "/api/v1/log/key", tag = "seals",
+    responses((status = 200, description = "note verifier key", content_type = "text/plain")))]
+pub async fn log_key(State(state): State<AppState>) -> Response {
+    with_type(format!("{}\n", state.seal_keys.log_verifier().vkey()), "text/plain; charset=utf-8")
+}
+
+fn b64(h: &seal::tlog::Hash) -> String {
+    base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    pub serial: String,
+    /// Tree size; default: the current size.
+    #[serde(default)]
+    pub size: Option<u64>,
+}
+
+/// An inclusion proof (RFC 9162 §2.1.3), hashes in standard base64.
+#[derive(Serialize, ToSchema)]
+pub struct InclusionProof {
+    pub serial: String,
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    pub leaf_hash: String,
+    pub proof: Vec<String>,
+    /// The signed checkpoint of `tree_size`.
+    pub checkpoint: String,
+}
+
+/// The inclusion proof of a seal in the tree of `size`. Public.
+#[utoipa::path(get, path = "/api/v1/log/proof/inclusion", tag = "seals", params(InclusionQuery),
+    responses((status = 200, body = InclusionProof), (status = 404, body = super::Problem), (status = 422, body = super::Problem)))]
+pub async fn inclusion_proof(
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<InclusionQuery>,
+) -> Result<axum::Json<InclusionProof>, ApiError> {
+    let index = state.db.tlog_index_of(&q.serial).await.map_err(super::items::not_found("该封签"))?;
+    let leaves = state.db.tlog_leaf_hashes().await?;
+    let size = q.size.unwrap_or(leaves.len() as u64);
+    let index = u64::try_from(index).map_err(|_| ApiError::Internal("negative log index".into()))?;
+    if size <= index || size > leaves.len() as u64 {
+        return Err(ApiError::invalid("size", format!("树大小须大于该封签的序号 {index} 且不超过 {}", leaves.len())));
+    }
+    let proof =
+        seal::tlog::inclusion_proof(&leaves[..size as usize], index).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (_, checkpoint) = state
+        .db
+        .tlog_checkpoint(Some(size as i64))
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("no checkpoint for size {size}")))?;
+    Ok(axum::Json(InclusionProof {
+        serial: q.serial,
+        leaf_index: index,
+        tree_size: size,
+        leaf_hash: b64(&leaves[index as usize]),
+        proof: proof.iter().map(b64).collect(),
+        checkpoint,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    pub from: u64,
+    /// Default: the current size.
+    #[serde(default)]
+    pub to: Option<u64>,
+}
+
+/// A consistency proof (RFC 9162 §2.1.4), hashes in standard base64.
+#[derive(Serialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub from: u64,
+    pub to: u64,
+    pub proof: Vec<String>,
+    /// The signed checkpoints of both sizes (`null` for size 0).
+    pub from_checkpoint: Option<String>,
+    pub to_checkpoint: Option<String>,
+}
+
+/// The proof that the tree of `to` extends the tree of `from`. Public.
+#[utoipa::path(get, path = "/api/v1/log/proof/consistency", tag = "seals", params(ConsistencyQuery),
+    responses((status = 200, body = ConsistencyProof), (status = 422, body = super::Problem)))]
+pub async fn consistency_proof(
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<ConsistencyQuery>,
+) -> Result<axum::Json<ConsistencyProof>, ApiError> {
+    let leaves = state.db.tlog_leaf_hashes().await?;
+    let to = q.to.unwrap_or(leaves.len() as u64);
+    if q.from > to || to > leaves.len() as u64 {
+        return Err(ApiError::invalid("to", format!("须满足 0 ≤ from ≤ to ≤ {}", leaves.len())));
+    }
+    let proof =
+        seal::tlog::consistency_proof(&leaves[..to as usize], q.from).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let cp = |n: u64| {
+        let db = state.db.clone();
+        async move {
+            if n == 0 {
+                return Ok::<_, ApiError>(None);
+            }
+            Ok(db.tlog_checkpoint(Some(n as i64)).await?.map(|(_, note)| note))
+        }
+    };
+    Ok(axum::Json(ConsistencyProof {
+        from: q.from,
+        to,
+        proof: proof.iter().map(b64).collect(),
+        from_checkpoint: cp(q.from).await?,
+        to_checkpoint: cp(to).await?,
+    }))
+}

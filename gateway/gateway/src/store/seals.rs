@@ -1,0 +1,863 @@
+//! Storage of seals: signing keys (public halves and where the private key
+//! is), issued seals and their status, the serial counter, the transparency
+//! log (leaves and signed checkpoints) and the publication outbox row.
+//!
+//! [`Db::seal_version`] is the one sealing transaction: it locks the item,
+//! re-reads the workflow context, stores a fresh seal-phase review if the
+//! policy changed, certifies an [`ApprovedVersion`] and hands it to
+//! `seal_item`, which signs, logs, moves the item to `sealed`, appends
+//! `seal.issue` to the audit chain and writes the outbox row, all in that
+//! one transaction. [`Db::seal_audit`] checks that log, seals and audit
+//! chain agree.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::reviews::insert_review;
+use super::{Db, Result, StoreError, audit, from_json_text, json_text, parse_column};
+use crate::model::{ItemId, ItemState, Timestamp, UserId};
+use crate::review::Verdict;
+use crate::sealing::{SealKeys, SealParams};
+use crate::store::PreparedSealReview;
+use crate::workflow::WorkflowPolicy;
+use crate::workflow::approved::ApprovedVersion;
+use seal::tlog::{self, Hash};
+
+/// A key to register or rotate to.
+#[derive(Clone, Debug)]
+pub struct NewSealKey {
+    pub kid: String,
+    pub alg: String,
+    /// The public JWK without validity or status members.
+    pub public_jwk: Value,
+    pub dev: bool,
+    /// A key file path, or `env`.
+    pub location: String,
+    /// When it may start sealing (seconds).
+    pub nbf: u64,
+}
+
+/// A seal key as stored.
+#[derive(Clone, Debug, Serialize)]
+pub struct SealKeyRecord {
+    pub kid: String,
+    pub alg: String,
+    pub public_jwk: Value,
+    pub nbf: i64,
+    pub exp: Option<i64>,
+    /// `active`, `retired` or `revoked`.
+    pub status: String,
+    pub dev: bool,
+    pub location: String,
+    pub created_at: Timestamp,
+    pub retired_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl SealKeyRecord {
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+
+    pub fn is_revoked(&self) -> bool {
+        self.status == "revoked"
+    }
+
+    /// The JWK as published: the public key with `nbf`, `exp` (a retired
+    /// key's end) and `status` (`active` or `revoked`: docs/seal.md knows no
+    /// third value, so a retired key is `active` with an `exp`), and
+    /// `dev_key: true` for a development key.
+    pub fn published_jwk(&self) -> Value {
+        let mut jwk = self.public_jwk.clone();
+        if let Some(map) = jwk.as_object_mut() {
+            map.insert("nbf".into(), self.nbf.into());
+            if let Some(exp) = self.exp {
+                map.insert("exp".into(), exp.into());
+            }
+            map.insert("status".into(), if self.is_revoked() { "revoked" } else { "active" }.into());
+            if self.dev {
+                map.insert("dev_key".into(), true.into());
+            }
+        }
+        jwk
+    }
+}
+
+/// The status of a seal serial (IETF Token Status List values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SealState {
+    /// 0x00.
+    Valid,
+    /// 0x01: 撤回.
+    Withdrawn,
+    /// 0x02: 暂停.
+    Suspended,
+    /// 0x03: replaced by a correction (更正).
+    Superseded,
+}
+
+impl SealState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SealState::Valid => "valid",
+            SealState::Withdrawn => "withdrawn",
+            SealState::Suspended => "suspended",
+            SealState::Superseded => "superseded",
+        }
+    }
+
+    /// The status code in a Token Status List (2 bits).
+    pub fn code(self) -> u8 {
+        match self {
+            SealState::Valid => 0,
+            SealState::Withdrawn => 1,
+            SealState::Suspended => 2,
+            SealState::Superseded => 3,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SealState> {
+        [SealState::Valid, SealState::Withdrawn, SealState::Suspended, SealState::Superseded]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// A seal as stored.
+#[derive(Clone, Debug, Serialize)]
+pub struct SealRecord {
+    pub serial: String,
+    pub item_id: ItemId,
+    pub version: i64,
+    pub content_digest: String,
+    pub kid: String,
+    pub jws: String,
+    pub manifest: Value,
+    pub status: SealState,
+    pub supersedes: Option<String>,
+    pub sealed_at: i64,
+    pub not_before: i64,
+    pub log_index: i64,
+    pub status_changed_at: Timestamp,
+}
+
+/// One entry of the status list.
+#[derive(Clone, Debug, Serialize)]
+pub struct SealStatusEntry {
+    pub log_index: i64,
+    pub serial: String,
+    pub status: SealState,
+    /// Whether the key that made it is revoked (then no verifier accepts it).
+    pub key_revoked: bool,
+}
+
+/// A request to seal the current version of an item.
+pub struct SealRequest<'a> {
+    pub workflow: &'a WorkflowPolicy,
+    pub item: ItemId,
+    /// The content digest the sealer saw.
+    pub content_digest: &'a str,
+    pub sealer: UserId,
+    /// Seconds; `None` = publishable at once.
+    pub not_before: Option<u64>,
+    /// The review policy in force.
+    pub policy_hash: &'a str,
+    /// A seal-phase review run just now because the policy changed since
+    /// the stored one.
+    pub prepared: Option<&'a PreparedSealReview>,
+}
+
+/// What `gateway seal audit` found.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SealAudit {
+    pub seals: usize,
+    pub leaves: usize,
+    pub checkpoints: usize,
+    /// The first disagreement, if any.
+    pub problem: Option<String>,
+}
+
+fn key_from_row(r: &AnyRow) -> Result<SealKeyRecord> {
+    let ts = |c: &str| -> Result<Option<Timestamp>> {
+        r.try_get::<Option<String>, _>(c)?.map(|t| parse_column(c, &t)).transpose()
+    };
+    Ok(SealKeyRecord {
+        kid: r.try_get("kid")?,
+        alg: r.try_get("alg")?,
+        public_jwk: from_json_text("public_jwk", &r.try_get::<String, _>("public_jwk")?)?,
+        nbf: r.try_get("nbf")?,
+        exp: r.try_get("exp")?,
+        status: r.try_get("status")?,
+        dev: r.try_get::<i64, _>("dev")? != 0,
+        location: r.try_get("location")?,
+        created_at: parse_column("created_at", &r.try_get::<String, _>("created_at")?)?,
+        retired_at: ts("retired_at")?,
+        revoked_at: ts("revoked_at")?,
+    })
+}
+
+fn seal_from_row(r: &AnyRow) -> Result<SealRecord> {
+    let status: String = r.try_get("status")?;
+    Ok(SealRecord {
+        serial: r.try_get("serial")?,
+        item_id: parse_column("item_id", &r.try_get::<String, _>("item_id")?)?,
+        version: r.try_get("version")?,
+        content_digest: r.try_get("content_digest")?,
+        kid: r.try_get("kid")?,
+        jws: r.try_get("jws")?,
+        manifest: from_json_text("manifest", &r.try_get::<String, _>("manifest")?)?,
+        status: SealState::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("seal status {status}")))?,
+        supersedes: r.try_get("supersedes")?,
+        sealed_at: r.try_get("sealed_at")?,
+        not_before: r.try_get("not_before")?,
+        log_index: r.try_get("log_index")?,
+        status_changed_at: parse_column("status_changed_at", &r.try_get::<String, _>("status_changed_at")?)?,
+    })
+}
+
+fn secs(t: Timestamp) -> i64 {
+    t.as_offset().unix_timestamp()
+}
+
+/// Takes the log head's row lock: sealing and key changes are serialised
+/// by it, so a key is never retired under a seal being made with it.
+async fn lock_log(conn: &mut AnyConnection) -> Result<i64> {
+    let row = sqlx::query("UPDATE tlog_head SET size = size WHERE id = 1 RETURNING size").fetch_one(&mut *conn).await?;
+    Ok(row.try_get("size")?)
+}
+
+async fn active_key(conn: &mut AnyConnection) -> Result<Option<SealKeyRecord>> {
+    sqlx::query("SELECT * FROM seal_keys WHERE status = 'active'")
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(key_from_row)
+        .transpose()
+}
+
+async fn insert_key(conn: &mut AnyConnection, key: &NewSealKey, now: Timestamp) -> Result<()> {
+    let inserted = sqlx::query(
+        "INSERT INTO seal_keys (kid, alg, public_jwk, nbf, exp, status, dev, location, created_at) \
+         VALUES ($1, $2, $3, $4, NULL, 'active', $5, $6, $7)",
+    )
+    .bind(key.kid.as_str())
+    .bind(key.alg.as_str())
+    .bind(json_text(&key.public_jwk))
+    .bind(i64::try_from(key.nbf).unwrap_or(i64::MAX))
+    .bind(i64::from(key.dev))
+    .bind(key.location.as_str())
+    .bind(now.to_string())
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Err(e) if super::is_unique_violation(&e) => Err(StoreError::Conflict("seal key already registered")),
+        r => r.map(|_| ()).map_err(Into::into),
+    }
+}
+
+/// Retires the active key, if any: `exp` is one second after both now and
+/// its last seal, so every seal it made lies inside its validity.
+async fn retire_active(conn: &mut AnyConnection, now: Timestamp) -> Result<Option<String>> {
+    let Some(active) = active_key(conn).await? else { return Ok(None) };
+    let last: Option<i64> = sqlx::query("SELECT MAX(sealed_at) AS m FROM seals WHERE kid = $1")
+        .bind(active.kid.as_str())
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("m")?;
+    let exp = secs(now).max(last.unwrap_or(0)).max(active.nbf) + 1;
+    sqlx::query("UPDATE seal_keys SET status = 'retired', exp = $1, retired_at = $2 WHERE kid = $3")
+        .bind(exp)
+        .bind(now.to_string())
+        .bind(active.kid.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(active.kid))
+}
+
+impl Db {
+    /// Every seal key, oldest first.
+    pub async fn seal_keys(&self) -> Result<Vec<SealKeyRecord>> {
+        let rows = sqlx::query("SELECT * FROM seal_keys ORDER BY created_at, kid").fetch_all(&self.pool).await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    /// Registers the configured key at start. A key not seen before becomes
+    /// the active key (the previous one is retired); a known key, whatever
+    /// its status, is left as it is (a retired or revoked key never comes
+    /// back). Returns whether it was new.
+    pub async fn register_seal_key(&self, key: &NewSealKey) -> Result<bool> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await?;
+        lock_log(&mut tx).await?;
+        let known = sqlx::query("SELECT kid FROM seal_keys WHERE kid = $1")
+            .bind(key.kid.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if known {
+            return Ok(false);
+        }
+        let retired = retire_active(&mut tx, now).await?;
+        insert_key(&mut tx, key, now).await?;
+        audit::append(
+            &mut tx,
+            None,
+            "seal.key.activate",
+            None,
+            json!({ "kid": key.kid, "dev_key": key.dev, "retired": retired, "source": "configuration" }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Makes `key` the active key and retires the current one (still
+    /// published, so its seals keep verifying).
+    pub async fn rotate_seal_key(&self, key: &NewSealKey) -> Result<SealKeyRecord> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await?;
+        lock_log(&mut tx).await?;
+        let retired = retire_active(&mut tx, now).await?;
+        insert_key(&mut tx, key, now).await?;
+        audit::append(
+            &mut tx,
+            None,
+            "seal.key.rotate",
+            None,
+            json!({ "kid": key.kid, "dev_key": key.dev, "retired": retired }),
+        )
+        .await?;
+        let record = key_from_row(
+            &sqlx::query("SELECT * FROM seal_keys WHERE kid = $1").bind(key.kid.as_str()).fetch_one(&mut *tx).await?,
+        )?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Retires a key: it signs no more and stays published with `exp` set,
+    /// so its seals keep verifying. Retiring the active key without rotating
+    /// leaves no active key: sealing is refused until `keys rotate`.
+    pub async fn retire_seal_key(&self, kid: &str, actor: Option<UserId>) -> Result<SealKeyRecord> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await?;
+        lock_log(&mut tx).await?;
+        let key = self.key_in(&mut tx, kid).await?;
+        match key.status.as_str() {
+            "active" => {
+                retire_active(&mut tx, now).await?;
+            }
+            "revoked" => return Err(StoreError::Conflict("a revoked key stays revoked")),
+            _ => return Ok(key),
+        }
+        audit::append(&mut tx, actor, "seal.key.retire", None, json!({ "kid": kid })).await?;
+        let key = self.key_in(&mut tx, kid).await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    /// Revokes a key: published as revoked, and every seal it made reports
+    /// `revoked` from the next request on. If it was the active key, sealing
+    /// is refused until a new key is rotated in.
+    pub async fn revoke_seal_key(&self, kid: &str, actor: Option<UserId>) -> Result<SealKeyRecord> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await?;
+        lock_log(&mut tx).await?;
+        let key = self.key_in(&mut tx, kid).await?;
+        if key.is_revoked() {
+            return Ok(key);
+        }
+        let exp = key.exp.unwrap_or_else(|| secs(now).max(key.nbf) + 1);
+        sqlx::query("UPDATE seal_keys SET status = 'revoked', revoked_at = $1, exp = $2 WHERE kid = $3")
+            .bind(now.to_string())
+            .bind(exp)
+            .bind(kid)
+            .execute(&mut *tx)
+            .await?;
+        let seals: i64 = sqlx::query("SELECT COUNT(*) AS n FROM seals WHERE kid = $1")
+            .bind(kid)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        audit::append(&mut tx, actor, "seal.key.revoke", None, json!({ "kid": kid, "seals_affected": seals })).await?;
+        let key = self.key_in(&mut tx, kid).await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    async fn key_in(&self, conn: &mut AnyConnection, kid: &str) -> Result<SealKeyRecord> {
+        sqlx::query("SELECT * FROM seal_keys WHERE kid = $1")
+            .bind(kid)
+            .fetch_optional(&mut *conn)
+            .await?
+            .as_ref()
+            .map(key_from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Seals the current version of an item, in one transaction (see the
+    /// module documentation). Refusals: [`StoreError::NotApproved`] (409).
+    pub async fn seal_version(&self, keys: &SealKeys, req: SealRequest<'_>) -> Result<SealRecord> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await?;
+        // The item's write lock first, then the context as it is now.
+        sqlx::query("UPDATE items SET updated_at = updated_at WHERE id = $1")
+            .bind(req.item.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let mut ctx = super::workflow::load_context(&mut tx, req.item).await?;
+        // The log head next, before anything appends to the audit chain:
+        // items, then tlog_head, then audit_head, in every transaction.
+        lock_log(&mut tx).await?;
+        if let Some(p) = req.prepared {
+            // The review policy changed since the seal-phase review: the
+            // plugins ran again with the same approvals; a block refuses.
+            if p.outcome.verdict == Verdict::Blocked {
+                return Err(StoreError::NotApproved(
+                    "按现行审核策略重新进行的加封签前检查发现阻断级问题，不能加封签。".into(),
+                ));
+            }
+            if p.outcome.policy_hash != req.policy_hash {
+                return Err(StoreError::Moved);
+            }
+            let (version, digest) = (ctx.version.version, ctx.version.content_digest);
+            let review =
+                insert_review(&mut tx, req.item, version, &digest, "seal", &p.outcome, Some(&p.approvals_digest), now)
+                    .await?;
+            audit::append(
+                &mut tx,
+                None,
+                "review.seal_check",
+                Some((req.item, version)),
+                json!({ "review_id": review.id, "verdict": review.outcome.verdict,
+                        "approvals_digest": p.approvals_digest, "policy_hash": review.policy_hash,
+                        "reason": "policy changed since the seal-phase review" }),
+            )
+            .await?;
+            ctx.seal_review = Some(review);
+        }
+        let approved = ApprovedVersion::certify(&ctx, req.workflow, req.content_digest, req.policy_hash)
+            .map_err(|e| StoreError::NotApproved(e.0))?;
+        let record = seal_item(&mut tx, approved, keys, req.sealer, req.not_before, now).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// A seal by serial, with the key that made it.
+    pub async fn seal_by_serial(&self, serial: &str) -> Result<(SealRecord, SealKeyRecord)> {
+        let mut conn = self.pool.acquire().await?;
+        let seal = sqlx::query("SELECT * FROM seals WHERE serial = $1")
+            .bind(serial)
+            .fetch_optional(&mut *conn)
+            .await?
+            .as_ref()
+            .map(seal_from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound)?;
+        let key = self.key_in(&mut conn, &seal.kid).await?;
+        Ok((seal, key))
+    }
+
+    /// Seals of an item, in log order.
+    pub async fn seals_of_item(&self, item: ItemId) -> Result<Vec<SealRecord>> {
+        let rows = sqlx::query("SELECT * FROM seals WHERE item_id = $1 ORDER BY log_index")
+            .bind(item.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(seal_from_row).collect()
+    }
+
+    /// The status list from log index `after` (exclusive), in log order.
+    pub async fn seal_statuses(&self, after: i64, limit: i64) -> Result<Vec<SealStatusEntry>> {
+        let rows = sqlx::query(
+            "SELECT s.log_index, s.serial, s.status, k.status AS key_status FROM seals s \
+             JOIN seal_keys k ON k.kid = s.kid WHERE s.log_index > $1 ORDER BY s.log_index LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status")?;
+                Ok(SealStatusEntry {
+                    log_index: r.try_get("log_index")?,
+                    serial: r.try_get("serial")?,
+                    status: SealState::parse(&status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("seal status {status}")))?,
+                    key_revoked: r.try_get::<String, _>("key_status")? == "revoked",
+                })
+            })
+            .collect()
+    }
+
+    /// Sets a seal's status (撤回 `withdrawn`, `suspended`, or back to
+    /// `valid` from `suspended`), with an audit event, in one transaction.
+    /// For the withdrawal workflow (issue 9).
+    pub async fn set_seal_status(
+        &self,
+        serial: &str,
+        status: SealState,
+        actor: Option<UserId>,
+        reason: &str,
+    ) -> Result<SealRecord> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE seals SET status = $1, status_changed_at = $2 WHERE serial = $3 AND status NOT IN ('withdrawn', 'superseded')",
+        )
+        .bind(status.as_str())
+        .bind(now.to_string())
+        .bind(serial)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            let exists =
+                sqlx::query("SELECT serial FROM seals WHERE serial = $1").bind(serial).fetch_optional(&mut *tx).await?;
+            return Err(if exists.is_some() {
+                StoreError::Conflict("a withdrawn or superseded seal keeps its status")
+            } else {
+                StoreError::NotFound
+            });
+        }
+        let record = seal_from_row(
+            &sqlx::query("SELECT * FROM seals WHERE serial = $1").bind(serial).fetch_one(&mut *tx).await?,
+        )?;
+        audit::append(
+            &mut tx,
+            actor,
+            "seal.status",
+            Some((record.item_id, record.version)),
+            json!({ "serial": serial, "status": status.as_str(), "reason": reason }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// The log's leaf hashes, in order.
+    pub async fn tlog_leaf_hashes(&self) -> Result<Vec<Hash>> {
+        let mut conn = self.pool.acquire().await?;
+        leaf_hashes(&mut conn).await
+    }
+
+    /// The log index of a seal.
+    pub async fn tlog_index_of(&self, serial: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT idx FROM tlog_leaves WHERE serial = $1")
+            .bind(serial)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(row.try_get("idx")?)
+    }
+
+    /// The signed checkpoint of a tree size, or the newest.
+    pub async fn tlog_checkpoint(&self, size: Option<i64>) -> Result<Option<(i64, String)>> {
+        let row = match size {
+            Some(n) => {
+                sqlx::query("SELECT size, note FROM tlog_checkpoints WHERE size = $1")
+                    .bind(n)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query("SELECT size, note FROM tlog_checkpoints ORDER BY size DESC LIMIT 1")
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+        };
+        row.map(|r| Ok((r.try_get("size")?, r.try_get("note")?))).transpose()
+    }
+
+    /// `gateway seal audit`: recomputes the tree from the leaves; checks
+    /// that every seal has its leaf (with the right hash) and every leaf its
+    /// seal, that every checkpoint verifies with the log key, matches the
+    /// tree at its size and is consistent with the previous one, that the
+    /// audit chain is intact and holds a `seal.issue` event with the serial
+    /// and content digest of every seal, and no other. Names the first
+    /// disagreement.
+    pub async fn seal_audit(&self, log_key: &seal::note::NoteVerifier) -> Result<SealAudit> {
+        let mut conn = self.pool.acquire().await?;
+        let leaf_rows =
+            sqlx::query("SELECT idx, leaf_hash, serial FROM tlog_leaves ORDER BY idx").fetch_all(&mut *conn).await?;
+        let seals: Vec<SealRecord> = sqlx::query("SELECT * FROM seals ORDER BY log_index")
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(seal_from_row)
+            .collect::<Result<_>>()?;
+        let cps =
+            sqlx::query("SELECT size, root, note FROM tlog_checkpoints ORDER BY size").fetch_all(&mut *conn).await?;
+        let size: i64 =
+            sqlx::query("SELECT size FROM tlog_head WHERE id = 1").fetch_one(&mut *conn).await?.try_get("size")?;
+        drop(conn);
+        let mut report =
+            SealAudit { seals: seals.len(), leaves: leaf_rows.len(), checkpoints: cps.len(), problem: None };
+        let problem = audit_problem(self, log_key, &leaf_rows, &seals, &cps, size).await?;
+        report.problem = problem;
+        Ok(report)
+    }
+}
+
+async fn audit_problem(
+    db: &Db,
+    log_key: &seal::note::NoteVerifier,
+    leaf_rows: &[AnyRow],
+    seals: &[SealRecord],
+    cps: &[AnyRow],
+    size: i64,
+) -> Result<Option<String>> {
+    let mut leaves: Vec<Hash> = Vec::with_capacity(leaf_rows.len());
+    let mut leaf_serials = Vec::with_capacity(leaf_rows.len());
+    for (i, r) in leaf_rows.iter().enumerate() {
+        let idx: i64 = r.try_get("idx")?;
+        if idx != i as i64 {
+            return Ok(Some(format!("log leaf {i} is missing (next leaf is {idx})")));
+        }
+        let Some(hash) = hex_hash(&r.try_get::<String, _>("leaf_hash")?) else {
+            return Ok(Some(format!("log leaf {i}: leaf_hash is not 32 bytes of hex")));
+        };
+        leaves.push(hash);
+        leaf_serials.push(r.try_get::<String, _>("serial")?);
+    }
+    if leaves.len() as i64 != size {
+        return Ok(Some(format!("the log head says {size} leaves, the table holds {}", leaves.len())));
+    }
+    for s in seals {
+        let Some(leaf) = usize::try_from(s.log_index).ok().and_then(|i| leaves.get(i)) else {
+            return Ok(Some(format!("seal {} (log index {}) has no log leaf", s.serial, s.log_index)));
+        };
+        if leaf_serials[s.log_index as usize] != s.serial {
+            return Ok(Some(format!(
+                "log leaf {} names seal {}, not {}",
+                s.log_index, leaf_serials[s.log_index as usize], s.serial
+            )));
+        }
+        if *leaf != tlog::leaf_hash(s.jws.as_bytes()) {
+            return Ok(Some(format!("log leaf {} does not hash seal {}", s.log_index, s.serial)));
+        }
+    }
+    if seals.len() != leaves.len() {
+        let sealed: std::collections::BTreeSet<&str> = seals.iter().map(|s| s.serial.as_str()).collect();
+        let orphan = leaf_serials.iter().position(|s| !sealed.contains(s.as_str())).unwrap_or(0);
+        return Ok(Some(format!("log leaf {orphan} names no seal")));
+    }
+    let mut previous: Option<(u64, Hash)> = None;
+    for r in cps {
+        let size: i64 = r.try_get("size")?;
+        let note: String = r.try_get("note")?;
+        let cp = match seal::note::Checkpoint::open(&note, log_key) {
+            Ok(cp) => cp,
+            Err(e) => return Ok(Some(format!("checkpoint {size} does not verify with the log key: {e}"))),
+        };
+        if cp.size as i64 != size || cp.size as usize > leaves.len() {
+            return Ok(Some(format!("checkpoint {size} names size {}", cp.size)));
+        }
+        if hex_hash(&r.try_get::<String, _>("root")?) != Some(cp.root) {
+            return Ok(Some(format!("checkpoint {size}: stored root differs from the signed one")));
+        }
+        if cp.root != tlog::root(&leaves[..cp.size as usize]) {
+            return Ok(Some(format!("checkpoint {size}: the leaves do not hash to its root")));
+        }
+        if let Some((old_size, old_root)) = previous {
+            let proof = tlog::consistency_proof(&leaves[..cp.size as usize], old_size)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if tlog::verify_consistency(old_size, cp.size, &old_root, &cp.root, &proof).is_err() {
+                return Ok(Some(format!("checkpoint {size} is not consistent with checkpoint {old_size}")));
+            }
+        }
+        previous = Some((cp.size, cp.root));
+    }
+    if previous.map(|p| p.0) != Some(leaves.len() as u64) && !leaves.is_empty() {
+        return Ok(Some(format!("no checkpoint for the log's size {}", leaves.len())));
+    }
+    let chain = db.verify_audit_chain().await?;
+    if let Some(seq) = chain.first_broken {
+        return Ok(Some(format!("the audit chain is broken at event {seq}: {}", chain.reason.unwrap_or_default())));
+    }
+    let mut issued = std::collections::BTreeMap::new();
+    let mut after = 0;
+    loop {
+        let events = db.audit_events(None, after, 1000).await?;
+        let Some(last) = events.last() else { break };
+        after = last.seq;
+        for e in events.iter().filter(|e| e.action == "seal.issue") {
+            let serial = e.detail["serial"].as_str().unwrap_or_default().to_owned();
+            issued.insert(serial, (e.seq, e.detail["content_digest"].as_str().unwrap_or_default().to_owned()));
+        }
+    }
+    for s in seals {
+        match issued.remove(&s.serial) {
+            None => return Ok(Some(format!("seal {} has no seal.issue event in the audit chain", s.serial))),
+            Some((seq, digest)) if digest != s.content_digest => {
+                return Ok(Some(format!("audit event {seq} gives seal {} another content digest", s.serial)));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some((serial, (seq, _))) = issued.into_iter().next() {
+        return Ok(Some(format!("audit event {seq} issued seal {serial}, which the seals table lacks")));
+    }
+    Ok(None)
+}
+
+fn hex_hash(s: &str) -> Option<Hash> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).ok()?;
+    Some(out)
+}
+
+async fn leaf_hashes(conn: &mut AnyConnection) -> Result<Vec<Hash>> {
+    sqlx::query("SELECT leaf_hash FROM tlog_leaves ORDER BY idx")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            let h: String = r.try_get("leaf_hash")?;
+            hex_hash(&h).ok_or_else(|| StoreError::Corrupt(format!("leaf hash {h}")))
+        })
+        .collect()
+}
+
+/// Makes the seal of an approved version inside the sealing transaction:
+/// log index, active key, serial, manifest, signature, the seal and its log
+/// leaf, a signed checkpoint for the new size, the superseded seal's status,
+/// the item's move to `sealed`, the audit events and the outbox row.
+async fn seal_item(
+    conn: &mut AnyConnection,
+    approved: ApprovedVersion,
+    keys: &SealKeys,
+    sealer: UserId,
+    not_before: Option<u64>,
+    now: Timestamp,
+) -> Result<SealRecord> {
+    let log_index = lock_log(conn).await?;
+    let key = active_key(conn).await?.ok_or(StoreError::NoSealKey("no active seal key".into()))?;
+    let signer = keys.signer_for(&key).map_err(|e| StoreError::NoSealKey(e.to_string()))?;
+    let sealed_at = u64::try_from(secs(now)).unwrap_or(0);
+    let year = now.as_offset().to_offset(time::UtcOffset::from_hms(8, 0, 0).expect("UTC+8")).year();
+    let n: i64 = sqlx::query(
+        "INSERT INTO seal_serials (year, last) VALUES ($1, 1) \
+         ON CONFLICT (year) DO UPDATE SET last = seal_serials.last + 1 RETURNING last",
+    )
+    .bind(i64::from(year))
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("last")?;
+    let serial = format!("{}-{year}-{n:06}", keys.org_code());
+    let (id, version) = (approved.item_id(), approved.version());
+    let supersedes: Option<String> = sqlx::query(
+        "SELECT serial FROM seals WHERE item_id = $1 AND status IN ('valid', 'suspended') ORDER BY log_index DESC LIMIT 1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| r.try_get("serial"))
+    .transpose()?;
+    let params = SealParams {
+        serial: serial.clone(),
+        sealed_at,
+        not_before: not_before.unwrap_or(sealed_at),
+        supersedes: supersedes.clone(),
+        signer: signer.as_ref(),
+    };
+    let manifest = crate::sealing::manifest(&approved, &params).map_err(StoreError::NotApproved)?;
+    let made =
+        seal::sign(&manifest, signer.as_ref()).map_err(|e| StoreError::NoSealKey(format!("signing failed: {e}")))?;
+    let manifest_json: Value = serde_json::from_slice(made.payload()).map_err(StoreError::corrupt)?;
+    let content_digest = approved.content_digest().to_string();
+    sqlx::query(
+        "INSERT INTO seals (serial, item_id, version, content_digest, kid, jws, manifest, status, supersedes, \
+         sealed_at, not_before, log_index, status_changed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'valid', $8, $9, $10, $11, $12)",
+    )
+    .bind(serial.as_str())
+    .bind(id.to_string())
+    .bind(version)
+    .bind(content_digest.as_str())
+    .bind(key.kid.as_str())
+    .bind(made.as_str())
+    .bind(json_text(&manifest_json))
+    .bind(supersedes.as_deref())
+    .bind(secs(now))
+    .bind(i64::try_from(params.not_before).unwrap_or(i64::MAX))
+    .bind(log_index)
+    .bind(now.to_string())
+    .execute(&mut *conn)
+    .await?;
+    if let Some(old) = &supersedes {
+        sqlx::query("UPDATE seals SET status = 'superseded', status_changed_at = $1 WHERE serial = $2")
+            .bind(now.to_string())
+            .bind(old.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    // The log: the leaf, the new head, a signed checkpoint for the new size.
+    let leaf = made.leaf_hash();
+    sqlx::query("INSERT INTO tlog_leaves (idx, leaf_hash, serial) VALUES ($1, $2, $3)")
+        .bind(log_index)
+        .bind(hex::encode(leaf))
+        .bind(serial.as_str())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE tlog_head SET size = $1 WHERE id = 1").bind(log_index + 1).execute(&mut *conn).await?;
+    let leaves = leaf_hashes(conn).await?;
+    if leaves.len() as i64 != log_index + 1 {
+        return Err(StoreError::Corrupt(format!(
+            "the log holds {} leaves, its head says {}",
+            leaves.len(),
+            log_index + 1
+        )));
+    }
+    let root = tlog::root(&leaves);
+    let checkpoint =
+        seal::note::Checkpoint { origin: keys.log_verifier().name().to_owned(), size: leaves.len() as u64, root };
+    let note = keys.log_signer().sign_checkpoint(&checkpoint).map_err(|e| StoreError::NoSealKey(e.to_string()))?;
+    sqlx::query("INSERT INTO tlog_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(log_index + 1)
+        .bind(hex::encode(root))
+        .bind(note.as_str())
+        .bind(now.to_string())
+        .execute(&mut *conn)
+        .await?;
+    super::items::transition_in(conn, id, version, &[ItemState::Approved], ItemState::Sealed, now).await?;
+    audit::append(
+        conn,
+        Some(sealer),
+        "seal.issue",
+        Some((id, version)),
+        json!({
+            "serial": serial, "content_digest": content_digest, "kid": key.kid, "dev_key": key.dev,
+            "seal_id": made.seal_id().to_string(), "log_index": log_index, "leaf_hash": hex::encode(leaf),
+            "supersedes": supersedes, "approvals_digest": approved.approvals_digest().to_string(),
+            "seal_review_id": approved.seal_review().id, "not_before": params.not_before,
+        }),
+    )
+    .await?;
+    audit::append(
+        conn,
+        Some(sealer),
+        "item.state",
+        Some((id, version)),
+        json!({ "from": ItemState::Approved.as_str(), "to": ItemState::Sealed.as_str(), "serial": serial }),
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO outbox_events (id, kind, item_id, version, serial, channels, not_before, status, created_at) \
+         VALUES ($1, 'publish', $2, $3, $4, $5, $6, 'pending', $7)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(id.to_string())
+    .bind(version)
+    .bind(serial.as_str())
+    .bind(json_text(&approved.content().channels))
+    .bind(i64::try_from(params.not_before).unwrap_or(i64::MAX))
+    .bind(now.to_string())
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query("SELECT * FROM seals WHERE serial = $1").bind(serial.as_str()).fetch_one(&mut *conn).await?;
+    seal_from_row(&row)
+}
