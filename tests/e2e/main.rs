@@ -7,4 +7,5 @@ mod hot_plugin;
 mod items;
 mod misbehaviour;
 mod review;
+mod seal;
 mod workflow;
