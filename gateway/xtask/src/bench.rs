@@ -7,7 +7,7 @@
 //! into the detection section; then the seal benchmark
 //! (`gateway/seal/examples/seal_bench.rs`) into the seal section.
 //! `cargo xtask bench seal` runs only the seal benchmark (it needs no
-//! plugins). Text outside the markers (the interpretation) is left alone.
+//! plugins), `cargo xtask bench detection` only the detection benchmark. Text outside the markers (the interpretation) is left alone.
 
 use std::path::Path;
 use std::process::Command;
@@ -26,6 +26,12 @@ pub fn run(ws: &Path, args: &[String]) -> Result<()> {
     }
     if !ws.join("plugins/dist/manifest.toml").exists() {
         bail!("plugins/dist is empty: run `cargo xtask build-plugins` first");
+    }
+    if args.first().map(String::as_str) == Some("detection") {
+        let detection = detection(ws, &args[1..])?;
+        write_section(ws, DETECTION_BEGIN, DETECTION_END, "Detection plugins", WASMTIME, &detection)?;
+        println!("{detection}");
+        return Ok(());
     }
     let mut cmd = Command::new(super::cargo());
     cmd.args(["run", "--release", "-q", "-p", "gateway", "--example", "plugin_bench", "--"]).args(args).current_dir(ws);
