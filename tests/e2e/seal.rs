@@ -484,9 +484,49 @@ async fn rotation_keeps_old_seals_and_revocation_shows_at_once(backend: Backend)
     let codes: Vec<i64> =
         list["entries"].as_array().unwrap().iter().map(|e| e["status_code"].as_i64().unwrap()).collect();
     assert_eq!(codes, [1, 3, 1], "{list}");
+    // The same statuses as a signed IETF Token Status List token.
+    assert_eq!(status_list_token(&app).await, list_codes(&list), "{list}");
     let verifier = gateway::sealing::log_verifier(&app_settings(&app)).unwrap();
     assert_eq!(app.db.seal_audit(&verifier).await.unwrap().problem, None);
     app.stop().await;
+}
+
+/// `(log_index, code)` of every entry of the JSON status list.
+fn list_codes(list: &Value) -> Vec<(usize, u8)> {
+    list["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["log_index"].as_u64().unwrap() as usize, e["status_code"].as_u64().unwrap() as u8))
+        .collect()
+}
+
+/// Fetches `/api/v1/status-list`, checks its EdDSA signature against the
+/// published key set, inflates `status_list.lst` and returns the 2-bit code
+/// of every index (least significant bits first, per the draft).
+async fn status_list_token(app: &TestApp) -> Vec<(usize, u8)> {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let token = text(app, "/api/v1/status-list").await;
+    let parts: Vec<&str> = token.trim().split('.').collect();
+    assert_eq!(parts.len(), 3, "{token}");
+    let header: Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["typ"], "statuslist+jwt");
+    assert_eq!(header["alg"], "EdDSA");
+    let (_, keys) = jwks(app).await;
+    let key = keys.get(header["kid"].as_str().unwrap()).expect("signed with a published key");
+    let seal::KeyMaterial::Ed25519(public) = key.material() else { panic!("an Ed25519 key") };
+    let signature = ed25519_dalek::Signature::from_slice(&b64.decode(parts[2]).unwrap()).unwrap();
+    public.verify_strict(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature).expect("the token verifies");
+    let payload: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(payload["status_list"]["bits"], 2);
+    let mut packed = Vec::new();
+    flate2::read::ZlibDecoder::new(&b64.decode(payload["status_list"]["lst"].as_str().unwrap()).unwrap()[..])
+        .read_to_end(&mut packed)
+        .unwrap();
+    let count = packed.len() * 4;
+    (0..count).map(|i| (i, (packed[i / 4] >> ((i % 4) * 2)) & 0b11)).filter(|(i, _)| *i < 3).collect()
 }
 
 /// A policy of built plugins: `(name, extra lines)`.

@@ -325,7 +325,7 @@ fn profile_loop(ws: &Path, dist: &Path, corpus: &Path, secs: f64, only: Option<S
         for item in &big {
             let o = generation.review(item, "2025-01-01T00:00:00Z");
             for r in &o.plugins {
-                *per.entry(r.name.clone()).or_default() += r.micros as u64;
+                *per.entry(r.name.clone()).or_default() += r.micros;
             }
             n += 1;
         }

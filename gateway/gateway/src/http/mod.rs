@@ -116,6 +116,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(seals::get_seal))
         .routes(routes!(seals::seal_status))
         .routes(routes!(seals::status_list))
+        .routes(routes!(seals::status_list_token))
         .routes(routes!(seals::checkpoint))
         .routes(routes!(seals::log_key))
         .routes(routes!(seals::inclusion_proof))

@@ -293,6 +293,73 @@ pub async fn status_list(
     Ok(response)
 }
 
+/// The status of every seal as an IETF Token Status List token
+/// (draft-ietf-oauth-status-list): a JWS (`typ: statuslist+jwt`, EdDSA,
+/// signed with the active seal key, verifiable with
+/// `/.well-known/seal-keys`) whose `status_list.lst` is the zlib-compressed
+/// array of 2-bit statuses, index = the seal's `log_index` (0 valid,
+/// 1 invalid: withdrawn or key revoked, 2 suspended, 3 superseded). Public.
+#[utoipa::path(get, path = "/api/v1/status-list", tag = "seals",
+    responses((status = 200, description = "Token Status List JWT", content_type = "application/statuslist+jwt")))]
+pub async fn status_list_token(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let mut codes = Vec::new();
+    let mut after = -1;
+    loop {
+        let page = state.db.seal_statuses(after, 10_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.log_index;
+        codes.extend(page.iter().map(|e| (e.log_index, status_code(e.status, e.key_revoked))));
+    }
+    let len = codes.last().map_or(0, |(i, _)| usize::try_from(*i).unwrap_or(0) + 1);
+    let key = state
+        .db
+        .seal_keys()
+        .await?
+        .into_iter()
+        .find(SealKeyRecord::is_active)
+        .ok_or_else(|| ApiError::Internal("no active seal key".into()))?;
+    let token = status_list_jwt(&state, &key, &headers, &codes, len).map_err(ApiError::Internal)?;
+    let mut response = with_type(token, "application/statuslist+jwt");
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=60"));
+    Ok(response)
+}
+
+/// Packs 2-bit codes (least significant bits first, as the draft says),
+/// compresses them with zlib and signs the token with the active key.
+fn status_list_jwt(
+    state: &AppState,
+    key: &SealKeyRecord,
+    headers: &axum::http::HeaderMap,
+    codes: &[(i64, u8)],
+    len: usize,
+) -> Result<String, String> {
+    use std::io::Write as _;
+    let mut packed = vec![0u8; len.div_ceil(4)];
+    for &(index, code) in codes {
+        let i = usize::try_from(index).map_err(|e| e.to_string())?;
+        packed[i / 4] |= (code & 0b11) << ((i % 4) * 2);
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&packed).map_err(|e| e.to_string())?;
+    let compressed = z.finish().map_err(|e| e.to_string())?;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let signer = state.seal_keys.signer_for(key).map_err(|e| e.to_string())?;
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let header = serde_json::json!({ "alg": signer.alg(), "kid": signer.kid().as_str(), "typ": "statuslist+jwt" });
+    let payload = serde_json::json!({
+        "sub": format!("http://{host}/api/v1/status-list"),
+        "iat": time::OffsetDateTime::now_utc().unix_timestamp(),
+        "ttl": 60,
+        "status_list": { "bits": 2, "lst": b64(&compressed) },
+    });
+    let signing_input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(payload.to_string().as_bytes()));
+    let signature = signer.sign(signing_input.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(format!("{signing_input}.{}", b64(&signature)))
+}
+
 /// The log's newest signed checkpoint (C2SP signed note). Public.
 #[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "seals",
     responses((status = 200, description = "C2SP signed checkpoint", content_type = "text/plain")))]
