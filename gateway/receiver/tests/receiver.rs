@@ -599,3 +599,84 @@ fn pulled_events_get_the_same_checks() {
     assert_eq!(r.apply_pulled(&first_publish(&gw), NOW).code(), "already-applied");
     assert_eq!(r.apply_pulled(&withdraw("evt_2", ITEM, 2), NOW).status(), 200);
 }
+
+/// One HTTP/1.1 request over a fresh connection; returns the status and body.
+fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn the_binary_takes_webhooks_and_serves_the_items() {
+    use std::io::BufRead as _;
+    let gw = Gateway::new();
+    let dir = tempfile::tempdir().unwrap();
+    let jwks = dir.path().join("seal-keys.json");
+    let from_2026 = Validity { nbf: Some(Y2026), exp: None };
+    std::fs::write(&jwks, seal::jwks_json(&[seal::ed25519_jwk(&gw.current.verifying_key(), from_2026, false)]))
+        .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_receiver"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--channel", "website", "--transport-key"])
+        .arg(receiver::public_key_string(&gw.transport.verifying_key()))
+        .arg("--seal-keys")
+        .arg(&jwks)
+        .arg("--dir")
+        .arg(dir.path().join("site"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr = line.split("listening on ").nth(1).and_then(|s| s.split(' ').next()).expect(&line).to_owned();
+
+    // The clock is real here: a seal made an hour ago, delivered now.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let spec = SealSpec { not_before: now as u64 - 3600, ..SealSpec::new(&gw.current, "321183-2026-000001") };
+    let mut env = spec.envelope(&content("关于劳动节放假安排的通知"));
+    env["log"] = "reserved envelope members are ignored".into();
+    let body = publish("evt_1", ITEM, 1, "321183-2026-000001", None, env);
+    let sig = sign_webhook(&gw.transport, "evt_1", now, &body);
+    let ts = now.to_string();
+    let headers = [
+        ("content-type", "application/json"),
+        ("webhook-id", "evt_1"),
+        ("webhook-timestamp", ts.as_str()),
+        ("webhook-signature", sig.as_str()),
+    ];
+    let mut tampered = body.clone();
+    tampered[10] ^= 1;
+    let (status, answer) = http(&addr, "POST", "/", &headers, &tampered);
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer.contains("bad-signature") && answer.contains("传输签名无效"), "{answer}");
+
+    let (status, answer) = http(&addr, "POST", "/", &headers, &body);
+    assert_eq!(status, 200, "{answer}");
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!((answer["outcome"].as_str(), answer["code"].as_str()), (Some("applied"), Some("applied")));
+
+    let (status, index) = http(&addr, "GET", "/", &[], b"");
+    assert_eq!(status, 200);
+    let index: Value = serde_json::from_str(&index).unwrap();
+    assert_eq!(index["items"][0]["title"], "关于劳动节放假安排的通知");
+    let (status, item) = http(&addr, "GET", &format!("/items/{ITEM}.json"), &[], b"");
+    assert_eq!(status, 200);
+    assert_eq!(serde_json::from_str::<Value>(&item).unwrap()["serial"], "321183-2026-000001");
+    assert_eq!(http(&addr, "GET", "/items/nope", &[], b"").0, 404);
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
