@@ -265,6 +265,7 @@ impl<S: Store> Receiver<S> {
     fn check_publish(&self, event: &Event, state: &ItemState, now: i64) -> Result<Publication, Refusal> {
         let envelope = match &event.envelope {
             None | Some(serde_json::Value::Null) => return Err(Refusal::Unsealed),
+            Some(v) if v.get("seal").is_none_or(serde_json::Value::is_null) => return Err(Refusal::Unsealed),
             Some(v) => v,
         };
         let env = Envelope::parse(envelope.to_string().as_bytes())

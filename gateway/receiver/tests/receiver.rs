@@ -366,6 +366,12 @@ fn unsealed_publishes_are_refused() {
     let out = gw.deliver(&mut r, &publish("evt_1", ITEM, 1, "321183-2026-000001", None, Value::Null), NOW);
     refused(&out, 422, "unsealed");
     assert!(out.reason_zh().contains("未加封签"), "{}", out.reason_zh());
+    let out = gw.deliver(
+        &mut r,
+        &publish("evt_3", ITEM, 1, "321183-2026-000001", None, json!({"content": content("t")})),
+        NOW,
+    );
+    refused(&out, 422, "unsealed");
     // A seal without its content: nothing to publish.
     let jws = SealSpec::new(&gw.current, "321183-2026-000001").seal(&content("t"));
     let env = json!({ "seal": jws, "content": null });
