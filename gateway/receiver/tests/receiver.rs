@@ -686,3 +686,27 @@ fn the_binary_takes_webhooks_and_serves_the_items() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn a_crash_between_the_files_and_the_state_reapplies_harmlessly() {
+    let gw = Gateway::new();
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut r = Receiver::new(gw.config(), DirStore::open(dir.path()).unwrap());
+        assert_eq!(gw.deliver(&mut r, &first_publish(&gw), NOW).status(), 200);
+    }
+    // As if the process died after writing the item file, before the index and the state.
+    std::fs::remove_file(dir.path().join(".receiver").join(format!("{ITEM}.json"))).unwrap();
+    std::fs::remove_file(dir.path().join("index.json")).unwrap();
+
+    let mut r = Receiver::new(gw.config(), DirStore::open(dir.path()).unwrap());
+    // Opening rebuilds the index from the item files.
+    let index: Value = serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["items"][0]["item_id"], ITEM);
+    // The gateway never got its 200, so it redelivers: applied again, same result.
+    let out = gw.deliver(&mut r, &first_publish(&gw), NOW + 30);
+    assert_eq!(out.code(), "applied", "{}", out.reason());
+    assert_eq!(r.store().publications().unwrap().len(), 1);
+    assert_eq!(r.store().item_state(ITEM).unwrap().last_sequence, 1);
+    assert_eq!(gw.deliver(&mut r, &first_publish(&gw), NOW + 60).code(), "already-applied");
+}
