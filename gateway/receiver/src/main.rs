@@ -92,6 +92,13 @@ fn parse(args: &[String]) -> Result<Settings, String> {
 }
 
 fn read_keys(path: &std::path::Path) -> Result<seal::KeySet, String> {
+    let text = path.to_string_lossy();
+    if text.starts_with("http://") || text.starts_with("https://") {
+        // Pinned on purpose (docs/seal.md §5): the receiver never takes keys from the network by itself.
+        return Err(format!(
+            "--seal-keys takes a file: fetch and check it once, then pin it (curl -fsS {text} -o seal-keys.json)"
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     seal::KeySet::from_jwks_json(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
