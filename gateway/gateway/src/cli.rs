@@ -73,6 +73,28 @@ enum Command {
     /// Seals and the transparency log.
     #[command(subcommand)]
     Seal(SealCommand),
+    /// Channel endpoints (where sealed items are delivered).
+    #[command(subcommand)]
+    Channels(ChannelsCommand),
+}
+
+#[derive(Subcommand)]
+enum ChannelsCommand {
+    /// Add an endpoint: a webhook URL events are POSTed to, or a pull channel.
+    Add {
+        #[arg(long)]
+        channel: String,
+        /// Webhook URL (http:// or https://); omit with --pull.
+        #[arg(long)]
+        url: Option<String>,
+        /// A pull endpoint (reads /api/v1/channels/{channel}/changes and confirms).
+        #[arg(long)]
+        pull: bool,
+    },
+    /// List endpoints.
+    List,
+    /// Show one endpoint, and the transport public key receivers must trust.
+    Show { id: String },
 }
 
 #[derive(Subcommand)]
@@ -282,6 +304,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Keys(command) => keys(&settings, command).await,
+        Command::Channels(command) => channels(&settings, command).await,
         Command::Seal(SealCommand::Audit) => {
             let db = server::open_database(&settings).await?;
             let verifier = gateway::sealing::log_verifier(&settings)?;
@@ -318,6 +341,49 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+async fn channels(settings: &Settings, command: ChannelsCommand) -> anyhow::Result<ExitCode> {
+    let db = server::open_database(settings).await?;
+    let show = |e: &gateway::store::EndpointRecord| {
+        println!(
+            "{}\t{}\t{}\t{}\t{}",
+            e.id,
+            e.channel,
+            e.kind,
+            e.url.as_deref().unwrap_or("-"),
+            if e.enabled {
+                "enabled".to_owned()
+            } else {
+                format!("disabled: {}", e.disabled_reason.as_deref().unwrap_or(""))
+            }
+        );
+    };
+    match command {
+        ChannelsCommand::Add { channel, url, pull } => {
+            let kind = gateway::delivery::check_endpoint(
+                &settings.channels,
+                &channel,
+                Some(if pull { "pull" } else { "webhook" }),
+                url.as_deref(),
+            )
+            .map_err(|(field, why)| anyhow::anyhow!("{field}: {why}"))?;
+            let e = db.add_endpoint(&channel, kind, url.as_deref(), None).await?;
+            show(&e);
+        }
+        ChannelsCommand::List => {
+            for e in db.endpoints().await? {
+                show(&e);
+            }
+        }
+        ChannelsCommand::Show { id } => {
+            let e = db.endpoint(&id).await.with_context(|| format!("没有端点 {id}"))?;
+            show(&e);
+            let key = gateway::delivery::TransportKey::init(settings)?;
+            println!("transport key (webhook-signature v1a): {}  kid {}", key.whpk(), key.kid());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<ExitCode> {

@@ -51,6 +51,51 @@ pub struct Settings {
     pub workflow: WorkflowSettings,
     /// Publication seals: organ code, signing key, transparency log.
     pub seal: SealSettings,
+    /// Channel delivery: dispatcher timing, retries, withdrawal escalation.
+    pub delivery: DeliverySettings,
+}
+
+/// `[delivery]`: how events reach channels (docs/delivery.md).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// How often the dispatcher looks for due deliveries without a wake-up,
+    /// milliseconds.
+    pub poll_interval_ms: u64,
+    /// The first retry delay, milliseconds; it doubles per attempt (full jitter).
+    pub retry_base_ms: u64,
+    /// The largest retry delay, seconds.
+    pub retry_cap_secs: u64,
+    /// Give up (delivery `failed`, endpoint disabled) this long after the
+    /// first attempt, seconds (about three days).
+    pub give_up_after_secs: u64,
+    /// Timeout of one POST, seconds.
+    pub timeout_secs: u64,
+    /// How long a claim holds before another worker may take it over, seconds.
+    pub lease_secs: u64,
+    /// Deliveries sent at once.
+    pub concurrency: u32,
+    /// A withdrawal not confirmed by every channel after this many seconds
+    /// is escalated (audit event and a notification to the publishers).
+    pub withdraw_escalate_after_secs: u64,
+    /// A pull cursor older than this answers 410 Gone, days.
+    pub feed_retention_days: u64,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> DeliverySettings {
+        DeliverySettings {
+            poll_interval_ms: 1000,
+            retry_base_ms: 5000,
+            retry_cap_secs: 6 * 3600,
+            give_up_after_secs: 3 * 24 * 3600,
+            timeout_secs: 10,
+            lease_secs: 60,
+            concurrency: 8,
+            withdraw_escalate_after_secs: 900,
+            feed_retention_days: 30,
+        }
+    }
 }
 
 /// `[seal]`: how seals are numbered and signed.
@@ -149,6 +194,7 @@ impl Default for Settings {
             review: crate::review::PluginSettings::default(),
             workflow: WorkflowSettings::default(),
             seal: SealSettings::default(),
+            delivery: DeliverySettings::default(),
         }
     }
 }
@@ -317,6 +363,21 @@ impl Settings {
             || name.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return invalid("seal.log_name", "must be 1-128 characters without spaces or '+'");
+        }
+        let d = &self.delivery;
+        if d.poll_interval_ms == 0
+            || d.retry_base_ms == 0
+            || d.timeout_secs == 0
+            || d.lease_secs == 0
+            || d.concurrency == 0
+        {
+            return invalid(
+                "delivery",
+                "poll_interval_ms, retry_base_ms, timeout_secs, lease_secs and concurrency must be positive",
+            );
+        }
+        if d.lease_secs <= d.timeout_secs {
+            return invalid("delivery.lease_secs", "must be longer than delivery.timeout_secs");
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod check;
 pub mod config;
+pub mod delivery;
 pub mod http;
 pub mod model;
 pub mod plugin_host;

@@ -240,7 +240,10 @@ impl ItemState {
     /// Whether a drafter may still create new versions in this state. A new
     /// version of an approved, sealed or published item is a correction: it
     /// voids the approvals and goes through the whole gate again, while a
-    /// seal already issued stays valid until a new one supersedes it.
+    /// seal already issued stays valid until a new one supersedes it. A
+    /// correction may start while the old seal is still being delivered
+    /// (`scheduled`, `delivering`): the old publication keeps its place in
+    /// each channel's order and the correction follows it.
     pub fn is_editable(self) -> bool {
         matches!(
             self,
@@ -250,6 +253,8 @@ impl ItemState {
                 | ItemState::InReview
                 | ItemState::Approved
                 | ItemState::Sealed
+                | ItemState::Scheduled
+                | ItemState::Delivering
                 | ItemState::Published
         )
     }

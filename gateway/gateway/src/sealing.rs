@@ -63,7 +63,7 @@ fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-fn ensure_private_dir(dir: &Path) -> Result<(), SealKeyError> {
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<(), SealKeyError> {
     std::fs::create_dir_all(dir).map_err(|e| SealKeyError::Key(format!("cannot create {}: {e}", dir.display())))?;
     #[cfg(unix)]
     {

@@ -66,10 +66,23 @@ impl Server {
         let pipeline = load_pipeline(&settings).await?;
         let workflow = Arc::new(crate::workflow::WorkflowPolicy::load(&settings.workflow.policy)?);
         let seal_keys = Arc::new(crate::sealing::SealKeys::init(&settings, &db).await?);
+        let transport = Arc::new(crate::delivery::TransportKey::init(&settings)?);
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
-        Ok(Server { state: AppState { db, settings: Arc::new(settings), pipeline, workflow, seal_keys }, listener })
+        Ok(Server {
+            state: AppState {
+                db,
+                settings: Arc::new(settings),
+                pipeline,
+                workflow,
+                seal_keys,
+                transport,
+                delivery_wake: Arc::default(),
+                feed_wake: Arc::default(),
+            },
+            listener,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -84,8 +97,10 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = http::router(self.state.clone());
         let tasks = crate::workflow_tasks::spawn(self.state.clone());
+        let dispatcher = crate::delivery::spawn(self.state.clone());
         let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         tasks.stop().await;
+        dispatcher.stop().await;
         self.state.db.close().await;
         result
     }

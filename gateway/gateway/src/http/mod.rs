@@ -9,6 +9,7 @@
 mod accounts;
 mod admin;
 mod attachments;
+mod delivery;
 mod error;
 mod extract;
 mod form;
@@ -44,6 +45,20 @@ pub struct AppState {
     pub pipeline: Arc<crate::review::Pipeline>,
     pub workflow: Arc<crate::workflow::WorkflowPolicy>,
     pub seal_keys: Arc<crate::sealing::SealKeys>,
+    /// The webhook transport key (not the seal key).
+    pub transport: Arc<crate::delivery::TransportKey>,
+    /// Wakes the dispatcher when deliveries were added.
+    pub delivery_wake: Arc<tokio::sync::Notify>,
+    /// Wakes long-polling feed readers when channel events were added.
+    pub feed_wake: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    /// After a change that added channel events or deliveries.
+    pub fn wake_delivery(&self) {
+        self.delivery_wake.notify_one();
+        self.feed_wake.notify_waiters();
+    }
 }
 
 #[derive(OpenApi)]
@@ -121,6 +136,15 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(seals::log_key))
         .routes(routes!(seals::inclusion_proof))
         .routes(routes!(seals::consistency_proof))
+        .routes(routes!(delivery::webhook_keys))
+        .routes(routes!(delivery::add_endpoint, delivery::list_endpoints))
+        .routes(routes!(delivery::redeliver_endpoint))
+        .routes(routes!(delivery::item_deliveries))
+        .routes(routes!(delivery::redeliver))
+        .routes(routes!(delivery::withdraw))
+        .routes(routes!(delivery::changes))
+        .routes(routes!(delivery::snapshot))
+        .routes(routes!(delivery::confirm))
         .merge(attachments)
         .split_for_parts()
 }

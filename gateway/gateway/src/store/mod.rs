@@ -13,6 +13,7 @@
 
 mod audit;
 mod blobs;
+mod delivery;
 mod items;
 mod register;
 mod reviews;
@@ -28,6 +29,10 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEvent, ChainReport};
 pub use blobs::Blob;
+pub use delivery::{
+    AttemptRecord, Claimed, DeliveryRecord, EndpointRecord, FeedEvent, Outcome, WITHDRAW_PRIORITY, WithdrawRequest,
+    Withdrawal,
+};
 pub use items::{ItemFilter, ItemPage, ItemRecord, ListCursor, StoredVersion, VersionChange};
 pub use register::{RegisterDecision, RegisterEntry};
 pub use reviews::StoredReview;

@@ -845,11 +845,12 @@ async fn seal_item(
         json!({ "from": ItemState::Approved.as_str(), "to": ItemState::Sealed.as_str(), "serial": serial }),
     )
     .await?;
+    let outbox_id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO outbox_events (id, kind, item_id, version, serial, channels, not_before, status, created_at) \
          VALUES ($1, 'publish', $2, $3, $4, $5, $6, 'pending', $7)",
     )
-    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(outbox_id.as_str())
     .bind(id.to_string())
     .bind(version)
     .bind(serial.as_str())
@@ -857,6 +858,23 @@ async fn seal_item(
     .bind(i64::try_from(params.not_before).unwrap_or(i64::MAX))
     .bind(now.to_string())
     .execute(&mut *conn)
+    .await?;
+    // Issue 9: the outbox row's fan-out (channel events, deliveries) in this
+    // same transaction.
+    super::delivery::plan_publish(
+        conn,
+        super::delivery::PlanPublish {
+            outbox_id: &outbox_id,
+            item: id,
+            serial: &serial,
+            supersedes: supersedes.as_deref(),
+            not_before: i64::try_from(params.not_before).unwrap_or(i64::MAX),
+            channels: &approved.content().channels,
+            seal: made.as_str(),
+            content: approved.content().canonical(),
+        },
+        now,
+    )
     .await?;
     let row = sqlx::query("SELECT * FROM seals WHERE serial = $1").bind(serial.as_str()).fetch_one(&mut *conn).await?;
     seal_from_row(&row)

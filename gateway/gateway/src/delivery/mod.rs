@@ -1,0 +1,313 @@
+//! Channel delivery at run time (docs/delivery.md): the **transport key**
+//! that signs webhook requests (Standard Webhooks `v1a`, Ed25519, its own
+//! file `<data_dir>/keys/transport.pem`, never the seal key), and the
+//! **dispatcher**, a background task started with the server.
+//!
+//! The dispatcher claims due deliveries from the store (`Db::claim_deliveries`:
+//! a lease, per-(item, endpoint) order, the withdrawal lane first; on
+//! PostgreSQL with `SKIP LOCKED` so several gateways share the work), POSTs
+//! each event body with the signature headers, in parallel across items, and
+//! reports every attempt back (`Db::record_attempt`), which decides the
+//! delivery's and the item's next state. Retries back off exponentially with
+//! full jitter (honouring `Retry-After`) until the give-up window closes.
+//! It wakes on a short poll and on an in-process notification when work is
+//! added. It also escalates withdrawals not confirmed in time.
+//!
+//! It decides nothing about *what* is delivered: the store's fan-out does,
+//! inside the transaction that changed the item.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use rand::Rng as _;
+use seal::{Ed25519Signer, Signer as _};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{DeliverySettings, Settings};
+use crate::http::AppState;
+use crate::model::Timestamp;
+use crate::sealing::SealKeyError;
+use crate::store::{Claimed, Outcome};
+
+/// The largest response excerpt kept per attempt, bytes.
+pub const EXCERPT_BYTES: usize = 1024;
+
+/// The transport signing key (Ed25519).
+pub struct TransportKey {
+    signer: Ed25519Signer,
+}
+
+impl std::fmt::Debug for TransportKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransportKey").field("kid", &self.signer.kid()).finish_non_exhaustive()
+    }
+}
+
+impl TransportKey {
+    /// Reads `<data_dir>/keys/transport.pem` (mode 0600 checked), generating
+    /// it on first start.
+    pub fn init(settings: &Settings) -> Result<TransportKey, SealKeyError> {
+        let dir = crate::sealing::keys_dir(settings);
+        crate::sealing::ensure_private_dir(&dir)?;
+        let path = dir.join("transport.pem");
+        if !path.exists() {
+            Ed25519Signer::generate().write_key_file(&path)?;
+            tracing::info!(file = %path.display(), "webhook transport key generated");
+        }
+        Ok(TransportKey { signer: Ed25519Signer::from_key_file(Path::new(&path))? })
+    }
+
+    /// The key id (RFC 7638 thumbprint).
+    pub fn kid(&self) -> &str {
+        self.signer.kid().as_str()
+    }
+
+    /// The public key as a JWK Set (`/.well-known/webhook-keys`).
+    pub fn jwks(&self) -> String {
+        seal::jwks_json(&[self.signer.jwk(seal::Validity::default())])
+    }
+
+    /// The public key in Standard Webhooks form: `whpk_` + base64 of 32 bytes.
+    pub fn whpk(&self) -> String {
+        format!("whpk_{}", base64::engine::general_purpose::STANDARD.encode(self.signer.verifying_key().as_bytes()))
+    }
+
+    /// `v1a,<base64 signature>` over `<id>.<timestamp>.<body>`.
+    pub fn signature(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let mut message = format!("{id}.{timestamp}.").into_bytes();
+        message.extend_from_slice(body);
+        let sig = self.signer.sign(&message).expect("an in-memory key signs");
+        format!("v1a,{}", base64::engine::general_purpose::STANDARD.encode(sig))
+    }
+}
+
+/// Checks a new endpoint against the configured channels; returns its kind
+/// (`webhook` by default), or the field at fault and why (in Chinese).
+pub fn check_endpoint<'a>(
+    channels: &[String],
+    channel: &str,
+    kind: Option<&'a str>,
+    url: Option<&str>,
+) -> Result<&'a str, (&'static str, String)> {
+    if !channels.iter().any(|c| c == channel) {
+        return Err(("channel", format!("未配置的发布渠道：{channel}")));
+    }
+    let kind = kind.unwrap_or("webhook");
+    match (kind, url) {
+        ("webhook", Some(u)) if (u.starts_with("http://") || u.starts_with("https://")) && u.len() <= 2048 => Ok(kind),
+        ("webhook", _) => Err(("url", "推送地址须为 http:// 或 https:// 开头的 URL".into())),
+        ("pull", None) => Ok(kind),
+        ("pull", Some(_)) => Err(("url", "拉取方式的渠道不需要推送地址".into())),
+        _ => Err(("kind", "kind 须为 webhook 或 pull".into())),
+    }
+}
+
+/// The running dispatcher.
+pub struct Dispatcher {
+    stop: watch::Sender<bool>,
+    handle: JoinHandle<()>,
+}
+
+impl Dispatcher {
+    /// Stops it after the deliveries in flight and waits.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.handle.await;
+    }
+}
+
+/// Starts the dispatcher.
+pub fn spawn(state: AppState) -> Dispatcher {
+    let (stop, mut stopped) = watch::channel(false);
+    let handle = tokio::spawn(async move {
+        let settings = state.settings.delivery.clone();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(settings.timeout_secs))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a TLS-less client builds");
+        let poll = Duration::from_millis(settings.poll_interval_ms);
+        let mut last_escalation = Instant::now();
+        loop {
+            let busy = match dispatch_once(&state, &client, &settings).await {
+                Ok(n) => n >= settings.concurrency as usize,
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivery dispatch failed; will retry");
+                    false
+                }
+            };
+            if last_escalation.elapsed() >= Duration::from_secs(5) {
+                last_escalation = Instant::now();
+                escalate(&state, &settings).await;
+            }
+            if busy {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = state.delivery_wake.notified() => {}
+                _ = stopped.changed() => return,
+            }
+        }
+    });
+    Dispatcher { stop, handle }
+}
+
+async fn escalate(state: &AppState, settings: &DeliverySettings) {
+    let after = i64::try_from(settings.withdraw_escalate_after_secs).unwrap_or(i64::MAX);
+    match state.db.escalate_withdrawals(after).await {
+        Ok(list) => {
+            for (item, withdrawal, urgent) in list {
+                tracing::error!(%item, %withdrawal, urgent, "withdrawal not confirmed by every channel in time: escalated");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "withdrawal escalation failed; will retry"),
+    }
+}
+
+/// Claims a batch, sends it in parallel, records the outcomes; returns how
+/// many were claimed.
+async fn dispatch_once(
+    state: &AppState,
+    client: &reqwest::Client,
+    settings: &DeliverySettings,
+) -> Result<usize, crate::store::StoreError> {
+    let lease = i64::try_from(settings.lease_secs).unwrap_or(60);
+    let claimed = state.db.claim_deliveries(i64::from(settings.concurrency), lease).await?;
+    let n = claimed.len();
+    let mut set = tokio::task::JoinSet::new();
+    for c in claimed {
+        let (state, client, settings) = (state.clone(), client.clone(), settings.clone());
+        set.spawn(async move {
+            let started = Timestamp::now();
+            let outcome = send(&client, &state.transport, &c, &settings).await;
+            if let Err(e) = state.db.record_attempt(&c, started, &outcome).await {
+                tracing::warn!(error = %e, delivery = %c.id, "cannot record a delivery attempt; the lease will expire");
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+    Ok(n)
+}
+
+/// One POST of a claimed delivery, and what it came to.
+pub async fn send(client: &reqwest::Client, key: &TransportKey, c: &Claimed, settings: &DeliverySettings) -> Outcome {
+    let timestamp = Timestamp::now().as_offset().unix_timestamp();
+    let signature = key.signature(&c.event_id, timestamp, c.body.as_bytes());
+    let start = Instant::now();
+    let response = client
+        .post(&c.url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &c.event_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(c.body.clone())
+        .send()
+        .await;
+    let ms = |start: Instant| i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
+    match response {
+        Ok(r) => {
+            let status = r.status();
+            let retry_after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+            let bytes = r.bytes().await.unwrap_or_default();
+            let latency_ms = ms(start);
+            let excerpt = excerpt(&bytes);
+            if status.is_success() {
+                Outcome::Delivered { status: i64::from(status.as_u16()), latency_ms, excerpt }
+            } else if status == reqwest::StatusCode::GONE {
+                Outcome::Gone { latency_ms, excerpt }
+            } else {
+                failed(c, settings, Some(i64::from(status.as_u16())), latency_ms, Some(excerpt), None, retry_after)
+            }
+        }
+        Err(e) => failed(c, settings, None, ms(start), None, Some(error_text(&e)), None),
+    }
+}
+
+fn error_text(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s.chars().take(EXCERPT_BYTES).collect()
+}
+
+/// The first [`EXCERPT_BYTES`] of an answer, cut at a character boundary.
+fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT_BYTES)]).into_owned();
+    let mut end = text.len().min(EXCERPT_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+fn failed(
+    c: &Claimed,
+    settings: &DeliverySettings,
+    status: Option<i64>,
+    latency_ms: i64,
+    excerpt: Option<String>,
+    error: Option<String>,
+    retry_after: Option<Duration>,
+) -> Outcome {
+    let now = Timestamp::now();
+    let elapsed = (now.as_offset() - c.first_attempt_at.as_offset()).whole_seconds();
+    let give_up = elapsed >= i64::try_from(settings.give_up_after_secs).unwrap_or(i64::MAX);
+    let delay = backoff(settings, c.attempts, retry_after);
+    let retry_at = Timestamp::from_offset(now.as_offset() + delay);
+    Outcome::Failed { status, latency_ms, excerpt, error, retry_at, give_up }
+}
+
+/// The delay before the next attempt after `attempts` failed ones:
+/// full jitter over `min(cap, base · 2^(attempts-1))`, at least the
+/// receiver's `Retry-After` (itself capped).
+pub fn backoff(settings: &DeliverySettings, attempts: i64, retry_after: Option<Duration>) -> Duration {
+    let cap = Duration::from_secs(settings.retry_cap_secs);
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 40)).unwrap_or(40);
+    let ceiling = Duration::from_millis(settings.retry_base_ms).saturating_mul(2u32.saturating_pow(exp)).min(cap);
+    let jittered =
+        Duration::from_millis(rand::thread_rng().gen_range(0..=u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX)));
+    jittered.max(retry_after.unwrap_or_default().min(cap))
+}
+
+/// `Retry-After`: delay-seconds or an HTTP date.
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
+    let secs = (at - time::OffsetDateTime::now_utc()).whole_seconds();
+    Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_retry_after() {
+        let s = DeliverySettings { retry_base_ms: 1000, retry_cap_secs: 10, ..DeliverySettings::default() };
+        for attempts in 1..50 {
+            assert!(backoff(&s, attempts, None) <= Duration::from_secs(10));
+        }
+        assert!(backoff(&s, 1, None) <= Duration::from_secs(1));
+        assert!(backoff(&s, 1, Some(Duration::from_secs(7))) >= Duration::from_secs(7));
+        assert!(backoff(&s, 1, Some(Duration::from_secs(99))) <= Duration::from_secs(10));
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn excerpts_stop_at_a_character() {
+        let long = "政".repeat(400);
+        let e = excerpt(long.as_bytes());
+        assert!(e.len() <= EXCERPT_BYTES && e.chars().all(|c| c == '政'), "{}", e.len());
+    }
+}

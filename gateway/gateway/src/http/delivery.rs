@@ -1,0 +1,368 @@
+//! Channel delivery over HTTP (docs/delivery.md): the transport key set
+//! (`/.well-known/webhook-keys`, public), channel endpoints (admin), an
+//! item's deliveries with every attempt, redelivery, 撤稿 (withdrawal), and
+//! the pull feed for channels (changes with an opaque cursor and long poll,
+//! snapshot, confirm).
+//!
+//! Who may act is checked here; what a withdrawal or redelivery changes is
+//! the store's, in one transaction.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::items::{not_found, parse_item_id, readable_item};
+use super::{ApiError, AppJson, AppQuery, AppState, Auth};
+use crate::auth::{Role, Scope};
+use crate::model::Timestamp;
+use crate::store::{AttemptRecord, DeliveryRecord, EndpointRecord, StoreError, WithdrawRequest, Withdrawal};
+
+/// The transport key set (JWK Set, OKP/Ed25519) that verifies the
+/// `v1a` webhook signatures. Not the seal keys. Public.
+#[utoipa::path(get, path = "/.well-known/webhook-keys", tag = "delivery",
+    responses((status = 200, description = "JWK Set", content_type = "application/jwk-set+json")))]
+pub async fn webhook_keys(State(state): State<AppState>) -> Response {
+    let mut response = state.transport.jwks().into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json"));
+    response
+}
+
+/// A new channel endpoint.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEndpoint {
+    pub channel: String,
+    /// `webhook` (default) or `pull`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// For `webhook`: the `http://` or `https://` URL events are POSTed to.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// Adds a channel endpoint (admin).
+#[utoipa::path(post, path = "/api/v1/channel-endpoints", tag = "delivery", request_body = NewEndpoint,
+    responses((status = 201, body = Object), (status = 403, body = super::Problem), (status = 422, body = super::Problem)))]
+pub async fn add_endpoint(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppJson(req): AppJson<NewEndpoint>,
+) -> Result<(StatusCode, axum::Json<EndpointRecord>), ApiError> {
+    let actor = auth.require_any(&[Role::Admin])?.user_id;
+    auth.require_scope(Scope::Admin)?;
+    let kind = crate::delivery::check_endpoint(
+        &state.settings.channels,
+        &req.channel,
+        req.kind.as_deref(),
+        req.url.as_deref(),
+    )
+    .map_err(|(field, why)| ApiError::invalid(field, why))?;
+    let ep = state.db.add_endpoint(&req.channel, kind, req.url.as_deref(), Some(actor)).await?;
+    Ok((StatusCode::CREATED, axum::Json(ep)))
+}
+
+/// Every channel endpoint (admin, publication office, auditor).
+#[utoipa::path(get, path = "/api/v1/channel-endpoints", tag = "delivery",
+    responses((status = 200, body = Object), (status = 403, body = super::Problem)))]
+pub async fn list_endpoints(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<Value>, ApiError> {
+    auth.require_any(&[Role::Admin, Role::Publisher, Role::Auditor])?;
+    Ok(axum::Json(
+        serde_json::json!({ "endpoints": state.db.endpoints().await?, "transport_key": state.transport.whpk() }),
+    ))
+}
+
+/// Redeliver everything since a time.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeliverSince {
+    /// RFC 3339.
+    pub since: String,
+}
+
+/// Redelivers every event of the endpoint's channel since `since` to it,
+/// and enables it again (publication office or admin).
+#[utoipa::path(post, path = "/api/v1/channel-endpoints/{id}/redeliver", tag = "delivery", request_body = RedeliverSince,
+    params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn redeliver_endpoint(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    AppJson(req): AppJson<RedeliverSince>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let actor = auth.require_any(&[Role::Publisher, Role::Admin])?.user_id;
+    let since = Timestamp::parse(&req.since).map_err(|_| ApiError::invalid("since", "since 须为 RFC 3339 时间"))?;
+    let n = state.db.redeliver_since(&id, since, Some(actor)).await.map_err(not_found("该发布渠道端点"))?;
+    state.wake_delivery();
+    Ok(axum::Json(serde_json::json!({ "endpoint": id, "deliveries": n })))
+}
+
+/// One delivery with its attempts.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryView {
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub delivery: DeliveryRecord,
+    #[schema(value_type = Vec<Object>)]
+    pub attempts: Vec<AttemptRecord>,
+}
+
+/// An item's deliveries.
+#[derive(Serialize, ToSchema)]
+pub struct ItemDeliveries {
+    pub item_id: String,
+    pub state: String,
+    /// Some delivery of a publication failed for good: the item is only
+    /// partially published (shown as `delivering`).
+    pub partially_published: bool,
+    /// Deliveries that gave up.
+    pub failed: Vec<String>,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// Per channel and endpoint: every delivery of the item, its state and
+/// every attempt (status, latency, response excerpt).
+#[utoipa::path(get, path = "/api/v1/items/{id}/deliveries", tag = "delivery", params(("id" = String, Path)),
+    responses((status = 200, body = ItemDeliveries), (status = 404, body = super::Problem)))]
+pub async fn item_deliveries(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ItemDeliveries>, ApiError> {
+    let id = parse_item_id(&id)?;
+    let item = readable_item(&state, &auth, id).await?;
+    let list = state.db.deliveries_of_item(id).await?;
+    let failed: Vec<String> = list.iter().filter(|(d, _)| d.state == "failed").map(|(d, _)| d.id.clone()).collect();
+    Ok(axum::Json(ItemDeliveries {
+        item_id: id.to_string(),
+        state: item.state.as_str().to_owned(),
+        partially_published: list.iter().any(|(d, _)| d.state == "failed" && d.kind == "publish"),
+        failed,
+        deliveries: list.into_iter().map(|(delivery, attempts)| DeliveryView { delivery, attempts }).collect(),
+    }))
+}
+
+/// Sends one delivery again (publication office or admin); enables its
+/// endpoint again.
+#[utoipa::path(post, path = "/api/v1/deliveries/{id}/redeliver", tag = "delivery", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn redeliver(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<DeliveryRecord>, ApiError> {
+    let actor = auth.require_any(&[Role::Publisher, Role::Admin])?.user_id;
+    let d = state.db.redeliver(&id, Some(actor)).await.map_err(not_found("该投递"))?;
+    state.wake_delivery();
+    Ok(axum::Json(d))
+}
+
+/// 撤稿.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawRequestBody {
+    pub reason: String,
+    /// Urgent (suspected leak, serious error): one 保密审查员 or 主要领导 may
+    /// trigger it; it is recorded as urgent, to be confirmed afterwards.
+    #[serde(default)]
+    pub urgent: bool,
+}
+
+/// Withdraws an item (撤稿): its seals are `withdrawn` at once (status
+/// endpoints), every channel that was sent a publication gets a `withdraw`
+/// event on the priority lane, and the item is `withdrawing` until every
+/// channel confirmed removal. Routine: 政务公开办公室; urgent: one 保密审查员
+/// or 主要领导.
+#[utoipa::path(post, path = "/api/v1/items/{id}/withdraw", tag = "delivery", request_body = WithdrawRequestBody,
+    params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 403, body = super::Problem), (status = 409, body = super::Problem)))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    AppJson(req): AppJson<WithdrawRequestBody>,
+) -> Result<axum::Json<Withdrawal>, ApiError> {
+    let id = parse_item_id(&id)?;
+    readable_item(&state, &auth, id).await?;
+    let principal = auth.require_scope(Scope::Review)?.clone();
+    if req.urgent {
+        auth.require_any(&[Role::SecrecyReviewer, Role::Leader])?;
+    } else {
+        auth.require_any(&[Role::Publisher])?;
+    }
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::invalid("reason", "请填写撤稿原因（不超过 500 字）"));
+    }
+    let done = state
+        .db
+        .withdraw_item(WithdrawRequest { item: id, reason, urgent: req.urgent, actor: principal.user_id })
+        .await
+        .map_err(|e| match e {
+            StoreError::WrongState { state } => ApiError::Conflict(format!(
+                "事项当前状态为“{}”，只有已加封签、待发布、发布中或已发布的事项才能撤稿。",
+                state.label()
+            )),
+            other => other.into(),
+        })?;
+    tracing::warn!(item = %id, urgent = req.urgent, serials = ?done.serials, "item withdrawn");
+    state.wake_delivery();
+    Ok(axum::Json(done))
+}
+
+/// Feed query.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// From a previous answer; absent = from the start.
+    pub cursor: Option<String>,
+    /// Long poll: hold the request up to this many seconds (≤ 30) until an
+    /// event arrives.
+    pub wait: Option<u64>,
+    /// At most this many events (≤ 500, default 100).
+    pub limit: Option<i64>,
+}
+
+/// A page of the feed.
+#[derive(Serialize, ToSchema)]
+pub struct Changes {
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<Value>,
+    /// Pass as `cursor` next time (after the events are applied).
+    pub cursor: String,
+}
+
+const CURSOR_PREFIX: &str = "c1.";
+
+/// An opaque cursor: the feed position and when it was handed out.
+fn cursor(seq: i64) -> String {
+    let at = Timestamp::now().as_offset().unix_timestamp();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{seq}.{at}"))
+}
+
+/// `(seq, issued_at_secs)`.
+fn parse_cursor(s: &str) -> Result<(i64, i64), ApiError> {
+    let bad = || ApiError::BadRequest("cursor 无效".into());
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+    let text = String::from_utf8(text).map_err(|_| bad())?;
+    let (seq, at) = text.strip_prefix(CURSOR_PREFIX).and_then(|r| r.split_once('.')).ok_or_else(bad)?;
+    Ok((seq.parse().map_err(|_| bad())?, at.parse().map_err(|_| bad())?))
+}
+
+fn channel_reader(state: &AppState, auth: &Auth, channel: &str) -> Result<(), ApiError> {
+    auth.require_scope(Scope::Channel)?;
+    auth.require_any(&[Role::Channel])?;
+    if !state.settings.channels.iter().any(|c| c == channel) {
+        return Err(ApiError::NotFound("该发布渠道"));
+    }
+    Ok(())
+}
+
+/// The channel's events after `cursor`, in order (the same bodies as
+/// pushed). With `wait`, held until an event arrives. A cursor older than
+/// the retention answers 410 Gone: read the snapshot, then continue from
+/// its cursor. Channel role, scope `channel`.
+#[utoipa::path(get, path = "/api/v1/channels/{channel}/changes", tag = "delivery",
+    params(("channel" = String, Path), ChangesQuery),
+    responses((status = 200, body = Changes), (status = 410, body = super::Problem)))]
+pub async fn changes(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(channel): Path<String>,
+    AppQuery(q): AppQuery<ChangesQuery>,
+) -> Result<Response, ApiError> {
+    channel_reader(&state, &auth, &channel)?;
+    let after = match q.cursor.as_deref() {
+        None | Some("") => 0,
+        Some(c) => {
+            let (seq, at) = parse_cursor(c)?;
+            let retention =
+                i64::try_from(state.settings.delivery.feed_retention_days.saturating_mul(86_400)).unwrap_or(i64::MAX);
+            if Timestamp::now().as_offset().unix_timestamp() - at > retention {
+                return Ok(gone());
+            }
+            seq
+        }
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(q.wait.unwrap_or(0).min(30));
+    loop {
+        // Register before reading, so an event committed in between wakes us.
+        let woken = state.feed_wake.notified();
+        let events = state.db.channel_feed(&channel, after, limit).await?;
+        if !events.is_empty() || tokio::time::Instant::now() >= deadline {
+            let next = events.last().map_or(after, |e| e.seq);
+            let body = Changes { events: events.into_iter().map(|e| e.body).collect(), cursor: cursor(next) };
+            return Ok(no_cache(axum::Json(body).into_response()));
+        }
+        // Other gateway processes add events too: poll as well.
+        tokio::select! {
+            _ = woken => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+}
+
+fn gone() -> Response {
+    let body = serde_json::json!({
+        "type": "urn:gateway:problem:cursor-expired",
+        "title": "游标已过期",
+        "status": 410,
+        "detail": "该游标早于变更记录的保留期限。请先读取 snapshot，再从其返回的 cursor 继续。",
+    });
+    let mut response = (StatusCode::GONE, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(super::PROBLEM_JSON));
+    response
+}
+
+fn no_cache(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Every live publication of the channel (the latest `publish` of each item
+/// not withdrawn since) and a cursor to continue the feed from.
+#[utoipa::path(get, path = "/api/v1/channels/{channel}/snapshot", tag = "delivery", params(("channel" = String, Path)),
+    responses((status = 200, body = Changes)))]
+pub async fn snapshot(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(channel): Path<String>,
+) -> Result<Response, ApiError> {
+    channel_reader(&state, &auth, &channel)?;
+    let (events, head) = state.db.channel_snapshot(&channel).await?;
+    let body = Changes { events: events.into_iter().map(|e| e.body).collect(), cursor: cursor(head) };
+    Ok(no_cache(axum::Json(body).into_response()))
+}
+
+/// A pull channel's confirmation.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Confirm {
+    pub event_id: String,
+}
+
+/// A pull channel confirms it applied an event (for `withdraw`: removed).
+#[utoipa::path(post, path = "/api/v1/channels/{channel}/confirm", tag = "delivery", request_body = Confirm,
+    params(("channel" = String, Path)),
+    responses((status = 204), (status = 404, body = super::Problem)))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(channel): Path<String>,
+    AppJson(req): AppJson<Confirm>,
+) -> Result<StatusCode, ApiError> {
+    channel_reader(&state, &auth, &channel)?;
+    if state.db.confirm_pull(&channel, &req.event_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("该事件"))
+    }
+}
