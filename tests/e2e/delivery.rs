@@ -1,0 +1,598 @@
+//! Channel delivery (issue 9, docs/delivery.md): sealed items reach every
+//! channel endpoint as signed Standard Webhooks (`v1a`, the transport key of
+//! `/.well-known/webhook-keys`) carrying seals that verify with
+//! `seal::verify`; a receiver that fails for a while gets every event
+//! exactly once and in order after it recovers (a correction is sequence
+//! 2); a withdrawal (撤稿) marks the seal withdrawn at once, reaches every
+//! channel and ends `withdrawn` when all confirmed; redelivery; the pull
+//! feed with its cursor, long poll, 410 and snapshot.
+//!
+//! The receiver here is the test's own (not `gateway/receiver`): it checks
+//! the signature over the raw bytes, the timestamp, the per-(item, channel)
+//! order and the seal, and records what it applied by event id.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode as AxStatus};
+use axum::response::IntoResponse;
+use base64::Engine as _;
+use ed25519_dalek::{Signature, VerifyingKey};
+use gateway::auth::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tests::{Backend, Client, TestApp, on_both_backends, sample_item};
+
+on_both_backends!(
+    a_publication_reaches_two_channels_signed_and_sealed,
+    a_failing_receiver_gets_every_event_once_and_in_order,
+    a_withdrawal_reaches_every_channel_and_ends_withdrawn,
+    redelivery_and_the_pull_feed,
+);
+
+const UNIT: &str = "江城市民政局";
+
+// ---------------------------------------------------------------- receiver
+
+#[derive(Default)]
+struct Inner {
+    /// Answer these (status, Retry-After) to the next requests, in order.
+    failures: std::collections::VecDeque<(u16, Option<&'static str>)>,
+    /// Answer 410 from now on.
+    gone: bool,
+    requests: usize,
+    /// Applied event bodies, in the order applied.
+    applied: Vec<Value>,
+    /// Event ids seen again after they were applied.
+    duplicates: usize,
+    /// Anything the receiver refused as wrong (must stay empty).
+    errors: Vec<String>,
+    transport: Option<VerifyingKey>,
+    seal_keys: Option<seal::KeySet>,
+    /// Last applied sequence per (item, channel).
+    last: BTreeMap<(String, String), i64>,
+}
+
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Receiver {
+    async fn start(app: &TestApp) -> Receiver {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        {
+            let keys = reqwest::get(format!("{}/.well-known/webhook-keys", app.base)).await.unwrap();
+            assert_eq!(keys.headers()["content-type"], "application/jwk-set+json");
+            let keys: Value = keys.json().await.unwrap();
+            let x = keys["keys"][0]["x"].as_str().unwrap();
+            let bytes: [u8; 32] =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(x).unwrap().try_into().unwrap();
+            let seal_keys =
+                reqwest::get(format!("{}/.well-known/seal-keys", app.base)).await.unwrap().text().await.unwrap();
+            let mut i = inner.lock().unwrap();
+            i.transport = Some(VerifyingKey::from_bytes(&bytes).unwrap());
+            i.seal_keys = Some(seal::KeySet::from_jwks_json(seal_keys.as_bytes()).unwrap());
+        }
+        let router = axum::Router::new().route("/hook", axum::routing::post(receive)).with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Receiver { url, inner }
+    }
+
+    fn fail(&self, n: usize, status: u16, retry_after: Option<&'static str>) {
+        let mut i = self.inner.lock().unwrap();
+        i.failures.extend(std::iter::repeat_n((status, retry_after), n));
+    }
+
+    fn applied(&self) -> Vec<Value> {
+        self.inner.lock().unwrap().applied.clone()
+    }
+
+    fn check_clean(&self) {
+        let i = self.inner.lock().unwrap();
+        assert!(i.errors.is_empty(), "the receiver refused: {:?}", i.errors);
+    }
+}
+
+async fn receive(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+    let mut i = inner.lock().unwrap();
+    i.requests += 1;
+    if i.gone {
+        return (AxStatus::GONE, HeaderMap::new(), "gone".to_owned());
+    }
+    if let Some((status, retry_after)) = i.failures.pop_front() {
+        let mut h = HeaderMap::new();
+        if let Some(r) = retry_after {
+            h.insert("retry-after", r.parse().unwrap());
+        }
+        return (AxStatus::from_u16(status).unwrap(), h, "temporarily unavailable".to_owned());
+    }
+    match check(&mut i, &headers, &body) {
+        Ok(()) => (AxStatus::OK, HeaderMap::new(), "applied".to_owned()),
+        Err((status, why)) => {
+            if status != AxStatus::CONFLICT {
+                i.errors.push(why.clone());
+            }
+            (status, HeaderMap::new(), why)
+        }
+    }
+}
+
+/// What docs/delivery.md section 2 asks of a receiver.
+fn check(i: &mut Inner, headers: &HeaderMap, body: &[u8]) -> Result<(), (AxStatus, String)> {
+    let bad = |why: String| (AxStatus::UNAUTHORIZED, why);
+    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let id = h("webhook-id").ok_or_else(|| bad("no webhook-id".into()))?;
+    let ts = h("webhook-timestamp").ok_or_else(|| bad("no webhook-timestamp".into()))?;
+    let sigs = h("webhook-signature").ok_or_else(|| bad("no webhook-signature".into()))?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if (ts.parse::<i64>().map_err(|_| bad("bad timestamp".into()))? - now).abs() > 300 {
+        return Err(bad("timestamp out of tolerance".into()));
+    }
+    let mut message = format!("{id}.{ts}.").into_bytes();
+    message.extend_from_slice(body);
+    let key = i.transport.expect("transport key");
+    let valid = sigs.split(' ').filter_map(|s| s.strip_prefix("v1a,")).any(|b64| {
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .ok()
+            .and_then(|b| Signature::from_slice(&b).ok())
+            .is_some_and(|sig| key.verify_strict(&message, &sig).is_ok())
+    });
+    if !valid {
+        return Err(bad(format!("signature does not verify for {id}")));
+    }
+    let event: Value = serde_json::from_slice(body).map_err(|e| bad(format!("body: {e}")))?;
+    if event["event_id"] != id.as_str() {
+        return Err(bad("webhook-id is not the event id".into()));
+    }
+    if i.applied.iter().any(|e| e["event_id"] == id.as_str()) {
+        i.duplicates += 1;
+        return Ok(());
+    }
+    let key = (event["item_id"].as_str().unwrap().to_owned(), event["channel"].as_str().unwrap().to_owned());
+    let sequence = event["sequence"].as_i64().unwrap();
+    let last = i.last.get(&key).copied().unwrap_or(0);
+    // A withdrawal may follow a gap: publications it overtook were
+    // cancelled and never sent. A publication must be the next one.
+    let in_order = if event["type"] == "withdraw" { sequence > last } else { sequence == last + 1 };
+    if !in_order {
+        return Err((AxStatus::CONFLICT, format!("out of order: {sequence} after {last}")));
+    }
+    if event["type"] == "publish" {
+        let jws = event["envelope"]["seal"].as_str().unwrap();
+        let content = seal::canonical::to_vec(&event["envelope"]["content"]).unwrap();
+        let opts = seal::VerifyOptions {
+            content: seal::Content::Bytes(&content),
+            channel: Some(&key.1),
+            ..Default::default()
+        };
+        let verified = seal::verify(jws, i.seal_keys.as_ref().unwrap(), &opts)
+            .map_err(|e| (AxStatus::UNPROCESSABLE_ENTITY, format!("seal: {e}")))?;
+        if verified.manifest.serial != event["serial"].as_str().unwrap() {
+            return Err((AxStatus::UNPROCESSABLE_ENTITY, "serial differs from the seal's".into()));
+        }
+    } else if event["type"] != "withdraw" {
+        return Err((AxStatus::UNPROCESSABLE_ENTITY, format!("unknown type {}", event["type"])));
+    }
+    i.last.insert(key, sequence);
+    i.applied.push(event);
+    Ok(())
+}
+
+// ------------------------------------------------------------------ helpers
+
+struct Team {
+    admin: Client,
+    drafter: Client,
+    first: Client,
+    second: Client,
+    secrecy: Client,
+    publicity: Client,
+    approver: Client,
+    publisher: Client,
+}
+
+async fn team(app: &TestApp) -> Team {
+    Team {
+        admin: app.user("root", &[Role::Admin], None).await,
+        drafter: app.user("zhou", &[Role::Drafter], Some(UNIT)).await,
+        first: app.user("wu", &[Role::Reviewer], Some(UNIT)).await,
+        second: app.user("zheng", &[Role::Reviewer], Some(UNIT)).await,
+        secrecy: app.user("wang", &[Role::SecrecyReviewer], Some("保密办")).await,
+        publicity: app.user("xuan", &[Role::Publicity], Some("宣传部")).await,
+        approver: app.user("feng", &[Role::Approver], Some(UNIT)).await,
+        publisher: app.user("gong", &[Role::Publisher], Some("政务公开办公室")).await,
+    }
+}
+
+/// Fast retries and polling for tests.
+async fn spawn(backend: Backend) -> TestApp {
+    TestApp::spawn_with(backend, |s| {
+        s.delivery.poll_interval_ms = 200;
+        s.delivery.retry_base_ms = 100;
+        s.delivery.retry_cap_secs = 2;
+    })
+    .await
+}
+
+fn ok(result: (StatusCode, Value)) -> Value {
+    assert!(result.0.is_success(), "{} {}", result.0, result.1);
+    result.1
+}
+
+async fn vote(c: &Client, id: &str, stage: &str, digest: &str) {
+    ok(c.post(
+        &format!("/api/v1/items/{id}/votes"),
+        &json!({"stage": stage, "value": "approve", "content_digest": digest}),
+    )
+    .await);
+}
+
+fn item(title: &str) -> Value {
+    let mut item = sample_item();
+    item["title"] = json!(title);
+    item["channels"] = json!(["website", "wechat"]);
+    item
+}
+
+/// Submits version `version` and walks it to `approved`; returns its digest.
+async fn approve(t: &Team, id: &str, version: i64) -> String {
+    let body = ok(t.drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": version})).await);
+    let digest = body["current"]["content_digest"].as_str().unwrap().to_owned();
+    vote(&t.first, id, "first", &digest).await;
+    vote(&t.secrecy, id, "secrecy", &digest).await;
+    vote(&t.publicity, id, "publicity", &digest).await;
+    vote(&t.second, id, "second", &digest).await;
+    let (_, wf) = t.approver.get(&format!("/api/v1/items/{id}/workflow")).await;
+    let signed = ok(t
+        .approver
+        .post(
+            &format!("/api/v1/items/{id}/votes"),
+            &json!({"stage": "final", "value": "approve", "content_digest": digest,
+                    "statement_id": wf["statement"]["id"], "statement_version": wf["statement"]["version"],
+                    "password": "Pw-feng-2026"}),
+        )
+        .await);
+    assert_eq!(signed["item"]["state"], "approved", "{signed}");
+    digest
+}
+
+/// Creates, approves and seals an item for website and wechat; returns
+/// (id, serial).
+async fn sealed_item(t: &Team, title: &str) -> (String, String) {
+    let created = t.drafter.create_item(&item(title)).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let digest = approve(t, &id, 1).await;
+    let sealed = ok(t.publisher.post(&format!("/api/v1/items/{id}/seal"), &json!({"content_digest": digest})).await);
+    (id, sealed["serial"].as_str().unwrap().to_owned())
+}
+
+async fn add_endpoint(t: &Team, channel: &str, url: Option<&str>) -> String {
+    let body = match url {
+        Some(u) => json!({"channel": channel, "url": u}),
+        None => json!({"channel": channel, "kind": "pull"}),
+    };
+    let (status, ep) = t.admin.post("/api/v1/channel-endpoints", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{ep}");
+    ep["id"].as_str().unwrap().to_owned()
+}
+
+async fn state_of(t: &Team, id: &str) -> String {
+    let (_, item) = t.publisher.get(&format!("/api/v1/items/{id}")).await;
+    item["state"].as_str().unwrap().to_owned()
+}
+
+/// Waits (up to 20 s) until `cond` holds.
+async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut cond: F) {
+    for _ in 0..200 {
+        if cond().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn item_state_is(t: &Team, id: &str, want: &str) {
+    let mut last = String::new();
+    for _ in 0..200 {
+        last = state_of(t, id).await;
+        if last == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, d) = t.publisher.get(&format!("/api/v1/items/{id}/deliveries")).await;
+    panic!("item {id} is {last}, not {want}: {d:#}");
+}
+
+async fn seal_status(app: &TestApp, serial: &str) -> String {
+    let v: Value =
+        reqwest::get(format!("{}/api/v1/seals/{serial}/status", app.base)).await.unwrap().json().await.unwrap();
+    v["status"].as_str().unwrap().to_owned()
+}
+
+fn kinds_of(events: &[Value], item: &str, channel: &str) -> Vec<(String, i64)> {
+    events
+        .iter()
+        .filter(|e| e["item_id"] == item && e["channel"] == channel)
+        .map(|e| (e["type"].as_str().unwrap().to_owned(), e["sequence"].as_i64().unwrap()))
+        .collect()
+}
+
+// -------------------------------------------------------------------- tests
+
+async fn a_publication_reaches_two_channels_signed_and_sealed(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = team(&app).await;
+    let website = Receiver::start(&app).await;
+    let wechat = Receiver::start(&app).await;
+    add_endpoint(&t, "website", Some(&website.url)).await;
+    add_endpoint(&t, "wechat", Some(&wechat.url)).await;
+    // Endpoints are admin business, and only for configured channels.
+    let (status, _) =
+        t.publisher.post("/api/v1/channel-endpoints", &json!({"channel": "website", "url": website.url})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) =
+        t.admin.post("/api/v1/channel-endpoints", &json!({"channel": "nowhere", "url": website.url})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = t.admin.post("/api/v1/channel-endpoints", &json!({"channel": "website", "url": "ftp://x"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let list = ok(t.admin.get("/api/v1/channel-endpoints").await);
+    assert_eq!(list["endpoints"].as_array().unwrap().len(), 2);
+    assert!(list["transport_key"].as_str().unwrap().starts_with("whpk_"));
+
+    let (id, serial) = sealed_item(&t, "关于开展2025年度政务公开业务培训的通知").await;
+    item_state_is(&t, &id, "published").await;
+    for (r, channel) in [(&website, "website"), (&wechat, "wechat")] {
+        let applied = r.applied();
+        assert_eq!(kinds_of(&applied, &id, channel), vec![("publish".to_owned(), 1)], "{channel}");
+        assert_eq!(applied[0]["serial"], serial.as_str());
+        assert_eq!(applied[0]["reason"], Value::Null);
+        assert!(applied[0]["event_id"].as_str().unwrap().starts_with("evt_"));
+        r.check_clean();
+    }
+    // Each channel has its own event id; the attempts are logged.
+    assert_ne!(website.applied()[0]["event_id"], wechat.applied()[0]["event_id"]);
+    let d = ok(t.publisher.get(&format!("/api/v1/items/{id}/deliveries")).await);
+    assert_eq!(d["state"], "published");
+    assert_eq!(d["partially_published"], false);
+    let deliveries = d["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 2);
+    for dl in deliveries {
+        assert_eq!(dl["state"], "delivered", "{dl}");
+        assert!(dl["confirmed_at"].is_string());
+        assert_eq!(dl["attempts"].as_array().unwrap().len(), 1);
+        assert_eq!(dl["attempts"][0]["status"], 200);
+        assert_eq!(dl["attempts"][0]["response_excerpt"], "applied");
+    }
+    // The item's audit trail shows sealed → delivering → published.
+    let events = ok(t.admin.get(&format!("/api/v1/audit/events?item={id}")).await);
+    let moves: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "item.state")
+        .map(|e| e["detail"]["to"].as_str().unwrap())
+        .collect();
+    assert!(moves.ends_with(&["sealed", "delivering", "published"]), "{moves:?}");
+    app.stop().await;
+}
+
+async fn a_failing_receiver_gets_every_event_once_and_in_order(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = team(&app).await;
+    let website = Receiver::start(&app).await;
+    let wechat = Receiver::start(&app).await;
+    add_endpoint(&t, "website", Some(&website.url)).await;
+    add_endpoint(&t, "wechat", Some(&wechat.url)).await;
+    // The website is down for a while: 500s, then 503 with Retry-After.
+    website.fail(3, 500, None);
+    website.fail(3, 503, Some("2"));
+    let (id, serial1) = sealed_item(&t, "关于开展安全生产检查的通知").await;
+    eventually("the first failures", async || website.inner.lock().unwrap().requests >= 2).await;
+    item_state_is(&t, &id, "delivering").await;
+    // A correction (更正) while the website still fails: sequence 2.
+    let mut edit = item("关于开展安全生产检查的通知（更正）");
+    edit["base_version"] = json!(1);
+    ok(t.drafter.put(&format!("/api/v1/items/{id}"), &edit).await);
+    let digest = approve(&t, &id, 2).await;
+    let sealed = ok(t.publisher.post(&format!("/api/v1/items/{id}/seal"), &json!({"content_digest": digest})).await);
+    assert_eq!(sealed["supersedes"], serial1.as_str());
+    let serial2 = sealed["serial"].as_str().unwrap().to_owned();
+
+    item_state_is(&t, &id, "published").await;
+    for (r, channel) in [(&website, "website"), (&wechat, "wechat")] {
+        let applied = r.applied();
+        assert_eq!(
+            kinds_of(&applied, &id, channel),
+            vec![("publish".to_owned(), 1), ("publish".to_owned(), 2)],
+            "{channel}"
+        );
+        assert_eq!(applied[0]["serial"], serial1.as_str());
+        assert_eq!(applied[1]["serial"], serial2.as_str());
+        assert_eq!(applied[1]["supersedes"], serial1.as_str());
+        r.check_clean();
+        assert_eq!(r.inner.lock().unwrap().duplicates, 0, "{channel}");
+    }
+    assert_eq!(website.inner.lock().unwrap().requests, 8);
+    // Every attempt is in the log, with its status and latency.
+    let d = ok(t.publisher.get(&format!("/api/v1/items/{id}/deliveries")).await);
+    let web: Vec<&Value> = d["deliveries"].as_array().unwrap().iter().filter(|d| d["channel"] == "website").collect();
+    let statuses: Vec<i64> = web
+        .iter()
+        .flat_map(|d| d["attempts"].as_array().unwrap().iter().map(|a| a["status"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 500).count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 503).count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 2, "{statuses:?}");
+    app.stop().await;
+}
+
+async fn a_withdrawal_reaches_every_channel_and_ends_withdrawn(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = team(&app).await;
+    let website = Receiver::start(&app).await;
+    let wechat = Receiver::start(&app).await;
+    add_endpoint(&t, "website", Some(&website.url)).await;
+    add_endpoint(&t, "wechat", Some(&wechat.url)).await;
+    let (id, serial) = sealed_item(&t, "关于调整部分公交线路的通告").await;
+    item_state_is(&t, &id, "published").await;
+
+    // Withdrawal: a drafter may not; routine is the publication office's.
+    let leader = app.user("li", &[Role::Leader], None).await;
+    let (status, _) = t.drafter.post(&format!("/api/v1/items/{id}/withdraw"), &json!({"reason": "x"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = leader.post(&format!("/api/v1/items/{id}/withdraw"), &json!({"reason": "x"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "routine withdrawal is the publication office's");
+    // The wechat receiver is slow to confirm: the seal is withdrawn at once
+    // anyway, and the item waits in `withdrawing`.
+    wechat.fail(3, 503, None);
+    let done = ok(leader
+        .post(&format!("/api/v1/items/{id}/withdraw"), &json!({"reason": "疑似泄露工作秘密", "urgent": true}))
+        .await);
+    assert_eq!(done["serials"], json!([serial]));
+    assert_eq!(done["channels"], json!(["website", "wechat"]));
+    assert_eq!(done["state"], "withdrawing");
+    assert_eq!(seal_status(&app, &serial).await, "withdrawn");
+    let (status, _) = t.publisher.post(&format!("/api/v1/items/{id}/withdraw"), &json!({"reason": "again"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    item_state_is(&t, &id, "withdrawn").await;
+    for (r, channel) in [(&website, "website"), (&wechat, "wechat")] {
+        let applied = r.applied();
+        assert_eq!(
+            kinds_of(&applied, &id, channel),
+            vec![("publish".to_owned(), 1), ("withdraw".to_owned(), 2)],
+            "{channel}"
+        );
+        let w = applied.last().unwrap();
+        assert_eq!(w["reason"], "疑似泄露工作秘密");
+        assert_eq!(w["envelope"], Value::Null);
+        r.check_clean();
+    }
+    // Withdrawal of an item whose publication was never sent (embargo):
+    // the pending publication is cancelled, the channel still gets the
+    // withdrawal, and nothing is published afterwards.
+    let created = t.drafter.create_item(&item("关于开展节前安全检查的通知")).await;
+    let id2 = created["id"].as_str().unwrap().to_owned();
+    let digest = approve(&t, &id2, 1).await;
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let sealed = ok(t
+        .publisher
+        .post(&format!("/api/v1/items/{id2}/seal"), &json!({"content_digest": digest, "not_before": later}))
+        .await);
+    assert_eq!(state_of(&t, &id2).await, "scheduled");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(kinds_of(&website.applied(), &id2, "website").is_empty(), "delivered before not_before");
+    ok(t.publisher.post(&format!("/api/v1/items/{id2}/withdraw"), &json!({"reason": "活动取消"})).await);
+    assert_eq!(seal_status(&app, sealed["serial"].as_str().unwrap()).await, "withdrawn");
+    item_state_is(&t, &id2, "withdrawn").await;
+    assert_eq!(kinds_of(&website.applied(), &id2, "website"), vec![("withdraw".to_owned(), 2)]);
+    let d = ok(t.publisher.get(&format!("/api/v1/items/{id2}/deliveries")).await);
+    let cancelled = d["deliveries"].as_array().unwrap().iter().filter(|d| d["state"] == "cancelled").count();
+    assert_eq!(cancelled, 2, "{d}");
+    app.stop().await;
+}
+
+async fn redelivery_and_the_pull_feed(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = team(&app).await;
+    let website = Receiver::start(&app).await;
+    let hook = add_endpoint(&t, "website", Some(&website.url)).await;
+    add_endpoint(&t, "wechat", None).await;
+
+    // A receiver that answers 410 disables its endpoint; redelivery turns
+    // it back on and delivers.
+    website.inner.lock().unwrap().gone = true;
+    let since = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (a, _) = sealed_item(&t, "关于公布2025年第一批行政许可事项的通知").await;
+    eventually("the 410", async || website.inner.lock().unwrap().requests >= 1).await;
+    eventually("the endpoint disabled", async || {
+        let ep = t.admin.get("/api/v1/channel-endpoints").await.1;
+        ep["endpoints"].as_array().unwrap().iter().any(|e| e["id"] == hook.as_str() && e["enabled"] == false)
+    })
+    .await;
+    assert_eq!(state_of(&t, &a).await, "delivering");
+    website.inner.lock().unwrap().gone = false;
+    ok(t.publisher.post(&format!("/api/v1/channel-endpoints/{hook}/redeliver"), &json!({"since": since})).await);
+    eventually("the redelivery", async || !kinds_of(&website.applied(), &a, "website").is_empty()).await;
+
+    // One delivery redelivered: the receiver sees the same event id again
+    // and applies it only once.
+    let d = ok(t.publisher.get(&format!("/api/v1/items/{a}/deliveries")).await);
+    let web = d["deliveries"].as_array().unwrap().iter().find(|d| d["channel"] == "website").unwrap().clone();
+    let (status, _) =
+        t.drafter.post(&format!("/api/v1/deliveries/{}/redeliver", web["id"].as_str().unwrap()), &json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    ok(t.publisher.post(&format!("/api/v1/deliveries/{}/redeliver", web["id"].as_str().unwrap()), &json!({})).await);
+    eventually("the duplicate", async || website.inner.lock().unwrap().duplicates == 1).await;
+    assert_eq!(kinds_of(&website.applied(), &a, "website"), vec![("publish".to_owned(), 1)]);
+    website.check_clean();
+
+    // The pull channel (wechat) reads the feed with a channel token.
+    let channel_user = app.user("wechat-bot", &[Role::Channel], None).await;
+    let me = ok(channel_user.get("/api/v1/auth/me").await);
+    let token = ok(channel_user
+        .post("/api/v1/tokens", &json!({"user_id": me["id"], "name": "wechat", "scopes": ["channel"]}))
+        .await);
+    let bot = channel_user.with_token(token["token"].as_str().unwrap());
+    let (status, _) = t.publisher.get("/api/v1/channels/wechat/changes").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let page = ok(bot.get("/api/v1/channels/wechat/changes").await);
+    let events = page["events"].as_array().unwrap().clone();
+    assert_eq!(kinds_of(&events, &a, "wechat"), vec![("publish".to_owned(), 1)]);
+    let cursor = page["cursor"].as_str().unwrap().to_owned();
+    // The pull endpoint has not confirmed: the item is still delivering.
+    assert_eq!(state_of(&t, &a).await, "delivering");
+    let (status, _) = bot.post("/api/v1/channels/wechat/confirm", &json!({"event_id": events[0]["event_id"]})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    item_state_is(&t, &a, "published").await;
+
+    // Long poll: a request waiting on the cursor returns when the next item
+    // is sealed.
+    let waiting = {
+        let bot = bot.clone();
+        let cursor = cursor.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let page = ok(bot.get(&format!("/api/v1/channels/wechat/changes?cursor={cursor}&wait=20")).await);
+            (page, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (b, _) = sealed_item(&t, "关于2025年春节期间公共交通运营安排的通知").await;
+    let (page, waited) = waiting.await.unwrap();
+    assert!(waited < Duration::from_secs(15), "{waited:?}");
+    assert_eq!(kinds_of(page["events"].as_array().unwrap(), &b, "wechat"), vec![("publish".to_owned(), 1)]);
+    let cursor2 = page["cursor"].as_str().unwrap().to_owned();
+    let empty = ok(bot.get(&format!("/api/v1/channels/wechat/changes?cursor={cursor2}")).await);
+    assert!(empty["events"].as_array().unwrap().is_empty());
+    assert_eq!(empty["cursor"], cursor2.as_str());
+
+    // A cursor past the retention answers 410 (the test knows the cursor's
+    // form: it is opaque to channels); the snapshot lists what is live.
+    let old = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("c1.1.1000000000");
+    let (status, body) = bot.get(&format!("/api/v1/channels/wechat/changes?cursor={old}")).await;
+    assert_eq!(status, StatusCode::GONE, "{body}");
+    let (status, _) = bot.get("/api/v1/channels/wechat/changes?cursor=garbage!").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    ok(t.publisher.post(&format!("/api/v1/items/{a}/withdraw"), &json!({"reason": "内容已过时"})).await);
+    let snap = ok(bot.get("/api/v1/channels/wechat/snapshot").await);
+    let live: BTreeSet<String> =
+        snap["events"].as_array().unwrap().iter().map(|e| e["item_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(live, BTreeSet::from([b.clone()]));
+    let after =
+        ok(bot.get(&format!("/api/v1/channels/wechat/changes?cursor={}", snap["cursor"].as_str().unwrap())).await);
+    assert!(after["events"].as_array().unwrap().is_empty(), "{after}");
+    app.stop().await;
+}
