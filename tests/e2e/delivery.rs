@@ -31,6 +31,7 @@ on_both_backends!(
     a_failing_receiver_gets_every_event_once_and_in_order,
     a_withdrawal_reaches_every_channel_and_ends_withdrawn,
     redelivery_and_the_pull_feed,
+    giving_up_disables_the_endpoint_and_an_unconfirmed_withdrawal_escalates,
 );
 
 const UNIT: &str = "江城市民政局";
@@ -594,5 +595,82 @@ async fn redelivery_and_the_pull_feed(backend: Backend) {
     let after =
         ok(bot.get(&format!("/api/v1/channels/wechat/changes?cursor={}", snap["cursor"].as_str().unwrap())).await);
     assert!(after["events"].as_array().unwrap().is_empty(), "{after}");
+    app.stop().await;
+}
+
+async fn giving_up_disables_the_endpoint_and_an_unconfirmed_withdrawal_escalates(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.delivery.poll_interval_ms = 200;
+        s.delivery.retry_base_ms = 100;
+        s.delivery.retry_cap_secs = 1;
+        s.delivery.give_up_after_secs = 1;
+        s.delivery.withdraw_escalate_after_secs = 1;
+    })
+    .await;
+    let t = team(&app).await;
+    let website = Receiver::start(&app).await;
+    let wechat = Receiver::start(&app).await;
+    let hook = add_endpoint(&t, "website", Some(&website.url)).await;
+    add_endpoint(&t, "wechat", Some(&wechat.url)).await;
+    website.fail(1000, 500, None);
+    let (id, serial) = sealed_item(&t, "关于征求城市绿化条例修订意见的公告").await;
+
+    // The retry window closes: the delivery fails, the endpoint is
+    // disabled, and the item is only partially published.
+    eventually("the website delivery to give up", async || {
+        let d = t.publisher.get(&format!("/api/v1/items/{id}/deliveries")).await.1;
+        d["partially_published"] == true
+    })
+    .await;
+    let d = ok(t.publisher.get(&format!("/api/v1/items/{id}/deliveries")).await);
+    assert_eq!(d["state"], "delivering", "{d}");
+    assert_eq!(d["failed"].as_array().unwrap().len(), 1, "{d}");
+    let failed = d["deliveries"].as_array().unwrap().iter().find(|d| d["state"] == "failed").unwrap();
+    assert_eq!(failed["channel"], "website");
+    assert!(failed["attempts"].as_array().unwrap().len() >= 2, "{failed}");
+    assert!(failed["attempts"].as_array().unwrap().iter().all(|a| a["status"] == 500));
+    let eps = ok(t.admin.get("/api/v1/channel-endpoints").await);
+    let ep = eps["endpoints"].as_array().unwrap().iter().find(|e| e["id"] == hook.as_str()).unwrap().clone();
+    assert_eq!(ep["enabled"], false, "{ep}");
+    assert!(ep["disabled_reason"].as_str().unwrap().contains("gave up"), "{ep}");
+    assert_eq!(kinds_of(&wechat.applied(), &id, "wechat"), vec![("publish".to_owned(), 1)]);
+
+    // 撤稿 now: wechat confirms, the website endpoint is disabled, so the
+    // withdrawal is escalated to the publication office and the leaders.
+    let leader = app.user("li", &[Role::Leader], None).await;
+    ok(t.publisher.post(&format!("/api/v1/items/{id}/withdraw"), &json!({"reason": "政策已调整"})).await);
+    assert_eq!(seal_status(&app, &serial).await, "withdrawn");
+    eventually("the escalation", async || {
+        let notes = leader.get("/api/v1/notifications").await.1;
+        notes.as_array().unwrap().iter().any(|n| n["kind"] == "withdraw_overdue" && n["item_id"] == id.as_str())
+    })
+    .await;
+    let notes = ok(t.publisher.get("/api/v1/notifications").await);
+    let note = notes.as_array().unwrap().iter().find(|n| n["kind"] == "withdraw_overdue").unwrap().clone();
+    assert!(note["message"].as_str().unwrap().contains("website"), "{note}");
+    let events = ok(t.admin.get("/api/v1/audit/events?limit=1000").await);
+    let escalated: Vec<&Value> =
+        events.as_array().unwrap().iter().filter(|e| e["action"] == "item.withdraw.escalate").collect();
+    assert_eq!(escalated.len(), 1);
+    assert_eq!(escalated[0]["detail"]["unconfirmed_channels"], json!(["website"]));
+    assert_eq!(state_of(&t, &id).await, "withdrawing");
+
+    // The website is back; the operator redelivers since the seal: the
+    // withdrawal reaches it (the failed publication was cancelled), and the
+    // item is withdrawn.
+    website.inner.lock().unwrap().failures.clear();
+    let since = "2000-01-01T00:00:00Z";
+    ok(t.publisher.post(&format!("/api/v1/channel-endpoints/{hook}/redeliver"), &json!({"since": since})).await);
+    item_state_is(&t, &id, "withdrawn").await;
+    // Only the withdrawal: a withdrawn publication is never sent again.
+    assert_eq!(kinds_of(&website.applied(), &id, "website"), vec![("withdraw".to_owned(), 2)]);
+    website.check_clean();
+    let d = ok(t.publisher.get(&format!("/api/v1/items/{id}/deliveries")).await);
+    let cancelled = d["deliveries"].as_array().unwrap().iter().find(|d| d["state"] == "cancelled").unwrap();
+    let (status, _) = t
+        .publisher
+        .post(&format!("/api/v1/deliveries/{}/redeliver", cancelled["id"].as_str().unwrap()), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
     app.stop().await;
 }

@@ -159,12 +159,36 @@ async fn escalate(state: &AppState, settings: &DeliverySettings) {
     let after = i64::try_from(settings.withdraw_escalate_after_secs).unwrap_or(i64::MAX);
     match state.db.escalate_withdrawals(after).await {
         Ok(list) => {
-            for (item, withdrawal, urgent) in list {
-                tracing::error!(%item, %withdrawal, urgent, "withdrawal not confirmed by every channel in time: escalated");
+            for e in list {
+                tracing::error!(item = %e.item, withdrawal = %e.withdrawal, urgent = e.urgent,
+                    unconfirmed = ?e.unconfirmed_channels, "withdrawal not confirmed by every channel in time: escalated");
+                if let Err(err) = notify_escalation(state, &e).await {
+                    tracing::warn!(error = %err, "cannot notify the escalation; it is in the audit trail");
+                }
             }
         }
         Err(e) => tracing::warn!(error = %e, "withdrawal escalation failed; will retry"),
     }
+}
+
+/// Tells the publication office and the leaders (in-app notification, and
+/// the notification hook if configured: SMS/e-mail).
+async fn notify_escalation(state: &AppState, e: &crate::store::Escalation) -> Result<(), crate::store::StoreError> {
+    use crate::auth::Role;
+    let item: Option<crate::model::ItemId> = e.item.parse().ok();
+    let message = format!(
+        "{}撤稿超过时限仍未得到全部渠道确认（未确认：{}），请立即处理。事项 {}",
+        if e.urgent { "紧急" } else { "" },
+        e.unconfirmed_channels.join("、"),
+        e.item
+    );
+    for user in state.db.users().await? {
+        if user.active && (user.roles.contains(&Role::Publisher) || user.roles.contains(&Role::Leader)) {
+            let key = format!("withdraw-escalate:{}:{}", e.withdrawal, user.id);
+            state.db.notify(user.id, "withdraw_overdue", item, &message, &key).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Claims a batch, sends it in parallel, records the outcomes; returns how

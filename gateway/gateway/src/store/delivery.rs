@@ -450,6 +450,15 @@ pub struct WithdrawRequest<'a> {
     pub actor: UserId,
 }
 
+/// A withdrawal escalated for want of confirmations.
+#[derive(Clone, Debug)]
+pub struct Escalation {
+    pub item: String,
+    pub withdrawal: String,
+    pub urgent: bool,
+    pub unconfirmed_channels: Vec<String>,
+}
+
 /// What a withdrawal did.
 #[derive(Clone, Debug, Serialize)]
 pub struct Withdrawal {
@@ -889,8 +898,8 @@ impl Db {
 
     /// Withdrawals not confirmed by every channel `after_secs` after they
     /// were requested, not escalated yet: marks them escalated (with an
-    /// audit event) and returns (item, withdrawal id, urgent).
-    pub async fn escalate_withdrawals(&self, after_secs: i64) -> Result<Vec<(String, String, bool)>> {
+    /// audit event) and returns them.
+    pub async fn escalate_withdrawals(&self, after_secs: i64) -> Result<Vec<Escalation>> {
         let now = Timestamp::now();
         let cutoff = ts_after(now, -after_secs);
         let rows = sqlx::query(
@@ -926,10 +935,10 @@ impl Db {
                     None,
                     "item.withdraw.escalate",
                     None,
-                    json!({ "withdrawal": id, "item_id": item, "urgent": urgent, "unconfirmed_channels": unconfirmed }),
+                    json!({ "withdrawal": id, "item_id": item, "urgent": urgent, "unconfirmed_channels": &unconfirmed }),
                 )
                 .await?;
-                out.push((item, id, urgent));
+                out.push(Escalation { item, withdrawal: id, urgent, unconfirmed_channels: unconfirmed });
             }
             tx.commit().await?;
         }
@@ -937,12 +946,16 @@ impl Db {
     }
 
     /// Redelivers one delivery: pending again, due now, its endpoint enabled
-    /// (redelivery is the operator saying the endpoint works again).
+    /// (redelivery is the operator saying the endpoint works again). Never a
+    /// cancelled one or a publication of a withdrawn seal (409).
     pub async fn redeliver(&self, id: &str, actor: Option<UserId>) -> Result<DeliveryRecord> {
         let now = Timestamp::now();
         let d = self.delivery(id).await?;
         let mut tx = self.pool.begin().await?;
         lock_item(&mut tx, &d.item_id).await?;
+        if d.state == "cancelled" || (d.kind == "publish" && seal_withdrawn(&mut tx, &d.serial).await?) {
+            return Err(StoreError::Conflict("the publication was withdrawn"));
+        }
         sqlx::query(
             "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, first_attempt_at = NULL, lease_until = NULL, \
              confirmed_at = NULL, updated_at = $1 WHERE id = $2 AND state <> 'delivering'",
@@ -966,26 +979,30 @@ impl Db {
 
     /// Redelivers everything of an endpoint's channel since `since`: every
     /// event of the channel created since then gets a pending delivery to
-    /// the endpoint (new, or reset), and the endpoint is enabled. Returns
-    /// how many.
+    /// the endpoint (new, or reset), except publications of withdrawn seals
+    /// and cancelled deliveries, and the endpoint is enabled. Returns how
+    /// many.
     pub async fn redeliver_since(&self, endpoint: &str, since: Timestamp, actor: Option<UserId>) -> Result<usize> {
         let now = Timestamp::now();
         let ep = self.endpoint(endpoint).await?;
         let mut tx = self.pool.begin().await?;
-        let seqs: Vec<i64> =
-            sqlx::query("SELECT seq FROM channel_events WHERE channel = $1 AND created_at >= $2 ORDER BY seq")
-                .bind(ep.channel.as_str())
-                .bind(since.to_string())
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get("seq"))
-                .collect::<Result<_, _>>()?;
+        let seqs: Vec<i64> = sqlx::query(
+            "SELECT seq FROM channel_events WHERE channel = $1 AND created_at >= $2 AND NOT (kind = 'publish' \
+             AND serial IN (SELECT serial FROM seals WHERE status = 'withdrawn')) ORDER BY seq",
+        )
+        .bind(ep.channel.as_str())
+        .bind(since.to_string())
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("seq"))
+        .collect::<Result<_, _>>()?;
         let mut n = 0;
         for seq in seqs {
             let reset = sqlx::query(
                 "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, first_attempt_at = NULL, lease_until = NULL, \
-                 confirmed_at = NULL, updated_at = $1 WHERE event_seq = $2 AND endpoint_id = $3 AND state <> 'delivering'",
+                 confirmed_at = NULL, updated_at = $1 WHERE event_seq = $2 AND endpoint_id = $3 \
+                 AND state NOT IN ('delivering', 'cancelled')",
             )
             .bind(now.to_string())
             .bind(seq)
@@ -1076,6 +1093,14 @@ impl Db {
 
 fn feed_from_row(r: &AnyRow) -> Result<FeedEvent> {
     Ok(FeedEvent { seq: r.try_get("seq")?, body: super::from_json_text("body", &r.try_get::<String, _>("body")?)? })
+}
+
+async fn seal_withdrawn(conn: &mut AnyConnection, serial: &str) -> Result<bool> {
+    Ok(sqlx::query("SELECT serial FROM seals WHERE serial = $1 AND status = 'withdrawn'")
+        .bind(serial)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some())
 }
 
 async fn enable(conn: &mut AnyConnection, endpoint: &str) -> Result<()> {

@@ -30,8 +30,8 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditEvent, ChainReport};
 pub use blobs::Blob;
 pub use delivery::{
-    AttemptRecord, Claimed, DeliveryRecord, EndpointRecord, FeedEvent, Outcome, WITHDRAW_PRIORITY, WithdrawRequest,
-    Withdrawal,
+    AttemptRecord, Claimed, DeliveryRecord, EndpointRecord, Escalation, FeedEvent, Outcome, WITHDRAW_PRIORITY,
+    WithdrawRequest, Withdrawal,
 };
 pub use items::{ItemFilter, ItemPage, ItemRecord, ListCursor, StoredVersion, VersionChange};
 pub use register::{RegisterDecision, RegisterEntry};
