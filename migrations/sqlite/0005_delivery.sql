@@ -102,7 +102,9 @@ CREATE TABLE delivery_attempts (
 CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id);
 
 -- 撤稿 requests: who, why, urgent or routine; escalated_at when removal was
--- not confirmed in time; completed_at when every channel confirmed.
+-- not confirmed in time; completed_at when every channel confirmed. An
+-- urgent withdrawal (one 保密审查员 or 主要领导) is confirmed afterwards by
+-- another person (confirmed_by, confirmed_at, confirm_note).
 CREATE TABLE item_withdrawals (
     id            TEXT PRIMARY KEY,
     item_id       TEXT NOT NULL REFERENCES items (id),
@@ -111,6 +113,9 @@ CREATE TABLE item_withdrawals (
     requested_by  TEXT NOT NULL,
     requested_at  TEXT NOT NULL,
     escalated_at  TEXT,
-    completed_at  TEXT
+    completed_at  TEXT,
+    confirmed_by  TEXT,
+    confirmed_at  TEXT,
+    confirm_note  TEXT
 );
 CREATE INDEX item_withdrawals_item ON item_withdrawals (item_id);

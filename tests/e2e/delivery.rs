@@ -466,7 +466,22 @@ async fn a_withdrawal_reaches_every_channel_and_ends_withdrawn(backend: Backend)
     let (status, _) = t.publisher.post(&format!("/api/v1/items/{id}/withdraw"), &json!({"reason": "again"})).await;
     assert_eq!(status, StatusCode::CONFLICT);
 
+    // The urgent withdrawal is confirmed afterwards, by someone else.
+    let confirm = format!("/api/v1/items/{id}/withdraw/confirm");
+    let (status, _) = leader.post(&confirm, &json!({"note": "确认"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "not by whoever triggered it");
+    let (status, _) = t.drafter.post(&confirm, &json!({"note": "确认"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let confirmed = ok(t.publisher.post(&confirm, &json!({"note": "经核实确有泄密风险，同意撤稿"})).await);
+    assert!(confirmed["confirmed_at"].is_string(), "{confirmed}");
+    let (status, _) = t.publisher.post(&confirm, &json!({"note": "again"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
     item_state_is(&t, &id, "withdrawn").await;
+    let d = ok(t.publisher.get(&format!("/api/v1/items/{id}/deliveries")).await);
+    let w = &d["withdrawals"][0];
+    assert_eq!((w["urgent"].clone(), w["reason"].clone()), (json!(true), json!("疑似泄露工作秘密")));
+    assert!(w["completed_at"].is_string() && w["confirmed_at"].is_string(), "{w}");
     for (r, channel) in [(&website, "website"), (&wechat, "wechat")] {
         let applied = r.applied();
         assert_eq!(

@@ -21,7 +21,9 @@ use super::items::{not_found, parse_item_id, readable_item};
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
 use crate::auth::{Role, Scope};
 use crate::model::Timestamp;
-use crate::store::{AttemptRecord, DeliveryRecord, EndpointRecord, StoreError, WithdrawRequest, Withdrawal};
+use crate::store::{
+    AttemptRecord, DeliveryRecord, EndpointRecord, StoreError, WithdrawRequest, Withdrawal, WithdrawalRecord,
+};
 
 /// The transport key set (JWK Set, OKP/Ed25519) that verifies the
 /// `v1a` webhook signatures. Not the seal keys. Public.
@@ -124,6 +126,9 @@ pub struct ItemDeliveries {
     /// Deliveries that gave up.
     pub failed: Vec<String>,
     pub deliveries: Vec<DeliveryView>,
+    /// 撤稿 requests, with their confirmation (urgent ones) and escalation.
+    #[schema(value_type = Vec<Object>)]
+    pub withdrawals: Vec<WithdrawalRecord>,
 }
 
 /// Per channel and endpoint: every delivery of the item, its state and
@@ -145,6 +150,7 @@ pub async fn item_deliveries(
         partially_published: list.iter().any(|(d, _)| d.state == "failed" && d.kind == "publish"),
         failed,
         deliveries: list.into_iter().map(|(delivery, attempts)| DeliveryView { delivery, attempts }).collect(),
+        withdrawals: state.db.withdrawals_of_item(id).await?,
     }))
 }
 
@@ -214,6 +220,35 @@ pub async fn withdraw(
     tracing::warn!(item = %id, urgent = req.urgent, serials = ?done.serials, "item withdrawn");
     state.wake_delivery();
     Ok(axum::Json(done))
+}
+
+/// Confirmation of an urgent withdrawal.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmWithdrawal {
+    pub note: String,
+}
+
+/// Confirms an urgent withdrawal afterwards (政务公开办公室 or 主要领导, not
+/// the person who triggered it).
+#[utoipa::path(post, path = "/api/v1/items/{id}/withdraw/confirm", tag = "delivery", request_body = ConfirmWithdrawal,
+    params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 403, body = super::Problem), (status = 409, body = super::Problem)))]
+pub async fn confirm_withdrawal(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    AppJson(req): AppJson<ConfirmWithdrawal>,
+) -> Result<axum::Json<WithdrawalRecord>, ApiError> {
+    let id = parse_item_id(&id)?;
+    readable_item(&state, &auth, id).await?;
+    let user = auth.require_scope(Scope::Review)?.user_id;
+    auth.require_any(&[Role::Publisher, Role::Leader])?;
+    let note = req.note.trim();
+    if note.is_empty() || note.chars().count() > 500 {
+        return Err(ApiError::invalid("note", "请填写确认意见（不超过 500 字）"));
+    }
+    Ok(axum::Json(state.db.confirm_withdrawal(id, user, note).await?))
 }
 
 /// Feed query.

@@ -142,6 +142,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(delivery::item_deliveries))
         .routes(routes!(delivery::redeliver))
         .routes(routes!(delivery::withdraw))
+        .routes(routes!(delivery::confirm_withdrawal))
         .routes(routes!(delivery::changes))
         .routes(routes!(delivery::snapshot))
         .routes(routes!(delivery::confirm))

@@ -450,6 +450,36 @@ pub struct WithdrawRequest<'a> {
     pub actor: UserId,
 }
 
+/// A withdrawal request as stored.
+#[derive(Clone, Debug, Serialize)]
+pub struct WithdrawalRecord {
+    pub id: String,
+    pub reason: String,
+    pub urgent: bool,
+    pub requested_by: String,
+    pub requested_at: String,
+    pub escalated_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub confirmed_by: Option<String>,
+    pub confirmed_at: Option<String>,
+    pub confirm_note: Option<String>,
+}
+
+fn withdrawal_from_row(r: &AnyRow) -> Result<WithdrawalRecord> {
+    Ok(WithdrawalRecord {
+        id: r.try_get("id")?,
+        reason: r.try_get("reason")?,
+        urgent: r.try_get::<i64, _>("urgent")? != 0,
+        requested_by: r.try_get("requested_by")?,
+        requested_at: r.try_get("requested_at")?,
+        escalated_at: r.try_get("escalated_at")?,
+        completed_at: r.try_get("completed_at")?,
+        confirmed_by: r.try_get("confirmed_by")?,
+        confirmed_at: r.try_get("confirmed_at")?,
+        confirm_note: r.try_get("confirm_note")?,
+    })
+}
+
 /// A withdrawal escalated for want of confirmations.
 #[derive(Clone, Debug)]
 pub struct Escalation {
@@ -943,6 +973,57 @@ impl Db {
             tx.commit().await?;
         }
         Ok(out)
+    }
+
+    /// The withdrawal requests of an item, oldest first.
+    pub async fn withdrawals_of_item(&self, item: ItemId) -> Result<Vec<WithdrawalRecord>> {
+        let rows = sqlx::query("SELECT * FROM item_withdrawals WHERE item_id = $1 ORDER BY requested_at, id")
+            .bind(item.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(withdrawal_from_row).collect()
+    }
+
+    /// Confirms an urgent withdrawal afterwards: by someone other than who
+    /// triggered it (the caller checks the role), once, with a note.
+    pub async fn confirm_withdrawal(&self, item: ItemId, by: UserId, note: &str) -> Result<WithdrawalRecord> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await?;
+        lock_item(&mut tx, &item.to_string()).await?;
+        let row = sqlx::query(
+            "SELECT * FROM item_withdrawals WHERE item_id = $1 AND urgent = 1 AND confirmed_at IS NULL \
+             ORDER BY requested_at DESC LIMIT 1",
+        )
+        .bind(item.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::Conflict("no urgent withdrawal awaits confirmation"))?;
+        let w = withdrawal_from_row(&row)?;
+        if w.requested_by == by.to_string() {
+            return Err(StoreError::Conflict("an urgent withdrawal is confirmed by someone else"));
+        }
+        sqlx::query(
+            "UPDATE item_withdrawals SET confirmed_by = $1, confirmed_at = $2, confirm_note = $3 WHERE id = $4",
+        )
+        .bind(by.to_string())
+        .bind(now.to_string())
+        .bind(note)
+        .bind(w.id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let (_, version) = item_version(&mut tx, &item.to_string()).await?;
+        audit::append(
+            &mut tx,
+            Some(by),
+            "item.withdraw.confirm",
+            Some((item, version)),
+            json!({ "withdrawal": w.id, "note": note, "requested_by": w.requested_by }),
+        )
+        .await?;
+        let row =
+            sqlx::query("SELECT * FROM item_withdrawals WHERE id = $1").bind(w.id.as_str()).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        withdrawal_from_row(&row)
     }
 
     /// Redelivers one delivery: pending again, due now, its endpoint enabled

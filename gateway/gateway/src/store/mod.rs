@@ -31,7 +31,7 @@ pub use audit::{AuditEvent, ChainReport};
 pub use blobs::Blob;
 pub use delivery::{
     AttemptRecord, Claimed, DeliveryRecord, EndpointRecord, Escalation, FeedEvent, Outcome, WITHDRAW_PRIORITY,
-    WithdrawRequest, Withdrawal,
+    WithdrawRequest, Withdrawal, WithdrawalRecord,
 };
 pub use items::{ItemFilter, ItemPage, ItemRecord, ListCursor, StoredVersion, VersionChange};
 pub use register::{RegisterDecision, RegisterEntry};
