@@ -32,6 +32,7 @@ on_both_backends!(
     a_withdrawal_reaches_every_channel_and_ends_withdrawn,
     redelivery_and_the_pull_feed,
     giving_up_disables_the_endpoint_and_an_unconfirmed_withdrawal_escalates,
+    two_gateways_share_the_work_and_wake_each_other,
 );
 
 const UNIT: &str = "江城市民政局";
@@ -687,5 +688,81 @@ async fn giving_up_disables_the_endpoint_and_an_unconfirmed_withdrawal_escalates
         .post(&format!("/api/v1/deliveries/{}/redeliver", cancelled["id"].as_str().unwrap()), &json!({}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
+    app.stop().await;
+}
+
+/// A second gateway (its own dispatcher, wake-ups and listener) on the same
+/// database and data directory, as a second process would be.
+async fn second_gateway(app: &TestApp) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let mut settings = app.settings().clone();
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    let server = gateway::server::Server::bind(settings).await.expect("second gateway starts");
+    let base = format!("http://{}", server.local_addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("second gateway stops cleanly");
+    });
+    (base, tx, task)
+}
+
+async fn two_gateways_share_the_work_and_wake_each_other(backend: Backend) {
+    // Long polls: without a wake-up, neither gateway looks for 4 s.
+    let app = TestApp::spawn_with(backend, |s| s.delivery.poll_interval_ms = 4000).await;
+    let t = team(&app).await;
+    let website = Receiver::start(&app).await;
+    let wechat = Receiver::start(&app).await;
+    add_endpoint(&t, "website", Some(&website.url)).await;
+    add_endpoint(&t, "wechat", Some(&wechat.url)).await;
+    let (base_b, stop_b, task_b) = second_gateway(&app).await;
+
+    // A channel reader long-polls gateway B while A seals.
+    let channel_user = app.user("site-bot", &[Role::Channel], None).await;
+    let me = ok(channel_user.get("/api/v1/auth/me").await);
+    let token = ok(channel_user
+        .post("/api/v1/tokens", &json!({"user_id": me["id"], "name": "site", "scopes": ["channel"]}))
+        .await);
+    let bot_b = channel_user.with_token(token["token"].as_str().unwrap()).rebased(&base_b);
+    let start = ok(bot_b.get("/api/v1/channels/website/changes").await);
+    let waiting = {
+        let (bot_b, cursor) = (bot_b.clone(), start["cursor"].as_str().unwrap().to_owned());
+        tokio::spawn(async move {
+            let page = ok(bot_b.get(&format!("/api/v1/channels/website/changes?cursor={cursor}&wait=20")).await);
+            (page, std::time::Instant::now())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut ids = Vec::new();
+    let mut sealed_at = None;
+    for title in ["关于做好2025年防汛工作的通知", "关于公布城市更新项目名单的通知", "关于开展消防安全检查的通知"]
+    {
+        ids.push(sealed_item(&t, title).await.0);
+        sealed_at.get_or_insert_with(std::time::Instant::now);
+    }
+    let (page, returned) = waiting.await.unwrap();
+    assert_eq!(kinds_of(page["events"].as_array().unwrap(), &ids[0], "website"), vec![("publish".to_owned(), 1)]);
+    let waited = returned.saturating_duration_since(sealed_at.unwrap());
+    if backend == Backend::Postgres {
+        // LISTEN/NOTIFY carries the wake-up from A to B.
+        assert!(waited < Duration::from_millis(2500), "B's long poll woke after {waited:?}");
+    }
+    // Both dispatchers claim from the same table: every event exactly once.
+    for id in &ids {
+        item_state_is(&t, id, "published").await;
+    }
+    for (r, channel) in [(&website, "website"), (&wechat, "wechat")] {
+        for id in &ids {
+            assert_eq!(kinds_of(&r.applied(), id, channel), vec![("publish".to_owned(), 1)], "{channel}");
+        }
+        assert_eq!(r.inner.lock().unwrap().duplicates, 0, "{channel}");
+        assert_eq!(r.inner.lock().unwrap().requests, ids.len(), "{channel}");
+        r.check_clean();
+    }
+    let _ = stop_b.send(());
+    task_b.await.unwrap();
     app.stop().await;
 }

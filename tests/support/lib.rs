@@ -149,6 +149,11 @@ impl TestApp {
         }
     }
 
+    /// The settings it runs with (for a second gateway on the same data).
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         self.data_dir.path()
     }

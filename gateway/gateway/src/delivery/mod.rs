@@ -10,8 +10,9 @@
 //! reports every attempt back (`Db::record_attempt`), which decides the
 //! delivery's and the item's next state. Retries back off exponentially with
 //! full jitter (honouring `Retry-After`) until the give-up window closes.
-//! It wakes on a short poll and on an in-process notification when work is
-//! added. It also escalates withdrawals not confirmed in time.
+//! It wakes on a short poll, on an in-process notification when work is
+//! added, and on PostgreSQL on `NOTIFY gateway_delivery` from other gateway
+//! processes (LISTEN). It also escalates withdrawals not confirmed in time.
 //!
 //! It decides nothing about *what* is delivered: the store's fan-out does,
 //! inside the transaction that changed the item.
@@ -104,24 +105,65 @@ pub fn check_endpoint<'a>(
     }
 }
 
-/// The running dispatcher.
+/// The running dispatcher (and, on PostgreSQL, its LISTEN task).
 pub struct Dispatcher {
     stop: watch::Sender<bool>,
-    handle: JoinHandle<()>,
+    handles: Vec<JoinHandle<()>>,
 }
 
 impl Dispatcher {
     /// Stops it after the deliveries in flight and waits.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        let _ = self.handle.await;
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+    }
+}
+
+/// On PostgreSQL: LISTEN for other processes' `NOTIFY` and wake this one's
+/// dispatcher and feed readers. A lost connection is re-established by
+/// `PgListener`; what is missed meanwhile is found by the poll.
+async fn listen(state: AppState, mut stopped: watch::Receiver<bool>) {
+    let url = state.settings.database_url();
+    let mut listener = loop {
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(mut l) => match l.listen(crate::store::NOTIFY_CHANNEL).await {
+                Ok(()) => break l,
+                Err(e) => tracing::warn!(error = %e, "cannot LISTEN for delivery wake-ups; polling only"),
+            },
+            Err(e) => tracing::warn!(error = %e, "cannot connect to LISTEN for delivery wake-ups; polling only"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stopped.changed() => return,
+        }
+    };
+    loop {
+        tokio::select! {
+            n = listener.recv() => match n {
+                Ok(_) => {
+                    state.delivery_wake.notify_one();
+                    state.feed_wake.notify_waiters();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivery LISTEN failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            },
+            _ = stopped.changed() => return,
+        }
     }
 }
 
 /// Starts the dispatcher.
 pub fn spawn(state: AppState) -> Dispatcher {
     let (stop, mut stopped) = watch::channel(false);
-    let handle = tokio::spawn(async move {
+    let mut handles = Vec::new();
+    if state.db.backend() == crate::store::Backend::Postgres {
+        handles.push(tokio::spawn(listen(state.clone(), stopped.clone())));
+    }
+    handles.push(tokio::spawn(async move {
         let settings = state.settings.delivery.clone();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(settings.timeout_secs))
@@ -151,8 +193,8 @@ pub fn spawn(state: AppState) -> Dispatcher {
                 _ = stopped.changed() => return,
             }
         }
-    });
-    Dispatcher { stop, handle }
+    }));
+    Dispatcher { stop, handles }
 }
 
 async fn escalate(state: &AppState, settings: &DeliverySettings) {

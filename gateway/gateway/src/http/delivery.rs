@@ -101,7 +101,7 @@ pub async fn redeliver_endpoint(
     let actor = auth.require_any(&[Role::Publisher, Role::Admin])?.user_id;
     let since = Timestamp::parse(&req.since).map_err(|_| ApiError::invalid("since", "since 须为 RFC 3339 时间"))?;
     let n = state.db.redeliver_since(&id, since, Some(actor)).await.map_err(not_found("该发布渠道端点"))?;
-    state.wake_delivery();
+    state.wake_delivery().await;
     Ok(axum::Json(serde_json::json!({ "endpoint": id, "deliveries": n })))
 }
 
@@ -165,7 +165,7 @@ pub async fn redeliver(
 ) -> Result<axum::Json<DeliveryRecord>, ApiError> {
     let actor = auth.require_any(&[Role::Publisher, Role::Admin])?.user_id;
     let d = state.db.redeliver(&id, Some(actor)).await.map_err(not_found("该投递"))?;
-    state.wake_delivery();
+    state.wake_delivery().await;
     Ok(axum::Json(d))
 }
 
@@ -218,7 +218,7 @@ pub async fn withdraw(
             other => other.into(),
         })?;
     tracing::warn!(item = %id, urgent = req.urgent, serials = ?done.serials, "item withdrawn");
-    state.wake_delivery();
+    state.wake_delivery().await;
     Ok(axum::Json(done))
 }
 
@@ -336,10 +336,11 @@ pub async fn changes(
             let body = Changes { events: events.into_iter().map(|e| e.body).collect(), cursor: cursor(next) };
             return Ok(no_cache(axum::Json(body).into_response()));
         }
-        // Other gateway processes add events too: poll as well.
+        // Woken by this process, by NOTIFY from others (PostgreSQL), or by
+        // the poll.
         tokio::select! {
             _ = woken => {}
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(state.settings.delivery.poll_interval_ms)) => {}
             _ = tokio::time::sleep_until(deadline) => {}
         }
     }

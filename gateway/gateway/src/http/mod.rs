@@ -54,10 +54,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// After a change that added channel events or deliveries.
-    pub fn wake_delivery(&self) {
+    /// After a change that added channel events or deliveries: wakes this
+    /// process's dispatcher and feed readers, and (PostgreSQL) the others'.
+    pub async fn wake_delivery(&self) {
         self.delivery_wake.notify_one();
         self.feed_wake.notify_waiters();
+        if let Err(e) = self.db.announce_delivery().await {
+            tracing::warn!(error = %e, "cannot notify other gateway processes; they will find the work by polling");
+        }
     }
 }
 

@@ -162,7 +162,7 @@ pub async fn seal_item(
             }
             other => other.into(),
         })?;
-    state.wake_delivery();
+    state.wake_delivery().await;
     let (record, key) = state.db.seal_by_serial(&record.serial).await?;
     tracing::info!(serial = %record.serial, item = %id, kid = %record.kid, "sealed");
     Ok((StatusCode::CREATED, axum::Json(seal_view(&state, record, &key, false).await?)))

@@ -499,7 +499,20 @@ pub struct Withdrawal {
     pub state: ItemState,
 }
 
+/// The PostgreSQL channel other gateway processes LISTEN on.
+pub const NOTIFY_CHANNEL: &str = "gateway_delivery";
+
 impl Db {
+    /// Tells other gateway processes on the same PostgreSQL database that
+    /// deliveries or channel events were added (`NOTIFY`); nothing on
+    /// SQLite, where one process runs the one dispatcher.
+    pub async fn announce_delivery(&self) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query(&format!("NOTIFY {NOTIFY_CHANNEL}")).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     /// Adds a channel endpoint (enabled).
     pub async fn add_endpoint(
         &self,

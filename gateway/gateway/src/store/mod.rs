@@ -30,8 +30,8 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditEvent, ChainReport};
 pub use blobs::Blob;
 pub use delivery::{
-    AttemptRecord, Claimed, DeliveryRecord, EndpointRecord, Escalation, FeedEvent, Outcome, WITHDRAW_PRIORITY,
-    WithdrawRequest, Withdrawal, WithdrawalRecord,
+    AttemptRecord, Claimed, DeliveryRecord, EndpointRecord, Escalation, FeedEvent, NOTIFY_CHANNEL, Outcome,
+    WITHDRAW_PRIORITY, WithdrawRequest, Withdrawal, WithdrawalRecord,
 };
 pub use items::{ItemFilter, ItemPage, ItemRecord, ListCursor, StoredVersion, VersionChange};
 pub use register::{RegisterDecision, RegisterEntry};
