@@ -33,6 +33,7 @@ on_both_backends!(
     redelivery_and_the_pull_feed,
     giving_up_disables_the_endpoint_and_an_unconfirmed_withdrawal_escalates,
     two_gateways_share_the_work_and_wake_each_other,
+    a_refusal_is_final_and_the_endpoint_stays_enabled,
 );
 
 const UNIT: &str = "江城市民政局";
@@ -764,5 +765,41 @@ async fn two_gateways_share_the_work_and_wake_each_other(backend: Backend) {
     }
     let _ = stop_b.send(());
     task_b.await.unwrap();
+    app.stop().await;
+}
+
+async fn a_refusal_is_final_and_the_endpoint_stays_enabled(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = team(&app).await;
+    let website = Receiver::start(&app).await;
+    let wechat = Receiver::start(&app).await;
+    let hook = add_endpoint(&t, "website", Some(&website.url)).await;
+    add_endpoint(&t, "wechat", Some(&wechat.url)).await;
+    // The website refuses the first publication for good (422).
+    website.fail(1, 422, None);
+    let (a, _) = sealed_item(&t, "关于印发城市排水管理办法的通知").await;
+    eventually("the refusal", async || {
+        let d = t.publisher.get(&format!("/api/v1/items/{a}/deliveries")).await.1;
+        d["partially_published"] == true
+    })
+    .await;
+    let d = ok(t.publisher.get(&format!("/api/v1/items/{a}/deliveries")).await);
+    let refused = d["deliveries"].as_array().unwrap().iter().find(|d| d["state"] == "failed").unwrap().clone();
+    assert_eq!(refused["channel"], "website");
+    assert_eq!(refused["attempts"].as_array().unwrap().len(), 1, "not retried: {refused}");
+    assert_eq!(refused["last_status"], 422);
+    assert_eq!(d["state"], "delivering");
+    let eps = ok(t.admin.get("/api/v1/channel-endpoints").await);
+    assert!(eps["endpoints"].as_array().unwrap().iter().any(|e| e["id"] == hook.as_str() && e["enabled"] == true));
+    // Other items still reach the website.
+    let (b, _) = sealed_item(&t, "关于公布2025年重点民生实事项目的通知").await;
+    item_state_is(&t, &b, "published").await;
+    assert_eq!(kinds_of(&website.applied(), &b, "website"), vec![("publish".to_owned(), 1)]);
+    // Withdrawing the refused item cancels the refused publication and
+    // still tells the website (a withdraw after a gap).
+    ok(t.publisher.post(&format!("/api/v1/items/{a}/withdraw"), &json!({"reason": "渠道拒收，撤回重审"})).await);
+    item_state_is(&t, &a, "withdrawn").await;
+    assert_eq!(kinds_of(&website.applied(), &a, "website"), vec![("withdraw".to_owned(), 2)]);
+    website.check_clean();
     app.stop().await;
 }

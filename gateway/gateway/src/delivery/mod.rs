@@ -8,7 +8,8 @@
 //! PostgreSQL with `SKIP LOCKED` so several gateways share the work), POSTs
 //! each event body with the signature headers, in parallel across items, and
 //! reports every attempt back (`Db::record_attempt`), which decides the
-//! delivery's and the item's next state. Retries back off exponentially with
+//! delivery's and the item's next state (2xx delivered, 410 endpoint
+//! disabled, 422 refused for good, anything else retried). Retries back off exponentially with
 //! full jitter (honouring `Retry-After`) until the give-up window closes.
 //! It wakes on a short poll, on an in-process notification when work is
 //! added, and on PostgreSQL on `NOTIFY gateway_delivery` from other gateway
@@ -284,6 +285,8 @@ pub async fn send(client: &reqwest::Client, key: &TransportKey, c: &Claimed, set
                 Outcome::Delivered { status: i64::from(status.as_u16()), latency_ms, excerpt }
             } else if status == reqwest::StatusCode::GONE {
                 Outcome::Gone { latency_ms, excerpt }
+            } else if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY {
+                Outcome::Refused { latency_ms, excerpt }
             } else {
                 failed(c, settings, Some(i64::from(status.as_u16())), latency_ms, Some(excerpt), None, retry_after)
             }

@@ -90,6 +90,10 @@ pub enum Outcome {
     Delivered { status: i64, latency_ms: i64, excerpt: String },
     /// 410 Gone: the endpoint is disabled; the delivery waits for it.
     Gone { latency_ms: i64, excerpt: String },
+    /// 422: the channel refused the event for good (a bad or unauthorised
+    /// seal): `failed` at once, for an operator to see; the endpoint stays
+    /// enabled for other items.
+    Refused { latency_ms: i64, excerpt: String },
     /// Anything else: retry at `retry_at`, or give up when `give_up`.
     Failed {
         status: Option<i64>,
@@ -655,6 +659,7 @@ impl Db {
                 (Some(*status), *latency_ms, Some(excerpt.clone()), None)
             }
             Outcome::Gone { latency_ms, excerpt } => (Some(410), *latency_ms, Some(excerpt.clone()), None),
+            Outcome::Refused { latency_ms, excerpt } => (Some(422), *latency_ms, Some(excerpt.clone()), None),
             Outcome::Failed { status, latency_ms, excerpt, error, .. } => {
                 (*status, *latency_ms, excerpt.clone(), error.clone())
             }
@@ -709,6 +714,27 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
                 disable_endpoint(&mut tx, &endpoint, "the endpoint answered 410 Gone").await?;
+            }
+            Outcome::Refused { .. } => {
+                update("failed")
+                    .bind(now.to_string())
+                    .bind(status)
+                    .bind(Some("refused by the channel (422)".to_owned()))
+                    .bind(None::<String>)
+                    .bind(now.to_string())
+                    .bind(claimed.id.as_str())
+                    .bind(claimed.attempts)
+                    .execute(&mut *tx)
+                    .await?;
+                audit::append(
+                    &mut tx,
+                    None,
+                    "delivery.refused",
+                    None,
+                    json!({ "delivery": claimed.id, "event_id": claimed.event_id, "item_id": claimed.item_id,
+                            "endpoint": endpoint, "response": excerpt }),
+                )
+                .await?;
             }
             Outcome::Failed { retry_at, give_up, .. } => {
                 let why = error.clone().unwrap_or_else(|| format!("HTTP {}", status.unwrap_or(0)));
