@@ -651,6 +651,16 @@ async fn giving_up_disables_the_endpoint_and_an_unconfirmed_withdrawal_escalates
     assert_eq!(ep["enabled"], false, "{ep}");
     assert!(ep["disabled_reason"].as_str().unwrap().contains("gave up"), "{ep}");
     assert_eq!(kinds_of(&wechat.applied(), &id, "wechat"), vec![("publish".to_owned(), 1)]);
+    // The endpoint's delivery log shows the failure with every attempt.
+    let log = ok(t.publisher.get(&format!("/api/v1/channel-endpoints/{hook}/deliveries?state=failed")).await);
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["item_id"], id.as_str());
+    assert_eq!(log[0]["attempts"].as_array().unwrap().len(), failed["attempts"].as_array().unwrap().len());
+    let (status, _) = t.drafter.get(&format!("/api/v1/channel-endpoints/{hook}/deliveries")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = t.publisher.get(&format!("/api/v1/channel-endpoints/{hook}/deliveries?state=lost")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // 撤稿 now: wechat confirms, the website endpoint is disabled, so the
     // withdrawal is escalated to the publication office and the leaders.

@@ -79,6 +79,45 @@ pub async fn list_endpoints(State(state): State<AppState>, auth: Auth) -> Result
     ))
 }
 
+/// Delivery log query.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointLogQuery {
+    /// RFC 3339; default: the last 7 days.
+    pub since: Option<String>,
+    /// `pending`, `delivering`, `delivered`, `failed` or `cancelled`.
+    pub state: Option<String>,
+    /// At most this many (≤ 1000, default 200).
+    pub limit: Option<i64>,
+}
+
+/// The delivery log of an endpoint, newest first, with every attempt
+/// (admin, publication office, auditor).
+#[utoipa::path(get, path = "/api/v1/channel-endpoints/{id}/deliveries", tag = "delivery",
+    params(("id" = String, Path), EndpointLogQuery),
+    responses((status = 200, body = Vec<DeliveryView>), (status = 404, body = super::Problem)))]
+pub async fn endpoint_deliveries(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    AppQuery(q): AppQuery<EndpointLogQuery>,
+) -> Result<axum::Json<Vec<DeliveryView>>, ApiError> {
+    auth.require_any(&[Role::Admin, Role::Publisher, Role::Auditor])?;
+    state.db.endpoint(&id).await.map_err(not_found("该发布渠道端点"))?;
+    let since = match q.since.as_deref() {
+        Some(t) => Timestamp::parse(t).map_err(|_| ApiError::invalid("since", "since 须为 RFC 3339 时间"))?,
+        None => Timestamp::from_offset(Timestamp::now().as_offset() - time::Duration::days(7)),
+    };
+    if let Some(s) = q.state.as_deref()
+        && !["pending", "delivering", "delivered", "failed", "cancelled"].contains(&s)
+    {
+        return Err(ApiError::invalid("state", "state 须为 pending、delivering、delivered、failed 或 cancelled"));
+    }
+    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+    let list = state.db.deliveries_of_endpoint(&id, since, q.state.as_deref(), limit).await?;
+    Ok(axum::Json(list.into_iter().map(|(delivery, attempts)| DeliveryView { delivery, attempts }).collect()))
+}
+
 /// Redeliver everything since a time.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -143,6 +143,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(delivery::webhook_keys))
         .routes(routes!(delivery::add_endpoint, delivery::list_endpoints))
         .routes(routes!(delivery::redeliver_endpoint))
+        .routes(routes!(delivery::endpoint_deliveries))
         .routes(routes!(delivery::item_deliveries))
         .routes(routes!(delivery::redeliver))
         .routes(routes!(delivery::withdraw))

@@ -787,6 +787,36 @@ impl Db {
         Ok(out)
     }
 
+    /// The delivery log of an endpoint: deliveries created since `since`,
+    /// optionally in one state, newest first, at most `limit`.
+    pub async fn deliveries_of_endpoint(
+        &self,
+        endpoint: &str,
+        since: Timestamp,
+        state: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(DeliveryRecord, Vec<AttemptRecord>)>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN channel_events e ON e.seq = d.event_seq \
+             WHERE d.endpoint_id = $1 AND d.created_at >= $2 AND ($3 = '' OR d.state = $3) \
+             ORDER BY d.created_at DESC, d.id DESC LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(endpoint)
+            .bind(since.to_string())
+            .bind(state.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let d = delivery_from_row(r)?;
+            let attempts = self.attempts(&d.id).await?;
+            out.push((d, attempts));
+        }
+        Ok(out)
+    }
+
     async fn attempts(&self, delivery: &str) -> Result<Vec<AttemptRecord>> {
         let rows = sqlx::query("SELECT * FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt, started_at")
             .bind(delivery)
