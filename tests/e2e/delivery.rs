@@ -34,6 +34,7 @@ on_both_backends!(
     giving_up_disables_the_endpoint_and_an_unconfirmed_withdrawal_escalates,
     two_gateways_share_the_work_and_wake_each_other,
     a_refusal_is_final_and_the_endpoint_stays_enabled,
+    an_embargoed_item_is_delivered_when_due,
 );
 
 const UNIT: &str = "江城市民政局";
@@ -810,6 +811,45 @@ async fn a_refusal_is_final_and_the_endpoint_stays_enabled(backend: Backend) {
     ok(t.publisher.post(&format!("/api/v1/items/{a}/withdraw"), &json!({"reason": "渠道拒收，撤回重审"})).await);
     item_state_is(&t, &a, "withdrawn").await;
     assert_eq!(kinds_of(&website.applied(), &a, "website"), vec![("withdraw".to_owned(), 2)]);
+    website.check_clean();
+    app.stop().await;
+}
+
+async fn an_embargoed_item_is_delivered_when_due(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = team(&app).await;
+    let website = Receiver::start(&app).await;
+    add_endpoint(&t, "website", Some(&website.url)).await;
+    let created = t.drafter.create_item(&item("关于2025年清明节期间祭扫安排的公告")).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let digest = approve(&t, &id, 1).await;
+    let due = time::OffsetDateTime::now_utc() + time::Duration::seconds(4);
+    let not_before = due.replace_nanosecond(0).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap();
+    ok(t.publisher
+        .post(&format!("/api/v1/items/{id}/seal"), &json!({"content_digest": digest, "not_before": not_before}))
+        .await);
+    assert_eq!(state_of(&t, &id).await, "scheduled");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // (Checked only while the embargo surely still holds, so a slow machine
+    // does not make this flaky.)
+    if time::OffsetDateTime::now_utc() + time::Duration::seconds(1) < due {
+        assert!(website.applied().is_empty(), "delivered before not_before");
+    }
+    item_state_is(&t, &id, "published").await;
+    let applied = website.applied();
+    assert_eq!(kinds_of(&applied, &id, "website"), vec![("publish".to_owned(), 1)]);
+    assert!(time::OffsetDateTime::now_utc() >= due.replace_nanosecond(0).unwrap());
+    assert_eq!(applied[0]["not_before"], due.unix_timestamp());
+    // The channel without an endpoint (wechat) is not waited for.
+    let events = ok(t.admin.get(&format!("/api/v1/audit/events?item={id}")).await);
+    let moves: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "item.state")
+        .map(|e| e["detail"]["to"].as_str().unwrap())
+        .collect();
+    assert!(moves.ends_with(&["sealed", "scheduled", "delivering", "published"]), "{moves:?}");
     website.check_clean();
     app.stop().await;
 }
