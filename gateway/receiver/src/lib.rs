@@ -6,7 +6,8 @@
 //! transport signature over the exact received bytes, the timestamp window
 //! (replay), the event body, whether the event id was already applied (then
 //! it answers 200 without applying again), the channel, the per-item
-//! sequence (a gap answers 409 so the gateway retries), and for a publish
+//! sequence (a gap before a publish answers 409 so the gateway retries; a
+//! withdrawal applies after a gap), and for a publish
 //! the seal (`seal::verify` with the envelope's content, this channel, the
 //! pinned key set with its revocations, the development-key policy) and
 //! its agreement with the event. Then it applies the change to a [`Store`]
@@ -212,7 +213,9 @@ impl<S: Store> Receiver<S> {
             return Err(Refusal::WrongChannel { event: event.channel, ours: self.config.channel.clone() });
         }
         let expected = state.last_sequence + 1;
-        if event.sequence > expected {
+        // A withdrawal may follow a gap: the gateway cancels publications it
+        // has not sent yet when it withdraws an item (docs/delivery.md §1).
+        if event.sequence > expected && event.kind != EventType::Withdraw {
             return Err(Refusal::OutOfOrder { item_id: event.item_id, expected, got: event.sequence });
         }
         if event.sequence < expected {

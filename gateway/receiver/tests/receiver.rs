@@ -447,26 +447,46 @@ fn an_embargoed_seal_is_retried_later() {
 }
 
 #[test]
-fn out_of_order_events_wait_for_the_gap_to_be_filled() {
+fn out_of_order_publications_wait_for_the_gap_to_be_filled() {
     let gw = Gateway::new();
     let mut r = gw.receiver();
-    // The withdrawal (sequence 2) overtakes the publish (sequence 1).
-    let out = gw.deliver(&mut r, &withdraw("evt_2", ITEM, 2), NOW);
+    // A correction (sequence 2) overtakes the first publication (sequence 1).
+    let spec = SealSpec {
+        version: 2,
+        supersedes: Some("321183-2026-000001"),
+        ..SealSpec::new(&gw.current, "321183-2026-000002")
+    };
+    let correction =
+        publish("evt_2", ITEM, 2, "321183-2026-000002", Some("321183-2026-000001"), spec.envelope(&content("更正")));
+    let out = gw.deliver(&mut r, &correction, NOW);
     refused(&out, 409, "out-of-order");
     assert!(out.retry_after().is_some());
     assert!(out.reason().contains("expects sequence 1, got 2"), "{}", out.reason());
     assert_eq!(r.store().applies(), 0);
 
     assert_eq!(gw.deliver(&mut r, &first_publish(&gw), NOW).status(), 200);
-    let out = gw.deliver(&mut r, &withdraw("evt_2", ITEM, 2), NOW + 5);
-    assert_eq!(out, Outcome::Applied(Applied::Withdrawn { item_id: ITEM.into(), removed: true }));
-    assert!(r.store().publication(ITEM).unwrap().is_none());
+    assert_eq!(gw.deliver(&mut r, &correction, NOW + 5).status(), 200);
+    assert_eq!(r.store().publication(ITEM).unwrap().unwrap().serial, "321183-2026-000002");
     // Other items have their own sequences.
     let env = SealSpec { item: OTHER_ITEM, ..SealSpec::new(&gw.current, "321183-2026-000002") }.envelope(&content("t"));
     assert_eq!(
         gw.deliver(&mut r, &publish("evt_3", OTHER_ITEM, 1, "321183-2026-000002", None, env), NOW).status(),
         200
     );
+}
+
+#[test]
+fn a_withdrawal_applies_after_a_gap_and_the_cancelled_publication_is_stale() {
+    // The gateway cancels publications it has not sent (an embargo, a
+    // failing channel) when an item is withdrawn, so a withdrawal may follow
+    // a gap (docs/delivery.md §1): it is applied, and the cancelled
+    // publication, should it ever arrive, is refused for good.
+    let gw = Gateway::new();
+    let mut r = gw.receiver();
+    let out = gw.deliver(&mut r, &withdraw("evt_2", ITEM, 2), NOW);
+    assert_eq!(out, Outcome::Applied(Applied::Withdrawn { item_id: ITEM.into(), removed: false }));
+    refused(&gw.deliver(&mut r, &first_publish(&gw), NOW + 5), 422, "stale");
+    assert!(r.store().publication(ITEM).unwrap().is_none());
 }
 
 #[test]
@@ -575,7 +595,8 @@ fn the_directory_store_survives_a_restart_and_is_servable() {
     let mut r = Receiver::new(gw.config(), DirStore::open(dir.path()).unwrap());
     assert_eq!(gw.deliver(&mut r, &first_publish(&gw), NOW + 10).code(), "already-applied");
     assert_eq!(gw.deliver(&mut r, &withdraw("evt_3", OTHER_ITEM, 2), NOW).code(), "already-applied");
-    refused(&gw.deliver(&mut r, &withdraw("evt_4", ITEM, 3), NOW), 409, "out-of-order");
+    // …including the last sequence: an old one with a new id is stale.
+    refused(&gw.deliver(&mut r, &withdraw("evt_4", ITEM, 1), NOW), 422, "stale");
     assert_eq!(r.store().publications().unwrap().len(), 1);
 
     // The stored envelope verifies by itself (what `seal verify` does with the item file).
@@ -600,8 +621,9 @@ fn the_directory_store_survives_a_restart_and_is_servable() {
 fn pulled_events_get_the_same_checks() {
     let gw = Gateway::new();
     let mut r = gw.receiver();
-    refused(&r.apply_pulled(&withdraw("evt_2", ITEM, 2), NOW), 409, "out-of-order");
+    refused(&r.apply_pulled(&withdraw("evt_0", ITEM, 0), NOW), 400, "malformed-event");
     assert_eq!(r.apply_pulled(&first_publish(&gw), NOW).status(), 200);
+    refused(&r.apply_pulled(&withdraw("evt_1b", ITEM, 1), NOW), 422, "stale");
     assert_eq!(r.apply_pulled(&first_publish(&gw), NOW).code(), "already-applied");
     assert_eq!(r.apply_pulled(&withdraw("evt_2", ITEM, 2), NOW).status(), 200);
 }
