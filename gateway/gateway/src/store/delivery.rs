@@ -680,52 +680,38 @@ impl Db {
         .await?;
         // Only the holder of the claim records its end (a lapsed lease may
         // have been claimed again: then that attempt decides).
-        let update = |state: &'static str| {
-            sqlx::query(
-                "UPDATE deliveries SET state = $1, next_attempt_at = $2, lease_until = NULL, last_status = $3, \
-                 last_error = $4, confirmed_at = $5, updated_at = $6 \
-                 WHERE id = $7 AND state = 'delivering' AND attempts = $8",
-            )
-            .bind(state)
+        let (state, next_at, last_error, confirmed_at) = match outcome {
+            Outcome::Delivered { .. } => ("delivered", now, None, Some(now.to_string())),
+            Outcome::Gone { .. } => ("pending", now, Some("410 Gone: endpoint disabled".to_owned()), None),
+            Outcome::Refused { .. } => ("failed", now, Some("refused by the channel (422)".to_owned()), None),
+            Outcome::Failed { retry_at, give_up, .. } => {
+                let why = error.clone().unwrap_or_else(|| format!("HTTP {}", status.unwrap_or(0)));
+                (if *give_up { "failed" } else { "pending" }, *retry_at, Some(why), None)
+            }
         };
+        sqlx::query(
+            "UPDATE deliveries SET state = $1, next_attempt_at = $2, lease_until = NULL, last_status = $3, \
+             last_error = $4, confirmed_at = $5, updated_at = $6 \
+             WHERE id = $7 AND state = 'delivering' AND attempts = $8",
+        )
+        .bind(state)
+        .bind(next_at.to_string())
+        .bind(status)
+        .bind(last_error)
+        .bind(confirmed_at)
+        .bind(now.to_string())
+        .bind(claimed.id.as_str())
+        .bind(claimed.attempts)
+        .execute(&mut *tx)
+        .await?;
         match outcome {
             Outcome::Delivered { .. } => {
-                update("delivered")
-                    .bind(now.to_string())
-                    .bind(status)
-                    .bind(None::<String>)
-                    .bind(Some(now.to_string()))
-                    .bind(now.to_string())
-                    .bind(claimed.id.as_str())
-                    .bind(claimed.attempts)
-                    .execute(&mut *tx)
-                    .await?;
                 progress_item(&mut tx, &claimed.item_id, now).await?;
             }
             Outcome::Gone { .. } => {
-                update("pending")
-                    .bind(now.to_string())
-                    .bind(status)
-                    .bind(Some("410 Gone: endpoint disabled".to_owned()))
-                    .bind(None::<String>)
-                    .bind(now.to_string())
-                    .bind(claimed.id.as_str())
-                    .bind(claimed.attempts)
-                    .execute(&mut *tx)
-                    .await?;
                 disable_endpoint(&mut tx, &endpoint, "the endpoint answered 410 Gone").await?;
             }
             Outcome::Refused { .. } => {
-                update("failed")
-                    .bind(now.to_string())
-                    .bind(status)
-                    .bind(Some("refused by the channel (422)".to_owned()))
-                    .bind(None::<String>)
-                    .bind(now.to_string())
-                    .bind(claimed.id.as_str())
-                    .bind(claimed.attempts)
-                    .execute(&mut *tx)
-                    .await?;
                 audit::append(
                     &mut tx,
                     None,
@@ -736,18 +722,7 @@ impl Db {
                 )
                 .await?;
             }
-            Outcome::Failed { retry_at, give_up, .. } => {
-                let why = error.clone().unwrap_or_else(|| format!("HTTP {}", status.unwrap_or(0)));
-                update(if *give_up { "failed" } else { "pending" })
-                    .bind(retry_at.to_string())
-                    .bind(status)
-                    .bind(Some(why))
-                    .bind(None::<String>)
-                    .bind(now.to_string())
-                    .bind(claimed.id.as_str())
-                    .bind(claimed.attempts)
-                    .execute(&mut *tx)
-                    .await?;
+            Outcome::Failed { give_up, .. } => {
                 if *give_up {
                     disable_endpoint(
                         &mut tx,
