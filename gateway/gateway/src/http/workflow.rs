@@ -683,13 +683,18 @@ pub async fn queue(State(state): State<AppState>, auth: Auth) -> Result<axum::Js
             continue;
         }
         let evaluation = ctx.evaluate(&state.workflow);
+        let mine: Vec<&Requirement> = evaluation
+            .requirements
+            .iter()
+            .filter(|r| r.open && r.status == Status::Pending && r.eligible.contains(&principal.user_id))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
         let claims = state.db.claims(id).await?;
-        for r in evaluation.requirements.iter().filter(|r| r.open && r.status == Status::Pending) {
-            if !r.eligible.contains(&principal.user_id) {
-                continue;
-            }
+        let last_seen = state.db.last_seen(id, principal.user_id).await?;
+        for r in mine {
             let claimed_by = claims.iter().find(|(s, _, _)| *s == r.stage).map(|(_, u, _)| *u);
-            let last_seen = state.db.last_seen(id, principal.user_id).await?;
             entries.push(QueueEntry {
                 item_id: id,
                 title: ctx.version.content.title.clone(),

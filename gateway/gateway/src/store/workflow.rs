@@ -469,18 +469,6 @@ impl Db {
         rows.iter().map(|r| parse_column("id", &r.try_get::<String, _>("id")?)).collect()
     }
 
-    /// Every vote on an item, oldest first.
-    pub async fn votes(&self, id: ItemId) -> Result<Vec<VoteRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        load_votes(&mut conn, id).await
-    }
-
-    /// Every override on an item, oldest first.
-    pub async fn overrides(&self, id: ItemId) -> Result<Vec<OverrideRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        load_overrides(&mut conn, id).await
-    }
-
     /// Adds a comment; the caller checked the span against the text.
     #[allow(clippy::too_many_arguments)]
     pub async fn add_comment(

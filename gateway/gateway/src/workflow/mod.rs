@@ -43,12 +43,7 @@ pub enum Next {
 /// Decides where the item goes. Vetoes come first, then blocking findings,
 /// then unfillable requirements, then requests for changes.
 pub fn next(evaluation: &Evaluation, unwaived_blocking: &[&Finding]) -> Next {
-    let mut reasons = Vec::new();
-    for r in &evaluation.requirements {
-        if r.status == Status::Blocked && !r.blocking_votes.is_empty() {
-            reasons.push(format!("“{}”环节拦截", r.label));
-        }
-    }
+    let mut reasons: Vec<String> = evaluation.vetoes().map(|r| format!("“{}”环节拦截", r.label)).collect();
     if !unwaived_blocking.is_empty() {
         reasons.push(format!("有 {} 个阻断级检查问题未整改或豁免", unwaived_blocking.len()));
     }

@@ -178,9 +178,14 @@ impl Evaluation {
         self.requirements.iter().all(|r| r.status.is_done())
     }
 
+    /// Requirements a block vote or veto stands on.
+    pub fn vetoes(&self) -> impl Iterator<Item = &Requirement> {
+        self.requirements.iter().filter(|r| r.status == Status::Blocked && !r.blocking_votes.is_empty())
+    }
+
     /// A block vote or veto stands on some requirement.
     pub fn vetoed(&self) -> bool {
-        self.requirements.iter().any(|r| !r.blocking_votes.is_empty() && r.status == Status::Blocked)
+        self.vetoes().next().is_some()
     }
 
     pub fn changes_requested(&self) -> bool {
