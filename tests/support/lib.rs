@@ -18,6 +18,9 @@ use serde_json::Value;
 use sqlx::Row;
 use tempfile::TempDir;
 
+pub mod platforms;
+pub mod process;
+
 pub use reqwest;
 pub use serde_json::json;
 
