@@ -13,7 +13,8 @@ use crate::auth::{Role, Scope};
 use crate::model::{Attribute, is_blank_reason};
 use crate::store::{RegisterDecision, RegisterEntry};
 
-const READERS: &[Role] =
+/// Who may read the register (the web UI shows the link to them).
+pub(super) const READERS: &[Role] =
     &[Role::Publisher, Role::SecrecyReviewer, Role::Approver, Role::Leader, Role::Auditor, Role::Admin];
 
 #[derive(Deserialize, IntoParams)]

@@ -18,6 +18,7 @@ mod items;
 mod register;
 mod reviews;
 mod seals;
+mod stats;
 mod users;
 mod workflow;
 
@@ -36,6 +37,7 @@ pub use delivery::{
 pub use items::{ItemFilter, ItemPage, ItemRecord, ListCursor, StoredVersion, VersionChange};
 pub use register::{RegisterDecision, RegisterEntry};
 pub use reviews::StoredReview;
+pub use stats::{ItemFacts, PublishedCount};
 pub use seals::{NewSealKey, SealAudit, SealKeyRecord, SealRecord, SealRequest, SealState, SealStatusEntry};
 pub use users::{LOCKOUT_MINUTES, MAX_FAILED_LOGINS, NewUser, SessionRecord, TokenRecord, UserRecord};
 pub use workflow::{

@@ -1,0 +1,312 @@
+//! The list pages: items, the reviewer's queue, the 台账 and the dashboard.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+
+use super::chart::{self, Chart};
+use super::item::channel_label;
+use super::{Layout, Session, error_page, render};
+use crate::http::items::{ItemView, ListQuery};
+use crate::http::register::RegisterQuery;
+use crate::http::workflow::QueueEntry;
+use crate::http::{ApiError, AppQuery, AppState};
+use crate::model::{Attribute, ItemState, Kind};
+use crate::store::{ItemFacts, RegisterEntry};
+
+#[derive(serde::Deserialize, Default)]
+pub struct ItemsQuery {
+    mine: Option<String>,
+    state: Option<String>,
+    text: Option<String>,
+    cursor: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "items.html")]
+struct ItemsPage {
+    layout: Layout,
+    items: Vec<ItemView>,
+    mine: bool,
+    state: String,
+    text: String,
+    states: Vec<(&'static str, &'static str)>,
+    next: Option<String>,
+}
+
+pub async fn items(State(state): State<AppState>, session: Session, AppQuery(q): AppQuery<ItemsQuery>) -> Response {
+    let mine = q.mine.is_some();
+    let query = ListQuery {
+        state: q.state.as_deref().and_then(|s| s.parse().ok()),
+        organ: None,
+        attribute: None,
+        kind: None,
+        text: q.text.clone().filter(|t| !t.trim().is_empty()),
+        created_by: mine.then(|| "me".to_owned()),
+        cursor: q.cursor.clone(),
+        limit: Some(50),
+    };
+    match crate::http::items::list_items(State(state), session.auth(), AppQuery(query)).await {
+        Ok(axum::Json(list)) => render(&ItemsPage {
+            layout: session.layout(if mine { "我的稿件" } else { "全部事项" }, if mine { "/items?mine=1" } else { "/items" }),
+            items: list.items,
+            mine,
+            state: q.state.unwrap_or_default(),
+            text: q.text.unwrap_or_default(),
+            states: ItemState::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
+            next: list.next,
+        }),
+        Err(e) => error_page(&session, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "queue.html")]
+struct QueuePage {
+    layout: Layout,
+    entries: Vec<QueueEntry>,
+    overdue: usize,
+}
+
+pub async fn queue(State(state): State<AppState>, session: Session) -> Response {
+    match crate::http::workflow::queue(State(state), session.auth()).await {
+        Ok(axum::Json(q)) => {
+            render(&QueuePage { layout: session.layout("待我审核", "/queue"), entries: q.entries, overdue: q.overdue })
+        }
+        Err(e) => error_page(&session, e),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct RegisterFilter {
+    attribute: Option<String>,
+    due: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    layout: Layout,
+    entries: Vec<RegisterEntry>,
+    attribute: String,
+    due: bool,
+    /// The filter as a query string, for the export links.
+    query: String,
+}
+
+impl RegisterPage {
+    fn status_label(&self, status: &str) -> &'static str {
+        match status {
+            "proposed" => "待确认",
+            "confirmed" => "已确认",
+            "changed" => "已变更",
+            _ => "已关闭",
+        }
+    }
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    session: Session,
+    AppQuery(f): AppQuery<RegisterFilter>,
+) -> Response {
+    let attribute: Option<Attribute> = f.attribute.as_deref().and_then(|a| a.parse().ok());
+    let due = f.due.is_some();
+    let q = RegisterQuery { attribute, due, format: None };
+    match crate::http::register::list(State(state), session.auth(), AppQuery(q)).await {
+        Ok(axum::Json(entries)) => {
+            let mut query = Vec::new();
+            if let Some(a) = attribute {
+                query.push(format!("attribute={a}"));
+            }
+            if due {
+                query.push("due=true".to_owned());
+            }
+            render(&RegisterPage {
+                layout: session.layout("依申请公开与不予公开台账", "/register"),
+                entries,
+                attribute: attribute.map(|a| a.as_str().to_owned()).unwrap_or_default(),
+                due,
+                query: query.join("&"),
+            })
+        }
+        Err(e) => error_page(&session, e),
+    }
+}
+
+/// A figure with its explanation.
+pub struct Figure {
+    pub label: &'static str,
+    pub value: String,
+    pub note: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    figures: Vec<Figure>,
+    published: Chart,
+    /// `(month, [per channel])`, the chart's figures as a table.
+    published_rows: Vec<(String, Vec<i64>)>,
+    channels: Vec<String>,
+    replies: Chart,
+    reply_rows: Vec<(String, Vec<i64>)>,
+}
+
+/// The last twelve months, `YYYY-MM`, oldest first, ending with today's.
+fn last_months(today: workdays::Date, n: u8) -> Vec<String> {
+    let (mut y, mut m) = (today.year(), today.month());
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(format!("{y:04}-{m:02}"));
+        if m == 1 {
+            y -= 1;
+            m = 12;
+        } else {
+            m -= 1;
+        }
+    }
+    out.reverse();
+    out
+}
+
+pub async fn dashboard(State(state): State<AppState>, session: Session) -> Response {
+    match dashboard_page(&state, &session).await {
+        Ok(page) => render(&page),
+        Err(e) => error_page(&session, e),
+    }
+}
+
+async fn dashboard_page(state: &AppState, session: &Session) -> Result<DashboardPage, ApiError> {
+    let today = crate::workflow::today();
+    let months = last_months(today, 12);
+    let counts = state.db.published_per_month(&format!("{}-01", months[0])).await?;
+    let mut channels: Vec<String> = state.settings.channels.clone();
+    for c in &counts {
+        if !channels.contains(&c.channel) {
+            channels.push(c.channel.clone());
+        }
+    }
+    let published_rows: Vec<(String, Vec<i64>)> = months
+        .iter()
+        .map(|m| {
+            let row = channels
+                .iter()
+                .map(|c| counts.iter().find(|x| &x.month == m && &x.channel == c).map_or(0, |x| x.items))
+                .collect();
+            (m.clone(), row)
+        })
+        .collect();
+    let labels: Vec<String> = channels.iter().map(|c| channel_label(c)).collect();
+    let published = chart::grouped(&months, &labels, &published_rows.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>());
+
+    let facts = state.db.item_facts().await?;
+    let calendar = &state.workflow.calendar;
+    let limit = state.workflow.deadlines.disclosure_working_days;
+    let on_time = |f: &ItemFacts| -> Option<bool> {
+        let sealed = f.first_sealed_at?;
+        let formed = f.formed_at.as_deref()?;
+        let due = crate::workflow::disclosure_deadline(calendar, formed, limit, today)?;
+        let sealed_on = crate::workflow::date_of(crate::model::Timestamp::from_offset(
+            time::OffsetDateTime::from_unix_timestamp(sealed).ok()?,
+        ));
+        Some(sealed_on.to_string() <= due.due_on)
+    };
+    // 依申请公开: replies received (created) and answered (sealed) within
+    // the statutory time, per month of receipt.
+    let replies: Vec<&ItemFacts> = facts.iter().filter(|f| f.kind == Kind::Reply).collect();
+    let reply_rows: Vec<(String, Vec<i64>)> = months
+        .iter()
+        .map(|m| {
+            let of_month: Vec<&&ItemFacts> = replies.iter().filter(|f| f.created_at.starts_with(m.as_str())).collect();
+            let answered = of_month.iter().filter(|f| f.first_sealed_at.is_some()).count();
+            let timely = of_month.iter().filter(|f| on_time(f) == Some(true)).count();
+            (m.clone(), vec![of_month.len() as i64, answered as i64, timely as i64])
+        })
+        .collect();
+    let reply_series = vec!["受理".to_owned(), "已答复".to_owned(), "按期答复".to_owned()];
+    let replies_chart =
+        chart::grouped(&months, &reply_series, &reply_rows.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>());
+
+    let published_states =
+        [ItemState::Sealed, ItemState::Scheduled, ItemState::Delivering, ItemState::Published];
+    let policies: Vec<&ItemFacts> =
+        facts.iter().filter(|f| f.kind == Kind::Policy && published_states.contains(&f.state)).collect();
+    let interpreted = policies
+        .iter()
+        .filter(|p| {
+            facts.iter().any(|f| f.kind == Kind::Interpretation && f.interprets == Some(p.id) && f.state != ItemState::Rejected)
+        })
+        .count();
+    let public_sealed: Vec<&ItemFacts> =
+        facts.iter().filter(|f| f.attribute == Attribute::Public && f.first_sealed_at.is_some()).collect();
+    let late = public_sealed.iter().filter(|f| on_time(f) == Some(false)).count();
+    let waiting_late = facts
+        .iter()
+        .filter(|f| f.attribute == Attribute::Public && f.first_sealed_at.is_none() && f.state != ItemState::Rejected)
+        .filter(|f| {
+            f.formed_at
+                .as_deref()
+                .and_then(|formed| crate::workflow::disclosure_deadline(calendar, formed, limit, today))
+                .is_some_and(|d| d.overdue)
+        })
+        .count();
+    let year_total: i64 = published_rows.iter().flat_map(|(_, r)| r).sum();
+    let figures = vec![
+        Figure {
+            label: "近 12 个月发布",
+            value: year_total.to_string(),
+            note: "各渠道确认发布的事项数（一个事项在一个渠道每月计一次）".into(),
+        },
+        Figure {
+            label: "政策解读率",
+            value: percent(interpreted, policies.len()),
+            note: format!("已发布政策文件 {} 件，其中有配套解读 {} 件", policies.len(), interpreted),
+        },
+        Figure {
+            label: "依申请公开按期答复率",
+            value: percent(
+                replies.iter().filter(|f| on_time(f) == Some(true)).count(),
+                replies.iter().filter(|f| f.first_sealed_at.is_some()).count(),
+            ),
+            note: format!(
+                "受理 {} 件，已答复 {} 件（自信息形成日起 {} 个工作日内）",
+                replies.len(),
+                replies.iter().filter(|f| f.first_sealed_at.is_some()).count(),
+                limit
+            ),
+        },
+        Figure {
+            label: "超过法定时限",
+            value: (late + waiting_late).to_string(),
+            note: format!("逾期公开 {late} 件，超过 {limit} 个工作日仍未公开 {waiting_late} 件"),
+        },
+    ];
+    Ok(DashboardPage {
+        layout: session.layout("政务公开统计", "/dashboard"),
+        figures,
+        published,
+        published_rows,
+        channels: labels,
+        replies: replies_chart,
+        reply_rows,
+    })
+}
+
+fn percent(part: usize, whole: usize) -> String {
+    if whole == 0 { "—".into() } else { format!("{:.1}%", part as f64 * 100.0 / whole as f64) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twelve_months_cross_the_year() {
+        let months = last_months(workdays::Date::new(2026, 2, 14).unwrap(), 4);
+        assert_eq!(months, vec!["2025-11", "2025-12", "2026-01", "2026-02"]);
+        assert_eq!(percent(1, 3), "33.3%");
+        assert_eq!(percent(0, 0), "—");
+    }
+}

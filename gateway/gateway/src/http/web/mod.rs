@@ -1,0 +1,489 @@
+//! The web interface: server-rendered pages in Simplified Chinese for
+//! drafters, reviewers, leaders and the publication office.
+//!
+//! Pages are askama templates (`gateway/gateway/templates/`), checked when
+//! the crate compiles. Every action goes through the same handler as the
+//! JSON API (`super::items`, `super::workflow`, …): the web layer turns a
+//! form into the API's request type, calls the handler with the person's
+//! session as [`Auth`], and renders the answer, so separation of duties,
+//! digest binding and every other rule live in one place. JavaScript is
+//! small and optional (`static/app.js`: span selection for comments,
+//! attachment upload, confirmations); every form works without it.
+//!
+//! Security: the session cookie is `HttpOnly; SameSite=Strict`; every form
+//! of a logged-in page carries a CSRF token derived from the session secret
+//! (a page from another site cannot read it), and a POST whose `Origin` is
+//! another site is refused. Sessions end after the configured idle time.
+
+mod chart;
+mod highlight;
+mod item;
+mod lists;
+mod office;
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use sha2::{Digest, Sha256};
+
+use super::extract::session_cookie;
+use super::{ApiError, AppState, Auth};
+use crate::auth::{Principal, Role, secret_hash};
+
+/// The pages and their form targets.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(start))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/items", get(lists::items))
+        .route("/items/new", get(item::new_form).post(item::create))
+        .route("/items/{id}", get(item::page))
+        .route("/items/{id}/edit", get(item::edit_form).post(item::edit))
+        .route("/items/{id}/submit", post(item::submit))
+        .route("/items/{id}/fix", post(item::apply_fix))
+        .route("/items/{id}/vote", post(item::vote))
+        .route("/items/{id}/comment", post(item::comment))
+        .route("/items/{id}/seal", post(item::seal))
+        .route("/items/{id}/withdraw", post(item::withdraw))
+        .route("/items/{id}/redeliver", post(item::redeliver))
+        .route("/queue", get(lists::queue))
+        .route("/register", get(lists::register))
+        .route("/dashboard", get(lists::dashboard))
+        .route("/office", get(office::office))
+        .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../../../static/app.css")) }))
+        .route(
+            "/static/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../../../static/app.js")) }),
+        )
+}
+
+fn asset(media_type: &'static str, body: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}
+
+/// A logged-in person on a page: who, and the CSRF token of their session.
+pub struct Session {
+    pub auth: Auth,
+    pub csrf: String,
+}
+
+impl Session {
+    pub fn principal(&self) -> &Principal {
+        &self.auth.0
+    }
+
+    /// A copy of the credential, for calling an API handler.
+    fn auth(&self) -> Auth {
+        Auth(self.auth.0.clone())
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.auth.0.has_role(role)
+    }
+
+    /// What every page shows around its content.
+    pub fn layout(&self, title: impl Into<String>, current: &'static str) -> Layout {
+        let p = self.principal();
+        let mut nav = Vec::new();
+        let mut link = |href: &'static str, label: &'static str| nav.push(NavLink { href, label, current: href == current });
+        if p.has_role(Role::Drafter) {
+            link("/items?mine=1", "我的稿件");
+            link("/items/new", "新建稿件");
+        }
+        if reviews(p) {
+            link("/queue", "待我审核");
+        }
+        if p.has_role(Role::Publisher) || p.has_role(Role::Admin) || p.has_role(Role::Auditor) {
+            link("/office", "发布管理");
+        }
+        if p.roles.iter().any(|r| super::register::READERS.contains(r)) {
+            link("/register", "台账");
+        }
+        link("/items", "全部事项");
+        link("/dashboard", "统计");
+        Layout {
+            title: title.into(),
+            user: p.display_name.clone(),
+            roles: p.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join("、"),
+            csrf: self.csrf.clone(),
+            nav,
+            notice: None,
+            error: None,
+        }
+    }
+}
+
+/// Whether the person has a reviewing role (a queue).
+fn reviews(p: &Principal) -> bool {
+    [Role::Reviewer, Role::SecrecyReviewer, Role::Approver, Role::Leader, Role::Cosigner, Role::Publicity]
+        .iter()
+        .any(|r| p.has_role(*r))
+}
+
+/// The CSRF token of a session: a hash of its secret, which only the
+/// session's owner (and the server) knows.
+fn csrf_token(session_secret: &str) -> String {
+    let digest = Sha256::new().chain_update(b"gateway-csrf\0").chain_update(session_secret.as_bytes()).finalize();
+    hex::encode(&digest[..16])
+}
+
+/// Why a page could not be shown to this request.
+pub enum Rejection {
+    /// Not logged in, or the session ended: to the login page.
+    Login { expired: bool },
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        match self {
+            Rejection::Login { expired: true } => Redirect::to("/?expired=1").into_response(),
+            Rejection::Login { expired: false } => Redirect::to("/").into_response(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Session, Rejection> {
+        let secret = session_cookie(parts).ok_or(Rejection::Login { expired: false })?;
+        let idle = time::Duration::minutes(state.settings.session.idle_minutes);
+        match state.db.session(&secret_hash(&secret), idle).await {
+            Ok(Some(session)) => Ok(Session { auth: Auth(session.principal), csrf: csrf_token(&secret) }),
+            Ok(None) => Err(Rejection::Login { expired: true }),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a session");
+                Err(Rejection::Login { expired: false })
+            }
+        }
+    }
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body; a key may
+/// repeat (checkbox groups).
+pub struct Form {
+    fields: Vec<(String, String)>,
+}
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Form {
+        Form { fields: form_urlencoded::parse(body).into_owned().collect() }
+    }
+
+    /// The first value of `key`, trimmed; `None` when absent or blank.
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    /// The first value of `key` as written (text areas keep their spaces).
+    pub fn raw(&self, key: &str) -> String {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+
+    /// Every non-blank value of `key`.
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.fields.iter().filter(|(k, v)| k == key && !v.trim().is_empty()).map(|(_, v)| v.trim().to_owned()).collect()
+    }
+}
+
+/// A POSTed form of a logged-in page, after the CSRF and origin checks.
+pub struct Posted {
+    pub session: Session,
+    pub form: Form,
+}
+
+impl Posted {
+    /// Checks the request came from our own page.
+    pub fn check(session: Session, headers: &HeaderMap, body: &Bytes) -> Result<Posted, Box<Response>> {
+        let form = Form::parse(body);
+        if !same_origin(headers) || form.get("csrf").as_deref() != Some(session.csrf.as_str()) {
+            let page = ErrorPage {
+                layout: session.layout("请求无效", ""),
+                status: 403,
+                detail: "表单已过期或不是从本系统页面提交的。请返回上一页，刷新后重新操作。".into(),
+            };
+            return Err(Box::new(render_status(StatusCode::FORBIDDEN, &page)));
+        }
+        Ok(Posted { session, form })
+    }
+}
+
+/// A POST whose `Origin` (or `Referer`) names another host is refused.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let origin = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|h| h.to_str().ok());
+    match origin {
+        None => true,
+        Some(o) => {
+            let rest = o.split_once("://").map_or(o, |(_, rest)| rest);
+            rest.split('/').next() == Some(host)
+        }
+    }
+}
+
+/// The frame around every page.
+pub struct Layout {
+    pub title: String,
+    pub user: String,
+    pub roles: String,
+    pub csrf: String,
+    pub nav: Vec<NavLink>,
+    /// A success message after an action.
+    pub notice: Option<String>,
+    /// An error message (from the API's problem document).
+    pub error: Option<String>,
+}
+
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+impl Layout {
+    /// Shows an API error on the page, as the API words it.
+    pub fn with_error(mut self, error: &ApiError) -> Layout {
+        let problem = error.problem();
+        self.error = Some(format!("{}：{}", problem.title, problem.detail));
+        self
+    }
+}
+
+/// Renders a page (200).
+pub fn render(page: &impl Template) -> Response {
+    render_status(StatusCode::OK, page)
+}
+
+/// Renders a page with a status.
+pub fn render_status(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut response = (status, html).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+                ),
+            );
+            headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            response
+        }
+        Err(e) => ApiError::Internal(format!("template: {e}")).into_response(),
+    }
+}
+
+/// A page that only says what went wrong.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub status: u16,
+    pub detail: String,
+}
+
+/// An API error as a page, with the API's status.
+pub fn error_page(session: &Session, error: ApiError) -> Response {
+    if matches!(error, ApiError::Unauthenticated) {
+        return Rejection::Login { expired: true }.into_response();
+    }
+    let problem = error.problem();
+    if let ApiError::Internal(cause) = &error {
+        tracing::error!(%cause, "internal error");
+    }
+    let page = ErrorPage {
+        layout: session.layout(problem.title.clone(), ""),
+        status: problem.status,
+        detail: problem.detail,
+    };
+    render_status(error.status(), &page)
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    message: Option<&'static str>,
+    error: Option<String>,
+    username: String,
+}
+
+#[derive(serde::Deserialize)]
+struct StartQuery {
+    expired: Option<String>,
+    out: Option<String>,
+}
+
+/// `/`: the login page, or the person's home page.
+async fn start(
+    State(state): State<AppState>,
+    parts: Parts,
+    super::AppQuery(q): super::AppQuery<StartQuery>,
+) -> Response {
+    let mut parts = parts;
+    if let Ok(session) = Session::from_request_parts(&mut parts, &state).await {
+        return Redirect::to(home(session.principal())).into_response();
+    }
+    let message = if q.expired.is_some() {
+        Some("会话已超时或已失效，请重新登录。")
+    } else if q.out.is_some() {
+        Some("您已安全退出。")
+    } else {
+        None
+    };
+    render(&LoginPage { message, error: None, username: String::new() })
+}
+
+/// Each role's home page.
+fn home(p: &Principal) -> &'static str {
+    if reviews(p) {
+        "/queue"
+    } else if p.has_role(Role::Drafter) {
+        "/items?mine=1"
+    } else if p.has_role(Role::Publisher) || p.has_role(Role::Admin) {
+        "/office"
+    } else {
+        "/items"
+    }
+}
+
+async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    let username = form.get("username").unwrap_or_default();
+    if !same_origin(&headers) {
+        return render_status(
+            StatusCode::FORBIDDEN,
+            &LoginPage { message: None, error: Some("登录请求不是从本系统页面提交的。".into()), username },
+        );
+    }
+    let request = super::accounts::LoginRequest { username: username.clone(), password: form.raw("password") };
+    match super::accounts::login(State(state), super::AppJson(request)).await {
+        Ok(response) => {
+            // The start page sends the person on to their home page.
+            let mut redirect = Redirect::to("/").into_response();
+            if let Some(cookie) = response.headers().get(header::SET_COOKIE).cloned() {
+                redirect.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+            redirect
+        }
+        Err(error) => {
+            let problem = error.problem();
+            render_status(
+                error.status(),
+                &LoginPage { message: None, error: Some(format!("{}：{}", problem.title, problem.detail)), username },
+            )
+        }
+    }
+}
+
+async fn logout(State(state): State<AppState>, session: Session, parts: Parts, body: Bytes) -> Response {
+    if let Err(refused) = Posted::check(session, &parts.headers, &body) {
+        return *refused;
+    }
+    match super::accounts::logout(State(state), parts).await {
+        Ok(response) => {
+            let mut redirect = Redirect::to("/?out=1").into_response();
+            if let Some(cookie) = response.headers().get(header::SET_COOKIE).cloned() {
+                redirect.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+            redirect
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Fixed success messages shown after a redirect (`?done=`); a code, not
+/// text, so a link cannot make the page say anything else.
+pub fn done_message(code: Option<&str>) -> Option<String> {
+    let text = match code? {
+        "created" => "稿件已保存为草稿。检查无误后请提交审核。",
+        "edited" => "已保存为新版本。",
+        "fixed" => "已按建议修改，生成了新版本。请确认后重新提交审核。",
+        "submitted" => "已提交审核，自动检查已完成。",
+        "voted" => "审核意见已提交。",
+        "signed" => "已签发。",
+        "commented" => "批注已添加。",
+        "sealed" => "已加盖信息公开专用章，正在向各渠道发布。",
+        "withdrawn" => "已发起撤稿，等待各渠道确认删除。",
+        "redelivered" => "已安排重新投递。",
+        _ => return None,
+    };
+    Some(text.to_owned())
+}
+
+/// Query parameters every item page accepts.
+#[derive(serde::Deserialize, Default)]
+pub struct PageQuery {
+    pub done: Option<String>,
+    pub from: Option<i64>,
+}
+
+/// Parses a path id, answering 404 as the API would.
+pub fn item_id(id: &str) -> Result<crate::model::ItemId, ApiError> {
+    super::items::parse_item_id(id)
+}
+
+/// Groups values by a key, keeping first-seen order of keys.
+pub fn group_by<K: Ord + Clone, V>(items: impl IntoIterator<Item = (K, V)>) -> BTreeMap<K, Vec<V>> {
+    let mut map: BTreeMap<K, Vec<V>> = BTreeMap::new();
+    for (k, v) in items {
+        map.entry(k).or_default().push(v);
+    }
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_keep_repeated_keys_and_decode_chinese() {
+        let f = Form::parse("channels=website&channels=wechat&title=%E9%80%9A%E7%9F%A5+x&blank=+".as_bytes());
+        assert_eq!(f.all("channels"), vec!["website", "wechat"]);
+        assert_eq!(f.get("title").as_deref(), Some("通知 x"));
+        assert_eq!(f.get("blank"), None);
+        assert_eq!(f.get("missing"), None);
+    }
+
+    #[test]
+    fn csrf_tokens_differ_per_session_and_are_stable() {
+        assert_eq!(csrf_token("gws_a"), csrf_token("gws_a"));
+        assert_ne!(csrf_token("gws_a"), csrf_token("gws_b"));
+        assert_eq!(csrf_token("gws_a").len(), 32);
+    }
+
+    #[test]
+    fn cross_site_posts_are_refused() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        assert!(!same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080.evil.example"));
+        assert!(!same_origin(&h));
+    }
+
+    #[test]
+    fn done_codes_map_to_fixed_text_only() {
+        assert!(done_message(Some("sealed")).is_some());
+        assert_eq!(done_message(Some("<script>")), None);
+        assert_eq!(done_message(None), None);
+    }
+}

@@ -1,0 +1,135 @@
+//! The publication office (政务公开办公室): items waiting for the seal, items
+//! on their way to the channels and withdrawals, the channels' endpoints,
+//! the policy and plugins in force, and the seal keys.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+
+use super::item::{channel_label, short_hash};
+use super::{Layout, Session, error_page, render};
+use crate::auth::Role;
+use crate::http::items::{ItemView, ListQuery};
+use crate::http::workflow::OverdueItem;
+use crate::http::{ApiError, AppQuery, AppState};
+use crate::model::ItemState;
+
+/// A channel endpoint as the office sees it.
+pub struct EndpointRow {
+    pub channel: String,
+    pub kind: String,
+    pub url: String,
+    pub enabled: bool,
+    pub disabled_reason: String,
+}
+
+pub struct KeyRow {
+    pub kid: String,
+    pub status: String,
+    pub dev: bool,
+    pub created_at: String,
+}
+
+pub struct PluginRow {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+}
+
+/// Items in one state.
+pub struct Lane {
+    pub label: &'static str,
+    pub items: Vec<ItemView>,
+}
+
+#[derive(Template)]
+#[template(path = "office.html")]
+struct OfficePage {
+    layout: Layout,
+    lanes: Vec<Lane>,
+    overdue: Vec<OverdueItem>,
+    endpoints: Vec<EndpointRow>,
+    transport_key: String,
+    keys: Vec<KeyRow>,
+    policy_name: String,
+    policy_hash: String,
+    plugins: Vec<PluginRow>,
+    workflow_version: String,
+}
+
+pub async fn office(State(state): State<AppState>, session: Session) -> Response {
+    if ![Role::Publisher, Role::Admin, Role::Auditor].iter().any(|r| session.has(*r)) {
+        return error_page(&session, ApiError::Forbidden("发布管理页面仅供政务公开办公室、管理员和审计人员使用。".into()));
+    }
+    match office_page(&state, &session).await {
+        Ok(page) => render(&page),
+        Err(e) => error_page(&session, e),
+    }
+}
+
+async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, ApiError> {
+    let lane_states = [
+        (ItemState::Approved, "待加封签"),
+        (ItemState::Scheduled, "定时发布"),
+        (ItemState::Delivering, "发布中"),
+        (ItemState::Withdrawing, "撤稿中"),
+        (ItemState::Published, "已发布"),
+    ];
+    let mut lanes = Vec::new();
+    for (item_state, label) in lane_states {
+        let query = ListQuery {
+            state: Some(item_state),
+            organ: None,
+            attribute: None,
+            kind: None,
+            text: None,
+            created_by: None,
+            cursor: None,
+            limit: Some(20),
+        };
+        let axum::Json(list) = crate::http::items::list_items(State(state.clone()), session.auth(), AppQuery(query)).await?;
+        lanes.push(Lane { label, items: list.items });
+    }
+    let overdue = match crate::http::workflow::overdue(State(state.clone()), session.auth()).await {
+        Ok(axum::Json(report)) => report.items,
+        Err(ApiError::Forbidden(_)) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let endpoints = state
+        .db
+        .endpoints()
+        .await?
+        .into_iter()
+        .map(|e| EndpointRow {
+            channel: channel_label(&e.channel),
+            kind: e.kind,
+            url: e.url.unwrap_or_default(),
+            enabled: e.enabled,
+            disabled_reason: e.disabled_reason.unwrap_or_default(),
+        })
+        .collect();
+    let keys = state
+        .db
+        .seal_keys()
+        .await?
+        .into_iter()
+        .map(|k| KeyRow { kid: k.kid, status: k.status, dev: k.dev, created_at: k.created_at.to_string() })
+        .collect();
+    let report = state.pipeline.current().report(std::time::Instant::now());
+    Ok(OfficePage {
+        layout: session.layout("发布管理", "/office"),
+        lanes,
+        overdue,
+        endpoints,
+        transport_key: state.transport.whpk(),
+        keys,
+        policy_name: report.policy_name,
+        policy_hash: short_hash(&report.policy_hash),
+        plugins: report
+            .plugins
+            .into_iter()
+            .map(|p| PluginRow { name: p.name, version: p.version, sha256: short_hash(&p.sha256) })
+            .collect(),
+        workflow_version: state.workflow.version.clone(),
+    })
+}

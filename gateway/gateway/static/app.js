@@ -1,0 +1,75 @@
+// Progressive enhancement only: every form works without this file.
+// 1. A selection in the text fills the comment form's span (UTF-8 byte offsets, as the API counts).
+// 2. Attachments are uploaded to /api/v1/attachments and added to the item form.
+// 3. Forms with data-confirm ask before a destructive action.
+"use strict";
+(function () {
+  const utf8 = (s) => new TextEncoder().encode(s).length;
+
+  function textOffset(root, node, offset) {
+    let count = 0;
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      if (n === node) return count + utf8(n.data.slice(0, offset));
+      count += utf8(n.data);
+    }
+    return null;
+  }
+
+  const form = document.getElementById("comment-form");
+  if (form) {
+    document.addEventListener("selectionchange", function () {
+      const sel = document.getSelection();
+      if (!sel || sel.rangeCount === 0 || sel.isCollapsed) return;
+      const range = sel.getRangeAt(0);
+      const root = range.startContainer.parentElement && range.startContainer.parentElement.closest("[data-field]");
+      if (!root || !root.contains(range.endContainer)) return;
+      const start = textOffset(root, range.startContainer, range.startOffset);
+      const end = textOffset(root, range.endContainer, range.endOffset);
+      if (start === null || end === null || end <= start) return;
+      form.elements.field.value = root.dataset.field;
+      form.elements.start.value = start;
+      form.elements.end.value = end;
+      form.querySelector(".selection").textContent = "批注针对选中的文字：“" + sel.toString().slice(0, 60) + "”";
+    });
+  }
+
+  document.querySelectorAll("input[data-upload]").forEach(function (input) {
+    const row = input.closest(".js-only");
+    if (row) row.hidden = false;
+    const list = document.getElementById(input.dataset.upload);
+    const status = row && row.querySelector(".upload-status");
+    input.addEventListener("change", async function () {
+      for (const file of input.files) {
+        if (status) status.textContent = "正在上传：" + file.name;
+        const response = await fetch("/api/v1/attachments", {
+          method: "POST",
+          headers: { "Content-Type": file.type || "application/octet-stream" },
+          body: file,
+          credentials: "same-origin",
+        });
+        const body = await response.json().catch(() => ({}));
+        if (!response.ok) {
+          if (status) status.textContent = "上传失败：" + (body.detail || response.status);
+          continue;
+        }
+        const li = document.createElement("li");
+        const label = document.createElement("label");
+        const box = document.createElement("input");
+        box.type = "checkbox"; box.name = "attachment"; box.checked = true;
+        box.value = body.digest + "|" + file.name;
+        label.append(box, " " + file.name);
+        li.append(label);
+        list.append(li);
+        if (status) status.textContent = "已上传：" + file.name;
+      }
+      input.value = "";
+    });
+  });
+
+  document.querySelectorAll("form[data-confirm]").forEach(function (f) {
+    f.addEventListener("submit", function (e) {
+      if (!window.confirm(f.dataset.confirm)) e.preventDefault();
+    });
+  });
+})();
