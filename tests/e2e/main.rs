@@ -9,4 +9,5 @@ mod items;
 mod misbehaviour;
 mod review;
 mod seal;
+mod web;
 mod workflow;

@@ -18,6 +18,7 @@ use serde_json::Value;
 use sqlx::Row;
 use tempfile::TempDir;
 
+pub mod browser;
 pub mod platforms;
 pub mod process;
 

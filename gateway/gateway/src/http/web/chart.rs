@@ -98,8 +98,11 @@ pub fn grouped(categories: &[String], series: &[String], values: &[Vec<i64>]) ->
             Tick { y: base - scale(value), value }
         })
         .collect();
-    let legend =
-        series.iter().enumerate().map(|(s, label)| Legend { label: label.clone(), class: format!("s{}", s % 6) }).collect();
+    let legend = series
+        .iter()
+        .enumerate()
+        .map(|(s, label)| Legend { label: label.clone(), class: format!("s{}", s % 6) })
+        .collect();
     Chart { width: WIDTH, height: HEIGHT, base, groups, legend, ticks }
 }
 

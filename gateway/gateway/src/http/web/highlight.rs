@@ -52,7 +52,9 @@ impl Segment {
 pub fn segments(text: &str, marks: &[Mark]) -> Vec<Segment> {
     let valid: Vec<&Mark> = marks
         .iter()
-        .filter(|m| m.start < m.end && m.end <= text.len() && text.is_char_boundary(m.start) && text.is_char_boundary(m.end))
+        .filter(|m| {
+            m.start < m.end && m.end <= text.len() && text.is_char_boundary(m.start) && text.is_char_boundary(m.end)
+        })
         .collect();
     let mut cuts: Vec<usize> = vec![0, text.len()];
     for m in &valid {
@@ -128,7 +130,10 @@ mod tests {
 
     #[test]
     fn replacing_a_span_keeps_the_rest() {
-        assert_eq!(replace("号码110101199003077777。", 6, 24, "110101********7777").as_deref(), Some("号码110101********7777。"));
+        assert_eq!(
+            replace("号码110101199003077777。", 6, 24, "110101********7777").as_deref(),
+            Some("号码110101********7777。")
+        );
         assert_eq!(replace("号码", 1, 3, "x"), None);
         assert_eq!(replace("号码", 3, 9, "x"), None);
     }

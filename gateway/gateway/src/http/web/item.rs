@@ -92,7 +92,8 @@ impl ItemForm {
     fn input(&self, base_version: Option<i64>) -> Result<ItemInput, ApiError> {
         let opt = |s: &str| (!s.trim().is_empty()).then(|| s.to_owned());
         let kind: Kind = self.kind.parse().map_err(|_| ApiError::invalid("kind", "请选择稿件类型"))?;
-        let attribute: Attribute = self.attribute.parse().map_err(|_| ApiError::invalid("attribute", "请选择公开属性"))?;
+        let attribute: Attribute =
+            self.attribute.parse().map_err(|_| ApiError::invalid("attribute", "请选择公开属性"))?;
         let superior = match self.superior_attribute.parse::<Attribute>() {
             Ok(attribute) => Some(SuperiorRef {
                 doc_number: opt(&self.superior_doc_number),
@@ -109,7 +110,8 @@ impl ItemForm {
         let mut attachments = Vec::new();
         for a in &self.attachments {
             let (digest, name) = a.split_once('|').unwrap_or((a.as_str(), ""));
-            let digest = digest.parse().map_err(|_| ApiError::invalid("attachments", "附件摘要格式不正确，请重新上传"))?;
+            let digest =
+                digest.parse().map_err(|_| ApiError::invalid("attachments", "附件摘要格式不正确，请重新上传"))?;
             attachments.push(AttachmentInput { name: name.to_owned(), digest });
         }
         Ok(ItemInput {
@@ -152,7 +154,8 @@ fn choices<'a>(options: impl IntoIterator<Item = (&'a str, String)>, chosen: &[S
 }
 
 /// The flags the workflow policy knows, with their meaning.
-const FLAGS: [(&str, &str); 2] = [("major", "重大/敏感事项（需主要领导审签）"), ("cross_agency", "涉及其他机关（需会签）")];
+const FLAGS: [(&str, &str); 2] =
+    [("major", "重大/敏感事项（需主要领导审签）"), ("cross_agency", "涉及其他机关（需会签）")];
 
 /// A channel's name for people.
 pub fn channel_label(channel: &str) -> String {
@@ -161,6 +164,8 @@ pub fn channel_label(channel: &str) -> String {
         "wechat" => "微信公众号".into(),
         "weibo" => "政务微博".into(),
         "app" => "政务客户端".into(),
+        "applicant" => "申请人送达".into(),
+        "bulletin" => "政府公报".into(),
         other => other.into(),
     }
 }
@@ -240,7 +245,13 @@ pub async fn create(State(state): State<AppState>, session: Session, headers: He
     }
 }
 
-fn form_error(state: &AppState, session: &Session, item: Option<(String, i64)>, values: ItemForm, e: ApiError) -> Response {
+fn form_error(
+    state: &AppState,
+    session: &Session,
+    item: Option<(String, i64)>,
+    values: ItemForm,
+    e: ApiError,
+) -> Response {
     let mut page = form_page(state, session, item, values);
     page.layout = page.layout.with_error(&e);
     render_status(e.status(), &page)
@@ -270,9 +281,11 @@ pub async fn edit(
     let base: i64 = form.get("base_version").and_then(|v| v.parse().ok()).unwrap_or(0);
     let values = ItemForm::from_form(&form);
     let edited = match values.input(Some(base)) {
-        Ok(input) => crate::http::items::edit_item(State(state.clone()), session.auth(), Path(id.clone()), AppJson(input))
-            .await
-            .map(|axum::Json(v)| v),
+        Ok(input) => {
+            crate::http::items::edit_item(State(state.clone()), session.auth(), Path(id.clone()), AppJson(input))
+                .await
+                .map(|axum::Json(v)| v)
+        }
         Err(e) => Err(e),
     };
     match edited {
@@ -286,7 +299,8 @@ pub async fn edit(
 
 async fn submit_version(state: &AppState, session: &Session, id: &str, version: i64) -> Response {
     let request = SubmitRequest { version };
-    match crate::http::items::submit_item(State(state.clone()), session.auth(), Path(id.to_owned()), AppJson(request)).await
+    match crate::http::items::submit_item(State(state.clone()), session.auth(), Path(id.to_owned()), AppJson(request))
+        .await
     {
         Ok(_) => Redirect::to(&format!("/items/{id}?done=submitted")).into_response(),
         Err(e) => item_page(state, session, id, PageQuery::default(), Some(e)).await,
@@ -597,7 +611,8 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
             groups.push(FindingGroup { label: severity_label(severity), class, rows });
         }
     }
-    let workflow = workflow::get_workflow(State(state.clone()), session.auth(), Path(id.to_owned())).await.ok().map(|j| j.0);
+    let workflow =
+        workflow::get_workflow(State(state.clone()), session.auth(), Path(id.to_owned())).await.ok().map(|j| j.0);
     let my_stages = workflow
         .as_ref()
         .filter(|w| w.state == crate::model::ItemState::InReview)
@@ -651,7 +666,12 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
         .as_ref()
         .map(|r| {
             let plugins: Vec<String> = r.outcome.plugins.iter().map(|p| format!("{} {}", p.name, p.version)).collect();
-            format!("策略 {}（{}），插件：{}", r.outcome.policy_name, short_hash(&r.outcome.policy_hash), plugins.join("、"))
+            format!(
+                "策略 {}（{}），插件：{}",
+                r.outcome.policy_name,
+                short_hash(&r.outcome.policy_hash),
+                plugins.join("、")
+            )
         })
         .unwrap_or_default();
     Ok(ItemPage {
@@ -663,7 +683,7 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
         title_segments: highlight::segments(&content.title, &marks(&findings, Field::Title)),
         body_segments: highlight::segments(&content.body, &marks(&findings, Field::Body)),
         groups,
-        show_secrecy: session.has(Role::SecrecyReviewer) && !secrecy_rows.is_empty(),
+        show_secrecy: session.has(Role::SecrecyReviewer),
         secrecy_rows,
         verdict,
         reviewed_with,
@@ -685,6 +705,13 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
         workflow,
         item,
     })
+}
+
+impl ItemPage {
+    /// The content digest as people compare it: its first 12 hex digits.
+    fn short_digest(&self) -> String {
+        format!("{}…", short_hash(&self.item.current.content_digest.to_string()))
+    }
 }
 
 /// `sha256:abcd…` → `abcd1234`.
@@ -711,7 +738,8 @@ pub async fn apply_fix(
 }
 
 async fn fix(state: &AppState, session: &Session, id: &str, form: &Form) -> Result<(), ApiError> {
-    let axum::Json(item) = crate::http::items::get_item(State(state.clone()), session.auth(), Path(id.to_owned())).await?;
+    let axum::Json(item) =
+        crate::http::items::get_item(State(state.clone()), session.auth(), Path(id.to_owned())).await?;
     let version: i64 = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
     if version != item.current_version {
         return Err(ApiError::Stale { expected: version, current: item.current_version });
@@ -749,7 +777,8 @@ async fn fix(state: &AppState, session: &Session, id: &str, form: &Form) -> Resu
     }
     let input = ItemForm::from_content(&content).input(Some(item.current_version))?;
     let _new_version =
-        crate::http::items::edit_item(State(state.clone()), session.auth(), Path(id.to_owned()), AppJson(input)).await?;
+        crate::http::items::edit_item(State(state.clone()), session.auth(), Path(id.to_owned()), AppJson(input))
+            .await?;
     Ok(())
 }
 
@@ -810,7 +839,8 @@ pub async fn comment(
         end: form.get("end").and_then(|v| v.parse().ok()),
         body: form.raw("body"),
     };
-    match crate::http::workflow::add_comment(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await
+    match crate::http::workflow::add_comment(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request))
+        .await
     {
         Ok(_) => Redirect::to(&format!("/items/{id}?done=commented#comments")).into_response(),
         Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
@@ -833,7 +863,8 @@ pub async fn seal(
         if v.len() == 16 { format!("{v}:00+08:00") } else { v }
     });
     let request = SealItemRequest { content_digest: form.get("digest").unwrap_or_default(), not_before };
-    match crate::http::seals::seal_item(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await {
+    match crate::http::seals::seal_item(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await
+    {
         Ok(_) => Redirect::to(&format!("/items/{id}?done=sealed#deliveries")).into_response(),
         Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
     }
@@ -852,7 +883,9 @@ pub async fn withdraw(
     };
     let request =
         WithdrawRequestBody { reason: form.get("reason").unwrap_or_default(), urgent: form.get("urgent").is_some() };
-    match crate::http::delivery::withdraw(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await {
+    match crate::http::delivery::withdraw(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request))
+        .await
+    {
         Ok(_) => Redirect::to(&format!("/items/{id}?done=withdrawn#deliveries")).into_response(),
         Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
     }

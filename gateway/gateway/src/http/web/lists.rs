@@ -48,7 +48,8 @@ pub async fn items(State(state): State<AppState>, session: Session, AppQuery(q):
     };
     match crate::http::items::list_items(State(state), session.auth(), AppQuery(query)).await {
         Ok(axum::Json(list)) => render(&ItemsPage {
-            layout: session.layout(if mine { "我的稿件" } else { "全部事项" }, if mine { "/items?mine=1" } else { "/items" }),
+            layout: session
+                .layout(if mine { "我的稿件" } else { "全部事项" }, if mine { "/items?mine=1" } else { "/items" }),
             items: list.items,
             mine,
             state: q.state.unwrap_or_default(),
@@ -71,7 +72,9 @@ struct QueuePage {
 pub async fn queue(State(state): State<AppState>, session: Session) -> Response {
     match crate::http::workflow::queue(State(state), session.auth()).await {
         Ok(axum::Json(q)) => {
-            render(&QueuePage { layout: session.layout("待我审核", "/queue"), entries: q.entries, overdue: q.overdue })
+            render(&QueuePage {
+                layout: session.layout("待我审核", "/queue"), entries: q.entries, overdue: q.overdue
+            })
         }
         Err(e) => error_page(&session, e),
     }
@@ -199,7 +202,8 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
         })
         .collect();
     let labels: Vec<String> = channels.iter().map(|c| channel_label(c)).collect();
-    let published = chart::grouped(&months, &labels, &published_rows.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>());
+    let published =
+        chart::grouped(&months, &labels, &published_rows.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>());
 
     let facts = state.db.item_facts().await?;
     let calendar = &state.workflow.calendar;
@@ -229,14 +233,15 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
     let replies_chart =
         chart::grouped(&months, &reply_series, &reply_rows.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>());
 
-    let published_states =
-        [ItemState::Sealed, ItemState::Scheduled, ItemState::Delivering, ItemState::Published];
+    let published_states = [ItemState::Sealed, ItemState::Scheduled, ItemState::Delivering, ItemState::Published];
     let policies: Vec<&ItemFacts> =
         facts.iter().filter(|f| f.kind == Kind::Policy && published_states.contains(&f.state)).collect();
     let interpreted = policies
         .iter()
         .filter(|p| {
-            facts.iter().any(|f| f.kind == Kind::Interpretation && f.interprets == Some(p.id) && f.state != ItemState::Rejected)
+            facts
+                .iter()
+                .any(|f| f.kind == Kind::Interpretation && f.interprets == Some(p.id) && f.state != ItemState::Rejected)
         })
         .count();
     let public_sealed: Vec<&ItemFacts> =

@@ -24,13 +24,13 @@ mod office;
 use std::collections::BTreeMap;
 
 use askama::Template;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use sha2::{Digest, Sha256};
 
 use super::extract::session_cookie;
@@ -58,7 +58,10 @@ pub fn routes() -> Router<AppState> {
         .route("/register", get(lists::register))
         .route("/dashboard", get(lists::dashboard))
         .route("/office", get(office::office))
-        .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../../../static/app.css")) }))
+        .route(
+            "/static/app.css",
+            get(|| async { asset("text/css; charset=utf-8", include_str!("../../../static/app.css")) }),
+        )
         .route(
             "/static/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", include_str!("../../../static/app.js")) }),
@@ -97,7 +100,8 @@ impl Session {
     pub fn layout(&self, title: impl Into<String>, current: &'static str) -> Layout {
         let p = self.principal();
         let mut nav = Vec::new();
-        let mut link = |href: &'static str, label: &'static str| nav.push(NavLink { href, label, current: href == current });
+        let mut link =
+            |href: &'static str, label: &'static str| nav.push(NavLink { href, label, current: href == current });
         if p.has_role(Role::Drafter) {
             link("/items?mine=1", "我的稿件");
             link("/items/new", "新建稿件");
@@ -307,11 +311,8 @@ pub fn error_page(session: &Session, error: ApiError) -> Response {
     if let ApiError::Internal(cause) = &error {
         tracing::error!(%cause, "internal error");
     }
-    let page = ErrorPage {
-        layout: session.layout(problem.title.clone(), ""),
-        status: problem.status,
-        detail: problem.detail,
-    };
+    let page =
+        ErrorPage { layout: session.layout(problem.title.clone(), ""), status: problem.status, detail: problem.detail };
     render_status(error.status(), &page)
 }
 
@@ -368,7 +369,9 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
     if !same_origin(&headers) {
         return render_status(
             StatusCode::FORBIDDEN,
-            &LoginPage { message: None, error: Some("登录请求不是从本系统页面提交的。".into()), username },
+            &LoginPage {
+                message: None, error: Some("登录请求不是从本系统页面提交的。".into()), username
+            },
         );
     }
     let request = super::accounts::LoginRequest { username: username.clone(), password: form.raw("password") };

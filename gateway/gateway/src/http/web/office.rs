@@ -59,7 +59,10 @@ struct OfficePage {
 
 pub async fn office(State(state): State<AppState>, session: Session) -> Response {
     if ![Role::Publisher, Role::Admin, Role::Auditor].iter().any(|r| session.has(*r)) {
-        return error_page(&session, ApiError::Forbidden("发布管理页面仅供政务公开办公室、管理员和审计人员使用。".into()));
+        return error_page(
+            &session,
+            ApiError::Forbidden("发布管理页面仅供政务公开办公室、管理员和审计人员使用。".into()),
+        );
     }
     match office_page(&state, &session).await {
         Ok(page) => render(&page),
@@ -87,7 +90,8 @@ async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, 
             cursor: None,
             limit: Some(20),
         };
-        let axum::Json(list) = crate::http::items::list_items(State(state.clone()), session.auth(), AppQuery(query)).await?;
+        let axum::Json(list) =
+            crate::http::items::list_items(State(state.clone()), session.auth(), AppQuery(query)).await?;
         lanes.push(Lane { label, items: list.items });
     }
     let overdue = match crate::http::workflow::overdue(State(state.clone()), session.auth()).await {

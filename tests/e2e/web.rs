@@ -1,0 +1,276 @@
+//! The web interface in a real headless Chromium (issue 10), plus its
+//! security checks over plain HTTP.
+//!
+//! The browser test walks the whole life of an item as people do it: a
+//! drafter submits a notice with an 身份证 number, sees it highlighted,
+//! applies the suggested mask and resubmits; reviewers approve from their
+//! queue (保密审查 sees the personal-information list); the 分管领导 and
+//! the 主要领导 sign off with their password; the publication office seals
+//! it; the channel confirms and the page shows it delivered.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use gateway::auth::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tests::browser::Browser;
+use tests::{Backend, TestApp, on_both_backends};
+
+on_both_backends!(an_item_goes_from_draft_to_delivered_in_the_browser, pages_refuse_forged_and_expired_requests,);
+
+const UNIT: &str = "江城市民政局";
+
+/// A valid GB 11643 number (check digit 2).
+const ID_NUMBER: &str = "321183198506120412";
+
+fn password(username: &str) -> String {
+    format!("Pw-{username}-2026")
+}
+
+/// A channel endpoint that accepts every push and records it.
+async fn website() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let sink = got.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |_: HeaderMap, body: Bytes| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, got)
+}
+
+/// Opens the item from the reviewer's queue and approves the stage offered.
+async fn approve_from_queue(b: &Browser, username: &str, title: &str, signoff: bool, shot: Option<&str>) {
+    b.login(username, &password(username)).await;
+    assert_eq!(b.path().await, "/queue", "{username} lands on the queue");
+    let link = b.find("table.queue td a").await;
+    assert_eq!(link.text().await.unwrap(), title);
+    link.click().await.unwrap();
+    let form = b.find("form.vote").await;
+    if signoff {
+        let statement = b.text("form.vote blockquote.statement").await;
+        assert!(statement.contains("谁发布谁负责"), "the sign-off statement is shown: {statement}");
+        b.fill("form.vote input[name=password]", &password(username)).await;
+    }
+    if let Some(name) = shot {
+        b.screenshot(name).await;
+    }
+    form.find(fantoccini::Locator::Css("button[value=approve]")).await.unwrap().click().await.unwrap();
+    let notice = b.text("p.notice").await;
+    assert!(notice.contains(if signoff { "已签发" } else { "审核意见已提交" }), "{username}: {notice}");
+    b.logout().await;
+}
+
+async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.user("root", &[Role::Admin], None).await;
+    app.user("drafter", &[Role::Drafter], Some(UNIT)).await;
+    app.user("first", &[Role::Reviewer], Some(UNIT)).await;
+    app.user("second", &[Role::Reviewer], Some(UNIT)).await;
+    app.user("secrecy", &[Role::SecrecyReviewer], None).await;
+    app.user("approver", &[Role::Approver], Some(UNIT)).await;
+    app.user("leader", &[Role::Leader], Some(UNIT)).await;
+    app.user("office", &[Role::Publisher], None).await;
+    let (hook, received) = website().await;
+    let (status, body) =
+        admin.post("/api/v1/channel-endpoints", &json!({"channel": "website", "kind": "webhook", "url": hook})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let b = Browser::start(&app.base, 1280, 900).await;
+    b.goto("/").await;
+    assert_eq!(b.text("form h2").await, "登录");
+    b.screenshot("01-login").await;
+
+    // The drafter writes a notice with an ID number and submits it.
+    b.login("drafter", &password("drafter")).await;
+    assert_eq!(b.path().await, "/items?mine=1");
+    b.click("nav a[href='/items/new']").await;
+    let title = "关于发放2026年度困难群众临时救助金的公示";
+    b.fill("#title", title).await;
+    b.fill("#issuer", UNIT).await;
+    b.fill(
+        "#body",
+        &format!(
+            "经审核，申请人王某（身份证号码：{ID_NUMBER}）符合临时救助条件，拟发放救助金3000元。\n公示期为5个工作日。"
+        ),
+    )
+    .await;
+    for channel in b.all("input[name=channels]:checked").await {
+        channel.click().await.unwrap();
+    }
+    b.click("input[name=channels][value=website]").await;
+    b.click("input[name=flags][value=major]").await;
+    b.screenshot("02-new-item").await;
+    b.click("button[name=then][value=submit]").await;
+
+    // The finding is highlighted in the text, with the mask suggested.
+    let mark = b.find(".doc-body a.hl-block").await;
+    assert_eq!(mark.text().await.unwrap(), ID_NUMBER);
+    assert_eq!(b.text(".summary .badge").await, "已拦截");
+    let finding = b.find(".finding.sev-block").await;
+    let finding_text = finding.text().await.unwrap();
+    assert!(finding_text.contains("PII-001") && finding_text.contains("3211**********0412"), "{finding_text}");
+    b.screenshot("03-finding-in-text").await;
+
+    // One click applies the mask as a new version; then resubmit.
+    finding.find(fantoccini::Locator::Css("button[name=finding]")).await.unwrap().click().await.unwrap();
+    assert!(b.text("p.notice").await.contains("已按建议修改"));
+    let body = b.text(".doc-body").await;
+    assert!(!body.contains(ID_NUMBER) && body.contains("3211**********0412"), "{body}");
+    b.click("form[action$='/submit'] button").await;
+    assert!(b.text("p.notice").await.contains("已提交审核"));
+    assert_eq!(b.text(".summary .badge").await, "审核中");
+    assert!(b.all(".finding.sev-block").await.is_empty(), "no blocking finding is left");
+    let item_path = b.path().await;
+    let item_id = item_path.trim_start_matches("/items/").split('?').next().unwrap().to_owned();
+    b.logout().await;
+
+    // Reviewers work their queues; 保密审查 sees the personal-information list.
+    approve_from_queue(&b, "first", title, false, Some("04-review")).await;
+    approve_from_queue(&b, "second", title, false, None).await;
+    b.login("secrecy", &password("secrecy")).await;
+    b.goto(&format!("/items/{item_id}")).await;
+    let secrecy = b.text("section.secrecy").await;
+    assert!(secrecy.contains("未发现个人信息或密级标志"), "the masked number is no longer a finding: {secrecy}");
+    b.screenshot("05-secrecy-review").await;
+    b.logout().await;
+    approve_from_queue(&b, "secrecy", title, false, None).await;
+
+    // Leaders sign off on a phone-sized screen, with their password again.
+    b.client.set_window_size(390, 844).await.unwrap();
+    approve_from_queue(&b, "approver", title, true, Some("06-signoff-phone")).await;
+    approve_from_queue(&b, "leader", title, true, None).await;
+    b.client.set_window_size(1280, 900).await.unwrap();
+
+    // The publication office seals it; the channel confirms.
+    b.login("office", &password("office")).await;
+    b.goto("/office").await;
+    let lane = b.text(".lane").await;
+    assert!(lane.contains("待加封签") && lane.contains(title), "{lane}");
+    b.screenshot("07-office").await;
+    b.goto(&format!("/items/{item_id}")).await;
+    b.click("form.seal-form button").await;
+    assert!(b.text("p.notice").await.contains("已加盖信息公开专用章"));
+    let mut delivered = false;
+    for _ in 0..100 {
+        if !b.all("#deliveries .badge.dv-delivered").await.is_empty() {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        b.client.refresh().await.unwrap();
+    }
+    assert!(delivered, "the page shows the channel's confirmation");
+    assert_eq!(b.text("#deliveries .badge.dv-delivered").await, "已送达并确认");
+    b.screenshot("08-delivered").await;
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one push: {got:?}");
+    assert_eq!(got[0]["type"], "publish");
+    assert_eq!(got[0]["item_id"], item_id.as_str());
+    assert!(!got[0]["envelope"]["content"]["body"].as_str().unwrap().contains(ID_NUMBER), "the masked text went out");
+
+    // The other pages of the office render with their data.
+    b.goto("/dashboard").await;
+    assert!(b.text(".figures").await.contains("政策解读率"));
+    assert!(!b.all(".chart rect[data-value='1']").await.is_empty(), "this month's publication is charted");
+    b.screenshot("09-dashboard").await;
+    b.goto("/register").await;
+    b.find("a[href^='/api/v1/register/export?format=xlsx']").await;
+    b.logout().await;
+    b.stop().await;
+    app.stop().await;
+}
+
+async fn pages_refuse_forged_and_expired_requests(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("drafter", &[Role::Drafter], Some(UNIT)).await;
+    let anonymous = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    // Not logged in: every page sends to the login page.
+    let r = anonymous.get(format!("{}/queue", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/");
+    let login = anonymous.get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(login.contains("<h2>登录</h2>") && login.contains("lang=\"zh-CN\""));
+
+    // A wrong password is said in Chinese, with 401.
+    let r = anonymous
+        .post(format!("{}/login", app.base))
+        .form(&[("username", "drafter"), ("password", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("用户名或密码错误"));
+
+    // The logged-in client's page carries a CSRF token; a form without it,
+    // or with another site's Origin, is refused and stores nothing.
+    let page = drafter.http.get(format!("{}/items/new", app.base)).send().await.unwrap().text().await.unwrap();
+    let token = page.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
+    let before = app.snapshot().await;
+    let fields = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_owned()),
+            ("kind", "notice".to_owned()),
+            ("title", "通知".to_owned()),
+            ("body", "正文".to_owned()),
+            ("attribute", "public".to_owned()),
+            ("channels", "website".to_owned()),
+        ]
+    };
+    let r = drafter.http.post(format!("{}/items/new", app.base)).form(&fields("forged")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("表单已过期或不是从本系统页面提交的"));
+    let r = drafter
+        .http
+        .post(format!("{}/items/new", app.base))
+        .header("origin", "http://evil.example")
+        .form(&fields(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.snapshot().await, before, "a refused form changed nothing");
+
+    // A field the API refuses comes back on the form with the message and
+    // what was typed.
+    let mut bad = fields(&token);
+    bad.retain(|(k, _)| *k != "channels");
+    bad.push(("channels", "nowhere".to_owned()));
+    let r = drafter.http.post(format!("{}/items/new", app.base)).form(&bad).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("未知的发布渠道") && text.contains("value=\"通知\""), "{text}");
+    assert_eq!(app.snapshot().await, before);
+
+    // With the token the same form creates the draft.
+    let r = drafter.http.post(format!("{}/items/new", app.base)).form(&fields(&token)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "followed the redirect to the item page");
+    assert!(r.url().path().starts_with("/items/"));
+    assert!(r.text().await.unwrap().contains("稿件已保存为草稿"));
+    let headers = drafter.http.get(format!("{}/queue", app.base)).send().await.unwrap();
+    let csp = headers.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    app.stop().await;
+
+    // An idle session ends: the next page asks to log in again.
+    let app = TestApp::spawn_with(backend, |s| s.session.idle_minutes = 0).await;
+    let drafter = app.user("drafter", &[Role::Drafter], Some(UNIT)).await;
+    let me = drafter.http.get(format!("{}/api/v1/auth/me", app.base)).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "idle time 0: the session is over at once");
+    let r = drafter.http.get(format!("{}/items/new", app.base)).send().await.unwrap();
+    assert_eq!(r.url().as_str(), format!("{}/?expired=1", app.base));
+    assert!(r.text().await.unwrap().contains("会话已超时或已失效，请重新登录"));
+    app.stop().await;
+}
