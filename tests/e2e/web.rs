@@ -50,6 +50,35 @@ async fn website() -> (String, Arc<Mutex<Vec<Value>>>) {
     (url, got)
 }
 
+/// Selects the first occurrence of `arguments[0]` in the item's body text.
+const SELECT_TEXT: &str = r#"
+const root = document.querySelector('.doc-body');
+const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+  const i = n.data.indexOf(arguments[0]);
+  if (i >= 0) {
+    const range = document.createRange();
+    range.setStart(n, i);
+    range.setEnd(n, i + arguments[0].length);
+    const sel = document.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    return true;
+  }
+}
+return false;
+"#;
+
+async fn wait_for_text(b: &Browser, css: &str, wanted: &str) {
+    for _ in 0..50 {
+        if b.text(css).await.contains(wanted) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never showed {wanted:?}: {}", b.text(css).await);
+}
+
 /// Opens the item from the reviewer's queue and approves the stage offered.
 async fn approve_from_queue(b: &Browser, username: &str, title: &str, signoff: bool, shot: Option<&str>) {
     b.login(username, &password(username)).await;
@@ -136,20 +165,57 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     let item_id = item_path.trim_start_matches("/items/").split('?').next().unwrap().to_owned();
     b.logout().await;
 
+    // 初审 comments on a selected span and asks for a change.
+    b.login("first", &password("first")).await;
+    b.goto(&item_path).await;
+    let selected = b.client.execute(SELECT_TEXT, vec![json!("3000元")]).await.unwrap();
+    assert_eq!(selected, json!(true));
+    wait_for_text(&b, "#comment-form .selection", "3000元").await;
+    b.fill("#comment-body", "救助金额与审批表不一致，请核对。").await;
+    b.click("#comment-form button").await;
+    let comments = b.text("ul.comments").await;
+    assert!(comments.contains("3000元") && comments.contains("请核对"), "{comments}");
+    b.fill("form.vote textarea[name=comment]", "请核对救助金额后重新提交。").await;
+    b.click("form.vote button[value=changes]").await;
+    assert_eq!(b.text(".summary .badge").await, "退回修改");
+    b.logout().await;
+
+    // The drafter corrects the amount and resubmits.
+    b.login("drafter", &password("drafter")).await;
+    b.goto(&item_path).await;
+    assert!(b.text("ul.comments").await.contains("救助金额与审批表不一致"));
+    b.click("a[href$='/edit']").await;
+    let corrected = b.find("#body").await.prop("value").await.unwrap().unwrap().replace("3000元", "3200元");
+    b.fill("#body", &corrected).await;
+    b.click("button[name=then][value=submit]").await;
+    assert_eq!(b.text(".summary .badge").await, "审核中");
+    b.logout().await;
+
+    // 初审 sees what changed since their last look, and approves.
+    b.login("first", &password("first")).await;
+    assert!(b.text("table.queue").await.contains("上次看的是第 2 版"));
+    b.click("table.queue td a").await;
+    let diff = b.text(".diff").await;
+    assert!(diff.contains("3200") && diff.contains("3000"), "{diff}");
+    b.scroll_to(".diff").await;
+    b.screenshot("04-review-diff").await;
+    b.click("form.vote button[value=approve]").await;
+    assert!(b.text("p.notice").await.contains("审核意见已提交"));
+    b.logout().await;
+
     // Reviewers work their queues; 保密审查 sees the personal-information list.
-    approve_from_queue(&b, "first", title, false, Some("04-review")).await;
-    approve_from_queue(&b, "second", title, false, None).await;
+    approve_from_queue(&b, "second", title, false, Some("05-queue-item")).await;
     b.login("secrecy", &password("secrecy")).await;
     b.goto(&format!("/items/{item_id}")).await;
     let secrecy = b.text("section.secrecy").await;
     assert!(secrecy.contains("未发现个人信息或密级标志"), "the masked number is no longer a finding: {secrecy}");
-    b.screenshot("05-secrecy-review").await;
+    b.screenshot("06-secrecy-review").await;
     b.logout().await;
     approve_from_queue(&b, "secrecy", title, false, None).await;
 
     // Leaders sign off on a phone-sized screen, with their password again.
     b.client.set_window_size(390, 844).await.unwrap();
-    approve_from_queue(&b, "approver", title, true, Some("06-signoff-phone")).await;
+    approve_from_queue(&b, "approver", title, true, Some("07-signoff-phone")).await;
     approve_from_queue(&b, "leader", title, true, None).await;
     b.client.set_window_size(1280, 900).await.unwrap();
 
@@ -158,7 +224,7 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     b.goto("/office").await;
     let lane = b.text(".lane").await;
     assert!(lane.contains("待加封签") && lane.contains(title), "{lane}");
-    b.screenshot("07-office").await;
+    b.screenshot("08-office").await;
     b.goto(&format!("/items/{item_id}")).await;
     b.click("form.seal-form button").await;
     assert!(b.text("p.notice").await.contains("已加盖信息公开专用章"));
@@ -173,18 +239,39 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     }
     assert!(delivered, "the page shows the channel's confirmation");
     assert_eq!(b.text("#deliveries .badge.dv-delivered").await, "已送达并确认");
-    b.screenshot("08-delivered").await;
+    b.screenshot("09-delivered").await;
     let got = received.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "one push: {got:?}");
     assert_eq!(got[0]["type"], "publish");
     assert_eq!(got[0]["item_id"], item_id.as_str());
     assert!(!got[0]["envelope"]["content"]["body"].as_str().unwrap().contains(ID_NUMBER), "the masked text went out");
 
+    // 撤稿: every channel must confirm removal; the checklist shows it.
+    b.click("details.withdraw summary").await;
+    b.fill("#reason", "公示期已满，撤下。").await;
+    b.click("details.withdraw button[type=submit]").await;
+    b.client.accept_alert().await.expect("the withdrawal asks for confirmation");
+    assert!(b.text("p.notice").await.contains("已发起撤稿"));
+    let mut confirmed = false;
+    for _ in 0..100 {
+        if b.all(".checklist li.ok").await.len() == 1 && b.text(".summary .badge").await == "已撤稿" {
+            confirmed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        b.client.refresh().await.unwrap();
+    }
+    assert!(confirmed, "the channel confirmed removal and the item is withdrawn");
+    assert_eq!(b.text(".checklist li.ok").await, "✓ 政府网站：已确认删除");
+    b.screenshot("11-withdrawn").await;
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.iter().map(|e| e["type"].as_str().unwrap()).collect::<Vec<_>>(), ["publish", "withdraw"]);
+
     // The other pages of the office render with their data.
     b.goto("/dashboard").await;
     assert!(b.text(".figures").await.contains("政策解读率"));
     assert!(!b.all(".chart rect[data-value='1']").await.is_empty(), "this month's publication is charted");
-    b.screenshot("09-dashboard").await;
+    b.screenshot("10-dashboard").await;
     b.goto("/register").await;
     b.find("a[href^='/api/v1/register/export?format=xlsx']").await;
     b.logout().await;

@@ -149,6 +149,13 @@ impl Browser {
         self.find("#username").await;
     }
 
+    /// Scrolls the element into the middle of the window (before a screenshot).
+    pub async fn scroll_to(&self, css: &str) {
+        let element = self.find(css).await;
+        let arg = serde_json::to_value(&element).expect("element reference");
+        self.client.execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg]).await.expect("scrolling");
+    }
+
     /// Takes a screenshot; writes it as `<name>.png` where
     /// `GATEWAY_SCREENSHOTS` points.
     pub async fn screenshot(&self, name: &str) {

@@ -534,6 +534,16 @@ fn channel_rows(d: &ItemDeliveries) -> Vec<ChannelRow> {
         .collect()
 }
 
+/// Each channel sent a withdrawal, and whether every endpoint of it
+/// confirmed removal (answered 2xx).
+fn withdraw_checklist(d: &ItemDeliveries) -> Vec<(String, bool)> {
+    let withdrawals = d.deliveries.iter().filter(|v| v.delivery.kind == "withdraw");
+    super::group_by(withdrawals.map(|v| (v.delivery.channel.clone(), v.delivery.state == "delivered")))
+        .into_iter()
+        .map(|(channel, confirmed)| (channel_label(&channel), confirmed.iter().all(|c| *c)))
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "item.html")]
 struct ItemPage {
@@ -562,10 +572,14 @@ struct ItemPage {
     can_withdraw: bool,
     can_withdraw_urgent: bool,
     can_redeliver: bool,
+    /// 政务公开办公室 or 主要领导: may confirm an urgent withdrawal.
+    can_confirm_withdrawal: bool,
     seals: Vec<crate::store::SealRecord>,
     deliveries: Vec<ChannelRow>,
     partially_published: bool,
     withdrawals: Vec<crate::store::WithdrawalRecord>,
+    /// Per channel that was sent a withdrawal: whether it confirmed removal.
+    withdraw_checklist: Vec<(String, bool)>,
 }
 
 pub async fn page(
@@ -698,8 +712,10 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
         can_withdraw: live_seal && p.has_role(Role::Publisher),
         can_withdraw_urgent: live_seal && (p.has_role(Role::SecrecyReviewer) || p.has_role(Role::Leader)),
         can_redeliver: p.has_role(Role::Publisher) || p.has_role(Role::Admin),
+        can_confirm_withdrawal: p.has_role(Role::Publisher) || p.has_role(Role::Leader),
         partially_published: deliveries.as_ref().is_some_and(|d| d.partially_published),
         withdrawals: deliveries.as_ref().map(|d| d.withdrawals.clone()).unwrap_or_default(),
+        withdraw_checklist: deliveries.as_ref().map(withdraw_checklist).unwrap_or_default(),
         deliveries: deliveries.as_ref().map(channel_rows).unwrap_or_default(),
         seals,
         workflow,
@@ -708,6 +724,21 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
 }
 
 impl ItemPage {
+    /// A seal's status for people.
+    fn seal_label(&self, s: &crate::store::SealState) -> &'static str {
+        match s {
+            crate::store::SealState::Valid => "有效",
+            crate::store::SealState::Withdrawn => "已撤回",
+            crate::store::SealState::Suspended => "已暂停",
+            crate::store::SealState::Superseded => "已被更正版本取代",
+        }
+    }
+
+    /// An RFC 3339 time as Beijing time, to the minute.
+    fn local(&self, t: impl std::fmt::Display) -> String {
+        super::beijing(&t.to_string())
+    }
+
     /// The content digest as people compare it: its first 12 hex digits.
     fn short_digest(&self) -> String {
         format!("{}…", short_hash(&self.item.current.content_digest.to_string()))
@@ -887,6 +918,32 @@ pub async fn withdraw(
         .await
     {
         Ok(_) => Redirect::to(&format!("/items/{id}?done=withdrawn#deliveries")).into_response(),
+        Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
+    }
+}
+
+/// Confirms an urgent withdrawal afterwards.
+pub async fn confirm_withdrawal(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Posted { session, form } = match Posted::check(session, &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let request = crate::http::delivery::ConfirmWithdrawal { note: form.get("note").unwrap_or_default() };
+    match crate::http::delivery::confirm_withdrawal(
+        State(state.clone()),
+        session.auth(),
+        Path(id.clone()),
+        AppJson(request),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/items/{id}?done=confirmed#deliveries")).into_response(),
         Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
     }
 }

@@ -34,6 +34,12 @@ struct ItemsPage {
     next: Option<String>,
 }
 
+impl ItemsPage {
+    fn local(&self, t: impl std::fmt::Display) -> String {
+        super::beijing(&t.to_string())
+    }
+}
+
 pub async fn items(State(state): State<AppState>, session: Session, AppQuery(q): AppQuery<ItemsQuery>) -> Response {
     let mine = q.mine.is_some();
     let query = ListQuery {

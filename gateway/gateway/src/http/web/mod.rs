@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/items/{id}/comment", post(item::comment))
         .route("/items/{id}/seal", post(item::seal))
         .route("/items/{id}/withdraw", post(item::withdraw))
+        .route("/items/{id}/withdraw/confirm", post(item::confirm_withdrawal))
         .route("/items/{id}/redeliver", post(item::redeliver))
         .route("/queue", get(lists::queue))
         .route("/register", get(lists::register))
@@ -424,6 +425,7 @@ pub fn done_message(code: Option<&str>) -> Option<String> {
         "sealed" => "已加盖信息公开专用章，正在向各渠道发布。",
         "withdrawn" => "已发起撤稿，等待各渠道确认删除。",
         "redelivered" => "已安排重新投递。",
+        "confirmed" => "已确认紧急撤稿。",
         _ => return None,
     };
     Some(text.to_owned())
@@ -439,6 +441,19 @@ pub struct PageQuery {
 /// Parses a path id, answering 404 as the API would.
 pub fn item_id(id: &str) -> Result<crate::model::ItemId, ApiError> {
     super::items::parse_item_id(id)
+}
+
+/// An RFC 3339 time as Beijing time (UTC+8) to the minute,
+/// `2026-11-24 04:06`; anything else is shown as it is.
+pub fn beijing(t: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(t, &Rfc3339) {
+        Ok(at) => {
+            let at = at.to_offset(time::macros::offset!(+8));
+            format!("{:04}-{:02}-{:02} {:02}:{:02}", at.year(), u8::from(at.month()), at.day(), at.hour(), at.minute())
+        }
+        Err(_) => t.to_owned(),
+    }
 }
 
 /// Groups values by a key, keeping first-seen order of keys.
@@ -481,6 +496,12 @@ mod tests {
         assert!(!same_origin(&h));
         h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080.evil.example"));
         assert!(!same_origin(&h));
+    }
+
+    #[test]
+    fn times_are_shown_in_beijing_time() {
+        assert_eq!(beijing("2026-11-23T20:06:54.414Z"), "2026-11-24 04:06");
+        assert_eq!(beijing("不是时间"), "不是时间");
     }
 
     #[test]

@@ -117,7 +117,12 @@ async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, 
         .seal_keys()
         .await?
         .into_iter()
-        .map(|k| KeyRow { kid: k.kid, status: k.status, dev: k.dev, created_at: k.created_at.to_string() })
+        .map(|k| KeyRow {
+            kid: k.kid,
+            status: k.status,
+            dev: k.dev,
+            created_at: super::beijing(&k.created_at.to_string()),
+        })
         .collect();
     let report = state.pipeline.current().report(std::time::Instant::now());
     Ok(OfficePage {
