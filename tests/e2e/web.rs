@@ -140,11 +140,18 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     }
     b.click("input[name=channels][value=website]").await;
     b.click("input[name=flags][value=major]").await;
+    // The attachment is uploaded by the page's script and listed on the form.
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("救助名单.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4\n% test attachment\n%%EOF\n").unwrap();
+    b.find("#upload").await.send_keys(pdf.to_str().unwrap()).await.unwrap();
+    wait_for_text(&b, "#attachments", "救助名单.pdf").await;
     b.screenshot("02-new-item").await;
     b.click("button[name=then][value=submit]").await;
 
     // The finding is highlighted in the text, with the mask suggested.
     let mark = b.find(".doc-body a.hl-block").await;
+    assert!(b.text("a[href^='/api/v1/attachments/sha256:']").await.contains("救助名单.pdf"), "the attachment is on the item");
     assert_eq!(mark.text().await.unwrap(), ID_NUMBER);
     assert_eq!(b.text(".summary .badge").await, "已拦截");
     let finding = b.find(".finding.sev-block").await;

@@ -45,7 +45,13 @@ impl Db {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok(PublishedCount { month: r.try_get("month")?, channel: r.try_get("channel")?, items: r.try_get("n")? }))
+            .map(|r| {
+                Ok(PublishedCount {
+                    month: r.try_get("month")?,
+                    channel: r.try_get("channel")?,
+                    items: r.try_get("n")?,
+                })
+            })
             .collect()
     }
 
