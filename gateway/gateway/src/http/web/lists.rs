@@ -212,57 +212,21 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
         chart::grouped(&months, &labels, &published_rows.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>());
 
     let facts = state.db.item_facts().await?;
-    let calendar = &state.workflow.calendar;
     let limit = state.workflow.deadlines.disclosure_working_days;
-    let on_time = |f: &ItemFacts| -> Option<bool> {
-        let sealed = f.first_sealed_at?;
-        let formed = f.formed_at.as_deref()?;
-        let due = crate::workflow::disclosure_deadline(calendar, formed, limit, today)?;
-        let sealed_on = crate::workflow::date_of(crate::model::Timestamp::from_offset(
-            time::OffsetDateTime::from_unix_timestamp(sealed).ok()?,
-        ));
-        Some(sealed_on.to_string() <= due.due_on)
-    };
-    // 依申请公开: replies received (created) and answered (sealed) within
-    // the statutory time, per month of receipt.
-    let replies: Vec<&ItemFacts> = facts.iter().filter(|f| f.kind == Kind::Reply).collect();
+    let t = Tally::of(&facts, &state.workflow.calendar, limit, today);
     let reply_rows: Vec<(String, Vec<i64>)> = months
         .iter()
         .map(|m| {
-            let of_month: Vec<&&ItemFacts> = replies.iter().filter(|f| f.created_at.starts_with(m.as_str())).collect();
-            let answered = of_month.iter().filter(|f| f.first_sealed_at.is_some()).count();
-            let timely = of_month.iter().filter(|f| on_time(f) == Some(true)).count();
-            (m.clone(), vec![of_month.len() as i64, answered as i64, timely as i64])
+            let r = t.replies.iter().filter(|r| r.month == *m);
+            let count = |f: fn(&&Reply) -> bool| r.clone().filter(f).count() as i64;
+            (m.clone(), vec![count(|_| true), count(|r| r.answered), count(|r| r.on_time)])
         })
         .collect();
     let reply_series = vec!["受理".to_owned(), "已答复".to_owned(), "按期答复".to_owned()];
     let replies_chart =
         chart::grouped(&months, &reply_series, &reply_rows.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>());
-
-    let published_states = [ItemState::Sealed, ItemState::Scheduled, ItemState::Delivering, ItemState::Published];
-    let policies: Vec<&ItemFacts> =
-        facts.iter().filter(|f| f.kind == Kind::Policy && published_states.contains(&f.state)).collect();
-    let interpreted = policies
-        .iter()
-        .filter(|p| {
-            facts
-                .iter()
-                .any(|f| f.kind == Kind::Interpretation && f.interprets == Some(p.id) && f.state != ItemState::Rejected)
-        })
-        .count();
-    let public_sealed: Vec<&ItemFacts> =
-        facts.iter().filter(|f| f.attribute == Attribute::Public && f.first_sealed_at.is_some()).collect();
-    let late = public_sealed.iter().filter(|f| on_time(f) == Some(false)).count();
-    let waiting_late = facts
-        .iter()
-        .filter(|f| f.attribute == Attribute::Public && f.first_sealed_at.is_none() && f.state != ItemState::Rejected)
-        .filter(|f| {
-            f.formed_at
-                .as_deref()
-                .and_then(|formed| crate::workflow::disclosure_deadline(calendar, formed, limit, today))
-                .is_some_and(|d| d.overdue)
-        })
-        .count();
+    let answered = t.replies.iter().filter(|r| r.answered).count();
+    let on_time = t.replies.iter().filter(|r| r.on_time).count();
     let year_total: i64 = published_rows.iter().flat_map(|(_, r)| r).sum();
     let figures = vec![
         Figure {
@@ -272,26 +236,18 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
         },
         Figure {
             label: "政策解读率",
-            value: percent(interpreted, policies.len()),
-            note: format!("已发布政策文件 {} 件，其中有配套解读 {} 件", policies.len(), interpreted),
+            value: percent(t.interpreted, t.policies),
+            note: format!("已发布政策文件 {} 件，其中有配套解读 {} 件", t.policies, t.interpreted),
         },
         Figure {
             label: "依申请公开按期答复率",
-            value: percent(
-                replies.iter().filter(|f| on_time(f) == Some(true)).count(),
-                replies.iter().filter(|f| f.first_sealed_at.is_some()).count(),
-            ),
-            note: format!(
-                "受理 {} 件，已答复 {} 件（自信息形成日起 {} 个工作日内）",
-                replies.len(),
-                replies.iter().filter(|f| f.first_sealed_at.is_some()).count(),
-                limit
-            ),
+            value: percent(on_time, answered),
+            note: format!("受理 {} 件，已答复 {answered} 件（按期：{limit} 个工作日内）", t.replies.len()),
         },
         Figure {
             label: "超过法定时限",
-            value: (late + waiting_late).to_string(),
-            note: format!("逾期公开 {late} 件，超过 {limit} 个工作日仍未公开 {waiting_late} 件"),
+            value: (t.late + t.waiting_late).to_string(),
+            note: format!("逾期公开 {} 件，超过 {limit} 个工作日仍未公开 {} 件", t.late, t.waiting_late),
         },
     ];
     Ok(DashboardPage {
@@ -305,6 +261,75 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
     })
 }
 
+/// One 依申请公开 reply: the month it was received (created) and whether
+/// it was answered (sealed), within the statutory time.
+#[derive(Debug, PartialEq, Eq)]
+struct Reply {
+    month: String,
+    answered: bool,
+    on_time: bool,
+}
+
+/// The counts behind the dashboard's figures.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Published (sealed, scheduled, delivering, published) policies…
+    policies: usize,
+    /// …of which have a 政策解读 that is not rejected.
+    interpreted: usize,
+    replies: Vec<Reply>,
+    /// 主动公开 items sealed after `limit` working days from `formed_at`.
+    late: usize,
+    /// 主动公开 items not yet sealed and already past the limit.
+    waiting_late: usize,
+}
+
+impl Tally {
+    fn of(facts: &[ItemFacts], calendar: &workdays::Calendar, limit: u32, today: workdays::Date) -> Tally {
+        let deadline = |f: &ItemFacts| {
+            f.formed_at
+                .as_deref()
+                .and_then(|formed| crate::workflow::disclosure_deadline(calendar, formed, limit, today))
+        };
+        // `Some(true)` sealed in time, `Some(false)` late, `None` unknown or not sealed.
+        let sealed_in_time = |f: &ItemFacts| -> Option<bool> {
+            let sealed = time::OffsetDateTime::from_unix_timestamp(f.first_sealed_at?).ok()?;
+            let sealed_on = crate::workflow::date_of(crate::model::Timestamp::from_offset(sealed));
+            Some(sealed_on.to_string() <= deadline(f)?.due_on)
+        };
+        let published = [ItemState::Sealed, ItemState::Scheduled, ItemState::Delivering, ItemState::Published];
+        let policies: Vec<&ItemFacts> =
+            facts.iter().filter(|f| f.kind == Kind::Policy && published.contains(&f.state)).collect();
+        let interpreted = policies
+            .iter()
+            .filter(|p| {
+                facts.iter().any(|f| {
+                    f.kind == Kind::Interpretation && f.interprets == Some(p.id) && f.state != ItemState::Rejected
+                })
+            })
+            .count();
+        let replies = facts
+            .iter()
+            .filter(|f| f.kind == Kind::Reply)
+            .map(|f| Reply {
+                month: f.created_at.chars().take(7).collect(),
+                answered: f.first_sealed_at.is_some(),
+                on_time: sealed_in_time(f) == Some(true),
+            })
+            .collect();
+        let public = || facts.iter().filter(|f| f.attribute == Attribute::Public && f.state != ItemState::Rejected);
+        Tally {
+            policies: policies.len(),
+            interpreted,
+            replies,
+            late: public().filter(|f| sealed_in_time(f) == Some(false)).count(),
+            waiting_late: public()
+                .filter(|f| f.first_sealed_at.is_none() && deadline(f).is_some_and(|d| d.overdue))
+                .count(),
+        }
+    }
+}
+
 fn percent(part: usize, whole: usize) -> String {
     if whole == 0 { "—".into() } else { format!("{:.1}%", part as f64 * 100.0 / whole as f64) }
 }
@@ -312,6 +337,50 @@ fn percent(part: usize, whole: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn facts(kind: Kind, state: ItemState, formed_at: &str, sealed: Option<&str>) -> ItemFacts {
+        let unix = |d: &str| time::OffsetDateTime::parse(d, &time::format_description::well_known::Rfc3339).unwrap();
+        ItemFacts {
+            id: crate::model::ItemId::generate(),
+            state,
+            kind,
+            attribute: Attribute::Public,
+            formed_at: Some(formed_at.into()),
+            interprets: None,
+            created_at: format!("{formed_at}T01:00:00.000Z"),
+            first_sealed_at: sealed.map(|s| unix(s).unix_timestamp()),
+        }
+    }
+
+    fn calendar() -> workdays::Calendar {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/calendar");
+        crate::workflow::policy::load_calendars(&dir).unwrap()
+    }
+
+    #[test]
+    fn figures_count_interpretations_timely_replies_and_late_items() {
+        let today = workdays::Date::new(2026, 11, 23).unwrap();
+        let published = ItemState::Published;
+        let policy = facts(Kind::Policy, published, "2026-09-01", Some("2026-09-02T02:00:00Z"));
+        let lone_policy = facts(Kind::Policy, published, "2026-09-01", Some("2026-09-03T02:00:00Z"));
+        let draft_policy = facts(Kind::Policy, ItemState::Draft, "2026-11-20", None);
+        let mut reading = facts(Kind::Interpretation, published, "2026-09-02", Some("2026-09-03T02:00:00Z"));
+        reading.interprets = Some(policy.id);
+        // Formed 2026-09-21: 20 working days end 2026-10-26 (中秋、国庆 and the make-up day).
+        let timely = facts(Kind::Reply, published, "2026-09-21", Some("2026-10-26T08:00:00Z"));
+        let late = facts(Kind::Reply, published, "2026-09-21", Some("2026-10-27T08:00:00Z"));
+        let open = facts(Kind::Reply, ItemState::InReview, "2026-11-02", None);
+        let overdue = facts(Kind::Notice, ItemState::InReview, "2026-09-21", None);
+        let all = [policy, lone_policy, draft_policy, reading, timely, late, open, overdue];
+        let t = Tally::of(&all, &calendar(), 20, today);
+        assert_eq!((t.policies, t.interpreted), (2, 1), "a draft policy is not counted");
+        assert_eq!(t.replies.len(), 3);
+        assert_eq!(t.replies.iter().filter(|r| r.answered).count(), 2);
+        assert_eq!(t.replies.iter().filter(|r| r.on_time).count(), 1);
+        assert_eq!(t.replies[0].month, "2026-09");
+        assert_eq!(t.late, 1, "the reply sealed on 10-27");
+        assert_eq!(t.waiting_late, 1, "the notice formed 09-21, still in review");
+    }
 
     #[test]
     fn twelve_months_cross_the_year() {
