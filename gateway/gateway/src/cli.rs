@@ -80,16 +80,37 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ChannelsCommand {
-    /// Add an endpoint: a webhook URL events are POSTed to, or a pull channel.
+    /// Add an endpoint: a webhook URL events are POSTed to, a pull channel,
+    /// or a connector the gateway drives (--kind wechat|weibo).
     Add {
         #[arg(long)]
         channel: String,
-        /// Webhook URL (http:// or https://); omit with --pull.
+        /// Webhook URL (http:// or https://); omit with --pull. For a
+        /// connector: the platform's API base (default its real host).
         #[arg(long)]
         url: Option<String>,
         /// A pull endpoint (reads /api/v1/channels/{channel}/changes and confirms).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "kind")]
         pull: bool,
+        /// webhook (default), pull, wechat (official account) or weibo.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Connector: WeChat AppID.
+        #[arg(long)]
+        app_id: Option<String>,
+        /// Connector: the NAME of the secret (environment variable or 0600 file
+        /// <data_dir>/secrets/NAME), never the secret itself.
+        #[arg(long)]
+        secret_name: Option<String>,
+        /// Connector: the public seal page, with {serial} (required for Weibo).
+        #[arg(long)]
+        link_template: Option<String>,
+        /// Connector: WeChat cover image (thumb_media_id of a permanent material).
+        #[arg(long)]
+        cover_media_id: Option<String>,
+        /// Connector: check a live post for removal by the platform every N seconds (0: never).
+        #[arg(long, default_value_t = 3600)]
+        recheck_secs: i64,
     },
     /// List endpoints.
     List,
@@ -360,15 +381,35 @@ async fn channels(settings: &Settings, command: ChannelsCommand) -> anyhow::Resu
         );
     };
     match command {
-        ChannelsCommand::Add { channel, url, pull } => {
-            let kind = gateway::delivery::check_endpoint(
+        ChannelsCommand::Add {
+            channel,
+            url,
+            pull,
+            kind,
+            app_id,
+            secret_name,
+            link_template,
+            cover_media_id,
+            recheck_secs,
+        } => {
+            let kind = if pull { Some("pull".to_owned()) } else { kind };
+            let connector =
+                matches!(kind.as_deref(), Some("wechat" | "weibo")).then(|| gateway::store::ConnectorConfig {
+                    app_id,
+                    secret_name: secret_name.unwrap_or_default(),
+                    link_template,
+                    cover_media_id,
+                    recheck_secs,
+                });
+            let (kind, url) = gateway::delivery::check_endpoint(
                 &settings.channels,
                 &channel,
-                Some(if pull { "pull" } else { "webhook" }),
+                kind.as_deref(),
                 url.as_deref(),
+                connector.as_ref(),
             )
             .map_err(|(field, why)| anyhow::anyhow!("{field}: {why}"))?;
-            let e = db.add_endpoint(&channel, kind, url.as_deref(), None).await?;
+            let e = db.add_endpoint(&channel, kind, url.as_deref(), connector.as_ref(), None).await?;
             show(&e);
         }
         ChannelsCommand::List => {

@@ -15,10 +15,17 @@
 //! added, and on PostgreSQL on `NOTIFY gateway_delivery` from other gateway
 //! processes (LISTEN). It also escalates withdrawals not confirmed in time.
 //!
+//! Deliveries of connector endpoints (`wechat`, `weibo`) go to
+//! [`connector`] instead of a POST; the same claims, order, backoff and
+//! give-up apply.
+//!
 //! It decides nothing about *what* is delivered: the store's fan-out does,
 //! inside the transaction that changed the item.
 
+pub mod connector;
+
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -31,7 +38,7 @@ use crate::config::{DeliverySettings, Settings};
 use crate::http::AppState;
 use crate::model::Timestamp;
 use crate::sealing::SealKeyError;
-use crate::store::{Claimed, Outcome};
+use crate::store::{Claimed, ConnectorConfig, Outcome};
 
 /// The largest response excerpt kept per attempt, bytes.
 pub const EXCERPT_BYTES: usize = 1024;
@@ -86,23 +93,30 @@ impl TransportKey {
 }
 
 /// Checks a new endpoint against the configured channels; returns its kind
-/// (`webhook` by default), or the field at fault and why (in Chinese).
+/// (`webhook` by default) and URL (for a connector, the platform's API base
+/// unless overridden), or the field at fault and why (in Chinese).
 pub fn check_endpoint<'a>(
     channels: &[String],
     channel: &str,
     kind: Option<&'a str>,
     url: Option<&str>,
-) -> Result<&'a str, (&'static str, String)> {
+    connector: Option<&ConnectorConfig>,
+) -> Result<(&'a str, Option<String>), (&'static str, String)> {
     if !channels.iter().any(|c| c == channel) {
         return Err(("channel", format!("未配置的发布渠道：{channel}")));
     }
     let kind = kind.unwrap_or("webhook");
+    if matches!(kind, "webhook" | "pull") && connector.is_some() {
+        return Err(("kind", "只有 wechat、weibo 端点有连接器配置".into()));
+    }
     match (kind, url) {
-        ("webhook", Some(u)) if (u.starts_with("http://") || u.starts_with("https://")) && u.len() <= 2048 => Ok(kind),
+        ("webhook", Some(u)) if (u.starts_with("http://") || u.starts_with("https://")) && u.len() <= 2048 => {
+            Ok((kind, Some(u.to_owned())))
+        }
         ("webhook", _) => Err(("url", "推送地址须为 http:// 或 https:// 开头的 URL".into())),
-        ("pull", None) => Ok(kind),
+        ("pull", None) => Ok((kind, None)),
         ("pull", Some(_)) => Err(("url", "拉取方式的渠道不需要推送地址".into())),
-        _ => Err(("kind", "kind 须为 webhook 或 pull".into())),
+        _ => connector::check_config(kind, url, connector).map(|base| (kind, Some(base))),
     }
 }
 
@@ -172,9 +186,11 @@ pub fn spawn(state: AppState) -> Dispatcher {
             .build()
             .expect("a TLS-less client builds");
         let poll = Duration::from_millis(settings.poll_interval_ms);
+        let shared = Arc::new(connector::Shared::default());
         let mut last_escalation = Instant::now();
         loop {
-            let busy = match dispatch_once(&state, &client, &settings).await {
+            connector::recheck(&state, &client, &shared).await;
+            let busy = match dispatch_once(&state, &client, &shared, &settings).await {
                 Ok(n) => n >= settings.concurrency as usize,
                 Err(e) => {
                     tracing::warn!(error = %e, "delivery dispatch failed; will retry");
@@ -239,6 +255,7 @@ async fn notify_escalation(state: &AppState, e: &crate::store::Escalation) -> Re
 async fn dispatch_once(
     state: &AppState,
     client: &reqwest::Client,
+    shared: &Arc<connector::Shared>,
     settings: &DeliverySettings,
 ) -> Result<usize, crate::store::StoreError> {
     let lease = i64::try_from(settings.lease_secs).unwrap_or(60);
@@ -246,12 +263,31 @@ async fn dispatch_once(
     let n = claimed.len();
     let mut set = tokio::task::JoinSet::new();
     for c in claimed {
-        let (state, client, settings) = (state.clone(), client.clone(), settings.clone());
+        let (state, client, shared, settings) = (state.clone(), client.clone(), shared.clone(), settings.clone());
         set.spawn(async move {
             let started = Timestamp::now();
-            let outcome = send(&client, &state.transport, &c, &settings).await;
-            if let Err(e) = state.db.record_attempt(&c, started, &outcome).await {
+            let (outcome, posts) = match c.endpoint_kind.as_str() {
+                "webhook" => (send(&client, &state.transport, &c, &settings).await, Vec::new()),
+                _ => connector::deliver(&state, &client, &shared, &c, &settings).await,
+            };
+            if let Err(e) = state.db.record_attempt(&c, started, &outcome, &posts).await {
                 tracing::warn!(error = %e, delivery = %c.id, "cannot record a delivery attempt; the lease will expire");
+                return;
+            }
+            if let Outcome::Rejected { reason, .. } = &outcome {
+                let message = format!(
+                    "事项 {} 在{}发布失败：{reason}。该渠道未发布，事项为部分发布，请处理。",
+                    c.item_id,
+                    connector::channel_name(&c.endpoint_kind)
+                );
+                connector::notify_office(
+                    &state,
+                    &c.item_id,
+                    "delivery_rejected",
+                    &message,
+                    &format!("rejected:{}", c.id),
+                )
+                .await;
             }
         });
     }

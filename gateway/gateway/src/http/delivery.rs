@@ -22,7 +22,8 @@ use super::{ApiError, AppJson, AppQuery, AppState, Auth};
 use crate::auth::{Role, Scope};
 use crate::model::Timestamp;
 use crate::store::{
-    AttemptRecord, DeliveryRecord, EndpointRecord, StoreError, WithdrawRequest, Withdrawal, WithdrawalRecord,
+    AttemptRecord, ConnectorConfig, DeliveryRecord, EndpointRecord, PostRecord, StoreError, WithdrawRequest,
+    Withdrawal, WithdrawalRecord,
 };
 
 /// The transport key set (JWK Set, OKP/Ed25519) that verifies the
@@ -40,12 +41,31 @@ pub async fn webhook_keys(State(state): State<AppState>) -> Response {
 #[serde(deny_unknown_fields)]
 pub struct NewEndpoint {
     pub channel: String,
-    /// `webhook` (default) or `pull`.
+    /// `webhook` (default), `pull`, or a connector the gateway drives:
+    /// `wechat` (official account), `weibo`.
     #[serde(default)]
     pub kind: Option<String>,
     /// For `webhook`: the `http://` or `https://` URL events are POSTed to.
+    /// For a connector: the platform's API base (default its real host).
     #[serde(default)]
     pub url: Option<String>,
+    /// Connector: WeChat AppID.
+    #[serde(default)]
+    pub app_id: Option<String>,
+    /// Connector: the *name* of the secret (an environment variable or a
+    /// 0600 file `<data_dir>/secrets/<name>`), never the secret.
+    #[serde(default)]
+    pub secret_name: Option<String>,
+    /// Connector: the public seal page, with `{serial}`; required for Weibo.
+    #[serde(default)]
+    pub link_template: Option<String>,
+    /// Connector: WeChat cover image (`thumb_media_id`, a permanent material).
+    #[serde(default)]
+    pub cover_media_id: Option<String>,
+    /// Connector: how often a live post is checked for removal by the
+    /// platform, seconds (default 3600; 0 never).
+    #[serde(default)]
+    pub recheck_secs: Option<i64>,
 }
 
 /// Adds a channel endpoint (admin).
@@ -58,14 +78,27 @@ pub async fn add_endpoint(
 ) -> Result<(StatusCode, axum::Json<EndpointRecord>), ApiError> {
     let actor = auth.require_any(&[Role::Admin])?.user_id;
     auth.require_scope(Scope::Admin)?;
-    let kind = crate::delivery::check_endpoint(
+    let connector = (req.secret_name.is_some()
+        || req.app_id.is_some()
+        || req.link_template.is_some()
+        || req.cover_media_id.is_some()
+        || req.recheck_secs.is_some())
+    .then(|| ConnectorConfig {
+        app_id: req.app_id.clone(),
+        secret_name: req.secret_name.clone().unwrap_or_default(),
+        link_template: req.link_template.clone(),
+        cover_media_id: req.cover_media_id.clone(),
+        recheck_secs: req.recheck_secs.unwrap_or(3600),
+    });
+    let (kind, url) = crate::delivery::check_endpoint(
         &state.settings.channels,
         &req.channel,
         req.kind.as_deref(),
         req.url.as_deref(),
+        connector.as_ref(),
     )
     .map_err(|(field, why)| ApiError::invalid(field, why))?;
-    let ep = state.db.add_endpoint(&req.channel, kind, req.url.as_deref(), Some(actor)).await?;
+    let ep = state.db.add_endpoint(&req.channel, kind, url.as_deref(), connector.as_ref(), Some(actor)).await?;
     Ok((StatusCode::CREATED, axum::Json(ep)))
 }
 
@@ -168,6 +201,10 @@ pub struct ItemDeliveries {
     /// 撤稿 requests, with their confirmation (urgent ones) and escalation.
     #[schema(value_type = Vec<Object>)]
     pub withdrawals: Vec<WithdrawalRecord>,
+    /// Posts of connector channels (WeChat, Weibo): the platform's ids and
+    /// URL, and what the platform says (published, rejected, removed…).
+    #[schema(value_type = Vec<Object>)]
+    pub connector_posts: Vec<PostRecord>,
 }
 
 /// Per channel and endpoint: every delivery of the item, its state and
@@ -190,6 +227,7 @@ pub async fn item_deliveries(
         failed,
         deliveries: list.into_iter().map(|(delivery, attempts)| DeliveryView { delivery, attempts }).collect(),
         withdrawals: state.db.withdrawals_of_item(id).await?,
+        connector_posts: state.db.posts_of_item(id).await?,
     }))
 }
 

@@ -27,12 +27,70 @@ pub const WITHDRAW_PRIORITY: i64 = 10;
 pub struct EndpointRecord {
     pub id: String,
     pub channel: String,
-    /// `webhook` or `pull`.
+    /// `webhook`, `pull`, or a connector the gateway drives: `wechat`, `weibo`.
     pub kind: String,
+    /// The webhook URL; for a connector, the platform's API base.
     pub url: Option<String>,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub created_at: String,
+    /// A connector's configuration (never its secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector: Option<ConnectorConfig>,
+}
+
+/// A connector endpoint's configuration (migration 0006): the *name* of its
+/// secret, never the secret.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ConnectorConfig {
+    /// WeChat AppID.
+    pub app_id: Option<String>,
+    /// An environment variable or a file `<data_dir>/secrets/<name>` (0600).
+    pub secret_name: String,
+    /// The public seal page, `{serial}` replaced.
+    pub link_template: Option<String>,
+    /// WeChat `thumb_media_id` (a permanent image material).
+    pub cover_media_id: Option<String>,
+    /// How often a live post is checked for removal by the platform, seconds
+    /// (0: never).
+    pub recheck_secs: i64,
+}
+
+/// A connector's post for one publish delivery (`connector_posts`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PostRecord {
+    pub delivery_id: String,
+    pub endpoint_id: String,
+    pub item_id: String,
+    pub serial: String,
+    /// `drafted`, `submitted`, `published`, `rejected`, `removed` or `deleted`.
+    pub status: String,
+    /// WeChat media_id of the draft.
+    pub draft_id: Option<String>,
+    /// WeChat publish_id.
+    pub job_id: Option<String>,
+    /// WeChat article_id, Weibo status id.
+    pub post_id: Option<String>,
+    /// WeChat article_url, Weibo status URL.
+    pub post_url: Option<String>,
+    /// Why the platform rejected or removed it (Chinese, from the platform's status).
+    pub reason: Option<String>,
+    pub last_checked_at: String,
+    pub next_check_at: Option<String>,
+}
+
+/// What an attempt learnt about a connector post: its new status and ids
+/// (`None` keeps what is stored).
+#[derive(Clone, Debug, Default)]
+pub struct PostUpdate {
+    /// The publish delivery the post belongs to.
+    pub delivery_id: String,
+    pub status: String,
+    pub draft_id: Option<String>,
+    pub job_id: Option<String>,
+    pub post_id: Option<String>,
+    pub post_url: Option<String>,
+    pub reason: Option<String>,
 }
 
 /// One attempt of a delivery.
@@ -75,6 +133,11 @@ pub struct Claimed {
     pub id: String,
     pub event_id: String,
     pub item_id: String,
+    pub endpoint_id: String,
+    /// The endpoint's kind: `webhook`, or a connector (`wechat`, `weibo`).
+    pub endpoint_kind: String,
+    /// A connector's configuration.
+    pub connector: Option<ConnectorConfig>,
     pub url: String,
     pub body: String,
     /// Attempts including this one.
@@ -94,6 +157,14 @@ pub enum Outcome {
     /// seal): `failed` at once, for an operator to see; the endpoint stays
     /// enabled for other items.
     Refused { latency_ms: i64, excerpt: String },
+    /// A connector's platform accepted the publication and finishes it
+    /// asynchronously (WeChat `freepublish/submit`): the delivery waits,
+    /// pending, and the connector asks for the result at `poll_at`.
+    Accepted { status: i64, latency_ms: i64, excerpt: String, poll_at: Timestamp },
+    /// A connector's platform rejected the publication for good (WeChat
+    /// review, a duplicate on Weibo): `failed` at once with the platform's
+    /// reason; the endpoint stays enabled.
+    Rejected { status: i64, latency_ms: i64, excerpt: String, reason: String },
     /// Anything else: retry at `retry_at`, or give up when `give_up`.
     Failed {
         status: Option<i64>,
@@ -125,7 +196,20 @@ pub(super) struct PlanPublish<'a> {
 }
 
 fn endpoint_from_row(r: &AnyRow) -> Result<EndpointRecord> {
+    let connector = r
+        .try_get::<Option<String>, _>("secret_name")?
+        .map(|secret_name| -> Result<ConnectorConfig> {
+            Ok(ConnectorConfig {
+                app_id: r.try_get("app_id")?,
+                secret_name,
+                link_template: r.try_get("link_template")?,
+                cover_media_id: r.try_get("cover_media_id")?,
+                recheck_secs: r.try_get::<Option<i64>, _>("recheck_secs")?.unwrap_or(0),
+            })
+        })
+        .transpose()?;
     Ok(EndpointRecord {
+        connector,
         id: r.try_get("id")?,
         channel: r.try_get("channel")?,
         kind: r.try_get("kind")?,
@@ -523,14 +607,15 @@ impl Db {
         channel: &str,
         kind: &str,
         url: Option<&str>,
+        connector: Option<&ConnectorConfig>,
         actor: Option<UserId>,
     ) -> Result<EndpointRecord> {
         let now = Timestamp::now();
         let id = format!("ep_{}", uuid::Uuid::now_v7().simple());
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO channel_endpoints (id, channel, kind, url, enabled, created_at, created_by) \
-             VALUES ($1, $2, $3, $4, 1, $5, $6)",
+            "INSERT INTO channel_endpoints (id, channel, kind, url, enabled, created_at, created_by, app_id, secret_name, \
+             link_template, cover_media_id, recheck_secs) VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(id.as_str())
         .bind(channel)
@@ -538,6 +623,11 @@ impl Db {
         .bind(url)
         .bind(now.to_string())
         .bind(actor.map(|a| a.to_string()))
+        .bind(connector.and_then(|c| c.app_id.clone()))
+        .bind(connector.map(|c| c.secret_name.clone()))
+        .bind(connector.and_then(|c| c.link_template.clone()))
+        .bind(connector.and_then(|c| c.cover_media_id.clone()))
+        .bind(connector.map(|c| c.recheck_secs))
         .execute(&mut *tx)
         .await?;
         audit::append(
@@ -545,7 +635,7 @@ impl Db {
             actor,
             "channel_endpoint.add",
             None,
-            json!({ "endpoint": id, "channel": channel, "kind": kind, "url": url }),
+            json!({ "endpoint": id, "channel": channel, "kind": kind, "url": url, "connector": connector }),
         )
         .await?;
         let row =
@@ -572,7 +662,7 @@ impl Db {
             .ok_or(StoreError::NotFound)
     }
 
-    /// Claims up to `limit` due deliveries to enabled webhook endpoints with a
+    /// Claims up to `limit` due deliveries to enabled webhook and connector endpoints with a
     /// lease until `lease_until`: pending ones whose time has come and
     /// delivering ones whose lease lapsed (a crashed worker). Never one
     /// whose earlier sequence for the same item and endpoint is not yet
@@ -588,7 +678,7 @@ impl Db {
             "UPDATE deliveries SET state = 'delivering', lease_until = $1, attempts = attempts + 1, \
              first_attempt_at = COALESCE(first_attempt_at, $2), updated_at = $2 \
              WHERE id IN (SELECT d.id FROM deliveries d JOIN channel_endpoints p ON p.id = d.endpoint_id \
-               WHERE p.enabled = 1 AND p.kind = 'webhook' \
+               WHERE p.enabled = 1 AND p.kind <> 'pull' \
                AND ((d.state = 'pending' AND d.next_attempt_at <= $2) OR (d.state = 'delivering' AND d.lease_until < $2)) \
                AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.endpoint_id = d.endpoint_id AND x.item_id = d.item_id \
                  AND x.sequence < d.sequence AND x.state NOT IN ('delivered', 'cancelled')) \
@@ -616,6 +706,9 @@ impl Db {
                 id: r.try_get("id")?,
                 event_id: ev.try_get("event_id")?,
                 item_id: r.try_get("item_id")?,
+                endpoint_id: endpoint,
+                endpoint_kind: ep.kind,
+                connector: ep.connector,
                 url: ep.url.unwrap_or_default(),
                 body: ev.try_get("body")?,
                 attempts: r.try_get("attempts")?,
@@ -644,11 +737,23 @@ impl Db {
     }
 
     /// Records an attempt's outcome and its consequences (delivery state,
-    /// endpoint disabled, item state), in one transaction.
-    pub async fn record_attempt(&self, claimed: &Claimed, started: Timestamp, outcome: &Outcome) -> Result<()> {
+    /// endpoint disabled, item state) and what a connector learnt about its
+    /// posts, in one transaction.
+    pub async fn record_attempt(
+        &self,
+        claimed: &Claimed,
+        started: Timestamp,
+        outcome: &Outcome,
+        posts: &[PostUpdate],
+    ) -> Result<()> {
         let now = Timestamp::now();
         let mut tx = self.pool.begin().await?;
         lock_item(&mut tx, &claimed.item_id).await?;
+        for post in posts {
+            let recheck =
+                if post.status == "published" { claimed.connector.as_ref().map(|c| c.recheck_secs) } else { None };
+            upsert_post(&mut tx, post, recheck.filter(|s| *s > 0).map(|s| ts_after(now, s)), now).await?;
+        }
         let endpoint: String = sqlx::query("SELECT endpoint_id FROM deliveries WHERE id = $1")
             .bind(claimed.id.as_str())
             .fetch_one(&mut *tx)
@@ -660,6 +765,12 @@ impl Db {
             }
             Outcome::Gone { latency_ms, excerpt } => (Some(410), *latency_ms, Some(excerpt.clone()), None),
             Outcome::Refused { latency_ms, excerpt } => (Some(422), *latency_ms, Some(excerpt.clone()), None),
+            Outcome::Accepted { status, latency_ms, excerpt, .. } => {
+                (Some(*status), *latency_ms, Some(excerpt.clone()), None)
+            }
+            Outcome::Rejected { status, latency_ms, excerpt, reason } => {
+                (Some(*status), *latency_ms, Some(excerpt.clone()), Some(reason.clone()))
+            }
             Outcome::Failed { status, latency_ms, excerpt, error, .. } => {
                 (*status, *latency_ms, excerpt.clone(), error.clone())
             }
@@ -684,6 +795,8 @@ impl Db {
             Outcome::Delivered { .. } => ("delivered", now, None, Some(now.to_string())),
             Outcome::Gone { .. } => ("pending", now, Some("410 Gone: endpoint disabled".to_owned()), None),
             Outcome::Refused { .. } => ("failed", now, Some("refused by the channel (422)".to_owned()), None),
+            Outcome::Accepted { poll_at, .. } => ("pending", *poll_at, None, None),
+            Outcome::Rejected { reason, .. } => ("failed", now, Some(reason.clone()), None),
             Outcome::Failed { retry_at, give_up, .. } => {
                 let why = error.clone().unwrap_or_else(|| format!("HTTP {}", status.unwrap_or(0)));
                 (if *give_up { "failed" } else { "pending" }, *retry_at, Some(why), None)
@@ -719,6 +832,20 @@ impl Db {
                     None,
                     json!({ "delivery": claimed.id, "event_id": claimed.event_id, "item_id": claimed.item_id,
                             "endpoint": endpoint, "response": excerpt }),
+                )
+                .await?;
+            }
+            Outcome::Accepted { .. } => {}
+            Outcome::Rejected { reason, .. } => {
+                let item: ItemId = parse_column("item_id", &claimed.item_id)?;
+                let (_, version) = item_version(&mut tx, &claimed.item_id).await?;
+                audit::append(
+                    &mut tx,
+                    None,
+                    "delivery.rejected",
+                    Some((item, version)),
+                    json!({ "delivery": claimed.id, "event_id": claimed.event_id, "item_id": claimed.item_id,
+                            "endpoint": endpoint, "reason": reason, "response": excerpt }),
                 )
                 .await?;
             }
@@ -1238,4 +1365,163 @@ async fn enable(conn: &mut AnyConnection, endpoint: &str) -> Result<()> {
         audit::append(conn, None, "channel_endpoint.enable", None, json!({ "endpoint": endpoint })).await?;
     }
     Ok(())
+}
+
+// ------------------------------------------------------------- connectors
+
+fn post_from_row(r: &AnyRow) -> Result<PostRecord> {
+    Ok(PostRecord {
+        delivery_id: r.try_get("delivery_id")?,
+        endpoint_id: r.try_get("endpoint_id")?,
+        item_id: r.try_get("item_id")?,
+        serial: r.try_get("serial")?,
+        status: r.try_get("status")?,
+        draft_id: r.try_get("draft_id")?,
+        job_id: r.try_get("job_id")?,
+        post_id: r.try_get("post_id")?,
+        post_url: r.try_get("post_url")?,
+        reason: r.try_get("reason")?,
+        last_checked_at: r.try_get("last_checked_at")?,
+        next_check_at: r.try_get("next_check_at")?,
+    })
+}
+
+/// Inserts or updates the post of a publish delivery; ids not given keep
+/// their stored value. `next_check` schedules the recheck of a live post.
+async fn upsert_post(
+    conn: &mut AnyConnection,
+    p: &PostUpdate,
+    next_check: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO connector_posts (delivery_id, endpoint_id, item_id, serial, status, draft_id, job_id, post_id, \
+         post_url, reason, last_checked_at, next_check_at, created_at, updated_at) \
+         SELECT d.id, d.endpoint_id, d.item_id, e.serial, $2, $3, $4, $5, $6, $7, $8, $9, $8, $8 \
+         FROM deliveries d JOIN channel_events e ON e.seq = d.event_seq WHERE d.id = $1 \
+         ON CONFLICT (delivery_id) DO UPDATE SET status = excluded.status, \
+         draft_id = COALESCE(excluded.draft_id, connector_posts.draft_id), \
+         job_id = COALESCE(excluded.job_id, connector_posts.job_id), \
+         post_id = COALESCE(excluded.post_id, connector_posts.post_id), \
+         post_url = COALESCE(excluded.post_url, connector_posts.post_url), \
+         reason = COALESCE(excluded.reason, connector_posts.reason), \
+         last_checked_at = excluded.last_checked_at, next_check_at = excluded.next_check_at, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(p.delivery_id.as_str())
+    .bind(p.status.as_str())
+    .bind(p.draft_id.as_deref())
+    .bind(p.job_id.as_deref())
+    .bind(p.post_id.as_deref())
+    .bind(p.post_url.as_deref())
+    .bind(p.reason.as_deref())
+    .bind(now.to_string())
+    .bind(next_check.map(|t| t.to_string()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Db {
+    /// The connector post of a publish delivery, if the platform was called.
+    pub async fn post_of_delivery(&self, delivery: &str) -> Result<Option<PostRecord>> {
+        sqlx::query("SELECT * FROM connector_posts WHERE delivery_id = $1")
+            .bind(delivery)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(post_from_row)
+            .transpose()
+    }
+
+    /// Every connector post of an item, oldest first.
+    pub async fn posts_of_item(&self, item: ItemId) -> Result<Vec<PostRecord>> {
+        let rows = sqlx::query("SELECT * FROM connector_posts WHERE item_id = $1 ORDER BY created_at, delivery_id")
+            .bind(item.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(post_from_row).collect()
+    }
+
+    /// Every connector post of an item on an endpoint, oldest first.
+    pub async fn posts_of(&self, item: &str, endpoint: &str) -> Result<Vec<PostRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM connector_posts WHERE item_id = $1 AND endpoint_id = $2 ORDER BY created_at, delivery_id",
+        )
+        .bind(item)
+        .bind(endpoint)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(post_from_row).collect()
+    }
+
+    /// Claims up to `limit` live posts due for a recheck (is it still on the
+    /// platform?) on enabled endpoints: each moves its next check one
+    /// interval on, so one gateway checks it.
+    pub async fn claim_rechecks(&self, limit: i64) -> Result<Vec<(PostRecord, EndpointRecord)>> {
+        let now = Timestamp::now();
+        let rows = sqlx::query(
+            "SELECT c.* FROM connector_posts c JOIN channel_endpoints p ON p.id = c.endpoint_id \
+             WHERE c.status = 'published' AND c.next_check_at <= $1 AND p.enabled = 1 \
+             ORDER BY c.next_check_at LIMIT $2",
+        )
+        .bind(now.to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let post = post_from_row(r)?;
+            let ep = self.endpoint(&post.endpoint_id).await?;
+            let every = ep.connector.as_ref().map_or(0, |c| c.recheck_secs).max(1);
+            let done = sqlx::query(
+                "UPDATE connector_posts SET last_checked_at = $1, next_check_at = $2 \
+                 WHERE delivery_id = $3 AND next_check_at = $4 AND status = 'published'",
+            )
+            .bind(now.to_string())
+            .bind(ts_after(now, every).to_string())
+            .bind(post.delivery_id.as_str())
+            .bind(post.next_check_at.as_deref())
+            .execute(&self.pool)
+            .await?;
+            if done.rows_affected() > 0 {
+                out.push((post, ep));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A live post was removed on the platform, not by us (WeChat
+    /// publish_status 5 or 6): recorded with the reason and a
+    /// `delivery.platform_removed` audit event, in one transaction. Returns
+    /// whether it was live until now.
+    pub async fn record_platform_removal(&self, post: &PostRecord, reason: &str) -> Result<bool> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await?;
+        lock_item(&mut tx, &post.item_id).await?;
+        let done = sqlx::query(
+            "UPDATE connector_posts SET status = 'removed', reason = $1, next_check_at = NULL, last_checked_at = $2, \
+             updated_at = $2 WHERE delivery_id = $3 AND status = 'published'",
+        )
+        .bind(reason)
+        .bind(now.to_string())
+        .bind(post.delivery_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() > 0 {
+            let item: ItemId = parse_column("item_id", &post.item_id)?;
+            let (_, version) = item_version(&mut tx, &post.item_id).await?;
+            audit::append(
+                &mut tx,
+                None,
+                "delivery.platform_removed",
+                Some((item, version)),
+                json!({ "delivery": post.delivery_id, "endpoint": post.endpoint_id, "serial": post.serial,
+                        "post_id": post.post_id, "post_url": post.post_url, "reason": reason }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
 }

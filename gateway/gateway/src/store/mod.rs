@@ -31,8 +31,8 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditEvent, ChainReport};
 pub use blobs::Blob;
 pub use delivery::{
-    AttemptRecord, Claimed, DeliveryRecord, EndpointRecord, Escalation, FeedEvent, NOTIFY_CHANNEL, Outcome,
-    WITHDRAW_PRIORITY, WithdrawRequest, Withdrawal, WithdrawalRecord,
+    AttemptRecord, Claimed, ConnectorConfig, DeliveryRecord, EndpointRecord, Escalation, FeedEvent, NOTIFY_CHANNEL,
+    Outcome, PostRecord, PostUpdate, WITHDRAW_PRIORITY, WithdrawRequest, Withdrawal, WithdrawalRecord,
 };
 pub use items::{ItemFilter, ItemPage, ItemRecord, ListCursor, StoredVersion, VersionChange};
 pub use register::{RegisterDecision, RegisterEntry};

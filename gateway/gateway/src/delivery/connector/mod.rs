@@ -1,0 +1,561 @@
+//! Gateway-operated connectors (docs/delivery.md §4): channels on platforms
+//! that cannot verify a seal — a WeChat official account and a Weibo
+//! account — where the gateway itself is the endpoint. The dispatcher hands
+//! a claimed delivery of a `wechat` or `weibo` endpoint to [`deliver`]
+//! instead of POSTing it; the connector turns the sealed event into the
+//! platform's form (the seal serial and the public seal page go along, so
+//! the public can verify), calls the platform, and reports an
+//! [`Outcome`] plus what it learnt about the platform's post
+//! ([`PostUpdate`]: ids, status), which the store records in the attempt's
+//! transaction.
+//!
+//! A publication may finish asynchronously (WeChat: `freepublish/submit`,
+//! then `freepublish/get`): the delivery stays pending and is claimed again
+//! to poll until the platform decides. A platform's refusal (review failed)
+//! fails the delivery with the platform's reason and tells the publication
+//! office. Live posts are rechecked every `recheck_secs` ([`recheck`]); a
+//! post the platform or its account removed is recorded, audited and
+//! reported. A withdrawal deletes every post of the item on the endpoint;
+//! success confirms the channel's removal like a webhook's 2xx.
+//!
+//! Secrets (WeChat AppSecret, Weibo OAuth access token) are read when used,
+//! from the environment variable or the 0600 file `<data_dir>/secrets/<name>`
+//! that the endpoint names: they never reach the database, and a rotated
+//! secret needs no restart. This is the one deliberate read of `std::env`
+//! outside `config.rs`.
+//!
+//! It decides nothing about *what* is delivered, and knows no SQL.
+
+mod wechat;
+mod weibo;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::config::{DeliverySettings, Settings};
+use crate::http::AppState;
+use crate::model::Timestamp;
+use crate::store::{Claimed, ConnectorConfig, Outcome, PostRecord, PostUpdate};
+
+pub use wechat::Tokens;
+
+/// The connector kinds and their platforms' API hosts.
+pub const KINDS: [(&str, &str); 2] = [("wechat", "https://api.weixin.qq.com"), ("weibo", "https://api.weibo.com")];
+
+/// What a connector needs of a sealed publication.
+#[derive(Clone, Debug, Default)]
+pub struct Post {
+    pub title: String,
+    /// Plain text, LF line endings (the canonical content's body).
+    pub body: String,
+    pub issuer: Option<String>,
+    pub doc_number: Option<String>,
+    /// The seal serial.
+    pub serial: String,
+    /// The public seal page of this serial, if configured.
+    pub link: Option<String>,
+}
+
+/// A post's ids on the platform, filled in as the platform hands them out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ids {
+    /// WeChat draft `media_id`.
+    pub draft_id: Option<String>,
+    /// WeChat `publish_id`.
+    pub job_id: Option<String>,
+    /// WeChat `article_id`, Weibo status `idstr`.
+    pub post_id: Option<String>,
+    /// WeChat `article_url`, Weibo status URL.
+    pub post_url: Option<String>,
+}
+
+/// What the platform says about a publication.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Publication {
+    /// Accepted; the platform is still working on it (poll again).
+    Pending,
+    /// Live.
+    Published,
+    /// Refused for good, with the platform's reason (Chinese).
+    Rejected(String),
+    /// Was live, then removed on the platform (not by us), with the reason.
+    Removed(String),
+}
+
+/// Why a platform call did not get an answer to act on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectorError {
+    /// Try again later (transport error, rate limit, bad token, platform
+    /// error); the reason is for people (Chinese).
+    #[error("{reason}")]
+    Retry { reason: String, retry_after: Option<Duration> },
+    /// The platform refused this content for good (Chinese reason).
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl ConnectorError {
+    fn retry(reason: impl Into<String>) -> ConnectorError {
+        ConnectorError::Retry { reason: reason.into(), retry_after: None }
+    }
+}
+
+/// A platform behind the connector.
+///
+/// Each method takes the ids known so far and fills in those the platform
+/// hands out, also when it then fails, so a retry resumes rather than
+/// repeats (no second WeChat draft after a failed submit).
+pub trait Connector: Send + Sync {
+    /// Publishes `post`, or resumes an earlier attempt.
+    fn publish(&self, post: &Post, ids: &mut Ids) -> impl Future<Output = Result<Publication, ConnectorError>> + Send;
+    /// Asks what became of a publication (pending, or live, to find a removal).
+    fn poll(&self, ids: &mut Ids) -> impl Future<Output = Result<Publication, ConnectorError>> + Send;
+    /// Deletes a live post (irreversible on both platforms).
+    fn delete(&self, ids: &Ids) -> impl Future<Output = Result<(), ConnectorError>> + Send;
+}
+
+/// What the connectors share across deliveries: the WeChat access tokens.
+#[derive(Debug, Default)]
+pub struct Shared {
+    pub tokens: Tokens,
+}
+
+/// The platform calls of one attempt, for the delivery log (`response_excerpt`).
+#[derive(Debug, Default)]
+pub struct Log {
+    inner: std::sync::Mutex<(Vec<String>, Option<u16>)>,
+}
+
+impl Log {
+    fn push(&self, status: Option<u16>, line: String) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.0.push(line);
+        if status.is_some() {
+            inner.1 = status;
+        }
+    }
+
+    fn status(&self) -> Option<i64> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).1.map(i64::from)
+    }
+
+    fn excerpt(&self) -> String {
+        super::excerpt(self.inner.lock().unwrap_or_else(|e| e.into_inner()).0.join("\n").as_bytes())
+    }
+}
+
+/// Sends one platform request and reads its JSON answer. A transport
+/// error, a non-JSON answer or a 5xx is a retry (honouring `Retry-After`);
+/// a 4xx with JSON is the platform's to interpret.
+async fn exchange(log: &Log, what: &str, request: reqwest::RequestBuilder) -> Result<Value, ConnectorError> {
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let reason = format!("无法连接平台接口 {what}：{}", super::error_text(&e));
+            log.push(None, format!("{what}: {reason}"));
+            return Err(ConnectorError::retry(reason));
+        }
+    };
+    let status = response.status();
+    let retry_after =
+        response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(super::parse_retry_after);
+    let bytes = response.bytes().await.unwrap_or_default();
+    log.push(Some(status.as_u16()), format!("{what} {}: {}", status.as_u16(), String::from_utf8_lossy(&bytes)));
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v) if !status.is_server_error() => Ok(v),
+        _ => Err(ConnectorError::Retry {
+            reason: format!("平台接口 {what} 返回 HTTP {}", status.as_u16()),
+            retry_after,
+        }),
+    }
+}
+
+/// Reads a connector's secret: the environment variable `name`, else the
+/// file `<data_dir>/secrets/<name>`, which group and others may not access.
+pub fn read_secret(settings: &Settings, name: &str) -> Result<String, String> {
+    if let Ok(v) = std::env::var(name)
+        && !v.trim().is_empty()
+    {
+        return Ok(v.trim().to_owned());
+    }
+    let path = settings.data_dir.join("secrets").join(name);
+    let meta = std::fs::metadata(&path).map_err(|_| {
+        format!("未找到连接器密钥 {name}：请设置环境变量 {name} 或创建权限为 0600 的文件 {}", path.display())
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!("密钥文件 {} 的权限为 {mode:o}，其他用户可读；请执行 chmod 600", path.display()));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("无法读取密钥文件 {}：{e}", path.display()))?;
+    Ok(text.trim().to_owned())
+}
+
+/// Checks a connector endpoint's configuration; returns the API base (the
+/// platform's host unless `url` overrides it), or the field at fault and
+/// why (in Chinese).
+pub fn check_config(
+    kind: &str,
+    url: Option<&str>,
+    c: Option<&ConnectorConfig>,
+) -> Result<String, (&'static str, String)> {
+    let Some((_, host)) = KINDS.iter().find(|(k, _)| *k == kind) else {
+        return Err(("kind", "kind 须为 webhook、pull、wechat 或 weibo".into()));
+    };
+    let base = url.unwrap_or(host).trim_end_matches('/').to_owned();
+    if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() > 2048 {
+        return Err(("url", "平台接口地址须为 http:// 或 https:// 开头的 URL".into()));
+    }
+    let Some(c) = c else {
+        return Err(("secret_name", format!("{kind} 端点须配置 secret_name（密钥所在的环境变量名或文件名）")));
+    };
+    let name_ok = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !name_ok(&c.secret_name) {
+        return Err((
+            "secret_name",
+            "secret_name 须为 1–64 位字母、数字或下划线：环境变量名或 <data_dir>/secrets/ 下的文件名，不是密钥本身"
+                .into(),
+        ));
+    }
+    if let Some(link) = &c.link_template
+        && (!(link.starts_with("http://") || link.starts_with("https://")) || !link.contains("{serial}"))
+    {
+        return Err(("link_template", "link_template 须为 http(s) 开头、含 {serial} 的封签公示页地址".into()));
+    }
+    if c.recheck_secs < 0 {
+        return Err(("recheck_secs", "recheck_secs 不能为负数".into()));
+    }
+    match kind {
+        "wechat" => {
+            if !c.app_id.as_deref().is_some_and(name_ok) {
+                return Err(("app_id", "微信公众号端点须配置 AppID（app_id）".into()));
+            }
+            if !c.cover_media_id.as_deref().is_some_and(|m| !m.is_empty() && m.len() <= 256) {
+                return Err(("cover_media_id", "微信图文须有封面：cover_media_id 为永久图片素材的 media_id".into()));
+            }
+        }
+        _ => {
+            if c.link_template.is_none() {
+                return Err((
+                    "link_template",
+                    "微博只能分享链接：link_template 须为应用安全域名下的封签公示页地址，含 {serial}".into(),
+                ));
+            }
+        }
+    }
+    Ok(base)
+}
+
+/// Runs a claimed delivery of a connector endpoint.
+pub async fn deliver(
+    state: &AppState,
+    client: &reqwest::Client,
+    shared: &Shared,
+    c: &Claimed,
+    settings: &DeliverySettings,
+) -> (Outcome, Vec<PostUpdate>) {
+    let start = Instant::now();
+    let log = Log::default();
+    let ms = || i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let fail = |error: String, retry_after: Option<Duration>, log: &Log| {
+        super::failed(c, settings, log.status(), ms(), Some(log.excerpt()), Some(error), retry_after)
+    };
+    let Some(config) = c.connector.as_ref() else {
+        return (fail("连接器端点缺少配置".into(), None, &log), Vec::new());
+    };
+    let secret = match read_secret(&state.settings, &config.secret_name) {
+        Ok(s) => s,
+        Err(why) => return (fail(why, None, &log), Vec::new()),
+    };
+    let event: Value = match serde_json::from_str(&c.body) {
+        Ok(v) => v,
+        Err(e) => return (fail(format!("事件无法解析：{e}"), None, &log), Vec::new()),
+    };
+    let result = match c.endpoint_kind.as_str() {
+        "wechat" => {
+            let app_id = config.app_id.as_deref().unwrap_or_default();
+            let cover = config.cover_media_id.as_deref();
+            let connector = wechat::WeChat::new(client, &c.url, app_id, &secret, cover, &shared.tokens, &log);
+            run(state, &connector, c, config, &event).await
+        }
+        "weibo" => run(state, &weibo::Weibo::new(client, &c.url, &secret, &log), c, config, &event).await,
+        other => Err((ConnectorError::retry(format!("未知的连接器类型 {other}")), Vec::new())),
+    };
+    let status = log.status().unwrap_or(200);
+    match result {
+        Ok((Publication::Published, posts)) => {
+            (Outcome::Delivered { status, latency_ms: ms(), excerpt: log.excerpt() }, posts)
+        }
+        Ok((Publication::Pending, posts)) => {
+            let poll_at = Timestamp::from_offset(
+                Timestamp::now().as_offset() + super::backoff(settings, c.attempts.max(2), None),
+            );
+            (Outcome::Accepted { status, latency_ms: ms(), excerpt: log.excerpt(), poll_at }, posts)
+        }
+        Ok((Publication::Rejected(reason) | Publication::Removed(reason), posts)) => {
+            (Outcome::Rejected { status, latency_ms: ms(), excerpt: log.excerpt(), reason }, posts)
+        }
+        Err((ConnectorError::Refused(reason), posts)) => {
+            (Outcome::Rejected { status, latency_ms: ms(), excerpt: log.excerpt(), reason }, posts)
+        }
+        Err((ConnectorError::Retry { reason, retry_after }, posts)) => (fail(reason, retry_after, &log), posts),
+    }
+}
+
+type Run = Result<(Publication, Vec<PostUpdate>), (ConnectorError, Vec<PostUpdate>)>;
+
+/// A publish (or the poll of a pending one), or a withdrawal.
+async fn run(state: &AppState, k: &impl Connector, c: &Claimed, config: &ConnectorConfig, event: &Value) -> Run {
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    match event["type"].as_str() {
+        Some("publish") => {
+            let content = &event["envelope"]["content"];
+            let serial = text(&event["serial"]).unwrap_or_default();
+            let post = Post {
+                title: text(&content["title"]).unwrap_or_default(),
+                body: text(&content["body"]).unwrap_or_default(),
+                issuer: text(&content["issuer"]),
+                doc_number: text(&content["doc_number"]),
+                link: config.link_template.as_ref().map(|t| t.replace("{serial}", &serial)),
+                serial,
+            };
+            let stored = state.db.post_of_delivery(&c.id).await.map_err(|e| (store_error(e), Vec::new()))?;
+            let mut ids = stored.as_ref().map(ids_of).unwrap_or_default();
+            let result = match stored.as_ref().map(|p| p.status.as_str()) {
+                Some("submitted") => k.poll(&mut ids).await,
+                _ => k.publish(&post, &mut ids).await,
+            };
+            let update = |status: &str, reason: Option<String>| PostUpdate {
+                delivery_id: c.id.clone(),
+                status: status.to_owned(),
+                draft_id: ids.draft_id.clone(),
+                job_id: ids.job_id.clone(),
+                post_id: ids.post_id.clone(),
+                post_url: ids.post_url.clone(),
+                reason,
+            };
+            match result {
+                Ok(p) => {
+                    let status = match &p {
+                        Publication::Pending => "submitted",
+                        Publication::Published => "published",
+                        Publication::Rejected(_) => "rejected",
+                        Publication::Removed(_) => "removed",
+                    };
+                    let reason = match &p {
+                        Publication::Rejected(r) | Publication::Removed(r) => Some(r.clone()),
+                        _ => None,
+                    };
+                    let posts = vec![update(status, reason)];
+                    Ok((p, posts))
+                }
+                Err(e) => {
+                    let started =
+                        if ids.job_id.is_some() { Some("submitted") } else { ids.draft_id.as_ref().map(|_| "drafted") };
+                    Err((e, started.map(|s| update(s, None)).into_iter().collect()))
+                }
+            }
+        }
+        Some("withdraw") => {
+            let posts =
+                state.db.posts_of(&c.item_id, &c.endpoint_id).await.map_err(|e| (store_error(e), Vec::new()))?;
+            withdraw(k, &posts).await.map(|done| (Publication::Published, done))
+        }
+        other => Err((ConnectorError::Refused(format!("未知的事件类型 {other:?}")), Vec::new())),
+    }
+}
+
+/// Deletes every post of the item that is or may become live; a post the
+/// platform is still publishing is waited for (retry), one it refused or
+/// removed needs nothing. Returns what changed, also on an error.
+async fn withdraw(
+    k: &impl Connector,
+    posts: &[PostRecord],
+) -> Result<Vec<PostUpdate>, (ConnectorError, Vec<PostUpdate>)> {
+    let update = |p: &PostRecord, status: &str, reason: Option<String>, ids: &Ids| PostUpdate {
+        delivery_id: p.delivery_id.clone(),
+        status: status.to_owned(),
+        post_id: ids.post_id.clone(),
+        post_url: ids.post_url.clone(),
+        reason,
+        ..PostUpdate::default()
+    };
+    let mut done = Vec::new();
+    for p in posts.iter().filter(|p| matches!(p.status.as_str(), "submitted" | "published")) {
+        let mut ids = ids_of(p);
+        if p.status == "submitted" {
+            match k.poll(&mut ids).await {
+                Ok(Publication::Published) => {}
+                Ok(Publication::Pending) => {
+                    return Err((ConnectorError::retry("平台仍在发布该文章，发布结束后再删除"), done));
+                }
+                Ok(Publication::Rejected(r)) => {
+                    done.push(update(p, "rejected", Some(r), &ids));
+                    continue;
+                }
+                Ok(Publication::Removed(r)) => {
+                    done.push(update(p, "removed", Some(r), &ids));
+                    continue;
+                }
+                Err(e) => return Err((e, done)),
+            }
+        }
+        match k.delete(&ids).await {
+            Ok(()) => done.push(update(p, "deleted", None, &ids)),
+            Err(e) => return Err((e, done)),
+        }
+    }
+    Ok(done)
+}
+
+fn ids_of(p: &PostRecord) -> Ids {
+    Ids {
+        draft_id: p.draft_id.clone(),
+        job_id: p.job_id.clone(),
+        post_id: p.post_id.clone(),
+        post_url: p.post_url.clone(),
+    }
+}
+
+fn store_error(e: crate::store::StoreError) -> ConnectorError {
+    ConnectorError::retry(format!("数据库错误：{e}"))
+}
+
+/// Rechecks live posts that are due: a post removed on the platform is
+/// recorded (audit `delivery.platform_removed`) and the publication office
+/// told. Errors are logged; the post is checked again an interval later.
+pub async fn recheck(state: &AppState, client: &reqwest::Client, shared: &Shared) {
+    let due = match state.db.claim_rechecks(16).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot claim connector rechecks; will retry");
+            return;
+        }
+    };
+    for (post, ep) in due {
+        let Some(config) = ep.connector.as_ref() else { continue };
+        let secret = match read_secret(&state.settings, &config.secret_name) {
+            Ok(s) => s,
+            Err(why) => {
+                tracing::warn!(endpoint = %ep.id, why, "cannot recheck a connector post");
+                continue;
+            }
+        };
+        let log = Log::default();
+        let base = ep.url.as_deref().unwrap_or_default();
+        let mut ids = ids_of(&post);
+        let result = match ep.kind.as_str() {
+            "wechat" => {
+                let app_id = config.app_id.as_deref().unwrap_or_default();
+                let k = wechat::WeChat::new(client, base, app_id, &secret, None, &shared.tokens, &log);
+                k.poll(&mut ids).await
+            }
+            "weibo" => weibo::Weibo::new(client, base, &secret, &log).poll(&mut ids).await,
+            _ => continue,
+        };
+        match result {
+            Ok(Publication::Removed(reason)) => match state.db.record_platform_removal(&post, &reason).await {
+                Ok(true) => {
+                    tracing::error!(item = %post.item_id, endpoint = %ep.id, post = ?post.post_id, reason,
+                        "a published post was removed on the platform");
+                    let message = format!(
+                        "事项 {} 在{}的发布已被平台删除或封禁（{}），封签 {}，原链接 {}。请核实并处理。",
+                        post.item_id,
+                        channel_name(&ep.kind),
+                        reason,
+                        post.serial,
+                        post.post_url.as_deref().unwrap_or("-")
+                    );
+                    let key = format!("platform-removed:{}", post.delivery_id);
+                    notify_office(state, &post.item_id, "platform_removed", &message, &key).await;
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot record a platform removal; will find it again"),
+            },
+            Ok(_) => {}
+            Err(e) => tracing::warn!(item = %post.item_id, endpoint = %ep.id, error = %e, "connector recheck failed"),
+        }
+    }
+}
+
+/// The platform's name for people.
+pub fn channel_name(kind: &str) -> &'static str {
+    match kind {
+        "wechat" => "微信公众号",
+        "weibo" => "微博",
+        _ => "渠道",
+    }
+}
+
+/// Tells the publication office (every active publisher): in-app, and
+/// through the notification hook (SMS/e-mail) if configured.
+pub async fn notify_office(state: &AppState, item: &str, kind: &str, message: &str, key: &str) {
+    let item = item.parse().ok();
+    let users = match state.db.users().await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot notify the publication office; the event is in the audit trail");
+            return;
+        }
+    };
+    for user in users.into_iter().filter(|u| u.active && u.roles.contains(&crate::auth::Role::Publisher)) {
+        if let Err(e) = state.db.notify(user.id, kind, item, message, &format!("{key}:{}", user.id)).await {
+            tracing::warn!(error = %e, "cannot notify a publisher; the event is in the audit trail");
+        }
+    }
+}
+
+/// The first `n` characters of `s`, with `…` when cut.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> ConnectorConfig {
+        ConnectorConfig {
+            app_id: Some("wx0123456789abcdef".into()),
+            secret_name: "WECHAT_SECRET".into(),
+            link_template: Some("https://gk.example.gov.cn/seal/{serial}".into()),
+            cover_media_id: Some("cover".into()),
+            recheck_secs: 3600,
+        }
+    }
+
+    #[test]
+    fn configuration_is_checked() {
+        assert_eq!(check_config("wechat", None, Some(&config())).unwrap(), "https://api.weixin.qq.com");
+        assert_eq!(check_config("weibo", Some("http://127.0.0.1:9/"), Some(&config())).unwrap(), "http://127.0.0.1:9");
+        assert_eq!(check_config("wechat", None, None).unwrap_err().0, "secret_name");
+        let secret_itself = ConnectorConfig { secret_name: "abc def!".into(), ..config() };
+        assert_eq!(check_config("wechat", None, Some(&secret_itself)).unwrap_err().0, "secret_name");
+        let no_cover = ConnectorConfig { cover_media_id: None, ..config() };
+        assert_eq!(check_config("wechat", None, Some(&no_cover)).unwrap_err().0, "cover_media_id");
+        let no_link = ConnectorConfig { link_template: None, ..config() };
+        assert_eq!(check_config("weibo", None, Some(&no_link)).unwrap_err().0, "link_template");
+        assert!(check_config("wechat", None, Some(&no_link)).is_ok());
+        let bad_link = ConnectorConfig { link_template: Some("https://x/seal".into()), ..config() };
+        assert_eq!(check_config("weibo", None, Some(&bad_link)).unwrap_err().0, "link_template");
+        assert_eq!(check_config("wechat", Some("ftp://x"), Some(&config())).unwrap_err().0, "url");
+    }
+
+    #[test]
+    fn clipping_counts_characters() {
+        assert_eq!(clip("政务公开", 4), "政务公开");
+        assert_eq!(clip("政务公开办公室", 4), "政务公…");
+    }
+}
