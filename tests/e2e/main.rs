@@ -3,6 +3,7 @@
 
 mod accounts;
 mod bad_input;
+mod connectors;
 mod delivery;
 mod hot_plugin;
 mod items;
