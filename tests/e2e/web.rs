@@ -83,9 +83,8 @@ async fn wait_for_text(b: &Browser, css: &str, wanted: &str) {
 async fn approve_from_queue(b: &Browser, username: &str, title: &str, signoff: bool, shot: Option<&str>) {
     b.login(username, &password(username)).await;
     assert_eq!(b.path().await, "/queue", "{username} lands on the queue");
-    let link = b.find("table.queue td a").await;
-    assert_eq!(link.text().await.unwrap(), title);
-    link.click().await.unwrap();
+    assert_eq!(b.text("table.queue td a").await, title);
+    b.click_to("table.queue td a").await;
     let form = b.find("form.vote").await;
     if signoff {
         let statement = b.text("form.vote blockquote.statement").await;
@@ -95,7 +94,9 @@ async fn approve_from_queue(b: &Browser, username: &str, title: &str, signoff: b
     if let Some(name) = shot {
         b.screenshot(name).await;
     }
+    b.mark_page().await;
     form.find(fantoccini::Locator::Css("button[value=approve]")).await.unwrap().click().await.unwrap();
+    b.wait_new_page().await;
     let notice = b.text("p.notice").await;
     assert!(notice.contains(if signoff { "已签发" } else { "审核意见已提交" }), "{username}: {notice}");
     b.logout().await;
@@ -120,11 +121,12 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     b.goto("/").await;
     assert_eq!(b.text("form h2").await, "登录");
     b.screenshot("01-login").await;
+    b.assert_accessible("登录").await;
 
     // The drafter writes a notice with an ID number and submits it.
     b.login("drafter", &password("drafter")).await;
     assert_eq!(b.path().await, "/items?mine=1");
-    b.click("nav a[href='/items/new']").await;
+    b.click_to("nav a[href='/items/new']").await;
     let title = "关于发放2026年度困难群众临时救助金的公示";
     b.fill("#title", title).await;
     b.fill("#issuer", UNIT).await;
@@ -147,24 +149,31 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     b.find("#upload").await.send_keys(pdf.to_str().unwrap()).await.unwrap();
     wait_for_text(&b, "#attachments", "救助名单.pdf").await;
     b.screenshot("02-new-item").await;
-    b.click("button[name=then][value=submit]").await;
+    b.assert_accessible("新建稿件").await;
+    b.click_to("button[name=then][value=submit]").await;
 
     // The finding is highlighted in the text, with the mask suggested.
     let mark = b.find(".doc-body a.hl-block").await;
-    assert!(b.text("a[href^='/api/v1/attachments/sha256:']").await.contains("救助名单.pdf"), "the attachment is on the item");
+    assert!(
+        b.text("a[href^='/api/v1/attachments/sha256:']").await.contains("救助名单.pdf"),
+        "the attachment is on the item"
+    );
     assert_eq!(mark.text().await.unwrap(), ID_NUMBER);
     assert_eq!(b.text(".summary .badge").await, "已拦截");
     let finding = b.find(".finding.sev-block").await;
     let finding_text = finding.text().await.unwrap();
     assert!(finding_text.contains("PII-001") && finding_text.contains("3211**********0412"), "{finding_text}");
     b.screenshot("03-finding-in-text").await;
+    b.assert_accessible("事项（检查结果）").await;
 
     // One click applies the mask as a new version; then resubmit.
+    b.mark_page().await;
     finding.find(fantoccini::Locator::Css("button[name=finding]")).await.unwrap().click().await.unwrap();
+    b.wait_new_page().await;
     assert!(b.text("p.notice").await.contains("已按建议修改"));
     let body = b.text(".doc-body").await;
     assert!(!body.contains(ID_NUMBER) && body.contains("3211**********0412"), "{body}");
-    b.click("form[action$='/submit'] button").await;
+    b.click_to("form[action$='/submit'] button").await;
     assert!(b.text("p.notice").await.contains("已提交审核"));
     assert_eq!(b.text(".summary .badge").await, "审核中");
     assert!(b.all(".finding.sev-block").await.is_empty(), "no blocking finding is left");
@@ -179,11 +188,11 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     assert_eq!(selected, json!(true));
     wait_for_text(&b, "#comment-form .selection", "3000元").await;
     b.fill("#comment-body", "救助金额与审批表不一致，请核对。").await;
-    b.click("#comment-form button").await;
+    b.click_to("#comment-form button").await;
     let comments = b.text("ul.comments").await;
     assert!(comments.contains("3000元") && comments.contains("请核对"), "{comments}");
     b.fill("form.vote textarea[name=comment]", "请核对救助金额后重新提交。").await;
-    b.click("form.vote button[value=changes]").await;
+    b.click_to("form.vote button[value=changes]").await;
     assert_eq!(b.text(".summary .badge").await, "退回修改");
     b.logout().await;
 
@@ -191,22 +200,23 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     b.login("drafter", &password("drafter")).await;
     b.goto(&item_path).await;
     assert!(b.text("ul.comments").await.contains("救助金额与审批表不一致"));
-    b.click("a[href$='/edit']").await;
+    b.click_to("a[href$='/edit']").await;
     let corrected = b.find("#body").await.prop("value").await.unwrap().unwrap().replace("3000元", "3200元");
     b.fill("#body", &corrected).await;
-    b.click("button[name=then][value=submit]").await;
+    b.click_to("button[name=then][value=submit]").await;
     assert_eq!(b.text(".summary .badge").await, "审核中");
     b.logout().await;
 
     // 初审 sees what changed since their last look, and approves.
     b.login("first", &password("first")).await;
     assert!(b.text("table.queue").await.contains("上次看的是第 2 版"));
-    b.click("table.queue td a").await;
+    b.click_to("table.queue td a").await;
     let diff = b.text(".diff").await;
     assert!(diff.contains("3200") && diff.contains("3000"), "{diff}");
     b.scroll_to(".diff").await;
     b.screenshot("04-review-diff").await;
-    b.click("form.vote button[value=approve]").await;
+    b.assert_accessible("事项（修改对比与审核）").await;
+    b.click_to("form.vote button[value=approve]").await;
     assert!(b.text("p.notice").await.contains("审核意见已提交"));
     b.logout().await;
 
@@ -217,6 +227,7 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     let secrecy = b.text("section.secrecy").await;
     assert!(secrecy.contains("未发现个人信息或密级标志"), "the masked number is no longer a finding: {secrecy}");
     b.screenshot("06-secrecy-review").await;
+    b.assert_accessible("保密审查").await;
     b.logout().await;
     approve_from_queue(&b, "secrecy", title, false, None).await;
 
@@ -232,8 +243,9 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     let lane = b.text(".lane").await;
     assert!(lane.contains("待加封签") && lane.contains(title), "{lane}");
     b.screenshot("08-office").await;
+    b.assert_accessible("发布管理").await;
     b.goto(&format!("/items/{item_id}")).await;
-    b.click("form.seal-form button").await;
+    b.click_to("form.seal-form button").await;
     assert!(b.text("p.notice").await.contains("已加盖信息公开专用章"));
     let mut delivered = false;
     for _ in 0..100 {
@@ -256,8 +268,10 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     // 撤稿: every channel must confirm removal; the checklist shows it.
     b.click("details.withdraw summary").await;
     b.fill("#reason", "公示期已满，撤下。").await;
+    b.mark_page().await;
     b.click("details.withdraw button[type=submit]").await;
     b.client.accept_alert().await.expect("the withdrawal asks for confirmation");
+    b.wait_new_page().await;
     assert!(b.text("p.notice").await.contains("已发起撤稿"));
     let mut confirmed = false;
     for _ in 0..100 {
@@ -271,6 +285,7 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     assert!(confirmed, "the channel confirmed removal and the item is withdrawn");
     assert_eq!(b.text(".checklist li.ok").await, "✓ 政府网站：已确认删除");
     b.screenshot("11-withdrawn").await;
+    b.assert_accessible("撤稿").await;
     let got = received.lock().unwrap().clone();
     assert_eq!(got.iter().map(|e| e["type"].as_str().unwrap()).collect::<Vec<_>>(), ["publish", "withdraw"]);
 
@@ -279,8 +294,24 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     assert!(b.text(".figures").await.contains("政策解读率"));
     assert!(!b.all(".chart rect[data-value='1']").await.is_empty(), "this month's publication is charted");
     b.screenshot("10-dashboard").await;
+    b.assert_accessible("统计").await;
     b.goto("/register").await;
     b.find("a[href^='/api/v1/register/export?format=xlsx']").await;
+    b.assert_accessible("台账").await;
+    b.goto("/queue").await;
+    b.assert_accessible("待我审核").await;
+    // The check itself sees problems: an unlabelled field, an image without a text alternative.
+    b.client
+        .execute(
+            "document.querySelector('main').insertAdjacentHTML('beforeend', \
+             '<input id=\"x\"><img id=\"y\" src=\"data:,\">');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let problems = b.accessibility_problems().await;
+    assert!(problems.iter().any(|p| p.contains("label")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("image-alt")), "{problems:?}");
     b.logout().await;
     b.stop().await;
     app.stop().await;

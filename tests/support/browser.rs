@@ -127,6 +127,35 @@ impl Browser {
         self.find(css).await.click().await.unwrap_or_else(|e| panic!("cannot click {css:?}: {e}"));
     }
 
+    /// Clicks something that loads a new page (a link, a form's button) and
+    /// waits until the new page has loaded, so that nothing is read from
+    /// the old one.
+    pub async fn click_to(&self, css: &str) {
+        self.mark_page().await;
+        self.click(css).await;
+        self.wait_new_page().await;
+    }
+
+    /// Marks the current document; [`Browser::wait_new_page`] waits for a
+    /// document without the mark.
+    pub async fn mark_page(&self) {
+        self.client.execute("window.__gatewayOldPage = true;", vec![]).await.expect("mark the page");
+    }
+
+    pub async fn wait_new_page(&self) {
+        for _ in 0..200 {
+            let fresh = self
+                .client
+                .execute("return window.__gatewayOldPage !== true && document.readyState === 'complete';", vec![])
+                .await;
+            if matches!(fresh, Ok(serde_json::Value::Bool(true))) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new page loaded within 10 s");
+    }
+
     /// Types into a field (after clearing it).
     pub async fn fill(&self, css: &str, text: &str) {
         let e = self.find(css).await;
@@ -139,14 +168,44 @@ impl Browser {
         self.goto("/").await;
         self.fill("#username", username).await;
         self.fill("#password", password).await;
-        self.click("form[action='/login'] button[type=submit]").await;
+        self.click_to("form[action='/login'] button[type=submit]").await;
         self.find("header .who").await;
     }
 
     /// Logs out with the button in the header.
     pub async fn logout(&self) {
-        self.click("form[action='/logout'] button").await;
+        self.click_to("form[action='/logout'] button").await;
         self.find("#username").await;
+    }
+
+    /// Runs axe-core on the page and returns its serious and critical
+    /// violations (WCAG 2.x A/AA rules: labels, contrast, names, landmarks…),
+    /// one line each. `GATEWAY_AXE` names axe.min.js (`scripts/test` fetches it).
+    pub async fn accessibility_problems(&self) -> Vec<String> {
+        let path = std::env::var("GATEWAY_AXE")
+            .unwrap_or_else(|_| panic!("GATEWAY_AXE is not set: run scripts/test, which fetches axe-core and sets it"));
+        let axe = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        self.client.execute(&format!("{axe}\nreturn typeof axe;"), vec![]).await.expect("axe loads");
+        let result = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                  .then(r => done(r.violations
+                    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                    .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' @ ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
+                  .catch(e => done(['axe failed: ' + e]));"#,
+                vec![],
+            )
+            .await
+            .expect("axe runs");
+        serde_json::from_value(result).expect("a list of strings")
+    }
+
+    /// Checks the page has no serious or critical accessibility problem.
+    pub async fn assert_accessible(&self, page: &str) {
+        let problems = self.accessibility_problems().await;
+        assert!(problems.is_empty(), "{page} has accessibility problems:\n{}", problems.join("\n"));
     }
 
     /// Scrolls the element into the middle of the window (before a screenshot).
