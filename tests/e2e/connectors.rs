@@ -6,7 +6,9 @@
 //! delivery with the platform's reason and tells the publication office; a
 //! removal on the platform after publication is found, recorded and
 //! reported; an expired token is fetched again once and a rate limit is
-//! retried without a second draft; Weibo shares a link and deletes it.
+//! retried without a second draft; Weibo shares a link and deletes it; an
+//! article still being submitted when the item is withdrawn is deleted as
+//! soon as WeChat has published it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,6 +29,7 @@ on_both_backends!(
     a_removal_on_the_platform_is_found_recorded_and_reported,
     an_expired_token_is_fetched_once_and_a_rate_limit_is_retried,
     weibo_shares_a_link_to_the_seal_page_and_deletes_it,
+    a_publication_in_flight_when_withdrawn_is_deleted_once_published,
 );
 
 const UNIT: &str = "江城市民政局";
@@ -443,5 +446,52 @@ async fn weibo_shares_a_link_to_the_seal_page_and_deletes_it(backend: Backend) {
     assert_eq!(post_of(&d, &serial)["status"], "deleted");
     let paths: Vec<String> = weibo.calls().into_iter().map(|(p, _)| p).collect();
     assert_eq!(paths, ["/2/statuses/share.json", "/2/statuses/destroy.json"]);
+    app.stop().await;
+}
+
+async fn a_publication_in_flight_when_withdrawn_is_deleted_once_published(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = team(&app).await;
+    let wechat = FakeWeChat::start(APP_ID, APP_SECRET).await;
+    add_wechat(&t, &wechat, 3600).await;
+    wechat.script(&[1, 0]);
+    wechat.delay("draft/add", Duration::from_millis(1500));
+
+    let (id, serial) = sealed_item(&t, "关于开展安全生产大检查的通知", &["wechat"]).await;
+    // Withdraw while the draft is being added.
+    for _ in 0..100 {
+        if deliveries(&t, &id).await["state"] == "delivering" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(wechat.paths().is_empty(), "the draft is still in flight");
+    ok(t.publisher.post(&format!("/api/v1/items/{id}/withdraw"), &json!({"reason": "发现错误，立即撤回"})).await);
+
+    // Whatever the order, the article WeChat published ends deleted and
+    // the item withdrawn.
+    let d = until(&t, &id, "the article deleted", |d| {
+        d["state"] == "withdrawn" && d["connector_posts"][0]["status"] == "deleted"
+    })
+    .await;
+    let post = post_of(&d, &serial);
+    let article = post["post_id"].as_str().unwrap();
+    assert_eq!(wechat.deleted(), [article]);
+    assert_eq!(wechat.paths().iter().filter(|p| *p == "draft/add").count(), 1);
+    assert_eq!(wechat.paths().last().map(String::as_str), Some("freepublish/delete"));
+    // The withdrawal delivery deleted it (it found the post), or, when the
+    // post was recorded only after the withdrawal had confirmed (the
+    // publication cancelled in flight), the recheck found the stray post
+    // and deleted it: exactly one of them.
+    let withdraw = of_channel(&d, "wechat", "withdraw");
+    assert_eq!(withdraw[0]["state"], "delivered");
+    let by_withdrawal = withdraw[0]["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["response_excerpt"].as_str().is_some_and(|x| x.contains("freepublish/delete")));
+    let events = audit_actions(&t, &id).await;
+    let by_recheck = events.iter().any(|e| e["action"] == "delivery.stray_post" && e["detail"]["status"] == "deleted");
+    assert!(by_withdrawal != by_recheck, "deleted by the withdrawal: {by_withdrawal}, by the recheck: {by_recheck}");
     app.stop().await;
 }

@@ -12,8 +12,8 @@
 //! article_url}]}, fail_idx}`), `freepublish/delete` (`{article_id, index}`
 //! → `{errcode: 0}`). Errors are HTTP 200 with `{errcode, errmsg}`.
 //! Scriptable: the `publish_status` sequence of the next job, a token that
-//! expires (40001 once), a rate limit (45009), a removal on the platform
-//! after success (status 5 or 6).
+//! expires (40001 once), a rate limit (45009), a slow answer, a removal on
+//! the platform after success (status 5 or 6).
 //!
 //! Weibo (open.weibo.com/wiki): `POST /2/statuses/share.json` (form
 //! `access_token`, `status` → the status with `idstr`), `GET
@@ -57,6 +57,8 @@ struct WeChatState {
     calls: Vec<Call>,
     /// Answer 40001 to the next API call and invalidate the token.
     expire_token: bool,
+    /// Hold the next call of an API path this long before answering.
+    delays: HashMap<String, std::time::Duration>,
     /// Answer 45009 to this many calls of an API path.
     rate_limited: HashMap<String, usize>,
     /// The `publish_status` sequence the next submitted job walks through
@@ -108,6 +110,12 @@ impl FakeWeChat {
     /// (quota reached).
     pub fn rate_limit(&self, path: &str, n: usize) {
         self.state.lock().unwrap().rate_limited.insert(path.to_owned(), n);
+    }
+
+    /// The next call of `path` is answered only after `delay` (a
+    /// publication in flight).
+    pub fn delay(&self, path: &str, delay: std::time::Duration) {
+        self.state.lock().unwrap().delays.insert(path.to_owned(), delay);
     }
 
     /// Every published article now reports `status` (5: deleted by the
@@ -168,6 +176,10 @@ async fn wx_api(
     Query(q): Query<HashMap<String, String>>,
     Json(body): Json<Value>,
 ) -> Response {
+    let delay = state.lock().unwrap().delays.remove(&api);
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     let mut s = state.lock().unwrap();
     s.calls.push(Call { path: api.clone(), body: body.clone() });
     if s.token.is_none() || q.get("access_token") != s.token.as_ref() {

@@ -1455,40 +1455,75 @@ impl Db {
         rows.iter().map(post_from_row).collect()
     }
 
-    /// Claims up to `limit` live posts due for a recheck (is it still on the
-    /// platform?) on enabled endpoints: each moves its next check one
-    /// interval on, so one gateway checks it.
-    pub async fn claim_rechecks(&self, limit: i64) -> Result<Vec<(PostRecord, EndpointRecord)>> {
+    /// Claims up to `limit` posts to ask the platform about, on enabled
+    /// endpoints: live posts due for a recheck (is it still there?), and
+    /// **stray** posts — submitted or live although their seal is withdrawn
+    /// and no withdrawal delivery of the endpoint is still open (a
+    /// publication that was in flight when the item was withdrawn), which
+    /// must be deleted; the flag says which. Each claim moves the post's
+    /// check times on, so one gateway asks.
+    pub async fn claim_rechecks(&self, limit: i64) -> Result<Vec<(PostRecord, EndpointRecord, bool)>> {
         let now = Timestamp::now();
         let rows = sqlx::query(
-            "SELECT c.* FROM connector_posts c JOIN channel_endpoints p ON p.id = c.endpoint_id \
-             WHERE c.status = 'published' AND c.next_check_at <= $1 AND p.enabled = 1 \
-             ORDER BY c.next_check_at LIMIT $2",
+            "SELECT c.*, s.status AS seal_status \
+             FROM connector_posts c JOIN channel_endpoints p ON p.id = c.endpoint_id JOIN seals s ON s.serial = c.serial \
+             WHERE p.enabled = 1 AND ((s.status <> 'withdrawn' AND c.status = 'published' AND c.next_check_at <= $1) \
+               OR (s.status = 'withdrawn' AND c.status IN ('submitted', 'published') AND c.last_checked_at <= $2 \
+                 AND NOT EXISTS (SELECT 1 FROM deliveries w WHERE w.item_id = c.item_id AND w.endpoint_id = c.endpoint_id \
+                   AND w.kind = 'withdraw' AND w.state <> 'delivered'))) \
+             ORDER BY c.last_checked_at LIMIT $3",
         )
         .bind(now.to_string())
+        .bind(ts_after(now, -2).to_string())
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::new();
         for r in &rows {
             let post = post_from_row(r)?;
+            let stray = r.try_get::<String, _>("seal_status")? == "withdrawn";
             let ep = self.endpoint(&post.endpoint_id).await?;
             let every = ep.connector.as_ref().map_or(0, |c| c.recheck_secs).max(1);
             let done = sqlx::query(
                 "UPDATE connector_posts SET last_checked_at = $1, next_check_at = $2 \
-                 WHERE delivery_id = $3 AND next_check_at = $4 AND status = 'published'",
+                 WHERE delivery_id = $3 AND last_checked_at = $4 AND status = $5",
             )
             .bind(now.to_string())
-            .bind(ts_after(now, every).to_string())
+            .bind((!stray).then(|| ts_after(now, every).to_string()))
             .bind(post.delivery_id.as_str())
-            .bind(post.next_check_at.as_deref())
+            .bind(post.last_checked_at.as_str())
+            .bind(post.status.as_str())
             .execute(&self.pool)
             .await?;
             if done.rows_affected() > 0 {
-                out.push((post, ep));
+                out.push((post, ep, stray));
             }
         }
         Ok(out)
+    }
+
+    /// What the platform said about a stray post (see [`Db::claim_rechecks`]):
+    /// deleted, or refused or removed by the platform meanwhile; recorded
+    /// with a `delivery.stray_post` audit event, in one transaction.
+    pub async fn record_stray_post(&self, post: &PostRecord, update: &PostUpdate) -> Result<()> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await?;
+        lock_item(&mut tx, &post.item_id).await?;
+        upsert_post(&mut tx, update, None, now).await?;
+        let item: ItemId = parse_column("item_id", &post.item_id)?;
+        let (_, version) = item_version(&mut tx, &post.item_id).await?;
+        audit::append(
+            &mut tx,
+            None,
+            "delivery.stray_post",
+            Some((item, version)),
+            json!({ "delivery": post.delivery_id, "endpoint": post.endpoint_id, "serial": post.serial,
+                    "status": update.status, "post_id": update.post_id.as_ref().or(post.post_id.as_ref()),
+                    "reason": "the seal was withdrawn while the publication was in flight" }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A live post was removed on the platform, not by us (WeChat

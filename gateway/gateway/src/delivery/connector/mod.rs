@@ -428,9 +428,13 @@ fn store_error(e: crate::store::StoreError) -> ConnectorError {
     ConnectorError::retry(format!("数据库错误：{e}"))
 }
 
-/// Rechecks live posts that are due: a post removed on the platform is
-/// recorded (audit `delivery.platform_removed`) and the publication office
-/// told. Errors are logged; the post is checked again an interval later.
+/// Asks the platforms about the posts that are due ([`crate::store::Db::claim_rechecks`]).
+/// A live post removed on the platform is recorded (audit
+/// `delivery.platform_removed`) and the publication office told. A stray
+/// post — published although its seal was withdrawn, because the
+/// publication was in flight when the item was withdrawn — is deleted
+/// (audit `delivery.stray_post`). Errors are logged; the post is asked
+/// about again later.
 pub async fn recheck(state: &AppState, client: &reqwest::Client, shared: &Shared) {
     let due = match state.db.claim_rechecks(16).await {
         Ok(d) => d,
@@ -439,7 +443,7 @@ pub async fn recheck(state: &AppState, client: &reqwest::Client, shared: &Shared
             return;
         }
     };
-    for (post, ep) in due {
+    for (post, ep, stray) in due {
         let Some(config) = ep.connector.as_ref() else { continue };
         let secret = match read_secret(&state.settings, &config.secret_name) {
             Ok(s) => s,
@@ -450,39 +454,74 @@ pub async fn recheck(state: &AppState, client: &reqwest::Client, shared: &Shared
         };
         let log = Log::default();
         let base = ep.url.as_deref().unwrap_or_default();
-        let mut ids = ids_of(&post);
         let result = match ep.kind.as_str() {
             "wechat" => {
                 let app_id = config.app_id.as_deref().unwrap_or_default();
                 let k = wechat::WeChat::new(client, base, app_id, &secret, None, &shared.tokens, &log);
-                k.poll(&mut ids).await
+                ask(state, &k, &post, stray).await
             }
-            "weibo" => weibo::Weibo::new(client, base, &secret, &log).poll(&mut ids).await,
+            "weibo" => ask(state, &weibo::Weibo::new(client, base, &secret, &log), &post, stray).await,
             _ => continue,
         };
-        match result {
-            Ok(Publication::Removed(reason)) => match state.db.record_platform_removal(&post, &reason).await {
-                Ok(true) => {
-                    tracing::error!(item = %post.item_id, endpoint = %ep.id, post = ?post.post_id, reason,
-                        "a published post was removed on the platform");
-                    let message = format!(
-                        "事项 {} 在{}的发布已被平台删除或封禁（{}），封签 {}，原链接 {}。请核实并处理。",
-                        post.item_id,
-                        channel_name(&ep.kind),
-                        reason,
-                        post.serial,
-                        post.post_url.as_deref().unwrap_or("-")
-                    );
-                    let key = format!("platform-removed:{}", post.delivery_id);
-                    notify_office(state, &post.item_id, "platform_removed", &message, &key).await;
-                }
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot record a platform removal; will find it again"),
-            },
-            Ok(_) => {}
-            Err(e) => tracing::warn!(item = %post.item_id, endpoint = %ep.id, error = %e, "connector recheck failed"),
+        let reason = match result {
+            Ok(removed) => removed,
+            Err(e) => {
+                tracing::warn!(item = %post.item_id, endpoint = %ep.id, error = %e, "connector recheck failed; will retry");
+                None
+            }
+        };
+        if let Some(reason) = reason {
+            let message = format!(
+                "事项 {} 在{}的发布已被平台删除或封禁（{}），封签 {}，原链接 {}。请核实并处理。",
+                post.item_id,
+                channel_name(&ep.kind),
+                reason,
+                post.serial,
+                post.post_url.as_deref().unwrap_or("-")
+            );
+            let key = format!("platform-removed:{}", post.delivery_id);
+            notify_office(state, &post.item_id, "platform_removed", &message, &key).await;
         }
     }
+}
+
+/// One recheck: a stray post is deleted (once the platform has finished
+/// publishing it); a live one that the platform removed is recorded, and
+/// the platform's reason returned.
+async fn ask(state: &AppState, k: &impl Connector, post: &PostRecord, stray: bool) -> Result<Option<String>, String> {
+    let mut ids = ids_of(post);
+    let said = k.poll(&mut ids).await.map_err(|e| e.to_string())?;
+    let update = |status: &str, reason: Option<String>, ids: &Ids| PostUpdate {
+        delivery_id: post.delivery_id.clone(),
+        status: status.to_owned(),
+        post_id: ids.post_id.clone(),
+        post_url: ids.post_url.clone(),
+        reason,
+        ..PostUpdate::default()
+    };
+    let store = |e: crate::store::StoreError| e.to_string();
+    match (said, stray) {
+        (Publication::Removed(reason), false) => {
+            let recorded = state.db.record_platform_removal(post, &reason).await.map_err(store)?;
+            if recorded {
+                tracing::error!(item = %post.item_id, post = ?post.post_id, reason, "a published post was removed on the platform");
+                return Ok(Some(reason));
+            }
+        }
+        (Publication::Published, true) => {
+            k.delete(&ids).await.map_err(|e| e.to_string())?;
+            tracing::warn!(item = %post.item_id, post = ?ids.post_id, "deleted a post published after its seal was withdrawn");
+            state.db.record_stray_post(post, &update("deleted", None, &ids)).await.map_err(store)?;
+        }
+        (Publication::Rejected(r), true) => {
+            state.db.record_stray_post(post, &update("rejected", Some(r), &ids)).await.map_err(store)?
+        }
+        (Publication::Removed(r), true) => {
+            state.db.record_stray_post(post, &update("removed", Some(r), &ids)).await.map_err(store)?
+        }
+        _ => {}
+    }
+    Ok(None)
 }
 
 /// The platform's name for people.
