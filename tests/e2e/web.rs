@@ -19,7 +19,11 @@ use serde_json::{Value, json};
 use tests::browser::Browser;
 use tests::{Backend, TestApp, on_both_backends};
 
-on_both_backends!(an_item_goes_from_draft_to_delivered_in_the_browser, pages_refuse_forged_and_expired_requests,);
+on_both_backends!(
+    an_item_goes_from_draft_to_delivered_in_the_browser,
+    pages_refuse_forged_and_expired_requests,
+    people_register_and_notification_pages,
+);
 
 const UNIT: &str = "江城市民政局";
 
@@ -397,5 +401,143 @@ async fn pages_refuse_forged_and_expired_requests(backend: Backend) {
     let r = drafter.http.get(format!("{}/items/new", app.base)).send().await.unwrap();
     assert_eq!(r.url().as_str(), format!("{}/?expired=1", app.base));
     assert!(r.text().await.unwrap().contains("会话已超时或已失效，请重新登录"));
+    app.stop().await;
+}
+
+/// The CSRF token of a page the client opens.
+async fn csrf(client: &tests::Client, path: &str) -> String {
+    let page = client.http.get(format!("{}{path}", client.base)).send().await.unwrap().text().await.unwrap();
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a form with a token")
+        .to_owned()
+}
+
+async fn post_form(client: &tests::Client, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let r = client.http.post(format!("{}{path}", client.base)).form(fields).send().await.unwrap();
+    let status = r.status();
+    let url = r.url().path().to_owned();
+    (status, url, r.text().await.unwrap())
+}
+
+async fn people_register_and_notification_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.user("root", &[Role::Admin], None).await;
+
+    // The administrator creates a person on the users page.
+    let token = csrf(&admin, "/users").await;
+    let weak = [
+        ("csrf", token.as_str()),
+        ("username", "wang"),
+        ("display_name", "王芳"),
+        ("unit", UNIT),
+        ("roles", "drafter"),
+        ("password", "short"),
+    ];
+    let (status, _, page) = post_form(&admin, "/users", &weak).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("密码") && page.contains("value=\"王芳\""), "the message and what was typed: {page}");
+    let good = [
+        ("csrf", token.as_str()),
+        ("username", "wang"),
+        ("display_name", "王芳"),
+        ("unit", UNIT),
+        ("roles", "drafter"),
+        ("password", "Wang-Fang-2026-strong"),
+    ];
+    let (status, url, page) = post_form(&admin, "/users", &good).await;
+    assert_eq!((status, url.as_str()), (StatusCode::OK, "/users"));
+    assert!(page.contains("用户已创建") && page.contains("<td>王芳</td>") && page.contains("起草人"), "{page}");
+    let drafter = app.client();
+    let (status, _) =
+        drafter.post("/api/v1/auth/login", &json!({"username": "wang", "password": "Wang-Fang-2026-strong"})).await;
+    assert_eq!(status, StatusCode::OK, "the new person logs in");
+    let (status, _, _) = post_form(&drafter, "/users", &good).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only an administrator creates people");
+
+    // A 依申请公开 item enters the 台账; a secrecy reviewer changes it to
+    // 主动公开 on the register page; the drafter is notified.
+    let mut item = tests::sample_item();
+    item["channels"] = json!(["applicant"]);
+    item["attribute"] = json!("on_request");
+    item["attribute_reason"] = json!("涉及第三方商业信息，依申请公开");
+    item["legal_basis"] = json!("《中华人民共和国政府信息公开条例》第十五条");
+    let created = drafter.create_item(&item).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, body) = drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 1})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let secrecy = app.user("keeper", &[Role::SecrecyReviewer], None).await;
+    let register = secrecy.http.get(format!("{}/register", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(register.contains(&format!("/register/{id}/decision")) && register.contains("依申请公开"), "{register}");
+    let token = csrf(&secrecy, "/register").await;
+    let (status, url, page) = post_form(
+        &secrecy,
+        &format!("/register/{id}/decision"),
+        &[("csrf", token.as_str()), ("attribute", "public"), ("reason", "第三方已同意公开"), ("legal_basis", "")],
+    )
+    .await;
+    assert_eq!((status, url.as_str()), (StatusCode::OK, "/register"), "{page}");
+    assert!(page.contains("台账复核结论已记录"));
+
+    let home = drafter.http.get(format!("{}/items?mine=1", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("class=\"count\""), "the header counts the unread notification");
+    let list = drafter.http.get(format!("{}/notifications", app.base)).send().await.unwrap().text().await.unwrap();
+    let unread_before = list.matches("class=\"unread\"").count();
+    assert!(list.contains("公开属性"), "the register decision is among the notifications: {list}");
+    let notification = list
+        .split("action=\"/notifications/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .expect("a notification")
+        .to_owned();
+    let token = csrf(&drafter, "/notifications").await;
+    let (status, url, _) = post_form(
+        &drafter,
+        &format!("/notifications/{notification}/open"),
+        &[("csrf", token.as_str()), ("item", id.as_str())],
+    )
+    .await;
+    assert_eq!((status, url), (StatusCode::OK, format!("/items/{id}")));
+    let list = drafter.http.get(format!("{}/notifications", app.base)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(list.matches("class=\"unread\"").count(), unread_before - 1, "opened means read");
+
+    // A blocking 身份证 finding may be waived by the 保密审查员 (the policy's
+    // role for PII-*) on the item page, with a reason; not by its drafter.
+    let mut item = tests::sample_item();
+    item["body"] = json!(format!("经核实，申请人身份证号码{ID_NUMBER}。"));
+    let created = drafter.create_item(&item).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, body) = drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 1})).await;
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("blocked")), "{body}");
+    let mine = drafter.http.get(format!("{}/items/{id}", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(mine.contains("PII-001") && !mine.contains("豁免此问题"), "the drafter cannot waive");
+    let page = secrecy.http.get(format!("{}/items/{id}", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("豁免此问题"));
+    let finding_id =
+        page.split("name=\"finding_id\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
+    let digest = created["current"]["content_digest"].as_str().unwrap().to_owned();
+    let token = csrf(&secrecy, &format!("/items/{id}")).await;
+    let (status, _, page) = post_form(
+        &secrecy,
+        &format!("/items/{id}/waive"),
+        &[("csrf", token.as_str()), ("finding_id", finding_id.as_str()), ("digest", digest.as_str()), ("reason", " ")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a waiver needs a reason");
+    assert!(page.contains("理由"), "{page}");
+    let (status, _, page) = post_form(
+        &secrecy,
+        &format!("/items/{id}/waive"),
+        &[
+            ("csrf", token.as_str()),
+            ("finding_id", finding_id.as_str()),
+            ("digest", digest.as_str()),
+            ("reason", "该号码为虚构样例，经核实不涉及真实个人"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("已豁免该问题") && page.contains("badge ok\">已豁免"), "{page}");
     app.stop().await;
 }

@@ -340,6 +340,10 @@ pub struct FindingRow {
     pub fixable: bool,
     /// Personal information or classification (the 保密审查 list).
     pub secrecy: bool,
+    /// A blocking finding this person may waive: its finding id.
+    pub waivable: Option<String>,
+    /// Waived (by someone with the policy's role, with a reason).
+    pub waived: bool,
 }
 
 /// Findings of one severity.
@@ -405,6 +409,8 @@ fn finding_rows(content: &VersionContent, findings: &[Finding]) -> Vec<FindingRo
                 suggestion: f.suggestion.clone(),
                 fixable,
                 secrecy: is_secrecy(f),
+                waivable: None,
+                waived: false,
             }
         })
         .collect()
@@ -615,7 +621,20 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
     let p = session.principal();
     let content = &item.current.content;
     let findings: Vec<Finding> = item.review.as_ref().map(|r| r.outcome.findings.clone()).unwrap_or_default();
-    let rows = finding_rows(content, &findings);
+    let workflow =
+        workflow::get_workflow(State(state.clone()), session.auth(), Path(id.to_owned())).await.ok().map(|j| j.0);
+    let mut rows = finding_rows(content, &findings);
+    if let Some(w) = &workflow {
+        let is_author = item.created_by == p.user_id;
+        for (row, finding) in rows.iter_mut().zip(&findings) {
+            if let Some(b) = w.blocking_findings.iter().find(|b| &b.finding == finding) {
+                row.waived = b.waived;
+                if !b.waived && !is_author && b.waivable_by.iter().any(|r| p.has_role(*r)) {
+                    row.waivable = Some(b.finding_id.clone());
+                }
+            }
+        }
+    }
     let secrecy_rows: Vec<FindingRow> = rows.iter().filter(|r| r.secrecy).cloned().collect();
     let can_fix = item.created_by == p.user_id && item.state.is_editable() && rows.iter().any(|r| r.fixable);
     let mut groups = Vec::new();
@@ -918,6 +937,29 @@ pub async fn withdraw(
         .await
     {
         Ok(_) => Redirect::to(&format!("/items/{id}?done=withdrawn#deliveries")).into_response(),
+        Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
+    }
+}
+
+/// Waives one blocking finding (by the role the policy names, with a reason).
+pub async fn waive(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Posted { session, form } = match Posted::check(session, &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let request = crate::http::workflow::WaiverRequest {
+        finding_id: form.get("finding_id").unwrap_or_default(),
+        content_digest: form.get("digest").unwrap_or_default(),
+        reason: form.raw("reason"),
+    };
+    match crate::http::workflow::waive(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await {
+        Ok(_) => Redirect::to(&format!("/items/{id}?done=waived#checks")).into_response(),
         Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
     }
 }

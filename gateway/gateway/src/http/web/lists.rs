@@ -2,15 +2,15 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 
 use super::chart::{self, Chart};
 use super::item::channel_label;
-use super::{Layout, Session, error_page, render};
+use super::{Layout, Posted, Session, done_message, error_page, render};
 use crate::http::items::{ItemView, ListQuery};
-use crate::http::register::RegisterQuery;
+use crate::http::register::{DecisionRequest, RegisterQuery};
 use crate::http::workflow::QueueEntry;
-use crate::http::{ApiError, AppQuery, AppState};
+use crate::http::{ApiError, AppJson, AppQuery, AppState};
 use crate::model::{Attribute, ItemState, Kind};
 use crate::store::{ItemFacts, RegisterEntry};
 
@@ -90,6 +90,7 @@ pub async fn queue(State(state): State<AppState>, session: Session) -> Response 
 pub struct RegisterFilter {
     attribute: Option<String>,
     due: Option<String>,
+    done: Option<String>,
 }
 
 #[derive(Template)]
@@ -101,6 +102,8 @@ struct RegisterPage {
     due: bool,
     /// The filter as a query string, for the export links.
     query: String,
+    /// The person may record a periodic-review decision.
+    can_decide: bool,
 }
 
 impl RegisterPage {
@@ -122,7 +125,7 @@ pub async fn register(
     let attribute: Option<Attribute> = f.attribute.as_deref().and_then(|a| a.parse().ok());
     let due = f.due.is_some();
     let q = RegisterQuery { attribute, due, format: None };
-    match crate::http::register::list(State(state), session.auth(), AppQuery(q)).await {
+    match crate::http::register::list(State(state.clone()), session.auth(), AppQuery(q)).await {
         Ok(axum::Json(entries)) => {
             let mut query = Vec::new();
             if let Some(a) = attribute {
@@ -131,14 +134,41 @@ pub async fn register(
             if due {
                 query.push("due=true".to_owned());
             }
+            let can_decide = state.workflow.register.roles.iter().any(|r| session.has(*r));
+            let mut layout = session.layout("依申请公开与不予公开台账", "/register");
+            layout.notice = done_message(f.done.as_deref());
             render(&RegisterPage {
-                layout: session.layout("依申请公开与不予公开台账", "/register"),
+                layout,
+                can_decide,
                 entries,
                 attribute: attribute.map(|a| a.as_str().to_owned()).unwrap_or_default(),
                 due,
                 query: query.join("&"),
             })
         }
+        Err(e) => error_page(&session, e),
+    }
+}
+
+/// Records a periodic-review decision on a register entry.
+pub async fn decide(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let Posted { session, form } = match Posted::check(session, &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let attribute = match form.get("attribute").as_deref().map(str::parse::<Attribute>) {
+        Some(Ok(a)) => a,
+        _ => return error_page(&session, ApiError::invalid("attribute", "请选择复核后的公开属性")),
+    };
+    let request = DecisionRequest { attribute, reason: form.raw("reason"), legal_basis: form.get("legal_basis") };
+    match crate::http::register::decide(State(state), session.auth(), axum::extract::Path(id), AppJson(request)).await {
+        Ok(_) => Redirect::to("/register?done=decided").into_response(),
         Err(e) => error_page(&session, e),
     }
 }

@@ -20,6 +20,7 @@ mod highlight;
 mod item;
 mod lists;
 mod office;
+mod people;
 
 use std::collections::BTreeMap;
 
@@ -51,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/items/{id}/fix", post(item::apply_fix))
         .route("/items/{id}/vote", post(item::vote))
         .route("/items/{id}/comment", post(item::comment))
+        .route("/items/{id}/waive", post(item::waive))
         .route("/items/{id}/seal", post(item::seal))
         .route("/items/{id}/withdraw", post(item::withdraw))
         .route("/items/{id}/withdraw/confirm", post(item::confirm_withdrawal))
@@ -59,6 +61,10 @@ pub fn routes() -> Router<AppState> {
         .route("/register", get(lists::register))
         .route("/dashboard", get(lists::dashboard))
         .route("/office", get(office::office))
+        .route("/users", get(people::users).post(people::create_user))
+        .route("/notifications", get(people::notifications))
+        .route("/notifications/{id}/open", post(people::open_notification))
+        .route("/register/{id}/decision", post(lists::decide))
         .route(
             "/static/app.css",
             get(|| async { asset("text/css; charset=utf-8", include_str!("../../../static/app.css")) }),
@@ -81,6 +87,8 @@ fn asset(media_type: &'static str, body: &'static str) -> Response {
 pub struct Session {
     pub auth: Auth,
     pub csrf: String,
+    /// Unread notifications (shown in the header).
+    pub unread: usize,
 }
 
 impl Session {
@@ -118,11 +126,15 @@ impl Session {
         }
         link("/items", "全部事项");
         link("/dashboard", "统计");
+        if p.has_role(Role::Admin) {
+            link("/users", "用户管理");
+        }
         Layout {
             title: title.into(),
             user: p.display_name.clone(),
             roles: p.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join("、"),
             csrf: self.csrf.clone(),
+            unread: self.unread,
             nav,
             notice: None,
             error: None,
@@ -166,7 +178,10 @@ impl FromRequestParts<AppState> for Session {
         let secret = session_cookie(parts).ok_or(Rejection::Login { expired: false })?;
         let idle = time::Duration::minutes(state.settings.session.idle_minutes);
         match state.db.session(&secret_hash(&secret), idle).await {
-            Ok(Some(session)) => Ok(Session { auth: Auth(session.principal), csrf: csrf_token(&secret) }),
+            Ok(Some(session)) => {
+                let unread = state.db.notifications(session.principal.user_id, true, 100).await.map_or(0, |n| n.len());
+                Ok(Session { auth: Auth(session.principal), csrf: csrf_token(&secret), unread })
+            }
             Ok(None) => Err(Rejection::Login { expired: true }),
             Err(e) => {
                 tracing::error!(error = %e, "cannot read a session");
@@ -246,6 +261,7 @@ pub struct Layout {
     pub user: String,
     pub roles: String,
     pub csrf: String,
+    pub unread: usize,
     pub nav: Vec<NavLink>,
     /// A success message after an action.
     pub notice: Option<String>,
@@ -426,6 +442,9 @@ pub fn done_message(code: Option<&str>) -> Option<String> {
         "withdrawn" => "已发起撤稿，等待各渠道确认删除。",
         "redelivered" => "已安排重新投递。",
         "confirmed" => "已确认紧急撤稿。",
+        "user_created" => "用户已创建。请将初始密码当面或通过安全渠道告知本人。",
+        "decided" => "台账复核结论已记录。",
+        "waived" => "已豁免该问题，豁免理由已记入审计日志。",
         _ => return None,
     };
     Some(text.to_owned())
