@@ -30,6 +30,7 @@ on_both_backends!(
     an_expired_token_is_fetched_once_and_a_rate_limit_is_retried,
     weibo_shares_a_link_to_the_seal_page_and_deletes_it,
     a_publication_in_flight_when_withdrawn_is_deleted_once_published,
+    a_correction_replaces_the_wechat_article,
 );
 
 const UNIT: &str = "江城市民政局";
@@ -154,12 +155,18 @@ async fn sealed_item(t: &Team, title: &str, channels: &[&str]) -> (String, Strin
     item["title"] = json!(title);
     item["channels"] = json!(channels);
     let id = t.drafter.create_item(&item).await["id"].as_str().unwrap().to_owned();
-    let body = ok(t.drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 1})).await);
+    let serial = approve_and_seal(t, &id, 1).await;
+    (id, serial)
+}
+
+/// Submits `version`, walks it to approved and seals it; returns the serial.
+async fn approve_and_seal(t: &Team, id: &str, version: i64) -> String {
+    let body = ok(t.drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": version})).await);
     let digest = body["current"]["content_digest"].as_str().unwrap().to_owned();
-    vote(&t.first, &id, "first", &digest).await;
-    vote(&t.secrecy, &id, "secrecy", &digest).await;
-    vote(&t.publicity, &id, "publicity", &digest).await;
-    vote(&t.second, &id, "second", &digest).await;
+    vote(&t.first, id, "first", &digest).await;
+    vote(&t.secrecy, id, "secrecy", &digest).await;
+    vote(&t.publicity, id, "publicity", &digest).await;
+    vote(&t.second, id, "second", &digest).await;
     let (_, wf) = t.approver.get(&format!("/api/v1/items/{id}/workflow")).await;
     ok(t.approver
         .post(
@@ -170,7 +177,7 @@ async fn sealed_item(t: &Team, title: &str, channels: &[&str]) -> (String, Strin
         )
         .await);
     let sealed = ok(t.publisher.post(&format!("/api/v1/items/{id}/seal"), &json!({"content_digest": digest})).await);
-    (id, sealed["serial"].as_str().unwrap().to_owned())
+    sealed["serial"].as_str().unwrap().to_owned()
 }
 
 async fn add_endpoint(t: &Team, body: Value) -> Value {
@@ -493,5 +500,38 @@ async fn a_publication_in_flight_when_withdrawn_is_deleted_once_published(backen
     let events = audit_actions(&t, &id).await;
     let by_recheck = events.iter().any(|e| e["action"] == "delivery.stray_post" && e["detail"]["status"] == "deleted");
     assert!(by_withdrawal != by_recheck, "deleted by the withdrawal: {by_withdrawal}, by the recheck: {by_recheck}");
+    app.stop().await;
+}
+
+async fn a_correction_replaces_the_wechat_article(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = team(&app).await;
+    let wechat = FakeWeChat::start(APP_ID, APP_SECRET).await;
+    add_wechat(&t, &wechat, 3600).await;
+    let (id, serial1) = sealed_item(&t, "关于调整公交线路的通告", &["wechat"]).await;
+    let d = until(&t, &id, "published", |d| d["state"] == "published").await;
+    let article1 = post_of(&d, &serial1)["post_id"].as_str().unwrap().to_owned();
+
+    // 更正: WeChat cannot edit a published article, so the correction is a
+    // new article and the superseded one is deleted.
+    let mut edit = sample_item();
+    edit["title"] = json!("关于调整公交线路的通告（更正）");
+    edit["channels"] = json!(["wechat"]);
+    edit["base_version"] = json!(1);
+    ok(t.drafter.put(&format!("/api/v1/items/{id}"), &edit).await);
+    let serial2 = approve_and_seal(&t, &id, 2).await;
+    let d = until(&t, &id, "the correction live", |d| {
+        d["connector_posts"].as_array().unwrap().len() == 2 && post_of(d, &serial1)["status"] == "deleted"
+    })
+    .await;
+    let post2 = post_of(&d, &serial2);
+    assert_eq!(post2["status"], "published");
+    assert!(post_of(&d, &serial1)["reason"].as_str().unwrap().contains(&serial2));
+    assert_eq!(wechat.deleted(), [article1.as_str()]);
+    let drafts: Vec<_> = wechat.calls().into_iter().filter(|c| c.path == "draft/add").collect();
+    assert_eq!(drafts.len(), 2);
+    assert_eq!(drafts[1].body["articles"][0]["title"], "关于调整公交线路的通告（更正）");
+    assert!(drafts[1].body["articles"][0]["content"].as_str().unwrap().contains(&serial2));
+    until(&t, &id, "published", |d| d["state"] == "published").await;
     app.stop().await;
 }

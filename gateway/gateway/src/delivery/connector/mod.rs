@@ -330,6 +330,8 @@ async fn run(state: &AppState, k: &impl Connector, c: &Claimed, config: &Connect
             let mut ids = stored.as_ref().map(ids_of).unwrap_or_default();
             let result = match stored.as_ref().map(|p| p.status.as_str()) {
                 Some("submitted") => k.poll(&mut ids).await,
+                // Live already; an earlier attempt failed after that (retiring a superseded post).
+                Some("published") => Ok(Publication::Published),
                 _ => k.publish(&post, &mut ids).await,
             };
             let update = |status: &str, reason: Option<String>| PostUpdate {
@@ -353,7 +355,10 @@ async fn run(state: &AppState, k: &impl Connector, c: &Claimed, config: &Connect
                         Publication::Rejected(r) | Publication::Removed(r) => Some(r.clone()),
                         _ => None,
                     };
-                    let posts = vec![update(status, reason)];
+                    let mut posts = vec![update(status, reason)];
+                    if p == Publication::Published && event["supersedes"].is_string() {
+                        retire_superseded(state, k, c, &post.serial, &mut posts).await?;
+                    }
                     Ok((p, posts))
                 }
                 Err(e) => {
@@ -370,6 +375,36 @@ async fn run(state: &AppState, k: &impl Connector, c: &Claimed, config: &Connect
         }
         other => Err((ConnectorError::Refused(format!("未知的事件类型 {other:?}")), Vec::new())),
     }
+}
+
+/// A correction (更正) is live: the platforms cannot edit a published post
+/// in place, so the item's earlier live posts on this endpoint are deleted.
+/// On an error the correction's own post is still recorded (in `posts`) and
+/// the retry resumes from it.
+async fn retire_superseded(
+    state: &AppState,
+    k: &impl Connector,
+    c: &Claimed,
+    serial: &str,
+    posts: &mut Vec<PostUpdate>,
+) -> Result<(), (ConnectorError, Vec<PostUpdate>)> {
+    let older = match state.db.posts_of(&c.item_id, &c.endpoint_id).await {
+        Ok(o) => o,
+        Err(e) => return Err((store_error(e), std::mem::take(posts))),
+    };
+    for p in older.iter().filter(|p| p.status == "published" && p.delivery_id != c.id) {
+        let ids = ids_of(p);
+        if let Err(e) = k.delete(&ids).await {
+            return Err((e, std::mem::take(posts)));
+        }
+        posts.push(PostUpdate {
+            delivery_id: p.delivery_id.clone(),
+            status: "deleted".into(),
+            reason: Some(format!("已由更正稿（封签 {serial}）取代")),
+            ..PostUpdate::default()
+        });
+    }
+    Ok(())
 }
 
 /// Deletes every post of the item that is or may become live; a post the
