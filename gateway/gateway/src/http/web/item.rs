@@ -3,9 +3,7 @@
 //! comments, the diff since the last look, the seal and the deliveries.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::highlight::{self, Mark, Segment};
@@ -224,11 +222,7 @@ pub async fn new_form(State(state): State<AppState>, session: Session) -> Respon
     render(&form_page(&state, &session, None, form))
 }
 
-pub async fn create(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
+pub async fn create(State(state): State<AppState>, Posted { session, form }: Posted) -> Response {
     let values = ItemForm::from_form(&form);
     let created = match values.input(None) {
         Ok(input) => crate::http::items::create_item(State(state.clone()), session.auth(), AppJson(input)).await,
@@ -267,17 +261,7 @@ pub async fn edit_form(State(state): State<AppState>, session: Session, Path(id)
     }
 }
 
-pub async fn edit(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
+pub async fn edit(State(state): State<AppState>, Path(id): Path<String>, Posted { session, form }: Posted) -> Response {
     let base: i64 = form.get("base_version").and_then(|v| v.parse().ok()).unwrap_or(0);
     let values = ItemForm::from_form(&form);
     let edited = match values.input(Some(base)) {
@@ -309,15 +293,9 @@ async fn submit_version(state: &AppState, session: &Session, id: &str, version: 
 
 pub async fn submit(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     let version = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
     submit_version(&state, &session, &id, version).await
 }
@@ -772,15 +750,9 @@ pub fn short_hash(h: &str) -> String {
 /// Applies a finding's suggestion (or all of them) as a new version.
 pub async fn apply_fix(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     match fix(&state, &session, &id, &form).await {
         Ok(()) => Redirect::to(&format!("/items/{id}?done=fixed")).into_response(),
         Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
@@ -832,17 +804,7 @@ async fn fix(state: &AppState, session: &Session, id: &str, form: &Form) -> Resu
     Ok(())
 }
 
-pub async fn vote(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
+pub async fn vote(State(state): State<AppState>, Path(id): Path<String>, Posted { session, form }: Posted) -> Response {
     let value = match form.get("value").as_deref() {
         Some("approve") => VoteValue::Approve,
         Some("changes") => VoteValue::Changes,
@@ -873,15 +835,9 @@ pub async fn vote(
 
 pub async fn comment(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     let request = CommentRequest {
         version: form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0),
         field: form.get("field").unwrap_or_else(|| "body".into()),
@@ -897,17 +853,7 @@ pub async fn comment(
     }
 }
 
-pub async fn seal(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
+pub async fn seal(State(state): State<AppState>, Path(id): Path<String>, Posted { session, form }: Posted) -> Response {
     let not_before = form.get("not_before").map(|v| {
         // `<input type=datetime-local>` gives China time without a zone.
         if v.len() == 16 { format!("{v}:00+08:00") } else { v }
@@ -922,15 +868,9 @@ pub async fn seal(
 
 pub async fn withdraw(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     let request =
         WithdrawRequestBody { reason: form.get("reason").unwrap_or_default(), urgent: form.get("urgent").is_some() };
     match crate::http::delivery::withdraw(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request))
@@ -944,15 +884,9 @@ pub async fn withdraw(
 /// Waives one blocking finding (by the role the policy names, with a reason).
 pub async fn waive(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     let request = crate::http::workflow::WaiverRequest {
         finding_id: form.get("finding_id").unwrap_or_default(),
         content_digest: form.get("digest").unwrap_or_default(),
@@ -967,15 +901,9 @@ pub async fn waive(
 /// Confirms an urgent withdrawal afterwards.
 pub async fn confirm_withdrawal(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     let request = crate::http::delivery::ConfirmWithdrawal { note: form.get("note").unwrap_or_default() };
     match crate::http::delivery::confirm_withdrawal(
         State(state.clone()),
@@ -992,15 +920,9 @@ pub async fn confirm_withdrawal(
 
 pub async fn redeliver(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     let delivery = form.get("delivery").unwrap_or_default();
     match crate::http::delivery::redeliver(State(state.clone()), session.auth(), Path(delivery)).await {
         Ok(_) => Redirect::to(&format!("/items/{id}?done=redelivered#deliveries")).into_response(),

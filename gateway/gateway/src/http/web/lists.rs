@@ -153,15 +153,9 @@ pub async fn register(
 /// Records a periodic-review decision on a register entry.
 pub async fn decide(
     State(state): State<AppState>,
-    session: Session,
     axum::extract::Path(id): axum::extract::Path<String>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    Posted { session, form }: Posted,
 ) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     let attribute = match form.get("attribute").as_deref().map(str::parse::<Attribute>) {
         Some(Ok(a)) => a,
         _ => return error_page(&session, ApiError::invalid("attribute", "请选择复核后的公开属性")),

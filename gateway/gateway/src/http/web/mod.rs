@@ -240,6 +240,20 @@ impl Posted {
     }
 }
 
+impl axum::extract::FromRequest<AppState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Posted, Response> {
+        let (mut parts, body) = req.into_parts();
+        let session = Session::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        let limit = state.settings.limits.max_body_bytes;
+        let body = axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| error_page(&session, ApiError::PayloadTooLarge { limit }))?;
+        Posted::check(session, &parts.headers, &body).map_err(|refused| *refused)
+    }
+}
+
 /// A POST whose `Origin` (or `Referer`) names another host is refused.
 fn same_origin(headers: &HeaderMap) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {

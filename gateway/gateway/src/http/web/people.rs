@@ -2,9 +2,7 @@
 //! person's notifications (reminders, overdue notices, rejections).
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::item::Choice;
@@ -71,11 +69,7 @@ pub async fn users(
 }
 
 /// Creates a person with an initial password the administrator hands over.
-pub async fn create_user(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
+pub async fn create_user(State(state): State<AppState>, Posted { session, form }: Posted) -> Response {
     let chosen = form.all("roles");
     let roles = chosen.iter().filter_map(|r| serde_json::from_value::<Role>(serde_json::json!(r)).ok()).collect();
     let request = CreateUserRequest {
@@ -132,15 +126,9 @@ pub async fn notifications(State(state): State<AppState>, session: Session) -> R
 /// Marks a notification read and opens its item (or the list).
 pub async fn open_notification(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Response {
-    let Posted { session, form } = match Posted::check(session, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     match crate::http::workflow::mark_read(State(state), session.auth(), Path(id)).await {
         Ok(_) => {
             let item = form.get("item").and_then(|i| super::item_id(&i).ok());
