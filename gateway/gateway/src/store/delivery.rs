@@ -666,7 +666,8 @@ impl Db {
     /// lease until `lease_until`: pending ones whose time has come and
     /// delivering ones whose lease lapsed (a crashed worker). Never one
     /// whose earlier sequence for the same item and endpoint is not yet
-    /// delivered, so per (item, channel) order holds and at most one is in
+    /// delivered (or was cancelled by a withdrawal while its attempt is still
+    /// in flight), so per (item, channel) order holds and at most one is in
     /// flight. Items still `sealed` or `scheduled` move to `delivering`.
     pub async fn claim_deliveries(&self, limit: i64, lease_secs: i64) -> Result<Vec<Claimed>> {
         let now = Timestamp::now();
@@ -681,7 +682,8 @@ impl Db {
                WHERE p.enabled = 1 AND p.kind <> 'pull' \
                AND ((d.state = 'pending' AND d.next_attempt_at <= $2) OR (d.state = 'delivering' AND d.lease_until < $2)) \
                AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.endpoint_id = d.endpoint_id AND x.item_id = d.item_id \
-                 AND x.sequence < d.sequence AND x.state NOT IN ('delivered', 'cancelled')) \
+                 AND x.sequence < d.sequence AND (x.state NOT IN ('delivered', 'cancelled') \
+                   OR (x.state = 'cancelled' AND x.lease_until >= $2))) \
                ORDER BY d.priority DESC, d.next_attempt_at LIMIT $3{lock}) \
              RETURNING id, event_seq, endpoint_id, item_id, attempts, first_attempt_at"
         );
@@ -817,6 +819,13 @@ impl Db {
         .bind(claimed.attempts)
         .execute(&mut *tx)
         .await?;
+        // Cancelled by a withdrawal while in flight: the attempt is over, so
+        // the withdrawal behind it may go now.
+        sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE id = $1 AND state = 'cancelled' AND attempts = $2")
+            .bind(claimed.id.as_str())
+            .bind(claimed.attempts)
+            .execute(&mut *tx)
+            .await?;
         match outcome {
             Outcome::Delivered { .. } => {
                 progress_item(&mut tx, &claimed.item_id, now).await?;
@@ -955,7 +964,10 @@ impl Db {
 
     /// 撤稿, in one transaction: every valid or suspended seal of the item is
     /// `withdrawn` (the status endpoints say so at once), the item goes to
-    /// `withdrawing`, publications not yet sent are cancelled, and one
+    /// `withdrawing`, publications not yet delivered are cancelled (also
+    /// one in flight or left leased by a crashed gateway: it keeps its lease,
+    /// so the withdrawal waits until that attempt ended or the lease lapsed;
+    /// its outcome no longer counts and a failure is never retried), and one
     /// `withdraw` event (priority lane) goes to every channel that was ever
     /// sent a publication of the item, for every endpoint that was sent one
     /// and every enabled endpoint of the channel. Without any delivery to
@@ -989,8 +1001,9 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         let cancelled = sqlx::query(
-            "UPDATE deliveries SET state = 'cancelled', lease_until = NULL, updated_at = $1 \
-             WHERE item_id = $2 AND kind = 'publish' AND state IN ('pending', 'failed')",
+            "UPDATE deliveries SET state = 'cancelled', updated_at = $1, \
+             lease_until = CASE WHEN state = 'delivering' THEN lease_until ELSE NULL END \
+             WHERE item_id = $2 AND kind = 'publish' AND state IN ('pending', 'failed', 'delivering')",
         )
         .bind(now.to_string())
         .bind(item.as_str())
@@ -1238,6 +1251,9 @@ impl Db {
         let now = Timestamp::now();
         let ep = self.endpoint(endpoint).await?;
         let mut tx = self.pool.begin().await?;
+        // The write first (docs: SQLite never upgrades a read lock): enable
+        // the endpoint, which redelivery means anyway.
+        enable(&mut tx, endpoint).await?;
         let seqs: Vec<i64> = sqlx::query(
             "SELECT seq FROM channel_events WHERE channel = $1 AND created_at >= $2 AND NOT (kind = 'publish' \
              AND serial IN (SELECT serial FROM seals WHERE status = 'withdrawn')) ORDER BY seq",
@@ -1264,7 +1280,6 @@ impl Db {
             .rows_affected() as usize;
             n += reset + insert_deliveries(&mut tx, seq, &[endpoint.to_owned()], now, now).await?;
         }
-        enable(&mut tx, endpoint).await?;
         audit::append(
             &mut tx,
             actor,
