@@ -4,6 +4,7 @@
 mod accounts;
 mod bad_input;
 mod connectors;
+mod crash;
 mod delivery;
 mod hot_plugin;
 mod items;
