@@ -35,6 +35,7 @@ on_both_backends!(
     two_gateways_share_the_work_and_wake_each_other,
     a_refusal_is_final_and_the_endpoint_stays_enabled,
     an_embargoed_item_is_delivered_when_due,
+    atom_and_json_feeds_show_publication_correction_and_tombstone,
 );
 
 const UNIT: &str = "江城市民政局";
@@ -851,5 +852,127 @@ async fn an_embargoed_item_is_delivered_when_due(backend: Backend) {
         .collect();
     assert!(moves.ends_with(&["sealed", "scheduled", "delivering", "published"]), "{moves:?}");
     website.check_clean();
+    app.stop().await;
+}
+
+/// A GET of a feed as text, with its content type.
+async fn feed_text(c: &Client, path: &str) -> (StatusCode, String, String) {
+    let r = c.request(reqwest::Method::GET, path).send().await.unwrap();
+    let status = r.status();
+    let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    (status, ct, r.text().await.unwrap())
+}
+
+/// The Atom entries (`<entry>` or `<at:deleted-entry>` blocks) in order.
+fn atom_blocks(doc: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = doc;
+    while let Some(start) = rest.find("<entry>").into_iter().chain(rest.find("<at:deleted-entry")).min() {
+        let close = if rest[start..].starts_with("<entry>") { "</entry>" } else { "</at:deleted-entry>" };
+        let end = start + rest[start..].find(close).expect("closed entry") + close.len();
+        out.push(rest[start..end].to_owned());
+        rest = &rest[end..];
+    }
+    out
+}
+
+async fn atom_and_json_feeds_show_publication_correction_and_tombstone(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = team(&app).await;
+    let channel_user = app.user("cms-bot", &[Role::Channel], None).await;
+    let me = ok(channel_user.get("/api/v1/auth/me").await);
+    let token = ok(channel_user
+        .post("/api/v1/tokens", &json!({"user_id": me["id"], "name": "cms", "scopes": ["channel"]}))
+        .await);
+    let cms = channel_user.with_token(token["token"].as_str().unwrap());
+    // The pull feed's authentication: a channel token, a configured channel.
+    for path in ["/api/v1/channels/website/feed.atom", "/api/v1/channels/website/feed.json"] {
+        let (status, _) = t.publisher.get(path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        let (status, _) =
+            reqwest::Client::new().get(format!("{}{path}", app.base)).send().await.map(|r| (r.status(), ())).unwrap();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let (status, _) = cms.get("/api/v1/channels/nowhere/feed.json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let empty = ok(cms.get("/api/v1/channels/website/feed.json").await);
+    assert_eq!(empty["version"], "https://jsonfeed.org/version/1.1");
+    assert_eq!(empty["items"], json!([]));
+
+    let (a, serial_a1) = sealed_item(&t, "关于开展2025年度政务公开业务培训的通知").await;
+    let (b, serial_b) = sealed_item(&t, "关于公布2025年重点民生实事项目的通知").await;
+    // An embargoed item is not in the feed before it is due.
+    let created = t.drafter.create_item(&item("关于2025年清明节期间祭扫安排的公告")).await;
+    let c = created["id"].as_str().unwrap().to_owned();
+    let digest = approve(&t, &c, 1).await;
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    ok(t.publisher
+        .post(&format!("/api/v1/items/{c}/seal"), &json!({"content_digest": digest, "not_before": later}))
+        .await);
+
+    let feed = ok(cms.get("/api/v1/channels/website/feed.json").await);
+    let ids: Vec<&str> = feed["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![b.as_str(), a.as_str()], "newest first, the embargoed one absent");
+    let first = &feed["items"][1];
+    assert_eq!(first["title"], "关于开展2025年度政务公开业务培训的通知");
+    assert_eq!(first["content_text"], sample_item()["body"]);
+    assert_eq!(first["_gateway"]["serial"], serial_a1.as_str());
+    assert_eq!(first["_gateway"]["withdrawn"], false);
+    assert_eq!(first["authors"][0]["name"], "江城市人民政府办公室");
+    assert!(first["url"].as_str().unwrap().ends_with(&format!("/api/v1/seals/{serial_a1}")), "{first}");
+    // The link is the public seal record.
+    let seal: Value = reqwest::get(first["url"].as_str().unwrap()).await.unwrap().json().await.unwrap();
+    assert!(seal.to_string().contains(&serial_a1), "{seal}");
+
+    // A correction (更正) replaces the entry: same id, the new serial, newest.
+    let mut edit = item("关于开展2025年度政务公开业务培训的通知（更正）");
+    edit["base_version"] = json!(1);
+    ok(t.drafter.put(&format!("/api/v1/items/{a}"), &edit).await);
+    let digest = approve(&t, &a, 2).await;
+    let sealed = ok(t.publisher.post(&format!("/api/v1/items/{a}/seal"), &json!({"content_digest": digest})).await);
+    let serial_a2 = sealed["serial"].as_str().unwrap().to_owned();
+    // 撤稿 of b: a tombstone.
+    ok(t.publisher
+        .post(&format!("/api/v1/items/{b}/withdraw"), &json!({"reason": "内容已过时 <需更新> & 重发"}))
+        .await);
+
+    let feed = ok(cms.get("/api/v1/channels/website/feed.json").await);
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{feed}");
+    assert_eq!(items[0]["id"], b.as_str());
+    assert_eq!(items[0]["_gateway"]["withdrawn"], true);
+    assert_eq!(items[0]["_gateway"]["reason"], "内容已过时 <需更新> & 重发");
+    assert_eq!(items[1]["id"], a.as_str());
+    assert_eq!(items[1]["title"], "关于开展2025年度政务公开业务培训的通知（更正）");
+    assert_eq!(items[1]["_gateway"]["serial"], serial_a2.as_str());
+    assert_eq!(items[1]["_gateway"]["supersedes"], serial_a1.as_str());
+    assert!(items[1]["date_modified"].as_str().unwrap() > items[1]["date_published"].as_str().unwrap());
+    let (status, ct, _) = feed_text(&cms, "/api/v1/channels/website/feed.json").await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/feed+json; charset=utf-8"));
+    let one = ok(cms.get("/api/v1/channels/website/feed.json?limit=1").await);
+    assert_eq!(one["items"].as_array().unwrap().len(), 1);
+    let (status, _) = cms.get("/api/v1/channels/website/feed.json?page=2").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, ct, doc) = feed_text(&cms, "/api/v1/channels/website/feed.atom").await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/atom+xml; charset=utf-8"));
+    assert!(doc.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\""));
+    assert!(doc.contains("xmlns:at=\"http://purl.org/atompub/tombstones/1.0\""), "{doc}");
+    assert!(doc.trim_end().ends_with("</feed>"));
+    let blocks = atom_blocks(&doc);
+    assert_eq!(blocks.len(), 2, "{doc}");
+    assert!(blocks[0].starts_with(&format!("<at:deleted-entry ref=\"urn:uuid:{b}\" when=\"")), "{doc}");
+    assert!(blocks[0].contains("<at:comment>已撤稿：内容已过时 &lt;需更新&gt; &amp; 重发</at:comment>"), "{doc}");
+    assert!(blocks[0].contains(&format!("<gw:serial>{serial_b}</gw:serial>")), "{doc}");
+    assert!(blocks[1].starts_with(&format!("<entry>\n<id>urn:uuid:{a}</id>")), "{doc}");
+    assert!(blocks[1].contains("<title type=\"text\">关于开展2025年度政务公开业务培训的通知（更正）</title>"), "{doc}");
+    assert!(blocks[1].contains(&format!("/api/v1/seals/{serial_a2}\"/>")), "{doc}");
+    assert!(blocks[1].contains(&format!("<gw:item-id>{a}</gw:item-id>")), "{doc}");
+    assert!(blocks[1].contains("<content type=\"text\">各区、各部门：\n"), "{doc}");
+    // Exactly one <updated> per entry and one for the feed; no entry for b.
+    assert_eq!(doc.matches("<updated>").count(), 2, "{doc}");
+    assert!(!doc.contains(&format!("<id>urn:uuid:{b}</id>")), "{doc}");
     app.stop().await;
 }

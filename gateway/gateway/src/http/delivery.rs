@@ -479,3 +479,314 @@ pub async fn confirm(
         Err(ApiError::NotFound("该事件"))
     }
 }
+
+/// Atom/JSON feed query.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    /// At most this many entries (≤ 200, default 50).
+    pub limit: Option<i64>,
+}
+
+/// The namespace of the gateway's own elements in the Atom feed.
+const ATOM_GW_NS: &str = "urn:gov-disclosure:delivery:1";
+
+/// One entry of the Atom/JSON feed: the latest due event of an item.
+struct FeedEntry {
+    item_id: String,
+    event_id: String,
+    sequence: i64,
+    serial: String,
+    supersedes: Option<String>,
+    /// The event's time: the entry's `updated`, or the tombstone's `when`.
+    updated: String,
+    /// When the item was first published in the channel.
+    published: String,
+    withdrawn: Option<String>,
+    title: String,
+    body: String,
+    doc_number: Option<String>,
+    issuer: Option<String>,
+}
+
+impl FeedEntry {
+    fn from_event(body: &Value, published: String) -> FeedEntry {
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        let content = &body["envelope"]["content"];
+        let withdrawn = (body["type"] == "withdraw").then(|| text(&body["reason"]).unwrap_or_default());
+        FeedEntry {
+            item_id: text(&body["item_id"]).unwrap_or_default(),
+            event_id: text(&body["event_id"]).unwrap_or_default(),
+            sequence: body["sequence"].as_i64().unwrap_or(0),
+            serial: text(&body["serial"]).unwrap_or_default(),
+            supersedes: text(&body["supersedes"]),
+            updated: text(&body["created_at"]).unwrap_or_default(),
+            published,
+            withdrawn,
+            title: text(&content["title"]).unwrap_or_default(),
+            body: text(&content["body"]).unwrap_or_default(),
+            doc_number: text(&content["doc_number"]),
+            issuer: text(&content["issuer"]),
+        }
+    }
+}
+
+/// The channel's feed entries, newest first, and the origin for absolute
+/// links (`X-Forwarded-Proto` behind a TLS proxy, else http, and `Host`).
+async fn feed_entries(
+    state: &AppState,
+    channel: &str,
+    headers: &axum::http::HeaderMap,
+    q: &FeedQuery,
+) -> Result<(Vec<FeedEntry>, String), ApiError> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let entries = state
+        .db
+        .channel_feed_latest(channel, limit)
+        .await?
+        .into_iter()
+        .map(|(e, first)| FeedEntry::from_event(&e.body, first))
+        .collect();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let proto = match header("x-forwarded-proto") {
+        Some("https") => "https",
+        _ => "http",
+    };
+    // A Host header that could break out of an attribute is not used.
+    let origin = match header("host") {
+        Some(h) if !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)) => {
+            format!("{proto}://{h}")
+        }
+        _ => String::new(),
+    };
+    Ok((entries, origin))
+}
+
+fn feed_title(channel: &str) -> String {
+    format!("政务公开信息发布（{channel} 渠道）")
+}
+
+/// Escapes text for XML 1.0 element content and attribute values; a
+/// character XML 1.0 cannot carry at all (C0 controls other than tab and
+/// line feed, U+FFFE, U+FFFF) becomes U+FFFD.
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' | '\n' => out.push(c),
+            c if u32::from(c) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The Atom document (RFC 4287) of a channel; withdrawn items as RFC 6721
+/// tombstones.
+fn atom_document(channel: &str, org_code: &str, origin: &str, entries: &[FeedEntry]) -> String {
+    use std::fmt::Write as _;
+    let x = xml_escape;
+    let updated = entries.first().map_or_else(|| Timestamp::now().to_string(), |e| e.updated.clone());
+    let mut doc = String::new();
+    let _ = write!(
+        doc,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+         <feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:at=\"http://purl.org/atompub/tombstones/1.0\" \
+         xmlns:gw=\"{ATOM_GW_NS}\">\n\
+         <id>urn:gov-disclosure:{}:channel:{}</id>\n<title>{}</title>\n<updated>{}</updated>\n\
+         <author><name>政务公开发布审核网关</name></author>\n\
+         <link rel=\"self\" type=\"application/atom+xml\" href=\"{}/api/v1/channels/{}/feed.atom\"/>\n\
+         <generator>gateway</generator>\n",
+        x(org_code),
+        x(channel),
+        x(&feed_title(channel)),
+        x(&updated),
+        x(origin),
+        x(channel),
+    );
+    for e in entries {
+        let seal_link = format!("{origin}/api/v1/seals/{}", e.serial);
+        let ids = format!(
+            "<gw:item-id>{}</gw:item-id><gw:serial>{}</gw:serial><gw:sequence>{}</gw:sequence>\
+             <gw:event-id>{}</gw:event-id>",
+            x(&e.item_id),
+            x(&e.serial),
+            e.sequence,
+            x(&e.event_id)
+        );
+        if let Some(reason) = &e.withdrawn {
+            let _ = write!(
+                doc,
+                "<at:deleted-entry ref=\"urn:uuid:{}\" when=\"{}\">\n<at:comment>{}</at:comment>\n\
+                 <link rel=\"related\" type=\"application/json\" href=\"{}\"/>\n{ids}\n</at:deleted-entry>\n",
+                x(&e.item_id),
+                x(&e.updated),
+                x(&format!("已撤稿：{reason}")),
+                x(&seal_link),
+            );
+        } else {
+            let _ = write!(
+                doc,
+                "<entry>\n<id>urn:uuid:{}</id>\n<title type=\"text\">{}</title>\n<updated>{}</updated>\n\
+                 <published>{}</published>\n",
+                x(&e.item_id),
+                x(&e.title),
+                x(&e.updated),
+                x(&e.published),
+            );
+            if let Some(issuer) = &e.issuer {
+                let _ = writeln!(doc, "<author><name>{}</name></author>", x(issuer));
+            }
+            let _ = write!(doc, "<link rel=\"alternate\" type=\"application/json\" href=\"{}\"/>\n", x(&seal_link));
+            if let Some(n) = &e.doc_number {
+                let _ = writeln!(doc, "<summary type=\"text\">{}</summary>", x(n));
+            }
+            let _ = write!(doc, "<content type=\"text\">{}</content>\n{ids}\n", x(&e.body));
+            if let Some(s) = &e.supersedes {
+                let _ = writeln!(doc, "<gw:supersedes>{}</gw:supersedes>", x(s));
+            }
+            doc.push_str("</entry>\n");
+        }
+    }
+    doc.push_str("</feed>\n");
+    doc
+}
+
+/// The JSON Feed 1.1 document of a channel; a withdrawn item is an entry
+/// with `_gateway.withdrawn: true`.
+fn json_feed_document(channel: &str, origin: &str, entries: &[FeedEntry]) -> Value {
+    let items: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            let gw = serde_json::json!({
+                "item_id": e.item_id,
+                "serial": e.serial,
+                "supersedes": e.supersedes,
+                "sequence": e.sequence,
+                "event_id": e.event_id,
+                "withdrawn": e.withdrawn.is_some(),
+                "reason": e.withdrawn,
+                "doc_number": e.doc_number,
+            });
+            let url = format!("{origin}/api/v1/seals/{}", e.serial);
+            match &e.withdrawn {
+                Some(reason) => serde_json::json!({
+                    "id": e.item_id,
+                    "url": url,
+                    "title": "已撤稿",
+                    "content_text": format!("该条政务公开信息已撤回。撤稿原因：{reason}"),
+                    "date_published": e.published,
+                    "date_modified": e.updated,
+                    "_gateway": gw,
+                }),
+                None => serde_json::json!({
+                    "id": e.item_id,
+                    "url": url,
+                    "title": e.title,
+                    "content_text": e.body,
+                    "date_published": e.published,
+                    "date_modified": e.updated,
+                    "authors": e.issuer.as_ref().map(|i| vec![serde_json::json!({ "name": i })]),
+                    "_gateway": gw,
+                }),
+            }
+        })
+        .collect();
+    serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": feed_title(channel),
+        "feed_url": format!("{origin}/api/v1/channels/{channel}/feed.json"),
+        "language": "zh-CN",
+        "items": items,
+    })
+}
+
+/// The channel as an Atom feed (RFC 4287) for CMSs that read feeds: the
+/// latest state of each item, newest first, at most `limit`; a correction
+/// replaces the entry (same `id`, newer `updated`, the new serial); a
+/// withdrawn item is an RFC 6721 `at:deleted-entry`. Embargoed publications
+/// appear once due. Channel role, scope `channel`, as the pull feed.
+#[utoipa::path(get, path = "/api/v1/channels/{channel}/feed.atom", tag = "delivery",
+    params(("channel" = String, Path), FeedQuery),
+    responses((status = 200, description = "Atom feed", content_type = "application/atom+xml"),
+        (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn feed_atom(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(channel): Path<String>,
+    headers: axum::http::HeaderMap,
+    AppQuery(q): AppQuery<FeedQuery>,
+) -> Result<Response, ApiError> {
+    channel_reader(&state, &auth, &channel)?;
+    let (entries, origin) = feed_entries(&state, &channel, &headers, &q).await?;
+    let doc = atom_document(&channel, &state.settings.seal.org_code, &origin, &entries);
+    let mut response = doc.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/atom+xml; charset=utf-8"));
+    Ok(no_cache(response))
+}
+
+/// The channel as a JSON Feed 1.1 (`application/feed+json`): the same
+/// entries as `feed.atom`; a withdrawn item has `_gateway.withdrawn: true`.
+#[utoipa::path(get, path = "/api/v1/channels/{channel}/feed.json", tag = "delivery",
+    params(("channel" = String, Path), FeedQuery),
+    responses((status = 200, description = "JSON Feed 1.1", content_type = "application/feed+json"),
+        (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn feed_json(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(channel): Path<String>,
+    headers: axum::http::HeaderMap,
+    AppQuery(q): AppQuery<FeedQuery>,
+) -> Result<Response, ApiError> {
+    channel_reader(&state, &auth, &channel)?;
+    let (entries, origin) = feed_entries(&state, &channel, &headers, &q).await?;
+    let doc = json_feed_document(&channel, &origin, &entries);
+    let mut response = serde_json::to_vec(&doc).unwrap_or_default().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/feed+json; charset=utf-8"));
+    Ok(no_cache(response))
+}
+
+#[cfg(test)]
+mod feed_tests {
+    use super::*;
+
+    #[test]
+    fn xml_escaping_covers_markup_quotes_and_forbidden_characters() {
+        assert_eq!(xml_escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+        assert_eq!(xml_escape("政务\n公开\t"), "政务\n公开\t");
+        assert_eq!(xml_escape("x\u{0}y\u{1b}z\r"), "x\u{FFFD}y\u{FFFD}z&#13;");
+        assert_eq!(xml_escape("\u{FFFE}\u{FFFF}\u{10000}"), "\u{FFFD}\u{FFFD}\u{10000}");
+        assert_eq!(xml_escape("]]>"), "]]&gt;");
+    }
+
+    #[test]
+    fn a_tombstone_and_an_entry() {
+        let publish = serde_json::json!({"type": "publish", "item_id": "0196", "event_id": "evt_1", "sequence": 1,
+            "serial": "S-1", "supersedes": null, "created_at": "2026-01-01T00:00:00.000Z",
+            "envelope": {"content": {"title": "<关于&通知>", "body": "正文", "issuer": "办公室", "doc_number": null}}});
+        let withdraw = serde_json::json!({"type": "withdraw", "item_id": "0197", "event_id": "evt_2", "sequence": 2,
+            "serial": "S-2", "created_at": "2026-01-02T00:00:00.000Z", "envelope": null, "reason": "错<误>"});
+        let entries = [
+            FeedEntry::from_event(&withdraw, "2026-01-01T00:00:00.000Z".into()),
+            FeedEntry::from_event(&publish, "2026-01-01T00:00:00.000Z".into()),
+        ];
+        let doc = atom_document("website", "000000", "http://gw", &entries);
+        assert!(doc.contains("<title type=\"text\">&lt;关于&amp;通知&gt;</title>"), "{doc}");
+        assert!(doc.contains("<at:deleted-entry ref=\"urn:uuid:0197\" when=\"2026-01-02T00:00:00.000Z\">"), "{doc}");
+        assert!(doc.contains("<at:comment>已撤稿：错&lt;误&gt;</at:comment>"), "{doc}");
+        assert!(doc.contains("href=\"http://gw/api/v1/seals/S-1\""), "{doc}");
+        let json = json_feed_document("website", "http://gw", &entries);
+        assert_eq!(json["items"][0]["_gateway"]["withdrawn"], true);
+        assert_eq!(json["items"][1]["title"], "<关于&通知>");
+    }
+}

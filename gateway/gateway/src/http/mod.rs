@@ -152,6 +152,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(delivery::changes))
         .routes(routes!(delivery::snapshot))
         .routes(routes!(delivery::confirm))
+        .routes(routes!(delivery::feed_atom))
+        .routes(routes!(delivery::feed_json))
         .merge(attachments)
         .split_for_parts()
 }

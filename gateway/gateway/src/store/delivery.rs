@@ -1356,6 +1356,28 @@ impl Db {
         tx.commit().await?;
         Ok((rows.iter().map(feed_from_row).collect::<Result<_>>()?, head))
     }
+
+    /// The Atom/JSON feed of a channel: the latest event of each item that
+    /// is due (`not_before` passed; a withdrawal always is), newest first,
+    /// at most `limit`; each with when the item was first published in the
+    /// channel (RFC 3339).
+    pub async fn channel_feed_latest(&self, channel: &str, limit: i64) -> Result<Vec<(FeedEvent, String)>> {
+        let now = Timestamp::now().as_offset().unix_timestamp();
+        let rows = sqlx::query(
+            "SELECT e.seq, e.body, (SELECT MIN(f.created_at) FROM channel_events f WHERE f.item_id = e.item_id \
+               AND f.channel = e.channel AND f.not_before <= $2) AS first_at \
+             FROM channel_events e WHERE e.channel = $1 AND e.not_before <= $2 \
+             AND e.sequence = (SELECT MAX(l.sequence) FROM channel_events l WHERE l.item_id = e.item_id \
+               AND l.channel = e.channel AND l.not_before <= $2) \
+             ORDER BY e.seq DESC LIMIT $3",
+        )
+        .bind(channel)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((feed_from_row(r)?, r.try_get("first_at")?))).collect()
+    }
 }
 
 fn feed_from_row(r: &AnyRow) -> Result<FeedEvent> {
