@@ -473,6 +473,22 @@ pub struct DeliveryRow {
     pub attempts: i64,
     pub last: String,
     pub retryable: bool,
+    /// On a platform the gateway posts to (WeChat, Weibo): what the
+    /// platform says, and the post's public address.
+    pub platform: Option<String>,
+    pub post_url: Option<String>,
+}
+
+fn post_status_label(s: &str) -> &'static str {
+    match s {
+        "drafted" => "平台草稿已建",
+        "submitted" => "已提交平台发布，等待平台结果",
+        "published" => "平台已发布",
+        "rejected" => "平台未通过",
+        "removed" => "已被平台删除或屏蔽",
+        "deleted" => "已从平台删除",
+        _ => "平台状态未知",
+    }
 }
 
 fn delivery_state_label(s: &str) -> &'static str {
@@ -487,6 +503,7 @@ fn delivery_state_label(s: &str) -> &'static str {
 }
 
 fn channel_rows(d: &ItemDeliveries) -> Vec<ChannelRow> {
+    let posts = &d.connector_posts;
     let groups = super::group_by(d.deliveries.iter().map(|v| (v.delivery.channel.clone(), v)));
     groups
         .into_iter()
@@ -501,7 +518,16 @@ fn channel_rows(d: &ItemDeliveries) -> Vec<ChannelRow> {
                         (Some(s), None) => format!("HTTP {s}"),
                         (None, None) => String::new(),
                     };
+                    let post = posts.iter().find(|p| p.delivery_id == d.id);
                     DeliveryRow {
+                        platform: post.map(|p| match &p.reason {
+                            Some(reason) => format!("{}：{reason}", post_status_label(&p.status)),
+                            None => post_status_label(&p.status).to_owned(),
+                        }),
+                        // Only web addresses become links (the value comes from the platform).
+                        post_url: post
+                            .and_then(|p| p.post_url.clone())
+                            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
                         id: d.id.clone(),
                         kind_label: if d.kind == "withdraw" { "撤稿" } else { "发布" },
                         state_label: delivery_state_label(&d.state),

@@ -106,7 +106,13 @@ async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, 
         .into_iter()
         .map(|e| EndpointRow {
             channel: channel_label(&e.channel),
-            kind: e.kind,
+            kind: match e.kind.as_str() {
+                "webhook" => "推送（Webhook）".to_owned(),
+                "pull" => "拉取".to_owned(),
+                "wechat" => "微信公众号接口".to_owned(),
+                "weibo" => "微博接口".to_owned(),
+                other => other.to_owned(),
+            },
             url: e.url.unwrap_or_default(),
             enabled: e.enabled,
             disabled_reason: e.disabled_reason.unwrap_or_default(),
