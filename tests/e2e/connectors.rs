@@ -286,6 +286,10 @@ async fn a_publish_reaches_two_receivers_and_wechat_and_the_withdrawal_is_confir
     assert_eq!((post["draft_id"].as_str(), post["job_id"].as_str()), (Some("MEDIA_ID_1"), Some("100000002")));
     let article_id = post["post_id"].as_str().unwrap().to_owned();
     assert_eq!(post["post_url"], format!("https://mp.weixin.qq.com/s/{article_id}"));
+    // The publication office's item page shows what the platform says, with the link.
+    let page = t.publisher.http.get(format!("{}/items/{id}", t.publisher.base)).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("平台已发布") && page.contains(&format!("href=\"https://mp.weixin.qq.com/s/{article_id}\"")));
 
     // 撤稿: both sites take it down, WeChat deletes the article, all three confirm.
     ok(t.publisher.post(&format!("/api/v1/items/{id}/withdraw"), &json!({"reason": "内容需要更正"})).await);
