@@ -37,8 +37,8 @@ pub use delivery::{
 pub use items::{ItemFilter, ItemPage, ItemRecord, ListCursor, StoredVersion, VersionChange};
 pub use register::{RegisterDecision, RegisterEntry};
 pub use reviews::StoredReview;
-pub use stats::{ItemFacts, PublishedCount};
 pub use seals::{NewSealKey, SealAudit, SealKeyRecord, SealRecord, SealRequest, SealState, SealStatusEntry};
+pub use stats::{ItemFacts, PublishedCount};
 pub use users::{LOCKOUT_MINUTES, MAX_FAILED_LOGINS, NewUser, SessionRecord, TokenRecord, UserRecord};
 pub use workflow::{
     Action, Applied, CommentRecord, NotificationRecord, PreparedSealReview, WaiverRecord, WorkflowContext,
