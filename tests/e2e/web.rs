@@ -251,16 +251,8 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     b.goto(&format!("/items/{item_id}")).await;
     b.click_to("form.seal-form button").await;
     assert!(b.text("p.notice").await.contains("已加盖信息公开专用章"));
-    let mut delivered = false;
-    for _ in 0..100 {
-        if !b.all("#deliveries .badge.dv-delivered").await.is_empty() {
-            delivered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        b.client.refresh().await.unwrap();
-    }
-    assert!(delivered, "the page shows the channel's confirmation");
+    b.reload_until("the channel's confirmation", async |b| !b.all("#deliveries .badge.dv-delivered").await.is_empty())
+        .await;
     assert_eq!(b.text("#deliveries .badge.dv-delivered").await, "已送达并确认");
     b.screenshot("09-delivered").await;
     let got = received.lock().unwrap().clone();
@@ -277,16 +269,10 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     b.client.accept_alert().await.expect("the withdrawal asks for confirmation");
     b.wait_new_page().await;
     assert!(b.text("p.notice").await.contains("已发起撤稿"));
-    let mut confirmed = false;
-    for _ in 0..100 {
-        if b.all(".checklist li.ok").await.len() == 1 && b.text(".summary .badge").await == "已撤稿" {
-            confirmed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        b.client.refresh().await.unwrap();
-    }
-    assert!(confirmed, "the channel confirmed removal and the item is withdrawn");
+    b.reload_until("the removal confirmed and the item withdrawn", async |b| {
+        b.all(".checklist li.ok").await.len() == 1 && b.text(".summary .badge").await == "已撤稿"
+    })
+    .await;
     assert_eq!(b.text(".checklist li.ok").await, "✓ 政府网站：已确认删除");
     b.screenshot("11-withdrawn").await;
     b.assert_accessible("撤稿").await;

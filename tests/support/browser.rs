@@ -156,6 +156,19 @@ impl Browser {
         panic!("no new page loaded within 10 s");
     }
 
+    /// Reloads the page until `ready` holds (what a person waiting for a
+    /// channel's confirmation does), for up to 20 s.
+    pub async fn reload_until(&self, what: &str, ready: impl AsyncFn(&Browser) -> bool) {
+        for _ in 0..100 {
+            if ready(self).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            self.client.refresh().await.expect("reload");
+        }
+        panic!("the page never showed {what}");
+    }
+
     /// Types into a field (after clearing it).
     pub async fn fill(&self, css: &str, text: &str) {
         let e = self.find(css).await;
