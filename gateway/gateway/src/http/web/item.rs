@@ -871,12 +871,10 @@ pub async fn comment(
         end: form.get("end").and_then(|v| v.parse().ok()),
         body: form.raw("body"),
     };
-    match crate::http::workflow::add_comment(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request))
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/items/{id}?done=commented#comments")).into_response(),
-        Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
-    }
+    let result =
+        crate::http::workflow::add_comment(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request))
+            .await;
+    after(&state, &session, &id, result, "commented#comments").await
 }
 
 pub async fn seal(State(state): State<AppState>, Path(id): Path<String>, Posted { session, form }: Posted) -> Response {
@@ -885,11 +883,9 @@ pub async fn seal(State(state): State<AppState>, Path(id): Path<String>, Posted 
         if v.len() == 16 { format!("{v}:00+08:00") } else { v }
     });
     let request = SealItemRequest { content_digest: form.get("digest").unwrap_or_default(), not_before };
-    match crate::http::seals::seal_item(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await
-    {
-        Ok(_) => Redirect::to(&format!("/items/{id}?done=sealed#deliveries")).into_response(),
-        Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
-    }
+    let result =
+        crate::http::seals::seal_item(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await;
+    after(&state, &session, &id, result, "sealed#deliveries").await
 }
 
 pub async fn withdraw(
@@ -899,11 +895,18 @@ pub async fn withdraw(
 ) -> Response {
     let request =
         WithdrawRequestBody { reason: form.get("reason").unwrap_or_default(), urgent: form.get("urgent").is_some() };
-    match crate::http::delivery::withdraw(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request))
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/items/{id}?done=withdrawn#deliveries")).into_response(),
-        Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
+    let result =
+        crate::http::delivery::withdraw(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await;
+    after(&state, &session, &id, result, "withdrawn#deliveries").await
+}
+
+/// After an action on the item: on success back to the item page with a
+/// message (`done`: a code of [`done_message`], then an optional `#anchor`),
+/// else the item page with the API's error and status.
+async fn after<T>(state: &AppState, session: &Session, id: &str, result: Result<T, ApiError>, done: &str) -> Response {
+    match result {
+        Ok(_) => Redirect::to(&format!("/items/{id}?done={done}")).into_response(),
+        Err(e) => item_page(state, session, id, PageQuery::default(), Some(e)).await,
     }
 }
 
@@ -918,10 +921,9 @@ pub async fn waive(
         content_digest: form.get("digest").unwrap_or_default(),
         reason: form.raw("reason"),
     };
-    match crate::http::workflow::waive(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await {
-        Ok(_) => Redirect::to(&format!("/items/{id}?done=waived#checks")).into_response(),
-        Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
-    }
+    let result =
+        crate::http::workflow::waive(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await;
+    after(&state, &session, &id, result, "waived#checks").await
 }
 
 /// Confirms an urgent withdrawal afterwards.
@@ -931,17 +933,14 @@ pub async fn confirm_withdrawal(
     Posted { session, form }: Posted,
 ) -> Response {
     let request = crate::http::delivery::ConfirmWithdrawal { note: form.get("note").unwrap_or_default() };
-    match crate::http::delivery::confirm_withdrawal(
+    let result = crate::http::delivery::confirm_withdrawal(
         State(state.clone()),
         session.auth(),
         Path(id.clone()),
         AppJson(request),
     )
-    .await
-    {
-        Ok(_) => Redirect::to(&format!("/items/{id}?done=confirmed#deliveries")).into_response(),
-        Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
-    }
+    .await;
+    after(&state, &session, &id, result, "confirmed#deliveries").await
 }
 
 pub async fn redeliver(
@@ -950,8 +949,6 @@ pub async fn redeliver(
     Posted { session, form }: Posted,
 ) -> Response {
     let delivery = form.get("delivery").unwrap_or_default();
-    match crate::http::delivery::redeliver(State(state.clone()), session.auth(), Path(delivery)).await {
-        Ok(_) => Redirect::to(&format!("/items/{id}?done=redelivered#deliveries")).into_response(),
-        Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
-    }
+    let result = crate::http::delivery::redeliver(State(state.clone()), session.auth(), Path(delivery)).await;
+    after(&state, &session, &id, result, "redelivered#deliveries").await
 }
