@@ -123,7 +123,14 @@ fn detection(ws: &Path, args: &[String]) -> Result<String> {
 
 /// Replaces the text between `begin` and `end` in BENCHMARKS.md (or appends
 /// a new `## heading` section with the markers).
-fn write_section(ws: &Path, begin: &str, end: &str, heading: &str, stack: &str, figures: &str) -> Result<()> {
+pub(crate) fn write_section(
+    ws: &Path,
+    begin: &str,
+    end: &str,
+    heading: &str,
+    stack: &str,
+    figures: &str,
+) -> Result<()> {
     let block = format!(
         "{begin}\n\nMeasured {} on {}; {}; {stack}\n\n{}\n{end}",
         date()?,

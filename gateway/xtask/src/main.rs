@@ -8,13 +8,15 @@
 //!   the plugins it built.
 //! - `pin`: rewrites the pins from the existing manifest only.
 //! - `bench`: the plugin-platform, detection and seal benchmarks (see `bench.rs`); writes
-//!   their sections of `BENCHMARKS.md`. `bench seal` runs only the seal benchmark.
+//!   their sections of `BENCHMARKS.md`. `bench seal` runs only the seal benchmark;
+//!   `bench delivery` the channel delivery benchmark (`bench_delivery.rs`).
 //!
 //! Builds are path-independent (`--remap-path-prefix`), so the same sources
 //! and toolchain give the same component hashes on every machine, and the
 //! pins committed in `policies/` hold on a fresh clone.
 
 mod bench;
+mod bench_delivery;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("delivery") => bench_delivery::run(&ws, &args[2..]),
         Some("bench") => bench::run(&ws, &args[1..]),
         Some("pin") => {
             let manifest = read_manifest(&ws)?;
@@ -43,7 +46,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  build-plugins [--pin]  build plugins/* and tests/plugins/* to plugins/dist/ (and update policy pins)\n  pin                    update the sha256 pins in policies/*.toml from plugins/dist/manifest.toml\n  bench [--quick]        run the plugin-platform, detection and seal benchmarks and update BENCHMARKS.md\n  bench seal [--quick]   run only the seal benchmark"
+                "usage: cargo xtask <task>\n\n  build-plugins [--pin]  build plugins/* and tests/plugins/* to plugins/dist/ (and update policy pins)\n  pin                    update the sha256 pins in policies/*.toml from plugins/dist/manifest.toml\n  bench [--quick]        run the plugin-platform, detection and seal benchmarks and update BENCHMARKS.md\n  bench seal [--quick]   run only the seal benchmark\n  bench delivery [--quick]  deliveries per second and seal-to-confirmed latency (BENCHMARKS.md, Delivery)"
             );
             bail!("unknown or missing task")
         }
