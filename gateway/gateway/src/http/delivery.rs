@@ -643,7 +643,7 @@ fn atom_document(channel: &str, org_code: &str, origin: &str, entries: &[FeedEnt
             if let Some(issuer) = &e.issuer {
                 let _ = writeln!(doc, "<author><name>{}</name></author>", x(issuer));
             }
-            let _ = write!(doc, "<link rel=\"alternate\" type=\"application/json\" href=\"{}\"/>\n", x(&seal_link));
+            let _ = writeln!(doc, "<link rel=\"alternate\" type=\"application/json\" href=\"{}\"/>", x(&seal_link));
             if let Some(n) = &e.doc_number {
                 let _ = writeln!(doc, "<summary type=\"text\">{}</summary>", x(n));
             }
