@@ -56,8 +56,7 @@ pub fn spawn(state: AppState) -> Tasks {
         }
     })));
     if state.settings.workflow.notify_webhook.is_some() {
-        let client =
-            reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("a TLS-less client builds");
+        let client = crate::delivery::http_client(Duration::from_secs(10));
         handles.push(tokio::spawn(every_until_stopped(Duration::from_secs(2), stopped, move || {
             let (state, client) = (state.clone(), client.clone());
             async move {

@@ -171,6 +171,19 @@ async fn listen(state: AppState, mut stopped: watch::Receiver<bool>) {
     }
 }
 
+/// The HTTP client for everything the gateway sends out (channel endpoints,
+/// connectors, the notification hook): `http://` and `https://` (rustls,
+/// the system's trust store, so an agency's own CA is trusted once it is
+/// installed there), a timeout, and no redirects (a channel endpoint that
+/// moves must be changed by an administrator, not followed).
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("the HTTP client builds (rustls with the system's trust store)")
+}
+
 /// Starts the dispatcher.
 pub fn spawn(state: AppState) -> Dispatcher {
     let (stop, mut stopped) = watch::channel(false);
@@ -180,11 +193,7 @@ pub fn spawn(state: AppState) -> Dispatcher {
     }
     handles.push(tokio::spawn(async move {
         let settings = state.settings.delivery.clone();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(settings.timeout_secs))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("a TLS-less client builds");
+        let client = http_client(Duration::from_secs(settings.timeout_secs));
         let poll = Duration::from_millis(settings.poll_interval_ms);
         let shared = Arc::new(connector::Shared::default());
         let mut last_escalation = Instant::now();
@@ -407,6 +416,29 @@ mod tests {
         assert!(backoff(&s, 1, Some(Duration::from_secs(99))) <= Duration::from_secs(10));
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+    }
+
+    /// `https://` endpoints are reached over TLS: the first bytes the
+    /// client sends are a TLS handshake record (0x16, version 3.x).
+    #[tokio::test]
+    async fn https_endpoints_speak_tls() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = [0u8; 3];
+            socket.read_exact(&mut head).await.unwrap();
+            head
+        });
+        let client = http_client(Duration::from_secs(2));
+        let result = client.post(format!("https://127.0.0.1:{port}/hook")).body("{}").send().await;
+        let head = tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("the client connected (a client without TLS refuses https:// before connecting)")
+            .unwrap();
+        assert_eq!((head[0], head[1]), (0x16, 0x03), "a TLS ClientHello, not plain HTTP");
+        assert!(result.is_err(), "the server never answers the handshake");
     }
 
     #[test]
