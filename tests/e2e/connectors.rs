@@ -16,11 +16,11 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxStatus};
-use gateway::auth::Role;
 use receiver::{Config, DevKeys, MemoryStore, Receiver, Store as _, TransportKey, WebhookHeaders};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tests::platforms::{FakeWeChat, FakeWeibo};
+use tests::team::{Team, ok};
 use tests::{Backend, Client, TestApp, on_both_backends, sample_item};
 
 on_both_backends!(
@@ -33,7 +33,6 @@ on_both_backends!(
     a_correction_replaces_the_wechat_article,
 );
 
-const UNIT: &str = "江城市民政局";
 const APP_ID: &str = "wx0123456789abcdef";
 const APP_SECRET: &str = "wechat-app-secret-of-the-test";
 const WEIBO_TOKEN: &str = "2.00weibo-oauth-token-of-the-test";
@@ -93,30 +92,6 @@ async fn receive(
 
 // ------------------------------------------------------------------ helpers
 
-struct Team {
-    admin: Client,
-    drafter: Client,
-    first: Client,
-    second: Client,
-    secrecy: Client,
-    publicity: Client,
-    approver: Client,
-    publisher: Client,
-}
-
-async fn team(app: &TestApp) -> Team {
-    Team {
-        admin: app.user("root", &[Role::Admin], None).await,
-        drafter: app.user("zhou", &[Role::Drafter], Some(UNIT)).await,
-        first: app.user("wu", &[Role::Reviewer], Some(UNIT)).await,
-        second: app.user("zheng", &[Role::Reviewer], Some(UNIT)).await,
-        secrecy: app.user("wang", &[Role::SecrecyReviewer], Some("保密办")).await,
-        publicity: app.user("xuan", &[Role::Publicity], Some("宣传部")).await,
-        approver: app.user("feng", &[Role::Approver], Some(UNIT)).await,
-        publisher: app.user("gong", &[Role::Publisher], Some("政务公开办公室")).await,
-    }
-}
-
 /// Fast retries and polling; the connectors' secrets in
 /// `<data_dir>/secrets/` (mode 0600), never in the database.
 async fn spawn(backend: Backend) -> TestApp {
@@ -135,65 +110,11 @@ async fn spawn(backend: Backend) -> TestApp {
     app
 }
 
-fn ok(result: (StatusCode, Value)) -> Value {
-    assert!(result.0.is_success(), "{} {}", result.0, result.1);
-    result.1
-}
-
-async fn vote(c: &Client, id: &str, stage: &str, digest: &str) {
-    ok(c.post(
-        &format!("/api/v1/items/{id}/votes"),
-        &json!({"stage": stage, "value": "approve", "content_digest": digest}),
-    )
-    .await);
-}
-
-/// Creates an item for `channels`, walks it to approved and seals it;
-/// returns (id, serial).
-async fn sealed_item(t: &Team, title: &str, channels: &[&str]) -> (String, String) {
-    let mut item = sample_item();
-    item["title"] = json!(title);
-    item["channels"] = json!(channels);
-    let id = t.drafter.create_item(&item).await["id"].as_str().unwrap().to_owned();
-    let serial = approve_and_seal(t, &id, 1).await;
-    (id, serial)
-}
-
-/// Submits `version`, walks it to approved and seals it; returns the serial.
-async fn approve_and_seal(t: &Team, id: &str, version: i64) -> String {
-    let body = ok(t.drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": version})).await);
-    let digest = body["current"]["content_digest"].as_str().unwrap().to_owned();
-    vote(&t.first, id, "first", &digest).await;
-    vote(&t.secrecy, id, "secrecy", &digest).await;
-    vote(&t.publicity, id, "publicity", &digest).await;
-    vote(&t.second, id, "second", &digest).await;
-    let (_, wf) = t.approver.get(&format!("/api/v1/items/{id}/workflow")).await;
-    ok(t.approver
-        .post(
-            &format!("/api/v1/items/{id}/votes"),
-            &json!({"stage": "final", "value": "approve", "content_digest": digest,
-                    "statement_id": wf["statement"]["id"], "statement_version": wf["statement"]["version"],
-                    "password": "Pw-feng-2026"}),
-        )
-        .await);
-    let sealed = ok(t.publisher.post(&format!("/api/v1/items/{id}/seal"), &json!({"content_digest": digest})).await);
-    sealed["serial"].as_str().unwrap().to_owned()
-}
-
-async fn add_endpoint(t: &Team, body: Value) -> Value {
-    let (status, ep) = t.admin.post("/api/v1/channel-endpoints", &body).await;
-    assert_eq!(status, StatusCode::CREATED, "{ep}");
-    ep
-}
-
 async fn add_wechat(t: &Team, fake: &FakeWeChat, recheck_secs: i64) -> Value {
-    add_endpoint(
-        t,
-        json!({"channel": "wechat", "kind": "wechat", "url": fake.base, "app_id": APP_ID,
+    t.add_endpoint(json!({"channel": "wechat", "kind": "wechat", "url": fake.base, "app_id": APP_ID,
                "secret_name": "WECHAT_SECRET", "link_template": LINK, "cover_media_id": "COVER_MEDIA_ID",
-               "recheck_secs": recheck_secs}),
-    )
-    .await
+               "recheck_secs": recheck_secs}))
+        .await
 }
 
 async fn deliveries(t: &Team, id: &str) -> Value {
@@ -234,7 +155,7 @@ async fn notifications(c: &Client, kind: &str) -> Vec<Value> {
 
 async fn a_publish_reaches_two_receivers_and_wechat_and_the_withdrawal_is_confirmed_by_all(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let wechat = FakeWeChat::start(APP_ID, APP_SECRET).await;
     let website = Site::start(&app, "website", &t.admin).await;
     let bulletin = Site::start(&app, "bulletin", &t.admin).await;
@@ -256,14 +177,14 @@ async fn a_publish_reaches_two_receivers_and_wechat_and_the_withdrawal_is_confir
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    add_endpoint(&t, json!({"channel": "website", "url": website.url})).await;
-    add_endpoint(&t, json!({"channel": "bulletin", "url": bulletin.url})).await;
+    t.add_endpoint(json!({"channel": "website", "url": website.url})).await;
+    t.add_endpoint(json!({"channel": "bulletin", "url": bulletin.url})).await;
     let ep = add_wechat(&t, &wechat, 3600).await;
     assert_eq!(ep["kind"], "wechat");
     assert_eq!(ep["connector"]["secret_name"], "WECHAT_SECRET");
     assert!(!ep.to_string().contains(APP_SECRET));
 
-    let (id, serial) = sealed_item(&t, "关于开展政务公开业务培训的通知", &["website", "bulletin", "wechat"]).await;
+    let (id, serial) = t.sealed_item("关于开展政务公开业务培训的通知", &["website", "bulletin", "wechat"]).await;
     let d = until(&t, &id, "published", |d| d["state"] == "published").await;
 
     // Both sites verified and show the seal.
@@ -313,15 +234,15 @@ async fn a_publish_reaches_two_receivers_and_wechat_and_the_withdrawal_is_confir
 
 async fn an_asynchronous_rejection_fails_the_delivery_and_tells_the_office(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let wechat = FakeWeChat::start(APP_ID, APP_SECRET).await;
     let website = Site::start(&app, "website", &t.admin).await;
-    add_endpoint(&t, json!({"channel": "website", "url": website.url})).await;
+    t.add_endpoint(json!({"channel": "website", "url": website.url})).await;
     add_wechat(&t, &wechat, 3600).await;
     // Publishing, then 4: 平台审核不通过.
     wechat.script(&[1, 1, 4]);
 
-    let (id, serial) = sealed_item(&t, "关于调整城乡低保标准的通知", &["website", "wechat"]).await;
+    let (id, serial) = t.sealed_item("关于调整城乡低保标准的通知", &["website", "wechat"]).await;
     let d = until(&t, &id, "the rejection", |d| d["partially_published"] == true).await;
     let wx = of_channel(&d, "wechat", "publish");
     assert_eq!(wx[0]["state"], "failed");
@@ -356,12 +277,12 @@ async fn an_asynchronous_rejection_fails_the_delivery_and_tells_the_office(backe
 
 async fn a_removal_on_the_platform_is_found_recorded_and_reported(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let wechat = FakeWeChat::start(APP_ID, APP_SECRET).await;
     add_wechat(&t, &wechat, 1).await;
     wechat.script(&[0]);
 
-    let (id, serial) = sealed_item(&t, "关于公布政务服务事项清单的通知", &["wechat"]).await;
+    let (id, serial) = t.sealed_item("关于公布政务服务事项清单的通知", &["wechat"]).await;
     until(&t, &id, "published", |d| d["state"] == "published").await;
     // Rechecks find it live.
     let live = wechat.paths().len();
@@ -391,13 +312,13 @@ async fn a_removal_on_the_platform_is_found_recorded_and_reported(backend: Backe
 
 async fn an_expired_token_is_fetched_once_and_a_rate_limit_is_retried(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let wechat = FakeWeChat::start(APP_ID, APP_SECRET).await;
     add_wechat(&t, &wechat, 3600).await;
     wechat.expire_token_once();
     wechat.rate_limit("freepublish/submit", 1);
 
-    let (id, serial) = sealed_item(&t, "关于做好冬季供暖保障工作的通知", &["wechat"]).await;
+    let (id, serial) = t.sealed_item("关于做好冬季供暖保障工作的通知", &["wechat"]).await;
     let d = until(&t, &id, "published", |d| d["state"] == "published").await;
     // 40001 on the first call: one new token, the call repeated. 45009 on
     // the submission: a retry that resumes with the same draft.
@@ -419,7 +340,7 @@ async fn an_expired_token_is_fetched_once_and_a_rate_limit_is_retried(backend: B
 
 async fn weibo_shares_a_link_to_the_seal_page_and_deletes_it(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let weibo = FakeWeibo::start(WEIBO_TOKEN, "gk.example.gov.cn").await;
     let (status, problem) = t
         .admin
@@ -430,14 +351,11 @@ async fn weibo_shares_a_link_to_the_seal_page_and_deletes_it(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a Weibo status must link to the seal page");
     assert!(problem.to_string().contains("link_template"), "{problem}");
-    add_endpoint(
-        &t,
-        json!({"channel": "weibo", "kind": "weibo", "url": weibo.base, "secret_name": "WEIBO_TOKEN",
-               "link_template": LINK}),
-    )
-    .await;
+    t.add_endpoint(json!({"channel": "weibo", "kind": "weibo", "url": weibo.base, "secret_name": "WEIBO_TOKEN",
+               "link_template": LINK}))
+        .await;
 
-    let (id, serial) = sealed_item(&t, "关于#开展#2025年度政务公开业务培训的通知", &["weibo"]).await;
+    let (id, serial) = t.sealed_item("关于#开展#2025年度政务公开业务培训的通知", &["weibo"]).await;
     let d = until(&t, &id, "published", |d| d["state"] == "published").await;
     let statuses = weibo.statuses();
     assert_eq!(statuses.len(), 1);
@@ -462,13 +380,13 @@ async fn weibo_shares_a_link_to_the_seal_page_and_deletes_it(backend: Backend) {
 
 async fn a_publication_in_flight_when_withdrawn_is_deleted_once_published(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let wechat = FakeWeChat::start(APP_ID, APP_SECRET).await;
     add_wechat(&t, &wechat, 3600).await;
     wechat.script(&[1, 0]);
     wechat.delay("draft/add", Duration::from_millis(1500));
 
-    let (id, serial) = sealed_item(&t, "关于开展安全生产大检查的通知", &["wechat"]).await;
+    let (id, serial) = t.sealed_item("关于开展安全生产大检查的通知", &["wechat"]).await;
     // Withdraw while the draft is being added.
     for _ in 0..100 {
         if deliveries(&t, &id).await["state"] == "delivering" {
@@ -509,10 +427,10 @@ async fn a_publication_in_flight_when_withdrawn_is_deleted_once_published(backen
 
 async fn a_correction_replaces_the_wechat_article(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let wechat = FakeWeChat::start(APP_ID, APP_SECRET).await;
     add_wechat(&t, &wechat, 3600).await;
-    let (id, serial1) = sealed_item(&t, "关于调整公交线路的通告", &["wechat"]).await;
+    let (id, serial1) = t.sealed_item("关于调整公交线路的通告", &["wechat"]).await;
     let d = until(&t, &id, "published", |d| d["state"] == "published").await;
     let article1 = post_of(&d, &serial1)["post_id"].as_str().unwrap().to_owned();
 
@@ -523,7 +441,7 @@ async fn a_correction_replaces_the_wechat_article(backend: Backend) {
     edit["channels"] = json!(["wechat"]);
     edit["base_version"] = json!(1);
     ok(t.drafter.put(&format!("/api/v1/items/{id}"), &edit).await);
-    let serial2 = approve_and_seal(&t, &id, 2).await;
+    let serial2 = t.approve_and_seal(&id, 2).await;
     let d = until(&t, &id, "the correction live", |d| {
         d["connector_posts"].as_array().unwrap().len() == 2 && post_of(d, &serial1)["status"] == "deleted"
     })

@@ -20,18 +20,15 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode as AxStatus};
 use base64::Engine as _;
-use gateway::auth::Role;
 use gateway::config::DeliverySettings;
 use receiver::{MemoryStore, Outcome, Store as _};
-use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Row as _;
 use tests::process::Deployment;
-use tests::{Backend, Client, on_both_backends, sample_item};
+use tests::team::{Team, ok};
+use tests::{Backend, on_both_backends, sample_item};
 
 on_both_backends!(sigkill_mid_delivery_loses_and_duplicates_nothing);
-
-const UNIT: &str = "江城市民政局";
 
 // ---------------------------------------------------------------- receiver
 
@@ -206,103 +203,23 @@ async fn receive(
 
 // ------------------------------------------------------------------ helpers
 
-fn ok(result: (StatusCode, Value)) -> Value {
-    assert!(result.0.is_success(), "{} {}", result.0, result.1);
-    result.1
-}
-
-struct Team {
-    admin: Client,
-    drafter: Client,
-    first: Client,
-    second: Client,
-    secrecy: Client,
-    publicity: Client,
-    approver: Client,
-    publisher: Client,
-}
-
-impl Team {
-    async fn new(d: &Deployment, base: &str) -> Team {
-        Team {
-            admin: d.user(base, "root", &[Role::Admin], None).await,
-            drafter: d.user(base, "zhou", &[Role::Drafter], Some(UNIT)).await,
-            first: d.user(base, "wu", &[Role::Reviewer], Some(UNIT)).await,
-            second: d.user(base, "zheng", &[Role::Reviewer], Some(UNIT)).await,
-            secrecy: d.user(base, "wang", &[Role::SecrecyReviewer], Some("保密办")).await,
-            publicity: d.user(base, "xuan", &[Role::Publicity], Some("宣传部")).await,
-            approver: d.user(base, "feng", &[Role::Approver], Some(UNIT)).await,
-            publisher: d.user(base, "gong", &[Role::Publisher], Some("政务公开办公室")).await,
-        }
-    }
-
-    /// The same people at another address (a restarted gateway).
-    fn rebased(&self, base: &str) -> Team {
-        Team {
-            admin: self.admin.rebased(base),
-            drafter: self.drafter.rebased(base),
-            first: self.first.rebased(base),
-            second: self.second.rebased(base),
-            secrecy: self.secrecy.rebased(base),
-            publicity: self.publicity.rebased(base),
-            approver: self.approver.rebased(base),
-            publisher: self.publisher.rebased(base),
-        }
-    }
-
-    async fn vote(&self, c: &Client, id: &str, stage: &str, digest: &str) {
-        ok(c.post(
-            &format!("/api/v1/items/{id}/votes"),
-            &json!({"stage": stage, "value": "approve", "content_digest": digest}),
-        )
-        .await);
-    }
-
-    /// Submits version `version`, walks it to `approved` and seals it;
-    /// returns the serial.
-    async fn seal(&self, id: &str, version: i64) -> String {
-        let body = ok(self.drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": version})).await);
-        let digest = body["current"]["content_digest"].as_str().unwrap().to_owned();
-        self.vote(&self.first, id, "first", &digest).await;
-        self.vote(&self.secrecy, id, "secrecy", &digest).await;
-        self.vote(&self.publicity, id, "publicity", &digest).await;
-        self.vote(&self.second, id, "second", &digest).await;
-        let (_, wf) = self.approver.get(&format!("/api/v1/items/{id}/workflow")).await;
-        let signed = ok(self
-            .approver
-            .post(
-                &format!("/api/v1/items/{id}/votes"),
-                &json!({"stage": "final", "value": "approve", "content_digest": digest,
-                        "statement_id": wf["statement"]["id"], "statement_version": wf["statement"]["version"],
-                        "password": "Pw-feng-2026"}),
-            )
-            .await);
-        assert_eq!(signed["item"]["state"], "approved", "{signed}");
-        let sealed =
-            ok(self.publisher.post(&format!("/api/v1/items/{id}/seal"), &json!({"content_digest": digest})).await);
-        sealed["serial"].as_str().unwrap().to_owned()
-    }
-
-    /// Creates and seals an item for website and wechat; returns its id.
-    async fn sealed_item(&self, title: &str) -> String {
-        let created = self.drafter.create_item(&item(title)).await;
-        let id = created["id"].as_str().unwrap().to_owned();
-        self.seal(&id, 1).await;
-        id
-    }
-
-    async fn add_endpoint(&self, channel: &str, url: &str) -> String {
-        let (status, ep) = self.admin.post("/api/v1/channel-endpoints", &json!({"channel": channel, "url": url})).await;
-        assert_eq!(status, StatusCode::CREATED, "{ep}");
-        ep["id"].as_str().unwrap().to_owned()
-    }
-}
+/// The channels of the items here.
+const CHANNELS: &[&str] = &["website", "wechat"];
 
 fn item(title: &str) -> Value {
     let mut item = sample_item();
     item["title"] = json!(title);
-    item["channels"] = json!(["website", "wechat"]);
+    item["channels"] = json!(CHANNELS);
     item
+}
+
+/// The people, on the gateway process at `base`.
+async fn team(d: &Deployment, base: &str) -> Team {
+    Team::create(async |name, roles, unit| d.user(base, name, roles, unit).await).await
+}
+
+async fn add_endpoint(t: &Team, channel: &str, url: &str) -> String {
+    t.add_endpoint(json!({"channel": channel, "url": url})).await["id"].as_str().unwrap().to_owned()
 }
 
 /// Polls `cond` every 50 ms for up to `secs` seconds.
@@ -434,11 +351,11 @@ fn fast() -> DeliverySettings {
 async fn sigkill_mid_delivery_loses_and_duplicates_nothing(backend: Backend) {
     let mut d = Deployment::new(backend, fast()).await;
     let gw = d.start().await;
-    let t = Team::new(&d, &gw.base).await;
+    let t = team(&d, &gw.base).await;
     let website = Rx::start(&gw.base, "website").await;
     let wechat = Rx::start(&gw.base, "wechat").await;
-    t.add_endpoint("website", &website.url).await;
-    t.add_endpoint("wechat", &wechat.url).await;
+    add_endpoint(&t, "website", &website.url).await;
+    add_endpoint(&t, "wechat", &wechat.url).await;
     let receivers = [&website, &wechat];
 
     // Both channels are down (slow 503s) while the office seals four
@@ -453,7 +370,7 @@ async fn sigkill_mid_delivery_loses_and_duplicates_nothing(backend: Backend) {
     let titles = ["关于做好2025年防汛工作的通知", "关于公布城市更新项目名单的通知", "关于开展消防安全检查的通知"];
     let mut items = Vec::new();
     for title in titles {
-        items.push(t.sealed_item(title).await);
+        items.push(t.sealed_item(title, CHANNELS).await.0);
     }
     // The item to withdraw: its publication is held at the website's door.
     let withdrawn = {
@@ -462,7 +379,7 @@ async fn sigkill_mid_delivery_loses_and_duplicates_nothing(backend: Backend) {
         website.set(|i| {
             i.hold.insert(id.clone());
         });
-        t.seal(&id, 1).await;
+        t.approve_and_seal(&id, 1).await;
         id
     };
     until(20, "the withdrawn item's publication in flight", async || website.get(|i| i.holding.contains(&withdrawn)))
@@ -474,7 +391,7 @@ async fn sigkill_mid_delivery_loses_and_duplicates_nothing(backend: Backend) {
     let mut edit = item("关于做好2025年防汛工作的通知（更正）");
     edit["base_version"] = json!(1);
     ok(t.drafter.put(&format!("/api/v1/items/{}", items[0]), &edit).await);
-    t.seal(&items[0], 2).await;
+    t.approve_and_seal(&items[0], 2).await;
     assert_eq!(website.applied_count() + wechat.applied_count(), 0, "applied while down");
 
     // The channels come back, slowly: each answer takes 400 ms after the
@@ -595,7 +512,7 @@ async fn two_gateway_processes_on_postgres_post_each_event_once() {
     let mut d = Deployment::new(Backend::Postgres, DeliverySettings { concurrency: 1, ..fast() }).await;
     let a = d.start().await;
     let b = d.start().await;
-    let t = Team::new(&d, &a.base).await;
+    let t = team(&d, &a.base).await;
     let website = Rx::start(&a.base, "website").await;
     let wechat = Rx::start(&a.base, "wechat").await;
     let receivers = [&website, &wechat];
@@ -607,9 +524,9 @@ async fn two_gateway_processes_on_postgres_post_each_event_once() {
     let since = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
     let mut items = Vec::new();
     for n in 0..6 {
-        items.push(t.sealed_item(&format!("关于公布第{n}批政务服务事项清单的通知")).await);
+        items.push(t.sealed_item(&format!("关于公布第{n}批政务服务事项清单的通知"), CHANNELS).await.0);
     }
-    let hooks = [t.add_endpoint("website", &website.url).await, t.add_endpoint("wechat", &wechat.url).await];
+    let hooks = [add_endpoint(&t, "website", &website.url).await, add_endpoint(&t, "wechat", &wechat.url).await];
     // Through process B, so A learns of it by NOTIFY only.
     let publisher_b = t.publisher.rebased(&b.base);
     for hook in &hooks {
@@ -617,7 +534,7 @@ async fn two_gateway_processes_on_postgres_post_each_event_once() {
     }
     // And more sealed while both are busy.
     for n in 6..9 {
-        items.push(t.sealed_item(&format!("关于公布第{n}批政务服务事项清单的通知")).await);
+        items.push(t.sealed_item(&format!("关于公布第{n}批政务服务事项清单的通知"), CHANNELS).await.0);
     }
     until(45, "every delivery settled", async || all_settled(&d).await).await;
     for id in &items {

@@ -24,6 +24,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use gateway::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tests::team::{Team, ok};
 use tests::{Backend, Client, TestApp, on_both_backends, sample_item};
 
 on_both_backends!(
@@ -37,8 +38,6 @@ on_both_backends!(
     an_embargoed_item_is_delivered_when_due,
     atom_and_json_feeds_show_publication_correction_and_tombstone,
 );
-
-const UNIT: &str = "江城市民政局";
 
 // ---------------------------------------------------------------- receiver
 
@@ -193,30 +192,6 @@ fn check(i: &mut Inner, headers: &HeaderMap, body: &[u8]) -> Result<(), (AxStatu
 
 // ------------------------------------------------------------------ helpers
 
-struct Team {
-    admin: Client,
-    drafter: Client,
-    first: Client,
-    second: Client,
-    secrecy: Client,
-    publicity: Client,
-    approver: Client,
-    publisher: Client,
-}
-
-async fn team(app: &TestApp) -> Team {
-    Team {
-        admin: app.user("root", &[Role::Admin], None).await,
-        drafter: app.user("zhou", &[Role::Drafter], Some(UNIT)).await,
-        first: app.user("wu", &[Role::Reviewer], Some(UNIT)).await,
-        second: app.user("zheng", &[Role::Reviewer], Some(UNIT)).await,
-        secrecy: app.user("wang", &[Role::SecrecyReviewer], Some("保密办")).await,
-        publicity: app.user("xuan", &[Role::Publicity], Some("宣传部")).await,
-        approver: app.user("feng", &[Role::Approver], Some(UNIT)).await,
-        publisher: app.user("gong", &[Role::Publisher], Some("政务公开办公室")).await,
-    }
-}
-
 /// Fast retries and polling for tests.
 async fn spawn(backend: Backend) -> TestApp {
     TestApp::spawn_with(backend, |s| {
@@ -227,66 +202,23 @@ async fn spawn(backend: Backend) -> TestApp {
     .await
 }
 
-fn ok(result: (StatusCode, Value)) -> Value {
-    assert!(result.0.is_success(), "{} {}", result.0, result.1);
-    result.1
-}
-
-async fn vote(c: &Client, id: &str, stage: &str, digest: &str) {
-    ok(c.post(
-        &format!("/api/v1/items/{id}/votes"),
-        &json!({"stage": stage, "value": "approve", "content_digest": digest}),
-    )
-    .await);
-}
+/// The channels of the items here.
+const CHANNELS: &[&str] = &["website", "wechat"];
 
 fn item(title: &str) -> Value {
     let mut item = sample_item();
     item["title"] = json!(title);
-    item["channels"] = json!(["website", "wechat"]);
+    item["channels"] = json!(CHANNELS);
     item
 }
 
-/// Submits version `version` and walks it to `approved`; returns its digest.
-async fn approve(t: &Team, id: &str, version: i64) -> String {
-    let body = ok(t.drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": version})).await);
-    let digest = body["current"]["content_digest"].as_str().unwrap().to_owned();
-    vote(&t.first, id, "first", &digest).await;
-    vote(&t.secrecy, id, "secrecy", &digest).await;
-    vote(&t.publicity, id, "publicity", &digest).await;
-    vote(&t.second, id, "second", &digest).await;
-    let (_, wf) = t.approver.get(&format!("/api/v1/items/{id}/workflow")).await;
-    let signed = ok(t
-        .approver
-        .post(
-            &format!("/api/v1/items/{id}/votes"),
-            &json!({"stage": "final", "value": "approve", "content_digest": digest,
-                    "statement_id": wf["statement"]["id"], "statement_version": wf["statement"]["version"],
-                    "password": "Pw-feng-2026"}),
-        )
-        .await);
-    assert_eq!(signed["item"]["state"], "approved", "{signed}");
-    digest
-}
-
-/// Creates, approves and seals an item for website and wechat; returns
-/// (id, serial).
-async fn sealed_item(t: &Team, title: &str) -> (String, String) {
-    let created = t.drafter.create_item(&item(title)).await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    let digest = approve(t, &id, 1).await;
-    let sealed = ok(t.publisher.post(&format!("/api/v1/items/{id}/seal"), &json!({"content_digest": digest})).await);
-    (id, sealed["serial"].as_str().unwrap().to_owned())
-}
-
+/// A webhook endpoint for `channel`, or a pull one; returns its id.
 async fn add_endpoint(t: &Team, channel: &str, url: Option<&str>) -> String {
     let body = match url {
         Some(u) => json!({"channel": channel, "url": u}),
         None => json!({"channel": channel, "kind": "pull"}),
     };
-    let (status, ep) = t.admin.post("/api/v1/channel-endpoints", &body).await;
-    assert_eq!(status, StatusCode::CREATED, "{ep}");
-    ep["id"].as_str().unwrap().to_owned()
+    t.add_endpoint(body).await["id"].as_str().unwrap().to_owned()
 }
 
 async fn state_of(t: &Team, id: &str) -> String {
@@ -336,7 +268,7 @@ fn kinds_of(events: &[Value], item: &str, channel: &str) -> Vec<(String, i64)> {
 
 async fn a_publication_reaches_two_channels_signed_and_sealed(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let website = Receiver::start(&app).await;
     let wechat = Receiver::start(&app).await;
     add_endpoint(&t, "website", Some(&website.url)).await;
@@ -354,7 +286,7 @@ async fn a_publication_reaches_two_channels_signed_and_sealed(backend: Backend) 
     assert_eq!(list["endpoints"].as_array().unwrap().len(), 2);
     assert!(list["transport_key"].as_str().unwrap().starts_with("whpk_"));
 
-    let (id, serial) = sealed_item(&t, "关于开展2025年度政务公开业务培训的通知").await;
+    let (id, serial) = t.sealed_item("关于开展2025年度政务公开业务培训的通知", CHANNELS).await;
     item_state_is(&t, &id, "published").await;
     for (r, channel) in [(&website, "website"), (&wechat, "wechat")] {
         let applied = r.applied();
@@ -393,7 +325,7 @@ async fn a_publication_reaches_two_channels_signed_and_sealed(backend: Backend) 
 
 async fn a_failing_receiver_gets_every_event_once_and_in_order(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let website = Receiver::start(&app).await;
     let wechat = Receiver::start(&app).await;
     add_endpoint(&t, "website", Some(&website.url)).await;
@@ -401,14 +333,14 @@ async fn a_failing_receiver_gets_every_event_once_and_in_order(backend: Backend)
     // The website is down for a while: 500s, then 503 with Retry-After.
     website.fail(3, 500, None);
     website.fail(3, 503, Some("2"));
-    let (id, serial1) = sealed_item(&t, "关于开展安全生产检查的通知").await;
+    let (id, serial1) = t.sealed_item("关于开展安全生产检查的通知", CHANNELS).await;
     eventually("the first failures", async || website.inner.lock().unwrap().requests >= 2).await;
     item_state_is(&t, &id, "delivering").await;
     // A correction (更正) while the website still fails: sequence 2.
     let mut edit = item("关于开展安全生产检查的通知（更正）");
     edit["base_version"] = json!(1);
     ok(t.drafter.put(&format!("/api/v1/items/{id}"), &edit).await);
-    let digest = approve(&t, &id, 2).await;
+    let digest = t.approve(&id, 2).await;
     let sealed = ok(t.publisher.post(&format!("/api/v1/items/{id}/seal"), &json!({"content_digest": digest})).await);
     assert_eq!(sealed["supersedes"], serial1.as_str());
     let serial2 = sealed["serial"].as_str().unwrap().to_owned();
@@ -443,12 +375,12 @@ async fn a_failing_receiver_gets_every_event_once_and_in_order(backend: Backend)
 
 async fn a_withdrawal_reaches_every_channel_and_ends_withdrawn(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let website = Receiver::start(&app).await;
     let wechat = Receiver::start(&app).await;
     add_endpoint(&t, "website", Some(&website.url)).await;
     add_endpoint(&t, "wechat", Some(&wechat.url)).await;
-    let (id, serial) = sealed_item(&t, "关于调整部分公交线路的通告").await;
+    let (id, serial) = t.sealed_item("关于调整部分公交线路的通告", CHANNELS).await;
     item_state_is(&t, &id, "published").await;
 
     // Withdrawal: a drafter may not; routine is the publication office's.
@@ -503,7 +435,7 @@ async fn a_withdrawal_reaches_every_channel_and_ends_withdrawn(backend: Backend)
     // withdrawal, and nothing is published afterwards.
     let created = t.drafter.create_item(&item("关于开展节前安全检查的通知")).await;
     let id2 = created["id"].as_str().unwrap().to_owned();
-    let digest = approve(&t, &id2, 1).await;
+    let digest = t.approve(&id2, 1).await;
     let later = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
@@ -526,7 +458,7 @@ async fn a_withdrawal_reaches_every_channel_and_ends_withdrawn(backend: Backend)
 
 async fn redelivery_and_the_pull_feed(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let website = Receiver::start(&app).await;
     let hook = add_endpoint(&t, "website", Some(&website.url)).await;
     add_endpoint(&t, "wechat", None).await;
@@ -535,7 +467,7 @@ async fn redelivery_and_the_pull_feed(backend: Backend) {
     // it back on and delivers.
     website.inner.lock().unwrap().gone = true;
     let since = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
-    let (a, _) = sealed_item(&t, "关于公布2025年第一批行政许可事项的通知").await;
+    let (a, _) = t.sealed_item("关于公布2025年第一批行政许可事项的通知", CHANNELS).await;
     eventually("the 410", async || website.inner.lock().unwrap().requests >= 1).await;
     eventually("the endpoint disabled", async || {
         let ep = t.admin.get("/api/v1/channel-endpoints").await.1;
@@ -590,7 +522,7 @@ async fn redelivery_and_the_pull_feed(backend: Backend) {
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (b, _) = sealed_item(&t, "关于2025年春节期间公共交通运营安排的通知").await;
+    let (b, _) = t.sealed_item("关于2025年春节期间公共交通运营安排的通知", CHANNELS).await;
     let (page, waited) = waiting.await.unwrap();
     assert!(waited < Duration::from_secs(15), "{waited:?}");
     assert_eq!(kinds_of(page["events"].as_array().unwrap(), &b, "wechat"), vec![("publish".to_owned(), 1)]);
@@ -626,13 +558,13 @@ async fn giving_up_disables_the_endpoint_and_an_unconfirmed_withdrawal_escalates
         s.delivery.withdraw_escalate_after_secs = 1;
     })
     .await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let website = Receiver::start(&app).await;
     let wechat = Receiver::start(&app).await;
     let hook = add_endpoint(&t, "website", Some(&website.url)).await;
     add_endpoint(&t, "wechat", Some(&wechat.url)).await;
     website.fail(1000, 500, None);
-    let (id, serial) = sealed_item(&t, "关于征求城市绿化条例修订意见的公告").await;
+    let (id, serial) = t.sealed_item("关于征求城市绿化条例修订意见的公告", CHANNELS).await;
 
     // The retry window closes: the delivery fails, the endpoint is
     // disabled, and the item is only partially published.
@@ -726,7 +658,7 @@ async fn second_gateway(app: &TestApp) -> (String, tokio::sync::oneshot::Sender<
 async fn two_gateways_share_the_work_and_wake_each_other(backend: Backend) {
     // Long polls: without a wake-up, neither gateway looks for 4 s.
     let app = TestApp::spawn_with(backend, |s| s.delivery.poll_interval_ms = 4000).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let website = Receiver::start(&app).await;
     let wechat = Receiver::start(&app).await;
     add_endpoint(&t, "website", Some(&website.url)).await;
@@ -753,7 +685,7 @@ async fn two_gateways_share_the_work_and_wake_each_other(backend: Backend) {
     let mut sealed_at = None;
     for title in ["关于做好2025年防汛工作的通知", "关于公布城市更新项目名单的通知", "关于开展消防安全检查的通知"]
     {
-        ids.push(sealed_item(&t, title).await.0);
+        ids.push(t.sealed_item(title, CHANNELS).await.0);
         sealed_at.get_or_insert_with(std::time::Instant::now);
     }
     let (page, returned) = waiting.await.unwrap();
@@ -782,14 +714,14 @@ async fn two_gateways_share_the_work_and_wake_each_other(backend: Backend) {
 
 async fn a_refusal_is_final_and_the_endpoint_stays_enabled(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let website = Receiver::start(&app).await;
     let wechat = Receiver::start(&app).await;
     let hook = add_endpoint(&t, "website", Some(&website.url)).await;
     add_endpoint(&t, "wechat", Some(&wechat.url)).await;
     // The website refuses the first publication for good (422).
     website.fail(1, 422, None);
-    let (a, _) = sealed_item(&t, "关于印发城市排水管理办法的通知").await;
+    let (a, _) = t.sealed_item("关于印发城市排水管理办法的通知", CHANNELS).await;
     eventually("the refusal", async || {
         let d = t.publisher.get(&format!("/api/v1/items/{a}/deliveries")).await.1;
         d["partially_published"] == true
@@ -804,7 +736,7 @@ async fn a_refusal_is_final_and_the_endpoint_stays_enabled(backend: Backend) {
     let eps = ok(t.admin.get("/api/v1/channel-endpoints").await);
     assert!(eps["endpoints"].as_array().unwrap().iter().any(|e| e["id"] == hook.as_str() && e["enabled"] == true));
     // Other items still reach the website.
-    let (b, _) = sealed_item(&t, "关于公布2025年重点民生实事项目的通知").await;
+    let (b, _) = t.sealed_item("关于公布2025年重点民生实事项目的通知", CHANNELS).await;
     item_state_is(&t, &b, "published").await;
     assert_eq!(kinds_of(&website.applied(), &b, "website"), vec![("publish".to_owned(), 1)]);
     // Withdrawing the refused item cancels the refused publication and
@@ -818,12 +750,12 @@ async fn a_refusal_is_final_and_the_endpoint_stays_enabled(backend: Backend) {
 
 async fn an_embargoed_item_is_delivered_when_due(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let website = Receiver::start(&app).await;
     add_endpoint(&t, "website", Some(&website.url)).await;
     let created = t.drafter.create_item(&item("关于2025年清明节期间祭扫安排的公告")).await;
     let id = created["id"].as_str().unwrap().to_owned();
-    let digest = approve(&t, &id, 1).await;
+    let digest = t.approve(&id, 1).await;
     let due = time::OffsetDateTime::now_utc() + time::Duration::seconds(4);
     let not_before = due.replace_nanosecond(0).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap();
     ok(t.publisher
@@ -878,7 +810,7 @@ fn atom_blocks(doc: &str) -> Vec<String> {
 
 async fn atom_and_json_feeds_show_publication_correction_and_tombstone(backend: Backend) {
     let app = spawn(backend).await;
-    let t = team(&app).await;
+    let t = Team::of(&app).await;
     let channel_user = app.user("cms-bot", &[Role::Channel], None).await;
     let me = ok(channel_user.get("/api/v1/auth/me").await);
     let token = ok(channel_user
@@ -899,12 +831,12 @@ async fn atom_and_json_feeds_show_publication_correction_and_tombstone(backend: 
     assert_eq!(empty["version"], "https://jsonfeed.org/version/1.1");
     assert_eq!(empty["items"], json!([]));
 
-    let (a, serial_a1) = sealed_item(&t, "关于开展2025年度政务公开业务培训的通知").await;
-    let (b, serial_b) = sealed_item(&t, "关于公布2025年重点民生实事项目的通知").await;
+    let (a, serial_a1) = t.sealed_item("关于开展2025年度政务公开业务培训的通知", CHANNELS).await;
+    let (b, serial_b) = t.sealed_item("关于公布2025年重点民生实事项目的通知", CHANNELS).await;
     // An embargoed item is not in the feed before it is due.
     let created = t.drafter.create_item(&item("关于2025年清明节期间祭扫安排的公告")).await;
     let c = created["id"].as_str().unwrap().to_owned();
-    let digest = approve(&t, &c, 1).await;
+    let digest = t.approve(&c, 1).await;
     let later = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
@@ -930,7 +862,7 @@ async fn atom_and_json_feeds_show_publication_correction_and_tombstone(backend: 
     let mut edit = item("关于开展2025年度政务公开业务培训的通知（更正）");
     edit["base_version"] = json!(1);
     ok(t.drafter.put(&format!("/api/v1/items/{a}"), &edit).await);
-    let digest = approve(&t, &a, 2).await;
+    let digest = t.approve(&a, 2).await;
     let sealed = ok(t.publisher.post(&format!("/api/v1/items/{a}/seal"), &json!({"content_digest": digest})).await);
     let serial_a2 = sealed["serial"].as_str().unwrap().to_owned();
     // 撤稿 of b: a tombstone.

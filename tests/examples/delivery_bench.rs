@@ -26,12 +26,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
-use gateway::auth::Role;
 use serde_json::{Value, json};
 use sqlx::Row as _;
-use tests::{Backend, Client, TestApp, sample_item};
-
-const UNIT: &str = "江城市民政局";
+use tests::team::{Team, ok};
+use tests::{Backend, TestApp};
 
 struct Sink {
     keys: Vec<receiver::TransportKey>,
@@ -57,76 +55,6 @@ async fn receive(
     }
     s.seen.insert((n, id.to_owned()));
     StatusCode::OK
-}
-
-#[track_caller]
-fn ok(result: (reqwest::StatusCode, Value)) -> Value {
-    assert!(result.0.is_success(), "{} {}", result.0, result.1);
-    result.1
-}
-
-struct Team {
-    admin: Client,
-    drafter: Client,
-    first: Client,
-    second: Client,
-    secrecy: Client,
-    publicity: Client,
-    approver: Client,
-    publisher: Client,
-}
-
-impl Team {
-    async fn new(app: &TestApp) -> Team {
-        Team {
-            admin: app.user("root", &[Role::Admin], None).await,
-            drafter: app.user("zhou", &[Role::Drafter], Some(UNIT)).await,
-            first: app.user("wu", &[Role::Reviewer], Some(UNIT)).await,
-            second: app.user("zheng", &[Role::Reviewer], Some(UNIT)).await,
-            secrecy: app.user("wang", &[Role::SecrecyReviewer], Some("保密办")).await,
-            publicity: app.user("xuan", &[Role::Publicity], Some("宣传部")).await,
-            approver: app.user("feng", &[Role::Approver], Some(UNIT)).await,
-            publisher: app.user("gong", &[Role::Publisher], Some("政务公开办公室")).await,
-        }
-    }
-
-    /// Creates an item for `channels` and walks it to `approved`; returns
-    /// (id, digest).
-    async fn approved(&self, title: &str, channels: &[&str]) -> (String, String) {
-        let mut item = sample_item();
-        item["title"] = json!(title);
-        item["channels"] = json!(channels);
-        let id = self.drafter.create_item(&item).await["id"].as_str().unwrap().to_owned();
-        let body = ok(self.drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 1})).await);
-        let digest = body["current"]["content_digest"].as_str().unwrap().to_owned();
-        for (c, stage) in [
-            (&self.first, "first"),
-            (&self.secrecy, "secrecy"),
-            (&self.publicity, "publicity"),
-            (&self.second, "second"),
-        ] {
-            ok(c.post(
-                &format!("/api/v1/items/{id}/votes"),
-                &json!({"stage": stage, "value": "approve", "content_digest": digest}),
-            )
-            .await);
-        }
-        let (_, wf) = self.approver.get(&format!("/api/v1/items/{id}/workflow")).await;
-        ok(self
-            .approver
-            .post(
-                &format!("/api/v1/items/{id}/votes"),
-                &json!({"stage": "final", "value": "approve", "content_digest": digest,
-                        "statement_id": wf["statement"]["id"], "statement_version": wf["statement"]["version"],
-                        "password": "Pw-feng-2026"}),
-            )
-            .await);
-        (id, digest)
-    }
-
-    async fn seal(&self, id: &str, digest: &str) {
-        ok(self.publisher.post(&format!("/api/v1/items/{id}/seal"), &json!({"content_digest": digest})).await);
-    }
 }
 
 async fn start_sink(app: &TestApp, baseline: &ed25519_dalek::SigningKey) -> (String, Arc<Mutex<Sink>>) {
@@ -168,11 +96,12 @@ struct Throughput {
 async fn throughput(backend: Backend, items: usize, per_channel: usize) -> Throughput {
     let app = TestApp::spawn(backend).await;
     let concurrency = app.settings().delivery.concurrency;
-    let t = Team::new(&app).await;
+    let t = Team::of(&app).await;
     let baseline_key = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
     let (sink_base, sink) = start_sink(&app, &baseline_key).await;
     for n in 0..items {
-        let (id, digest) = t.approved(&format!("关于公布第{n}批政务服务事项清单的通知"), &["website", "wechat"]).await;
+        let id = t.draft(&format!("关于公布第{n}批政务服务事项清单的通知"), &["website", "wechat"]).await;
+        let digest = t.approve(&id, 1).await;
         t.seal(&id, &digest).await;
     }
     let mut hooks = Vec::new();
@@ -243,7 +172,7 @@ async fn throughput(backend: Backend, items: usize, per_channel: usize) -> Throu
 /// Seal → published, per item, for items with `channels` (one endpoint each).
 async fn latency(backend: Backend, items: usize, channels: &[&str]) -> (Vec<Duration>, Vec<Duration>) {
     let app = TestApp::spawn(backend).await;
-    let t = Team::new(&app).await;
+    let t = Team::of(&app).await;
     let baseline_key = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
     let (sink_base, sink) = start_sink(&app, &baseline_key).await;
     for (k, channel) in channels.iter().enumerate() {
@@ -253,7 +182,8 @@ async fn latency(backend: Backend, items: usize, channels: &[&str]) -> (Vec<Dura
     }
     let (mut to_published, mut seal_requests) = (Vec::new(), Vec::new());
     for n in 0..items {
-        let (id, digest) = t.approved(&format!("关于开展第{n}次安全生产检查的通知"), channels).await;
+        let id = t.draft(&format!("关于开展第{n}次安全生产检查的通知"), channels).await;
+        let digest = t.approve(&id, 1).await;
         let started = Instant::now();
         t.seal(&id, &digest).await;
         seal_requests.push(started.elapsed());

@@ -21,6 +21,7 @@ use tempfile::TempDir;
 pub mod browser;
 pub mod platforms;
 pub mod process;
+pub mod team;
 
 pub use reqwest;
 pub use serde_json::json;
