@@ -31,6 +31,7 @@ on_both_backends!(
     weibo_shares_a_link_to_the_seal_page_and_deletes_it,
     a_publication_in_flight_when_withdrawn_is_deleted_once_published,
     a_correction_replaces_the_wechat_article,
+    a_publication_the_platform_never_decides_is_given_up,
 );
 
 const APP_ID: &str = "wx0123456789abcdef";
@@ -95,10 +96,15 @@ async fn receive(
 /// Fast retries and polling; the connectors' secrets in
 /// `<data_dir>/secrets/` (mode 0600), never in the database.
 async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, |_| {}).await
+}
+
+async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut gateway::config::Settings)) -> TestApp {
     let app = TestApp::spawn_with(backend, |s| {
         s.delivery.poll_interval_ms = 100;
         s.delivery.retry_base_ms = 100;
         s.delivery.retry_cap_secs = 1;
+        configure(s);
     })
     .await;
     let dir = app.data_dir().join("secrets");
@@ -455,5 +461,24 @@ async fn a_correction_replaces_the_wechat_article(backend: Backend) {
     assert_eq!(drafts[1].body["articles"][0]["title"], "关于调整公交线路的通告（更正）");
     assert!(drafts[1].body["articles"][0]["content"].as_str().unwrap().contains(&serial2));
     until(&t, &id, "published", |d| d["state"] == "published").await;
+    app.stop().await;
+}
+
+/// WeChat answers "publishing" forever: after the retry window the delivery
+/// fails for good, with a reason, and the office is told (not polled forever).
+async fn a_publication_the_platform_never_decides_is_given_up(backend: Backend) {
+    let app = spawn_with(backend, |s| s.delivery.give_up_after_secs = 2).await;
+    let t = Team::of(&app).await;
+    let wechat = FakeWeChat::start(APP_ID, APP_SECRET).await;
+    add_wechat(&t, &wechat, 3600).await;
+    wechat.script(&[1]);
+    let (id, _) = t.sealed_item("关于做好冬季供暖保障工作的通知", &["wechat"]).await;
+    let d = until(&t, &id, "giving up", |d| d["partially_published"] == true).await;
+    let wx = of_channel(&d, "wechat", "publish");
+    assert_eq!(wx[0]["state"], "failed", "{d:#}");
+    assert!(wx[0]["last_error"].as_str().unwrap().contains("仍未给出发布结果"), "{d:#}");
+    assert!(wechat.paths().iter().filter(|p| *p == "freepublish/get").count() >= 2, "it was polled first");
+    let notes = notifications(&t.publisher, "delivery_rejected").await;
+    assert_eq!(notes.len(), 1, "{notes:?}");
     app.stop().await;
 }

@@ -293,6 +293,11 @@ pub async fn deliver(
         Ok((Publication::Published, posts)) => {
             (Outcome::Delivered { status, latency_ms: ms(), excerpt: log.excerpt() }, posts)
         }
+        Ok((Publication::Pending, posts)) if waited_too_long(c, settings) => {
+            let days = settings.give_up_after_secs / 86_400;
+            let reason = format!("平台超过 {days} 天仍未给出发布结果，已停止等待。请在平台管理后台核实该文章的状态。");
+            (Outcome::Rejected { status, latency_ms: ms(), excerpt: log.excerpt(), reason }, posts)
+        }
         Ok((Publication::Pending, posts)) => {
             let poll_at = Timestamp::from_offset(
                 Timestamp::now().as_offset() + super::backoff(settings, c.attempts.max(2), None),
@@ -307,6 +312,14 @@ pub async fn deliver(
         }
         Err((ConnectorError::Retry { reason, retry_after }, posts)) => (fail(reason, retry_after, &log), posts),
     }
+}
+
+/// A publication still pending on the platform after the retry window
+/// (`delivery.give_up_after_secs`, about three days) is given up, as a
+/// failing webhook would be, instead of being polled forever.
+fn waited_too_long(c: &Claimed, settings: &DeliverySettings) -> bool {
+    let waited = (Timestamp::now().as_offset() - c.first_attempt_at.as_offset()).whole_seconds();
+    waited >= i64::try_from(settings.give_up_after_secs).unwrap_or(i64::MAX)
 }
 
 type Run = Result<(Publication, Vec<PostUpdate>), (ConnectorError, Vec<PostUpdate>)>;
