@@ -804,7 +804,7 @@ impl Db {
                 (if *give_up { "failed" } else { "pending" }, *retry_at, Some(why), None)
             }
         };
-        sqlx::query(
+        let held = sqlx::query(
             "UPDATE deliveries SET state = $1, next_attempt_at = $2, lease_until = NULL, last_status = $3, \
              last_error = $4, confirmed_at = $5, updated_at = $6 \
              WHERE id = $7 AND state = 'delivering' AND attempts = $8",
@@ -818,14 +818,25 @@ impl Db {
         .bind(claimed.id.as_str())
         .bind(claimed.attempts)
         .execute(&mut *tx)
-        .await?;
-        // Cancelled by a withdrawal while in flight: the attempt is over, so
-        // the withdrawal behind it may go now.
-        sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE id = $1 AND state = 'cancelled' AND attempts = $2")
+        .await?
+        .rows_affected()
+            == 1;
+        if !held {
+            // Cancelled by a withdrawal while in flight (or claimed again
+            // after a lapsed lease): the attempt is logged, but it decides
+            // nothing — no state, audit event or endpoint change. A
+            // cancelled one's attempt is over, so the withdrawal behind it
+            // may go now.
+            sqlx::query(
+                "UPDATE deliveries SET lease_until = NULL WHERE id = $1 AND state = 'cancelled' AND attempts = $2",
+            )
             .bind(claimed.id.as_str())
             .bind(claimed.attempts)
             .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
         match outcome {
             Outcome::Delivered { .. } => {
                 progress_item(&mut tx, &claimed.item_id, now).await?;
