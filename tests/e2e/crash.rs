@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use sqlx::Row as _;
 use tests::process::Deployment;
 use tests::team::{Team, ok};
-use tests::{Backend, on_both_backends, sample_item};
+use tests::{Backend, on_both_backends};
 
 on_both_backends!(sigkill_mid_delivery_loses_and_duplicates_nothing);
 
@@ -207,10 +207,7 @@ async fn receive(
 const CHANNELS: &[&str] = &["website", "wechat"];
 
 fn item(title: &str) -> Value {
-    let mut item = sample_item();
-    item["title"] = json!(title);
-    item["channels"] = json!(CHANNELS);
-    item
+    tests::team::titled_item(title, CHANNELS)
 }
 
 /// The people, on the gateway process at `base`.

@@ -206,10 +206,7 @@ async fn spawn(backend: Backend) -> TestApp {
 const CHANNELS: &[&str] = &["website", "wechat"];
 
 fn item(title: &str) -> Value {
-    let mut item = sample_item();
-    item["title"] = json!(title);
-    item["channels"] = json!(CHANNELS);
-    item
+    tests::team::titled_item(title, CHANNELS)
 }
 
 /// A webhook endpoint for `channel`, or a pull one; returns its id.

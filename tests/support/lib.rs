@@ -166,21 +166,7 @@ impl TestApp {
     /// Creates a user directly in the store (as `gateway user add` does) and
     /// returns a client logged in as them over HTTP.
     pub async fn user(&self, username: &str, roles: &[Role], unit: Option<&str>) -> Client {
-        let password = format!("Pw-{username}-2026");
-        let new = gateway::http::new_user(
-            username.to_owned(),
-            format!("测试{username}"),
-            unit.map(str::to_owned),
-            roles.iter().copied().collect::<BTreeSet<_>>(),
-            Some(&password),
-        )
-        .expect("valid test user");
-        self.db.create_user(None, &new).await.expect("user created");
-        let client = self.client();
-        let (status, body) =
-            client.post("/api/v1/auth/login", &json!({"username": username, "password": password})).await;
-        assert_eq!(status, StatusCode::OK, "login failed: {body}");
-        client
+        logged_in_user(&self.db, &self.base, username, roles, unit).await
     }
 
     /// Appoints the people the default workflow needs for an item of `unit`
@@ -225,6 +211,29 @@ impl TestApp {
 }
 
 /// The repository root (this crate lives in `tests/`).
+/// Creates a user in `db` (password `Pw-<username>-2026`) and logs them in
+/// at the gateway at `base`.
+pub async fn logged_in_user(db: &Db, base: &str, username: &str, roles: &[Role], unit: Option<&str>) -> Client {
+    let password = format!("Pw-{username}-2026");
+    let new = gateway::http::new_user(
+        username.to_owned(),
+        format!("测试{username}"),
+        unit.map(str::to_owned),
+        roles.iter().copied().collect::<BTreeSet<_>>(),
+        Some(&password),
+    )
+    .expect("valid test user");
+    db.create_user(None, &new).await.expect("user created");
+    let client = Client {
+        http: reqwest::Client::builder().cookie_store(true).build().expect("http client"),
+        base: base.to_owned(),
+        bearer: None,
+    };
+    let (status, body) = client.post("/api/v1/auth/login", &json!({"username": username, "password": password})).await;
+    assert_eq!(status, StatusCode::OK, "login failed: {body}");
+    client
+}
+
 pub fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
 }

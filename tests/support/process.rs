@@ -15,7 +15,6 @@
 //! builds it before the tests), in the profile of the test binary, so the
 //! process never runs stale code. `GATEWAY_BIN` names another binary.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -23,8 +22,6 @@ use std::time::{Duration, Instant};
 use gateway::auth::Role;
 use gateway::config::{DeliverySettings, Secret, Settings};
 use gateway::store::Db;
-use reqwest::StatusCode;
-use serde_json::json;
 use tempfile::TempDir;
 
 use crate::{Backend, Client, create_pg_database, repo_root};
@@ -130,25 +127,7 @@ impl Deployment {
     /// Creates a user directly in the store and returns a client logged in
     /// as them at `base`.
     pub async fn user(&self, base: &str, username: &str, roles: &[Role], unit: Option<&str>) -> Client {
-        let password = format!("Pw-{username}-2026");
-        let new = gateway::http::new_user(
-            username.to_owned(),
-            format!("测试{username}"),
-            unit.map(str::to_owned),
-            roles.iter().copied().collect::<BTreeSet<_>>(),
-            Some(&password),
-        )
-        .expect("valid test user");
-        self.db.create_user(None, &new).await.expect("user created");
-        let client = Client {
-            http: reqwest::Client::builder().cookie_store(true).build().expect("http client"),
-            base: base.to_owned(),
-            bearer: None,
-        };
-        let (status, body) =
-            client.post("/api/v1/auth/login", &json!({"username": username, "password": password})).await;
-        assert_eq!(status, StatusCode::OK, "login failed: {body}");
-        client
+        crate::logged_in_user(&self.db, base, username, roles, unit).await
     }
 
     /// Closes the test's connection and drops a PostgreSQL test database

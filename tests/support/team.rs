@@ -19,6 +19,14 @@ pub fn ok(result: (reqwest::StatusCode, Value)) -> Value {
     result.1
 }
 
+/// The sample item with another title, for `channels`.
+pub fn titled_item(title: &str, channels: &[&str]) -> Value {
+    let mut item = sample_item();
+    item["title"] = json!(title);
+    item["channels"] = json!(channels);
+    item
+}
+
 pub struct Team {
     pub admin: Client,
     pub drafter: Client,
@@ -135,10 +143,7 @@ impl Team {
 
     /// Creates the sample item titled `title` for `channels`; returns its id.
     pub async fn draft(&self, title: &str, channels: &[&str]) -> String {
-        let mut item = sample_item();
-        item["title"] = json!(title);
-        item["channels"] = json!(channels);
-        self.drafter.create_item(&item).await["id"].as_str().unwrap().to_owned()
+        self.drafter.create_item(&titled_item(title, channels)).await["id"].as_str().unwrap().to_owned()
     }
 
     /// Registers a channel endpoint (administrator); returns it.
