@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use sqlx::Row as _;
 use tests::process::Deployment;
 use tests::team::{Team, ok};
-use tests::{Backend, on_both_backends};
+use tests::{Backend, on_both_backends, until};
 
 on_both_backends!(sigkill_mid_delivery_loses_and_duplicates_nothing);
 
@@ -217,18 +217,6 @@ async fn team(d: &Deployment, base: &str) -> Team {
 
 async fn add_endpoint(t: &Team, channel: &str, url: &str) -> String {
     t.add_endpoint(json!({"channel": channel, "url": url})).await["id"].as_str().unwrap().to_owned()
-}
-
-/// Polls `cond` every 50 ms for up to `secs` seconds.
-async fn until<F: AsyncFnMut() -> bool>(secs: u64, what: &str, mut cond: F) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if cond().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out after {secs} s waiting for {what}");
 }
 
 /// How many deliveries are in each state.

@@ -25,7 +25,7 @@ use gateway::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tests::team::{Team, ok};
-use tests::{Backend, Client, TestApp, on_both_backends, sample_item};
+use tests::{Backend, Client, TestApp, eventually, on_both_backends, sample_item};
 
 on_both_backends!(
     a_publication_reaches_two_channels_signed_and_sealed,
@@ -221,17 +221,6 @@ async fn add_endpoint(t: &Team, channel: &str, url: Option<&str>) -> String {
 async fn state_of(t: &Team, id: &str) -> String {
     let (_, item) = t.publisher.get(&format!("/api/v1/items/{id}")).await;
     item["state"].as_str().unwrap().to_owned()
-}
-
-/// Waits (up to 20 s) until `cond` holds.
-async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut cond: F) {
-    for _ in 0..200 {
-        if cond().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 async fn item_state_is(t: &Team, id: &str, want: &str) {
@@ -492,10 +481,28 @@ async fn redelivery_and_the_pull_feed(backend: Backend) {
     let channel_user = app.user("wechat-bot", &[Role::Channel], None).await;
     let me = ok(channel_user.get("/api/v1/auth/me").await);
     let token = ok(channel_user
-        .post("/api/v1/tokens", &json!({"user_id": me["id"], "name": "wechat", "scopes": ["channel"]}))
+        .post(
+            "/api/v1/tokens",
+            &json!({"user_id": me["id"], "name": "wechat", "scopes": ["channel"], "channels": ["wechat"]}),
+        )
         .await);
     let bot = channel_user.with_token(token["token"].as_str().unwrap());
     let (status, _) = t.publisher.get("/api/v1/channels/wechat/changes").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A channel token is bound to its channels: one without a channel is not
+    // issued, and the WeChat token neither reads nor confirms the website's
+    // events; the channel account's own session reads no channel.
+    let (status, body) =
+        channel_user.post("/api/v1/tokens", &json!({"user_id": me["id"], "name": "any", "scopes": ["channel"]})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("至少一个发布渠道"), "{body}");
+    let website_event = website.applied().iter().find(|e| e["item_id"] == a.as_str()).unwrap()["event_id"].clone();
+    let (status, body) = bot.get("/api/v1/channels/website/changes").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.to_string().contains("未绑定发布渠道"), "{body}");
+    let (status, _) = bot.post("/api/v1/channels/website/confirm", &json!({"event_id": website_event})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = channel_user.get("/api/v1/channels/wechat/changes").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let page = ok(bot.get("/api/v1/channels/wechat/changes").await);
     let events = page["events"].as_array().unwrap().clone();
@@ -666,7 +673,10 @@ async fn two_gateways_share_the_work_and_wake_each_other(backend: Backend) {
     let channel_user = app.user("site-bot", &[Role::Channel], None).await;
     let me = ok(channel_user.get("/api/v1/auth/me").await);
     let token = ok(channel_user
-        .post("/api/v1/tokens", &json!({"user_id": me["id"], "name": "site", "scopes": ["channel"]}))
+        .post(
+            "/api/v1/tokens",
+            &json!({"user_id": me["id"], "name": "site", "scopes": ["channel"], "channels": ["website"]}),
+        )
         .await);
     let bot_b = channel_user.with_token(token["token"].as_str().unwrap()).rebased(&base_b);
     let start = ok(bot_b.get("/api/v1/channels/website/changes").await);
@@ -811,7 +821,10 @@ async fn atom_and_json_feeds_show_publication_correction_and_tombstone(backend: 
     let channel_user = app.user("cms-bot", &[Role::Channel], None).await;
     let me = ok(channel_user.get("/api/v1/auth/me").await);
     let token = ok(channel_user
-        .post("/api/v1/tokens", &json!({"user_id": me["id"], "name": "cms", "scopes": ["channel"]}))
+        .post(
+            "/api/v1/tokens",
+            &json!({"user_id": me["id"], "name": "cms", "scopes": ["channel"], "channels": ["website"]}),
+        )
         .await);
     let cms = channel_user.with_token(token["token"].as_str().unwrap());
     // The pull feed's authentication: a channel token, a configured channel.

@@ -234,6 +234,24 @@ pub async fn logged_in_user(db: &Db, base: &str, username: &str, roles: &[Role],
     client
 }
 
+/// Polls `cond` every 50 ms until it holds; panics naming `what` after
+/// `secs` seconds.
+pub async fn until<F: AsyncFnMut() -> bool>(secs: u64, what: &str, mut cond: F) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if cond().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out after {secs} s waiting for {what}");
+}
+
+/// [`until`] with the 20 s the loopback tests allow for a delivery.
+pub async fn eventually<F: AsyncFnMut() -> bool>(what: &str, cond: F) {
+    until(20, what, cond).await;
+}
+
 pub fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
 }

@@ -142,6 +142,9 @@ pub struct Principal {
     pub roles: BTreeSet<Role>,
     /// `None` for a person's session (all scopes); `Some` for an API token.
     pub scopes: Option<BTreeSet<Scope>>,
+    /// The channels a `channel`-scoped token is bound to; empty for
+    /// sessions and other tokens, which read no channel.
+    pub channels: BTreeSet<String>,
 }
 
 impl Principal {
@@ -151,6 +154,30 @@ impl Principal {
 
     pub fn has_scope(&self, scope: Scope) -> bool {
         self.scopes.as_ref().is_none_or(|s| s.contains(&scope))
+    }
+
+    /// Whether this is a token bound to `channel`: the only way to read or
+    /// confirm a channel's events.
+    pub fn reads_channel(&self, channel: &str) -> bool {
+        self.scopes.as_ref().is_some_and(|s| s.contains(&Scope::Channel)) && self.channels.contains(channel)
+    }
+}
+
+/// Why a token may not be issued with these scopes and channels, if it may
+/// not: a `channel` token names at least one of the configured channels, and
+/// only a `channel` token names any.
+pub fn token_channels_problem(
+    scopes: &BTreeSet<Scope>,
+    channels: &BTreeSet<String>,
+    known: &[String],
+) -> Option<String> {
+    if let Some(unknown) = channels.iter().find(|c| !known.contains(c)) {
+        return Some(format!("发布渠道“{unknown}”未配置"));
+    }
+    match (scopes.contains(&Scope::Channel), channels.is_empty()) {
+        (true, true) => Some("channel 权限范围的令牌必须绑定至少一个发布渠道".into()),
+        (false, false) => Some("只有带 channel 权限范围的令牌可以绑定发布渠道".into()),
+        _ => None,
     }
 }
 
@@ -231,5 +258,34 @@ mod tests {
         assert!(a.starts_with("gwt_") && a.len() == 4 + 43);
         assert_ne!(a, new_secret("gwt_"));
         assert_eq!(secret_hash(&a).len(), 64);
+    }
+
+    #[test]
+    fn channel_tokens_are_bound_to_configured_channels_and_only_they() {
+        let known = ["website".to_owned(), "wechat".to_owned()];
+        let set = |xs: &[&str]| xs.iter().map(|x| (*x).to_owned()).collect::<BTreeSet<String>>();
+        let channel = BTreeSet::from([Scope::Channel]);
+        let read = BTreeSet::from([Scope::ItemsRead]);
+        assert_eq!(token_channels_problem(&channel, &set(&["website"]), &known), None);
+        assert_eq!(token_channels_problem(&read, &set(&[]), &known), None);
+        assert!(token_channels_problem(&channel, &set(&[]), &known).unwrap().contains("至少一个"));
+        assert!(token_channels_problem(&read, &set(&["website"]), &known).unwrap().contains("只有"));
+        assert!(token_channels_problem(&channel, &set(&["website", "nowhere"]), &known).unwrap().contains("nowhere"));
+
+        let token = |scopes: Option<BTreeSet<Scope>>, channels: &[&str]| Principal {
+            user_id: UserId::generate(),
+            username: "site".into(),
+            display_name: "门户网站".into(),
+            unit_id: None,
+            roles: BTreeSet::from([Role::Channel]),
+            scopes,
+            channels: set(channels),
+        };
+        assert!(token(Some(channel.clone()), &["website"]).reads_channel("website"));
+        assert!(!token(Some(channel.clone()), &["website"]).reads_channel("wechat"));
+        // A person's session carries every scope but no channel.
+        assert!(!token(None, &[]).reads_channel("website"));
+        // A binding without the scope reads nothing.
+        assert!(!token(Some(read), &["website"]).reads_channel("website"));
     }
 }

@@ -193,6 +193,10 @@ enum TokenCommand {
         /// Scope (repeatable): items:read, items:write, review, channel, admin.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
+        /// A channel the token may read and confirm (repeatable); required
+        /// with `--scope channel`.
+        #[arg(long = "channel")]
+        channels: Vec<String>,
         #[arg(long)]
         expires_in_days: Option<u32>,
     },
@@ -284,15 +288,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token(TokenCommand::Create { username, name, scopes, expires_in_days }) => {
+        Command::Token(TokenCommand::Create { username, name, scopes, channels, expires_in_days }) => {
             let scopes = parse_all_json::<Scope>(&scopes, "权限范围")?;
+            let channels: BTreeSet<String> = channels.into_iter().collect();
+            if let Some(problem) = auth::token_channels_problem(&scopes, &channels, &settings.channels) {
+                anyhow::bail!("{problem}");
+            }
             let db = server::open_database(&settings).await?;
             let user = db.user_by_name(&username).await.with_context(|| format!("用户 {username} 不存在"))?;
             let secret = auth::new_secret("gwt_");
             let expires = expires_in_days
                 .map(|d| Timestamp::from_offset(Timestamp::now().as_offset() + time::Duration::days(i64::from(d))));
-            let record =
-                db.create_token(user.id, user.id, &name, &auth::secret_hash(&secret), &scopes, expires).await?;
+            let token_hash = auth::secret_hash(&secret);
+            let new = gateway::store::NewToken {
+                user: user.id,
+                name: &name,
+                token_hash: &token_hash,
+                scopes: &scopes,
+                channels: &channels,
+                expires_at: expires,
+            };
+            let record = db.create_token(user.id, new).await?;
             println!("已为 {username} 创建令牌 {}（只显示这一次）：", record.id);
             println!("{secret}");
             Ok(ExitCode::SUCCESS)
@@ -420,6 +436,14 @@ async fn channels(settings: &Settings, command: ChannelsCommand) -> anyhow::Resu
         ChannelsCommand::Show { id } => {
             let e = db.endpoint(&id).await.with_context(|| format!("没有端点 {id}"))?;
             show(&e);
+            if let Some(c) = &e.connector {
+                let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+                println!("app_id: {}", or_dash(&c.app_id));
+                println!("secret (by name, never stored): {}", c.secret_name);
+                println!("link template: {}", or_dash(&c.link_template));
+                println!("cover media id: {}", or_dash(&c.cover_media_id));
+                println!("recheck every: {} s", c.recheck_secs);
+            }
             let key = gateway::delivery::TransportKey::init(settings)?;
             println!("transport key (webhook-signature v1a): {}  kid {}", key.whpk(), key.kid());
         }

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::{ApiError, AppJson, AppState, Auth, SESSION_COOKIE};
 use crate::auth::{self, Role, Scope};
 use crate::model::{FieldProblem, Timestamp, UserId};
-use crate::store::{ChainReport, NewUser, TokenRecord, UserRecord};
+use crate::store::{ChainReport, NewToken, NewUser, TokenRecord, UserRecord};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -203,6 +203,10 @@ pub struct CreateTokenRequest {
     pub user_id: Option<UserId>,
     pub name: String,
     pub scopes: BTreeSet<Scope>,
+    /// The channels a `channel` token may read and confirm: required with
+    /// that scope, refused without it.
+    #[serde(default)]
+    pub channels: BTreeSet<String>,
     /// Days until the token expires; none for no expiry.
     pub expires_in_days: Option<u32>,
 }
@@ -236,6 +240,9 @@ pub async fn create_token(
     if req.scopes.is_empty() {
         return Err(ApiError::invalid("scopes", "至少需要一个权限范围"));
     }
+    if let Some(problem) = auth::token_channels_problem(&req.scopes, &req.channels, &state.settings.channels) {
+        return Err(ApiError::invalid("channels", problem));
+    }
     let owner_record = state.db.user(owner).await.map_err(|_| ApiError::invalid("user_id", "用户不存在"))?;
     if req.scopes.contains(&Scope::Admin) && !owner_record.roles.contains(&Role::Admin) {
         return Err(ApiError::invalid("scopes", "只有系统管理员账户的令牌可以带 admin 权限范围"));
@@ -244,10 +251,16 @@ pub async fn create_token(
         .expires_in_days
         .map(|d| Timestamp::from_offset(Timestamp::now().as_offset() + time::Duration::days(i64::from(d))));
     let secret = auth::new_secret("gwt_");
-    let record = state
-        .db
-        .create_token(auth.0.user_id, owner, name, &auth::secret_hash(&secret), &req.scopes, expires_at)
-        .await?;
+    let token_hash = auth::secret_hash(&secret);
+    let new = NewToken {
+        user: owner,
+        name,
+        token_hash: &token_hash,
+        scopes: &req.scopes,
+        channels: &req.channels,
+        expires_at,
+    };
+    let record = state.db.create_token(auth.0.user_id, new).await?;
     Ok((StatusCode::CREATED, axum::Json(CreatedToken { token: secret, record })))
 }
 

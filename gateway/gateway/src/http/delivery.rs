@@ -367,11 +367,18 @@ fn parse_cursor(s: &str) -> Result<(i64, i64), ApiError> {
     Ok((seq.parse().map_err(|_| bad())?, at.parse().map_err(|_| bad())?))
 }
 
+/// A channel's events are read and confirmed only with a `channel` token
+/// bound to that channel, of a user who still holds the channel role.
 fn channel_reader(state: &AppState, auth: &Auth, channel: &str) -> Result<(), ApiError> {
     auth.require_scope(Scope::Channel)?;
     auth.require_any(&[Role::Channel])?;
     if !state.settings.channels.iter().any(|c| c == channel) {
         return Err(ApiError::NotFound("该发布渠道"));
+    }
+    if !auth.0.reads_channel(channel) {
+        return Err(ApiError::Forbidden(format!(
+            "此令牌未绑定发布渠道“{channel}”。请使用为该渠道签发的令牌（gateway token create --scope channel --channel {channel}）。"
+        )));
     }
     Ok(())
 }

@@ -41,6 +41,18 @@ pub struct SessionRecord {
     pub expires_at: Timestamp,
 }
 
+/// A token to issue: the hash of its secret and what it may do.
+pub struct NewToken<'a> {
+    /// The account the token acts as.
+    pub user: UserId,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub scopes: &'a BTreeSet<Scope>,
+    /// Non-empty exactly for `channel` tokens (`auth::token_channels_problem`).
+    pub channels: &'a BTreeSet<String>,
+    pub expires_at: Option<Timestamp>,
+}
+
 /// An API token's metadata (never the secret).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct TokenRecord {
@@ -49,6 +61,8 @@ pub struct TokenRecord {
     pub user_id: UserId,
     pub name: String,
     pub scopes: BTreeSet<Scope>,
+    /// The channels a `channel` token may read and confirm.
+    pub channels: BTreeSet<String>,
     #[schema(value_type = String)]
     pub created_at: Timestamp,
     #[schema(value_type = Option<String>)]
@@ -257,28 +271,22 @@ impl Db {
         Ok(())
     }
 
-    /// Stores a new API token (its hash) for `user`.
-    pub async fn create_token(
-        &self,
-        actor: UserId,
-        user: UserId,
-        name: &str,
-        token_hash: &str,
-        scopes: &BTreeSet<Scope>,
-        expires_at: Option<Timestamp>,
-    ) -> Result<TokenRecord> {
+    /// Stores a new API token (its hash), issued by `actor`.
+    pub async fn create_token(&self, actor: UserId, new: NewToken<'_>) -> Result<TokenRecord> {
+        let NewToken { user, name, token_hash, scopes, channels, expires_at } = new;
         let now = Timestamp::now();
         let id = format!("tok_{}", uuid::Uuid::now_v7().simple());
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO api_tokens (id, user_id, name, token_hash, scopes, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, scopes, channels, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(id.as_str())
         .bind(user.to_string())
         .bind(name)
         .bind(token_hash)
         .bind(json_text(scopes))
+        .bind((!channels.is_empty()).then(|| json_text(channels)))
         .bind(now.to_string())
         .bind(expires_at.map(|t| t.to_string()))
         .execute(&mut *tx)
@@ -288,7 +296,7 @@ impl Db {
             Some(actor),
             "token.create",
             None,
-            serde_json::json!({ "token_id": id, "user_id": user, "scopes": scopes }),
+            serde_json::json!({ "token_id": id, "user_id": user, "scopes": scopes, "channels": channels }),
         )
         .await?;
         tx.commit().await?;
@@ -297,6 +305,7 @@ impl Db {
             user_id: user,
             name: name.to_owned(),
             scopes: scopes.clone(),
+            channels: channels.clone(),
             created_at: now,
             expires_at,
             revoked_at: None,
@@ -307,7 +316,7 @@ impl Db {
     pub async fn token_principal(&self, token_hash: &str) -> Result<Option<Principal>> {
         let now = Timestamp::now().to_string();
         let Some(row) = sqlx::query(
-            "SELECT id, user_id, scopes FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
+            "SELECT id, user_id, scopes, channels FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
              AND (expires_at IS NULL OR expires_at > $2)",
         )
         .bind(token_hash)
@@ -319,6 +328,7 @@ impl Db {
         };
         let user_id: UserId = parse_column("user_id", &row.try_get::<String, _>("user_id")?)?;
         let scopes: BTreeSet<Scope> = from_json_text("scopes", &row.try_get::<String, _>("scopes")?)?;
+        let channels = token_channels(&row)?;
         let token_id: String = row.try_get("id")?;
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now.as_str())
@@ -329,7 +339,7 @@ impl Db {
         if !user.active {
             return Ok(None);
         }
-        Ok(Some(principal(user, Some(scopes))))
+        Ok(Some(Principal { channels, ..principal(user, Some(scopes)) }))
     }
 
     pub async fn tokens(&self, user: Option<UserId>) -> Result<Vec<TokenRecord>> {
@@ -352,6 +362,7 @@ impl Db {
                     user_id: parse_column("user_id", &row.try_get::<String, _>("user_id")?)?,
                     name: row.try_get("name")?,
                     scopes: from_json_text("scopes", &row.try_get::<String, _>("scopes")?)?,
+                    channels: token_channels(row)?,
                     created_at: parse_column("created_at", &row.try_get::<String, _>("created_at")?)?,
                     expires_at: opt_time("expires_at")?,
                     revoked_at: opt_time("revoked_at")?,
@@ -410,5 +421,12 @@ fn principal(user: UserRecord, scopes: Option<BTreeSet<Scope>>) -> Principal {
         unit_id: user.unit_id,
         roles: user.roles,
         scopes,
+        channels: BTreeSet::new(),
     }
+}
+
+/// A token row's channel binding (NULL: none).
+fn token_channels(row: &AnyRow) -> Result<BTreeSet<String>> {
+    row.try_get::<Option<String>, _>("channels")?
+        .map_or_else(|| Ok(BTreeSet::new()), |text| from_json_text("channels", &text))
 }
