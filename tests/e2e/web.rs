@@ -17,12 +17,15 @@ use gateway::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tests::browser::Browser;
+use tests::team::{Team, ok};
 use tests::{Backend, TestApp, on_both_backends};
 
 on_both_backends!(
     an_item_goes_from_draft_to_delivered_in_the_browser,
     pages_refuse_forged_and_expired_requests,
     people_register_and_notification_pages,
+    the_item_form_carries_attachments_without_script,
+    a_stage_is_overridden_from_the_item_page,
 );
 
 const UNIT: &str = "江城市民政局";
@@ -162,6 +165,8 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
         b.text("a[href^='/api/v1/attachments/sha256:']").await.contains("救助名单.pdf"),
         "the attachment is on the item"
     );
+    // Uploaded by the script, it did not go again with the form.
+    assert_eq!(b.all("a[href^='/api/v1/attachments/sha256:']").await.len(), 1);
     assert_eq!(mark.text().await.unwrap(), ID_NUMBER);
     assert_eq!(b.text(".summary .badge").await, "已拦截");
     let finding = b.find(".finding.sev-block").await;
@@ -278,6 +283,22 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     b.assert_accessible("撤稿").await;
     let got = received.lock().unwrap().clone();
     assert_eq!(got.iter().map(|e| e["type"].as_str().unwrap()).collect::<Vec<_>>(), ["publish", "withdraw"]);
+
+    // The office resends the website endpoint's events since a time (after
+    // the website restored a backup): the withdrawal again, never the
+    // withdrawn publication.
+    b.goto("/office").await;
+    b.client
+        .execute("document.querySelector('#since-1').value = arguments[0];", vec![json!("2020-01-01T00:00")])
+        .await
+        .unwrap();
+    b.click_to("form[action$='/redeliver'] button").await;
+    assert!(b.text("p.notice").await.contains("已安排补发"), "{}", b.text("main").await);
+    tests::eventually("the resent withdrawal", async || received.lock().unwrap().len() == 3).await;
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got[2]["event_id"], got[1]["event_id"], "the same withdrawal event: {got:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(received.lock().unwrap().len(), 3, "nothing else was sent");
 
     // The other pages of the office render with their data.
     b.goto("/dashboard").await;
@@ -525,5 +546,141 @@ async fn people_register_and_notification_pages(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("已豁免该问题") && page.contains("badge ok\">已豁免"), "{page}");
+    app.stop().await;
+}
+
+/// A `multipart/form-data` body: text fields, then files as
+/// `(name, declared type, bytes)`.
+fn multipart(boundary: &str, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes(),
+        );
+    }
+    for (file_name, media_type, bytes) in files {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: {media_type}\r\n\r\n"
+            )
+            .bytes(),
+        );
+        body.extend(*bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").bytes());
+    body
+}
+
+/// Without script the item form sends the chosen files itself: they are
+/// checked like uploads (type by declaration or extension, then by content)
+/// and become the item's attachments; a refused file is named and the form
+/// comes back with what was typed.
+async fn the_item_form_carries_attachments_without_script(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("drafter", &[Role::Drafter], Some(UNIT)).await;
+    let page = drafter.http.get(format!("{}/items/new", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("enctype=\"multipart/form-data\"") && page.contains("name=\"file\""), "{page}");
+    let token = csrf(&drafter, "/items/new").await;
+    let fields = [
+        ("csrf", token.as_str()),
+        ("kind", "notice"),
+        ("title", "关于公布养老服务机构名单的通知"),
+        ("body", "各区民政局：\n现将名单公布如下。"),
+        ("attribute", "public"),
+        ("channels", "website"),
+        ("then", "save"),
+    ];
+    let pdf: &[u8] = b"%PDF-1.4\n% list\n%%EOF\n";
+    let ofd: &[u8] = b"PK\x03\x04 an OFD package";
+    let send = async |files: &[(&str, &str, &[u8])]| {
+        let boundary = "----gateway-test-7MA4YWxkTrZu0gW";
+        let r = drafter
+            .http
+            .post(format!("{}/items/new", app.base))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(multipart(boundary, &fields, files))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let path = r.url().path().to_owned();
+        (status, path, r.text().await.unwrap())
+    };
+
+    // A file that is not what it says: refused by name, nothing created,
+    // the typed text kept.
+    let (status, _, page) = send(&[("名单.pdf", "application/pdf", b"just text")]).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{page}");
+    assert!(page.contains("附件“名单.pdf”") && page.contains("关于公布养老服务机构名单的通知"), "{page}");
+    let (_, mine) = drafter.get("/api/v1/items").await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 0, "{mine}");
+
+    // A PDF, an OFD the browser could only call octet-stream (a Windows
+    // path in its name), and the empty part of an unused file input.
+    let (status, path, page) = send(&[
+        ("名单.pdf", "application/pdf", pdf),
+        ("C:\\公文\\附件2.ofd", "application/octet-stream", ofd),
+        ("", "application/octet-stream", b""),
+    ])
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("稿件已保存为草稿"), "{page}");
+    let id = path.strip_prefix("/items/").expect("the new item's page").to_owned();
+    let (_, item) = drafter.get(&format!("/api/v1/items/{id}")).await;
+    let attachments = item["current"]["attachments"].as_array().unwrap().clone();
+    let names: Vec<&str> = attachments.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["名单.pdf", "附件2.ofd"], "{item}");
+    for (attachment, bytes) in attachments.iter().zip([pdf, ofd]) {
+        let url = format!("{}/api/v1/attachments/{}", app.base, attachment["digest"].as_str().unwrap());
+        let got = drafter.http.get(url).send().await.unwrap().bytes().await.unwrap();
+        assert_eq!(&got[..], bytes);
+    }
+    app.stop().await;
+}
+
+/// The page a logged-in client gets.
+async fn page_of(client: &tests::Client, path: &str) -> String {
+    client.http.get(format!("{}{path}", client.base)).send().await.unwrap().text().await.unwrap()
+}
+
+/// 越级通过 on the item page: offered to a role the policy names for a
+/// pending stage, never for the 保密审查 veto stage nor to the stage's own
+/// reviewers; refused without a reason; recorded as OVERRIDDEN for good.
+async fn a_stage_is_overridden_from_the_item_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = Team::of(&app).await;
+    let id = t.draft("关于调整城乡低保标准的通知", &["website"]).await;
+    let submitted = ok(t.drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 1})).await);
+    let digest = submitted["current"]["content_digest"].as_str().unwrap().to_owned();
+    let vote = json!({"stage": "first", "value": "approve", "content_digest": digest});
+    ok(t.first.post(&format!("/api/v1/items/{id}/votes"), &vote).await);
+
+    // 复审 and 保密审查 are open now.
+    let path = format!("/items/{id}");
+    let page = page_of(&t.approver, &path).await;
+    assert!(page.contains("越级通过“复审”") && !page.contains("越级通过“保密审查”"), "{page}");
+    assert!(!page_of(&t.second, &path).await.contains("越级通过"), "not to the stage's own reviewer");
+    assert!(!page_of(&t.drafter, &path).await.contains("越级通过"));
+
+    let token = csrf(&t.approver, &path).await;
+    let action = format!("{path}/override");
+    let override_as = async |client: &tests::Client, reason: &str| {
+        let fields = [("csrf", token.as_str()), ("stage", "second"), ("digest", digest.as_str()), ("reason", reason)];
+        post_form(client, &action, &fields).await
+    };
+    let (status, _, page) = override_as(&t.approver, " ").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("越级通过必须写明理由"), "{page}");
+    let (status, _, page) = override_as(&t.second, "我自己通过").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a reviewer without the override role: {page}");
+
+    let (status, url, page) = override_as(&t.approver, "复审人员出差，经分管领导同意").await;
+    assert_eq!((status, url.as_str()), (StatusCode::OK, path.as_str()), "{page}");
+    assert!(page.contains("已越级通过该环节") && !page.contains("越级通过“复审”"), "{page}");
+    let wf = ok(t.approver.get(&format!("/api/v1/items/{id}/workflow")).await);
+    let second = wf["requirements"].as_array().unwrap().iter().find(|r| r["stage"] == "second").unwrap();
+    assert_eq!(second["status"], "OVERRIDDEN", "{wf:#}");
     app.stop().await;
 }

@@ -1,6 +1,7 @@
 // Progressive enhancement only: every form works without this file.
 // 1. A selection in the text fills the comment form's span (UTF-8 byte offsets, as the API counts).
-// 2. Attachments are uploaded to /api/v1/attachments and added to the item form.
+// 2. Attachments are uploaded to /api/v1/attachments as soon as they are chosen and added to the
+//    item form (without script, the form itself carries the chosen files).
 // 3. Forms with data-confirm ask before a destructive action.
 "use strict";
 (function () {
@@ -35,8 +36,7 @@
   }
 
   document.querySelectorAll("input[data-upload]").forEach(function (input) {
-    const row = input.closest(".js-only");
-    if (row) row.hidden = false;
+    const row = input.closest(".row");
     const list = document.getElementById(input.dataset.upload);
     const status = row && row.querySelector(".upload-status");
     input.addEventListener("change", async function () {

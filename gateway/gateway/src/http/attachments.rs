@@ -16,18 +16,19 @@ use crate::auth::{Role, Scope};
 /// Does a file's content match its declared type?
 type Signature = fn(&[u8]) -> bool;
 
-/// Media types accepted as attachments: type, name for people, signature check.
-const ALLOWED: &[(&str, &str, Signature)] = &[
-    ("application/pdf", "PDF", |b| b.starts_with(b"%PDF-")),
-    ("application/ofd", "OFD 版式文件", is_zip),
-    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word 文档 (docx)", is_zip),
-    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel 表格 (xlsx)", is_zip),
-    ("application/msword", "Word 97-2003 文档 (doc)", is_ole),
-    ("application/vnd.ms-excel", "Excel 97-2003 表格 (xls)", is_ole),
-    ("image/png", "PNG 图片", |b| b.starts_with(b"\x89PNG\r\n\x1a\n")),
-    ("image/jpeg", "JPEG 图片", |b| b.starts_with(b"\xff\xd8\xff")),
-    ("text/plain", "纯文本", is_text),
-    ("text/csv", "CSV 表格", is_text),
+/// Media types accepted as attachments: type, name for people, signature
+/// check, the file name extensions that mean it.
+const ALLOWED: &[(&str, &str, Signature, &[&str])] = &[
+    ("application/pdf", "PDF", |b| b.starts_with(b"%PDF-"), &["pdf"]),
+    ("application/ofd", "OFD 版式文件", is_zip, &["ofd"]),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word 文档 (docx)", is_zip, &["docx"]),
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel 表格 (xlsx)", is_zip, &["xlsx"]),
+    ("application/msword", "Word 97-2003 文档 (doc)", is_ole, &["doc"]),
+    ("application/vnd.ms-excel", "Excel 97-2003 表格 (xls)", is_ole, &["xls"]),
+    ("image/png", "PNG 图片", |b| b.starts_with(b"\x89PNG\r\n\x1a\n"), &["png"]),
+    ("image/jpeg", "JPEG 图片", |b| b.starts_with(b"\xff\xd8\xff"), &["jpg", "jpeg"]),
+    ("text/plain", "纯文本", is_text, &["txt"]),
+    ("text/csv", "CSV 表格", is_text, &["csv"]),
 ];
 
 fn is_zip(b: &[u8]) -> bool {
@@ -68,18 +69,49 @@ pub async fn upload(State(state): State<AppState>, auth: Auth, req: Request) -> 
             ApiError::BadRequest(rejection.body_text())
         }
     })?;
+    let view = store(&state, &auth, &media_type, &bytes).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+/// Stores an attachment whose type is on the allow-list, after checking the
+/// uploader, the size and that the bytes are what the type says. The web
+/// form's file field (without JavaScript) comes here too.
+pub async fn store(state: &AppState, auth: &Auth, media_type: &str, bytes: &[u8]) -> Result<AttachmentView, ApiError> {
+    auth.require_any(&[Role::Drafter])?;
+    auth.require_scope(Scope::ItemsWrite)?;
+    let Some((_, label, matches, _)) = ALLOWED.iter().find(|(t, ..)| *t == media_type) else {
+        return Err(unsupported(media_type));
+    };
     if bytes.is_empty() {
         return Err(ApiError::Unprocessable("附件内容为空。".into()));
     }
-    let (_, label, matches) = ALLOWED.iter().find(|(t, _, _)| *t == media_type).expect("declared_type checked it");
-    if !matches(&bytes) {
+    let limit = state.settings.limits.max_attachment_bytes;
+    if bytes.len() > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    if !matches(bytes) {
         return Err(ApiError::UnsupportedMediaType(format!(
             "文件内容与声明的类型（{label}）不符，请确认文件未损坏、类型选择正确。"
         )));
     }
-    let blob = state.db.put_blob(auth.0.user_id, &media_type, &bytes).await?;
-    let view = AttachmentView { digest: blob.digest, media_type: blob.media_type, size: blob.size };
-    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+    let blob = state.db.put_blob(auth.0.user_id, media_type, bytes).await?;
+    Ok(AttachmentView { digest: blob.digest, media_type: blob.media_type, size: blob.size })
+}
+
+/// The media type of an uploaded file: the one the browser declared when it
+/// is on the allow-list, else the one its name's extension means (browsers
+/// send `application/octet-stream` for `.ofd` and other types they do not
+/// know). The bytes are checked against it either way.
+pub fn file_type(declared: Option<&str>, file_name: &str) -> String {
+    let declared = declared.map(|d| d.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    if let Some(d) = declared.as_ref().filter(|d| ALLOWED.iter().any(|(t, ..)| t == d)) {
+        return d.clone();
+    }
+    let extension = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    ALLOWED
+        .iter()
+        .find(|(.., extensions)| extensions.contains(&extension.as_str()))
+        .map_or_else(|| declared.unwrap_or_default(), |(t, ..)| (*t).to_owned())
 }
 
 fn declared_type(headers: &HeaderMap) -> Result<String, ApiError> {
@@ -88,15 +120,16 @@ fn declared_type(headers: &HeaderMap) -> Result<String, ApiError> {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
         .unwrap_or_default();
-    if ALLOWED.iter().any(|(t, _, _)| *t == declared) {
-        return Ok(declared);
-    }
-    let allowed: Vec<&str> = ALLOWED.iter().map(|(_, label, _)| *label).collect();
-    Err(ApiError::UnsupportedMediaType(format!(
+    if ALLOWED.iter().any(|(t, ..)| *t == declared) { Ok(declared) } else { Err(unsupported(&declared)) }
+}
+
+fn unsupported(declared: &str) -> ApiError {
+    let allowed: Vec<&str> = ALLOWED.iter().map(|(_, label, ..)| *label).collect();
+    ApiError::UnsupportedMediaType(format!(
         "不支持的附件类型“{}”。可上传：{}。",
-        if declared.is_empty() { "未声明" } else { &declared },
+        if declared.is_empty() { "未声明" } else { declared },
         allowed.join("、")
-    )))
+    ))
 }
 
 /// Downloads an attachment's bytes.
@@ -122,4 +155,19 @@ pub async fn download(
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_type;
+
+    #[test]
+    fn a_file_type_is_the_declared_one_if_allowed_else_the_extension_says() {
+        assert_eq!(file_type(Some("application/pdf"), "通知.pdf"), "application/pdf");
+        assert_eq!(file_type(Some("text/plain; charset=utf-8"), "a.txt"), "text/plain");
+        assert_eq!(file_type(Some("application/octet-stream"), "公告.OFD"), "application/ofd");
+        assert_eq!(file_type(None, "表.xlsx"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+        assert_eq!(file_type(Some("application/octet-stream"), "setup.exe"), "application/octet-stream");
+        assert_eq!(file_type(None, "无扩展名"), "");
+    }
 }

@@ -164,7 +164,7 @@ pub fn router(state: AppState) -> Router {
     let openapi = Arc::new(openapi);
     api.route("/api/v1/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .route("/healthz", get(healthz))
-        .merge(web::routes())
+        .merge(web::routes(&state.settings.limits))
         .fallback(|| async { ApiError::NotFound("该地址") })
         .method_not_allowed_fallback(|| async { ApiError::BadRequest("此地址不支持该请求方法".into()) })
         .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))

@@ -7,14 +7,16 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::highlight::{self, Mark, Segment};
-use super::{Form, Layout, PageQuery, Posted, Session, done_message, error_page, item_id, render, render_status};
+use super::{
+    FilePart, Form, Layout, PageQuery, Posted, Session, done_message, error_page, item_id, render, render_status,
+};
 use crate::auth::Role;
 use crate::http::delivery::{ItemDeliveries, WithdrawRequestBody};
 use crate::http::items::{AttachmentInput, DiffQuery, DiffView, ItemInput, ItemView, SubmitRequest};
 use crate::http::seals::SealItemRequest;
-use crate::http::workflow::{CommentRequest, CommentView, VoteRequest, WorkflowView};
+use crate::http::workflow::{CommentRequest, CommentView, OverrideRequest, VoteRequest, WorkflowView};
 use crate::http::{ApiError, AppJson, AppQuery, AppState};
-use crate::model::{Attribute, Kind, SuperiorRef, VersionContent};
+use crate::model::{Attribute, ItemState, Kind, SuperiorRef, VersionContent};
 use crate::review::{Field, Finding, Severity};
 use crate::workflow::{Status, VoteValue};
 
@@ -222,9 +224,9 @@ pub async fn new_form(State(state): State<AppState>, session: Session) -> Respon
     render(&form_page(&state, &session, None, form))
 }
 
-pub async fn create(State(state): State<AppState>, Posted { session, form }: Posted) -> Response {
-    let values = ItemForm::from_form(&form);
-    let created = match values.input(None) {
+pub async fn create(State(state): State<AppState>, Posted { session, form, files }: Posted) -> Response {
+    let mut values = ItemForm::from_form(&form);
+    let created = match attach_files(&state, &session, &mut values, files).await.and_then(|()| values.input(None)) {
         Ok(input) => crate::http::items::create_item(State(state.clone()), session.auth(), AppJson(input)).await,
         Err(e) => Err(e),
     };
@@ -237,6 +239,33 @@ pub async fn create(State(state): State<AppState>, Posted { session, form }: Pos
         }
         Err(e) => form_error(&state, &session, None, values, e),
     }
+}
+
+/// Stores the files the form carried (a browser without script sends them
+/// with the form; with script they were uploaded on choosing) and adds them
+/// to the form's attachments. A refused file is named in the error; those
+/// stored before it stay on the form.
+async fn attach_files(
+    state: &AppState,
+    session: &Session,
+    values: &mut ItemForm,
+    files: Vec<FilePart>,
+) -> Result<(), ApiError> {
+    let auth = session.auth();
+    for file in files {
+        let name = if file.name.is_empty() { "附件".to_owned() } else { file.name };
+        let named = |message: String| format!("附件“{name}”：{message}");
+        let view =
+            crate::http::attachments::store(state, &auth, &file.media_type, &file.bytes).await.map_err(
+                |e| match e {
+                    ApiError::UnsupportedMediaType(m) => ApiError::UnsupportedMediaType(named(m)),
+                    ApiError::Unprocessable(m) => ApiError::Unprocessable(named(m)),
+                    other => other,
+                },
+            )?;
+        values.attachments.push(format!("{}|{name}", view.digest));
+    }
+    Ok(())
 }
 
 fn form_error(
@@ -261,10 +290,15 @@ pub async fn edit_form(State(state): State<AppState>, session: Session, Path(id)
     }
 }
 
-pub async fn edit(State(state): State<AppState>, Path(id): Path<String>, Posted { session, form }: Posted) -> Response {
+pub async fn edit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { session, form, files }: Posted,
+) -> Response {
     let base: i64 = form.get("base_version").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let values = ItemForm::from_form(&form);
-    let edited = match values.input(Some(base)) {
+    let mut values = ItemForm::from_form(&form);
+    let edited = match attach_files(&state, &session, &mut values, files).await.and_then(|()| values.input(Some(base)))
+    {
         Ok(input) => {
             crate::http::items::edit_item(State(state.clone()), session.auth(), Path(id.clone()), AppJson(input))
                 .await
@@ -294,7 +328,7 @@ async fn submit_version(state: &AppState, session: &Session, id: &str, version: 
 pub async fn submit(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Posted { session, form }: Posted,
+    Posted { session, form, .. }: Posted,
 ) -> Response {
     let version = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
     submit_version(&state, &session, &id, version).await
@@ -457,6 +491,13 @@ pub struct MyStage {
     pub veto: bool,
 }
 
+/// A stage the person may mark OVERRIDDEN (越级通过): pending or blocked, not
+/// a veto stage, and the person holds a role the policy names for it.
+pub struct OverridableStage {
+    pub stage: String,
+    pub label: String,
+}
+
 /// Deliveries of one channel.
 pub struct ChannelRow {
     pub channel: String,
@@ -573,6 +614,7 @@ struct ItemPage {
     workflow: Option<WorkflowView>,
     stages: Vec<StageRow>,
     my_stages: Vec<MyStage>,
+    overridable: Vec<OverridableStage>,
     comments: Vec<CommentView>,
     diff: Option<DiffView>,
     can_edit: bool,
@@ -670,6 +712,27 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
                 .collect()
         })
         .unwrap_or_default();
+    let overridable = workflow
+        .as_ref()
+        .filter(|w| {
+            matches!(w.state, ItemState::InReview | ItemState::Blocked)
+                && item.created_by != p.user_id
+                && !p.has_role(Role::Admin)
+        })
+        .map(|w| {
+            w.requirements
+                .iter()
+                .filter(|r| matches!(r.requirement.status, Status::Pending | Status::Blocked))
+                .filter(|r| {
+                    state
+                        .workflow
+                        .stage(&r.requirement.stage)
+                        .is_some_and(|stage| !stage.veto && stage.override_roles.iter().any(|role| p.has_role(*role)))
+                })
+                .map(|r| OverridableStage { stage: r.requirement.stage.clone(), label: r.requirement.label.clone() })
+                .collect()
+        })
+        .unwrap_or_default();
     let comments = workflow::list_comments(State(state.clone()), session.auth(), Path(id.to_owned())).await?.0;
     let from = q.from.or(item.previously_seen_version).filter(|v| *v < item.current_version && *v >= 1);
     let diff = match from {
@@ -726,6 +789,7 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
         reviewed_with,
         stages: workflow.as_ref().map(stage_rows).unwrap_or_default(),
         my_stages,
+        overridable,
         comments,
         diff,
         can_edit: is_author && item.state.is_editable() && p.has_role(Role::Drafter),
@@ -777,7 +841,7 @@ pub fn short_hash(h: &str) -> String {
 pub async fn apply_fix(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Posted { session, form }: Posted,
+    Posted { session, form, .. }: Posted,
 ) -> Response {
     match fix(&state, &session, &id, &form).await {
         Ok(()) => Redirect::to(&format!("/items/{id}?done=fixed")).into_response(),
@@ -830,7 +894,11 @@ async fn fix(state: &AppState, session: &Session, id: &str, form: &Form) -> Resu
     Ok(())
 }
 
-pub async fn vote(State(state): State<AppState>, Path(id): Path<String>, Posted { session, form }: Posted) -> Response {
+pub async fn vote(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { session, form, .. }: Posted,
+) -> Response {
     let value = match form.get("value").as_deref() {
         Some("approve") => VoteValue::Approve,
         Some("changes") => VoteValue::Changes,
@@ -859,10 +927,28 @@ pub async fn vote(State(state): State<AppState>, Path(id): Path<String>, Posted 
     }
 }
 
+/// 越级通过: marks a stage OVERRIDDEN with a reason, by a role the policy
+/// names for it (the API refuses a veto stage, a missing reason, an author).
+pub async fn override_stage(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { session, form, .. }: Posted,
+) -> Response {
+    let request = OverrideRequest {
+        stage: form.get("stage").unwrap_or_default(),
+        content_digest: form.get("digest").unwrap_or_default(),
+        reason: form.get("reason").unwrap_or_default(),
+    };
+    let result =
+        crate::http::workflow::override_stage(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request))
+            .await;
+    after(&state, &session, &id, result, "overridden#wf-h").await
+}
+
 pub async fn comment(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Posted { session, form }: Posted,
+    Posted { session, form, .. }: Posted,
 ) -> Response {
     let request = CommentRequest {
         version: form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0),
@@ -877,11 +963,12 @@ pub async fn comment(
     after(&state, &session, &id, result, "commented#comments").await
 }
 
-pub async fn seal(State(state): State<AppState>, Path(id): Path<String>, Posted { session, form }: Posted) -> Response {
-    let not_before = form.get("not_before").map(|v| {
-        // `<input type=datetime-local>` gives China time without a zone.
-        if v.len() == 16 { format!("{v}:00+08:00") } else { v }
-    });
+pub async fn seal(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { session, form, .. }: Posted,
+) -> Response {
+    let not_before = form.get("not_before").map(|v| super::china_time_input(&v));
     let request = SealItemRequest { content_digest: form.get("digest").unwrap_or_default(), not_before };
     let result =
         crate::http::seals::seal_item(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await;
@@ -891,7 +978,7 @@ pub async fn seal(State(state): State<AppState>, Path(id): Path<String>, Posted 
 pub async fn withdraw(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Posted { session, form }: Posted,
+    Posted { session, form, .. }: Posted,
 ) -> Response {
     let request =
         WithdrawRequestBody { reason: form.get("reason").unwrap_or_default(), urgent: form.get("urgent").is_some() };
@@ -914,7 +1001,7 @@ async fn after<T>(state: &AppState, session: &Session, id: &str, result: Result<
 pub async fn waive(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Posted { session, form }: Posted,
+    Posted { session, form, .. }: Posted,
 ) -> Response {
     let request = crate::http::workflow::WaiverRequest {
         finding_id: form.get("finding_id").unwrap_or_default(),
@@ -930,7 +1017,7 @@ pub async fn waive(
 pub async fn confirm_withdrawal(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Posted { session, form }: Posted,
+    Posted { session, form, .. }: Posted,
 ) -> Response {
     let request = crate::http::delivery::ConfirmWithdrawal { note: form.get("note").unwrap_or_default() };
     let result = crate::http::delivery::confirm_withdrawal(
@@ -946,7 +1033,7 @@ pub async fn confirm_withdrawal(
 pub async fn redeliver(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Posted { session, form }: Posted,
+    Posted { session, form, .. }: Posted,
 ) -> Response {
     let delivery = form.get("delivery").unwrap_or_default();
     let result = crate::http::delivery::redeliver(State(state.clone()), session.auth(), Path(delivery)).await;

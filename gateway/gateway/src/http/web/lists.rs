@@ -154,7 +154,7 @@ pub async fn register(
 pub async fn decide(
     State(state): State<AppState>,
     axum::extract::Path(id): axum::extract::Path<String>,
-    Posted { session, form }: Posted,
+    Posted { session, form, .. }: Posted,
 ) -> Response {
     let attribute = match form.get("attribute").as_deref().map(str::parse::<Attribute>) {
         Some(Ok(a)) => a,

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -37,20 +37,25 @@ use sha2::{Digest, Sha256};
 use super::extract::session_cookie;
 use super::{ApiError, AppState, Auth};
 use crate::auth::{Principal, Role, secret_hash};
+use crate::config::Limits;
 
-/// The pages and their form targets.
-pub fn routes() -> Router<AppState> {
+/// The pages and their form targets. The item form may carry files (its
+/// attachments, when the browser runs no script): its body may be one
+/// attachment larger than other forms'.
+pub fn routes(limits: &Limits) -> Router<AppState> {
+    let with_files = DefaultBodyLimit::max(limits.max_body_bytes + limits.max_attachment_bytes);
     Router::new()
         .route("/", get(start))
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/items", get(lists::items))
-        .route("/items/new", get(item::new_form).post(item::create))
+        .route("/items/new", get(item::new_form).post(item::create).layer(with_files))
         .route("/items/{id}", get(item::page))
-        .route("/items/{id}/edit", get(item::edit_form).post(item::edit))
+        .route("/items/{id}/edit", get(item::edit_form).post(item::edit).layer(with_files))
         .route("/items/{id}/submit", post(item::submit))
         .route("/items/{id}/fix", post(item::apply_fix))
         .route("/items/{id}/vote", post(item::vote))
+        .route("/items/{id}/override", post(item::override_stage))
         .route("/items/{id}/comment", post(item::comment))
         .route("/items/{id}/waive", post(item::waive))
         .route("/items/{id}/seal", post(item::seal))
@@ -61,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .route("/register", get(lists::register))
         .route("/dashboard", get(lists::dashboard))
         .route("/office", get(office::office))
+        .route("/office/endpoints/{id}/redeliver", post(office::resend))
         .route("/users", get(people::users).post(people::create_user))
         .route("/notifications", get(people::notifications))
         .route("/notifications/{id}/open", post(people::open_notification))
@@ -222,12 +228,29 @@ impl Form {
 pub struct Posted {
     pub session: Session,
     pub form: Form,
+    /// Files of a `multipart/form-data` form (the item form's attachments
+    /// when the browser runs no script); empty for other forms.
+    pub files: Vec<FilePart>,
+}
+
+/// A file sent with a form.
+pub struct FilePart {
+    /// The file's own name, without any path the browser sent.
+    pub name: String,
+    /// The allowed type it declares or its extension means
+    /// ([`crate::http::attachments::file_type`]).
+    pub media_type: String,
+    pub bytes: Bytes,
 }
 
 impl Posted {
     /// Checks the request came from our own page.
-    pub fn check(session: Session, headers: &HeaderMap, body: &Bytes) -> Result<Posted, Box<Response>> {
-        let form = Form::parse(body);
+    pub fn check(
+        session: Session,
+        headers: &HeaderMap,
+        form: Form,
+        files: Vec<FilePart>,
+    ) -> Result<Posted, Box<Response>> {
         if !same_origin(headers) || form.get("csrf").as_deref() != Some(session.csrf.as_str()) {
             let page = ErrorPage {
                 layout: session.layout("请求无效", ""),
@@ -236,8 +259,41 @@ impl Posted {
             };
             return Err(Box::new(render_status(StatusCode::FORBIDDEN, &page)));
         }
-        Ok(Posted { session, form })
+        Ok(Posted { session, form, files })
     }
+}
+
+/// The fields and files of a `multipart/form-data` body, within the route's
+/// body limit ([`routes`]: the item form allows one attachment more).
+async fn multipart_form(req: axum::extract::Request, state: &AppState) -> Result<(Form, Vec<FilePart>), ApiError> {
+    let limit = state.settings.limits.max_body_bytes + state.settings.limits.max_attachment_bytes;
+    let refused = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::BadRequest(format!("表单内容无法解析：{}", e.body_text()))
+        }
+    };
+    let mut multipart = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("表单内容无法解析：{}", e.body_text())))?;
+    let (mut fields, mut files) = (Vec::new(), Vec::new());
+    while let Some(field) = multipart.next_field().await.map_err(refused)? {
+        let key = field.name().unwrap_or_default().to_owned();
+        match field.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or_default().to_owned()) {
+            Some(name) => {
+                let declared = field.content_type().map(str::to_owned);
+                let bytes = field.bytes().await.map_err(refused)?;
+                // An empty file input still sends a part without a name.
+                if !name.is_empty() || !bytes.is_empty() {
+                    let media_type = crate::http::attachments::file_type(declared.as_deref(), &name);
+                    files.push(FilePart { name, media_type, bytes });
+                }
+            }
+            None => fields.push((key, field.text().await.map_err(refused)?)),
+        }
+    }
+    Ok((Form { fields }, files))
 }
 
 impl axum::extract::FromRequest<AppState> for Posted {
@@ -246,11 +302,22 @@ impl axum::extract::FromRequest<AppState> for Posted {
     async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Posted, Response> {
         let (mut parts, body) = req.into_parts();
         let session = Session::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
-        let limit = state.settings.limits.max_body_bytes;
-        let body = axum::body::to_bytes(body, limit)
-            .await
-            .map_err(|_| error_page(&session, ApiError::PayloadTooLarge { limit }))?;
-        Posted::check(session, &parts.headers, &body).map_err(|refused| *refused)
+        let headers = parts.headers.clone();
+        let is_multipart = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        let (form, files) = if is_multipart {
+            let req = axum::extract::Request::from_parts(parts, body);
+            multipart_form(req, state).await.map_err(|e| error_page(&session, e))?
+        } else {
+            let limit = state.settings.limits.max_body_bytes;
+            let body = axum::body::to_bytes(body, limit)
+                .await
+                .map_err(|_| error_page(&session, ApiError::PayloadTooLarge { limit }))?;
+            (Form::parse(&body), Vec::new())
+        };
+        Posted::check(session, &headers, form, files).map_err(|refused| *refused)
     }
 }
 
@@ -426,7 +493,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
 }
 
 async fn logout(State(state): State<AppState>, session: Session, parts: Parts, body: Bytes) -> Response {
-    if let Err(refused) = Posted::check(session, &parts.headers, &body) {
+    if let Err(refused) = Posted::check(session, &parts.headers, Form::parse(&body), Vec::new()) {
         return *refused;
     }
     match super::accounts::logout(State(state), parts).await {
@@ -450,11 +517,13 @@ pub fn done_message(code: Option<&str>) -> Option<String> {
         "fixed" => "已按建议修改，生成了新版本。请确认后重新提交审核。",
         "submitted" => "已提交审核，自动检查已完成。",
         "voted" => "审核意见已提交。",
+        "overridden" => "已越级通过该环节，理由已记录在案。",
         "signed" => "已签发。",
         "commented" => "批注已添加。",
         "sealed" => "已加盖信息公开专用章，正在向各渠道发布。",
         "withdrawn" => "已发起撤稿，等待各渠道确认删除。",
         "redelivered" => "已安排重新投递。",
+        "resent" => "已安排补发该端点自所选时间以来的全部事件，端点已重新启用。",
         "confirmed" => "已确认紧急撤稿。",
         "user_created" => "用户已创建。请将初始密码当面或通过安全渠道告知本人。",
         "decided" => "台账复核结论已记录。",
@@ -478,6 +547,17 @@ pub fn item_id(id: &str) -> Result<crate::model::ItemId, ApiError> {
 
 /// An RFC 3339 time as Beijing time (UTC+8) to the minute,
 /// `2026-11-24 04:06`; anything else is shown as it is.
+/// An `<input type=datetime-local>` value (China time without a zone,
+/// `2026-12-04T09:30`, seconds optional) as RFC 3339; anything else is
+/// passed on for the API to refuse with its own message.
+pub fn china_time_input(v: &str) -> String {
+    match v.len() {
+        16 => format!("{v}:00+08:00"),
+        19 => format!("{v}+08:00"),
+        _ => v.to_owned(),
+    }
+}
+
 pub fn beijing(t: &str) -> String {
     use time::format_description::well_known::Rfc3339;
     match time::OffsetDateTime::parse(t, &Rfc3339) {

@@ -3,19 +3,21 @@
 //! the policy and plugins in force, and the seal keys.
 
 use askama::Template;
-use axum::extract::State;
-use axum::response::Response;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
 
 use super::item::{channel_label, short_hash};
-use super::{Layout, Session, error_page, render};
+use super::{Layout, PageQuery, Posted, Session, china_time_input, done_message, error_page, render, render_status};
 use crate::auth::Role;
+use crate::http::delivery::RedeliverSince;
 use crate::http::items::{ItemView, ListQuery};
 use crate::http::workflow::OverdueItem;
-use crate::http::{ApiError, AppQuery, AppState};
+use crate::http::{ApiError, AppJson, AppQuery, AppState};
 use crate::model::ItemState;
 
 /// A channel endpoint as the office sees it.
 pub struct EndpointRow {
+    pub id: String,
     pub channel: String,
     pub kind: String,
     pub url: String,
@@ -49,6 +51,8 @@ struct OfficePage {
     lanes: Vec<Lane>,
     overdue: Vec<OverdueItem>,
     endpoints: Vec<EndpointRow>,
+    /// The office and admins may resend an endpoint's events since a time.
+    can_resend: bool,
     transport_key: String,
     keys: Vec<KeyRow>,
     policy_name: String,
@@ -57,20 +61,48 @@ struct OfficePage {
     workflow_version: String,
 }
 
-pub async fn office(State(state): State<AppState>, session: Session) -> Response {
-    if ![Role::Publisher, Role::Admin, Role::Auditor].iter().any(|r| session.has(*r)) {
-        return error_page(
-            &session,
-            ApiError::Forbidden("发布管理页面仅供政务公开办公室、管理员和审计人员使用。".into()),
-        );
-    }
+pub async fn office(State(state): State<AppState>, session: Session, AppQuery(q): AppQuery<PageQuery>) -> Response {
     match office_page(&state, &session).await {
-        Ok(page) => render(&page),
+        Ok(mut page) => {
+            page.layout.notice = done_message(q.done.as_deref());
+            render(&page)
+        }
         Err(e) => error_page(&session, e),
     }
 }
 
+/// Resends every event of an endpoint's channel since a time (China time
+/// from the form) and enables the endpoint again: after a receiver lost
+/// its data, or once a disabled endpoint is repaired.
+pub async fn resend(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { session, form, .. }: Posted,
+) -> Response {
+    let result = match form.get("since") {
+        None => Err(ApiError::invalid("since", "请选择补发的起始时间")),
+        Some(since) => {
+            let request = RedeliverSince { since: china_time_input(&since) };
+            crate::http::delivery::redeliver_endpoint(State(state.clone()), session.auth(), Path(id), AppJson(request))
+                .await
+        }
+    };
+    match result {
+        Ok(_) => Redirect::to("/office?done=resent#ep-h").into_response(),
+        Err(e) => match office_page(&state, &session).await {
+            Ok(mut page) => {
+                page.layout = page.layout.with_error(&e);
+                render_status(e.status(), &page)
+            }
+            Err(_) => error_page(&session, e),
+        },
+    }
+}
+
 async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, ApiError> {
+    if ![Role::Publisher, Role::Admin, Role::Auditor].iter().any(|r| session.has(*r)) {
+        return Err(ApiError::Forbidden("发布管理页面仅供政务公开办公室、管理员和审计人员使用。".into()));
+    }
     let lane_states = [
         (ItemState::Approved, "待加封签"),
         (ItemState::Scheduled, "定时发布"),
@@ -105,6 +137,7 @@ async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, 
         .await?
         .into_iter()
         .map(|e| EndpointRow {
+            id: e.id,
             channel: channel_label(&e.channel),
             kind: match e.kind.as_str() {
                 "webhook" => "推送（Webhook）".to_owned(),
@@ -136,6 +169,7 @@ async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, 
         lanes,
         overdue,
         endpoints,
+        can_resend: session.has(Role::Publisher) || session.has(Role::Admin),
         transport_key: state.transport.whpk(),
         keys,
         policy_name: report.policy_name,

@@ -69,7 +69,7 @@ pub async fn users(
 }
 
 /// Creates a person with an initial password the administrator hands over.
-pub async fn create_user(State(state): State<AppState>, Posted { session, form }: Posted) -> Response {
+pub async fn create_user(State(state): State<AppState>, Posted { session, form, .. }: Posted) -> Response {
     let chosen = form.all("roles");
     let roles = chosen.iter().filter_map(|r| serde_json::from_value::<Role>(serde_json::json!(r)).ok()).collect();
     let request = CreateUserRequest {
@@ -127,7 +127,7 @@ pub async fn notifications(State(state): State<AppState>, session: Session) -> R
 pub async fn open_notification(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Posted { session, form }: Posted,
+    Posted { session, form, .. }: Posted,
 ) -> Response {
     match crate::http::workflow::mark_read(State(state), session.auth(), Path(id)).await {
         Ok(_) => {
