@@ -171,6 +171,14 @@ pub struct Limits {
     pub max_page_size: u32,
 }
 
+impl Limits {
+    /// Largest web form that carries files (the item form without script):
+    /// one attachment more than other bodies.
+    pub fn max_form_with_files_bytes(&self) -> usize {
+        self.max_body_bytes.saturating_add(self.max_attachment_bytes)
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionSettings {

@@ -103,7 +103,7 @@ pub async fn store(state: &AppState, auth: &Auth, media_type: &str, bytes: &[u8]
 /// send `application/octet-stream` for `.ofd` and other types they do not
 /// know). The bytes are checked against it either way.
 pub fn file_type(declared: Option<&str>, file_name: &str) -> String {
-    let declared = declared.map(|d| d.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    let declared = declared.map(essence);
     if let Some(d) = declared.as_ref().filter(|d| ALLOWED.iter().any(|(t, ..)| t == d)) {
         return d.clone();
     }
@@ -115,12 +115,14 @@ pub fn file_type(declared: Option<&str>, file_name: &str) -> String {
 }
 
 fn declared_type(headers: &HeaderMap) -> Result<String, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(essence).unwrap_or_default();
     if ALLOWED.iter().any(|(t, ..)| *t == declared) { Ok(declared) } else { Err(unsupported(&declared)) }
+}
+
+/// A media type without its parameters, lower case (`Text/Plain; charset=x`
+/// → `text/plain`).
+fn essence(media_type: &str) -> String {
+    media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
 fn unsupported(declared: &str) -> ApiError {

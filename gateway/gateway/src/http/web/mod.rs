@@ -43,7 +43,7 @@ use crate::config::Limits;
 /// attachments, when the browser runs no script): its body may be one
 /// attachment larger than other forms'.
 pub fn routes(limits: &Limits) -> Router<AppState> {
-    let with_files = DefaultBodyLimit::max(limits.max_body_bytes + limits.max_attachment_bytes);
+    let with_files = DefaultBodyLimit::max(limits.max_form_with_files_bytes());
     Router::new()
         .route("/", get(start))
         .route("/login", post(login))
@@ -266,7 +266,7 @@ impl Posted {
 /// The fields and files of a `multipart/form-data` body, within the route's
 /// body limit ([`routes`]: the item form allows one attachment more).
 async fn multipart_form(req: axum::extract::Request, state: &AppState) -> Result<(Form, Vec<FilePart>), ApiError> {
-    let limit = state.settings.limits.max_body_bytes + state.settings.limits.max_attachment_bytes;
+    let limit = state.settings.limits.max_form_with_files_bytes();
     let refused = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge { limit }
