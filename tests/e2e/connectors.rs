@@ -32,6 +32,7 @@ on_both_backends!(
     a_publication_in_flight_when_withdrawn_is_deleted_once_published,
     a_correction_replaces_the_wechat_article,
     a_publication_the_platform_never_decides_is_given_up,
+    platform_tokens_never_reach_the_record,
 );
 
 const APP_ID: &str = "wx0123456789abcdef";
@@ -481,4 +482,44 @@ async fn a_publication_the_platform_never_decides_is_given_up(backend: Backend) 
     let notes = notifications(&t.publisher, "delivery_rejected").await;
     assert_eq!(notes.len(), 1, "{notes:?}");
     app.stop().await;
+}
+
+/// Issue 16, finding 5: WeChat's `access_token` (in the `stable_token`
+/// answer and the query of every call) and Weibo's OAuth token appear in no
+/// stored attempt, error, audit event or notification; Weibo's token goes
+/// in the `Authorization` header, never a URL; a drafter sees no answers.
+async fn platform_tokens_never_reach_the_record(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = Team::of(&app).await;
+    let wechat = FakeWeChat::start(APP_ID, APP_SECRET).await;
+    let weibo = FakeWeibo::start(WEIBO_TOKEN, "gk.example.gov.cn").await;
+    add_wechat(&t, &wechat, 3600).await;
+    t.add_endpoint(json!({"channel": "weibo", "kind": "weibo", "url": weibo.base, "secret_name": "WEIBO_TOKEN",
+               "link_template": LINK}))
+        .await;
+    // An expired token is answered, logged and fetched again: two tokens pass.
+    wechat.expire_token_once();
+    let (id, _) = t.sealed_item("关于2026年度政务公开工作要点的通知", &["wechat", "weibo"]).await;
+    until(&t, &id, "published on both platforms", |d| d["state"] == "published").await;
+    ok(t.publisher.post(&format!("/api/v1/items/{id}/withdraw"), &json!({"reason": "信息有误"})).await);
+    until(&t, &id, "withdrawn", |d| d["state"] == "withdrawn").await;
+    assert!(wechat.tokens_issued() >= 2);
+
+    let record = crate::secrets::dump(&app.db).await;
+    assert!(record.contains("stable_token 200"), "the platform calls are logged: {record}");
+    for secret in ["ACCESS_TOKEN_", APP_SECRET, WEIBO_TOKEN] {
+        assert!(!record.contains(secret), "{secret} is stored: {record}");
+    }
+    assert!(weibo.calls().iter().all(|(_, params)| !params.contains_key("access_token")), "{:?}", weibo.calls());
+    let drafter_view = deliveries_as(&t.drafter, &id).await;
+    for d in drafter_view["deliveries"].as_array().unwrap() {
+        assert!(d["attempts"].as_array().unwrap().iter().all(|a| a["response_excerpt"].is_null()), "{d:#}");
+    }
+    let office_view = deliveries_as(&t.publisher, &id).await;
+    assert!(office_view.to_string().contains("stable_token"), "the office sees the platform's answers");
+    app.stop().await;
+}
+
+async fn deliveries_as(c: &Client, id: &str) -> Value {
+    ok(c.get(&format!("/api/v1/items/{id}/deliveries")).await)
 }

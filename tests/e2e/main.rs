@@ -11,5 +11,6 @@ mod items;
 mod misbehaviour;
 mod review;
 mod seal;
+mod secrets;
 mod web;
 mod workflow;

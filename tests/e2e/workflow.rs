@@ -12,6 +12,7 @@ on_both_backends!(
     three_reviews_and_the_sign_off,
     a_new_version_voids_approvals_and_a_veto_stays,
     separation_of_duties_is_enforced,
+    a_restored_text_does_not_revive_an_editors_approval,
     no_eligible_reviewer_blocks_until_someone_is_appointed,
     waivers_and_overrides_need_the_named_role,
     register_and_printable_form,
@@ -248,6 +249,45 @@ async fn a_new_version_voids_approvals_and_a_veto_stays(backend: Backend) {
     // Request changes sends it back to the drafter.
     let back = ok(vote(&t.first, &id, "first", "changes", &digest2).await);
     assert_eq!(back["item"]["state"], "changes_requested");
+    app.stop().await;
+}
+
+/// Issue 16, finding 2: a person holding the drafter and reviewer roles
+/// approves 初审 of someone else's v1, edits it (v2), then restores v1's
+/// text as v3 — the same digest. Their approval does not count again:
+/// decisions bind to the version and lapse for whoever edited the item.
+async fn a_restored_text_does_not_revive_an_editors_approval(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = team(&app).await;
+    let both = app.user("li", &[Role::Drafter, Role::Reviewer], Some(UNIT)).await;
+    let both_id = both.get("/api/v1/auth/me").await.1["id"].clone();
+    let (id, d1) = submitted(&t.drafter, &sample_item()).await;
+    ok(vote(&both, &id, "first", "approve", &d1).await);
+    ok(vote(&t.second, &id, "second", "changes", &d1).await);
+
+    let mut v2 = sample_item();
+    v2["base_version"] = json!(1);
+    v2["title"] = json!("关于开展2025年度政务公开业务培训的通知（修订）");
+    assert_eq!(both.put(&format!("/api/v1/items/{id}"), &v2).await.0, StatusCode::OK);
+    let mut v3 = sample_item();
+    v3["base_version"] = json!(2);
+    assert_eq!(both.put(&format!("/api/v1/items/{id}"), &v3).await.0, StatusCode::OK);
+    let sub = ok(t.drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 3})).await);
+    assert_eq!(sub["current"]["content_digest"], d1.as_str(), "v3 restores v1's text");
+
+    let wf = ok(t.first.get(&format!("/api/v1/items/{id}/workflow")).await);
+    let first = requirement(&wf, "first");
+    assert_eq!(first["status"], "PENDING", "{wf:#}");
+    assert!(!first["approved_by"].as_array().unwrap().contains(&both_id), "{first}");
+    refused(vote(&both, &id, "first", "approve", &d1).await, StatusCode::FORBIDDEN, "起草");
+    // The other stages cannot start on the old approval either.
+    refused(vote(&t.second, &id, "second", "approve", &d1).await, StatusCode::CONFLICT, "尚未开始");
+    // A colleague who never touched it reviews v3 afresh.
+    let after = ok(vote(&t.first, &id, "first", "approve", &d1).await);
+    assert_eq!(requirement(&after["workflow"], "first")["status"], "SATISFIED");
+    let form = t.secrecy.request(reqwest::Method::GET, &format!("/api/v1/items/{id}/form")).send().await.unwrap();
+    let form = form.text().await.unwrap();
+    assert_eq!(form.matches("同意").count(), 1, "only wu's 同意 on v3: {form}");
     app.stop().await;
 }
 

@@ -87,6 +87,7 @@ impl TestApp {
         // Compiled plugins are cached across tests (written atomically), in
         // the build directory, which only this user writes.
         settings.review.cache_dir = Some(repo_root().join("target/test-plugin-cache"));
+        reach_loopback(&mut settings.delivery);
         let pg_database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {
@@ -250,6 +251,20 @@ pub async fn until<F: AsyncFnMut() -> bool>(secs: u64, what: &str, mut cond: F) 
 /// [`until`] with the 20 s the loopback tests allow for a delivery.
 pub async fn eventually<F: AsyncFnMut() -> bool>(what: &str, cond: F) {
     until(20, what, cond).await;
+}
+
+/// Lets outbound requests reach the test's loopback receivers and platform
+/// fakes, as an operator's configuration file would allow a relay, unless
+/// the test set its own: `[delivery] allowed_networks` 127.0.0.0/8 and
+/// `connector_api_bases` `http://127.0.0.1` (any port). Nothing else is
+/// reachable.
+pub fn reach_loopback(delivery: &mut gateway::config::DeliverySettings) {
+    if delivery.allowed_networks.is_empty() {
+        delivery.allowed_networks = vec!["127.0.0.0/8".parse().unwrap()];
+    }
+    if delivery.connector_api_bases.is_empty() {
+        delivery.connector_api_bases = vec!["http://127.0.0.1".into()];
+    }
 }
 
 pub fn repo_root() -> std::path::PathBuf {

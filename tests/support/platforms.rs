@@ -25,7 +25,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Form, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -323,15 +323,29 @@ fn wb_error(code: i64, error: &str, request: &str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": error, "error_code": code, "request": request }))).into_response()
 }
 
-fn wb_record(s: &mut WeiboState, path: &str, params: &HashMap<String, String>) -> Option<Response> {
+/// Records a call and checks its token: `Authorization: OAuth2 <token>` or
+/// the `access_token` parameter, both of which Weibo accepts (the gateway
+/// uses the header, so the token is in no URL).
+fn wb_record(
+    s: &mut WeiboState,
+    path: &str,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Option<Response> {
     s.calls.push((path.to_owned(), params.clone()));
-    (params.get("access_token") != Some(&s.token)).then(|| wb_error(21332, "invalid_access_token", path))
+    let header = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("OAuth2 "));
+    let token = header.or(params.get("access_token").map(String::as_str));
+    (token != Some(s.token.as_str())).then(|| wb_error(21332, "invalid_access_token", path))
 }
 
-async fn wb_share(State(state): State<Arc<Mutex<WeiboState>>>, Form(f): Form<HashMap<String, String>>) -> Response {
+async fn wb_share(
+    State(state): State<Arc<Mutex<WeiboState>>>,
+    headers: HeaderMap,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     let path = "/2/statuses/share.json";
     let mut s = state.lock().unwrap();
-    if let Some(r) = wb_record(&mut s, path, &f) {
+    if let Some(r) = wb_record(&mut s, path, &f, &headers) {
         return r;
     }
     let text = f.get("status").cloned().unwrap_or_default();
@@ -352,10 +366,14 @@ async fn wb_share(State(state): State<Arc<Mutex<WeiboState>>>, Form(f): Form<Has
     .into_response()
 }
 
-async fn wb_show(State(state): State<Arc<Mutex<WeiboState>>>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn wb_show(
+    State(state): State<Arc<Mutex<WeiboState>>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let path = "/2/statuses/show.json";
     let mut s = state.lock().unwrap();
-    if let Some(r) = wb_record(&mut s, path, &q) {
+    if let Some(r) = wb_record(&mut s, path, &q, &headers) {
         return r;
     }
     let id = q.get("id").cloned().unwrap_or_default();
@@ -365,10 +383,14 @@ async fn wb_show(State(state): State<Arc<Mutex<WeiboState>>>, Query(q): Query<Ha
     }
 }
 
-async fn wb_destroy(State(state): State<Arc<Mutex<WeiboState>>>, Form(f): Form<HashMap<String, String>>) -> Response {
+async fn wb_destroy(
+    State(state): State<Arc<Mutex<WeiboState>>>,
+    headers: HeaderMap,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     let path = "/2/statuses/destroy.json";
     let mut s = state.lock().unwrap();
-    if let Some(r) = wb_record(&mut s, path, &f) {
+    if let Some(r) = wb_record(&mut s, path, &f, &headers) {
         return r;
     }
     let id = f.get("id").cloned().unwrap_or_default();

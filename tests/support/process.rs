@@ -59,6 +59,7 @@ impl Deployment {
         settings.workflow.policy = repo_root().join("policies/workflow.toml");
         settings.review.cache_dir = Some(repo_root().join("target/test-plugin-cache"));
         settings.delivery = delivery;
+        crate::reach_loopback(&mut settings.delivery);
         let pg_database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {
@@ -81,6 +82,12 @@ impl Deployment {
     /// Starts `gateway serve` on this deployment and waits until it answers
     /// `/healthz` (up to 60 s: the first start may compile the plugins).
     pub async fn start(&mut self) -> GatewayProcess {
+        self.start_with_env(&[]).await
+    }
+
+    /// [`Deployment::start`] with extra environment variables (e.g. a seal
+    /// key in `GATEWAY_SEAL_KEY`).
+    pub async fn start_with_env(&mut self, env: &[(&str, &str)]) -> GatewayProcess {
         self.starts += 1;
         let out = self.dir.path().join(format!("gateway-{}.out", self.starts));
         let log = self.dir.path().join(format!("gateway-{}.log", self.starts));
@@ -94,6 +101,7 @@ impl Deployment {
             .env_remove("GATEWAY_DATA_DIR")
             .env_remove("GATEWAY_LISTEN")
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .stdout(std::fs::File::create(&out).expect("stdout file"))
             .stderr(std::fs::File::create(&log).expect("log file"))
@@ -194,7 +202,8 @@ fn config_toml(s: &Settings) -> String {
     }
     text.push_str(&format!(
         "[delivery]\npoll_interval_ms = {}\nretry_base_ms = {}\nretry_cap_secs = {}\ngive_up_after_secs = {}\n\
-         timeout_secs = {}\nlease_secs = {}\nconcurrency = {}\nwithdraw_escalate_after_secs = {}\nfeed_retention_days = {}\n",
+         timeout_secs = {}\nlease_secs = {}\nconcurrency = {}\nwithdraw_escalate_after_secs = {}\nfeed_retention_days = {}\n\
+         allowed_networks = {}\nconnector_api_bases = {}\n",
         d.poll_interval_ms,
         d.retry_base_ms,
         d.retry_cap_secs,
@@ -204,6 +213,8 @@ fn config_toml(s: &Settings) -> String {
         d.concurrency,
         d.withdraw_escalate_after_secs,
         d.feed_retention_days,
+        serde_json::to_string(&d.allowed_networks.iter().map(ToString::to_string).collect::<Vec<_>>()).unwrap(),
+        serde_json::to_string(&d.connector_api_bases).unwrap(),
     ));
     text
 }

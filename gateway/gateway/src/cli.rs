@@ -209,6 +209,8 @@ enum AuditCommand {
 }
 
 pub fn main() -> ExitCode {
+    // Before anything else, while this is the only thread.
+    gateway::config::take_secret_environment();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -418,7 +420,7 @@ async fn channels(settings: &Settings, command: ChannelsCommand) -> anyhow::Resu
                     recheck_secs,
                 });
             let (kind, url) = gateway::delivery::check_endpoint(
-                &settings.channels,
+                settings,
                 &channel,
                 kind.as_deref(),
                 url.as_deref(),

@@ -80,6 +80,18 @@ pub struct DeliverySettings {
     pub withdraw_escalate_after_secs: u64,
     /// A pull cursor older than this answers 410 Gone, days.
     pub feed_retention_days: u64,
+    /// Networks outbound requests (endpoints, connectors, the notification
+    /// hook) may reach besides public addresses, as CIDRs: loopback,
+    /// link-local and private addresses are refused unless listed here
+    /// (environment `GATEWAY_DELIVERY_ALLOWED_NETWORKS`, comma-separated).
+    /// Checked on the resolved address at connect time.
+    pub allowed_networks: Vec<ipnet::IpNet>,
+    /// API bases a connector endpoint may use instead of its platform's real
+    /// host (`scheme://host[:port]`; without a port, any port of that host),
+    /// e.g. a test double or an agency's audited relay. Only this file can
+    /// allow one: an endpoint created through the API cannot send a
+    /// platform secret anywhere else.
+    pub connector_api_bases: Vec<String>,
 }
 
 impl Default for DeliverySettings {
@@ -94,6 +106,8 @@ impl Default for DeliverySettings {
             concurrency: 8,
             withdraw_escalate_after_secs: 900,
             feed_retention_days: 30,
+            allowed_networks: Vec::new(),
+            connector_api_bases: Vec::new(),
         }
     }
 }
@@ -238,6 +252,36 @@ pub enum ConfigError {
     Invalid { name: &'static str, message: String },
 }
 
+/// Environment variables that hold the gateway's own secrets: the seal key
+/// and the database URL (with its password).
+pub const OWN_SECRET_VARIABLES: [&str; 2] = ["GATEWAY_SEAL_KEY", "DATABASE_URL"];
+
+static TAKEN: std::sync::OnceLock<Vec<(&'static str, String)>> = std::sync::OnceLock::new();
+
+/// Moves the gateway's own secrets ([`OWN_SECRET_VARIABLES`]) out of the
+/// process environment into memory that only [`Settings::load`] reads, so
+/// no child process, no later `std::env` read and nothing named by an API
+/// caller can reach them. Call it first thing in `main`, before any thread
+/// is started.
+pub fn take_secret_environment() {
+    let mut taken = Vec::new();
+    for name in OWN_SECRET_VARIABLES {
+        if let Some(value) = std::env::var_os(name) {
+            // SAFETY: called at the start of `main`, before the runtime or any
+            // other thread exists, so nothing reads the environment meanwhile.
+            unsafe { std::env::remove_var(name) };
+            if let Ok(value) = value.into_string() {
+                taken.push((name, value));
+            }
+        }
+    }
+    let _ = TAKEN.set(taken);
+}
+
+fn taken(name: &str) -> Option<String> {
+    TAKEN.get()?.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+}
+
 /// Values given on the command line; they win over file and environment.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
@@ -255,7 +299,7 @@ impl Settings {
     /// Reads `file` (or `gateway.toml` if present), the environment, and
     /// `overrides`, in that order.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
-        let env = |name: &'static str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let env = |name: &'static str| std::env::var(name).ok().or_else(|| taken(name)).filter(|v| !v.is_empty());
         Settings::load_with_env(file, overrides, env)
     }
 
@@ -308,6 +352,14 @@ impl Settings {
         }
         if let Some(v) = env("GATEWAY_MAX_BODY_BYTES") {
             settings.limits.max_body_bytes = parsed("GATEWAY_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = env("GATEWAY_DELIVERY_ALLOWED_NETWORKS") {
+            settings.delivery.allowed_networks = v
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| parsed("GATEWAY_DELIVERY_ALLOWED_NETWORKS", n.to_owned()))
+                .collect::<Result<_, _>>()?;
         }
         if let Some(v) = env("GATEWAY_MAX_ATTACHMENT_BYTES") {
             settings.limits.max_attachment_bytes = parsed("GATEWAY_MAX_ATTACHMENT_BYTES", v)?;
@@ -386,6 +438,17 @@ impl Settings {
         }
         if d.lease_secs <= d.timeout_secs {
             return invalid("delivery.lease_secs", "must be longer than delivery.timeout_secs");
+        }
+        for base in &d.connector_api_bases {
+            let ok = reqwest::Url::parse(base).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some()
+                    && u.path() == "/"
+                    && u.query().is_none()
+            });
+            if !ok {
+                return invalid("delivery.connector_api_bases", "entries are http(s)://host[:port] without a path");
+            }
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");

@@ -56,7 +56,8 @@ pub fn spawn(state: AppState) -> Tasks {
         }
     })));
     if state.settings.workflow.notify_webhook.is_some() {
-        let client = crate::delivery::http_client(Duration::from_secs(10));
+        let allowed = crate::delivery::AllowedNetworks::of(&state.settings.delivery);
+        let client = crate::delivery::http_client(Duration::from_secs(10), &allowed);
         handles.push(tokio::spawn(every_until_stopped(Duration::from_secs(2), stopped, move || {
             let (state, client) = (state.clone(), client.clone());
             async move {
@@ -155,7 +156,12 @@ async fn send_notifications(state: &AppState, client: &reqwest::Client) -> Resul
         if let Some(token) = &state.settings.workflow.notify_webhook_token {
             request = request.bearer_auth(token.expose());
         }
-        let delivered = matches!(request.send().await, Ok(r) if r.status().is_success());
+        let allowed = crate::delivery::AllowedNetworks::of(&state.settings.delivery);
+        let sent = crate::delivery::outbound::send(&allowed, request).await;
+        if let Err(why) = &sent {
+            tracing::warn!(why, "notification hook not reached");
+        }
+        let delivered = matches!(sent, Ok(r) if r.status().is_success());
         state.db.mark_webhook_attempt(&n.id, delivered).await?;
         if !delivered {
             // The hook is down: try the rest on the next round.

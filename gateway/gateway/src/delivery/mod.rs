@@ -23,6 +23,8 @@
 //! inside the transaction that changed the item.
 
 pub mod connector;
+pub mod outbound;
+pub mod redact;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -39,6 +41,7 @@ use crate::http::AppState;
 use crate::model::Timestamp;
 use crate::sealing::SealKeyError;
 use crate::store::{Claimed, ConnectorConfig, Outcome};
+pub use outbound::{AllowedNetworks, http_client};
 
 /// The largest response excerpt kept per attempt, bytes.
 pub const EXCERPT_BYTES: usize = 1024;
@@ -96,13 +99,13 @@ impl TransportKey {
 /// (`webhook` by default) and URL (for a connector, the platform's API base
 /// unless overridden), or the field at fault and why (in Chinese).
 pub fn check_endpoint<'a>(
-    channels: &[String],
+    settings: &Settings,
     channel: &str,
     kind: Option<&'a str>,
     url: Option<&str>,
     connector: Option<&ConnectorConfig>,
 ) -> Result<(&'a str, Option<String>), (&'static str, String)> {
-    if !channels.iter().any(|c| c == channel) {
+    if !settings.channels.iter().any(|c| c == channel) {
         return Err(("channel", format!("未配置的发布渠道：{channel}")));
     }
     let kind = kind.unwrap_or("webhook");
@@ -111,12 +114,14 @@ pub fn check_endpoint<'a>(
     }
     match (kind, url) {
         ("webhook", Some(u)) if (u.starts_with("http://") || u.starts_with("https://")) && u.len() <= 2048 => {
+            let parsed = reqwest::Url::parse(u).map_err(|_| ("url", "推送地址不是有效的 URL".to_owned()))?;
+            AllowedNetworks::of(&settings.delivery).check_url(&parsed).map_err(|why| ("url", why))?;
             Ok((kind, Some(u.to_owned())))
         }
         ("webhook", _) => Err(("url", "推送地址须为 http:// 或 https:// 开头的 URL".into())),
         ("pull", None) => Ok((kind, None)),
         ("pull", Some(_)) => Err(("url", "拉取方式的渠道不需要推送地址".into())),
-        _ => connector::check_config(kind, url, connector).map(|base| (kind, Some(base))),
+        _ => connector::check_config(kind, url, connector, &settings.delivery).map(|base| (kind, Some(base))),
     }
 }
 
@@ -171,19 +176,6 @@ async fn listen(state: AppState, mut stopped: watch::Receiver<bool>) {
     }
 }
 
-/// The HTTP client for everything the gateway sends out (channel endpoints,
-/// connectors, the notification hook): `http://` and `https://` (rustls,
-/// the system's trust store, so an agency's own CA is trusted once it is
-/// installed there), a timeout, and no redirects (a channel endpoint that
-/// moves must be changed by an administrator, not followed).
-pub fn http_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("the HTTP client builds (rustls with the system's trust store)")
-}
-
 /// Starts the dispatcher.
 pub fn spawn(state: AppState) -> Dispatcher {
     let (stop, mut stopped) = watch::channel(false);
@@ -193,7 +185,7 @@ pub fn spawn(state: AppState) -> Dispatcher {
     }
     handles.push(tokio::spawn(async move {
         let settings = state.settings.delivery.clone();
-        let client = http_client(Duration::from_secs(settings.timeout_secs));
+        let client = http_client(Duration::from_secs(settings.timeout_secs), &AllowedNetworks::of(&settings));
         let poll = Duration::from_millis(settings.poll_interval_ms);
         let shared = Arc::new(connector::Shared::default());
         let mut last_escalation = Instant::now();
@@ -309,23 +301,22 @@ pub async fn send(client: &reqwest::Client, key: &TransportKey, c: &Claimed, set
     let timestamp = Timestamp::now().as_offset().unix_timestamp();
     let signature = key.signature(&c.event_id, timestamp, c.body.as_bytes());
     let start = Instant::now();
-    let response = client
+    let request = client
         .post(&c.url)
         .header("content-type", "application/json")
         .header("webhook-id", &c.event_id)
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", signature)
-        .body(c.body.clone())
-        .send()
-        .await;
+        .body(c.body.clone());
+    let response = outbound::send(&AllowedNetworks::of(settings), request).await;
     let ms = |start: Instant| i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
     match response {
         Ok(r) => {
             let status = r.status();
             let retry_after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
-            let bytes = r.bytes().await.unwrap_or_default();
+            let bytes = outbound::read_bounded(r, EXCERPT_BYTES).await;
             let latency_ms = ms(start);
-            let excerpt = excerpt(&bytes);
+            let excerpt = redact::text(&excerpt(&bytes));
             if status.is_success() {
                 Outcome::Delivered { status: i64::from(status.as_u16()), latency_ms, excerpt }
             } else if status == reqwest::StatusCode::GONE {
@@ -336,19 +327,23 @@ pub async fn send(client: &reqwest::Client, key: &TransportKey, c: &Claimed, set
                 failed(c, settings, Some(i64::from(status.as_u16())), latency_ms, Some(excerpt), None, retry_after)
             }
         }
-        Err(e) => failed(c, settings, None, ms(start), None, Some(error_text(&e)), None),
+        Err(why) => failed(c, settings, None, ms(start), None, Some(why), None),
     }
 }
 
-fn error_text(e: &reqwest::Error) -> String {
+/// A transport error with its causes, without the request's URL (whose
+/// query may carry a platform token), redacted and cut to
+/// [`EXCERPT_BYTES`].
+fn error_text(e: reqwest::Error) -> String {
+    let e = e.without_url();
     let mut s = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = std::error::Error::source(&e);
     while let Some(inner) = source {
         s.push_str(": ");
         s.push_str(&inner.to_string());
         source = inner.source();
     }
-    s.chars().take(EXCERPT_BYTES).collect()
+    redact::text(&s).chars().take(EXCERPT_BYTES).collect()
 }
 
 /// The first [`EXCERPT_BYTES`] of an answer, cut at a character boundary.
@@ -431,7 +426,7 @@ mod tests {
             socket.read_exact(&mut head).await.unwrap();
             head
         });
-        let client = http_client(Duration::from_secs(2));
+        let client = http_client(Duration::from_secs(2), &AllowedNetworks::new(vec!["127.0.0.0/8".parse().unwrap()]));
         let result = client.post(format!("https://127.0.0.1:{port}/hook")).body("{}").send().await;
         let head = tokio::time::timeout(Duration::from_secs(5), server)
             .await

@@ -91,7 +91,7 @@ pub async fn add_endpoint(
         recheck_secs: req.recheck_secs.unwrap_or(3600),
     });
     let (kind, url) = crate::delivery::check_endpoint(
-        &state.settings.channels,
+        &state.settings,
         &req.channel,
         req.kind.as_deref(),
         req.url.as_deref(),
@@ -187,6 +187,20 @@ pub struct DeliveryView {
     pub attempts: Vec<AttemptRecord>,
 }
 
+impl DeliveryView {
+    /// The view without what channels answered and transport errors.
+    fn without_answers(mut self) -> DeliveryView {
+        if self.delivery.last_error.is_some() {
+            self.delivery.last_error = Some("投递未成功（详情仅政务公开办公室可见）".into());
+        }
+        for a in &mut self.attempts {
+            a.response_excerpt = None;
+            a.error = None;
+        }
+        self
+    }
+}
+
 /// An item's deliveries.
 #[derive(Serialize, ToSchema)]
 pub struct ItemDeliveries {
@@ -220,12 +234,20 @@ pub async fn item_deliveries(
     let item = readable_item(&state, &auth, id).await?;
     let list = state.db.deliveries_of_item(id).await?;
     let failed: Vec<String> = list.iter().filter(|(d, _)| d.state == "failed").map(|(d, _)| d.id.clone()).collect();
+    // What a channel answered (and the transport errors) is for the
+    // publication office: it may name internal hosts or carry what a
+    // platform sent back. Others see states and status codes.
+    let office = [Role::Publisher, Role::Admin, Role::Auditor].iter().any(|r| auth.0.has_role(*r));
     Ok(axum::Json(ItemDeliveries {
         item_id: id.to_string(),
         state: item.state.as_str().to_owned(),
         partially_published: list.iter().any(|(d, _)| d.state == "failed" && d.kind == "publish"),
         failed,
-        deliveries: list.into_iter().map(|(delivery, attempts)| DeliveryView { delivery, attempts }).collect(),
+        deliveries: list
+            .into_iter()
+            .map(|(delivery, attempts)| DeliveryView { delivery, attempts })
+            .map(|v| if office { v } else { v.without_answers() })
+            .collect(),
         withdrawals: state.db.withdrawals_of_item(id).await?,
         connector_posts: state.db.posts_of_item(id).await?,
     }))

@@ -94,7 +94,10 @@ code{{font-size:.8em;word-break:break-all}}
     );
     for r in &evaluation.requirements {
         let mut cell = String::new();
-        for v in ctx.snapshot.votes.iter().filter(|v| v.stage == r.stage && v.digest == ctx.version.content_digest) {
+        // Votes of this version by people who may still decide (a lifted one
+        // is shown as lifted); see `Snapshot::counts`.
+        let votes = ctx.snapshot.votes.iter().filter(|v| ctx.snapshot.counts(v.user, v.version, &v.digest));
+        for v in votes.filter(|v| v.stage == r.stage) {
             let verb = match v.value {
                 VoteValue::Approve => "同意",
                 VoteValue::Changes => "要求修改",
@@ -118,8 +121,7 @@ code{{font-size:.8em;word-break:break-all}}
             }
             cell.push_str("<br>");
         }
-        for o in ctx.snapshot.overrides.iter().filter(|o| o.stage == r.stage && o.digest == ctx.version.content_digest)
-        {
+        for o in ctx.snapshot.current_overrides().filter(|o| o.stage == r.stage) {
             let _ = write!(
                 cell,
                 "越级通过：{}（{}）　{}：{}<br>",

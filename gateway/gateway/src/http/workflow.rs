@@ -206,20 +206,13 @@ pub(super) async fn prepare_seal_review(state: &AppState, ctx: &WorkflowContext)
             });
         }
     }
-    item.signoff = ctx
-        .snapshot
-        .votes
-        .iter()
-        .filter(|v| v.digest == ctx.version.content_digest && v.lifted_at.is_none())
-        .filter_map(|v| v.signoff.as_ref())
-        .next_back()
-        .map(|s| Signoff {
-            name: s["name"].as_str().unwrap_or_default().to_owned(),
-            title: s["role"].as_str().unwrap_or_default().to_owned(),
-            statement_accepted: true,
-            statement_version: s["statement_version"].as_str().map(str::to_owned),
-            accepted_at: s["at"].as_str().map(str::to_owned),
-        });
+    item.signoff = ctx.snapshot.current_votes().filter_map(|v| v.signoff.as_ref()).next_back().map(|s| Signoff {
+        name: s["name"].as_str().unwrap_or_default().to_owned(),
+        title: s["role"].as_str().unwrap_or_default().to_owned(),
+        statement_accepted: true,
+        statement_version: s["statement_version"].as_str().map(str::to_owned),
+        accepted_at: s["at"].as_str().map(str::to_owned),
+    });
     let outcome = state.pipeline.review_at(&item, Some(Phase::Seal)).await;
     Some(PreparedSealReview { outcome, approvals_digest })
 }
@@ -352,12 +345,7 @@ pub async fn vote(
         if requirement.status == Status::NotApplicable {
             return Err(ApiError::Conflict(format!("“{}”环节不适用于此事项。", stage.label)));
         }
-        if ctx.snapshot.votes.iter().any(|v| {
-            v.digest == ctx.version.content_digest
-                && v.stage == stage.id
-                && v.user == principal.user_id
-                && v.lifted_at.is_none()
-        }) {
+        if ctx.snapshot.current_votes().any(|v| v.stage == stage.id && v.user == principal.user_id) {
             return Err(ApiError::Conflict(format!("您已对本版本的“{}”环节表决。", stage.label)));
         }
         if !requirement.open {

@@ -61,9 +61,12 @@ impl WorkflowContext {
         self.snapshot.evaluate(policy)
     }
 
+    /// A waiver binds to the digest (it is about a finding in exactly this
+    /// text) and, like every decision, lapses when its author has since
+    /// created or edited a version of the item.
     fn is_waived(&self, finding: &Finding) -> bool {
         let id = workflow::finding_id(finding);
-        self.waivers.iter().any(|w| w.finding_id == id)
+        self.waivers.iter().any(|w| w.finding_id == id && !self.snapshot.authors.contains(&w.user_id))
     }
 
     /// Blocking findings of the current version not waived: those of the
@@ -107,6 +110,7 @@ impl WorkflowContext {
             }),
             Action::Override { id, at, stage, role, reason } => next.snapshot.overrides.push(OverrideRecord {
                 id: id.clone(),
+                version: self.version.version,
                 digest,
                 stage: stage.clone(),
                 user: actor,
@@ -137,8 +141,12 @@ impl WorkflowContext {
 
     /// The approval record and its digest as they stand.
     pub fn approval_record(&self, evaluation: &Evaluation) -> (Value, String) {
-        let waivers: Vec<(String, String, UserId)> =
-            self.waivers.iter().map(|w| (w.finding_id.clone(), w.rule_id.clone(), w.user_id)).collect();
+        let waivers: Vec<(String, String, UserId)> = self
+            .waivers
+            .iter()
+            .filter(|w| !self.snapshot.authors.contains(&w.user_id))
+            .map(|w| (w.finding_id.clone(), w.rule_id.clone(), w.user_id))
+            .collect();
         let record = workflow::approval_record(&self.snapshot, evaluation, &waivers);
         let digest = workflow::approvals_digest(&record).to_string();
         (record, digest)
@@ -720,6 +728,7 @@ async fn load_overrides(conn: &mut AnyConnection, id: ItemId) -> Result<Vec<Over
         .map(|r| {
             Ok(OverrideRecord {
                 id: r.try_get("id")?,
+                version: r.try_get("version")?,
                 digest: parse_column("content_digest", &r.try_get::<String, _>("content_digest")?)?,
                 stage: r.try_get("stage")?,
                 user: parse_column("user_id", &r.try_get::<String, _>("user_id")?)?,

@@ -161,11 +161,7 @@ impl ApprovedVersion {
 
 /// The last sign-off vote on the current digest that still counts.
 fn sign_off(ctx: &WorkflowContext) -> Option<SignOffRef> {
-    let vote = ctx
-        .snapshot
-        .votes
-        .iter()
-        .rfind(|v| v.digest == ctx.version.content_digest && v.lifted_at.is_none() && v.signoff.is_some())?;
+    let vote = ctx.snapshot.current_votes().rfind(|v| v.signoff.is_some())?;
     let s = vote.signoff.as_ref()?;
     // The vote records the role's label at the time; the manifest wants its id.
     let label = s["role"].as_str()?;

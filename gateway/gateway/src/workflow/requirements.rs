@@ -96,6 +96,7 @@ pub struct VoteRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OverrideRecord {
     pub id: String,
+    pub version: i64,
     pub digest: ContentDigest,
     pub stage: String,
     pub user: UserId,
@@ -203,16 +204,33 @@ impl Snapshot {
         stage.when.holds(self.kind, self.attribute, &self.channels, &self.flags)
     }
 
-    /// Votes that count on the current digest (not lifted).
-    fn current_votes(&self) -> impl Iterator<Item = &VoteRecord> {
-        self.votes.iter().filter(|v| v.digest == self.digest && v.lifted_at.is_none())
+    /// Whether a decision made by `user` on (`version`, `digest`) counts
+    /// for the current version. The one definition of it: decisions bind to
+    /// the version *and* its digest, so a version that restores an earlier
+    /// text (same digest) needs fresh decisions; and duties follow people, so
+    /// nothing decided by someone who has since created or edited any
+    /// version of the item counts (finding 2 of issue 16: approve v1, edit
+    /// to v2, restore v1's text as v3).
+    pub fn counts(&self, user: UserId, version: i64, digest: &ContentDigest) -> bool {
+        version == self.version && *digest == self.digest && !self.authors.contains(&user)
     }
 
-    /// The stage this person already fills on the current digest, if any.
+    /// Votes that count on the current version (not lifted).
+    pub fn current_votes(&self) -> impl DoubleEndedIterator<Item = &VoteRecord> {
+        self.votes.iter().filter(|v| v.lifted_at.is_none() && self.counts(v.user, v.version, &v.digest))
+    }
+
+    /// Overrides that count on the current version.
+    pub fn current_overrides(&self) -> impl Iterator<Item = &OverrideRecord> {
+        self.overrides.iter().filter(|o| self.counts(o.user, o.version, &o.digest))
+    }
+
+    /// The stage this person already fills on the current version, if any.
     fn filled_stage(&self, user: UserId) -> Option<&str> {
-        self.current_votes().find(|v| v.user == user).map(|v| v.stage.as_str()).or_else(|| {
-            self.overrides.iter().find(|o| o.digest == self.digest && o.user == user).map(|o| o.stage.as_str())
-        })
+        self.current_votes()
+            .find(|v| v.user == user)
+            .map(|v| v.stage.as_str())
+            .or_else(|| self.current_overrides().find(|o| o.user == user).map(|o| o.stage.as_str()))
     }
 
     /// Whether `user` (with `roles`, in `unit`) may act on `stage` of the
@@ -308,10 +326,13 @@ impl Snapshot {
         let mut blocking: Vec<&VoteRecord> = here.iter().copied().filter(|v| v.value == VoteValue::Block).collect();
         if stage.veto {
             blocking.extend(self.votes.iter().filter(|v| {
-                v.stage == stage.id && v.value == VoteValue::Block && v.lifted_at.is_none() && v.digest != self.digest
+                v.stage == stage.id
+                    && v.value == VoteValue::Block
+                    && v.lifted_at.is_none()
+                    && !self.counts(v.user, v.version, &v.digest)
             }));
         }
-        let overridden = self.overrides.iter().find(|o| o.stage == stage.id && o.digest == self.digest);
+        let overridden = self.current_overrides().find(|o| o.stage == stage.id);
         let eligible: Vec<UserId> = self
             .candidates
             .iter()
@@ -458,10 +479,10 @@ pub fn approval_record(snapshot: &Snapshot, evaluation: &Evaluation, waivers: &[
                     })
                 })
                 .collect();
-            let overridden =
-                snapshot.overrides.iter().find(|o| o.stage == r.stage && o.digest == snapshot.digest).map(
-                    |o| json!({ "by": o.user.to_string(), "role": o.role.as_str(), "at": o.created_at.to_string() }),
-                );
+            let overridden = snapshot
+                .current_overrides()
+                .find(|o| o.stage == r.stage)
+                .map(|o| json!({ "by": o.user.to_string(), "role": o.role.as_str(), "at": o.created_at.to_string() }));
             json!({ "stage": r.stage, "status": r.status, "approvals": votes, "override": overridden })
         })
         .collect();
@@ -615,12 +636,32 @@ mod tests {
     }
 
     #[test]
+    fn a_restored_text_needs_fresh_decisions_and_an_editor_decides_nothing() {
+        let p = policy();
+        let mut s = snapshot();
+        vote(&mut s, 2, "first", VoteValue::Approve);
+        assert_eq!(status(&s.evaluate(&p), "first"), Status::Satisfied);
+        // User 2 edits the item (v2), then restores v1's text as v3: the
+        // digest is v1's again, but neither the version nor the person fits.
+        s.authors.insert(user(2));
+        s.version = 3;
+        let e = s.evaluate(&p);
+        assert_eq!(status(&e, "first"), Status::Pending);
+        assert!(!e.requirement("first").unwrap().eligible.contains(&user(2)));
+        // Even on the version it was cast on, an editor's vote does not count.
+        s.version = 1;
+        assert_eq!(status(&s.evaluate(&p), "first"), Status::Pending);
+        assert_eq!(s.current_votes().count(), 0);
+    }
+
+    #[test]
     fn overrides_count_but_never_on_the_veto_stage() {
         let p = policy();
         let mut s = snapshot();
         vote(&mut s, 3, "second", VoteValue::Block);
         let o = |stage: &str| OverrideRecord {
             id: "o".into(),
+            version: 1,
             digest: digest("v1"),
             stage: stage.into(),
             user: user(5),

@@ -129,9 +129,11 @@ pub struct Log {
 }
 
 impl Log {
+    /// Adds a line, with every token and secret in it redacted: the log
+    /// becomes the attempt's `response_excerpt`, which is stored.
     fn push(&self, status: Option<u16>, line: String) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.0.push(line);
+        inner.0.push(super::redact::text(&line));
         if status.is_some() {
             inner.1 = status;
         }
@@ -146,6 +148,9 @@ impl Log {
     }
 }
 
+/// The most of a platform's answer read (its JSON answers are small).
+const MAX_ANSWER_BYTES: usize = 256 * 1024;
+
 /// Sends one platform request and reads its JSON answer. A transport
 /// error, a non-JSON answer or a 5xx is a retry (honouring `Retry-After`);
 /// a 4xx with JSON is the platform's to interpret.
@@ -153,7 +158,7 @@ async fn exchange(log: &Log, what: &str, request: reqwest::RequestBuilder) -> Re
     let response = match request.send().await {
         Ok(r) => r,
         Err(e) => {
-            let reason = format!("无法连接平台接口 {what}：{}", super::error_text(&e));
+            let reason = format!("无法连接平台接口 {what}：{}", super::error_text(e));
             log.push(None, format!("{what}: {reason}"));
             return Err(ConnectorError::retry(reason));
         }
@@ -161,7 +166,7 @@ async fn exchange(log: &Log, what: &str, request: reqwest::RequestBuilder) -> Re
     let status = response.status();
     let retry_after =
         response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(super::parse_retry_after);
-    let bytes = response.bytes().await.unwrap_or_default();
+    let bytes = super::outbound::read_bounded(response, MAX_ANSWER_BYTES).await;
     log.push(Some(status.as_u16()), format!("{what} {}: {}", status.as_u16(), String::from_utf8_lossy(&bytes)));
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(v) if !status.is_server_error() => Ok(v),
@@ -172,18 +177,44 @@ async fn exchange(log: &Log, what: &str, request: reqwest::RequestBuilder) -> Re
     }
 }
 
-/// Reads a connector's secret: the environment variable `name`, else the
-/// file `<data_dir>/secrets/<name>`, which group and others may not access.
+/// Environment variables of connector secrets start with this; the rest is
+/// the endpoint's `secret_name`. The gateway's own secrets (seal key,
+/// database URL) are in other variables, taken out of the environment at
+/// start ([`crate::config::take_secret_environment`]), and can never be named.
+pub const SECRET_ENV_PREFIX: &str = "GATEWAY_CONNECTOR_SECRET_";
+
+/// Reads a connector's secret: the environment variable
+/// `GATEWAY_CONNECTOR_SECRET_<name>`, else the file
+/// `<data_dir>/secrets/<name>`: a regular file (not a link, so it cannot
+/// point at the seal key), which group and others may not access.
 pub fn read_secret(settings: &Settings, name: &str) -> Result<String, String> {
-    if let Ok(v) = std::env::var(name)
+    if !is_secret_name(name) {
+        return Err(format!("连接器密钥名 {name} 无效"));
+    }
+    if let Ok(v) = std::env::var(format!("{SECRET_ENV_PREFIX}{name}"))
         && !v.trim().is_empty()
     {
         return Ok(v.trim().to_owned());
     }
     let path = settings.data_dir.join("secrets").join(name);
-    let meta = std::fs::metadata(&path).map_err(|_| {
-        format!("未找到连接器密钥 {name}：请设置环境变量 {name} 或创建权限为 0600 的文件 {}", path.display())
+    let missing = || {
+        format!(
+            "未找到连接器密钥 {name}：请设置环境变量 {SECRET_ENV_PREFIX}{name} 或创建权限为 0600 的文件 {}",
+            path.display()
+        )
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc_o_nofollow());
+    let file = options.open(&path).map_err(|e| match e.raw_os_error() {
+        Some(ELOOP) => format!("密钥文件 {} 是符号链接，已拒绝读取", path.display()),
+        _ => missing(),
     })?;
+    let meta = file.metadata().map_err(|_| missing())?;
+    if !meta.is_file() {
+        return Err(format!("密钥文件 {} 不是普通文件，已拒绝读取", path.display()));
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -192,10 +223,55 @@ pub fn read_secret(settings: &Settings, name: &str) -> Result<String, String> {
             return Err(format!("密钥文件 {} 的权限为 {mode:o}，其他用户可读；请执行 chmod 600", path.display()));
         }
     }
-    #[cfg(not(unix))]
-    let _ = meta;
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("无法读取密钥文件 {}：{e}", path.display()))?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, 64 * 1024), &mut text)
+        .map_err(|e| format!("无法读取密钥文件 {}：{e}", path.display()))?;
     Ok(text.trim().to_owned())
+}
+
+/// `ELOOP`, what `open` with `O_NOFOLLOW` answers for a symbolic link (Linux).
+const ELOOP: i32 = 40;
+
+/// `O_NOFOLLOW` on Linux.
+#[cfg(unix)]
+const fn libc_o_nofollow() -> i32 {
+    0o400_000
+}
+
+/// 1–64 ASCII letters, digits or `_`: a name, not a path and not a secret.
+fn is_secret_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Checked before a secret is read for an endpoint, with the configuration
+/// in force now (an endpoint stored before an upgrade, or before the
+/// configuration changed, gets nothing): the API base is the platform's or
+/// one the configuration file allows, and its address is permitted.
+fn may_call(delivery: &DeliverySettings, kind: &str, base: &str) -> Result<(), String> {
+    if !base_allowed(kind, base, &delivery.connector_api_bases) {
+        return Err(format!(
+            "连接器端点的平台接口地址 {base} 不是平台本身的地址，也未在配置 [delivery] connector_api_bases 中允许：未发送平台密钥"
+        ));
+    }
+    let url = reqwest::Url::parse(base).map_err(|_| format!("平台接口地址 {base} 无效"))?;
+    super::AllowedNetworks::of(delivery).check_url(&url)
+}
+
+/// Whether a connector of `kind` may call `base`: its platform's real host,
+/// or an API base the configuration file allows (`[delivery]
+/// connector_api_bases`: an entry without a port allows every port of its
+/// host).
+pub fn base_allowed(kind: &str, base: &str, allowed: &[String]) -> bool {
+    let Ok(url) = reqwest::Url::parse(base) else { return false };
+    let origin = |entry: &str, any_port: bool| {
+        reqwest::Url::parse(entry).is_ok_and(|e| {
+            e.scheme() == url.scheme()
+                && e.host_str() == url.host_str()
+                && ((any_port && e.port().is_none()) || e.port_or_known_default() == url.port_or_known_default())
+        })
+    };
+    let platform = KINDS.iter().find(|(k, _)| *k == kind).map(|(_, host)| *host);
+    platform.is_some_and(|host| origin(host, false)) || allowed.iter().any(|a| origin(a, true))
 }
 
 /// Checks a connector endpoint's configuration; returns the API base (the
@@ -205,6 +281,7 @@ pub fn check_config(
     kind: &str,
     url: Option<&str>,
     c: Option<&ConnectorConfig>,
+    delivery: &DeliverySettings,
 ) -> Result<String, (&'static str, String)> {
     let Some((_, host)) = KINDS.iter().find(|(k, _)| *k == kind) else {
         return Err(("kind", "kind 须为 webhook、pull、wechat 或 weibo".into()));
@@ -213,15 +290,23 @@ pub fn check_config(
     if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() > 2048 {
         return Err(("url", "平台接口地址须为 http:// 或 https:// 开头的 URL".into()));
     }
+    if !base_allowed(kind, &base, &delivery.connector_api_bases) {
+        return Err((
+            "url",
+            format!(
+                "平台接口地址只能是 {host}：平台密钥只发往平台本身。其他地址（如测试替身、经审计的中转）须由运维人员在配置文件 [delivery] connector_api_bases 中允许"
+            ),
+        ));
+    }
     let Some(c) = c else {
         return Err(("secret_name", format!("{kind} 端点须配置 secret_name（密钥所在的环境变量名或文件名）")));
     };
-    let name_ok = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !name_ok(&c.secret_name) {
+    if !is_secret_name(&c.secret_name) {
         return Err((
             "secret_name",
-            "secret_name 须为 1–64 位字母、数字或下划线：环境变量名或 <data_dir>/secrets/ 下的文件名，不是密钥本身"
-                .into(),
+            format!(
+                "secret_name 须为 1–64 位字母、数字或下划线：<data_dir>/secrets/ 下的文件名（或环境变量 {SECRET_ENV_PREFIX}<名称> 的名称部分），不是密钥本身"
+            ),
         ));
     }
     if let Some(link) = &c.link_template
@@ -234,7 +319,7 @@ pub fn check_config(
     }
     match kind {
         "wechat" => {
-            if !c.app_id.as_deref().is_some_and(name_ok) {
+            if !c.app_id.as_deref().is_some_and(is_secret_name) {
                 return Err(("app_id", "微信公众号端点须配置 AppID（app_id）".into()));
             }
             if !c.cover_media_id.as_deref().is_some_and(|m| !m.is_empty() && m.len() <= 256) {
@@ -270,6 +355,9 @@ pub async fn deliver(
     let Some(config) = c.connector.as_ref() else {
         return (fail("连接器端点缺少配置".into(), None, &log), Vec::new());
     };
+    if let Err(why) = may_call(&state.settings.delivery, &c.endpoint_kind, &c.url) {
+        return (fail(why, None, &log), Vec::new());
+    }
     let secret = match read_secret(&state.settings, &config.secret_name) {
         Ok(s) => s,
         Err(why) => return (fail(why, None, &log), Vec::new()),
@@ -493,6 +581,11 @@ pub async fn recheck(state: &AppState, client: &reqwest::Client, shared: &Shared
     };
     for (post, ep, stray) in due {
         let Some(config) = ep.connector.as_ref() else { continue };
+        let base = ep.url.as_deref().unwrap_or_default();
+        if let Err(why) = may_call(&state.settings.delivery, &ep.kind, base) {
+            tracing::warn!(endpoint = %ep.id, why, "refusing to recheck a connector post");
+            continue;
+        }
         let secret = match read_secret(&state.settings, &config.secret_name) {
             Ok(s) => s,
             Err(why) => {
@@ -501,7 +594,6 @@ pub async fn recheck(state: &AppState, client: &reqwest::Client, shared: &Shared
             }
         };
         let log = Log::default();
-        let base = ep.url.as_deref().unwrap_or_default();
         let result = match ep.kind.as_str() {
             "wechat" => {
                 let app_id = config.app_id.as_deref().unwrap_or_default();
@@ -625,19 +717,83 @@ mod tests {
 
     #[test]
     fn configuration_is_checked() {
-        assert_eq!(check_config("wechat", None, Some(&config())).unwrap(), "https://api.weixin.qq.com");
-        assert_eq!(check_config("weibo", Some("http://127.0.0.1:9/"), Some(&config())).unwrap(), "http://127.0.0.1:9");
-        assert_eq!(check_config("wechat", None, None).unwrap_err().0, "secret_name");
+        let d = DeliverySettings::default();
+        let check = |kind, url, c: Option<&ConnectorConfig>| check_config(kind, url, c, &d);
+        assert_eq!(check("wechat", None, Some(&config())).unwrap(), "https://api.weixin.qq.com");
+        assert_eq!(
+            check("wechat", Some("https://api.weixin.qq.com/"), Some(&config())).unwrap(),
+            "https://api.weixin.qq.com"
+        );
+        assert_eq!(check("wechat", None, None).unwrap_err().0, "secret_name");
         let secret_itself = ConnectorConfig { secret_name: "abc def!".into(), ..config() };
-        assert_eq!(check_config("wechat", None, Some(&secret_itself)).unwrap_err().0, "secret_name");
+        assert_eq!(check("wechat", None, Some(&secret_itself)).unwrap_err().0, "secret_name");
         let no_cover = ConnectorConfig { cover_media_id: None, ..config() };
-        assert_eq!(check_config("wechat", None, Some(&no_cover)).unwrap_err().0, "cover_media_id");
+        assert_eq!(check("wechat", None, Some(&no_cover)).unwrap_err().0, "cover_media_id");
         let no_link = ConnectorConfig { link_template: None, ..config() };
-        assert_eq!(check_config("weibo", None, Some(&no_link)).unwrap_err().0, "link_template");
-        assert!(check_config("wechat", None, Some(&no_link)).is_ok());
+        assert_eq!(check("weibo", None, Some(&no_link)).unwrap_err().0, "link_template");
+        assert!(check("wechat", None, Some(&no_link)).is_ok());
         let bad_link = ConnectorConfig { link_template: Some("https://x/seal".into()), ..config() };
-        assert_eq!(check_config("weibo", None, Some(&bad_link)).unwrap_err().0, "link_template");
-        assert_eq!(check_config("wechat", Some("ftp://x"), Some(&config())).unwrap_err().0, "url");
+        assert_eq!(check("weibo", None, Some(&bad_link)).unwrap_err().0, "link_template");
+        assert_eq!(check("wechat", Some("ftp://x"), Some(&config())).unwrap_err().0, "url");
+    }
+
+    /// Issue 16, finding 1: a platform secret only goes to the platform, or
+    /// to a base the configuration file (never the API) allows.
+    #[test]
+    fn a_connector_calls_its_platform_or_what_the_file_allows() {
+        let d = DeliverySettings::default();
+        for elsewhere in [
+            "http://127.0.0.1:9",
+            "https://attacker.example",
+            "https://api.weixin.qq.com.attacker.example",
+            "https://api.weixin.qq.com:8443",
+            "http://api.weixin.qq.com",
+            "https://api.weibo.com",
+        ] {
+            let (field, why) = check_config("wechat", Some(elsewhere), Some(&config()), &d).unwrap_err();
+            assert_eq!(field, "url", "{elsewhere}");
+            assert!(why.contains("connector_api_bases"), "{why}");
+        }
+        let relay = DeliverySettings { connector_api_bases: vec!["http://127.0.0.1".into()], ..d.clone() };
+        assert_eq!(
+            check_config("weibo", Some("http://127.0.0.1:9/"), Some(&config()), &relay).unwrap(),
+            "http://127.0.0.1:9"
+        );
+        let pinned = DeliverySettings { connector_api_bases: vec!["http://127.0.0.1:7".into()], ..d.clone() };
+        assert!(check_config("weibo", Some("http://127.0.0.1:9"), Some(&config()), &pinned).is_err());
+        // Allowed as a base, the address must still be permitted to connect.
+        assert!(may_call(&relay, "weibo", "http://127.0.0.1:9").unwrap_err().contains("allowed_networks"));
+        let open = DeliverySettings { allowed_networks: vec!["127.0.0.0/8".parse().unwrap()], ..relay };
+        assert!(may_call(&open, "weibo", "http://127.0.0.1:9").is_ok());
+        assert!(may_call(&open, "weibo", "http://10.0.0.1:9").is_err());
+    }
+
+    #[test]
+    fn secrets_are_read_only_from_their_own_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings { data_dir: dir.path().to_owned(), ..Settings::default() };
+        let secrets = dir.path().join("secrets");
+        std::fs::create_dir_all(&secrets).unwrap();
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        std::fs::write(dir.path().join("keys/dev-seal.pem"), "PRIVATE KEY").unwrap();
+        let mode =
+            |p: &std::path::Path, m| std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(m));
+        mode(&dir.path().join("keys/dev-seal.pem"), 0o600).unwrap();
+        // The gateway's own variables are not connector secrets.
+        for name in ["GATEWAY_SEAL_KEY", "DATABASE_URL", "PATH", "HOME"] {
+            assert!(read_secret(&settings, name).unwrap_err().contains("未找到"), "{name}");
+        }
+        for name in ["../keys/dev-seal.pem", "a/b", ""] {
+            assert!(read_secret(&settings, name).is_err(), "{name}");
+        }
+        // A link, even to a 0600 file, is refused.
+        std::os::unix::fs::symlink(dir.path().join("keys/dev-seal.pem"), secrets.join("LINKED")).unwrap();
+        assert!(read_secret(&settings, "LINKED").unwrap_err().contains("符号链接"));
+        std::fs::write(secrets.join("WECHAT"), "s3cret\n").unwrap();
+        mode(&secrets.join("WECHAT"), 0o644).unwrap();
+        assert!(read_secret(&settings, "WECHAT").unwrap_err().contains("chmod 600"));
+        mode(&secrets.join("WECHAT"), 0o600).unwrap();
+        assert_eq!(read_secret(&settings, "WECHAT").unwrap(), "s3cret");
     }
 
     #[test]

@@ -43,6 +43,16 @@ impl<'a> Weibo<'a> {
     fn url(&self, path: &str) -> String {
         format!("{}/2/{path}.json", self.base)
     }
+
+    /// The token goes in the `Authorization` header (Weibo's OAuth2
+    /// form), never in a URL or form that could be logged.
+    fn authorization(&self) -> String {
+        format!("OAuth2 {}", self.token)
+    }
+
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.post(self.url(path)).header("authorization", self.authorization())
+    }
 }
 
 /// The status text: 【title】, the start of the body, the seal serial and
@@ -65,10 +75,8 @@ impl Connector for Weibo<'_> {
         let Some(link) = &post.link else {
             return Err(ConnectorError::Refused("微博须分享封签公示页链接，但端点未配置 link_template".into()));
         };
-        let form = [("access_token", self.token), ("status", &status_text(post, link))];
-        let v = answer(
-            exchange(self.log, "statuses/share", self.http.post(self.url("statuses/share")).form(&form)).await?,
-        )?;
+        let form = [("status", status_text(post, link))];
+        let v = answer(exchange(self.log, "statuses/share", self.post("statuses/share").form(&form)).await?)?;
         let id = v["idstr"].as_str().map(str::to_owned).or_else(|| v["id"].as_u64().map(|n| n.to_string()));
         let id = id.ok_or_else(|| ConnectorError::retry("微博接口 statuses/share 的回答缺少 idstr"))?;
         ids.post_url = Some(format!("https://m.weibo.cn/status/{id}"));
@@ -78,7 +86,8 @@ impl Connector for Weibo<'_> {
 
     async fn poll(&self, ids: &mut Ids) -> Result<Publication, ConnectorError> {
         let Some(id) = ids.post_id.as_deref() else { return Ok(Publication::Pending) };
-        let request = self.http.get(self.url("statuses/show")).query(&[("access_token", self.token), ("id", id)]);
+        let request =
+            self.http.get(self.url("statuses/show")).header("authorization", self.authorization()).query(&[("id", id)]);
         let v = exchange(self.log, "statuses/show", request).await?;
         if v["error_code"].as_i64() == Some(NO_SUCH_STATUS) {
             return Ok(Publication::Removed("微博：该微博已不存在（已被删除或屏蔽）".into()));
@@ -88,9 +97,7 @@ impl Connector for Weibo<'_> {
 
     async fn delete(&self, ids: &Ids) -> Result<(), ConnectorError> {
         let Some(id) = ids.post_id.as_deref() else { return Ok(()) };
-        let form = [("access_token", self.token), ("id", id)];
-        let v =
-            exchange(self.log, "statuses/destroy", self.http.post(self.url("statuses/destroy")).form(&form)).await?;
+        let v = exchange(self.log, "statuses/destroy", self.post("statuses/destroy").form(&[("id", id)])).await?;
         if v["error_code"].as_i64() == Some(NO_SUCH_STATUS) {
             // Already gone: the removal we want.
             return Ok(());
