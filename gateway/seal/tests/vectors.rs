@@ -159,24 +159,19 @@ fn one_final_line_ending_of_a_seal_file_is_dropped() {
     {
         let file = dir.path().join(format!("{name}.jws"));
         std::fs::write(&file, text).unwrap();
-        let rust = Command::new(env!("CARGO_BIN_EXE_seal"))
-            .arg("verify")
-            .arg("--keys")
-            .arg(data().join("jwks.json"))
-            .args(["--now", "1780272000"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert_eq!(rust.status.code(), Some(code), "{name}: {}", String::from_utf8_lossy(&rust.stdout));
-        let py = python()
-            .arg(root().join("tests/independent/verify_seal.py"))
-            .arg("--keys")
-            .arg(data().join("jwks.json"))
-            .args(["--now", "1780272000"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert_eq!(py.status.code(), Some(code), "{name}: {}", String::from_utf8_lossy(&py.stdout));
+        let mut verifiers = [Command::new(env!("CARGO_BIN_EXE_seal")), python()];
+        verifiers[0].arg("verify");
+        verifiers[1].arg(root().join("tests/independent/verify_seal.py"));
+        for mut verifier in verifiers {
+            let out = verifier
+                .arg("--keys")
+                .arg(data().join("jwks.json"))
+                .args(["--now", "1780272000"])
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(code), "{name}: {}", String::from_utf8_lossy(&out.stdout));
+        }
     }
 }
 

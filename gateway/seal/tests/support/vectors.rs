@@ -192,13 +192,17 @@ impl Case {
     }
 }
 
-/// Every case.
-pub fn cases() -> Vec<Case> {
-    let content = canonical(&notice_content());
-    let current = key("current");
-    let notice_m = manifest("321183-2026-000123", 2, &content, &["website", "wechat"], MAY_DAY, &current);
-    let notice = sign(&notice_m, &current);
-    let case = |name, jws: String, content: Vec<u8>, channel, failed_check, reason: &str, m: &Manifest| Case {
+/// A case verified without a seal status and without refusing development keys.
+fn new_case(
+    name: &'static str,
+    jws: String,
+    content: Vec<u8>,
+    channel: &'static str,
+    failed_check: Option<&'static str>,
+    reason: &str,
+    m: &Manifest,
+) -> Case {
+    Case {
         name,
         jws,
         content,
@@ -209,7 +213,16 @@ pub fn cases() -> Vec<Case> {
         reason: reason.to_owned(),
         serial: m.serial.clone(),
         dev_key: m.dev_key,
-    };
+    }
+}
+
+/// Every case.
+pub fn cases() -> Vec<Case> {
+    let content = canonical(&notice_content());
+    let current = key("current");
+    let notice_m = manifest("321183-2026-000123", 2, &content, &["website", "wechat"], MAY_DAY, &current);
+    let notice = sign(&notice_m, &current);
+    let case = new_case;
     let mut out = vec![case(
         "notice",
         notice.clone(),
@@ -409,17 +422,8 @@ const ORDER_L: [u8; 32] = [
 fn edge_cases(notice: &str, notice_m: &Manifest, content: &[u8]) -> Vec<Case> {
     let current = key("current");
     let parts: Vec<&str> = notice.split('.').collect();
-    let case = |name, jws: String, failed_check, reason: &str, m: &Manifest| Case {
-        name,
-        jws,
-        content: content.to_vec(),
-        channel: "website",
-        failed_check,
-        status: None,
-        refuse_dev_keys: false,
-        reason: reason.to_owned(),
-        serial: m.serial.clone(),
-        dev_key: m.dev_key,
+    let case = |name, jws: String, failed_check, reason: &str, m: &Manifest| {
+        new_case(name, jws, content.to_vec(), "website", failed_check, reason, m)
     };
     let mut out = Vec::new();
 
