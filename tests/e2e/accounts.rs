@@ -100,19 +100,44 @@ async fn openapi_and_health(backend: Backend) {
 }
 
 async fn audit_chain_detects_tampering(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_with(backend, |s| s.seal.checkpoint_secs = 1).await;
     let auditor = app.user("shen", &[Role::Auditor], None).await;
     let drafter = app.user("sun", &[Role::Drafter], None).await;
+    app.user("li", &[Role::Drafter], None).await;
     let item = drafter.create_item(&sample_item()).await;
-    let (status, report) = auditor.get("/api/v1/audit/verify").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(report["intact"], true, "{report}");
-    // Alter one event directly in the database.
     let seq: i64 = sqlx::query_scalar("SELECT seq FROM audit_events WHERE action = 'item.create' AND item_id = $1")
         .bind(item["id"].as_str().unwrap())
         .fetch_one(app.db.pool())
         .await
         .unwrap();
+    // The periodic signed checkpoint anchors the chain's head (issue 16).
+    tests::until(15, "a signed checkpoint anchors the item's creation", async || {
+        let (_, report) = auditor.get("/api/v1/audit/verify").await;
+        report["anchored_events"].as_i64().unwrap_or(0) >= seq
+    })
+    .await;
+    let (status, report) = auditor.get("/api/v1/audit/verify").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(report["intact"], true, "{report}");
+
+    // Issue 16: the item's author is changed in the database and the whole
+    // chain recomputed. The bare chain walk calls it intact; the check
+    // against the signed checkpoints does not.
+    let other: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE username = 'li'").fetch_one(app.db.pool()).await.unwrap();
+    tests::rewrite_audit_chain(&app.db, seq, |e| {
+        if e.seq == seq {
+            e.actor_id = Some(other.clone());
+        }
+    })
+    .await;
+    assert_eq!(app.db.verify_audit_chain().await.unwrap().first_broken, None, "the attack recomputes the chain");
+    let (_, report) = auditor.get("/api/v1/audit/verify").await;
+    assert_eq!(report["intact"], false, "{report}");
+    assert!(report["first_broken"].as_i64().unwrap() >= seq, "{report}");
+
+    // Alter one event directly in the database without recomputing: the
+    // chain walk names it.
     sqlx::query("UPDATE audit_events SET detail = $1 WHERE seq = $2")
         .bind(r#"{"content_digest":"sha256:forged"}"#)
         .bind(seq)

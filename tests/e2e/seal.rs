@@ -4,6 +4,14 @@
 //! Python verifier written from docs/seal.md; key rotation keeps old seals
 //! verifiable; revocation shows in the status at once; the transparency
 //! log's checkpoints and proofs verify; `seal audit` catches a tampered log.
+//!
+//! Issue 16: rotating from the development key keeps it published (marked
+//! `dev_key`) and its seals verifying; `--refuse-dev-keys` goes by the key
+//! set's mark; the default organ code is refused with a production key; the
+//! public record of a 依申请公开 or embargoed item shows only its status; the
+//! `Host` header never reaches what the seal key signs; a rewritten audit
+//! chain is caught by the signed checkpoints (and, when the log key was
+//! taken too, by a witness's copy of them).
 
 use base64::Engine as _;
 use gateway::auth::Role;
@@ -16,7 +24,16 @@ on_both_backends!(
     only_an_approved_unchanged_version_is_sealed_by_the_publisher,
     rotation_keeps_old_seals_and_revocation_shows_at_once,
     a_changed_policy_runs_the_seal_check_again,
+    issue_16_rotation_from_the_development_key_keeps_its_seals,
+    issue_16_the_default_organ_code_is_refused_outside_development,
+    issue_16_public_record_of_a_non_public_or_embargoed_item,
+    issue_16_the_host_header_does_not_reach_what_the_seal_key_signs,
+    issue_16_a_rewritten_audit_chain_is_caught_by_the_signed_checkpoints,
 );
+
+/// The organ code of the tests that use a production key (the default is
+/// for the development key only).
+const ORG: &str = "321183";
 
 const UNIT: &str = "江城市民政局";
 
@@ -141,6 +158,18 @@ fn rust_verify(jws: &str, keys: &seal::KeySet, content: &[u8]) -> Result<seal::V
 
 /// Runs tests/independent/verify_seal.py; returns (exit code, output).
 fn python_verify(dir: &std::path::Path, name: &str, jws: &str, jwks: &str, content: &[u8]) -> (i32, String) {
+    python_verify_with(dir, name, jws, jwks, content, &[])
+}
+
+/// [`python_verify`] with more options (`--refuse-dev-keys`, `--status S`).
+fn python_verify_with(
+    dir: &std::path::Path,
+    name: &str,
+    jws: &str,
+    jwks: &str,
+    content: &[u8],
+    extra: &[&str],
+) -> (i32, String) {
     let (seal_file, keys_file, content_file) = (
         dir.join(format!("{name}.jws")),
         dir.join(format!("{name}.jwks.json")),
@@ -158,6 +187,7 @@ fn python_verify(dir: &std::path::Path, name: &str, jws: &str, jwks: &str, conte
         .arg(&content_file)
         .arg("--channel")
         .arg("website")
+        .args(extra)
         .arg(&seal_file)
         .output()
         .expect("python3 must be installed: the independent verifier is part of the suite");
@@ -387,7 +417,7 @@ async fn only_an_approved_unchanged_version_is_sealed_by_the_publisher(backend: 
 }
 
 async fn rotation_keeps_old_seals_and_revocation_shows_at_once(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_with(backend, |s| s.seal.org_code = ORG.into()).await;
     let t = team(&app).await;
     let (dev_jwks, _) = jwks(&app).await;
     let dev_kid = serde_json::from_str::<Value>(&dev_jwks).unwrap()["keys"][0]["kid"].as_str().unwrap().to_owned();
@@ -423,11 +453,11 @@ async fn rotation_keeps_old_seals_and_revocation_shows_at_once(backend: Backend)
     assert_eq!(seal_b["kid"], new_kid.as_str());
     assert_eq!(seal_b["manifest"]["dev_key"], false);
 
-    // Both keys are published (the development key no longer is); both
-    // seals verify, in Rust and in Python.
+    // Both keys are published, and the development key stays published,
+    // marked as one (issue 16); both seals verify, in Rust and in Python.
     let (jwks_text, keys) = jwks(&app).await;
-    assert_eq!(keys.len(), 2);
-    assert!(keys.get(&dev_kid).is_none(), "a production key set holds no development key");
+    assert_eq!(keys.len(), 3);
+    assert!(keys.get(&dev_kid).expect("the development key stays published").dev_key());
     let published: Value = serde_json::from_str(&jwks_text).unwrap();
     let old = published["keys"].as_array().unwrap().iter().find(|k| k["kid"] == old_kid.as_str()).unwrap();
     assert!(old["exp"].as_i64().unwrap() > seal_a["sealed_at"].as_i64().unwrap(), "{old}");
@@ -581,5 +611,308 @@ async fn a_changed_policy_runs_the_seal_check_again(backend: Backend) {
     assert_eq!(format!("sha256:{}", sealed["manifest"]["review"]["policy"]["sha256"].as_str().unwrap()), new_hash);
     let (_, reviews) = t.publisher.get(&format!("/api/v1/items/{id}/reviews")).await;
     assert_eq!(seal_reviews(&reviews), 2);
+    app.stop().await;
+}
+
+/// Issue 16, finding 18 and 19: a seal made with the development key keeps
+/// verifying after the rotation to a production key (its key stays in the
+/// published set, marked `"dev_key": true`), `seal audit` checks every seal
+/// against that set, and `--refuse-dev-keys` refuses it by the key set's mark.
+async fn issue_16_rotation_from_the_development_key_keeps_its_seals(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.seal.org_code = ORG.into()).await;
+    let t = team(&app).await;
+    let (a, digest_a, _) = approved_item(&t, "关于春节假期安排的通知").await;
+    let dev_seal = ok(seal(&t.publisher, &a, &digest_a).await);
+    assert_eq!(dev_seal["dev_key"], true, "{dev_seal}");
+    let dev_kid = dev_seal["kid"].as_str().unwrap().to_owned();
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("seal-2026.pem");
+    let prod_kid = gateway::sealing::generate_key_file(&file).unwrap();
+    gateway::sealing::rotate(&app.db, &file).await.unwrap();
+    let (b, digest_b, _) = approved_item(&t, "关于开展安全生产检查的通知").await;
+    let prod_seal = ok(seal(&t.publisher, &b, &digest_b).await);
+    assert_eq!(prod_seal["kid"], prod_kid.as_str());
+
+    // The development key is still published, and marked.
+    let (jwks_text, keys) = jwks(&app).await;
+    let dev_key = keys.get(&dev_kid).expect("the development key stays published after the rotation");
+    assert!(dev_key.dev_key(), "{jwks_text}");
+    assert!(!keys.get(&prod_kid).unwrap().dev_key());
+
+    let scratch = tempfile::tempdir().unwrap();
+    let serial = dev_seal["serial"].as_str().unwrap();
+    let public = public_seal(&app, serial).await;
+    let content = content_bytes(&public["envelope"]["content"]);
+    let jws = public["jws"].as_str().unwrap();
+    // It verifies (reported as a development seal) in Rust and Python …
+    let verified = rust_verify(jws, &keys, &content).expect("a development seal verifies after the rotation");
+    assert!(verified.dev_key);
+    let (code, out) = python_verify(scratch.path(), "dev", jws, &jwks_text, &content);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("(development key)"), "{out}");
+    // … and a verifier that refuses development keys refuses it, by the key
+    // set's mark.
+    let opts =
+        seal::VerifyOptions { content: seal::Content::Bytes(&content), refuse_dev_keys: true, ..Default::default() };
+    let report = seal::verify_report(jws, &keys, &opts);
+    assert_eq!(report.failed_check(), Some("dev-key"), "{report}");
+    assert!(report.to_string().contains("the key set marks key"), "{report}");
+    let (code, out) =
+        python_verify_with(scratch.path(), "dev-refused", jws, &jwks_text, &content, &["--refuse-dev-keys"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.trim_end().ends_with("INVALID dev-key"), "{out}");
+    // The production seal passes a refusing verifier.
+    let public_b = public_seal(&app, prod_seal["serial"].as_str().unwrap()).await;
+    let content_b = content_bytes(&public_b["envelope"]["content"]);
+    let opts =
+        seal::VerifyOptions { content: seal::Content::Bytes(&content_b), refuse_dev_keys: true, ..Default::default() };
+    seal::verify(public_b["jws"].as_str().unwrap(), &keys, &opts).expect("a production seal");
+
+    assert_eq!(status(&app, serial).await["status"], "valid");
+    let verifier = gateway::sealing::log_verifier(&app_settings(&app)).unwrap();
+    assert_eq!(app.db.seal_audit(&verifier).await.unwrap().problem, None);
+    app.stop().await;
+}
+
+/// Issue 16, finding 21: two gateways on the default organ code would issue
+/// the same serials, so the default is for the development key only. A
+/// production key with it stops the start (nothing registered) and refuses
+/// sealing when rotated in later (nothing stored).
+async fn issue_16_the_default_organ_code_is_refused_outside_development(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(app.settings().seal.org_code, gateway::config::DEFAULT_ORG_CODE);
+    let t = team(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("seal-2026.pem");
+    gateway::sealing::generate_key_file(&file).unwrap();
+
+    // Start with a production key and the default organ code: refused.
+    let keys_before = app.db.seal_keys().await.unwrap();
+    let mut settings = app.settings().clone();
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.seal.key_file = Some(file.clone());
+    match gateway::server::Server::bind(settings).await {
+        Ok(_) => panic!("a production key with the default organ code must not start"),
+        Err(e) => assert!(e.to_string().contains("org_code"), "{e}"),
+    }
+    let keys_after = app.db.seal_keys().await.unwrap();
+    assert_eq!(keys_after.len(), keys_before.len(), "nothing is registered by a refused start");
+
+    // Rotated into a running gateway on the default code: sealing refused.
+    gateway::sealing::rotate(&app.db, &file).await.unwrap();
+    let (id, digest, _) = approved_item(&t, "关于调整办事指南的通知").await;
+    let before = app.snapshot().await;
+    refused(seal(&t.publisher, &id, &digest).await, StatusCode::CONFLICT, "机构代码");
+    assert_eq!(app.snapshot().await, before, "a refused seal changes nothing");
+    assert_eq!(seal_count(&app).await, 0);
+    app.stop().await;
+
+    // With its own organ code the same key seals, and the serial says whose.
+    let app = TestApp::spawn_with(backend, |s| {
+        s.seal.org_code = ORG.into();
+        s.seal.key_file = Some(file.clone());
+    })
+    .await;
+    let t = team(&app).await;
+    let (id, digest, _) = approved_item(&t, "关于调整办事指南的通知").await;
+    let sealed = ok(seal(&t.publisher, &id, &digest).await);
+    assert!(sealed["serial"].as_str().unwrap().starts_with("321183-"), "{sealed}");
+    assert_eq!(sealed["dev_key"], false);
+    app.stop().await;
+}
+
+/// Issue 16, finding 10: the public record of a 依申请公开 item, and of an
+/// embargoed one before its `not_before`, shows only what a channel holding
+/// the seal needs to check it (serial, status, key, log index): no item id,
+/// digest, issuer, 发文字号 or manifest; the status list does not name them.
+async fn issue_16_public_record_of_a_non_public_or_embargoed_item(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = team(&app).await;
+    let mut on_request = sample_item();
+    on_request["title"] = json!("关于某企业信息公开申请的答复");
+    on_request["attribute"] = json!("on_request");
+    on_request["attribute_reason"] = json!("涉及第三方商业信息，依申请公开");
+    on_request["legal_basis"] = json!("《中华人民共和国政府信息公开条例》第十五条");
+    on_request["channels"] = json!(["applicant"]);
+    on_request["doc_number"] = json!("江政办发〔2025〕17号");
+    let (id_a, digest_a) = submitted(&t, &on_request).await;
+    approve(&t, &id_a, &digest_a).await;
+    let sealed_a = ok(seal(&t.publisher, &id_a, &digest_a).await);
+    // The publisher's own answer is the full record.
+    assert_eq!(sealed_a["disclosure"], "full");
+    assert_eq!(sealed_a["manifest"]["doc_number"], "江政办发〔2025〕17号");
+
+    let mut embargoed = sample_item();
+    embargoed["title"] = json!("关于调整公共交通票价的通知");
+    embargoed["doc_number"] = json!("江政办发〔2025〕18号");
+    let (id_b, digest_b) = submitted(&t, &embargoed).await;
+    approve(&t, &id_b, &digest_b).await;
+    let not_before = time::OffsetDateTime::now_utc() + time::Duration::seconds(4);
+    let not_before = not_before.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let sealed_b = ok(t
+        .publisher
+        .post(&format!("/api/v1/items/{id_b}/seal"), &json!({"content_digest": digest_b, "not_before": not_before}))
+        .await);
+
+    for (sealed, id, digest, doc) in
+        [(&sealed_a, &id_a, &digest_a, "江政办发〔2025〕17号"), (&sealed_b, &id_b, &digest_b, "江政办发〔2025〕18号")]
+    {
+        let serial = sealed["serial"].as_str().unwrap();
+        let body = text(&app, &format!("/api/v1/seals/{serial}")).await;
+        let record: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(record["disclosure"], "restricted", "{record}");
+        assert_eq!(record["status"], "valid");
+        assert_eq!(record["kid"], sealed["kid"]);
+        assert_eq!(record["log_index"], sealed["log_index"]);
+        for field in ["item_id", "content_digest", "jws", "manifest", "envelope", "sealed_at", "not_before"] {
+            assert!(record[field].is_null(), "{field} shown: {record}");
+        }
+        let hex = digest.trim_start_matches("sha256:");
+        for secret in [id.as_str(), hex, doc, "江城市人民政府办公室", sealed["jws"].as_str().unwrap()] {
+            assert!(!body.contains(secret), "{secret} shown: {body}");
+        }
+        // A channel holding the seal checks its status as before.
+        assert_eq!(status(&app, serial).await["status"], "valid");
+    }
+    let list: Value = reqwest::get(format!("{}/api/v1/seal-status", app.base)).await.unwrap().json().await.unwrap();
+    let serials: Vec<&Value> = list["entries"].as_array().unwrap().iter().map(|e| &e["serial"]).collect();
+    assert_eq!(serials, [&Value::Null, &Value::Null], "{list}");
+
+    // The embargo passes: the 主动公开 item's record is public from then on.
+    let serial_b = sealed_b["serial"].as_str().unwrap().to_owned();
+    tests::until(20, "the embargo passes", async || public_seal(&app, &serial_b).await["disclosure"] == "full").await;
+    let record = public_seal(&app, &serial_b).await;
+    assert_eq!(record["manifest"]["doc_number"], "江政办发〔2025〕18号");
+    assert_eq!(record["jws"], sealed_b["jws"]);
+    let list: Value = reqwest::get(format!("{}/api/v1/seal-status", app.base)).await.unwrap().json().await.unwrap();
+    assert_eq!(list["entries"][0]["serial"], Value::Null, "{list}");
+    assert_eq!(list["entries"][1]["serial"], serial_b.as_str(), "{list}");
+    app.stop().await;
+}
+
+/// Issue 16, finding 14: the status-list token, signed with the seal key,
+/// names the configured public URL whatever `Host` the request carries.
+async fn issue_16_the_host_header_does_not_reach_what_the_seal_key_signs(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.public_url = Some("https://gateway.example.gov.cn".into())).await;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    for host in [None, Some("evil.example"), Some("127.0.0.1:1")] {
+        let mut request = reqwest::Client::new().get(format!("{}/api/v1/status-list", app.base));
+        if let Some(h) = host {
+            request = request.header("host", h);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let token = response.text().await.unwrap();
+        let payload: Value = serde_json::from_slice(&b64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        assert_eq!(payload["sub"], "https://gateway.example.gov.cn/api/v1/status-list", "Host {host:?}: {payload}");
+    }
+    app.stop().await;
+}
+
+/// Issue 16, finding 6: whoever holds a copy of the database can change an
+/// event and recompute the whole hash chain, and a bare chain walk calls
+/// it intact. The chain's head is in every signed checkpoint (at each seal
+/// and periodically), so `audit verify` catches the rewrite; someone who
+/// also took the log key can re-sign the stored checkpoints, and then the
+/// checkpoints a witness kept from the public endpoint catch it
+/// (`gateway audit verify --checkpoints FILE`).
+async fn issue_16_a_rewritten_audit_chain_is_caught_by_the_signed_checkpoints(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.seal.checkpoint_secs = 1).await;
+    let t = team(&app).await;
+    let (id, digest, _) = approved_item(&t, "关于开展2025年度政务公开业务培训的通知").await;
+    ok(seal(&t.publisher, &id, &digest).await);
+    // A witness keeps what the public endpoint signs.
+    let mut witness = text(&app, "/api/v1/log/checkpoint").await;
+    assert!(witness.contains("\ngov-disclosure/audit-head "), "{witness}");
+    // Events after the seal (a login) are anchored by the periodic checkpoint.
+    let auditor = app.user("shen", &[Role::Auditor], None).await;
+    let head: i64 =
+        sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1").fetch_one(app.db.pool()).await.unwrap();
+    let line = format!("\ngov-disclosure/audit-head {head} ");
+    tests::until(15, "a periodic checkpoint anchors the audit head", async || {
+        text(&app, "/api/v1/log/checkpoint").await.contains(&line)
+    })
+    .await;
+    witness.push_str(&text(&app, "/api/v1/log/checkpoint").await);
+    let (status_code, report) = auditor.get("/api/v1/audit/verify").await;
+    assert_eq!(status_code, StatusCode::OK);
+    assert_eq!(report["intact"], true, "{report}");
+    assert_eq!(report["anchored_events"], head, "{report}");
+
+    // The attack: the seal's issuer becomes the approver, and every hash
+    // after it is recomputed, in the database.
+    let seq: i64 = sqlx::query_scalar("SELECT seq FROM audit_events WHERE action = 'seal.issue'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let approver: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE username = 'feng'").fetch_one(app.db.pool()).await.unwrap();
+    let rewritten = tests::rewrite_audit_chain(&app.db, seq, |e| {
+        if e.seq == seq {
+            e.actor_id = Some(approver.clone());
+        }
+    })
+    .await;
+    // A bare hash chain cannot tell …
+    assert_eq!(app.db.verify_audit_chain().await.unwrap().first_broken, None);
+    // … the signed checkpoints can.
+    let (_, report) = auditor.get("/api/v1/audit/verify").await;
+    assert_eq!(report["intact"], false, "{report}");
+    assert!(report["first_broken"].as_i64().unwrap() >= seq, "{report}");
+    assert!(report["reason"].as_str().unwrap().contains("signed checkpoint"), "{report}");
+    let verifier = gateway::sealing::log_verifier(&app_settings(&app)).unwrap();
+    assert!(app.db.seal_audit(&verifier).await.unwrap().problem.is_some());
+
+    // Whoever also took the log key (`<data_dir>/keys/log.key`) re-signs
+    // every stored checkpoint with the rewritten hashes …
+    let skey = std::fs::read_to_string(app.data_dir().join("keys/log.key")).unwrap();
+    let signer = seal::note::NoteSigner::from_skey(skey.trim()).unwrap();
+    let resign = |note: &str| -> String {
+        let mut cp = seal::note::Checkpoint::open(note, signer.verifier()).unwrap();
+        let head = gateway::store::AuditHead::of_checkpoint(&cp).unwrap().expect("an anchored checkpoint");
+        let hash = rewritten.get(&head.events).cloned().unwrap_or(head.hash);
+        cp.extensions = vec![gateway::store::AuditHead { events: head.events, hash }.extension_line()];
+        signer.sign_checkpoint(&cp).unwrap()
+    };
+    for (table, key) in [("tlog_checkpoints", "size"), ("audit_anchors", "events")] {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as(&format!("SELECT {key}, note FROM {table}")).fetch_all(app.db.pool()).await.unwrap();
+        for (k, note) in rows {
+            sqlx::query(&format!("UPDATE {table} SET note = $1 WHERE {key} = $2"))
+                .bind(resign(&note))
+                .bind(k)
+                .execute(app.db.pool())
+                .await
+                .unwrap();
+        }
+    }
+    // … and the store agrees with itself again: this is what a database and
+    // log key holder can do, and why checkpoints are kept outside.
+    let (_, report) = auditor.get("/api/v1/audit/verify").await;
+    assert_eq!(report["intact"], true, "{report}");
+
+    // The witness's checkpoints catch it: `gateway audit verify --checkpoints`.
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("witness-checkpoints.txt");
+    std::fs::write(&file, &witness).unwrap();
+    let vkey = text(&app, "/api/v1/log/key").await;
+    let run = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(tests::process::gateway_binary());
+        cmd.current_dir(scratch.path()).arg("--data-dir").arg(app.data_dir());
+        if let Some(url) = &app.settings().database.url {
+            cmd.arg("--database-url").arg(url.expose());
+        }
+        let out = cmd.args(["audit", "verify"]).args(extra).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (code, out) = run(&[]);
+    assert_eq!(code, Some(0), "the store alone agrees with itself: {out}");
+    let file_arg = file.to_str().unwrap();
+    for extra in [vec!["--checkpoints", file_arg], vec!["--checkpoints", file_arg, "--log-key", vkey.trim()]] {
+        let (code, out) = run(&extra);
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains("审计链已损坏") && out.contains("external signed checkpoint"), "{out}");
+    }
     app.stop().await;
 }

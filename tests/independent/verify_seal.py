@@ -6,7 +6,11 @@ the `cryptography` package and the standard library. It makes the checks of
 docs/seal.md section 6 in the same order and prints one line per check and
 the verdict:
 
-    verify_seal.py --keys jwks.json [--content FILE] [--channel ID] [--now SECS] SEAL.jws
+    verify_seal.py --keys jwks.json [--content FILE] [--channel ID] [--now SECS]
+                   [--status STATUS] [--refuse-dev-keys] SEAL.jws
+
+The seal file holds the seal; one final line ending (LF or CRLF) is dropped,
+nothing else (docs/seal.md section 6).
 
 Exit status: 0 valid, 1 invalid, 2 usage or input error.
 """
@@ -31,6 +35,52 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 TOKEN = re.compile(r"^[A-Za-z0-9._:+-]{1,64}$")
 CHANNEL = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 ROLE = re.compile(r"^[a-z0-9_]{1,32}$")
+STATUSES = ("valid", "withdrawn", "suspended", "superseded", "revoked")
+
+# Ed25519 (RFC 8032 section 5.1): the field prime, the curve constant d, the
+# group order L. Used only for the strict rules that OpenSSL (and so the
+# `cryptography` package) does not apply: a small-order R or public key.
+P = 2**255 - 19
+D = -121665 * pow(121666, P - 2, P) % P
+L = 2**252 + 27742317777372353535851937790883648493
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+
+def decode_point(b):
+    """RFC 8032 section 5.1.3; None when the bytes are not a point."""
+    y = int.from_bytes(b, "little")
+    sign, y = y >> 255, y & ((1 << 255) - 1)
+    if y >= P:
+        return None
+    x2 = (y * y - 1) * pow(D * y * y + 1, P - 2, P) % P
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P:
+        x = x * SQRT_M1 % P
+    if (x * x - x2) % P:
+        return None
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = P - x
+    return x, y
+
+
+def point_add(p, q):
+    """Twisted Edwards addition (a = -1), complete on this curve."""
+    (x1, y1), (x2, y2) = p, q
+    t = D * x1 * x2 * y1 * y2 % P
+    return ((x1 * y2 + x2 * y1) * pow(1 + t, P - 2, P) % P,
+            (y1 * y2 + x1 * x2) * pow(1 - t, P - 2, P) % P)
+
+
+def small_order(b):
+    """True when the 32 bytes decode to a point of order 1, 2, 4 or 8."""
+    pt = decode_point(b)
+    if pt is None:
+        return False
+    for _ in range(3):
+        pt = point_add(pt, pt)
+    return pt == (0, 1)
 
 
 class Refused(Exception):
@@ -82,10 +132,14 @@ def load_keys(path):
                 raise Refused(f"kid {kid} is not the thumbprint of its key")
             if len(b64url(jwk["x"])) != 32:
                 raise Refused(f"key {kid} is not 32 bytes")
+            if small_order(b64url(jwk["x"])):
+                raise Refused(f"key {kid} is a weak (small-order) key")
             if jwk.get("use", "sig") != "sig" or jwk.get("alg", "EdDSA") not in ALGS:
                 raise Refused(f"key {kid} is not an EdDSA signing key")
             if jwk.get("status", "active") not in ("active", "revoked"):
                 raise Refused(f"key {kid} has an unknown status")
+            if not isinstance(jwk.get("dev_key", False), bool):
+                raise Refused(f"key {kid}: dev_key is not a boolean")
         keys[kid] = jwk
     return keys
 
@@ -95,7 +149,8 @@ def is_int(v, lo=0):
 
 
 def is_text(v, n):
-    return isinstance(v, str) and v.strip() != "" and len(v) <= n and not any(
+    """1-n characters, none a control character (section 3); nothing more."""
+    return isinstance(v, str) and 1 <= len(v) <= n and not any(
         ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in v)
 
 
@@ -174,7 +229,7 @@ def check_manifest(m):
         raise Refused("dev_key")
 
 
-def verify(seal, keys, content=None, channel=None, now=None):
+def verify(seal, keys, content=None, channel=None, now=None, status=None, refuse_dev_keys=False):
     """Returns (checks, failed_check, manifest); checks = [(name, outcome, detail)]."""
     checks = []
 
@@ -207,9 +262,12 @@ def verify(seal, keys, content=None, channel=None, now=None):
         checks.append(("key", "FAIL", f"no Ed25519 key {hdr['kid']} in the key set"))
         return result("key")
     checks.append(("key", "PASS", f"key {hdr['kid']}"))
-    # 4 signature, over the received bytes
+    # 4 signature, over the received bytes, strictly: S < L and R not of
+    # small order (OpenSSL checks the first, not the second).
     try:
         if len(sig) != 64:
+            raise InvalidSignature()
+        if int.from_bytes(sig[32:], "little") >= L or small_order(sig[:32]):
             raise InvalidSignature()
         Ed25519PublicKey.from_public_bytes(b64url(jwk["x"])).verify(sig, f"{parts[0]}.{parts[1]}".encode("ascii"))
         checks.append(("signature", "PASS", "Ed25519 signature verifies"))
@@ -239,7 +297,10 @@ def verify(seal, keys, content=None, channel=None, now=None):
     check("key-validity", ("nbf" not in jwk or jwk["nbf"] <= at) and ("exp" not in jwk or at < jwk["exp"]),
           f"sealed_at {at}, key nbf {jwk.get('nbf')} exp {jwk.get('exp')}")
     check("key-revocation", jwk.get("status", "active") != "revoked", "key status")
-    check("seal-status", True, "not checked", skipped=True)
+    if status is None:
+        check("seal-status", True, "not checked", skipped=True)
+    else:
+        check("seal-status", status == "valid", f"status {status}")
     if content is None:
         check("content", True, "not checked", skipped=True)
     else:
@@ -253,7 +314,10 @@ def verify(seal, keys, content=None, channel=None, now=None):
         check("not-before", True, "not checked", skipped=True)
     else:
         check("not-before", now >= m["not_before"], f"now {now}, not before {m['not_before']}")
-    check("dev-key", True, "DEVELOPMENT key (reported)" if m["dev_key"] else "production key")
+    # The key set, not the seal, says what a development key is.
+    dev = jwk.get("dev_key", False) is True or m["dev_key"]
+    check("dev-key", not (dev and refuse_dev_keys), "DEVELOPMENT key" if dev else "production key")
+    m["dev_key"] = dev
     return checks, (failed[0] if failed else None), m
 
 
@@ -263,12 +327,19 @@ def main():
     ap.add_argument("--content")
     ap.add_argument("--channel")
     ap.add_argument("--now", type=int, default=None, help="seconds since the epoch (default: now)")
+    ap.add_argument("--status", choices=STATUSES, help="the seal's status from the gateway")
+    ap.add_argument("--refuse-dev-keys", action="store_true")
     ap.add_argument("seal")
     a = ap.parse_args()
     try:
         keys = load_keys(a.keys)
-        with open(a.seal, encoding="ascii") as f:
-            seal = f.read().strip()
+        with open(a.seal, "rb") as f:
+            raw = f.read()
+        for ending in (b"\r\n", b"\n"):
+            if raw.endswith(ending):
+                raw = raw[:-len(ending)]
+                break
+        seal = raw.decode("ascii")
         content = None
         if a.content:
             with open(a.content, "rb") as f:
@@ -277,7 +348,7 @@ def main():
         print(f"error: {e}", file=sys.stderr)
         return 2
     now = a.now if a.now is not None else int(time.time())
-    checks, failed, m = verify(seal, keys, content, a.channel, now)
+    checks, failed, m = verify(seal, keys, content, a.channel, now, a.status, a.refuse_dev_keys)
     for name, outcome, detail in checks:
         print(f"{outcome} {name:<15} {detail}")
     if failed:

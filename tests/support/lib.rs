@@ -368,3 +368,40 @@ pub fn sample_item() -> Value {
         "formed_at": "2025-03-01"
     })
 }
+
+/// The attack of issue 16 on the audit trail: whoever holds the database
+/// edits the events from `from_seq` on (`edit`) and recomputes every hash
+/// after them, as `store::audit` computes it, and the head. Returns the new
+/// hash of every event from `from_seq` on, by sequence number.
+pub async fn rewrite_audit_chain(
+    db: &Db,
+    from_seq: i64,
+    mut edit: impl FnMut(&mut gateway::store::AuditEvent),
+) -> std::collections::BTreeMap<i64, String> {
+    let events = db.audit_events(None, from_seq - 1, 100_000).await.expect("audit events");
+    let mut prev = events.first().expect("an event to rewrite").prev_hash.clone();
+    let mut hashes = std::collections::BTreeMap::new();
+    for mut event in events {
+        edit(&mut event);
+        event.prev_hash = prev;
+        let canonical = json!({
+            "seq": event.seq, "at": event.at, "actor_id": event.actor_id, "action": event.action,
+            "item_id": event.item_id, "version": event.version, "detail": event.detail,
+            "prev_hash": event.prev_hash,
+        });
+        event.hash = seal::ContentDigest::of(&seal::canonical::to_vec(&canonical).unwrap()).to_string();
+        sqlx::query("UPDATE audit_events SET actor_id = $1, detail = $2, prev_hash = $3, hash = $4 WHERE seq = $5")
+            .bind(event.actor_id.as_deref())
+            .bind(event.detail.to_string())
+            .bind(event.prev_hash.as_str())
+            .bind(event.hash.as_str())
+            .bind(event.seq)
+            .execute(db.pool())
+            .await
+            .expect("rewrite an event");
+        hashes.insert(event.seq, event.hash.clone());
+        prev = event.hash;
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(prev).execute(db.pool()).await.expect("the head");
+    hashes
+}

@@ -225,7 +225,7 @@ fn toml_string(s: &str) -> String {
 }
 
 /// The `gateway` binary of this build (built once per test process).
-fn gateway_binary() -> PathBuf {
+pub fn gateway_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Some(bin) = std::env::var_os("GATEWAY_BIN") {

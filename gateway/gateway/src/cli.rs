@@ -204,8 +204,21 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the hash chain; exit 1 and name the first broken event if it is broken.
-    Verify,
+    /// Check the hash chain against every signed log checkpoint that anchors
+    /// it; exit 1 and name the first broken event if it is broken.
+    Verify {
+        /// A file of signed checkpoints kept outside the gateway (by a witness
+        /// or channel: `curl …/api/v1/log/checkpoint >> FILE`): the chain must
+        /// match them too. This is what catches a rewrite by someone who holds
+        /// both the database and the log key.
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+        /// The log's verifier key (`name+keyid+base64`, as `/api/v1/log/key`
+        /// publishes it), obtained outside the gateway. Default: the key in
+        /// `<data_dir>/keys/log.key`.
+        #[arg(long)]
+        log_key: Option<String>,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -362,19 +375,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Verify { checkpoints, log_key }) => {
             let db = server::open_database(&settings).await?;
-            let report = db.verify_audit_chain().await?;
+            let verifier = match log_key {
+                Some(vkey) => seal::note::NoteVerifier::from_vkey(vkey.trim()).context("日志公钥（--log-key）无效")?,
+                None => gateway::sealing::log_verifier(&settings)?,
+            };
+            let external = match &checkpoints {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("无法读取检查点文件 {}", path.display()))?;
+                    let notes = gateway::store::split_notes(&text);
+                    anyhow::ensure!(!notes.is_empty(), "检查点文件 {} 中没有签名检查点", path.display());
+                    notes
+                }
+                None => Vec::new(),
+            };
+            let report = db.verify_audit_anchored(&verifier, &external).await?;
             match report.first_broken {
                 None => {
-                    println!("审计链完整：共 {} 条事件，逐条校验通过。", report.events);
+                    println!(
+                        "审计链完整：共 {} 条事件，逐条校验通过；与 {} 个签名检查点一致（其中外部保存的 {} 个），\
+                         已锚定前 {} 条事件。",
+                        report.events, report.anchors, report.external_anchors, report.anchored_events
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(seq) => {
-                    println!(
-                        "审计链已损坏：第 {seq} 条事件校验失败（{}）。该事件及其后的记录不可信。",
-                        report.reason.unwrap_or_default()
-                    );
+                    let at = if seq > 0 { format!("第 {seq} 条事件校验失败，") } else { String::new() };
+                    println!("审计链已损坏：{at}{}。该处及其后的记录不可信。", report.reason.unwrap_or_default());
                     Ok(ExitCode::from(1))
                 }
             }
@@ -477,6 +506,13 @@ async fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<ExitC
             }
         }
         KeysCommand::Rotate { key_file } => {
+            // A production key never seals under the development organ code
+            // (the gateway refuses it too, at start and when sealing).
+            anyhow::ensure!(
+                settings.seal.org_code != gateway::config::DEFAULT_ORG_CODE,
+                "[seal] org_code 仍为开发用默认值 {}：启用正式封签密钥前请设置本机关的机构代码（否则两台网关会签发相同的序号）",
+                gateway::config::DEFAULT_ORG_CODE
+            );
             let key = gateway::sealing::rotate(&db, &key_file).await?;
             println!("已启用新封签密钥 {}；原密钥已停用，仍在公钥集中发布，旧封签可继续验证。", key.kid);
         }

@@ -53,6 +53,11 @@ pub struct Settings {
     pub seal: SealSettings,
     /// Channel delivery: dispatcher timing, retries, withdrawal escalation.
     pub delivery: DeliverySettings,
+    /// The gateway's public base URL (`https://gateway.example.gov.cn`),
+    /// environment `GATEWAY_PUBLIC_URL`: every URL the gateway writes into
+    /// something it signs or publishes comes from here, never from a
+    /// request's `Host` header. Default: `http://<listen>`.
+    pub public_url: Option<String>,
 }
 
 /// `[delivery]`: how events reach channels (docs/delivery.md).
@@ -128,15 +133,24 @@ pub struct SealSettings {
     pub key_pem: Option<Secret>,
     /// The transparency log's name (the checkpoint origin and note key name).
     pub log_name: String,
+    /// How often a checkpoint is signed when the audit chain moved without a
+    /// seal (it anchors the chain's head), seconds.
+    pub checkpoint_secs: u64,
 }
+
+/// The organ code a gateway starts with: for development only. Two gateways
+/// on it would issue the same serials, so a gateway with a production seal
+/// key refuses it (docs/seal.md §9a).
+pub const DEFAULT_ORG_CODE: &str = "000000";
 
 impl Default for SealSettings {
     fn default() -> SealSettings {
         SealSettings {
-            org_code: "000000".into(),
+            org_code: DEFAULT_ORG_CODE.into(),
             key_file: None,
             key_pem: None,
             log_name: "gateway.local/seal-log".into(),
+            checkpoint_secs: 60,
         }
     }
 }
@@ -217,6 +231,7 @@ impl Default for Settings {
             workflow: WorkflowSettings::default(),
             seal: SealSettings::default(),
             delivery: DeliverySettings::default(),
+            public_url: None,
         }
     }
 }
@@ -347,6 +362,9 @@ impl Settings {
         if let Some(v) = env("GATEWAY_SEAL_KEY") {
             settings.seal.key_pem = Some(Secret::new(v));
         }
+        if let Some(v) = env("GATEWAY_PUBLIC_URL") {
+            settings.public_url = Some(v);
+        }
         if let Some(v) = env("GATEWAY_SEAL_KEY_FILE") {
             settings.seal.key_file = Some(PathBuf::from(v));
         }
@@ -416,6 +434,24 @@ impl Settings {
         if self.seal.key_file.is_some() && self.seal.key_pem.is_some() {
             return invalid("seal.key_file", "give either a key file or GATEWAY_SEAL_KEY, not both");
         }
+        // "Development" is the development seal key: no key configured.
+        if org.as_str() == DEFAULT_ORG_CODE && (self.seal.key_file.is_some() || self.seal.key_pem.is_some()) {
+            return invalid(
+                "seal.org_code",
+                "the default organ code 000000 is for development (the development seal key) only: \
+                 with a production seal key set [seal] org_code to your organ's code, or two gateways \
+                 would issue the same serials",
+            );
+        }
+        if self.seal.checkpoint_secs == 0 {
+            return invalid("seal.checkpoint_secs", "must be at least 1");
+        }
+        if let Some(url) = &self.public_url {
+            let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+            if !rest.is_some_and(|r| !r.is_empty() && !r.contains(['/', '?', '#', ' ', '"', '<', '>'])) {
+                return invalid("public_url", "must be http:// or https:// and a host (and port), without a path");
+            }
+        }
         let name = &self.seal.log_name;
         if name.is_empty()
             || name.len() > 128
@@ -459,6 +495,12 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The public base URL, without a trailing slash: `public_url`, or
+    /// `http://<listen>`. Never taken from a request.
+    pub fn public_base(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen))
     }
 
     /// The database URL: the configured one, or SQLite in the data directory.
@@ -514,6 +556,37 @@ mod tests {
         let env = |name: &str| (name == "GATEWAY_LISTEN").then(|| "nowhere".to_owned());
         let err = Settings::load_with_env(None, &Overrides::default(), env).unwrap_err();
         assert!(err.to_string().contains("GATEWAY_LISTEN"), "{err}");
+    }
+
+    /// Issue 16: the default organ code is for the development key only.
+    #[test]
+    fn a_production_seal_key_needs_an_organ_code() {
+        let key = |name: &str| (name == "GATEWAY_SEAL_KEY_FILE").then(|| "/etc/gateway/seal.pem".to_owned());
+        let err = Settings::load_with_env(None, &Overrides::default(), key).unwrap_err();
+        assert!(err.to_string().contains("seal.org_code"), "{err}");
+        let pem = |name: &str| (name == "GATEWAY_SEAL_KEY").then(|| "-----BEGIN PRIVATE KEY-----".to_owned());
+        assert!(Settings::load_with_env(None, &Overrides::default(), pem).is_err());
+        // Development (no key configured) runs on the default.
+        Settings::load_with_env(None, &Overrides::default(), |_| None).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, "[seal]\norg_code = \"321183\"\n").unwrap();
+        let s = Settings::load_with_env(Some(&path), &Overrides::default(), key).unwrap();
+        assert_eq!(s.seal.org_code, "321183");
+    }
+
+    /// Issue 16: public URLs come from configuration.
+    #[test]
+    fn public_url_is_configured_not_guessed() {
+        let s = Settings::load_with_env(None, &Overrides::default(), |_| None).unwrap();
+        assert_eq!(s.public_base(), "http://127.0.0.1:8080");
+        let env = |name: &str| (name == "GATEWAY_PUBLIC_URL").then(|| "https://gw.example.gov.cn".to_owned());
+        let s = Settings::load_with_env(None, &Overrides::default(), env).unwrap();
+        assert_eq!(s.public_base(), "https://gw.example.gov.cn");
+        for bad in ["gw.example.gov.cn", "https://gw.example.gov.cn/", "https://", "ftp://gw"] {
+            let env = |name: &str| (name == "GATEWAY_PUBLIC_URL").then(|| bad.to_owned());
+            assert!(Settings::load_with_env(None, &Overrides::default(), env).is_err(), "{bad}");
+        }
     }
 
     #[test]

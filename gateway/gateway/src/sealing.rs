@@ -54,6 +54,18 @@ impl std::fmt::Debug for SealKeys {
     }
 }
 
+/// Why a key may not seal under `org_code`: a production key on the
+/// development default (docs/seal.md §9a).
+fn org_code_problem(org_code: &str, kid: &str, dev: bool) -> Option<String> {
+    (org_code == crate::config::DEFAULT_ORG_CODE && !dev).then(|| {
+        format!(
+            "seal key {kid} is a production key but [seal] org_code is the development default {}: \
+             set it to your organ's code (two gateways on the default would issue the same serials)",
+            crate::config::DEFAULT_ORG_CODE
+        )
+    })
+}
+
 /// The directory of generated keys (development seal key, log key).
 pub fn keys_dir(settings: &Settings) -> PathBuf {
     settings.data_dir.join("keys")
@@ -130,6 +142,10 @@ impl SealKeys {
             let key = new_key(&signer, absolute(&path).display().to_string(), true);
             (signer, key)
         };
+        // Refused before anything is registered.
+        if let Some(problem) = org_code_problem(&seal.org_code, &key.kid, key.dev) {
+            return Err(SealKeyError::Key(problem));
+        }
         if db.register_seal_key(&key).await? {
             tracing::info!(kid = %signer.kid(), "seal key registered and active");
         }
@@ -137,6 +153,9 @@ impl SealKeys {
         let keys = SealKeys { org_code: seal.org_code.clone(), env_signer, cache: Mutex::default(), log };
         match db.seal_keys().await?.into_iter().find(SealKeyRecord::is_active) {
             Some(active) => {
+                if let Some(problem) = keys.org_code_problem(&active) {
+                    return Err(SealKeyError::Key(problem));
+                }
                 keys.signer_for(&active)?;
             }
             None => tracing::error!(
@@ -149,6 +168,14 @@ impl SealKeys {
     /// The organ code that starts serials.
     pub fn org_code(&self) -> &str {
         &self.org_code
+    }
+
+    /// Why `key` may not seal under this organ code: the default organ code
+    /// is for the development key only (two gateways on it would issue the
+    /// same serials). Checked at start and in every sealing transaction, so
+    /// a production key rotated in later is covered too.
+    pub fn org_code_problem(&self, key: &SealKeyRecord) -> Option<String> {
+        org_code_problem(&self.org_code, &key.kid, key.dev)
     }
 
     /// The transparency log's note signer.

@@ -55,6 +55,20 @@ pub fn spawn(state: AppState) -> Tasks {
             }
         }
     })));
+    // Anchor the audit chain in a signed checkpoint when it moved without a
+    // seal (store::audit, docs/seal.md §9).
+    let every = Duration::from_secs(state.settings.seal.checkpoint_secs);
+    handles.push(tokio::spawn(every_until_stopped(every, stopped.clone(), {
+        let state = state.clone();
+        move || {
+            let state = state.clone();
+            async move {
+                if let Err(e) = state.db.anchor_audit_head(&state.seal_keys).await {
+                    tracing::warn!(error = %e, "anchoring the audit head failed; will retry");
+                }
+            }
+        }
+    })));
     if state.settings.workflow.notify_webhook.is_some() {
         let allowed = crate::delivery::AllowedNetworks::of(&state.settings.delivery);
         let client = crate::delivery::http_client(Duration::from_secs(10), &allowed);

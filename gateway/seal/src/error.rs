@@ -85,7 +85,7 @@ pub enum Error {
     SealStatus {
         /// The seal serial number.
         serial: String,
-        /// The status the caller supplied (`withdrawn`, `suspended`, `superseded`).
+        /// The status the caller supplied (`withdrawn`, `suspended`, `superseded`, `revoked`).
         status: String,
     },
     /// The content does not hash to the digest the seal carries.
@@ -116,9 +116,10 @@ pub enum Error {
         /// The time the caller verified at.
         now: u64,
     },
-    /// The seal was made with a development key and the caller refuses those.
-    #[error("seal was made with a development key")]
-    DevKey,
+    /// The seal was made with a development key (the key set marks its key
+    /// so, or the seal says so) and the caller refuses those.
+    #[error("seal was made with a development key: {0}")]
+    DevKey(String),
     /// A JWK Set that cannot be used at all.
     #[error("key set refused: {0}")]
     Jwks(String),

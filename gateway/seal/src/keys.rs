@@ -141,6 +141,7 @@ pub struct KeyEntry {
     material: KeyMaterial,
     validity: Validity,
     revoked: bool,
+    dev: bool,
     alg: Option<String>,
 }
 
@@ -161,6 +162,12 @@ impl KeyEntry {
     pub fn revoked(&self) -> bool {
         self.revoked
     }
+    /// Whether the key set marks it a development key (`"dev_key": true`).
+    /// The key set, not the seal, says what a development key is: a seal
+    /// of such a key is a development seal whatever its own `dev_key` says.
+    pub fn dev_key(&self) -> bool {
+        self.dev
+    }
     /// The JWK's `alg` member, if it has one.
     pub fn alg(&self) -> Option<&str> {
         self.alg.as_deref()
@@ -172,7 +179,8 @@ impl KeyEntry {
 /// Each Ed25519 key (`"kty":"OKP","crv":"Ed25519"`) must carry a `kid` equal
 /// to its RFC 7638 thumbprint, must not be a weak (small-order) key, and may
 /// carry `use` (must be `sig`), `alg` (`EdDSA` or `Ed25519`), `nbf`/`exp`
-/// (integers, seconds) and `status` (`active` or `revoked`). Keys of other
+/// (integers, seconds), `status` (`active` or `revoked`) and `dev_key`
+/// (a boolean; `true` marks a development key). Keys of other
 /// types are kept as [`KeyMaterial::Unsupported`]; other members are ignored
 /// (RFC 7517 §4).
 ///
@@ -256,6 +264,11 @@ fn parse_jwk(obj: &Map<String, Value>) -> Result<KeyEntry, String> {
         Some("revoked") => true,
         Some(other) => return Err(format!("key {kid}: unknown status {other:?} (expected active or revoked)")),
     };
+    let dev = match obj.get("dev_key") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(format!("key {kid}: \"dev_key\" is not a boolean")),
+    };
     let alg = str_member("alg")?.map(str::to_owned);
     let kty = str_member("kty")?.ok_or("no \"kty\"")?;
     let crv = str_member("crv")?;
@@ -285,7 +298,7 @@ fn parse_jwk(obj: &Map<String, Value>) -> Result<KeyEntry, String> {
     } else {
         KeyMaterial::Unsupported(format!("key type {kty}/{} is not supported by this verifier", crv.unwrap_or("-")))
     };
-    Ok(KeyEntry { kid, material, validity, revoked, alg })
+    Ok(KeyEntry { kid, material, validity, revoked, dev, alg })
 }
 
 fn trunc(s: &str) -> String {
@@ -336,6 +349,12 @@ mod tests {
         bad["nbf"] = 10.into();
         bad["exp"] = 10.into();
         assert!(jwks(json!([bad])).unwrap_err().to_string().contains("not before exp"));
+        let mut bad = jwk.clone();
+        bad["dev_key"] = "yes".into();
+        assert!(jwks(json!([bad])).unwrap_err().to_string().contains("dev_key"));
+        let mut dev = jwk.clone();
+        dev["dev_key"] = true.into();
+        assert!(jwks(json!([dev])).unwrap().iter().next().unwrap().dev_key());
         let mut bad = jwk;
         bad["nbf"] = 1.5.into();
         assert!(jwks(json!([bad])).unwrap_err().to_string().contains("integer"));

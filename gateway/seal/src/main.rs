@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! seal verify --keys jwks.json [--content FILE] [--channel ID] [--now SECS]
-//!             [--status valid|withdrawn|suspended|superseded] [--revoked KID]...
+//!             [--status valid|withdrawn|suspended|superseded|revoked] [--revoked KID]...
 //!             [--refuse-dev-keys] ENVELOPE
 //! seal keygen --out key.pem
 //! seal jwks [--nbf SECS] [--exp SECS] KEY.pem...
@@ -21,9 +21,12 @@ use seal::{Content, ContentDigest, Ed25519Signer, Envelope, KeyId, KeySet, SealS
 
 const USAGE: &str = "usage:
   seal verify --keys JWKS [--content FILE] [--channel ID] [--now SECS]
-              [--status valid|withdrawn|suspended|superseded] [--revoked KID]...
+              [--status valid|withdrawn|suspended|superseded|revoked] [--revoked KID]...
               [--refuse-dev-keys] ENVELOPE
       ENVELOPE: a .jws file, or a JSON envelope {\"seal\": \"<jws>\", \"content\": {...}}; - for stdin.
+        A .jws file holds the seal; one final line ending (LF or CRLF) is dropped, nothing else.
+      --status: the seal's status as GET /api/v1/seals/{serial}/status gives it.
+      --refuse-dev-keys: refuse a seal whose key the key set marks \"dev_key\": true (or that says so itself).
       --content FILE: the canonical content bytes (gov-disclosure/content@1, RFC 8785).
       --now: the time to check not_before against (default: this machine's clock).
   seal keygen --out KEY.pem          new Ed25519 key, PKCS#8 v1 PEM, mode 0600
@@ -128,8 +131,11 @@ fn verify(args: &[String]) -> Result<ExitCode, String> {
         let content = env.content_bytes().map_err(|e| format!("{envelope_path}: {e}"))?;
         (env.seal, content)
     } else {
-        // A .jws file: the seal and nothing else, whitespace around it ignored.
-        (text.trim().to_owned(), None)
+        // A .jws file: the seal and nothing else. One final line ending is
+        // the file's, not the seal's (docs/seal.md §6); any other byte is
+        // the seal's and must pass the structure check.
+        let seal = text.strip_suffix("\r\n").or_else(|| text.strip_suffix('\n')).unwrap_or(text);
+        (seal.to_owned(), None)
     };
 
     let file_content = a.one("content")?.map(read).transpose()?;
@@ -146,14 +152,13 @@ fn verify(args: &[String]) -> Result<ExitCode, String> {
             .map_err(|_| "the clock is before 1970")?
             .as_secs(),
     };
-    let seal_status = match a.one("status")? {
-        None => None,
-        Some("valid") => Some(SealStatus::Valid),
-        Some("withdrawn") => Some(SealStatus::Withdrawn),
-        Some("suspended") => Some(SealStatus::Suspended),
-        Some("superseded") => Some(SealStatus::Superseded),
-        Some(other) => return Err(format!("--status {other:?}: expected valid, withdrawn, suspended or superseded")),
-    };
+    let seal_status =
+        match a.one("status")? {
+            None => None,
+            Some(s) => Some(SealStatus::parse(s).ok_or_else(|| {
+                format!("--status {s:?}: expected valid, withdrawn, suspended, superseded or revoked")
+            })?),
+        };
     let revoked: Vec<KeyId> =
         a.all("revoked").into_iter().map(KeyId::parse).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
 

@@ -6,9 +6,16 @@
 //! a received manifest for verification: verifiers check the signature over
 //! the bytes they received, then parse them with [`Manifest::from_payload`].
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{Error, Sha256, canonical};
+
+/// A member that must be present but may be `null` (`doc_number`,
+/// `supersedes`): with `deserialize_with`, serde no longer treats a missing
+/// `Option` member as `null`, so an absent member is refused.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)
+}
 
 /// The `format` of every v1 manifest.
 pub const MANIFEST_FORMAT: &str = "gov-disclosure/seal@1";
@@ -43,7 +50,8 @@ pub struct Manifest {
     pub attribute: Attribute,
     /// The issuing organ (发布机关), by name.
     pub issuer: String,
-    /// 发文字号, when the item has one.
+    /// 发文字号, when the item has one (always present, `null` when none).
+    #[serde(deserialize_with = "present")]
     pub doc_number: Option<String>,
     /// The channels this seal authorises, sorted, without duplicates.
     pub channels: Vec<String>,
@@ -55,7 +63,9 @@ pub struct Manifest {
     pub review: ReviewRef,
     /// The final sign-off (签发), pseudonymously.
     pub sign_off: SignOff,
-    /// For a correction (更正): the serial of the seal this one replaces.
+    /// For a correction (更正): the serial of the seal this one replaces
+    /// (always present, `null` when none).
+    #[serde(deserialize_with = "present")]
     pub supersedes: Option<String>,
     /// The key and algorithm that sign the seal (repeats the JWS header, signed).
     pub key: KeyRef,
@@ -192,8 +202,9 @@ impl Manifest {
                 return bad("a seal cannot supersede itself".into());
             }
         }
+        // docs/seal.md: 1-128 characters U+0021-U+007E (visible ASCII, no space).
         if self.item.id.is_empty() || self.item.id.len() > 128 || !self.item.id.bytes().all(|b| b.is_ascii_graphic()) {
-            return bad("item.id must be 1-128 printable ASCII characters".into());
+            return bad("item.id must be 1-128 characters U+0021-U+007E".into());
         }
         int("item.version", self.item.version, 1)?;
         if self.content.format != CONTENT_FORMAT {
@@ -298,9 +309,11 @@ fn token(what: &str, s: &str, max: usize) -> Result<(), Error> {
     }
 }
 
-/// Non-empty text without control characters, at most `max` characters.
+/// 1 to `max` characters (Unicode scalar values), none of them a control
+/// character (general category Cc: U+0000-U+001F, U+007F-U+009F). Exactly
+/// the rule docs/seal.md states, nothing more.
 fn text(what: &str, s: &str, max: usize) -> Result<(), Error> {
-    let ok = !s.trim().is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control);
+    let ok = !s.is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control);
     if ok {
         Ok(())
     } else {
@@ -362,7 +375,10 @@ mod tests {
         refused(|m| m.sealed_at = 1 << 60, "sealed_at");
         refused(|m| m.content.sm3 = Some("ABC".into()), "content.sm3");
         refused(|m| m.key.alg = "HS256".into(), "key.alg");
-        refused(|m| m.issuer = " ".into(), "issuer");
+        refused(|m| m.issuer = String::new(), "issuer");
+        refused(|m| m.issuer = "句容\u{85}".into(), "issuer");
+        refused(|m| m.doc_number = Some("号".repeat(101)), "doc_number");
+        refused(|m| m.item.id = "a b".into(), "item.id");
     }
 
     #[test]
@@ -375,5 +391,21 @@ mod tests {
         assert!(Manifest::from_payload(dup.as_bytes()).unwrap_err().to_string().contains("duplicate field"));
         let float = text.replacen("\"sealed_at\":1777624200", "\"sealed_at\":1777624200.0", 1);
         assert!(Manifest::from_payload(float.as_bytes()).is_err());
+        // Every member is present: `null` members too.
+        for member in [",\"supersedes\":null", "\"doc_number\":\"句政办发〔2026〕12号\","] {
+            let missing = text.replacen(member, "", 1);
+            assert_ne!(missing, text, "{member}");
+            let err = Manifest::from_payload(missing.as_bytes()).unwrap_err().to_string();
+            assert!(err.contains("missing field"), "{err}");
+        }
+    }
+
+    #[test]
+    fn states_no_rule_beyond_the_spec() {
+        // An issuer of spaces is 1-200 characters without control characters.
+        let mut m = Manifest::example();
+        m.issuer = "   ".into();
+        m.doc_number = Some("号".repeat(100));
+        m.validate().unwrap();
     }
 }

@@ -168,15 +168,25 @@ pub struct Checkpoint {
     pub size: u64,
     /// The tree head at that size.
     pub root: Hash,
+    /// Extension lines after the root (C2SP tlog-checkpoint), signed with
+    /// the rest; each non-empty, without a newline. The gateway writes one,
+    /// `gov-disclosure/audit-head <events> <sha256:hex>` (docs/seal.md §9).
+    pub extensions: Vec<String>,
 }
 
 impl Checkpoint {
-    /// The note text: `origin\nsize\nbase64(root)\n` (no extension lines).
+    /// The note text: `origin\nsize\nbase64(root)\n`, then each extension
+    /// line and a newline.
     pub fn body(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, b64::encode_std(&self.root))
+        let mut body = format!("{}\n{}\n{}\n", self.origin, self.size, b64::encode_std(&self.root));
+        for line in &self.extensions {
+            body.push_str(line);
+            body.push('\n');
+        }
+        body
     }
 
-    /// Parses a checkpoint body (extension lines are allowed and ignored).
+    /// Parses a checkpoint body; extension lines are kept, not interpreted.
     pub fn parse_body(text: &str) -> Result<Checkpoint, Error> {
         let bad = |m: &str| Error::Note(format!("checkpoint body: {m}"));
         let mut lines = text.strip_suffix('\n').ok_or_else(|| bad("no final newline"))?.split('\n');
@@ -191,10 +201,11 @@ impl Checkpoint {
             .map_err(|e| bad(&format!("root {e}")))?
             .try_into()
             .map_err(|_| bad("root is not 32 bytes"))?;
-        if lines.any(str::is_empty) {
+        let extensions: Vec<String> = lines.map(str::to_owned).collect();
+        if extensions.iter().any(String::is_empty) {
             return Err(bad("empty extension line"));
         }
-        Ok(Checkpoint { origin: origin.to_owned(), size, root })
+        Ok(Checkpoint { origin: origin.to_owned(), size, root, extensions })
     }
 
     /// Checks a signed checkpoint with the log's key, and that the key's name
@@ -290,6 +301,9 @@ mod signing {
             if cp.origin != self.verifier.name {
                 return Err(Error::Note(format!("origin {:?} is not the log key's name", cp.origin)));
             }
+            if cp.extensions.iter().any(|l| l.is_empty() || l.contains('\n')) {
+                return Err(Error::Note("an extension line is empty or holds a newline".into()));
+            }
             self.sign(&cp.body())
         }
     }
@@ -334,7 +348,12 @@ mod tests {
     #[test]
     fn checkpoints_round_trip() {
         let s = NoteSigner::new("seal.example.gov.cn/log", &[9; 32]).unwrap();
-        let cp = Checkpoint { origin: "seal.example.gov.cn/log".into(), size: 5, root: crate::tlog::leaf_hash(b"x") };
+        let cp = Checkpoint {
+            origin: "seal.example.gov.cn/log".into(),
+            size: 5,
+            root: crate::tlog::leaf_hash(b"x"),
+            extensions: vec!["gov-disclosure/audit-head 7 sha256:00".into()],
+        };
         let note = s.sign_checkpoint(&cp).unwrap();
         assert!(note.starts_with("seal.example.gov.cn/log\n5\n"));
         assert_eq!(Checkpoint::open(&note, s.verifier()).unwrap(), cp);
@@ -342,6 +361,11 @@ mod tests {
         assert!(Checkpoint::open(&note, other.verifier()).is_err());
         let bigger = note.replacen("\n5\n", "\n6\n", 1);
         assert!(Checkpoint::open(&bigger, s.verifier()).is_err());
+        // The extension lines are signed too.
+        let rewritten = note.replacen("audit-head 7 ", "audit-head 8 ", 1);
+        assert!(Checkpoint::open(&rewritten, s.verifier()).is_err());
+        let two_lines = Checkpoint { extensions: vec!["a\nb".into()], ..cp };
+        assert!(s.sign_checkpoint(&two_lines).is_err());
     }
 
     #[test]

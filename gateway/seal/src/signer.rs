@@ -124,9 +124,16 @@ impl Ed25519Signer {
         self.key.verifying_key()
     }
 
-    /// The key's JWK, to publish in the JWKS.
+    /// The key's JWK, to publish in the JWKS; a development key carries
+    /// `"dev_key": true` (the key set says what a development key is).
     pub fn jwk(&self, validity: Validity) -> serde_json::Value {
-        crate::ed25519_jwk(&self.verifying_key(), validity, false)
+        let mut jwk = crate::ed25519_jwk(&self.verifying_key(), validity, false);
+        if self.dev
+            && let Some(map) = jwk.as_object_mut()
+        {
+            map.insert("dev_key".into(), true.into());
+        }
+        jwk
     }
 }
 

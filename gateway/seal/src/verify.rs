@@ -44,6 +44,23 @@ pub enum SealStatus {
     Suspended,
     /// `0x03`: superseded by a correction (更正).
     Superseded,
+    /// The gateway's `/status` says `revoked`: the key that made the seal
+    /// is revoked (Token Status List value `0x01`, invalid).
+    Revoked,
+}
+
+impl SealStatus {
+    /// Parses a status as `/api/v1/seals/{serial}/status` writes it.
+    ///
+    /// ```
+    /// assert_eq!(seal::SealStatus::parse("revoked"), Some(seal::SealStatus::Revoked));
+    /// assert_eq!(seal::SealStatus::parse("gone"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<SealStatus> {
+        [SealStatus::Valid, SealStatus::Withdrawn, SealStatus::Suspended, SealStatus::Superseded, SealStatus::Revoked]
+            .into_iter()
+            .find(|v| v.to_string() == s)
+    }
 }
 
 impl fmt::Display for SealStatus {
@@ -53,6 +70,7 @@ impl fmt::Display for SealStatus {
             SealStatus::Withdrawn => "withdrawn",
             SealStatus::Suspended => "suspended",
             SealStatus::Superseded => "superseded",
+            SealStatus::Revoked => "revoked",
         })
     }
 }
@@ -77,6 +95,8 @@ pub struct VerifyOptions<'a> {
     /// The status of this seal's serial, if the caller knows it.
     pub seal_status: Option<SealStatus>,
     /// Refuse seals made with a development key (otherwise only reported).
+    /// A key is a development key when the key set marks it
+    /// (`"dev_key": true`) or the seal says so.
     pub refuse_dev_keys: bool,
 }
 
@@ -115,6 +135,9 @@ pub struct Verified {
     pub payload: Vec<u8>,
     /// SHA-256 of the payload bytes: the seal's stable id.
     pub seal_id: Sha256,
+    /// Whether it was made with a development key: the key set marks its key
+    /// so, or the manifest says so.
+    pub dev_key: bool,
 }
 
 /// Every check made, and the verdict.
@@ -362,16 +385,25 @@ fn run(seal: &str, keys: &KeySet, opts: &VerifyOptions<'_>, r: &mut Recorder) ->
         Some(now) => r.fail("not-before", Error::NotYetPublishable { not_before: manifest.not_before, now }),
     }
 
-    match (manifest.dev_key, opts.refuse_dev_keys) {
+    // The key set, not the seal, says what a development key is: a seal of
+    // a key marked `"dev_key": true` is a development seal even if its own
+    // manifest says `false`.
+    let dev_key = entry.dev_key() || manifest.dev_key;
+    let whose = match (entry.dev_key(), manifest.dev_key) {
+        (true, false) => format!("the key set marks key {kid} as a development key (the seal says dev_key false)"),
+        (true, true) => format!("the key set marks key {kid} as a development key"),
+        _ => "the seal says dev_key true".to_owned(),
+    };
+    match (dev_key, opts.refuse_dev_keys) {
         (false, _) => r.pass("dev-key", "made with a production key"),
-        (true, false) => r.pass("dev-key", "made with a DEVELOPMENT key (reported, not refused)"),
-        (true, true) => r.fail("dev-key", Error::DevKey),
+        (true, false) => r.pass("dev-key", format!("made with a DEVELOPMENT key (reported, not refused): {whose}")),
+        (true, true) => r.fail("dev-key", Error::DevKey(whose)),
     }
 
     if r.first.is_some() {
         return None;
     }
-    Some(Verified { header, manifest, seal_id: Sha256::of(&parts.payload), payload: parts.payload })
+    Some(Verified { header, manifest, seal_id: Sha256::of(&parts.payload), payload: parts.payload, dev_key })
 }
 
 fn check_header(bytes: &[u8]) -> Result<(Header, String), Error> {

@@ -58,28 +58,57 @@ fn committed_cases() -> Vec<(PathBuf, String, Value)> {
         }
     }
     out.sort_by(|a, b| a.1.cmp(&b.1));
-    assert!(out.len() >= 13, "expected every case of docs/seal.md section 11, found {}", out.len());
+    assert!(out.len() >= 28, "expected every case of docs/seal.md section 11, found {}", out.len());
     out
+}
+
+/// A vector file's seal: the file's bytes, less one final line ending
+/// (docs/seal.md §6; the committed files have none).
+fn seal_of(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.strip_suffix("\r\n").or_else(|| text.strip_suffix('\n')).unwrap_or(&text).to_owned()
+}
+
+/// `--status` and `--refuse-dev-keys` of a case, as command-line arguments.
+fn verify_with_args(expected: &Value) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(status) = expected["verify_with"]["status"].as_str() {
+        args.extend(["--status".to_owned(), status.to_owned()]);
+    }
+    if expected["verify_with"]["refuse_dev_keys"].as_bool().unwrap() {
+        args.push("--refuse-dev-keys".to_owned());
+    }
+    args
+}
+
+#[test]
+fn committed_seal_files_end_without_a_newline() {
+    for (path, name, _) in committed_cases() {
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(!bytes.ends_with(b"\n"), "{name}: a seal file holds the seal's bytes exactly");
+    }
 }
 
 #[test]
 fn rust_verifier_gives_the_expected_verdicts() {
     let keys = seal::KeySet::from_jwks_json(&std::fs::read(data().join("jwks.json")).unwrap()).unwrap();
     for (path, name, expected) in committed_cases() {
-        let jws = std::fs::read_to_string(&path).unwrap();
+        let jws = seal_of(&path);
         let content = std::fs::read(data().join(format!("{name}.content.json"))).unwrap();
         let opts = seal::VerifyOptions {
             content: seal::Content::Bytes(&content),
             channel: expected["verify_with"]["channel"].as_str(),
             now: expected["verify_with"]["now"].as_u64(),
+            seal_status: expected["verify_with"]["status"].as_str().map(|s| seal::SealStatus::parse(s).unwrap()),
+            refuse_dev_keys: expected["verify_with"]["refuse_dev_keys"].as_bool().unwrap(),
             ..Default::default()
         };
-        let report = seal::verify_report(jws.trim(), &keys, &opts);
+        let report = seal::verify_report(&jws, &keys, &opts);
         assert_eq!(report.failed_check(), expected["failed_check"].as_str(), "{name}:\n{report}");
         assert_eq!(report.is_valid(), expected["verdict"] == "valid", "{name}:\n{report}");
         if let Ok(v) = &report.verdict {
             assert_eq!(v.manifest.serial, expected["serial"].as_str().unwrap(), "{name}");
-            assert_eq!(v.manifest.dev_key, expected["dev_key"].as_bool().unwrap(), "{name}");
+            assert_eq!(v.dev_key, expected["dev_key"].as_bool().unwrap(), "{name}");
         }
         // Every failure names its check and a reason.
         for c in &report.checks {
@@ -99,6 +128,7 @@ fn seal_command_gives_the_expected_verdicts() {
             .arg(data().join(format!("{name}.content.json")))
             .args(["--channel", expected["verify_with"]["channel"].as_str().unwrap()])
             .args(["--now", &expected["verify_with"]["now"].to_string()])
+            .args(verify_with_args(&expected))
             .arg(&path)
             .output()
             .unwrap();
@@ -106,14 +136,41 @@ fn seal_command_gives_the_expected_verdicts() {
         let last = stdout.lines().last().unwrap_or_default();
         match expected["failed_check"].as_str() {
             None => {
-                assert_eq!(out.status.code(), Some(0), "{name}: {stdout}");
+                assert_eq!(out.status.code(), Some(0), "{name}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
                 assert!(last.starts_with("VALID"), "{name}: {stdout}");
             }
             Some(check) => {
-                assert_eq!(out.status.code(), Some(1), "{name}: {stdout}");
+                assert_eq!(out.status.code(), Some(1), "{name}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
                 assert!(last.starts_with(&format!("INVALID {check}: ")), "{name}: {stdout}");
                 assert!(stdout.contains(&format!("FAIL {check:<15}")), "{name}: {stdout}");
             }
+        }
+    }
+}
+
+/// A seal file may end in one line ending (an editor's, `jq -r`'s): the
+/// CLI and the Python verifier drop it and nothing else.
+#[test]
+fn one_final_line_ending_of_a_seal_file_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let notice = seal_of(&data().join("notice.valid.jws"));
+    for (name, text, code) in
+        [("lf", format!("{notice}\n"), 0), ("crlf", format!("{notice}\r\n"), 0), ("two", format!("{notice}\n\n"), 1)]
+    {
+        let file = dir.path().join(format!("{name}.jws"));
+        std::fs::write(&file, text).unwrap();
+        let mut verifiers = [Command::new(env!("CARGO_BIN_EXE_seal")), python()];
+        verifiers[0].arg("verify");
+        verifiers[1].arg(root().join("tests/independent/verify_seal.py"));
+        for mut verifier in verifiers {
+            let out = verifier
+                .arg("--keys")
+                .arg(data().join("jwks.json"))
+                .args(["--now", "1780272000"])
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(code), "{name}: {}", String::from_utf8_lossy(&out.stdout));
         }
     }
 }
@@ -165,6 +222,7 @@ fn independent_python_verifier_gives_the_expected_verdicts() {
             .arg(data().join(format!("{name}.content.json")))
             .args(["--channel", expected["verify_with"]["channel"].as_str().unwrap()])
             .args(["--now", &expected["verify_with"]["now"].to_string()])
+            .args(verify_with_args(&expected))
             .arg(&path)
             .output()
             .unwrap();

@@ -36,37 +36,49 @@ pub struct SealItemRequest {
 #[derive(Serialize, ToSchema)]
 pub struct EnvelopeView {
     pub seal: String,
-    /// The canonical content object; `null` on the public endpoint unless
-    /// the item is 主动公开 and its embargo has passed.
+    /// The canonical content object.
     #[schema(value_type = Option<Object>)]
     pub content: Option<Value>,
 }
 
-/// A seal and where it stands.
+/// A seal and where it stands. On the public endpoint, the record of an
+/// item that is not 主动公开, or whose `not_before` has not passed, is
+/// `restricted`: only what a channel holding the seal needs to check its
+/// validity (serial, status, key, log index); everything that would tell
+/// the public about the item (id, digest, issuer, 发文字号, the JWS and its
+/// manifest) is `null` (docs/seal.md §9a).
 #[derive(Serialize, ToSchema)]
 pub struct SealView {
     pub serial: String,
-    pub item_id: String,
-    pub version: i64,
-    pub content_digest: String,
+    /// `full`, or `restricted` (see above).
+    pub disclosure: &'static str,
     /// `valid`, `superseded`, `withdrawn`, `suspended`, or `revoked` when
     /// the key that made it is revoked.
     pub status: String,
     pub kid: String,
     pub dev_key: bool,
-    pub sealed_at: i64,
-    pub not_before: i64,
-    pub supersedes: Option<String>,
     pub log_index: i64,
+    pub item_id: Option<String>,
+    pub version: Option<i64>,
+    pub content_digest: Option<String>,
+    pub sealed_at: Option<i64>,
+    pub not_before: Option<i64>,
+    pub supersedes: Option<String>,
     /// The JWS compact serialisation.
-    pub jws: String,
-    #[schema(value_type = Object)]
-    pub manifest: Value,
-    pub envelope: EnvelopeView,
+    pub jws: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub manifest: Option<Value>,
+    pub envelope: Option<EnvelopeView>,
 }
 
 fn effective_status(seal: &SealRecord, key: &SealKeyRecord) -> &'static str {
     if key.is_revoked() { "revoked" } else { seal.status.as_str() }
+}
+
+/// Whether the public may see a seal's record and content: a 主动公开 item
+/// whose `not_before` has passed. Anything else shows only its status.
+fn disclosable(public: bool, not_before: i64) -> bool {
+    public && Timestamp::now().as_offset().unix_timestamp() >= not_before
 }
 
 async fn seal_view(
@@ -75,27 +87,42 @@ async fn seal_view(
     key: &SealKeyRecord,
     public: bool,
 ) -> Result<SealView, ApiError> {
-    let now = Timestamp::now().as_offset().unix_timestamp();
-    let disclosable = seal.manifest["attribute"] == "public" && now >= seal.not_before;
-    let content = if !public || disclosable {
-        Some(state.db.version(seal.item_id, seal.version).await?.content.canonical())
-    } else {
-        None
-    };
+    let status = effective_status(&seal, key).to_owned();
+    if public && !disclosable(seal.manifest["attribute"] == "public", seal.not_before) {
+        return Ok(SealView {
+            serial: seal.serial,
+            disclosure: "restricted",
+            status,
+            kid: seal.kid,
+            dev_key: key.dev,
+            log_index: seal.log_index,
+            item_id: None,
+            version: None,
+            content_digest: None,
+            sealed_at: None,
+            not_before: None,
+            supersedes: None,
+            jws: None,
+            manifest: None,
+            envelope: None,
+        });
+    }
+    let content = Some(state.db.version(seal.item_id, seal.version).await?.content.canonical());
     Ok(SealView {
-        status: effective_status(&seal, key).to_owned(),
-        item_id: seal.item_id.to_string(),
-        version: seal.version,
-        content_digest: seal.content_digest,
+        disclosure: "full",
+        status,
+        item_id: Some(seal.item_id.to_string()),
+        version: Some(seal.version),
+        content_digest: Some(seal.content_digest),
         kid: seal.kid,
         dev_key: key.dev,
-        sealed_at: seal.sealed_at,
-        not_before: seal.not_before,
+        sealed_at: Some(seal.sealed_at),
+        not_before: Some(seal.not_before),
         supersedes: seal.supersedes,
         log_index: seal.log_index,
-        envelope: EnvelopeView { seal: seal.jws.clone(), content },
-        jws: seal.jws,
-        manifest: seal.manifest,
+        envelope: Some(EnvelopeView { seal: seal.jws.clone(), content }),
+        jws: Some(seal.jws),
+        manifest: Some(seal.manifest),
         serial: seal.serial,
     })
 }
@@ -160,6 +187,12 @@ pub async fn seal_item(
             StoreError::WrongState { state } => {
                 ApiError::Conflict(format!("事项当前状态为“{}”，只有已批准的事项才能加封签。", state.label()))
             }
+            StoreError::NoSealKey(why) => {
+                tracing::error!(item = %id, "cannot seal: {why}");
+                ApiError::Conflict(
+                    "封签密钥或机构代码配置有误，暂不能加封签（详见网关日志），请联系安全管理员。".into(),
+                )
+            }
             other => other.into(),
         })?;
     state.wake_delivery().await;
@@ -176,16 +209,16 @@ fn with_type(body: String, content_type: &'static str) -> Response {
     response
 }
 
-/// The seal verification keys (JWK Set, OKP/Ed25519, RFC 8037): active,
-/// retired (with `exp`) and revoked (`"status":"revoked"`) keys. Development
-/// keys are published only until the first production key exists (a
-/// production key set never holds one). Public.
+/// The seal verification keys (JWK Set, OKP/Ed25519, RFC 8037): every key
+/// that ever sealed — active, retired (with `exp`) and revoked
+/// (`"status":"revoked"`). A development key stays published after the
+/// rotation to a production key, marked `"dev_key": true`, so the seals it
+/// made keep verifying and every verifier knows them for what they are
+/// (`--refuse-dev-keys` refuses them by that mark). Public.
 #[utoipa::path(get, path = "/.well-known/seal-keys", tag = "seals",
     responses((status = 200, description = "JWK Set", content_type = "application/jwk-set+json")))]
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let all = state.db.seal_keys().await?;
-    let production = all.iter().any(|k| !k.dev);
-    let keys: Vec<Value> = all.iter().filter(|k| !(production && k.dev)).map(SealKeyRecord::published_jwk).collect();
+    let keys: Vec<Value> = state.db.seal_keys().await?.iter().map(SealKeyRecord::published_jwk).collect();
     Ok(with_type(seal::jwks_json(&keys), "application/jwk-set+json"))
 }
 
@@ -253,7 +286,9 @@ pub struct StatusListQuery {
 #[derive(Serialize, ToSchema)]
 pub struct StatusListEntry {
     pub log_index: i64,
-    pub serial: String,
+    /// `null` for a seal whose record is restricted (not 主动公开, or not
+    /// yet past `not_before`): the list does not name it.
+    pub serial: Option<String>,
     pub status: String,
     pub status_code: u8,
 }
@@ -286,7 +321,7 @@ pub async fn status_list(
             status: if e.key_revoked { "revoked".into() } else { e.status.as_str().into() },
             status_code: status_code(e.status, e.key_revoked),
             log_index: e.log_index,
-            serial: e.serial,
+            serial: disclosable(e.public, e.not_before).then_some(e.serial),
         })
         .collect();
     let mut response = axum::Json(StatusList { bits: 2, entries, next_cursor }).into_response();
@@ -302,10 +337,7 @@ pub async fn status_list(
 /// 1 invalid: withdrawn or key revoked, 2 suspended, 3 superseded). Public.
 #[utoipa::path(get, path = "/api/v1/status-list", tag = "seals",
     responses((status = 200, description = "Token Status List JWT", content_type = "application/statuslist+jwt")))]
-pub async fn status_list_token(
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-) -> Result<Response, ApiError> {
+pub async fn status_list_token(State(state): State<AppState>) -> Result<Response, ApiError> {
     let mut codes = Vec::new();
     let mut after = -1;
     loop {
@@ -322,7 +354,7 @@ pub async fn status_list_token(
         .into_iter()
         .find(SealKeyRecord::is_active)
         .ok_or_else(|| ApiError::Internal("no active seal key".into()))?;
-    let token = status_list_jwt(&state, &key, &headers, &codes, len).map_err(ApiError::Internal)?;
+    let token = status_list_jwt(&state, &key, &codes, len).map_err(ApiError::Internal)?;
     let mut response = with_type(token, "application/statuslist+jwt");
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=60"));
     Ok(response)
@@ -330,13 +362,7 @@ pub async fn status_list_token(
 
 /// Packs 2-bit codes (least significant bits first, as the draft says),
 /// compresses them with zlib and signs the token with the active key.
-fn status_list_jwt(
-    state: &AppState,
-    key: &SealKeyRecord,
-    headers: &axum::http::HeaderMap,
-    codes: &[(i64, u8)],
-    len: usize,
-) -> Result<String, String> {
+fn status_list_jwt(state: &AppState, key: &SealKeyRecord, codes: &[(i64, u8)], len: usize) -> Result<String, String> {
     use std::io::Write as _;
     let mut packed = vec![0u8; len.div_ceil(4)];
     for &(index, code) in codes {
@@ -348,10 +374,11 @@ fn status_list_jwt(
     let compressed = z.finish().map_err(|e| e.to_string())?;
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let signer = state.seal_keys.signer_for(key).map_err(|e| e.to_string())?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let header = serde_json::json!({ "alg": signer.alg(), "kid": signer.kid().as_str(), "typ": "statuslist+jwt" });
+    // The token's URI comes from the configuration, never from the request's
+    // `Host`: a request must not choose what the seal key signs.
     let payload = serde_json::json!({
-        "sub": format!("http://{host}/api/v1/status-list"),
+        "sub": format!("{}/api/v1/status-list", state.settings.public_base()),
         "iat": time::OffsetDateTime::now_utc().unix_timestamp(),
         "ttl": 60,
         "status_list": { "bits": 2, "lst": b64(&compressed) },
@@ -361,19 +388,20 @@ fn status_list_jwt(
     Ok(format!("{signing_input}.{}", b64(&signature)))
 }
 
-/// The log's newest signed checkpoint (C2SP signed note). Public.
+/// The log's newest signed checkpoint (C2SP signed note): the log's size
+/// and root and, as the extension line `gov-disclosure/audit-head <events>
+/// <hash>`, the audit chain's head it anchors. Witnesses and channels keep
+/// these (`gateway audit verify --checkpoints FILE` checks a database
+/// against them). Public.
 #[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "seals",
     responses((status = 200, description = "C2SP signed checkpoint", content_type = "text/plain")))]
 pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let note = match state.db.tlog_checkpoint(None).await? {
-        Some((_, note)) => note,
+    let note = match state.db.latest_anchor().await? {
+        Some(note) => note,
         None => {
-            let empty = seal::note::Checkpoint {
-                origin: state.seal_keys.log_verifier().name().to_owned(),
-                size: 0,
-                root: seal::tlog::empty_root(),
-            };
-            state.seal_keys.log_signer().sign_checkpoint(&empty).map_err(|e| ApiError::Internal(e.to_string()))?
+            // Nothing anchored yet (a gateway that just started): anchor now.
+            state.db.anchor_audit_head(&state.seal_keys).await?;
+            state.db.latest_anchor().await?.ok_or_else(|| ApiError::Internal("no checkpoint after anchoring".into()))?
         }
     };
     Ok(with_type(note, "text/plain; charset=utf-8"))

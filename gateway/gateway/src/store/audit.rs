@@ -6,6 +6,15 @@
 //! serialises appenders on both backends (a row lock on PostgreSQL, the
 //! write lock on SQLite). Altering, inserting or deleting any row breaks the
 //! chain from that row on, and [`Db::verify_audit_chain`] names the first.
+//!
+//! A bare hash chain proves nothing against whoever holds the database: they
+//! can edit an event and recompute every hash after it. So the chain's head
+//! is **anchored**: every signed transparency-log checkpoint carries it as
+//! the extension line `gov-disclosure/audit-head <events> <hash>`
+//! ([`AuditHead`]), at every seal and periodically (`store::seals`), and
+//! [`Db::verify_audit_anchored`] checks the chain against every signed
+//! checkpoint in the store and against checkpoints held outside it (a
+//! witness's file of `/api/v1/log/checkpoint` answers).
 
 use seal::ContentDigest;
 use serde::Serialize;
@@ -36,6 +45,106 @@ pub struct ChainReport {
     /// The first event whose stored hash or link does not match, if any.
     pub first_broken: Option<i64>,
     pub reason: Option<String>,
+    /// Signed checkpoints the chain was checked against (0 for the bare
+    /// chain walk of [`Db::verify_audit_chain`]).
+    pub anchors: usize,
+    /// Of those, the ones from outside the store (a witness's file).
+    pub external_anchors: usize,
+    /// Events covered by the newest signed checkpoint; the events after it
+    /// are not anchored yet (the next checkpoint will cover them).
+    pub anchored_events: i64,
+}
+
+/// The extension line's keyword in a signed checkpoint (docs/seal.md §9).
+pub const AUDIT_HEAD_EXTENSION: &str = "gov-disclosure/audit-head";
+
+/// The head of the audit chain: how many events it holds and the hash of
+/// the last (the genesis hash for none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditHead {
+    pub events: i64,
+    pub hash: String,
+}
+
+impl AuditHead {
+    /// `gov-disclosure/audit-head <events> <sha256:hex>`.
+    pub fn extension_line(&self) -> String {
+        format!("{AUDIT_HEAD_EXTENSION} {} {}", self.events, self.hash)
+    }
+
+    /// The audit head a checkpoint's extension lines anchor: `None` when it
+    /// has none (a checkpoint from before anchoring), an error when the line
+    /// is malformed or repeated.
+    pub fn of_checkpoint(cp: &seal::note::Checkpoint) -> std::result::Result<Option<AuditHead>, String> {
+        let mut found = None;
+        for line in &cp.extensions {
+            let Some(rest) = line.strip_prefix(AUDIT_HEAD_EXTENSION).and_then(|r| r.strip_prefix(' ')) else {
+                continue;
+            };
+            if found.is_some() {
+                return Err("two audit-head lines".into());
+            }
+            let bad = || format!("malformed audit-head line {line:?}");
+            let (events, hash) = rest.split_once(' ').ok_or_else(bad)?;
+            let canonical_number = !events.is_empty()
+                && events.bytes().all(|b| b.is_ascii_digit())
+                && (events == "0" || !events.starts_with('0'));
+            let events: i64 = events.parse().ok().filter(|_| canonical_number).ok_or_else(bad)?;
+            let hex = hash.strip_prefix("sha256:").ok_or_else(bad)?;
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+                return Err(bad());
+            }
+            found = Some(AuditHead { events, hash: hash.to_owned() });
+        }
+        Ok(found)
+    }
+}
+
+/// The head as it is now, inside the caller's transaction.
+pub(super) async fn head(conn: &mut AnyConnection) -> Result<AuditHead> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut *conn).await?;
+    Ok(AuditHead { events: row.try_get("seq")?, hash: row.try_get("hash")? })
+}
+
+/// Splits a file of signed notes (checkpoints appended one after another, as
+/// `curl …/api/v1/log/checkpoint >> file` leaves them, blank lines between
+/// them allowed) into notes. A note ends after its signature lines (`— …`).
+pub fn split_notes(text: &str) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut current = String::new();
+    let mut in_signatures = false;
+    for line in text.split_inclusive('\n') {
+        if in_signatures && !line.starts_with('\u{2014}') {
+            notes.push(std::mem::take(&mut current));
+            in_signatures = false;
+        }
+        if current.is_empty() && line.trim().is_empty() {
+            continue;
+        }
+        if !in_signatures && line == "\n" {
+            in_signatures = true;
+        }
+        current.push_str(line);
+    }
+    if !current.trim().is_empty() {
+        notes.push(current);
+    }
+    notes
+}
+
+/// Where a signed checkpoint came from, for the report.
+enum Source {
+    Store,
+    External(usize),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Store => f.write_str("a stored signed checkpoint"),
+            Source::External(n) => write!(f, "external signed checkpoint {n}"),
+        }
+    }
 }
 
 /// The hash of `event`, computed over every field but `hash` itself.
@@ -157,6 +266,9 @@ impl Db {
                     events: head_seq,
                     first_broken: Some(event.seq),
                     reason: Some(reason),
+                    anchors: 0,
+                    external_anchors: 0,
+                    anchored_events: 0,
                 };
                 if event.seq != expected_seq {
                     return Ok(broken(format!("event {expected_seq} is missing")));
@@ -178,10 +290,160 @@ impl Db {
                 events: head_seq,
                 first_broken: Some(expected_seq),
                 reason: Some("events after this one were removed, or the head was altered".into()),
+                anchors: 0,
+                external_anchors: 0,
+                anchored_events: 0,
             });
         }
-        Ok(ChainReport { events: head_seq, first_broken: None, reason: None })
+        Ok(ChainReport {
+            events: head_seq,
+            first_broken: None,
+            reason: None,
+            anchors: 0,
+            external_anchors: 0,
+            anchored_events: 0,
+        })
+    }
+
+    /// Walks the chain ([`Db::verify_audit_chain`]), then checks it against
+    /// every signed checkpoint that anchors an audit head: those in the
+    /// store (`audit_anchors`, `tlog_checkpoints`) and `external` ones (the
+    /// notes a witness or channel kept from `/api/v1/log/checkpoint`). Each
+    /// must verify with `log_key` and name an event whose stored hash is the
+    /// signed one; the log's leaves must hash to its root. A chain rewritten
+    /// and recomputed in the database fails here. What it cannot catch: a
+    /// holder of both the database and the log key can re-sign the stored
+    /// checkpoints — only checkpoints held outside (`external`) catch that.
+    pub async fn verify_audit_anchored(
+        &self,
+        log_key: &seal::note::NoteVerifier,
+        external: &[String],
+    ) -> Result<ChainReport> {
+        let mut report = self.verify_audit_chain().await?;
+        if report.first_broken.is_some() {
+            return Ok(report);
+        }
+        let mut notes: Vec<(Source, String)> = Vec::new();
+        for sql in ["SELECT note FROM audit_anchors ORDER BY events", "SELECT note FROM tlog_checkpoints ORDER BY size"]
+        {
+            for row in sqlx::query(sql).fetch_all(&self.pool).await? {
+                notes.push((Source::Store, row.try_get("note")?));
+            }
+        }
+        // A seal's checkpoint is stored twice (tlog_checkpoints, audit_anchors).
+        let mut seen = std::collections::BTreeSet::new();
+        notes.retain(|(_, n)| seen.insert(n.clone()));
+        notes.extend(external.iter().enumerate().map(|(i, n)| (Source::External(i + 1), n.clone())));
+        let leaves = self.tlog_leaf_hashes().await?;
+        let mut anchored: Vec<(AuditHead, Source)> = Vec::new();
+        for (source, note) in notes {
+            let broken = |reason: String| ChainReport { first_broken: Some(0), reason: Some(reason), ..report.clone() };
+            let cp = match seal::note::Checkpoint::open(&note, log_key) {
+                Ok(cp) => cp,
+                Err(e) => return Ok(broken(format!("{source} does not verify with the log key: {e}"))),
+            };
+            if cp.size > leaves.len() as u64 {
+                return Ok(broken(format!(
+                    "{source} covers {} log leaves, the log holds {}: the log was cut",
+                    cp.size,
+                    leaves.len()
+                )));
+            }
+            if cp.root != seal::tlog::root(&leaves[..cp.size as usize]) {
+                return Ok(broken(format!(
+                    "{source} of log size {} has another root than the stored log: the log was rewritten",
+                    cp.size
+                )));
+            }
+            match AuditHead::of_checkpoint(&cp) {
+                Ok(Some(head)) => anchored.push((head, source)),
+                Ok(None) => {}
+                Err(e) => return Ok(broken(format!("{source}: {e}"))),
+            }
+        }
+        // Lowest first, so the report names the earliest anchored point
+        // that no longer matches: the edit lies at or before that event.
+        anchored.sort_by_key(|(h, _)| h.events);
+        for (head, source) in &anchored {
+            if head.events > report.events {
+                return Ok(ChainReport {
+                    first_broken: Some(report.events + 1),
+                    reason: Some(format!(
+                        "{source} covers {} audit events, the chain holds {}: events were removed",
+                        head.events, report.events
+                    )),
+                    ..report
+                });
+            }
+            let stored = if head.events == 0 {
+                GENESIS.to_owned()
+            } else {
+                sqlx::query("SELECT hash FROM audit_events WHERE seq = $1")
+                    .bind(head.events)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get("hash")?
+            };
+            if stored != head.hash {
+                return Ok(ChainReport {
+                    first_broken: Some(head.events),
+                    reason: Some(format!(
+                        "event {}'s hash differs from {source}: this event or an earlier one was \
+                         rewritten and the chain recomputed",
+                        head.events
+                    )),
+                    ..report
+                });
+            }
+        }
+        report.anchors = anchored.len();
+        report.external_anchors = anchored.iter().filter(|(_, s)| matches!(s, Source::External(_))).count();
+        report.anchored_events = anchored.last().map_or(0, |(h, _)| h.events);
+        Ok(report)
     }
 }
 
 const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checkpoint(extensions: &[&str]) -> seal::note::Checkpoint {
+        seal::note::Checkpoint {
+            origin: "o".into(),
+            size: 1,
+            root: [0; 32],
+            extensions: extensions.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn audit_head_lines() {
+        let hash = format!("sha256:{}", "ab".repeat(32));
+        let head = AuditHead { events: 12, hash: hash.clone() };
+        let line = head.extension_line();
+        assert_eq!(line, format!("gov-disclosure/audit-head 12 {hash}"));
+        assert_eq!(AuditHead::of_checkpoint(&checkpoint(&["other 1", &line])).unwrap(), Some(head));
+        assert_eq!(AuditHead::of_checkpoint(&checkpoint(&["other 1"])).unwrap(), None);
+        for bad in [
+            format!("gov-disclosure/audit-head 012 {hash}"),
+            format!("gov-disclosure/audit-head -1 {hash}"),
+            format!("gov-disclosure/audit-head 1 {}", &hash[..70]),
+            format!("gov-disclosure/audit-head 1 {}", hash.to_uppercase()),
+            "gov-disclosure/audit-head 1".to_owned(),
+        ] {
+            assert!(AuditHead::of_checkpoint(&checkpoint(&[&bad])).is_err(), "{bad}");
+        }
+        assert!(AuditHead::of_checkpoint(&checkpoint(&[&line, &line])).is_err());
+    }
+
+    #[test]
+    fn notes_are_split_after_their_signatures() {
+        let a = "log\n1\nAAAA\nx\n\n\u{2014} log abc=\n";
+        let b = "log\n2\nBBBB\n\n\u{2014} log def=\n\u{2014} witness ghi=\n";
+        assert_eq!(split_notes(&format!("{a}{b}")), [a, b]);
+        assert_eq!(split_notes(&format!("\n{a}\n\n{b}\n")), [a, b]);
+        assert!(split_notes("\n\n").is_empty());
+    }
+}

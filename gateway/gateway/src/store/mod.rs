@@ -28,7 +28,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use audit::{AuditEvent, ChainReport};
+pub use audit::{AUDIT_HEAD_EXTENSION, AuditEvent, AuditHead, ChainReport, split_notes};
 pub use blobs::Blob;
 pub use delivery::{
     AttemptRecord, Claimed, ConnectorConfig, DeliveryRecord, EndpointRecord, Escalation, FeedEvent, NOTIFY_CHANNEL,

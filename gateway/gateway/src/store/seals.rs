@@ -152,6 +152,10 @@ pub struct SealStatusEntry {
     pub status: SealState,
     /// Whether the key that made it is revoked (then no verifier accepts it).
     pub key_revoked: bool,
+    /// Whether the item is 主动公开 (`attribute` public).
+    pub public: bool,
+    /// Not to be published before (seconds).
+    pub not_before: i64,
 }
 
 /// A request to seal the current version of an item.
@@ -473,7 +477,7 @@ impl Db {
     /// The status list from log index `after` (exclusive), in log order.
     pub async fn seal_statuses(&self, after: i64, limit: i64) -> Result<Vec<SealStatusEntry>> {
         let rows = sqlx::query(
-            "SELECT s.log_index, s.serial, s.status, k.status AS key_status FROM seals s \
+            "SELECT s.log_index, s.serial, s.status, s.manifest, s.not_before, k.status AS key_status FROM seals s \
              JOIN seal_keys k ON k.kid = s.kid WHERE s.log_index > $1 ORDER BY s.log_index LIMIT $2",
         )
         .bind(after)
@@ -489,6 +493,9 @@ impl Db {
                     status: SealState::parse(&status)
                         .ok_or_else(|| StoreError::Corrupt(format!("seal status {status}")))?,
                     key_revoked: r.try_get::<String, _>("key_status")? == "revoked",
+                    public: from_json_text::<Value>("manifest", &r.try_get::<String, _>("manifest")?)?["attribute"]
+                        == "public",
+                    not_before: r.try_get("not_before")?,
                 })
             })
             .collect()
@@ -536,6 +543,46 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok(record)
+    }
+
+    /// Signs a checkpoint that anchors the audit chain's head, unless the
+    /// newest anchor already covers it (the periodic task: the chain moves
+    /// without a seal — logins, votes, deliveries). Serialised with sealing
+    /// by the log head's lock. Appends no audit event (that would move the
+    /// head it anchors). Returns the events now anchored, if it signed.
+    pub async fn anchor_audit_head(&self, keys: &SealKeys) -> Result<Option<i64>> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await?;
+        let size = lock_log(&mut tx).await?;
+        let head = audit::head(&mut tx).await?;
+        let newest: Option<i64> =
+            sqlx::query("SELECT MAX(events) AS m FROM audit_anchors").fetch_one(&mut *tx).await?.try_get("m")?;
+        if newest.is_some_and(|n| n >= head.events) {
+            return Ok(None);
+        }
+        let root = if size == 0 {
+            tlog::empty_root()
+        } else {
+            let stored: String = sqlx::query("SELECT root FROM tlog_checkpoints WHERE size = $1")
+                .bind(size)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("root")?;
+            hex_hash(&stored).ok_or_else(|| StoreError::Corrupt(format!("checkpoint {size}: root {stored}")))?
+        };
+        let note = sign_anchor(keys, u64::try_from(size).unwrap_or(0), root, &head)?;
+        insert_anchor(&mut tx, &head, size, &note, now).await?;
+        tx.commit().await?;
+        Ok(Some(head.events))
+    }
+
+    /// The newest signed checkpoint that anchors the audit chain (the
+    /// widest audit head), if any.
+    pub async fn latest_anchor(&self) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT note FROM audit_anchors ORDER BY events DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(r.try_get("note")?)).transpose()
     }
 
     /// The log's leaf hashes, in order.
@@ -674,7 +721,32 @@ async fn audit_problem(
     if previous.map(|p| p.0) != Some(leaves.len() as u64) && !leaves.is_empty() {
         return Ok(Some(format!("no checkpoint for the log's size {}", leaves.len())));
     }
-    let chain = db.verify_audit_chain().await?;
+    // Every seal verifies with the key set as `/.well-known/seal-keys`
+    // publishes it (a key that sealed is never unpublished); a revoked
+    // key's seals fail only the revocation check.
+    let key_rows = db.seal_keys().await?;
+    let published: Vec<Value> = key_rows.iter().map(SealKeyRecord::published_jwk).collect();
+    let key_set = match seal::KeySet::from_jwks_json(seal::jwks_json(&published).as_bytes()) {
+        Ok(set) => set,
+        Err(e) => return Ok(Some(format!("the published key set is not valid: {e}"))),
+    };
+    for s in seals {
+        let report = seal::verify_report(&s.jws, &key_set, &seal::VerifyOptions::default());
+        let revoked = key_rows.iter().any(|k| k.kid == s.kid && k.is_revoked());
+        match report.failed_check() {
+            None => {}
+            Some("key-revocation") if revoked => {}
+            Some(check) => {
+                let why = report.checks.iter().find(|c| c.name == check).map(|c| c.detail.clone());
+                return Ok(Some(format!(
+                    "seal {} does not verify with the published key set ({check}: {})",
+                    s.serial,
+                    why.unwrap_or_default()
+                )));
+            }
+        }
+    }
+    let chain = db.verify_audit_anchored(log_key, &[]).await?;
     if let Some(seq) = chain.first_broken {
         return Ok(Some(format!("the audit chain is broken at event {seq}: {}", chain.reason.unwrap_or_default())));
     }
@@ -736,6 +808,9 @@ async fn seal_item(
 ) -> Result<SealRecord> {
     let log_index = lock_log(conn).await?;
     let key = active_key(conn).await?.ok_or(StoreError::NoSealKey("no active seal key".into()))?;
+    if let Some(problem) = keys.org_code_problem(&key) {
+        return Err(StoreError::NoSealKey(problem));
+    }
     let signer = keys.signer_for(&key).map_err(|e| StoreError::NoSealKey(e.to_string()))?;
     let sealed_at = u64::try_from(secs(now)).unwrap_or(0);
     let year = now.as_offset().to_offset(time::UtcOffset::from_hms(8, 0, 0).expect("UTC+8")).year();
@@ -804,25 +879,6 @@ async fn seal_item(
         .execute(&mut *conn)
         .await?;
     sqlx::query("UPDATE tlog_head SET size = $1 WHERE id = 1").bind(log_index + 1).execute(&mut *conn).await?;
-    let leaves = leaf_hashes(conn).await?;
-    if leaves.len() as i64 != log_index + 1 {
-        return Err(StoreError::Corrupt(format!(
-            "the log holds {} leaves, its head says {}",
-            leaves.len(),
-            log_index + 1
-        )));
-    }
-    let root = tlog::root(&leaves);
-    let checkpoint =
-        seal::note::Checkpoint { origin: keys.log_verifier().name().to_owned(), size: leaves.len() as u64, root };
-    let note = keys.log_signer().sign_checkpoint(&checkpoint).map_err(|e| StoreError::NoSealKey(e.to_string()))?;
-    sqlx::query("INSERT INTO tlog_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(log_index + 1)
-        .bind(hex::encode(root))
-        .bind(note.as_str())
-        .bind(now.to_string())
-        .execute(&mut *conn)
-        .await?;
     super::items::transition_in(conn, id, version, &[ItemState::Approved], ItemState::Sealed, now).await?;
     audit::append(
         conn,
@@ -876,6 +932,60 @@ async fn seal_item(
         now,
     )
     .await?;
+    // Last, so that it anchors the audit events of this very transaction:
+    // the signed checkpoint of the new size, carrying the audit head.
+    let leaves = leaf_hashes(conn).await?;
+    if leaves.len() as i64 != log_index + 1 {
+        return Err(StoreError::Corrupt(format!(
+            "the log holds {} leaves, its head says {}",
+            leaves.len(),
+            log_index + 1
+        )));
+    }
+    let root = tlog::root(&leaves);
+    let head = audit::head(conn).await?;
+    let note = sign_anchor(keys, leaves.len() as u64, root, &head)?;
+    sqlx::query("INSERT INTO tlog_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(log_index + 1)
+        .bind(hex::encode(root))
+        .bind(note.as_str())
+        .bind(now.to_string())
+        .execute(&mut *conn)
+        .await?;
+    insert_anchor(conn, &head, log_index + 1, &note, now).await?;
     let row = sqlx::query("SELECT * FROM seals WHERE serial = $1").bind(serial.as_str()).fetch_one(&mut *conn).await?;
     seal_from_row(&row)
+}
+
+/// Signs the checkpoint of a tree of `size` leaves with root `root`,
+/// carrying the audit head as its extension line.
+fn sign_anchor(keys: &SealKeys, size: u64, root: Hash, head: &audit::AuditHead) -> Result<String> {
+    let checkpoint = seal::note::Checkpoint {
+        origin: keys.log_verifier().name().to_owned(),
+        size,
+        root,
+        extensions: vec![head.extension_line()],
+    };
+    keys.log_signer().sign_checkpoint(&checkpoint).map_err(|e| StoreError::NoSealKey(e.to_string()))
+}
+
+async fn insert_anchor(
+    conn: &mut AnyConnection,
+    head: &audit::AuditHead,
+    tree_size: i64,
+    note: &str,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_anchors (events, head_hash, tree_size, note, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (events) DO NOTHING",
+    )
+    .bind(head.events)
+    .bind(head.hash.as_str())
+    .bind(tree_size)
+    .bind(note)
+    .bind(now.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -39,8 +39,11 @@ pub fn jwks() -> String {
         seal::ed25519_jwk(&key("current").verifying_key(), Validity { nbf: Some(Y2026), exp: None }, false),
         seal::ed25519_jwk(&key("previous").verifying_key(), Validity { nbf: Some(Y2025), exp: Some(Y2026) }, false),
         seal::ed25519_jwk(&key("revoked").verifying_key(), Validity { nbf: Some(Y2025), exp: None }, true),
-        seal::ed25519_jwk(&key("dev").verifying_key(), Validity { nbf: Some(Y2025), exp: None }, false),
+        key("dev").jwk(Validity { nbf: Some(Y2025), exp: None }),
     ];
+    // The key set marks the development key (`"dev_key": true`): a verifier
+    // asked to refuse development keys trusts this mark, not the seal.
+    assert_eq!(entries[3]["dev_key"], true);
     seal::jwks_json(&entries)
 }
 
@@ -155,6 +158,10 @@ pub struct Case {
     pub channel: &'static str,
     /// `None` = valid; `Some(check)` = the first check that must fail.
     pub failed_check: Option<&'static str>,
+    /// The seal status to verify with (`--status`), if any.
+    pub status: Option<&'static str>,
+    /// Verify refusing development keys (`--refuse-dev-keys`).
+    pub refuse_dev_keys: bool,
     pub reason: String,
     pub serial: String,
     pub dev_key: bool,
@@ -175,8 +182,37 @@ impl Case {
             "reason": self.reason,
             "serial": self.serial,
             "dev_key": self.dev_key,
-            "verify_with": { "channel": self.channel, "now": NOW },
+            "verify_with": {
+                "channel": self.channel,
+                "now": NOW,
+                "status": self.status,
+                "refuse_dev_keys": self.refuse_dev_keys,
+            },
         })
+    }
+}
+
+/// A case verified without a seal status and without refusing development keys.
+fn new_case(
+    name: &'static str,
+    jws: String,
+    content: Vec<u8>,
+    channel: &'static str,
+    failed_check: Option<&'static str>,
+    reason: &str,
+    m: &Manifest,
+) -> Case {
+    Case {
+        name,
+        jws,
+        content,
+        channel,
+        failed_check,
+        status: None,
+        refuse_dev_keys: false,
+        reason: reason.to_owned(),
+        serial: m.serial.clone(),
+        dev_key: m.dev_key,
     }
 }
 
@@ -186,16 +222,7 @@ pub fn cases() -> Vec<Case> {
     let current = key("current");
     let notice_m = manifest("321183-2026-000123", 2, &content, &["website", "wechat"], MAY_DAY, &current);
     let notice = sign(&notice_m, &current);
-    let case = |name, jws: String, content: Vec<u8>, channel, failed_check, reason: &str, m: &Manifest| Case {
-        name,
-        jws,
-        content,
-        channel,
-        failed_check,
-        reason: reason.to_owned(),
-        serial: m.serial.clone(),
-        dev_key: m.dev_key,
-    };
+    let case = new_case;
     let mut out = vec![case(
         "notice",
         notice.clone(),
@@ -340,8 +367,10 @@ pub fn cases() -> Vec<Case> {
         &revoked_m,
     ));
 
-    // alg "none": refused by the header check, whatever follows.
-    let none_header = b64url(br#"{"alg":"none","kid":"x","typ":"gov-seal+jws"}"#);
+    // alg "none" under the current key's real kid: only the `alg` rule can
+    // refuse it (a verifier that skipped it would find the key and fail
+    // later, at `signature`, not at `header`).
+    let none_header = b64url(format!(r#"{{"alg":"none","kid":"{}","typ":"gov-seal+jws"}}"#, current.kid()).as_bytes());
     out.push(case(
         "alg-none",
         with_segment(&notice, 0, &none_header),
@@ -365,6 +394,208 @@ pub fn cases() -> Vec<Case> {
         &embargo_m,
     ));
 
+    out.extend(edge_cases(&notice, &notice_m, &content));
+    out
+}
+
+/// Signs arbitrary header and payload bytes (what `seal::sign` would refuse
+/// to make): for vectors whose header or manifest is wrong but signed.
+fn sign_raw(header: &[u8], payload: &[u8], signer: &Ed25519Signer) -> String {
+    let input = format!("{}.{}", b64url(header), b64url(payload));
+    let sig = signer.sign(input.as_bytes()).expect("a file key signs");
+    format!("{input}.{}", b64url(&sig))
+}
+
+fn header_of(signer: &Ed25519Signer) -> Vec<u8> {
+    format!(r#"{{"alg":"EdDSA","kid":"{}","typ":"gov-seal+jws"}}"#, signer.kid()).into_bytes()
+}
+
+/// The group order L of Ed25519, little-endian.
+const ORDER_L: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+/// The cases of docs/seal.md §11 that each pin one rule: structure and
+/// base64 edge cases, header members, missing manifest members, key
+/// binding, seal status, development keys and the strict Ed25519 rules.
+fn edge_cases(notice: &str, notice_m: &Manifest, content: &[u8]) -> Vec<Case> {
+    let current = key("current");
+    let parts: Vec<&str> = notice.split('.').collect();
+    let case = |name, jws: String, failed_check, reason: &str, m: &Manifest| {
+        new_case(name, jws, content.to_vec(), "website", failed_check, reason, m)
+    };
+    let mut out = Vec::new();
+
+    // Structure and base64url.
+    out.push(case(
+        "two-segments",
+        format!("{}.{}", parts[0], parts[1]),
+        Some("structure"),
+        "only two segments",
+        notice_m,
+    ));
+    out.push(case(
+        "padded",
+        format!("{notice}=="),
+        Some("structure"),
+        "the signature segment carries base64 padding",
+        notice_m,
+    ));
+    let mut bits = notice.to_owned();
+    let last = bits.pop().unwrap();
+    // 64 bytes in 86 characters leave 4 unused bits in the last one, which
+    // must be zero; setting one gives the same bytes to a lax decoder.
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let v = ALPHABET.iter().position(|&c| c == last as u8).unwrap();
+    assert_eq!(v & 0b1111, 0);
+    bits.push(ALPHABET[v | 1] as char);
+    out.push(case("trailing-bits", bits, Some("structure"), "non-zero trailing bits in the last character", notice_m));
+    let at = notice.find(['-', '_']).expect("a base64url-only character");
+    let mut std = notice.to_owned();
+    std.replace_range(at..at + 1, if &notice[at..at + 1] == "-" { "+" } else { "/" });
+    out.push(case("std-alphabet", std, Some("structure"), "standard base64 alphabet (+ or /)", notice_m));
+    out.push(case(
+        "trailing-space",
+        format!("{notice} "),
+        Some("structure"),
+        "a space after the seal (only one final line ending of a file is dropped)",
+        notice_m,
+    ));
+
+    // Header: a key inside the header is refused, however well signed.
+    let jwk = current.jwk(Validity::default());
+    let with_jwk = format!(
+        r#"{{"alg":"EdDSA","jwk":{},"kid":"{}","typ":"gov-seal+jws"}}"#,
+        seal::canonical::to_vec(&jwk).map(String::from_utf8).unwrap().unwrap(),
+        current.kid()
+    );
+    let payload = b64url_decode(parts[1]);
+    out.push(case(
+        "header-jwk",
+        sign_raw(with_jwk.as_bytes(), &payload, &current),
+        Some("header"),
+        "the header carries a jwk member",
+        notice_m,
+    ));
+
+    // Manifest: every member is present, null ones too.
+    let text = String::from_utf8(payload.clone()).unwrap();
+    for (name, member, reason) in [
+        ("missing-supersedes", ",\"supersedes\":null".to_owned(), "the manifest has no supersedes member"),
+        (
+            "missing-doc-number",
+            format!("\"doc_number\":\"{}\",", notice_m.doc_number.as_deref().unwrap()),
+            "the manifest has no doc_number member",
+        ),
+    ] {
+        let cut = text.replacen(&member, "", 1);
+        assert_ne!(cut, text, "{name}");
+        out.push(case(
+            name,
+            sign_raw(&header_of(&current), cut.as_bytes(), &current),
+            Some("manifest"),
+            reason,
+            notice_m,
+        ));
+    }
+
+    // Key binding: the manifest names another key than the header.
+    let mut bound = notice_m.clone();
+    bound.serial = "321183-2026-000128".into();
+    bound.key = KeyRef::of(&key("previous"));
+    out.push(case(
+        "key-binding",
+        sign_raw(&header_of(&current), &bound.to_canonical_bytes().unwrap(), &current),
+        Some("key-binding"),
+        "the manifest names the previous key, the header the current one",
+        &bound,
+    ));
+
+    // Seal status, as /api/v1/seals/{serial}/status reports it.
+    for (name, status, reason) in [
+        ("status-withdrawn", "withdrawn", "the gateway says the seal is withdrawn"),
+        ("status-revoked", "revoked", "the gateway says the seal's key is revoked"),
+    ] {
+        let mut c = case(name, notice.to_owned(), Some("seal-status"), reason, notice_m);
+        c.status = Some(status);
+        out.push(c);
+    }
+
+    // Development keys, refused on request: marked by the seal, and marked
+    // only by the key set (the seal says dev_key false).
+    let dev = key("dev");
+    let dev_m = manifest("dev-2026-000002", 1, content, &["website"], MAY_DAY, &dev);
+    let mut c =
+        case("dev-refused", sign(&dev_m, &dev), Some("dev-key"), "a development key, refused on request", &dev_m);
+    c.refuse_dev_keys = true;
+    out.push(c);
+    let unmarked = Ed25519Signer::from_seed(Sha256::of(b"gov-disclosure seal test key: dev").as_bytes());
+    assert_eq!(unmarked.kid(), dev.kid());
+    let hidden_m = manifest("dev-2026-000003", 1, content, &["website"], MAY_DAY, &unmarked);
+    assert!(!hidden_m.dev_key);
+    let mut c = case(
+        "dev-unmarked",
+        sign(&hidden_m, &unmarked),
+        Some("dev-key"),
+        "the seal says dev_key false, the key set marks its key a development key",
+        &hidden_m,
+    );
+    c.refuse_dev_keys = true;
+    c.dev_key = true;
+    out.push(c);
+
+    // Strict Ed25519. A small-order R: R = the identity, S = k·a, which the
+    // holder of the key can make and a cofactorless (non-strict) check
+    // accepts: [S]B − [k]A = identity = R.
+    let sk = ed25519_dalek::SigningKey::from_bytes(Sha256::of(b"gov-disclosure seal test key: current").as_bytes());
+    let input = format!("{}.{}", parts[0], parts[1]);
+    let mut r = [0u8; 32];
+    r[0] = 1;
+    let k = {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha512::new();
+        h.update(r);
+        h.update(sk.verifying_key().as_bytes());
+        h.update(input.as_bytes());
+        let mut wide = [0u8; 64];
+        wide.copy_from_slice(&h.finalize());
+        curve25519_dalek::Scalar::from_bytes_mod_order_wide(&wide)
+    };
+    let s = k * sk.to_scalar();
+    let mut sig = r.to_vec();
+    sig.extend_from_slice(s.as_bytes());
+    let signature = ed25519_dalek::Signature::from_slice(&sig).unwrap();
+    use ed25519_dalek::Verifier as _;
+    assert!(sk.verifying_key().verify_strict(input.as_bytes(), &signature).is_err());
+    assert!(
+        sk.verifying_key().verify(input.as_bytes(), &signature).is_ok(),
+        "a non-strict verifier accepts it: the vector tests the strict rule"
+    );
+    out.push(case(
+        "small-order-r",
+        format!("{input}.{}", b64url(&sig)),
+        Some("signature"),
+        "R is a small-order point (the identity); only a strict verifier refuses it",
+        notice_m,
+    ));
+
+    // A non-canonical S: S + L, the same value modulo L.
+    let mut sig = b64url_decode(parts[2]);
+    let mut carry = 0u16;
+    for (b, l) in sig[32..].iter_mut().zip(ORDER_L) {
+        let sum = u16::from(*b) + u16::from(l) + carry;
+        *b = sum as u8;
+        carry = sum >> 8;
+    }
+    assert_eq!(carry, 0);
+    out.push(case(
+        "non-canonical-s",
+        format!("{input}.{}", b64url(&sig)),
+        Some("signature"),
+        "S is not reduced modulo L (S + L)",
+        notice_m,
+    ));
     out
 }
 
@@ -378,7 +609,8 @@ pub fn files() -> BTreeMap<String, Vec<u8>> {
         files.insert(format!("keys/{}.pem", k.kid()), pem.into_bytes());
     }
     for c in cases() {
-        files.insert(c.jws_file(), format!("{}\n", c.jws).into_bytes());
+        // The seal's bytes exactly: no final newline.
+        files.insert(c.jws_file(), c.jws.clone().into_bytes());
         files.insert(format!("{}.content.json", c.name), c.content.clone());
         let mut expected = serde_json::to_string_pretty(&c.expected()).unwrap();
         expected.push('\n');
