@@ -561,13 +561,8 @@ impl FeedEntry {
 }
 
 /// The channel's feed entries, newest first, and the origin for absolute
-/// links (`X-Forwarded-Proto` behind a TLS proxy, else http, and `Host`).
-async fn feed_entries(
-    state: &AppState,
-    channel: &str,
-    headers: &axum::http::HeaderMap,
-    q: &FeedQuery,
-) -> Result<(Vec<FeedEntry>, String), ApiError> {
+/// links: the configured public URL (`public_url`), never a request header.
+async fn feed_entries(state: &AppState, channel: &str, q: &FeedQuery) -> Result<(Vec<FeedEntry>, String), ApiError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let entries = state
         .db
@@ -576,19 +571,7 @@ async fn feed_entries(
         .into_iter()
         .map(|(e, first)| FeedEntry::from_event(&e.body, first))
         .collect();
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let proto = match header("x-forwarded-proto") {
-        Some("https") => "https",
-        _ => "http",
-    };
-    // A Host header that could break out of an attribute is not used.
-    let origin = match header("host") {
-        Some(h) if !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)) => {
-            format!("{proto}://{h}")
-        }
-        _ => String::new(),
-    };
-    Ok((entries, origin))
+    Ok((entries, state.settings.public_base().trim_end_matches('/').to_owned()))
 }
 
 fn feed_title(channel: &str) -> String {
@@ -749,11 +732,10 @@ pub async fn feed_atom(
     State(state): State<AppState>,
     auth: Auth,
     Path(channel): Path<String>,
-    headers: axum::http::HeaderMap,
     AppQuery(q): AppQuery<FeedQuery>,
 ) -> Result<Response, ApiError> {
     channel_reader(&state, &auth, &channel)?;
-    let (entries, origin) = feed_entries(&state, &channel, &headers, &q).await?;
+    let (entries, origin) = feed_entries(&state, &channel, &q).await?;
     let doc = atom_document(&channel, &state.settings.seal.org_code, &origin, &entries);
     let mut response = doc.into_response();
     response
@@ -772,11 +754,10 @@ pub async fn feed_json(
     State(state): State<AppState>,
     auth: Auth,
     Path(channel): Path<String>,
-    headers: axum::http::HeaderMap,
     AppQuery(q): AppQuery<FeedQuery>,
 ) -> Result<Response, ApiError> {
     channel_reader(&state, &auth, &channel)?;
-    let (entries, origin) = feed_entries(&state, &channel, &headers, &q).await?;
+    let (entries, origin) = feed_entries(&state, &channel, &q).await?;
     let doc = json_feed_document(&channel, &origin, &entries);
     let mut response = serde_json::to_vec(&doc).unwrap_or_default().into_response();
     response
