@@ -328,9 +328,14 @@ async fn only_an_approved_unchanged_version_is_sealed_by_the_publisher(backend: 
     refused(seal(&t.first, &id, &digest).await, StatusCode::FORBIDDEN, "政务公开办公室");
     // (An administrator cannot also be a publisher: 三员分立, tested in
     // accounts.rs; each administrator role is refused here.)
-    for (name, role) in [("root", Role::Admin), ("anquan", Role::SecurityAdmin), ("shenji", Role::Auditor)] {
+    // (The security administrator does not even read items.)
+    for (name, role, status, says) in [
+        ("root", Role::Admin, StatusCode::FORBIDDEN, "系统管理员"),
+        ("anquan", Role::SecurityAdmin, StatusCode::NOT_FOUND, "不存在"),
+        ("shenji", Role::Auditor, StatusCode::FORBIDDEN, "系统管理员"),
+    ] {
         let admin = app.user(name, &[role], None).await;
-        refused(seal(&admin, &id, &digest).await, StatusCode::FORBIDDEN, "系统管理员");
+        refused(seal(&admin, &id, &digest).await, status, says);
     }
     let drafting_publisher = app.user("li", &[Role::Drafter, Role::Publisher], Some(UNIT)).await;
     let created = drafting_publisher.create_item(&sample_item()).await;
