@@ -479,7 +479,7 @@ async fn other_user(state: &AppState, auth: &Auth, id: &str) -> Result<UserRecor
     })
 }
 
-fn admin_action<'a>(auth: &'a Auth, role: Role) -> Result<&'a Principal, ApiError> {
+fn admin_action(auth: &Auth, role: Role) -> Result<&Principal, ApiError> {
     auth.require_scope(Scope::Admin)?;
     auth.require_any(&[role])
 }
