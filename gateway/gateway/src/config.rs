@@ -428,7 +428,9 @@ impl Settings {
             return invalid("delivery.lease_secs", "must be longer than delivery.timeout_secs");
         }
         match &self.public_url {
-            Some(url) if public_origin(url).is_none() => {
+            Some(url)
+                if public_origin(url).is_none_or(|o| !url.trim().trim_end_matches('/').eq_ignore_ascii_case(&o)) =>
+            {
                 return invalid("public_url", "must be http:// or https:// with a host and no path, query or fragment");
             }
             None if !self.listen.ip().is_loopback() => {
