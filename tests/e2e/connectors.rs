@@ -150,7 +150,7 @@ fn post_of<'a>(d: &'a Value, serial: &str) -> &'a Value {
 }
 
 async fn audit_actions(t: &Team, id: &str) -> Vec<Value> {
-    ok(t.admin.get(&format!("/api/v1/audit/events?item={id}&limit=1000")).await).as_array().unwrap().clone()
+    ok(t.auditor.get(&format!("/api/v1/audit/events?item={id}&limit=1000")).await).as_array().unwrap().clone()
 }
 
 async fn notifications(c: &Client, kind: &str) -> Vec<Value> {
@@ -164,19 +164,19 @@ async fn a_publish_reaches_two_receivers_and_wechat_and_the_withdrawal_is_confir
     let app = spawn(backend).await;
     let t = Team::of(&app).await;
     let wechat = FakeWeChat::start(APP_ID, APP_SECRET).await;
-    let website = Site::start(&app, "website", &t.admin).await;
-    let bulletin = Site::start(&app, "bulletin", &t.admin).await;
+    let website = Site::start(&app, "website", &t.security).await;
+    let bulletin = Site::start(&app, "bulletin", &t.security).await;
 
     // A connector endpoint names its secret; the secret itself is refused
     // as a name and never stored.
     let (status, problem) = t
-        .admin
+        .security
         .post("/api/v1/channel-endpoints", &json!({"channel": "wechat", "kind": "wechat", "app_id": APP_ID}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert!(problem.to_string().contains("secret_name"), "{problem}");
     let (status, _) = t
-        .admin
+        .security
         .post(
             "/api/v1/channel-endpoints",
             &json!({"channel": "wechat", "kind": "wechat", "app_id": APP_ID, "secret_name": APP_SECRET,
@@ -243,7 +243,7 @@ async fn an_asynchronous_rejection_fails_the_delivery_and_tells_the_office(backe
     let app = spawn(backend).await;
     let t = Team::of(&app).await;
     let wechat = FakeWeChat::start(APP_ID, APP_SECRET).await;
-    let website = Site::start(&app, "website", &t.admin).await;
+    let website = Site::start(&app, "website", &t.security).await;
     t.add_endpoint(json!({"channel": "website", "url": website.url})).await;
     add_wechat(&t, &wechat, 3600).await;
     // Publishing, then 4: 平台审核不通过.
@@ -350,7 +350,7 @@ async fn weibo_shares_a_link_to_the_seal_page_and_deletes_it(backend: Backend) {
     let t = Team::of(&app).await;
     let weibo = FakeWeibo::start(WEIBO_TOKEN, "gk.example.gov.cn").await;
     let (status, problem) = t
-        .admin
+        .security
         .post(
             "/api/v1/channel-endpoints",
             &json!({"channel": "weibo", "kind": "weibo", "url": weibo.base, "secret_name": "WEIBO_TOKEN"}),

@@ -264,11 +264,12 @@ async fn a_publication_reaches_two_channels_signed_and_sealed(backend: Backend) 
         t.publisher.post("/api/v1/channel-endpoints", &json!({"channel": "website", "url": website.url})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) =
-        t.admin.post("/api/v1/channel-endpoints", &json!({"channel": "nowhere", "url": website.url})).await;
+        t.security.post("/api/v1/channel-endpoints", &json!({"channel": "nowhere", "url": website.url})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = t.admin.post("/api/v1/channel-endpoints", &json!({"channel": "website", "url": "ftp://x"})).await;
+    let (status, _) =
+        t.security.post("/api/v1/channel-endpoints", &json!({"channel": "website", "url": "ftp://x"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let list = ok(t.admin.get("/api/v1/channel-endpoints").await);
+    let list = ok(t.security.get("/api/v1/channel-endpoints").await);
     assert_eq!(list["endpoints"].as_array().unwrap().len(), 2);
     assert!(list["transport_key"].as_str().unwrap().starts_with("whpk_"));
 
@@ -297,7 +298,7 @@ async fn a_publication_reaches_two_channels_signed_and_sealed(backend: Backend) 
         assert_eq!(dl["attempts"][0]["response_excerpt"], "applied");
     }
     // The item's audit trail shows sealed → delivering → published.
-    let events = ok(t.admin.get(&format!("/api/v1/audit/events?item={id}")).await);
+    let events = ok(t.auditor.get(&format!("/api/v1/audit/events?item={id}")).await);
     let moves: Vec<&str> = events
         .as_array()
         .unwrap()
@@ -456,7 +457,7 @@ async fn redelivery_and_the_pull_feed(backend: Backend) {
     let (a, _) = t.sealed_item("关于公布2025年第一批行政许可事项的通知", CHANNELS).await;
     eventually("the 410", async || website.inner.lock().unwrap().requests >= 1).await;
     eventually("the endpoint disabled", async || {
-        let ep = t.admin.get("/api/v1/channel-endpoints").await.1;
+        let ep = t.security.get("/api/v1/channel-endpoints").await.1;
         ep["endpoints"].as_array().unwrap().iter().any(|e| e["id"] == hook.as_str() && e["enabled"] == false)
     })
     .await;
@@ -584,7 +585,7 @@ async fn giving_up_disables_the_endpoint_and_an_unconfirmed_withdrawal_escalates
     assert_eq!(failed["channel"], "website");
     assert!(failed["attempts"].as_array().unwrap().len() >= 2, "{failed}");
     assert!(failed["attempts"].as_array().unwrap().iter().all(|a| a["status"] == 500));
-    let eps = ok(t.admin.get("/api/v1/channel-endpoints").await);
+    let eps = ok(t.security.get("/api/v1/channel-endpoints").await);
     let ep = eps["endpoints"].as_array().unwrap().iter().find(|e| e["id"] == hook.as_str()).unwrap().clone();
     assert_eq!(ep["enabled"], false, "{ep}");
     assert!(ep["disabled_reason"].as_str().unwrap().contains("gave up"), "{ep}");
@@ -613,7 +614,7 @@ async fn giving_up_disables_the_endpoint_and_an_unconfirmed_withdrawal_escalates
     let notes = ok(t.publisher.get("/api/v1/notifications").await);
     let note = notes.as_array().unwrap().iter().find(|n| n["kind"] == "withdraw_overdue").unwrap().clone();
     assert!(note["message"].as_str().unwrap().contains("website"), "{note}");
-    let events = ok(t.admin.get("/api/v1/audit/events?limit=1000").await);
+    let events = ok(t.auditor.get("/api/v1/audit/events?limit=1000").await);
     let escalated: Vec<&Value> =
         events.as_array().unwrap().iter().filter(|e| e["action"] == "item.withdraw.escalate").collect();
     assert_eq!(escalated.len(), 1);
@@ -740,7 +741,7 @@ async fn a_refusal_is_final_and_the_endpoint_stays_enabled(backend: Backend) {
     assert_eq!(refused["attempts"].as_array().unwrap().len(), 1, "not retried: {refused}");
     assert_eq!(refused["last_status"], 422);
     assert_eq!(d["state"], "delivering");
-    let eps = ok(t.admin.get("/api/v1/channel-endpoints").await);
+    let eps = ok(t.security.get("/api/v1/channel-endpoints").await);
     assert!(eps["endpoints"].as_array().unwrap().iter().any(|e| e["id"] == hook.as_str() && e["enabled"] == true));
     // Other items still reach the website.
     let (b, _) = t.sealed_item("关于公布2025年重点民生实事项目的通知", CHANNELS).await;
@@ -781,7 +782,7 @@ async fn an_embargoed_item_is_delivered_when_due(backend: Backend) {
     assert!(time::OffsetDateTime::now_utc() >= due.replace_nanosecond(0).unwrap());
     assert_eq!(applied[0]["not_before"], due.unix_timestamp());
     // The channel without an endpoint (wechat) is not waited for.
-    let events = ok(t.admin.get(&format!("/api/v1/audit/events?item={id}")).await);
+    let events = ok(t.auditor.get(&format!("/api/v1/audit/events?item={id}")).await);
     let moves: Vec<&str> = events
         .as_array()
         .unwrap()

@@ -41,7 +41,8 @@ async fn endpoint_count(db: &gateway::store::Db) -> i64 {
 }
 
 /// The attack of finding 1, against the real binary with its seal key in
-/// `GATEWAY_SEAL_KEY`: an administrator names that variable (and
+/// `GATEWAY_SEAL_KEY`: the security administrator (who configures
+/// endpoints) names that variable (and
 /// `DATABASE_URL`) as a WeChat endpoint's secret and points the endpoint at
 /// a host of their own. Neither the host nor the names get them anything.
 async fn the_seal_key_cannot_be_taken_through_a_connector_endpoint(backend: Backend) {
@@ -62,7 +63,7 @@ async fn the_seal_key_cannot_be_taken_through_a_connector_endpoint(backend: Back
                "secret_name": secret_name, "cover_media_id": "COVER"})
     };
     for url in [capture_base.as_str(), "https://attacker.example", "https://api.weixin.qq.com.attacker.example"] {
-        let (status, problem) = t.admin.post("/api/v1/channel-endpoints", &endpoint(url, "GATEWAY_SEAL_KEY")).await;
+        let (status, problem) = t.security.post("/api/v1/channel-endpoints", &endpoint(url, "GATEWAY_SEAL_KEY")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {problem}");
         assert!(problem.to_string().contains("connector_api_bases"), "{problem}");
     }
@@ -71,7 +72,7 @@ async fn the_seal_key_cannot_be_taken_through_a_connector_endpoint(backend: Back
     // At the allowed base, the gateway's own variables are no secrets of a
     // connector: the delivery fails without a single call to the platform.
     for name in ["GATEWAY_SEAL_KEY", "DATABASE_URL"] {
-        ok(t.admin.post("/api/v1/channel-endpoints", &endpoint(&wechat.base, name)).await);
+        ok(t.security.post("/api/v1/channel-endpoints", &endpoint(&wechat.base, name)).await);
     }
     let (id, _) = t.sealed_item("关于公布2026年第四季度城乡低保标准的通知", &["wechat"]).await;
     until(30, "both deliveries fail for want of the secret", async || {
@@ -121,7 +122,7 @@ async fn outbound_requests_stay_out_of_internal_networks(backend: Backend) {
         "http://[::ffff:127.0.0.1]/hook".to_owned(),
     ] {
         let (status, problem) =
-            t.admin.post("/api/v1/channel-endpoints", &json!({"channel": "website", "url": url})).await;
+            t.security.post("/api/v1/channel-endpoints", &json!({"channel": "website", "url": url})).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {problem}");
         assert!(problem["detail"].as_str().unwrap().contains("allowed_networks"), "{problem}");
     }
@@ -129,7 +130,7 @@ async fn outbound_requests_stay_out_of_internal_networks(backend: Backend) {
 
     // A name is checked where it resolves: `localhost` is loopback.
     let url = format!("http://localhost:{receiver}/hook");
-    ok(t.admin.post("/api/v1/channel-endpoints", &json!({"channel": "website", "url": url})).await);
+    ok(t.security.post("/api/v1/channel-endpoints", &json!({"channel": "website", "url": url})).await);
     let id = t.draft("关于调整城乡居民医保缴费标准的通知", &["website"]).await;
     let serial = t.approve_and_seal(&id, 1).await;
     assert!(!serial.is_empty());

@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tests::browser::Browser;
 use tests::team::{Team, ok};
-use tests::{Backend, TestApp, on_both_backends};
+use tests::{Backend, TestApp, Totp, on_both_backends};
 
 on_both_backends!(
     an_item_goes_from_draft_to_delivered_in_the_browser,
@@ -86,17 +86,19 @@ async fn wait_for_text(b: &Browser, css: &str, wanted: &str) {
     panic!("{css} never showed {wanted:?}: {}", b.text(css).await);
 }
 
-/// Opens the item from the reviewer's queue and approves the stage offered.
-async fn approve_from_queue(b: &Browser, username: &str, title: &str, signoff: bool, shot: Option<&str>) {
+/// Opens the item from the reviewer's queue and approves the stage offered;
+/// a sign-off with the password and a code of the signatory's TOTP.
+async fn approve_from_queue(b: &Browser, username: &str, title: &str, signoff: Option<&Totp>, shot: Option<&str>) {
     b.login(username, &password(username)).await;
     assert_eq!(b.path().await, "/queue", "{username} lands on the queue");
     assert_eq!(b.text("table.queue td a").await, title);
     b.click_to("table.queue td a").await;
     let form = b.find("form.vote").await;
-    if signoff {
+    if let Some(totp) = signoff {
         let statement = b.text("form.vote blockquote.statement").await;
         assert!(statement.contains("谁发布谁负责"), "the sign-off statement is shown: {statement}");
         b.fill("form.vote input[name=password]", &password(username)).await;
+        b.fill("form.vote input[name=totp_code]", &totp.code().await).await;
     }
     if let Some(name) = shot {
         b.screenshot(name).await;
@@ -105,19 +107,20 @@ async fn approve_from_queue(b: &Browser, username: &str, title: &str, signoff: b
     form.find(fantoccini::Locator::Css("button[value=approve]")).await.unwrap().click().await.unwrap();
     b.wait_new_page().await;
     let notice = b.text("p.notice").await;
-    assert!(notice.contains(if signoff { "已签发" } else { "审核意见已提交" }), "{username}: {notice}");
+    assert!(notice.contains(if signoff.is_some() { "已签发" } else { "审核意见已提交" }), "{username}: {notice}");
     b.logout().await;
 }
 
 async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let admin = app.user("root", &[Role::Admin], None).await;
+    let admin = app.user("root", &[Role::SecurityAdmin], None).await;
     app.user("drafter", &[Role::Drafter], Some(UNIT)).await;
     app.user("first", &[Role::Reviewer], Some(UNIT)).await;
     app.user("second", &[Role::Reviewer], Some(UNIT)).await;
     app.user("secrecy", &[Role::SecrecyReviewer], None).await;
-    app.user("approver", &[Role::Approver], Some(UNIT)).await;
-    app.user("leader", &[Role::Leader], Some(UNIT)).await;
+    // The signatories enrol their own TOTP (as on /account).
+    let approver_totp = Totp::enrol(&app.user("approver", &[Role::Approver], Some(UNIT)).await).await;
+    let leader_totp = Totp::enrol(&app.user("leader", &[Role::Leader], Some(UNIT)).await).await;
     app.user("office", &[Role::Publisher], None).await;
     let (hook, received) = website().await;
     let (status, body) =
@@ -230,7 +233,7 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     b.logout().await;
 
     // Reviewers work their queues; 保密审查 sees the personal-information list.
-    approve_from_queue(&b, "second", title, false, Some("05-queue-item")).await;
+    approve_from_queue(&b, "second", title, None, Some("05-queue-item")).await;
     b.login("secrecy", &password("secrecy")).await;
     b.goto(&format!("/items/{item_id}")).await;
     let secrecy = b.text("section.secrecy").await;
@@ -238,12 +241,12 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     b.screenshot("06-secrecy-review").await;
     b.assert_accessible("保密审查").await;
     b.logout().await;
-    approve_from_queue(&b, "secrecy", title, false, None).await;
+    approve_from_queue(&b, "secrecy", title, None, None).await;
 
     // Leaders sign off on a phone-sized screen, with their password again.
     b.client.set_window_size(390, 844).await.unwrap();
-    approve_from_queue(&b, "approver", title, true, Some("07-signoff-phone")).await;
-    approve_from_queue(&b, "leader", title, true, None).await;
+    approve_from_queue(&b, "approver", title, Some(&approver_totp), Some("07-signoff-phone")).await;
+    approve_from_queue(&b, "leader", title, Some(&leader_totp), None).await;
     b.client.set_window_size(1280, 900).await.unwrap();
 
     // The publication office seals it; the channel confirms.
@@ -431,15 +434,16 @@ async fn post_form(client: &tests::Client, path: &str, fields: &[(&str, &str)]) 
 async fn people_register_and_notification_pages(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let admin = app.user("root", &[Role::Admin], None).await;
+    let security = app.user("anquan", &[Role::SecurityAdmin], None).await;
 
-    // The administrator creates a person on the users page.
+    // The system administrator creates an account on the users page; the
+    // security administrator grants its role (三员分立).
     let token = csrf(&admin, "/users").await;
     let weak = [
         ("csrf", token.as_str()),
         ("username", "wang"),
         ("display_name", "王芳"),
         ("unit", UNIT),
-        ("roles", "drafter"),
         ("password", "short"),
     ];
     let (status, _, page) = post_form(&admin, "/users", &weak).await;
@@ -450,16 +454,47 @@ async fn people_register_and_notification_pages(backend: Backend) {
         ("username", "wang"),
         ("display_name", "王芳"),
         ("unit", UNIT),
-        ("roles", "drafter"),
         ("password", "Wang-Fang-2026-strong"),
     ];
     let (status, url, page) = post_form(&admin, "/users", &good).await;
     assert_eq!((status, url.as_str()), (StatusCode::OK, "/users"));
-    assert!(page.contains("用户已创建") && page.contains("<td>王芳</td>") && page.contains("起草人"), "{page}");
+    assert!(page.contains("账户已创建") && page.contains("<td>王芳</td>") && page.contains("待本人改密"), "{page}");
+    let users = ok(security.get("/api/v1/users").await);
+    let wang = users.as_array().unwrap().iter().find(|u| u["username"] == "wang").unwrap()["id"].clone();
+    let wang = wang.as_str().unwrap();
+    let token = csrf(&security, "/users").await;
+    let (status, _, page) =
+        post_form(&security, &format!("/users/{wang}/roles"), &[("csrf", token.as_str()), ("roles", "drafter")]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("角色已更新") && page.contains("起草人"), "{page}");
+    // The system administrator cannot grant roles.
+    let token = csrf(&admin, "/users").await;
+    let (status, _, _) =
+        post_form(&admin, &format!("/users/{wang}/roles"), &[("csrf", token.as_str()), ("roles", "approver")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let drafter = app.client();
     let (status, _) =
         drafter.post("/api/v1/auth/login", &json!({"username": "wang", "password": "Wang-Fang-2026-strong"})).await;
     assert_eq!(status, StatusCode::OK, "the new person logs in");
+    // The administrator chose the password: nothing but changing it first.
+    let page = drafter.http.get(format!("{}/items", app.base)).send().await.unwrap();
+    assert_eq!(page.url().path(), "/account", "every page leads to the password change");
+    let (status, problem) = drafter.post("/api/v1/items", &tests::sample_item()).await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (StatusCode::FORBIDDEN, Some("urn:gateway:problem:password-change-required"))
+    );
+    assert!(problem["detail"].as_str().unwrap().contains("修改"), "{problem}");
+    let token = csrf(&drafter, "/account").await;
+    let change = [
+        ("csrf", token.as_str()),
+        ("current_password", "Wang-Fang-2026-strong"),
+        ("new_password", "Only-Wang-Knows-1"),
+        ("new_password_again", "Only-Wang-Knows-1"),
+    ];
+    let (status, url, page) = post_form(&drafter, "/account/password", &change).await;
+    assert_eq!((status, url.as_str()), (StatusCode::OK, "/account"), "{page}");
+    assert!(page.contains("密码已修改"), "{page}");
     let (status, _, _) = post_form(&drafter, "/users", &good).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only an administrator creates people");
 

@@ -6,7 +6,7 @@
 use gateway::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tests::{Backend, Client, TestApp, on_both_backends, sample_item};
+use tests::{Backend, Client, TestApp, Totp, on_both_backends, sample_item};
 
 on_both_backends!(
     three_reviews_and_the_sign_off,
@@ -29,15 +29,20 @@ struct Team {
     second: Client,
     secrecy: Client,
     approver: Client,
+    /// The signatory's own second factor.
+    approver_totp: Totp,
 }
 
 async fn team(app: &TestApp) -> Team {
+    let approver = app.user("feng", &[Role::Approver], Some(UNIT)).await;
+    let approver_totp = Totp::enrol(&approver).await;
     Team {
         drafter: app.user("zhou", &[Role::Drafter], Some(UNIT)).await,
         first: app.user("wu", &[Role::Reviewer], Some(UNIT)).await,
         second: app.user("zheng", &[Role::Reviewer], Some(UNIT)).await,
         secrecy: app.user("wang", &[Role::SecrecyReviewer], Some("保密办")).await,
-        approver: app.user("feng", &[Role::Approver], Some(UNIT)).await,
+        approver,
+        approver_totp,
     }
 }
 
@@ -120,13 +125,16 @@ async fn three_reviews_and_the_sign_off(backend: Backend) {
     let entry = queue["entries"].as_array().unwrap().iter().find(|e| e["item_id"] == id.as_str()).expect("终审 queued");
     assert_eq!(entry["signoff"], true);
 
-    // The sign-off needs the current statement and the password again.
+    // The sign-off needs the current statement, the password again and a
+    // code of the signatory's own TOTP.
     let (_, wf) = t.approver.get(&format!("/api/v1/items/{id}/workflow")).await;
     let statement = wf["statement"].clone();
     assert!(statement["text"].as_str().unwrap().contains("谁发布谁负责"));
+    let code = t.approver_totp.code().await;
     let sign = |password: Option<&str>, version: &Value| {
         json!({"stage": "final", "value": "approve", "content_digest": digest,
-               "statement_id": statement["id"], "statement_version": version, "password": password})
+               "statement_id": statement["id"], "statement_version": version, "password": password,
+               "totp_code": code})
     };
     refused(
         t.approver.post(&format!("/api/v1/items/{id}/votes"), &sign(None, &statement["version"])).await,
@@ -294,10 +302,23 @@ async fn a_restored_text_does_not_revive_an_editors_approval(backend: Backend) {
 async fn separation_of_duties_is_enforced(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let t = team(&app).await;
-    // A drafter who also holds the reviewer role; an admin with the reviewer
-    // role; a reviewer of another unit; a colleague who edits the item.
+    // A drafter who also holds the reviewer role; an administrator (who can
+    // no longer also hold a reviewer role: 三员分立); a reviewer of another
+    // unit; a colleague who edits the item.
     let both = app.user("qian", &[Role::Drafter, Role::Reviewer], Some(UNIT)).await;
-    let admin = app.user("root2", &[Role::Admin, Role::Reviewer], Some(UNIT)).await;
+    for admin_role in Role::ADMINISTRATORS {
+        let problems = gateway::http::new_user(
+            "root3".into(),
+            "管理员".into(),
+            Some(UNIT.into()),
+            [*admin_role, Role::Reviewer].into(),
+            Some("Pw-root3-2026"),
+        )
+        .err()
+        .unwrap_or_else(|| panic!("{admin_role} with the reviewer role must be refused"));
+        assert!(problems.iter().any(|p| p.message.contains("三员分立")), "{problems:?}");
+    }
+    let admin = app.user("root2", &[Role::Admin], Some(UNIT)).await;
     let outsider = app.user("sun", &[Role::Reviewer], Some("江城市财政局")).await;
     let editor = app.user("li", &[Role::Drafter, Role::Reviewer], Some(UNIT)).await;
 
@@ -425,10 +446,12 @@ async fn waivers_and_overrides_need_the_named_role(backend: Backend) {
     assert_eq!(overridden["item"]["state"], "in_review", "{overridden}");
     ok(vote(&t.secrecy, &id, "secrecy", "approve", &digest).await);
     let sign = json!({"stage": "final", "value": "approve", "content_digest": digest, "statement_id": "sign-off",
-                      "statement_version": "1", "password": "Pw-feng-2026"});
+                      "statement_version": "1", "password": "Pw-feng-2026", "totp_code": t.approver_totp.code().await});
     refused(t.approver.post(&format!("/api/v1/items/{id}/votes"), &sign).await, StatusCode::FORBIDDEN, "一个审核环节");
+    let deputy_totp = Totp::enrol(&deputy).await;
     let mut sign = sign;
     sign["password"] = json!("Pw-han-2026");
+    sign["totp_code"] = json!(deputy_totp.code().await);
     let signed = ok(deputy.post(&format!("/api/v1/items/{id}/votes"), &sign).await);
     assert_eq!(signed["item"]["state"], "approved", "{signed}");
     // The override stays on record as OVERRIDDEN, never SATISFIED.

@@ -107,7 +107,7 @@ async fn throughput(backend: Backend, items: usize, per_channel: usize) -> Throu
     let mut hooks = Vec::new();
     for (k, channel) in (0..per_channel * 2).map(|k| (k, if k % 2 == 0 { "website" } else { "wechat" })) {
         let url = format!("{sink_base}/hook/{k}");
-        let ep = ok(t.admin.post("/api/v1/channel-endpoints", &json!({"channel": channel, "url": url})).await);
+        let ep = ok(t.security.post("/api/v1/channel-endpoints", &json!({"channel": channel, "url": url})).await);
         hooks.push(ep["id"].as_str().unwrap().to_owned());
     }
     let deliveries = items * 2 * per_channel;
@@ -176,7 +176,7 @@ async fn latency(backend: Backend, items: usize, channels: &[&str]) -> (Vec<Dura
     let baseline_key = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
     let (sink_base, sink) = start_sink(&app, &baseline_key).await;
     for (k, channel) in channels.iter().enumerate() {
-        ok(t.admin
+        ok(t.security
             .post("/api/v1/channel-endpoints", &json!({"channel": channel, "url": format!("{sink_base}/hook/{k}")}))
             .await);
     }

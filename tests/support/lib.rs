@@ -184,11 +184,7 @@ impl TestApp {
 
     /// A client with a cookie store and no credentials yet.
     pub fn client(&self) -> Client {
-        Client {
-            http: reqwest::Client::builder().cookie_store(true).build().expect("http client"),
-            base: self.base.clone(),
-            bearer: None,
-        }
+        browser_like_client(&self.base)
     }
 
     /// A fingerprint of everything the store holds about items, users and
@@ -211,12 +207,14 @@ impl TestApp {
     }
 }
 
-/// The repository root (this crate lives in `tests/`).
 /// Creates a user in `db` (password `Pw-<username>-2026`) and logs them in
-/// at the gateway at `base`.
+/// at the gateway at `base`. The password stands for one the person chose
+/// themselves (they changed the administrator's initial one), so the
+/// session is not held to a password change; `tests/e2e/accounts.rs` tests
+/// that obligation.
 pub async fn logged_in_user(db: &Db, base: &str, username: &str, roles: &[Role], unit: Option<&str>) -> Client {
     let password = format!("Pw-{username}-2026");
-    let new = gateway::http::new_user(
+    let mut new = gateway::http::new_user(
         username.to_owned(),
         format!("测试{username}"),
         unit.map(str::to_owned),
@@ -224,12 +222,9 @@ pub async fn logged_in_user(db: &Db, base: &str, username: &str, roles: &[Role],
         Some(&password),
     )
     .expect("valid test user");
+    new.must_change_password = false;
     db.create_user(None, &new).await.expect("user created");
-    let client = Client {
-        http: reqwest::Client::builder().cookie_store(true).build().expect("http client"),
-        base: base.to_owned(),
-        bearer: None,
-    };
+    let client = browser_like_client(base);
     let (status, body) = client.post("/api/v1/auth/login", &json!({"username": username, "password": password})).await;
     assert_eq!(status, StatusCode::OK, "login failed: {body}");
     client
@@ -267,6 +262,74 @@ pub fn reach_loopback(delivery: &mut gateway::config::DeliverySettings) {
     }
 }
 
+/// A client with a cookie store and no credentials yet. Like a browser on
+/// the gateway's own pages, [`Client::request`] sends `Origin: <base>`
+/// (cookie-authenticated writes from another origin are refused).
+pub fn browser_like_client(base: &str) -> Client {
+    Client {
+        http: reqwest::Client::builder().cookie_store(true).build().expect("http client"),
+        base: base.to_owned(),
+        bearer: None,
+    }
+}
+
+/// A person's TOTP second factor, enrolled through the API as they would on
+/// `/account`; gives codes the way an authenticator app would, each step
+/// once (the gateway refuses a code used before).
+pub struct Totp {
+    secret: Vec<u8>,
+    last_step: std::sync::Mutex<i64>,
+}
+
+impl Totp {
+    /// Enrols a TOTP for the client's person: the secret shown once, then
+    /// a first code to confirm it.
+    pub async fn enrol(client: &Client) -> Totp {
+        let (status, enrolment) = client.post("/api/v1/auth/totp", &json!({})).await;
+        assert_eq!(status, StatusCode::OK, "totp enrolment: {enrolment}");
+        let secret =
+            gateway::auth::totp::from_base32(enrolment["secret"].as_str().expect("a secret")).expect("base32 secret");
+        assert!(enrolment["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"), "{enrolment}");
+        let totp = Totp { secret, last_step: std::sync::Mutex::new(-1) };
+        let (status, body) = client.post("/api/v1/auth/totp/confirm", &json!({"code": totp.code().await})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "totp confirmation: {body}");
+        totp
+    }
+
+    /// The secret, for computing a code independently.
+    pub fn secret(&self) -> &[u8] {
+        &self.secret
+    }
+
+    /// A code of a step not used before: the current one, or the next (an
+    /// authenticator's clock may run up to 30 s ahead), or after waiting for
+    /// the next step.
+    pub async fn code(&self) -> String {
+        use gateway::auth::totp;
+        loop {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let current = totp::step_at(now);
+            let step = {
+                let mut last = self.last_step.lock().expect("totp lock");
+                let step = (*last + 1).max(current);
+                (step <= current + 1).then(|| {
+                    *last = step;
+                    step
+                })
+            };
+            match step {
+                Some(step) => return totp::code(&self.secret, step),
+                None => {
+                    let wait = (current + 1) * totp::STEP_SECS - now;
+                    tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(wait).unwrap_or(1) * 1000 + 50))
+                        .await;
+                }
+            }
+        }
+    }
+}
+
+/// The repository root (this crate lives in `tests/`).
 pub fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
 }
@@ -318,7 +381,7 @@ impl Client {
         let builder = self.http.request(method, format!("{}{path}", self.base));
         match &self.bearer {
             Some(token) => builder.bearer_auth(token),
-            None => builder,
+            None => builder.header(reqwest::header::ORIGIN, self.base.as_str()),
         }
     }
 

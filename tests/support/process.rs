@@ -45,6 +45,8 @@ pub struct GatewayProcess {
     child: std::process::Child,
     /// Its standard error (the tracing log).
     pub log: PathBuf,
+    /// Its standard output (what it tells the operator).
+    pub out: PathBuf,
 }
 
 impl Deployment {
@@ -107,7 +109,7 @@ impl Deployment {
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
-        let mut process = GatewayProcess { base: String::new(), child, log };
+        let mut process = GatewayProcess { base: String::new(), child, log, out: out.clone() };
         let started = Instant::now();
         // `gateway serve` prints `…已启动：http://<addr>` once it listens.
         while process.base.is_empty() {
@@ -130,6 +132,29 @@ impl Deployment {
             assert!(started.elapsed() < Duration::from_secs(60), "no /healthz: {}", process.log_text());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Runs a `gateway` command (`gateway --config … <args>`) on this
+    /// deployment and returns its output.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let config = self.config.clone();
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        tokio::task::spawn_blocking(move || {
+            let binary = gateway_binary();
+            std::process::Command::new(&binary)
+                .arg("--config")
+                .arg(&config)
+                .args(&args)
+                .current_dir(repo_root())
+                .env_remove("DATABASE_URL")
+                .env_remove("GATEWAY_DATA_DIR")
+                .env_remove("GATEWAY_LISTEN")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()))
+        })
+        .await
+        .expect("cli task")
     }
 
     /// Creates a user directly in the store and returns a client logged in

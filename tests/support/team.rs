@@ -1,13 +1,14 @@
 //! The people of a whole review chain under the default workflow, for the
 //! tests that need sealed items (delivery, connectors, crashes, the delivery
-//! benchmark): an administrator, a drafter, 初审 and 复审, the 保密审查员,
-//! the 宣传审核 of new-media channels, the 终审 signatory and the
-//! publication office.
+//! benchmark): the security administrator (endpoints) and the audit
+//! administrator (the record), a drafter, 初审 and 复审, the 保密审查员, the
+//! 宣传审核 of new-media channels, the 终审 signatory (with the TOTP they
+//! enrolled) and the publication office.
 
 use gateway::auth::Role;
 use serde_json::{Value, json};
 
-use crate::{Client, sample_item};
+use crate::{Client, Totp, sample_item};
 
 /// The drafter's (and reviewers') unit.
 pub const UNIT: &str = "江城市民政局";
@@ -28,13 +29,18 @@ pub fn titled_item(title: &str, channels: &[&str]) -> Value {
 }
 
 pub struct Team {
-    pub admin: Client,
+    /// 安全管理员: channel endpoints.
+    pub security: Client,
+    /// 审计管理员: reads the audit trail.
+    pub auditor: Client,
     pub drafter: Client,
     pub first: Client,
     pub second: Client,
     pub secrecy: Client,
     pub publicity: Client,
     pub approver: Client,
+    /// The signatory's second factor, enrolled by themselves.
+    pub approver_totp: std::sync::Arc<Totp>,
     pub publisher: Client,
 }
 
@@ -46,14 +52,18 @@ impl Team {
     /// Creates the people with `user(username, roles, unit)` (an in-process
     /// [`crate::TestApp::user`] or a gateway process's) and logs them in.
     pub async fn create(user: impl AsyncFn(&str, &[Role], Option<&str>) -> Client) -> Team {
+        let approver = user(APPROVER, &[Role::Approver], Some(UNIT)).await;
+        let approver_totp = std::sync::Arc::new(Totp::enrol(&approver).await);
         Team {
-            admin: user("root", &[Role::Admin], None).await,
+            security: user("root", &[Role::SecurityAdmin], None).await,
+            auditor: user("shenji", &[Role::Auditor], None).await,
             drafter: user("zhou", &[Role::Drafter], Some(UNIT)).await,
             first: user("wu", &[Role::Reviewer], Some(UNIT)).await,
             second: user("zheng", &[Role::Reviewer], Some(UNIT)).await,
             secrecy: user("wang", &[Role::SecrecyReviewer], Some("保密办")).await,
             publicity: user("xuan", &[Role::Publicity], Some("宣传部")).await,
-            approver: user(APPROVER, &[Role::Approver], Some(UNIT)).await,
+            approver,
+            approver_totp,
             publisher: user("gong", &[Role::Publisher], Some("政务公开办公室")).await,
         }
     }
@@ -66,13 +76,15 @@ impl Team {
     /// The same people at another address (a restarted gateway).
     pub fn rebased(&self, base: &str) -> Team {
         Team {
-            admin: self.admin.rebased(base),
+            security: self.security.rebased(base),
+            auditor: self.auditor.rebased(base),
             drafter: self.drafter.rebased(base),
             first: self.first.rebased(base),
             second: self.second.rebased(base),
             secrecy: self.secrecy.rebased(base),
             publicity: self.publicity.rebased(base),
             approver: self.approver.rebased(base),
+            approver_totp: self.approver_totp.clone(),
             publisher: self.publisher.rebased(base),
         }
     }
@@ -101,6 +113,7 @@ impl Team {
                     vote["statement_id"] = wf["statement"]["id"].clone();
                     vote["statement_version"] = wf["statement"]["version"].clone();
                     vote["password"] = json!(format!("Pw-{APPROVER}-2026"));
+                    vote["totp_code"] = json!(self.approver_totp.code().await);
                 }
                 ok(self.member(stage).post(&format!("/api/v1/items/{id}/votes"), &vote).await);
             }
@@ -146,9 +159,9 @@ impl Team {
         self.drafter.create_item(&titled_item(title, channels)).await["id"].as_str().unwrap().to_owned()
     }
 
-    /// Registers a channel endpoint (administrator); returns it.
+    /// Registers a channel endpoint (security administrator); returns it.
     pub async fn add_endpoint(&self, body: Value) -> Value {
-        let (status, ep) = self.admin.post("/api/v1/channel-endpoints", &body).await;
+        let (status, ep) = self.security.post("/api/v1/channel-endpoints", &body).await;
         assert_eq!(status, reqwest::StatusCode::CREATED, "{ep}");
         ep
     }

@@ -16,8 +16,11 @@ use utoipa::ToSchema;
 
 use crate::model::{UnitId, UnknownValue, UserId};
 
-/// A duty a user may hold. A user may hold several; separation of duties is
-/// enforced per action, not by forbidding role combinations.
+/// A duty a user may hold. A user may hold several business roles;
+/// separation of duties between them is enforced per action. The three
+/// administrator roles (三员分立, 等保 2.0) are the exception: each is held
+/// alone by its own account ([`roles_problem`]), and none of them reviews,
+/// approves, signs or seals.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -39,9 +42,14 @@ pub enum Role {
     Publisher,
     /// A delivery channel (website, new-media account) or automation.
     Channel,
-    /// Runs the gateway: users, policy, keys. Never approves.
+    /// 系统管理员: accounts (create, deactivate, reactivate, reset a
+    /// password) and configuration (the review policy). Grants no role.
     Admin,
-    /// 纪检监察 / 上级检查: reads everything, changes nothing.
+    /// 安全管理员: role grants and removals, unlocking accounts, channel
+    /// endpoints and their secrets, API tokens of other accounts.
+    SecurityAdmin,
+    /// 审计管理员 (纪检监察 / 上级检查): reads and verifies the record,
+    /// changes nothing.
     Auditor,
 }
 
@@ -57,8 +65,18 @@ impl Role {
         Role::Publisher,
         Role::Channel,
         Role::Admin,
+        Role::SecurityAdmin,
         Role::Auditor,
     ];
+
+    /// The three administrator roles (三员).
+    pub const ADMINISTRATORS: &'static [Role] = &[Role::Admin, Role::SecurityAdmin, Role::Auditor];
+
+    /// Whether this is one of the three administrator roles, which never
+    /// act in review, sign-off or sealing.
+    pub fn is_administrator(self) -> bool {
+        Role::ADMINISTRATORS.contains(&self)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -72,6 +90,7 @@ impl Role {
             Role::Publisher => "publisher",
             Role::Channel => "channel",
             Role::Admin => "admin",
+            Role::SecurityAdmin => "security_admin",
             Role::Auditor => "auditor",
         }
     }
@@ -88,7 +107,8 @@ impl Role {
             Role::Publisher => "政务公开办公室",
             Role::Channel => "发布渠道",
             Role::Admin => "系统管理员",
-            Role::Auditor => "审计员",
+            Role::SecurityAdmin => "安全管理员",
+            Role::Auditor => "审计管理员",
         }
     }
 }
@@ -145,11 +165,19 @@ pub struct Principal {
     /// The channels a `channel`-scoped token is bound to; empty for
     /// sessions and other tokens, which read no channel.
     pub channels: BTreeSet<String>,
+    /// The password was set by an administrator and not yet changed by its
+    /// owner: the credential may do nothing but change it (or log out).
+    pub must_change_password: bool,
 }
 
 impl Principal {
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// Whether the person holds one of the three administrator roles.
+    pub fn is_administrator(&self) -> bool {
+        self.roles.iter().any(|r| r.is_administrator())
     }
 
     pub fn has_scope(&self, scope: Scope) -> bool {
@@ -178,6 +206,23 @@ pub fn token_channels_problem(
         (true, true) => Some("channel 权限范围的令牌必须绑定至少一个发布渠道".into()),
         (false, false) => Some("只有带 channel 权限范围的令牌可以绑定发布渠道".into()),
         _ => None,
+    }
+}
+
+/// Why an account may not hold these roles together, if it may not. 三员分立
+/// (等保 2.0): the system, security and audit administrators are three
+/// different accounts, and an administrator holds no business role (so none
+/// of them reviews, approves, signs or seals); a channel is only a channel.
+pub fn roles_problem(roles: &BTreeSet<Role>) -> Option<&'static str> {
+    let administrators = roles.iter().filter(|r| r.is_administrator()).count();
+    if administrators > 1 {
+        Some("系统管理员、安全管理员、审计管理员须由三个不同的账户分别担任（三员分立），一个账户只能担任其中之一")
+    } else if administrators == 1 && roles.len() > 1 {
+        Some("管理员账户（系统、安全、审计管理员）不能兼任起草、审核、签发、发布等业务角色（三员分立）")
+    } else if roles.contains(&Role::Channel) && roles.len() > 1 {
+        Some("发布渠道账户不能兼任其他角色")
+    } else {
+        None
     }
 }
 
@@ -233,6 +278,109 @@ pub fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// TOTP (RFC 6238): HMAC-SHA1, 6 digits, 30-second steps from the Unix
+/// epoch — the defaults of every authenticator app. The signatory's second
+/// factor for sign-off: they enrol it themselves, so an administrator who
+/// sets or resets their password still cannot sign in their name.
+pub mod totp {
+    use hmac::{Hmac, Mac};
+    use rand::RngCore;
+
+    /// Seconds per time step.
+    pub const STEP_SECS: i64 = 30;
+
+    /// A fresh 160-bit secret (RFC 4226 recommends 160 bits).
+    pub fn new_secret() -> Vec<u8> {
+        let mut secret = vec![0u8; 20];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        secret
+    }
+
+    /// RFC 4648 base32 without padding: how authenticator apps take a
+    /// secret.
+    pub fn base32(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+        let (mut buffer, mut bits) = (0u32, 0u32);
+        for &b in bytes {
+            buffer = (buffer << 8) | u32::from(b);
+            bits += 8;
+            while bits >= 5 {
+                bits -= 5;
+                out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
+            }
+        }
+        if bits > 0 {
+            out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
+        }
+        out
+    }
+
+    /// Reads RFC 4648 base32 (padding, spaces and case ignored), as typed
+    /// from an authenticator's screen; `None` for any other character.
+    pub fn from_base32(text: &str) -> Option<Vec<u8>> {
+        let (mut out, mut buffer, mut bits) = (Vec::new(), 0u32, 0u32);
+        for c in text.chars().filter(|c| !c.is_whitespace() && *c != '=') {
+            let value = match c.to_ascii_uppercase() {
+                c @ 'A'..='Z' => c as u32 - 'A' as u32,
+                c @ '2'..='7' => c as u32 - '2' as u32 + 26,
+                _ => return None,
+            };
+            buffer = (buffer << 5) | value;
+            bits += 5;
+            if bits >= 8 {
+                bits -= 8;
+                out.push(((buffer >> bits) & 0xff) as u8);
+            }
+        }
+        Some(out)
+    }
+
+    /// HOTP (RFC 4226) with 6 digits.
+    pub fn hotp(secret: &[u8], counter: u64) -> u32 {
+        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret).expect("HMAC takes a key of any length");
+        mac.update(&counter.to_be_bytes());
+        let digest = mac.finalize().into_bytes();
+        let offset = usize::from(digest[19] & 0x0f);
+        let value = u32::from_be_bytes([digest[offset], digest[offset + 1], digest[offset + 2], digest[offset + 3]])
+            & 0x7fff_ffff;
+        value % 1_000_000
+    }
+
+    /// The time step of a Unix time.
+    pub fn step_at(unix_secs: i64) -> i64 {
+        unix_secs.div_euclid(STEP_SECS)
+    }
+
+    /// The 6-digit code of a time step, zero-padded.
+    pub fn code(secret: &[u8], step: i64) -> String {
+        format!("{:06}", hotp(secret, u64::try_from(step).unwrap_or(0)))
+    }
+
+    /// The step among `now - 1 ..= now + 1` (a clock off by up to 30 s)
+    /// whose code `code` is, if any. The caller refuses a step already used.
+    pub fn matching_step(secret: &[u8], code: &str, now_step: i64) -> Option<i64> {
+        let code = code.trim();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        (now_step - 1..=now_step + 1).find(|&step| step >= 0 && self::code(secret, step) == code)
+    }
+
+    /// The `otpauth://` URI an authenticator app reads (as a QR code or
+    /// typed in).
+    pub fn otpauth_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
+        let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20");
+        format!(
+            "otpauth://totp/{}:{}?secret={}&issuer={}&algorithm=SHA1&digits=6&period={STEP_SECS}",
+            encode(issuer),
+            encode(account),
+            base32(secret),
+            encode(issuer)
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +398,49 @@ mod tests {
         assert!(check_password_strength("short1A").is_err());
         assert!(check_password_strength("alllowercaseletters").is_err());
         assert!(check_password_strength("Abcdefgh12").is_ok());
+    }
+
+    #[test]
+    fn totp_matches_the_rfc_6238_vectors() {
+        // RFC 6238 appendix B, SHA-1 (the 8-digit codes' last six digits).
+        let secret = b"12345678901234567890";
+        for (time, code) in [
+            (59, "287082"),
+            (1_111_111_109, "081804"),
+            (1_111_111_111, "050471"),
+            (1_234_567_890, "005924"),
+            (2_000_000_000, "279037"),
+            (20_000_000_000, "353130"),
+        ] {
+            assert_eq!(totp::code(secret, totp::step_at(time)), code, "at {time}");
+        }
+        let now = totp::step_at(1_111_111_111);
+        assert_eq!(totp::matching_step(secret, "050471", now), Some(now));
+        assert_eq!(totp::matching_step(secret, "081804", now), Some(now - 1), "one step of clock skew is accepted");
+        assert_eq!(totp::matching_step(secret, "287082", now), None);
+        assert_eq!(totp::matching_step(secret, "05047", now), None);
+        assert_eq!(totp::base32(b"foobar"), "MZXW6YTBOI");
+        assert_eq!(totp::from_base32("mzxw 6ytb oi==").as_deref(), Some(&b"foobar"[..]));
+        assert_eq!(totp::from_base32("MZXW1"), None);
+        let fresh = totp::new_secret();
+        assert_eq!(totp::from_base32(&totp::base32(&fresh)), Some(fresh));
+        assert_eq!(totp::base32(secret), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        let uri = totp::otpauth_uri("政务公开网关", "li.ming", secret);
+        assert!(uri.starts_with("otpauth://totp/%E6%94%BF"), "{uri}");
+        assert!(uri.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&"), "{uri}");
+    }
+
+    #[test]
+    fn administrators_hold_one_role_alone() {
+        let set = |rs: &[Role]| rs.iter().copied().collect::<BTreeSet<Role>>();
+        assert_eq!(roles_problem(&set(&[Role::Admin])), None);
+        assert_eq!(roles_problem(&set(&[Role::Drafter, Role::Reviewer])), None);
+        assert!(roles_problem(&set(&[Role::Admin, Role::SecurityAdmin])).unwrap().contains("三员分立"));
+        assert!(roles_problem(&set(&[Role::SecurityAdmin, Role::Auditor])).unwrap().contains("三员分立"));
+        assert!(roles_problem(&set(&[Role::Admin, Role::Approver])).unwrap().contains("业务角色"));
+        assert!(roles_problem(&set(&[Role::Auditor, Role::Publisher])).unwrap().contains("业务角色"));
+        assert!(roles_problem(&set(&[Role::Channel, Role::Drafter])).unwrap().contains("渠道"));
+        assert!(Role::ALL.iter().filter(|r| r.is_administrator()).count() == 3);
     }
 
     #[test]
@@ -280,6 +471,7 @@ mod tests {
             roles: BTreeSet::from([Role::Channel]),
             scopes,
             channels: set(channels),
+            must_change_password: false,
         };
         assert!(token(Some(channel.clone()), &["website"]).reads_channel("website"));
         assert!(!token(Some(channel.clone()), &["website"]).reads_channel("wechat"));

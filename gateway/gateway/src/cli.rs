@@ -161,14 +161,17 @@ enum PolicyCommand {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create a user. Without --password-stdin a strong password is generated and printed once.
+    /// Create a user. Without --password-stdin a strong password is generated and printed once;
+    /// the person must change it at the first login.
     Add {
         #[arg(long)]
         username: String,
         /// Display name, e.g. 张伟.
         #[arg(long)]
         name: String,
-        /// Role (repeatable): drafter, reviewer, secrecy_reviewer, approver, leader, publisher, channel, admin, auditor.
+        /// Role (repeatable): drafter, reviewer, secrecy_reviewer, approver, leader, cosigner, publicity,
+        /// publisher, channel; or one of admin (系统管理员), security_admin (安全管理员), auditor
+        /// (审计管理员), each alone (三员分立).
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
         /// Organisational unit by name.
@@ -180,6 +183,13 @@ enum UserCommand {
     },
     /// List users.
     List,
+    /// End the login lockout of an account (audited).
+    Unlock { username: String },
+    /// Give a person a new generated password, printed once, to be changed at the next login; their
+    /// sessions end (audited). For the administrators' own accounts, which the API does not reset.
+    ResetPassword { username: String },
+    /// Remove a person's TOTP second factor (lost authenticator), so that they enrol again (audited).
+    ResetTotp { username: String },
 }
 
 #[derive(Subcommand)]
@@ -285,8 +295,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let user = add_user(&db, username, name, unit, roles, password.as_deref()).await?;
             println!("已创建用户 {}（{}），角色：{}", user.username, user.display_name, role_labels(&user.roles));
             if generated {
-                println!("初始密码（只显示这一次，请妥善保管）：{}", password.unwrap_or_default());
+                println!("初始密码（只显示这一次，本人首次登录须修改）：{}", password.unwrap_or_default());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Unlock { username }) => {
+            let db = server::open_database(&settings).await?;
+            let key = gateway::http::account_key(&username);
+            let user =
+                db.unlock_user(None, &username, &key).await.with_context(|| format!("用户 {username} 不存在"))?;
+            println!("已解除 {}（{}）的登录锁定。", user.username, user.display_name);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::ResetPassword { username }) => {
+            let db = server::open_database(&settings).await?;
+            let user = db.user_by_name(&username).await.with_context(|| format!("用户 {username} 不存在"))?;
+            let password = generate_password();
+            let hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            db.set_password(None, user.id, &hash, false, None)
+                .await
+                .with_context(|| format!("用户 {username} 没有密码（发布渠道账户只使用令牌）"))?;
+            println!(
+                "已重置 {} 的密码，其会话已全部结束。新初始密码（只显示这一次，本人登录后须立即修改）：",
+                user.username
+            );
+            println!("{password}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::ResetTotp { username }) => {
+            let db = server::open_database(&settings).await?;
+            let user = db.reset_totp(&username).await.with_context(|| format!("用户 {username} 不存在"))?;
+            println!("已解除 {} 的动态口令绑定；本人登录后可在“账户安全”页面重新绑定。", user.username);
             Ok(ExitCode::SUCCESS)
         }
         Command::User(UserCommand::List) => {
@@ -536,16 +575,27 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     println!("政务公开发布审核网关已启动：http://{addr}");
     println!("数据库：{}", describe_backend(server.state()));
     if db.user_count().await? == 0 {
-        let password = generate_password();
-        add_user(&db, "admin".into(), "系统管理员".into(), None, BTreeSet::from([Role::Admin]), Some(&password))
-            .await?;
-        let file = data_dir.join("initial-admin-password.txt");
-        write_private(&file, &format!("{password}\n"))?;
-        println!("首次启动：已创建管理员账户 admin，初始密码：{password}");
-        println!("（密码也保存在 {}，仅本机可读；登录后请创建其他用户并妥善保管。）", file.display());
+        // 三员分立: three administrator accounts, each with its own generated
+        // password in its own 0600 file (never in the log), handed to its
+        // holder, who must change it at the first login.
+        println!(
+            "首次启动：已创建三员账户（三员分立），初始密码仅保存在以下文件中（仅本机可读），请分别交给本人，首次登录须修改："
+        );
+        for (username, name, role) in [
+            ("admin", "系统管理员", Role::Admin),
+            ("secadmin", "安全管理员", Role::SecurityAdmin),
+            ("auditor", "审计管理员", Role::Auditor),
+        ] {
+            let password = generate_password();
+            let file = data_dir.join(format!("initial-{username}-password.txt"));
+            write_private(&file, &format!("{password}\n"))?;
+            add_user(&db, username.into(), name.into(), None, BTreeSet::from([role]), Some(&password)).await?;
+            println!("  {username}（{name}）：{}", file.display());
+        }
     }
     println!("登录：curl -c cookies.txt -H 'Content-Type: application/json' \\");
     println!("        -d '{{\"username\":\"admin\",\"password\":\"…\"}}' http://{addr}/api/v1/auth/login");
+    println!("（管理员设置的密码须先通过 POST /api/v1/auth/password 修改。）");
     println!("接口文档：http://{addr}/api/v1/openapi.json    按 Ctrl-C 停止。");
     spawn_reload_on_sighup(server.state().clone());
     server.run(shutdown_signal()).await?;

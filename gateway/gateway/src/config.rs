@@ -53,10 +53,14 @@ pub struct Settings {
     pub seal: SealSettings,
     /// Channel delivery: dispatcher timing, retries, withdrawal escalation.
     pub delivery: DeliverySettings,
-    /// The gateway's public base URL (`https://gateway.example.gov.cn`),
-    /// environment `GATEWAY_PUBLIC_URL`: every URL the gateway writes into
-    /// something it signs or publishes comes from here, never from a
-    /// request's `Host` header. Default: `http://<listen>`.
+    /// The address people and channels reach the gateway at, e.g.
+    /// `https://gongkai.example.gov.cn` (scheme, host, port; no path).
+    /// Cookie-authenticated writes must come from this origin; `https`
+    /// makes the session cookie `Secure` and adds HSTS. Required when
+    /// listening on a non-loopback address; unset, it is
+    /// `http://<listen address>` (`server.rs` fills in the bound port).
+    /// Every URL the gateway writes into something it signs or publishes
+    /// comes from here, never from a request's `Host` header.
     pub public_url: Option<String>,
 }
 
@@ -214,8 +218,22 @@ pub struct SessionSettings {
     pub ttl_hours: i64,
     /// Idle timeout, in minutes.
     pub idle_minutes: i64,
-    /// Set the `Secure` attribute on the session cookie (behind TLS).
+    /// Set the `Secure` attribute on the session cookie even when
+    /// `public_url` is not https (an https `public_url` always sets it).
     pub secure_cookie: bool,
+    /// Login attempts per account name in a window of `lockout_minutes`;
+    /// beyond them every attempt is refused, with the same answer as a
+    /// wrong password, until the window ends or a security administrator
+    /// unlocks the account.
+    pub max_failed_logins: i64,
+    /// Failed login attempts per client address in the same window (an
+    /// office behind one NAT shares it).
+    pub max_failed_logins_per_address: i64,
+    /// The throttling window, minutes. Refused attempts do not extend it.
+    pub lockout_minutes: i64,
+    /// Take the client address from the last `X-Forwarded-For` entry (only
+    /// behind a reverse proxy that sets it), for per-address throttling.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Settings {
@@ -250,7 +268,15 @@ impl Default for Limits {
 
 impl Default for SessionSettings {
     fn default() -> SessionSettings {
-        SessionSettings { ttl_hours: 12, idle_minutes: 30, secure_cookie: false }
+        SessionSettings {
+            ttl_hours: 12,
+            idle_minutes: 30,
+            secure_cookie: false,
+            max_failed_logins: 5,
+            max_failed_logins_per_address: 50,
+            lockout_minutes: 15,
+            trust_forwarded_for: false,
+        }
     }
 }
 
@@ -419,6 +445,13 @@ impl Settings {
         if self.session.ttl_hours <= 0 || self.session.idle_minutes <= 0 {
             return invalid("session", "ttl_hours and idle_minutes must be positive");
         }
+        let s = &self.session;
+        if s.max_failed_logins <= 0 || s.max_failed_logins_per_address <= 0 || s.lockout_minutes <= 0 {
+            return invalid(
+                "session",
+                "max_failed_logins, max_failed_logins_per_address and lockout_minutes must be positive",
+            );
+        }
         if self.workflow.sweep_seconds == 0 {
             return invalid("workflow.sweep_seconds", "must be at least 1");
         }
@@ -445,12 +478,6 @@ impl Settings {
         }
         if self.seal.checkpoint_secs == 0 {
             return invalid("seal.checkpoint_secs", "must be at least 1");
-        }
-        if let Some(url) = &self.public_url {
-            let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-            if !rest.is_some_and(|r| !r.is_empty() && !r.contains(['/', '?', '#', ' ', '"', '<', '>'])) {
-                return invalid("public_url", "must be http:// or https:// and a host (and port), without a path");
-            }
         }
         let name = &self.seal.log_name;
         if name.is_empty()
@@ -486,6 +513,20 @@ impl Settings {
                 return invalid("delivery.connector_api_bases", "entries are http(s)://host[:port] without a path");
             }
         }
+        match &self.public_url {
+            Some(url)
+                if public_origin(url).is_none_or(|o| !url.trim().trim_end_matches('/').eq_ignore_ascii_case(&o)) =>
+            {
+                return invalid("public_url", "must be http:// or https:// with a host and no path, query or fragment");
+            }
+            None if !self.listen.ip().is_loopback() => {
+                return invalid(
+                    "public_url",
+                    "required when listening on a non-loopback address: same-origin checks use it, never the Host header",
+                );
+            }
+            _ => {}
+        }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
         }
@@ -500,7 +541,41 @@ impl Settings {
     /// The public base URL, without a trailing slash: `public_url`, or
     /// `http://<listen>`. Never taken from a request.
     pub fn public_base(&self) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen))
+        self.public_origin().unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// The origin (`scheme://host[:port]`, lowercase, no trailing slash)
+    /// of the public URL, if one is configured.
+    pub fn public_origin(&self) -> Option<String> {
+        self.public_url.as_deref().and_then(public_origin)
+    }
+
+    /// Whether the gateway is reached over TLS: then the session cookie is
+    /// `Secure` and responses carry `Strict-Transport-Security`.
+    pub fn behind_tls(&self) -> bool {
+        self.public_origin().is_some_and(|o| o.starts_with("https://"))
+    }
+
+    /// Whether a request's `Origin` (or the origin of its `Referer`) is the
+    /// gateway's own. A loopback public URL also matches the other loopback
+    /// spellings (`localhost`, `127.0.0.1`, `[::1]`) with the same scheme
+    /// and port. Never consults the `Host` header.
+    pub fn is_own_origin(&self, origin: &str) -> bool {
+        let (Some(own), Some(other)) = (self.public_origin(), public_origin(origin)) else {
+            return false;
+        };
+        if own == other {
+            return true;
+        }
+        let loopback = |o: &str| -> Option<(String, String)> {
+            let (scheme, rest) = o.split_once("://")?;
+            let (host, port) = match rest.rsplit_once(':') {
+                Some((h, p)) if !p.contains(']') => (h, p.to_owned()),
+                _ => (rest, String::new()),
+            };
+            matches!(host, "localhost" | "127.0.0.1" | "[::1]").then(|| (scheme.to_owned(), port))
+        };
+        matches!((loopback(&own), loopback(&other)), (Some(a), Some(b)) if a == b)
     }
 
     /// The database URL: the configured one, or SQLite in the data directory.
@@ -510,6 +585,23 @@ impl Settings {
             None => format!("sqlite://{}?mode=rwc", self.data_dir.join("gateway.db").display()),
         }
     }
+}
+
+/// `scheme://host[:port]` of an http(s) URL without path (a lone `/` is
+/// allowed), query, fragment or user info, lowercased; `None` otherwise.
+/// Also reads the origin of a `Referer` (its path is dropped).
+fn public_origin(url: &str) -> Option<String> {
+    let lower = url.trim().to_ascii_lowercase();
+    let (scheme, rest) = lower.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') || authority.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return None;
+    }
+    Some(format!("{scheme}://{authority}"))
 }
 
 /// Lowercase ASCII letters, digits, `-` and `_`, starting with a letter, at
@@ -583,10 +675,36 @@ mod tests {
         let env = |name: &str| (name == "GATEWAY_PUBLIC_URL").then(|| "https://gw.example.gov.cn".to_owned());
         let s = Settings::load_with_env(None, &Overrides::default(), env).unwrap();
         assert_eq!(s.public_base(), "https://gw.example.gov.cn");
-        for bad in ["gw.example.gov.cn", "https://gw.example.gov.cn/", "https://", "ftp://gw"] {
+        for bad in ["gw.example.gov.cn", "https://gw.example.gov.cn/x", "https://", "ftp://gw", "https://u@gw"] {
             let env = |name: &str| (name == "GATEWAY_PUBLIC_URL").then(|| bad.to_owned());
             assert!(Settings::load_with_env(None, &Overrides::default(), env).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn origins_come_from_the_public_url_never_from_host() {
+        let with = |url: &str| Settings { public_url: Some(url.into()), ..Settings::default() };
+        let s = with("https://GongKai.example.gov.cn/");
+        assert!(s.behind_tls());
+        assert!(s.is_own_origin("https://gongkai.example.gov.cn"));
+        assert!(s.is_own_origin("https://gongkai.example.gov.cn/items/1?x=1"));
+        assert!(!s.is_own_origin("http://gongkai.example.gov.cn"));
+        assert!(!s.is_own_origin("https://gongkai.example.gov.cn.evil.example"));
+        assert!(!s.is_own_origin("https://evil.example/https://gongkai.example.gov.cn"));
+        assert!(!s.is_own_origin("null"));
+        let local = with("http://127.0.0.1:8080");
+        assert!(!local.behind_tls());
+        assert!(local.is_own_origin("http://localhost:8080"));
+        assert!(local.is_own_origin("http://[::1]:8080/"));
+        assert!(!local.is_own_origin("http://localhost:8081"));
+        assert!(!local.is_own_origin("https://localhost:8080"));
+        assert!(!Settings::default().is_own_origin("http://127.0.0.1:8080"));
+        // A non-loopback listener needs a public URL; a public URL needs no path.
+        let env = |name: &str| (name == "GATEWAY_LISTEN").then(|| "0.0.0.0:8080".to_owned());
+        let err = Settings::load_with_env(None, &Overrides::default(), env).unwrap_err();
+        assert!(err.to_string().contains("public_url"), "{err}");
+        let env = |name: &str| (name == "GATEWAY_PUBLIC_URL").then(|| "https://x.example/gateway".to_owned());
+        assert!(Settings::load_with_env(None, &Overrides::default(), env).is_err());
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub async fn load_pipeline(settings: &Settings) -> Result<Arc<Pipeline>, StartEr
 
 impl Server {
     /// Opens the store and binds the listener.
-    pub async fn bind(settings: Settings) -> Result<Server, StartError> {
+    pub async fn bind(mut settings: Settings) -> Result<Server, StartError> {
         let db = open_database(&settings).await?;
         let pipeline = load_pipeline(&settings).await?;
         let workflow = Arc::new(crate::workflow::WorkflowPolicy::load(&settings.workflow.policy)?);
@@ -70,6 +70,12 @@ impl Server {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
+        if settings.public_url.is_none() {
+            // Loopback only (`Settings::validate`): the bound address, with
+            // the port the system chose for `:0`.
+            let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: settings.listen, source })?;
+            settings.public_url = Some(format!("http://{addr}"));
+        }
         Ok(Server {
             state: AppState {
                 db,
@@ -98,6 +104,8 @@ impl Server {
         let app = http::router(self.state.clone());
         let tasks = crate::workflow_tasks::spawn(self.state.clone());
         let dispatcher = crate::delivery::spawn(self.state.clone());
+        // The peer address feeds the per-address login throttling.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         tasks.stop().await;
         dispatcher.stop().await;

@@ -19,7 +19,7 @@ pub struct PolicyStatus {
 #[utoipa::path(get, path = "/api/v1/admin/policy", tag = "admin",
     responses((status = 200, body = PolicyStatus), (status = 403, body = super::Problem)))]
 pub async fn policy_status(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<PolicyStatus>, ApiError> {
-    auth.require_any(&[Role::Admin, Role::Auditor, Role::Publisher])?;
+    auth.require_any(&[Role::Admin, Role::SecurityAdmin, Role::Auditor, Role::Publisher])?;
     Ok(axum::Json(PolicyStatus { policy: state.pipeline.current().report(std::time::Instant::now()) }))
 }
 

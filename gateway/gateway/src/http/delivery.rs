@@ -76,7 +76,7 @@ pub async fn add_endpoint(
     auth: Auth,
     AppJson(req): AppJson<NewEndpoint>,
 ) -> Result<(StatusCode, axum::Json<EndpointRecord>), ApiError> {
-    let actor = auth.require_any(&[Role::Admin])?.user_id;
+    let actor = auth.require_any(&[Role::SecurityAdmin])?.user_id;
     auth.require_scope(Scope::Admin)?;
     let connector = (req.secret_name.is_some()
         || req.app_id.is_some()
@@ -106,7 +106,7 @@ pub async fn add_endpoint(
 #[utoipa::path(get, path = "/api/v1/channel-endpoints", tag = "delivery",
     responses((status = 200, body = Object), (status = 403, body = super::Problem)))]
 pub async fn list_endpoints(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<Value>, ApiError> {
-    auth.require_any(&[Role::Admin, Role::Publisher, Role::Auditor])?;
+    auth.require_any(&[Role::SecurityAdmin, Role::Publisher, Role::Auditor])?;
     Ok(axum::Json(
         serde_json::json!({ "endpoints": state.db.endpoints().await?, "transport_key": state.transport.whpk() }),
     ))
@@ -135,7 +135,7 @@ pub async fn endpoint_deliveries(
     Path(id): Path<String>,
     AppQuery(q): AppQuery<EndpointLogQuery>,
 ) -> Result<axum::Json<Vec<DeliveryView>>, ApiError> {
-    auth.require_any(&[Role::Admin, Role::Publisher, Role::Auditor])?;
+    auth.require_any(&[Role::SecurityAdmin, Role::Publisher, Role::Auditor])?;
     state.db.endpoint(&id).await.map_err(not_found("该发布渠道端点"))?;
     let since = match q.since.as_deref() {
         Some(t) => Timestamp::parse(t).map_err(|_| ApiError::invalid("since", "since 须为 RFC 3339 时间"))?,
@@ -170,7 +170,7 @@ pub async fn redeliver_endpoint(
     Path(id): Path<String>,
     AppJson(req): AppJson<RedeliverSince>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let actor = auth.require_any(&[Role::Publisher, Role::Admin])?.user_id;
+    let actor = auth.require_any(&[Role::Publisher, Role::SecurityAdmin])?.user_id;
     let since = Timestamp::parse(&req.since).map_err(|_| ApiError::invalid("since", "since 须为 RFC 3339 时间"))?;
     let n = state.db.redeliver_since(&id, since, Some(actor)).await.map_err(not_found("该发布渠道端点"))?;
     state.wake_delivery().await;
@@ -262,7 +262,7 @@ pub async fn redeliver(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<axum::Json<DeliveryRecord>, ApiError> {
-    let actor = auth.require_any(&[Role::Publisher, Role::Admin])?.user_id;
+    let actor = auth.require_any(&[Role::Publisher, Role::SecurityAdmin])?.user_id;
     let d = state.db.redeliver(&id, Some(actor)).await.map_err(not_found("该投递"))?;
     state.wake_delivery().await;
     Ok(axum::Json(d))

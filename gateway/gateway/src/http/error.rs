@@ -39,8 +39,10 @@ pub enum ApiError {
     Invalid(Vec<FieldProblem>),
     #[error("unprocessable: {0}")]
     Unprocessable(String),
-    #[error("account locked")]
-    Locked,
+    #[error("the password must be changed first")]
+    PasswordChangeRequired,
+    #[error("cross-origin request with the session cookie")]
+    CrossOrigin,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -72,7 +74,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) | ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Locked => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::PasswordChangeRequired | ApiError::CrossOrigin => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,7 +92,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Invalid(_) => "invalid-fields",
             ApiError::Unprocessable(_) => "unprocessable",
-            ApiError::Locked => "account-locked",
+            ApiError::PasswordChangeRequired => "password-change-required",
+            ApiError::CrossOrigin => "cross-origin",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -108,7 +111,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "不支持的文件类型",
             ApiError::Invalid(_) => "填写内容有误",
             ApiError::Unprocessable(_) => "请求内容无法处理",
-            ApiError::Locked => "账户已暂时锁定",
+            ApiError::PasswordChangeRequired => "须先修改密码",
+            ApiError::CrossOrigin => "跨站请求被拒绝",
             ApiError::Internal(_) => "服务器内部错误",
         }
     }
@@ -119,7 +123,9 @@ impl ApiError {
                 format!("请求无法解析：{why}。请检查 JSON 格式和字段后重试。")
             }
             ApiError::Unauthenticated => "请先登录，或在 Authorization 头中提供有效的 API 令牌。".into(),
-            ApiError::BadCredentials => "用户名或密码错误，请重新输入。连续多次失败后账户将被暂时锁定。".into(),
+            ApiError::BadCredentials => {
+                "用户名或密码错误，或登录尝试过于频繁。请稍后重新输入；连续多次失败后须等待一段时间，或请安全管理员解锁。".into()
+            }
             ApiError::Forbidden(why) => why.clone(),
             ApiError::NotFound(what) => format!("{what}不存在，或您无权查看。"),
             ApiError::Conflict(why) => why.clone(),
@@ -135,9 +141,12 @@ impl ApiError {
                 fields.join("；")
             }
             ApiError::Unprocessable(why) => why.clone(),
-            ApiError::Locked => {
-                format!("登录失败次数过多，账户已锁定 {} 分钟，请稍后再试或联系管理员。", crate::store::LOCKOUT_MINUTES)
-            }
+            ApiError::PasswordChangeRequired => "您的密码由管理员设置或重置，须先修改为只有您本人知道的新密码，才能进行其他操作。\
+                 请在“修改密码”页面（/password）或通过 POST /api/v1/auth/password 修改。"
+                .into(),
+            ApiError::CrossOrigin => "该请求使用登录会话，却不是从本系统的页面发出的（来源与配置的 public_url 不符），已拒绝。\
+                 请从本系统页面操作；程序调用请使用 API 令牌。"
+                .into(),
             ApiError::Internal(_) => "服务器处理请求时出错，已记录日志。请稍后重试；如持续出现，请联系管理员。".into(),
         }
     }

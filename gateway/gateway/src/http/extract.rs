@@ -1,5 +1,5 @@
-//! Extractors that answer in our error format: JSON bodies, query strings
-//! and the authenticated principal.
+//! Extractors that answer in our error format: JSON bodies, query strings,
+//! the authenticated principal and the client's address.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -61,7 +61,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
 
 /// The authenticated principal: a person's session cookie, or a bearer
 /// API token. Every endpoint but health and public keys takes one.
+///
+/// A state-changing request authenticated by the session cookie must come
+/// from the gateway's own origin ([`check_cookie_write`]), and a credential
+/// whose password an administrator set may do nothing but change it
+/// ([`PASSWORD_CHANGE_PATHS`]).
 pub struct Auth(pub Principal);
+
+/// What a session that must change its password may still reach.
+pub const PASSWORD_CHANGE_PATHS: &[&str] = &["/api/v1/auth/password", "/api/v1/auth/logout", "/api/v1/auth/me"];
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "gw_session";
@@ -77,13 +85,94 @@ impl FromRequestParts<AppState> for Auth {
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::trim)
                 .ok_or(ApiError::Unauthenticated)?;
-            return state.db.token_principal(&secret_hash(token)).await?.map(Auth).ok_or(ApiError::Unauthenticated);
+            let principal = state.db.token_principal(&secret_hash(token)).await?.ok_or(ApiError::Unauthenticated)?;
+            if principal.must_change_password {
+                return Err(ApiError::PasswordChangeRequired);
+            }
+            return Ok(Auth(principal));
         }
         let secret = session_cookie(parts).ok_or(ApiError::Unauthenticated)?;
+        check_cookie_write(parts, &state.settings)?;
         let idle = time::Duration::minutes(state.settings.session.idle_minutes);
         let session = state.db.session(&secret_hash(&secret), idle).await?.ok_or(ApiError::Unauthenticated)?;
+        if session.principal.must_change_password && !PASSWORD_CHANGE_PATHS.contains(&parts.uri.path()) {
+            return Err(ApiError::PasswordChangeRequired);
+        }
         Ok(Auth(session.principal))
     }
+}
+
+/// A state-changing request that a browser sends with the session cookie
+/// must come from the gateway's own pages: its `Origin` (else the origin of
+/// its `Referer`) is the configured public URL — never compared with the
+/// `Host` header, which the request itself chooses. Without either header
+/// (not a browser: browsers send `Origin` with every POST, PUT, PATCH and
+/// DELETE), a body of a type a cross-site HTML form could send is refused
+/// too. SameSite=Strict stays a second line, not the only one.
+pub fn check_cookie_write(parts: &Parts, settings: &crate::config::Settings) -> Result<(), ApiError> {
+    use axum::http::Method;
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    if let Some(source) = request_origin(&parts.headers) {
+        return if settings.is_own_origin(source) { Ok(()) } else { Err(ApiError::CrossOrigin) };
+    }
+    let essence = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some("application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain") => Err(ApiError::CrossOrigin),
+        _ => Ok(()),
+    }
+}
+
+/// The `Origin` header, else the `Referer` header, if either is present.
+/// An unreadable one counts as present (and then matches nothing).
+pub fn request_origin(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).map(|v| v.to_str().unwrap_or("\u{0}"))
+}
+
+/// The client's address, for per-address login throttling: the peer of
+/// the connection, or (with `session.trust_forwarded_for`, behind a proxy)
+/// the last `X-Forwarded-For` entry. IPv6 addresses count per /64.
+pub struct ClientAddr(pub Option<String>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(ClientAddr(client_addr(parts, state.settings.session.trust_forwarded_for)))
+    }
+}
+
+/// See [`ClientAddr`].
+pub fn client_addr(parts: &Parts, trust_forwarded_for: bool) -> Option<String> {
+    use std::net::IpAddr;
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .last()
+                .and_then(|a| a.trim().parse::<IpAddr>().ok())
+        })
+        .flatten();
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    Some(match forwarded.or(peer)? {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    })
 }
 
 /// The session secret from the `Cookie` header, if any.

@@ -11,7 +11,7 @@ mod admin;
 mod attachments;
 mod delivery;
 mod error;
-mod extract;
+pub(crate) mod extract;
 mod form;
 mod items;
 mod register;
@@ -30,7 +30,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use accounts::new_user;
+pub use accounts::{account_key, new_user};
 pub use error::{ApiError, PROBLEM_JSON, Problem};
 pub use extract::{AppJson, AppQuery, Auth, SESSION_COOKIE};
 pub use workflow::act as workflow_act;
@@ -101,7 +101,15 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::logout))
         .routes(routes!(accounts::me))
+        .routes(routes!(accounts::change_password))
+        .routes(routes!(accounts::begin_totp))
+        .routes(routes!(accounts::confirm_totp))
         .routes(routes!(accounts::create_user, accounts::list_users))
+        .routes(routes!(accounts::reset_password))
+        .routes(routes!(accounts::deactivate_user))
+        .routes(routes!(accounts::reactivate_user))
+        .routes(routes!(accounts::change_roles))
+        .routes(routes!(accounts::unlock_user))
         .routes(routes!(accounts::create_token, accounts::list_tokens))
         .routes(routes!(accounts::revoke_token))
         .routes(routes!(accounts::verify_audit))
@@ -168,8 +176,24 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("该地址") })
         .method_not_allowed_fallback(|| async { ApiError::BadRequest("此地址不支持该请求方法".into()) })
         .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))
+        .layer(axum::middleware::map_response_with_state(state.clone(), strict_transport_security))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Behind TLS (an https `public_url`), every answer tells browsers to use
+/// https only, for a year.
+async fn strict_transport_security(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    if state.settings.behind_tls() {
+        response.headers_mut().insert(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
 }
 
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Result<&'static str, ApiError> {

@@ -144,8 +144,8 @@ pub async fn seal_item(
     let id = parse_item_id(&id)?;
     readable_item(&state, &auth, id).await?;
     let principal = auth.require_scope(Scope::Review)?.clone();
-    if principal.has_role(Role::Admin) {
-        return Err(ApiError::Forbidden("系统管理员不能加封签（管理与发布职责分离）。".into()));
+    if principal.is_administrator() {
+        return Err(ApiError::Forbidden("系统管理员、安全管理员和审计管理员不能加封签（管理与发布职责分离）。".into()));
     }
     auth.require_any(&[Role::Publisher])?;
     let not_before = match req.not_before.as_deref() {

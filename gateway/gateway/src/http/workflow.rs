@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::items::{ItemView, item_view, not_found, parse_item_id, readable_item, review_item, summary};
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
-use crate::auth::{Principal, Role, Scope, verify_password};
+use crate::auth::{Principal, Role, Scope};
 use crate::model::{ItemId, ItemState, Timestamp, UserId};
 use crate::review::{Approval, Finding, Phase, Severity, Signoff};
 use crate::store::{Action, Applied, PreparedSealReview, StoreError, WaiverRecord, WorkflowContext};
@@ -233,9 +233,13 @@ pub struct VoteRequest {
     pub statement_id: Option<String>,
     #[serde(default)]
     pub statement_version: Option<String>,
-    /// …and the voter's password, entered again (step-up).
+    /// …and the voter's password, entered again (step-up)…
     #[serde(default)]
     pub password: Option<String>,
+    /// …and the current code of the TOTP the signatory enrolled (each code
+    /// is accepted once).
+    #[serde(default)]
+    pub totp_code: Option<String>,
 }
 
 /// The result of a workflow action: the item and its requirements now.
@@ -298,6 +302,7 @@ fn require_reason(reason: Option<&str>, what: &str) -> Result<String, ApiError> 
 pub async fn vote(
     State(state): State<AppState>,
     auth: Auth,
+    super::extract::ClientAddr(address): super::extract::ClientAddr,
     Path(id): Path<String>,
     AppJson(req): AppJson<VoteRequest>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
@@ -318,7 +323,14 @@ pub async fn vote(
                 format!("签发须确认当前版本的责任声明（{} 第 {} 版），请阅读后重新确认", st.id, st.version),
             ));
         }
-        step_up(&state, &principal, req.password.as_deref()).await?;
+        super::accounts::step_up(
+            &state,
+            &principal,
+            address.as_deref(),
+            req.password.as_deref(),
+            req.totp_code.as_deref(),
+        )
+        .await?;
         let role = stage.roles.iter().find(|r| principal.has_role(**r)).map_or("", |r| r.label());
         Some(json!({
             "statement_id": st.id,
@@ -327,7 +339,7 @@ pub async fn vote(
             "name": principal.display_name,
             "role": role,
             "at": Timestamp::now().to_string(),
-            "step_up": "password",
+            "step_up": "password+totp",
         }))
     } else {
         None
@@ -380,24 +392,6 @@ pub async fn vote(
     })
     .await?;
     action_result(&state, applied).await
-}
-
-/// Checks the caller's password again (step-up for the sign-off); a wrong
-/// password counts towards the lockout like a failed login.
-async fn step_up(state: &AppState, principal: &Principal, password: Option<&str>) -> Result<(), ApiError> {
-    let password = password
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| ApiError::invalid("password", "签发须再次输入您的登录密码，以确认是本人操作"))?;
-    let (_, hash, locked) = state.db.login_candidate(&principal.username).await?.ok_or(ApiError::Unauthenticated)?;
-    if locked {
-        return Err(ApiError::Locked);
-    }
-    let ok = hash.as_deref().is_some_and(|h| verify_password(password, h));
-    if !ok {
-        state.db.record_login_failure(principal.user_id).await?;
-        return Err(ApiError::Forbidden("密码不正确，签发未完成。".into()));
-    }
-    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -458,8 +452,8 @@ pub async fn override_stage(
 
 /// No admin acts in review, and nobody acts on what they drafted or edited.
 fn separate_from_authorship(ctx: &WorkflowContext, principal: &Principal) -> Result<(), ApiError> {
-    if principal.has_role(Role::Admin) {
-        return Err(ApiError::Forbidden("系统管理员不能参与审核（管理与审核职责分离）".into()));
+    if principal.is_administrator() {
+        return Err(ApiError::Forbidden("系统管理员、安全管理员和审计管理员不能参与审核（管理与审核职责分离）".into()));
     }
     if ctx.snapshot.authors.contains(&principal.user_id) {
         return Err(ApiError::Forbidden("您起草或修改过该事项，不能审核自己经手的内容（起草与审核职责分离）".into()));
@@ -559,7 +553,14 @@ pub async fn recheck(
 ) -> Result<axum::Json<ActionResult>, ApiError> {
     let id = parse_item_id(&id)?;
     readable_item(&state, &auth, id).await?;
-    auth.require_any(&[Role::Admin, Role::Publisher, Role::Reviewer, Role::SecrecyReviewer, Role::Approver])?;
+    auth.require_any(&[
+        Role::Admin,
+        Role::SecurityAdmin,
+        Role::Publisher,
+        Role::Reviewer,
+        Role::SecrecyReviewer,
+        Role::Approver,
+    ])?;
     let applied = act(&state, id, None, |ctx, _| {
         require_state(ctx, &[ItemState::InReview, ItemState::Blocked, ItemState::ChangesRequested])?;
         Ok(Action::Recheck)

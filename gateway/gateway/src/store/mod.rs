@@ -39,7 +39,7 @@ pub use register::{RegisterDecision, RegisterEntry};
 pub use reviews::StoredReview;
 pub use seals::{NewSealKey, SealAudit, SealKeyRecord, SealRecord, SealRequest, SealState, SealStatusEntry};
 pub use stats::{ItemFacts, PublishedCount};
-pub use users::{LOCKOUT_MINUTES, MAX_FAILED_LOGINS, NewToken, NewUser, SessionRecord, TokenRecord, UserRecord};
+pub use users::{NewToken, NewUser, RolesChange, SessionRecord, TokenRecord, UserRecord};
 pub use workflow::{
     Action, Applied, CommentRecord, NotificationRecord, PreparedSealReview, WaiverRecord, WorkflowContext,
 };

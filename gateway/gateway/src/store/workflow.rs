@@ -940,8 +940,11 @@ async fn notify_for(
     }
     let unfillable: Vec<&workflow::Requirement> = evaluation.unfillable().collect();
     if !unfillable.is_empty() {
-        let admins = sqlx::query("SELECT user_id FROM user_roles WHERE role = $1")
+        // Whoever can fix it: the system administrator (accounts) and the
+        // security administrator (role grants).
+        let admins = sqlx::query("SELECT DISTINCT user_id FROM user_roles WHERE role IN ($1, $2)")
             .bind(Role::Admin.as_str())
+            .bind(Role::SecurityAdmin.as_str())
             .fetch_all(&mut *conn)
             .await?;
         for admin in &admins {

@@ -220,8 +220,8 @@ impl WorkflowPolicy {
             if stage.roles.is_empty() {
                 return Err(invalid(format!("环节 {} 没有指定可审核的角色", stage.id)));
             }
-            if stage.roles.contains(&Role::Admin) || stage.override_roles.contains(&Role::Admin) {
-                return Err(invalid(format!("环节 {}：系统管理员不能参与审核", stage.id)));
+            if stage.roles.iter().chain(&stage.override_roles).any(|r| r.is_administrator()) {
+                return Err(invalid(format!("环节 {}：系统管理员、安全管理员和审计管理员不能参与审核", stage.id)));
             }
             if stage.approvals == 0 {
                 return Err(invalid(format!("环节 {} 的 approvals 至少为 1", stage.id)));

@@ -243,8 +243,8 @@ impl Snapshot {
         roles: &BTreeSet<Role>,
         unit: Option<UnitId>,
     ) -> Result<(), Refusal> {
-        if roles.contains(&Role::Admin) {
-            return Err(Refusal("系统管理员不能参与审核（管理与审核职责分离）".into()));
+        if roles.iter().any(|r| r.is_administrator()) {
+            return Err(Refusal("系统管理员、安全管理员和审计管理员不能参与审核（管理与审核职责分离）".into()));
         }
         if !stage.roles.iter().any(|r| roles.contains(r)) {
             let needed: Vec<&str> = stage.roles.iter().map(|r| r.label()).collect();

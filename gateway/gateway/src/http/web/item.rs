@@ -717,7 +717,7 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
         .filter(|w| {
             matches!(w.state, ItemState::InReview | ItemState::Blocked)
                 && item.created_by != p.user_id
-                && !p.has_role(Role::Admin)
+                && !p.is_administrator()
         })
         .map(|w| {
             w.requirements
@@ -798,7 +798,7 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
         can_seal: item.state == crate::model::ItemState::Approved && p.has_role(Role::Publisher) && !is_author,
         can_withdraw: live_seal && p.has_role(Role::Publisher),
         can_withdraw_urgent: live_seal && (p.has_role(Role::SecrecyReviewer) || p.has_role(Role::Leader)),
-        can_redeliver: p.has_role(Role::Publisher) || p.has_role(Role::Admin),
+        can_redeliver: p.has_role(Role::Publisher) || p.has_role(Role::SecurityAdmin),
         can_confirm_withdrawal: p.has_role(Role::Publisher) || p.has_role(Role::Leader),
         partially_published: deliveries.as_ref().is_some_and(|d| d.partially_published),
         withdrawals: deliveries.as_ref().map(|d| d.withdrawals.clone()).unwrap_or_default(),
@@ -917,8 +917,12 @@ pub async fn vote(
         statement_id: form.get("statement_id"),
         statement_version: form.get("statement_version"),
         password: signoff.then(|| form.raw("password")),
+        totp_code: signoff.then(|| form.raw("totp_code")),
     };
-    match crate::http::workflow::vote(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await {
+    let address = crate::http::extract::ClientAddr(session.address.clone());
+    match crate::http::workflow::vote(State(state.clone()), session.auth(), address, Path(id.clone()), AppJson(request))
+        .await
+    {
         Ok(_) => {
             let done = if signoff && value == VoteValue::Approve { "signed" } else { "voted" };
             Redirect::to(&format!("/items/{id}?done={done}")).into_response()

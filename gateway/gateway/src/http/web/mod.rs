@@ -10,11 +10,15 @@
 //! small and optional (`static/app.js`: span selection for comments,
 //! attachment upload, confirmations); every form works without it.
 //!
-//! Security: the session cookie is `HttpOnly; SameSite=Strict`; every form
-//! of a logged-in page carries a CSRF token derived from the session secret
-//! (a page from another site cannot read it), and a POST whose `Origin` is
-//! another site is refused. Sessions end after the configured idle time.
+//! Security: the session cookie is `HttpOnly; SameSite=Strict` (and
+//! `Secure` behind TLS); every form of a logged-in page carries a CSRF
+//! token derived from the session secret (a page from another site cannot
+//! read it), and a POST whose `Origin` (else `Referer`) is not the
+//! configured public URL is refused. Sessions end after the configured idle
+//! time; a session whose password an administrator set sees only
+//! `/account` until the password is changed.
 
+mod account;
 mod chart;
 mod highlight;
 mod item;
@@ -37,7 +41,7 @@ use sha2::{Digest, Sha256};
 use super::extract::session_cookie;
 use super::{ApiError, AppState, Auth};
 use crate::auth::{Principal, Role, secret_hash};
-use crate::config::Limits;
+use crate::config::{Limits, Settings};
 
 /// The pages and their form targets. The item form may carry files (its
 /// attachments, when the browser runs no script): its body may be one
@@ -68,6 +72,11 @@ pub fn routes(limits: &Limits) -> Router<AppState> {
         .route("/office", get(office::office))
         .route("/office/endpoints/{id}/redeliver", post(office::resend))
         .route("/users", get(people::users).post(people::create_user))
+        .route("/users/{id}/{action}", post(people::user_action))
+        .route("/account", get(account::page))
+        .route("/account/password", post(account::change_password))
+        .route("/account/totp", post(account::begin_totp))
+        .route("/account/totp/confirm", post(account::confirm_totp))
         .route("/notifications", get(people::notifications))
         .route("/notifications/{id}/open", post(people::open_notification))
         .route("/register/{id}/decision", post(lists::decide))
@@ -95,6 +104,8 @@ pub struct Session {
     pub csrf: String,
     /// Unread notifications (shown in the header).
     pub unread: usize,
+    /// The client's address (for the login throttling of a step-up).
+    pub address: Option<String>,
 }
 
 impl Session {
@@ -124,7 +135,7 @@ impl Session {
         if reviews(p) {
             link("/queue", "待我审核");
         }
-        if p.has_role(Role::Publisher) || p.has_role(Role::Admin) || p.has_role(Role::Auditor) {
+        if p.has_role(Role::Publisher) || p.has_role(Role::SecurityAdmin) || p.has_role(Role::Auditor) {
             link("/office", "发布管理");
         }
         if p.roles.iter().any(|r| super::register::READERS.contains(r)) {
@@ -132,9 +143,10 @@ impl Session {
         }
         link("/items", "全部事项");
         link("/dashboard", "统计");
-        if p.has_role(Role::Admin) {
+        if p.has_role(Role::Admin) || p.has_role(Role::SecurityAdmin) {
             link("/users", "用户管理");
         }
+        link("/account", "账户安全");
         Layout {
             title: title.into(),
             user: p.display_name.clone(),
@@ -162,10 +174,15 @@ fn csrf_token(session_secret: &str) -> String {
     hex::encode(&digest[..16])
 }
 
+/// The pages a session that must change its password may see.
+const MUST_CHANGE_PAGES: &[&str] = &["/account", "/account/password", "/logout"];
+
 /// Why a page could not be shown to this request.
 pub enum Rejection {
     /// Not logged in, or the session ended: to the login page.
     Login { expired: bool },
+    /// The password was set by an administrator: to `/account` first.
+    ChangePassword,
 }
 
 impl IntoResponse for Rejection {
@@ -173,6 +190,7 @@ impl IntoResponse for Rejection {
         match self {
             Rejection::Login { expired: true } => Redirect::to("/?expired=1").into_response(),
             Rejection::Login { expired: false } => Redirect::to("/").into_response(),
+            Rejection::ChangePassword => Redirect::to("/account?must=1").into_response(),
         }
     }
 }
@@ -185,8 +203,12 @@ impl FromRequestParts<AppState> for Session {
         let idle = time::Duration::minutes(state.settings.session.idle_minutes);
         match state.db.session(&secret_hash(&secret), idle).await {
             Ok(Some(session)) => {
+                if session.principal.must_change_password && !MUST_CHANGE_PAGES.contains(&parts.uri.path()) {
+                    return Err(Rejection::ChangePassword);
+                }
                 let unread = state.db.notifications(session.principal.user_id, true, 100).await.map_or(0, |n| n.len());
-                Ok(Session { auth: Auth(session.principal), csrf: csrf_token(&secret), unread })
+                let address = super::extract::client_addr(parts, state.settings.session.trust_forwarded_for);
+                Ok(Session { auth: Auth(session.principal), csrf: csrf_token(&secret), unread, address })
             }
             Ok(None) => Err(Rejection::Login { expired: true }),
             Err(e) => {
@@ -246,12 +268,13 @@ pub struct FilePart {
 impl Posted {
     /// Checks the request came from our own page.
     pub fn check(
+        settings: &Settings,
         session: Session,
         headers: &HeaderMap,
         form: Form,
         files: Vec<FilePart>,
     ) -> Result<Posted, Box<Response>> {
-        if !same_origin(headers) || form.get("csrf").as_deref() != Some(session.csrf.as_str()) {
+        if !same_origin(settings, headers) || form.get("csrf").as_deref() != Some(session.csrf.as_str()) {
             let page = ErrorPage {
                 layout: session.layout("请求无效", ""),
                 status: 403,
@@ -317,23 +340,15 @@ impl axum::extract::FromRequest<AppState> for Posted {
                 .map_err(|_| error_page(&session, ApiError::PayloadTooLarge { limit }))?;
             (Form::parse(&body), Vec::new())
         };
-        Posted::check(session, &headers, form, files).map_err(|refused| *refused)
+        Posted::check(&state.settings, session, &headers, form, files).map_err(|refused| *refused)
     }
 }
 
-/// A POST whose `Origin` (or `Referer`) names another host is refused.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
-        return false;
-    };
-    let origin = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|h| h.to_str().ok());
-    match origin {
-        None => true,
-        Some(o) => {
-            let rest = o.split_once("://").map_or(o, |(_, rest)| rest);
-            rest.split('/').next() == Some(host)
-        }
-    }
+/// A POST whose `Origin` (else `Referer`) is not the configured public
+/// URL is refused; the `Host` header, which the request chooses, is never
+/// consulted. Without either header the CSRF token alone decides.
+fn same_origin(settings: &Settings, headers: &HeaderMap) -> bool {
+    super::extract::request_origin(headers).is_none_or(|o| settings.is_own_origin(o))
 }
 
 /// The frame around every page.
@@ -435,8 +450,10 @@ async fn start(
     super::AppQuery(q): super::AppQuery<StartQuery>,
 ) -> Response {
     let mut parts = parts;
-    if let Ok(session) = Session::from_request_parts(&mut parts, &state).await {
-        return Redirect::to(home(session.principal())).into_response();
+    match Session::from_request_parts(&mut parts, &state).await {
+        Ok(session) => return Redirect::to(home(session.principal())).into_response(),
+        Err(rejection @ Rejection::ChangePassword) => return rejection.into_response(),
+        Err(Rejection::Login { .. }) => {}
     }
     let message = if q.expired.is_some() {
         Some("会话已超时或已失效，请重新登录。")
@@ -454,17 +471,22 @@ fn home(p: &Principal) -> &'static str {
         "/queue"
     } else if p.has_role(Role::Drafter) {
         "/items?mine=1"
-    } else if p.has_role(Role::Publisher) || p.has_role(Role::Admin) {
+    } else if p.must_change_password {
+        "/account?must=1"
+    } else if p.has_role(Role::Publisher) || p.has_role(Role::SecurityAdmin) {
         "/office"
+    } else if p.has_role(Role::Admin) {
+        "/users"
     } else {
         "/items"
     }
 }
 
-async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn login(State(state): State<AppState>, parts: Parts, body: Bytes) -> Response {
     let form = Form::parse(&body);
     let username = form.get("username").unwrap_or_default();
-    if !same_origin(&headers) {
+    let address = super::extract::client_addr(&parts, state.settings.session.trust_forwarded_for);
+    if !same_origin(&state.settings, &parts.headers) {
         return render_status(
             StatusCode::FORBIDDEN,
             &LoginPage {
@@ -473,7 +495,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
         );
     }
     let request = super::accounts::LoginRequest { username: username.clone(), password: form.raw("password") };
-    match super::accounts::login(State(state), super::AppJson(request)).await {
+    match super::accounts::login(State(state), super::extract::ClientAddr(address), super::AppJson(request)).await {
         Ok(response) => {
             // The start page sends the person on to their home page.
             let mut redirect = Redirect::to("/").into_response();
@@ -493,7 +515,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
 }
 
 async fn logout(State(state): State<AppState>, session: Session, parts: Parts, body: Bytes) -> Response {
-    if let Err(refused) = Posted::check(session, &parts.headers, Form::parse(&body), Vec::new()) {
+    if let Err(refused) = Posted::check(&state.settings, session, &parts.headers, Form::parse(&body), Vec::new()) {
         return *refused;
     }
     match super::accounts::logout(State(state), parts).await {
@@ -525,7 +547,16 @@ pub fn done_message(code: Option<&str>) -> Option<String> {
         "redelivered" => "已安排重新投递。",
         "resent" => "已安排补发该端点自所选时间以来的全部事件，端点已重新启用。",
         "confirmed" => "已确认紧急撤稿。",
-        "user_created" => "用户已创建。请将初始密码当面或通过安全渠道告知本人。",
+        "user_created" => {
+            "账户已创建（尚无角色，请安全管理员授予）。请将初始密码当面或通过安全渠道告知本人；本人首次登录须修改密码。"
+        }
+        "password_reset" => "密码已重置。请将新密码当面或通过安全渠道告知本人；本人登录后须立即修改。",
+        "deactivated" => "账户已停用，其会话和令牌即时失效。",
+        "reactivated" => "账户已重新启用。",
+        "roles_changed" => "角色已更新，即时生效。",
+        "unlocked" => "账户已解锁。",
+        "password_changed" => "密码已修改。",
+        "totp_enrolled" => "动态口令已绑定。签发时须输入验证器当前显示的口令。",
         "decided" => "台账复核结论已记录。",
         "waived" => "已豁免该问题，豁免理由已记入审计日志。",
         _ => return None,
@@ -600,15 +631,20 @@ mod tests {
 
     #[test]
     fn cross_site_posts_are_refused() {
+        let settings = Settings { public_url: Some("http://127.0.0.1:8080".into()), ..Settings::default() };
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
-        assert!(same_origin(&h));
+        assert!(same_origin(&settings, &h));
         h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
-        assert!(same_origin(&h));
+        assert!(same_origin(&settings, &h));
         h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
-        assert!(!same_origin(&h));
+        assert!(!same_origin(&settings, &h));
         h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080.evil.example"));
-        assert!(!same_origin(&h));
+        assert!(!same_origin(&settings, &h));
+        // The Host header the attacker chooses does not make their origin ours.
+        h.insert(header::HOST, HeaderValue::from_static("evil.example"));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        assert!(!same_origin(&settings, &h));
     }
 
     #[test]

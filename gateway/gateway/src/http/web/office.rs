@@ -100,7 +100,7 @@ pub async fn resend(
 }
 
 async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, ApiError> {
-    if ![Role::Publisher, Role::Admin, Role::Auditor].iter().any(|r| session.has(*r)) {
+    if ![Role::Publisher, Role::SecurityAdmin, Role::Auditor].iter().any(|r| session.has(*r)) {
         return Err(ApiError::Forbidden("发布管理页面仅供政务公开办公室、管理员和审计人员使用。".into()));
     }
     let lane_states = [
@@ -169,7 +169,7 @@ async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, 
         lanes,
         overdue,
         endpoints,
-        can_resend: session.has(Role::Publisher) || session.has(Role::Admin),
+        can_resend: session.has(Role::Publisher) || session.has(Role::SecurityAdmin),
         transport_key: state.transport.whpk(),
         keys,
         policy_name: report.policy_name,

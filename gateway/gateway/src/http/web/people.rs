@@ -1,5 +1,7 @@
-//! People: the administrator's user list and new-user form, and each
-//! person's notifications (reminders, overdue notices, rejections).
+//! People: the user list with the system administrator's account actions
+//! (new account, password reset, deactivation) and the security
+//! administrator's (role grants, unlocking), and each person's
+//! notifications (reminders, overdue notices, rejections).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -8,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::item::Choice;
 use super::{Layout, Posted, Session, done_message, error_page, render, render_status};
 use crate::auth::Role;
-use crate::http::accounts::{CreateUserRequest, UserView};
+use crate::http::accounts::{CreateUserRequest, ResetPasswordRequest, RolesRequest, UserView};
 use crate::http::workflow::NotificationQuery;
 use crate::http::{ApiError, AppJson, AppQuery, AppState};
 use crate::store::NotificationRecord;
@@ -18,28 +20,36 @@ use crate::store::NotificationRecord;
 struct UsersPage {
     layout: Layout,
     users: Vec<UserView>,
-    roles: Vec<Choice>,
     username: String,
     display_name: String,
     unit: String,
+    /// The system administrator: accounts.
+    accounts: bool,
+    /// The security administrator: roles and unlocking.
+    grants: bool,
+    me: String,
 }
 
 impl UsersPage {
     fn role_labels(&self, u: &UserView) -> String {
         u.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join("、")
     }
-}
 
-/// Roles an administrator can give a person (a channel is an API account).
-fn role_choices(chosen: &[String]) -> Vec<Choice> {
-    Role::ALL
-        .iter()
-        .filter(|r| **r != Role::Channel)
-        .map(|r| {
-            let value = serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-            Choice { selected: chosen.contains(&value), label: r.label().to_owned(), value }
-        })
-        .collect()
+    /// Every role, checked where the person holds it.
+    fn role_choices(&self, u: &UserView) -> Vec<Choice> {
+        Role::ALL
+            .iter()
+            .map(|r| Choice {
+                selected: u.roles.contains(r),
+                label: r.label().to_owned(),
+                value: r.as_str().to_owned(),
+            })
+            .collect()
+    }
+
+    fn is_me(&self, u: &UserView) -> bool {
+        u.id.to_string() == self.me
+    }
 }
 
 async fn users_page(state: &AppState, session: &Session) -> Result<UsersPage, ApiError> {
@@ -47,10 +57,12 @@ async fn users_page(state: &AppState, session: &Session) -> Result<UsersPage, Ap
     Ok(UsersPage {
         layout: session.layout("用户管理", "/users"),
         users,
-        roles: role_choices(&[]),
         username: String::new(),
         display_name: String::new(),
         unit: String::new(),
+        accounts: session.has(Role::Admin),
+        grants: session.has(Role::SecurityAdmin),
+        me: session.principal().user_id.to_string(),
     })
 }
 
@@ -68,15 +80,15 @@ pub async fn users(
     }
 }
 
-/// Creates a person with an initial password the administrator hands over.
+/// Creates an account with an initial password the system administrator
+/// hands over (the person changes it at the first login); the security
+/// administrator then grants its roles.
 pub async fn create_user(State(state): State<AppState>, Posted { session, form, .. }: Posted) -> Response {
-    let chosen = form.all("roles");
-    let roles = chosen.iter().filter_map(|r| serde_json::from_value::<Role>(serde_json::json!(r)).ok()).collect();
     let request = CreateUserRequest {
         username: form.get("username").unwrap_or_default(),
         display_name: form.get("display_name").unwrap_or_default(),
         unit: form.get("unit"),
-        roles,
+        roles: Default::default(),
         password: Some(form.raw("password")),
     };
     match crate::http::accounts::create_user(State(state.clone()), session.auth(), AppJson(request)).await {
@@ -84,10 +96,53 @@ pub async fn create_user(State(state): State<AppState>, Posted { session, form, 
         Err(e) => match users_page(&state, &session).await {
             Ok(mut page) => {
                 page.layout = page.layout.with_error(&e);
-                page.roles = role_choices(&chosen);
                 page.username = form.get("username").unwrap_or_default();
                 page.display_name = form.get("display_name").unwrap_or_default();
                 page.unit = form.get("unit").unwrap_or_default();
+                render_status(e.status(), &page)
+            }
+            Err(_) => error_page(&session, e),
+        },
+    }
+}
+
+/// An administrator's action on one account, through the API's handler:
+/// `password` (reset), `deactivate`, `reactivate` (system administrator),
+/// `roles`, `unlock` (security administrator).
+pub async fn user_action(
+    State(state): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+    Posted { session, form, .. }: Posted,
+) -> Response {
+    use crate::http::accounts as api;
+    let (st, auth, path) = (State(state.clone()), session.auth(), Path(id));
+    let result = match action.as_str() {
+        "password" => {
+            api::reset_password(st, auth, path, AppJson(ResetPasswordRequest { password: form.raw("password") }))
+                .await
+                .map(|_| "password_reset")
+        }
+        "deactivate" => api::deactivate_user(st, auth, path).await.map(|_| "deactivated"),
+        "reactivate" => api::reactivate_user(st, auth, path).await.map(|_| "reactivated"),
+        "unlock" => api::unlock_user(st, auth, path).await.map(|_| "unlocked"),
+        "roles" => {
+            let wanted: std::collections::BTreeSet<Role> =
+                form.all("roles").iter().filter_map(|r| r.parse().ok()).collect();
+            let current: std::collections::BTreeSet<Role> =
+                form.all("had").iter().filter_map(|r| r.parse().ok()).collect();
+            let request = RolesRequest {
+                grant: wanted.difference(&current).copied().collect(),
+                remove: current.difference(&wanted).copied().collect(),
+            };
+            api::change_roles(st, auth, path, AppJson(request)).await.map(|_| "roles_changed")
+        }
+        _ => Err(ApiError::NotFound("该操作")),
+    };
+    match result {
+        Ok(done) => Redirect::to(&format!("/users?done={done}")).into_response(),
+        Err(e) => match users_page(&state, &session).await {
+            Ok(mut page) => {
+                page.layout = page.layout.with_error(&e);
                 render_status(e.status(), &page)
             }
             Err(_) => error_page(&session, e),
