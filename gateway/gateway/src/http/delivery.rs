@@ -237,7 +237,7 @@ pub async fn item_deliveries(
     // What a channel answered (and the transport errors) is for the
     // publication office: it may name internal hosts or carry what a
     // platform sent back. Others see states and status codes.
-    let office = [Role::Publisher, Role::Admin, Role::Auditor].iter().any(|r| auth.0.has_role(*r));
+    let office = [Role::Publisher, Role::SecurityAdmin, Role::Auditor].iter().any(|r| auth.0.has_role(*r));
     Ok(axum::Json(ItemDeliveries {
         item_id: id.to_string(),
         state: item.state.as_str().to_owned(),
