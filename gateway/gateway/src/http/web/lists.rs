@@ -178,6 +178,8 @@ pub struct Figure {
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     layout: Layout,
+    /// The end-of-calendar warning (from 60 days before the loaded 放假安排 end).
+    calendar_warning: Option<String>,
     figures: Vec<Figure>,
     published: Chart,
     /// `(month, [per channel])`, the chart's figures as a table.
@@ -237,7 +239,8 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
 
     let facts = state.db.item_facts().await?;
     let limit = state.workflow.deadlines.disclosure_working_days;
-    let t = Tally::of(&facts, &state.workflow.calendar, limit, today);
+    let calendar = state.calendar.current();
+    let t = Tally::of(&facts, &calendar.calendar, limit, today);
     let reply_rows: Vec<(String, Vec<i64>)> = months
         .iter()
         .map(|m| {
@@ -276,6 +279,7 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
     ];
     Ok(DashboardPage {
         layout: session.layout("政务公开统计", "/dashboard"),
+        calendar_warning: super::office::calendar_warning(state),
         figures,
         published,
         published_rows,
@@ -319,7 +323,7 @@ impl Tally {
         let sealed_in_time = |f: &ItemFacts| -> Option<bool> {
             let sealed = time::OffsetDateTime::from_unix_timestamp(f.first_sealed_at?).ok()?;
             let sealed_on = crate::workflow::date_of(crate::model::Timestamp::from_offset(sealed));
-            Some(sealed_on.to_string() <= deadline(f)?.due_on)
+            Some(sealed_on.to_string().as_str() <= deadline(f)?.due_on())
         };
         let published = [ItemState::Sealed, ItemState::Scheduled, ItemState::Delivering, ItemState::Published];
         let policies: Vec<&ItemFacts> =
@@ -348,7 +352,7 @@ impl Tally {
             replies,
             late: public().filter(|f| sealed_in_time(f) == Some(false)).count(),
             waiting_late: public()
-                .filter(|f| f.first_sealed_at.is_none() && deadline(f).is_some_and(|d| d.overdue))
+                .filter(|f| f.first_sealed_at.is_none() && deadline(f).is_some_and(|d| d.overdue()))
                 .count(),
         }
     }

@@ -15,6 +15,7 @@
 //! (a page from another site cannot read it), and a POST whose `Origin` is
 //! another site is refused. Sessions end after the configured idle time.
 
+mod calendar;
 mod chart;
 mod highlight;
 mod item;
@@ -66,6 +67,7 @@ pub fn routes(limits: &Limits) -> Router<AppState> {
         .route("/register", get(lists::register))
         .route("/dashboard", get(lists::dashboard))
         .route("/office", get(office::office))
+        .route("/calendar", get(calendar::page).post(calendar::load))
         .route("/office/endpoints/{id}/redeliver", post(office::resend))
         .route("/users", get(people::users).post(people::create_user))
         .route("/notifications", get(people::notifications))
@@ -126,6 +128,7 @@ impl Session {
         }
         if p.has_role(Role::Publisher) || p.has_role(Role::Admin) || p.has_role(Role::Auditor) {
             link("/office", "发布管理");
+            link("/calendar", "节假日安排");
         }
         if p.roles.iter().any(|r| super::register::READERS.contains(r)) {
             link("/register", "台账");
@@ -528,6 +531,7 @@ pub fn done_message(code: Option<&str>) -> Option<String> {
         "user_created" => "用户已创建。请将初始密码当面或通过安全渠道告知本人。",
         "decided" => "台账复核结论已记录。",
         "waived" => "已豁免该问题，豁免理由已记入审计日志。",
+        "calendar_loaded" => "节假日安排已载入并立即生效，各项期限已按新安排重新计算；载入记录已记入审计日志。",
         _ => return None,
     };
     Some(text.to_owned())
