@@ -125,9 +125,12 @@ async fn issue_19_a_deadline_reaching_2027_is_provisional_until_the_office_loads
     // The office pastes the notice on the page: in force at once.
     let token = csrf(&office, "/calendar").await;
     let source = "国务院办公厅关于2027年部分节假日安排的通知（测试）";
-    let (status, url, html) =
-        post_form(&office, "/calendar", &[("csrf", &token), ("year", "2027"), ("source", source), ("text", NOTICE_2027)])
-            .await;
+    let (status, url, html) = post_form(
+        &office,
+        "/calendar",
+        &[("csrf", &token), ("year", "2027"), ("source", source), ("text", NOTICE_2027)],
+    )
+    .await;
     assert_eq!((status, url.as_str()), (StatusCode::OK, "/calendar"), "{html}");
     assert!(html.contains("节假日安排已载入并立即生效") && html.contains("办公室载入"), "{html}");
     // 1-9 (Sat) now counts: 12-21..25 (5), 12-28..31 (9), 1-4..8 (14), 1-9

@@ -127,10 +127,8 @@ pub async fn load_year(
 /// passes the checks (it cannot, unless the database was edited by hand)
 /// is skipped with an error in the log, and the shipped year stays.
 fn effective(shipped: &[YearArrangement], loaded: Vec<StoredCalendarYear>) -> Effective {
-    let mut years: BTreeMap<i32, EffectiveYear> = shipped
-        .iter()
-        .map(|a| (a.year, EffectiveYear { arrangement: a.clone(), origin: Origin::Shipped }))
-        .collect();
+    let mut years: BTreeMap<i32, EffectiveYear> =
+        shipped.iter().map(|a| (a.year, EffectiveYear { arrangement: a.clone(), origin: Origin::Shipped })).collect();
     for l in loaded {
         if let Err(problems) = check(&l.arrangement) {
             tracing::error!(year = l.arrangement.year, problems = ?problems, "a stored holiday arrangement fails its checks; using the shipped year");
@@ -374,8 +372,12 @@ fn parse_date(t: &str) -> Result<Date, String> {
     let d = rest.strip_suffix('日').ok_or_else(bad)?;
     let num = |s: &str| s.parse::<u32>().map_err(|_| bad());
     let (y, m, d) = (num(y)?, num(m)?, num(d)?);
-    Date::new(i32::try_from(y).map_err(|_| bad())?, u8::try_from(m).map_err(|_| bad())?, u8::try_from(d).map_err(|_| bad())?)
-        .map_err(|_| bad())
+    Date::new(
+        i32::try_from(y).map_err(|_| bad())?,
+        u8::try_from(m).map_err(|_| bad())?,
+        u8::try_from(d).map_err(|_| bad())?,
+    )
+    .map_err(|_| bad())
 }
 
 #[cfg(test)]
@@ -413,7 +415,9 @@ mod tests {
 
     #[test]
     fn bad_notices_are_refused_in_chinese() {
-        let base = |extra: &str| format!("元旦 2027-01-01\n劳动节 2027-05-01 至 2027-05-02\n国庆节 2027-10-01 至 2027-10-03\n{extra}");
+        let base = |extra: &str| {
+            format!("元旦 2027-01-01\n劳动节 2027-05-01 至 2027-05-02\n国庆节 2027-10-01 至 2027-10-03\n{extra}")
+        };
         for (text, want) in [
             (base("春节 2026-02-05 至 2026-02-08"), "不在 2027 年内"),
             (base("春节 2027-02-08 至 2027-02-05"), "晚于结束日期"),

@@ -493,7 +493,10 @@ async fn calendar(settings: &Settings, command: CalendarCommand) -> anyhow::Resu
             };
             match gateway::calendar::load_year(&calendars, &db, &arrangement, actor, "cli").await {
                 Ok(()) => {
-                    println!("已载入 {} 年的放假安排（{}），已记入审计日志；运行中的网关在下一次巡检时生效。", arrangement.year, arrangement.source);
+                    println!(
+                        "已载入 {} 年的放假安排（{}），已记入审计日志；运行中的网关在下一次巡检时生效。",
+                        arrangement.year, arrangement.source
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(gateway::calendar::LoadError::Invalid(problems)) => {
@@ -513,11 +516,16 @@ async fn calendar(settings: &Settings, command: CalendarCommand) -> anyhow::Resu
                     gateway::calendar::Origin::Shipped => "随系统发布".to_owned(),
                     gateway::calendar::Origin::Loaded { at, .. } => format!("办公室载入 {at}"),
                 };
-                let mark = if y.arrangement.provisional { "（暂定：仅法定节假日，未含调休）" } else { "" };
+                let mark =
+                    if y.arrangement.provisional { "（暂定：仅法定节假日，未含调休）" } else { "" };
                 println!("{}{mark}\t{origin}\t{}", y.arrangement.year, y.arrangement.source);
                 for h in &y.arrangement.holiday {
                     let workdays: Vec<String> = h.workdays.iter().map(ToString::to_string).collect();
-                    let extra = if workdays.is_empty() { String::new() } else { format!("，调休上班 {}", workdays.join("、")) };
+                    let extra = if workdays.is_empty() {
+                        String::new()
+                    } else {
+                        format!("，调休上班 {}", workdays.join("、"))
+                    };
                     println!("  {} {} 至 {}{extra}", h.name, h.from, h.to);
                 }
             }

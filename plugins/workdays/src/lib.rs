@@ -614,11 +614,19 @@ mod tests {
         assert_eq!(c.confirmed_until(), Some(d("2026-12-31")));
         assert_eq!(c.covered_until(), Some(d("2027-12-31")));
         // Same 20 days as the fallback in January (only 元旦 off)…
-        assert_eq!(c.reckon_add_working_days(d("2026-12-20"), 20), Reckoned { value: d("2027-01-18"), provisional: true });
+        assert_eq!(
+            c.reckon_add_working_days(d("2026-12-20"), 20),
+            Reckoned { value: d("2027-01-18"), provisional: true }
+        );
         // …but 春节 (除夕 2-5 Fri … 初三 2-8 Mon) is known: from Mon 2027-02-01,
         // 2-2..4 (3), 2-9..12 (4) = 7, 2-15 is the 8th.
-        assert_eq!(c.reckon_add_working_days(d("2027-02-01"), 8), Reckoned { value: d("2027-02-15"), provisional: true });
-        for (date, working) in [("2027-02-05", false), ("2027-02-08", false), ("2027-02-09", true), ("2027-04-05", false)] {
+        assert_eq!(
+            c.reckon_add_working_days(d("2027-02-01"), 8),
+            Reckoned { value: d("2027-02-15"), provisional: true }
+        );
+        for (date, working) in
+            [("2027-02-05", false), ("2027-02-08", false), ("2027-02-09", true), ("2027-04-05", false)]
+        {
             assert_eq!(c.reckon_working_day(d(date)).value, working, "{date}");
         }
         // The strict methods still work on the provisional year's data.

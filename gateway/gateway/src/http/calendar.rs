@@ -9,10 +9,10 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::model::FieldProblem;
 use super::{ApiError, AppJson, AppState, Auth};
 use crate::auth::{Role, Scope};
 use crate::calendar::{LoadError, Origin};
+use crate::model::FieldProblem;
 
 /// Who may load a year: the publication office (政务公开办公室), whose duty
 /// the statutory clock is and who reads the State Council's notices, and
@@ -147,5 +147,7 @@ pub async fn load(
 }
 
 fn invalid(problems: Vec<String>) -> ApiError {
-    ApiError::Invalid(problems.into_iter().map(|p| FieldProblem::new("text", format!("节假日安排未载入：{p}"))).collect())
+    ApiError::Invalid(
+        problems.into_iter().map(|p| FieldProblem::new("text", format!("节假日安排未载入：{p}"))).collect(),
+    )
 }

@@ -32,9 +32,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use accounts::new_user;
+pub use calendar::LOADERS as CALENDAR_LOADERS;
 pub use error::{ApiError, PROBLEM_JSON, Problem};
 pub use extract::{AppJson, AppQuery, Auth, SESSION_COOKIE};
-pub use calendar::LOADERS as CALENDAR_LOADERS;
 pub use workflow::act as workflow_act;
 
 use crate::config::Settings;

@@ -240,7 +240,9 @@ mod tests {
         let mut published = Calendar::new();
         for y in [2025, 2026] {
             let dir = env!("CARGO_MANIFEST_DIR");
-            published.add_toml(&std::fs::read_to_string(format!("{dir}/../../policies/calendar/{y}.toml")).unwrap()).unwrap();
+            published
+                .add_toml(&std::fs::read_to_string(format!("{dir}/../../policies/calendar/{y}.toml")).unwrap())
+                .unwrap();
         }
         published
             .add_toml(

@@ -425,14 +425,21 @@ mod tests {
         let late = facts(Kind::Reply, published, "2026-09-21", Some("2026-10-27T08:00:00Z"));
         let open = facts(Kind::Reply, ItemState::InReview, "2026-11-02", None);
         let overdue = facts(Kind::Notice, ItemState::InReview, "2026-09-21", None);
-        let all =
-            [policy, lone_policy, draft_policy, reading, late_reading, draft_reading, forwarded, timely, late, open, overdue];
+        let all = [
+            policy,
+            lone_policy,
+            draft_policy,
+            reading,
+            late_reading,
+            draft_reading,
+            forwarded,
+            timely,
+            late,
+            open,
+            overdue,
+        ];
         let t = Tally::of(&all, &calendar(), 20, today);
-        assert_eq!(
-            (t.policies, t.interpreted),
-            (2, 1),
-            "not a draft or forwarded policy; not a draft or late 解读"
-        );
+        assert_eq!((t.policies, t.interpreted), (2, 1), "not a draft or forwarded policy; not a draft or late 解读");
         assert_eq!(t.replies.len(), 3);
         assert_eq!(t.replies.iter().filter(|r| r.answered).count(), 2);
         assert_eq!(t.replies.iter().filter(|r| r.on_time).count(), 1);
