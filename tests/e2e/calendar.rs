@@ -33,6 +33,10 @@ const NOTICE_2027: &str = "一、元旦：2027-01-01 至 2027-01-03 调休上班
 async fn item_formed_before_new_year(app: &TestApp) -> (Client, Client, String) {
     let drafter = app.user("zhou", &[Role::Drafter], Some(UNIT)).await;
     let reviewer = app.user("wu", &[Role::Reviewer], Some(UNIT)).await;
+    // The rest of the chain, so that every stage can be filled (in review, not blocked).
+    app.user("zheng", &[Role::Reviewer], Some(UNIT)).await;
+    app.user("wang", &[Role::SecrecyReviewer], Some("保密办")).await;
+    app.user("feng", &[Role::Approver], Some(UNIT)).await;
     let mut item = sample_item();
     item["formed_at"] = json!("2026-12-18");
     let created = drafter.create_item(&item).await;
@@ -101,7 +105,8 @@ async fn issue_19_a_deadline_reaching_2027_is_provisional_until_the_office_loads
 
     // Every list shows it, marked.
     let (_, queue) = first.get("/api/v1/queue").await;
-    let entry = queue["entries"].as_array().unwrap().iter().find(|e| e["item_id"] == id.as_str()).expect("queued");
+    let entry = queue["entries"].as_array().unwrap().iter().find(|e| e["item_id"] == id.as_str());
+    let entry = entry.unwrap_or_else(|| panic!("queued: {queue}"));
     assert_eq!(entry["disclosure_deadline"]["provisional"], true, "{entry}");
     let (_, html) = page(&first, "/queue").await;
     assert!(html.contains("2027-01-18") && html.contains(">暂定</abbr>"), "{html}");
