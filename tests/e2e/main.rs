@@ -3,6 +3,7 @@
 
 mod accounts;
 mod bad_input;
+mod calendar;
 mod connectors;
 mod crash;
 mod delivery;

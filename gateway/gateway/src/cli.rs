@@ -76,6 +76,25 @@ enum Command {
     /// Channel endpoints (where sealed items are delivered).
     #[command(subcommand)]
     Channels(ChannelsCommand),
+    /// The holiday calendar (放假安排) the deadlines are computed on.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Load one year's 放假安排 from a TOML file in the format of
+    /// policies/calendar/<year>.toml. It replaces the shipped year (also a
+    /// provisional one), is recorded in the audit trail, and a running
+    /// gateway uses it from its next sweep.
+    Load {
+        file: PathBuf,
+        /// Who is loading it, for the audit trail (a publisher or admin account).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// List the years in force: shipped or loaded, provisional or published.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -396,6 +415,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Keys(command) => keys(&settings, command).await,
         Command::Channels(command) => channels(&settings, command).await,
+        Command::Calendar(command) => calendar(&settings, command).await,
         Command::Seal(SealCommand::Audit) => {
             let db = server::open_database(&settings).await?;
             let verifier = gateway::sealing::log_verifier(&settings)?;
@@ -519,6 +539,72 @@ async fn channels(settings: &Settings, command: ChannelsCommand) -> anyhow::Resu
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn calendar(settings: &Settings, command: CalendarCommand) -> anyhow::Result<ExitCode> {
+    let workflow = gateway::workflow::WorkflowPolicy::load(&settings.workflow.policy)?;
+    let calendars = gateway::calendar::Calendars::new(workflow.shipped_calendar);
+    let db = server::open_database(settings).await?;
+    calendars.refresh(&db).await?;
+    match command {
+        CalendarCommand::Load { file, by } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("无法读取 {}", file.display()))?;
+            let arrangement: workdays::YearArrangement =
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{} 格式有误：{}", file.display(), e.message()))?;
+            let actor = match by {
+                None => None,
+                Some(name) => {
+                    let user = db.user_by_name(&name).await.with_context(|| format!("用户 {name} 不存在"))?;
+                    if !gateway::http::CALENDAR_LOADERS.iter().any(|r| user.roles.contains(r)) {
+                        anyhow::bail!("用户 {name} 不是政务公开办公室或系统管理员，不能载入节假日安排");
+                    }
+                    Some(user.id)
+                }
+            };
+            match gateway::calendar::load_year(&calendars, &db, &arrangement, actor, "cli").await {
+                Ok(()) => {
+                    println!(
+                        "已载入 {} 年的放假安排（{}），已记入审计日志；运行中的网关在下一次巡检时生效。",
+                        arrangement.year, arrangement.source
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(gateway::calendar::LoadError::Invalid(problems)) => {
+                    eprintln!("节假日安排未载入：");
+                    for p in problems {
+                        eprintln!("  - {p}");
+                    }
+                    Ok(ExitCode::from(1))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        CalendarCommand::List => {
+            let current = calendars.current();
+            for y in &current.years {
+                let origin = match &y.origin {
+                    gateway::calendar::Origin::Shipped => "随系统发布".to_owned(),
+                    gateway::calendar::Origin::Loaded { at, .. } => format!("办公室载入 {at}"),
+                };
+                let mark =
+                    if y.arrangement.provisional { "（暂定：仅法定节假日，未含调休）" } else { "" };
+                println!("{}{mark}\t{origin}\t{}", y.arrangement.year, y.arrangement.source);
+                for h in &y.arrangement.holiday {
+                    let workdays: Vec<String> = h.workdays.iter().map(ToString::to_string).collect();
+                    let extra = if workdays.is_empty() {
+                        String::new()
+                    } else {
+                        format!("，调休上班 {}", workdays.join("、"))
+                    };
+                    println!("  {} {} 至 {}{extra}", h.name, h.from, h.to);
+                }
+            }
+            if let Some(w) = gateway::calendar::warning(&current.calendar, gateway::workflow::today()) {
+                println!("注意：{}", w.message);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 async fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<ExitCode> {

@@ -5,6 +5,7 @@
 //! See `ARCHITECTURE.md` at the repository root for the codemap.
 
 pub mod auth;
+pub mod calendar;
 pub mod check;
 pub mod config;
 pub mod delivery;

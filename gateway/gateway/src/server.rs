@@ -26,6 +26,8 @@ pub enum StartError {
     Pipeline(#[from] crate::review::PipelineError),
     #[error("cannot load the workflow policy: {0}")]
     Workflow(#[from] crate::workflow::WorkflowPolicyError),
+    #[error("cannot read the holiday arrangements loaded into the database: {0}")]
+    Calendar(StoreError),
     #[error("cannot set up the seal keys: {0}")]
     SealKeys(#[from] crate::sealing::SealKeyError),
     #[error("cannot listen on {addr}: {source}")]
@@ -65,6 +67,9 @@ impl Server {
         let db = open_database(&settings).await?;
         let pipeline = load_pipeline(&settings).await?;
         let workflow = Arc::new(crate::workflow::WorkflowPolicy::load(&settings.workflow.policy)?);
+        let calendar = Arc::new(crate::calendar::Calendars::new(workflow.shipped_calendar.clone()));
+        calendar.refresh(&db).await.map_err(StartError::Calendar)?;
+        calendar.log_warning_daily(crate::workflow::today());
         let seal_keys = Arc::new(crate::sealing::SealKeys::init(&settings, &db).await?);
         let transport = Arc::new(crate::delivery::TransportKey::init(&settings)?);
         let listener = TcpListener::bind(settings.listen)
@@ -82,6 +87,7 @@ impl Server {
                 settings: Arc::new(settings),
                 pipeline,
                 workflow,
+                calendar,
                 seal_keys,
                 transport,
                 delivery_wake: Arc::default(),

@@ -4,7 +4,11 @@
 //!   under review whose state no longer matches their requirements (people
 //!   or roles changed), and sends deadline reminders at the policy's
 //!   percentages of a stage's SLA, overdue notices, and the statutory
-//!   20-working-day notice for 主动公开 items — each once (notification keys);
+//!   20-working-day notice for 主动公开 items — each once (notification keys),
+//!   a deadline past the loaded 放假安排 marked “暂定”; it also re-reads the
+//!   years the office loaded (so every process uses the same calendar), logs
+//!   the end-of-calendar warning once a day and notifies each publisher once
+//!   per calendar end (`calendar_ending`);
 //! - the **notification hook** (when `workflow.notify_webhook` is set): POSTs
 //!   every notification as JSON to an agency's e-mail/SMS gateway, retrying
 //!   each until it is accepted (2xx), at most 50 times.
@@ -102,6 +106,10 @@ where
 pub async fn sweep(state: &AppState) -> Result<(), crate::http::ApiError> {
     let policy = &state.workflow;
     let today = workflow::today();
+    state.calendar.refresh(&state.db).await?;
+    warn_calendar_ending(state, today).await?;
+    let calendar = state.calendar.current();
+    let calendar = &calendar.calendar;
     for id in state.db.active_item_ids().await? {
         let ctx = state.db.workflow_context(id).await?;
         let evaluation = ctx.evaluate(policy);
@@ -125,17 +133,24 @@ pub async fn sweep(state: &AppState) -> Result<(), crate::http::ApiError> {
                 let Some(stage) = policy.stage(&r.stage) else { continue };
                 let (Some(sla), Some(opened)) = (stage.sla_working_days, r.opened_at) else { continue };
                 let start = workflow::date_of(opened);
-                let Some(percent) = workflow::elapsed_percent(&policy.calendar, start, sla, today) else { continue };
-                let Some(deadline) = workflow::deadline(&policy.calendar, start, sla, today) else { continue };
+                let percent = workflow::elapsed_percent(calendar, start, sla, today);
+                let deadline = workflow::deadline(calendar, start, sla, today);
+                let explained = explain(&deadline);
                 for user in &r.eligible {
-                    if deadline.overdue {
-                        let message =
-                            format!("《{title}》的“{}”已超过期限（{}），请尽快处理", r.label, deadline.due_on);
+                    if deadline.overdue() {
+                        let message = format!(
+                            "《{title}》的“{}”已超过期限（{}），请尽快处理{explained}",
+                            r.label,
+                            deadline.shown()
+                        );
                         let dedupe = format!("overdue:{id}:{key}:{}:{user}", r.stage);
                         state.db.notify(*user, "overdue", Some(id), &message, &dedupe).await?;
                     } else if let Some(&at) = policy.deadlines.reminders.iter().filter(|p| percent >= **p).max() {
-                        let message =
-                            format!("《{title}》的“{}”已用去 {at}% 的办理时限，截止 {}", r.label, deadline.due_on);
+                        let message = format!(
+                            "《{title}》的“{}”已用去 {at}% 的办理时限，截止 {}{explained}",
+                            r.label,
+                            deadline.shown()
+                        );
                         let dedupe = format!("remind:{id}:{key}:{}:{at}:{user}", r.stage);
                         state.db.notify(*user, "reminder", Some(id), &message, &dedupe).await?;
                     }
@@ -145,14 +160,41 @@ pub async fn sweep(state: &AppState) -> Result<(), crate::http::ApiError> {
         if ctx.version.content.attribute == Attribute::Public
             && let Some(formed) = ctx.version.content.formed_at.as_deref()
             && let Some(d) =
-                workflow::disclosure_deadline(&policy.calendar, formed, policy.deadlines.disclosure_working_days, today)
-            && d.overdue
+                workflow::disclosure_deadline(calendar, formed, policy.deadlines.disclosure_working_days, today)
+            && d.overdue()
         {
-            let message = format!("《{title}》已超过主动公开的法定期限（形成之日起 20 个工作日，{}）", d.due_on);
+            let message = format!(
+                "《{title}》已超过主动公开的法定期限（形成之日起 {} 个工作日，{}）{}",
+                policy.deadlines.disclosure_working_days,
+                d.shown(),
+                explain(&d)
+            );
             state
                 .db
                 .notify(ctx.item.created_by, "disclosure_overdue", Some(id), &message, &format!("disclosure:{id}"))
                 .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The sentence a notification adds for a provisional deadline.
+fn explain(deadline: &workflow::Deadline) -> String {
+    if deadline.provisional() { format!("。{}", workflow::PROVISIONAL_NOTE) } else { String::new() }
+}
+
+/// From 60 days before the loaded 放假安排 end: a warning in the log once a
+/// day, and a notification to every active publisher once per calendar end
+/// (the key names the end date, so loading the next year and reaching its
+/// end warns again).
+async fn warn_calendar_ending(state: &AppState, today: workdays::Date) -> Result<(), crate::http::ApiError> {
+    state.calendar.log_warning_daily(today);
+    let Some(w) = crate::calendar::warning(&state.calendar.current().calendar, today) else { return Ok(()) };
+    let end = w.confirmed_until.map_or_else(|| "none".to_owned(), |d| d.to_string());
+    for user in state.db.users().await? {
+        if user.active && user.roles.contains(&crate::auth::Role::Publisher) {
+            let key = format!("calendar-ending:{end}:{}", user.id);
+            state.db.notify(user.id, "calendar_ending", None, &w.message, &key).await?;
         }
     }
     Ok(())

@@ -20,6 +20,10 @@
 //!   interest (规划, 收费, 补偿 …) kept from the public.
 //! - ATTR-006 `publication_late` (warn): a 主动公开 item published more than
 //!   20 working days after it was formed (条例 §26), on the holiday calendar.
+//!   Past the configured years (or in a year marked `provisional`, statutory
+//!   days only) the deadline is computed by the `workdays` fallback and the
+//!   finding says it is 暂定: a warning either way, never a block (the
+//!   arrangement, not the drafter, is what is missing) and never silence.
 //! - ATTR-007 `attribute_downgrade` (block): a superior organ's 主动公开
 //!   document re-issued or forwarded with a lower attribute.
 //! - ATTR-009 `attribute_missing` (block): no valid 公开属性 at all.
@@ -132,6 +136,8 @@ pub const CONFIG_SCHEMA: &str = r#"{
         "properties": {
           "year": {"type": "integer"},
           "source": {"type": "string"},
+          "provisional": {"type": "boolean", "default": false,
+                          "description": "only the statutory days are known (调休 not yet published): deadlines reaching this year are 暂定"},
           "holiday": {"type": "array", "items": {
             "type": "object", "required": ["name", "from", "to"],
             "properties": {"name": {"type": "string"}, "from": {"type": "string", "format": "date"},
@@ -281,34 +287,30 @@ impl Rules {
         if self.calendar.years().next().is_none() {
             return;
         }
-        match self.calendar.add_working_days(formed, self.publication_working_days) {
-            Ok(deadline) if now > deadline => {
-                let late = self.calendar.working_days_between(deadline, now).ok();
-                out.push(Finding::item_level(
-                    "ATTR-006",
-                    "publication_late",
-                    Severity::Warn,
-                    Field::Attribute,
-                    format!(
-                        "本件信息形成于{formed}，应在{n}个工作日内（即{deadline}前）主动公开，现已逾期{}。\
-                         请尽快发布，并在台账中说明逾期原因。依据：《政府信息公开条例》第二十六条。",
-                        late.map(|d| format!("{d}个工作日")).unwrap_or_default(),
-                        n = self.publication_working_days
-                    ),
-                ));
-            }
-            Ok(_) => {}
-            Err(e) => out.push(Finding::item_level(
-                "ATTR-006",
-                "publication_late",
-                Severity::Info,
-                Field::Attribute,
-                format!(
-                    "无法计算本件的主动公开期限（{e}）：节假日安排未载入，请管理员补充 policies/calendar 后复核。\
-                     依据：《政府信息公开条例》第二十六条。"
-                ),
-            )),
+        let deadline = self.calendar.reckon_add_working_days(formed, self.publication_working_days);
+        if now <= deadline.value {
+            return;
         }
+        let late = self.calendar.reckon_working_days_between(deadline.value, now);
+        let provisional = if deadline.provisional || late.provisional {
+            "（暂定：期限跨入尚未载入国务院办公厅放假安排的年份，按已知法定节假日推算，未计调休；\
+             正式安排载入后以其为准）"
+        } else {
+            ""
+        };
+        out.push(Finding::item_level(
+            "ATTR-006",
+            "publication_late",
+            Severity::Warn,
+            Field::Attribute,
+            format!(
+                "本件信息形成于{formed}，应在{n}个工作日内（即{d}前）主动公开，现已逾期{late}个工作日{provisional}。\
+                 请尽快发布，并在台账中说明逾期原因。依据：《政府信息公开条例》第二十六条。",
+                d = deadline.value,
+                late = late.value,
+                n = self.publication_working_days
+            ),
+        ));
     }
 }
 

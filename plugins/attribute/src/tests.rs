@@ -295,7 +295,10 @@ fn publication_clock_uses_the_holiday_calendar() {
             want,
         );
     }
-    // without a calendar the rule stays silent; with a gap it says so (info)
+    // Without a calendar the rule stays silent. Past the calendar's end
+    // (2025 and 2026 configured) the deadline is computed on weekdays minus
+    // the fixed statutory days and marked 暂定: from 2027-01-04, 1-5..8 (4),
+    // then four full weeks to 2-1 (20); 20 working days late on 3-1.
     let it = item(|it| {
         it.formed_at = Some("2027-01-04".into());
         it.now = "2027-03-01T09:00:00+08:00".into();
@@ -303,7 +306,26 @@ fn publication_clock_uses_the_holiday_calendar() {
     assert!(Rules::default().review(&it).is_empty());
     let f = calendar_rules().review(&it);
     assert_eq!(f.len(), 1);
-    assert_eq!(f[0].severity, Severity::Info);
+    assert_eq!(f[0].severity, Severity::Warn);
+    assert!(f[0].message.contains("即2027-02-01前"), "{}", f[0].message);
+    assert!(f[0].message.contains("逾期20个工作日（暂定"), "{}", f[0].message);
+    // In time by the provisional deadline: nothing.
+    let early = item(|it| {
+        it.formed_at = Some("2027-01-04".into());
+        it.now = "2027-02-01T18:00:00+08:00".into();
+    });
+    assert!(calendar_rules().review(&early).is_empty());
+    // A provisional year as configured: 春节 2027-02-05..08 is known.
+    let mut cal = Calendar::from_toml(include_str!("../../../policies/calendar/2026.toml")).unwrap();
+    cal.add_toml(include_str!("../../../policies/calendar/2027.toml")).unwrap();
+    let late = item(|it| {
+        it.formed_at = Some("2027-01-25".into());
+        it.now = "2027-02-25T09:00:00+08:00".into();
+    });
+    // 1-26..29 (4), 2-1..4 (8), 2-5..8 off, 2-9..12 (12), 2-15..19 (17), 2-22 (18), 2-23 (19), 2-24 (20).
+    let f = Rules::with_calendar(cal).review(&late);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].message.contains("即2027-02-24前") && f[0].message.contains("暂定"), "{}", f[0].message);
 }
 
 #[test]

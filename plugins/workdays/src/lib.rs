@@ -10,6 +10,15 @@
 //! year it has no arrangement for: a deadline computed on plain weekdays would
 //! be silently wrong around 春节.
 //!
+//! Where a deadline must still be shown past the calendar's end, the
+//! `reckon_*` methods compute it by a documented fallback and say so: a year
+//! marked `provisional` (only the statutory days known, 调休 not yet
+//! published) is used as written, and a year with no arrangement at all
+//! counts Monday to Friday minus the statutory holidays whose dates are fixed
+//! in the solar calendar (元旦 1-1, 劳动节 5-1/5-2, 国庆节 10-1..10-3; the lunar
+//! ones need the year's arrangement). Every such result is [`Reckoned`] with
+//! `provisional: true`, never silently exact.
+//!
 //! It depends only on `serde`, `toml` and `thiserror`, so that the gateway can
 //! use it natively and plugins can link it on `wasm32-wasip2`.
 //!
@@ -25,7 +34,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything that can go wrong when reading a calendar or computing with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -169,6 +178,12 @@ impl fmt::Display for Date {
     }
 }
 
+impl Serialize for Date {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl<'de> Deserialize<'de> for Date {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -205,20 +220,25 @@ fn days_in_month(year: i32, month: u8) -> u8 {
 }
 
 /// One year's arrangement, as written in `policies/calendar/<year>.toml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct YearArrangement {
     /// The year the arrangement is for.
     pub year: i32,
     /// The notice it is taken from (title, number, date).
     pub source: String,
+    /// Only the statutory holidays are known (the State Council has not yet
+    /// published the year's 调休): every result that depends on this year
+    /// is [`Reckoned::provisional`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
     /// The festivals, each with its days off and make-up workdays.
     #[serde(default)]
     pub holiday: Vec<Holiday>,
 }
 
 /// One festival's days off and make-up workdays.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Holiday {
     /// e.g. `春节`.
@@ -237,12 +257,35 @@ pub struct Holiday {
 pub struct Calendar {
     /// Year → the notice it came from.
     years: BTreeMap<i32, String>,
+    /// Years whose arrangement is provisional (statutory days only).
+    provisional: BTreeSet<i32>,
     days_off: BTreeSet<Date>,
     make_up_workdays: BTreeSet<Date>,
 }
 
 /// How far `add_working_days` looks before giving up (a year and a bit).
 const MAX_SPAN_DAYS: i64 = 400;
+
+/// A value computed on the calendar, and whether it rests on a year whose
+/// arrangement is provisional or missing (then it is an estimate that the
+/// published arrangement may change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reckoned<T> {
+    /// The value.
+    pub value: T,
+    /// `true` when a day it depends on lies in a provisional or unloaded year.
+    pub provisional: bool,
+}
+
+/// The statutory holidays of 《全国年节及纪念日放假办法》 (2024) whose dates
+/// are fixed in the solar calendar: 元旦, 劳动节 (2 days), 国庆节 (3 days).
+pub const FIXED_STATUTORY_HOLIDAYS: [(u8, u8); 6] = [(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)];
+
+/// The fallback for a year without an arrangement: Monday to Friday, except
+/// the statutory holidays with fixed solar dates.
+fn fallback_working_day(date: Date) -> bool {
+    date.weekday() < 6 && !FIXED_STATUTORY_HOLIDAYS.contains(&(date.month(), date.day()))
+}
 
 impl Calendar {
     /// An empty calendar: every computation fails with [`Error::YearNotCovered`].
@@ -297,6 +340,9 @@ impl Calendar {
             return Err(inconsistent(format!("{d} is both a day off and a workday")));
         }
         self.years.insert(year, arr.source);
+        if arr.provisional {
+            self.provisional.insert(year);
+        }
         self.days_off.extend(off);
         self.make_up_workdays.extend(work);
         Ok(())
@@ -353,6 +399,64 @@ impl Calendar {
             }
         }
         Ok(count)
+    }
+
+    /// Whether `year`'s arrangement is loaded and marked provisional.
+    pub fn is_provisional(&self, year: i32) -> bool {
+        self.provisional.contains(&year)
+    }
+
+    /// The last day of the latest year loaded as published (not
+    /// provisional): where exact deadlines end.
+    pub fn confirmed_until(&self) -> Option<Date> {
+        let year = self.years.keys().rev().find(|y| !self.provisional.contains(y))?;
+        Date::new(*year, 12, 31).ok()
+    }
+
+    /// The last day of the latest year loaded at all, provisional or not.
+    pub fn covered_until(&self) -> Option<Date> {
+        let year = self.years.keys().next_back()?;
+        Date::new(*year, 12, 31).ok()
+    }
+
+    /// Whether `date` is a working day, by the fallback past the calendar's
+    /// end (see the crate documentation); `provisional` unless the year is
+    /// loaded and published.
+    pub fn reckon_working_day(&self, date: Date) -> Reckoned<bool> {
+        match self.is_working_day(date) {
+            Ok(working) => Reckoned { value: working, provisional: self.provisional.contains(&date.year()) },
+            Err(_) => Reckoned { value: fallback_working_day(date), provisional: true },
+        }
+    }
+
+    /// [`Calendar::add_working_days`] that never fails: past the calendar's
+    /// end it uses the fallback and says so.
+    pub fn reckon_add_working_days(&self, start: Date, n: u32) -> Reckoned<Date> {
+        let (mut d, mut left, mut provisional) = (start, n, false);
+        while left > 0 {
+            d = d.add_days(1);
+            let day = self.reckon_working_day(d);
+            provisional |= day.provisional;
+            if day.value {
+                left -= 1;
+            }
+        }
+        Reckoned { value: d, provisional }
+    }
+
+    /// [`Calendar::working_days_between`] that never fails: past the
+    /// calendar's end it uses the fallback and says so.
+    pub fn reckon_working_days_between(&self, start: Date, end: Date) -> Reckoned<u32> {
+        let (mut d, mut count, mut provisional) = (start, 0, false);
+        while d < end {
+            d = d.add_days(1);
+            let day = self.reckon_working_day(d);
+            provisional |= day.provisional;
+            if day.value {
+                count += 1;
+            }
+        }
+        Reckoned { value: count, provisional }
     }
 }
 
@@ -470,6 +574,63 @@ mod tests {
             let s = d("2025-04-25");
             assert_eq!(c.working_days_between(s, c.add_working_days(s, n).unwrap()).unwrap(), n);
         }
+    }
+
+    #[test]
+    fn reckoning_across_the_year_end_is_provisional_past_the_published_years() {
+        // Published 2026 only: from Sun 2026-12-20, 12-21..25 (5), 12-28..31
+        // (4) = 9; then the fallback for 2027: 1-1 (Fri) is 元旦, a fixed
+        // statutory day; 1-4..8 (5) = 14, 1-11..15 (5) = 19, 1-18 is the 20th.
+        let c = cal();
+        let due = c.reckon_add_working_days(d("2026-12-20"), 20);
+        assert_eq!(due, Reckoned { value: d("2027-01-18"), provisional: true });
+        // Entirely inside the published year: exact.
+        assert_eq!(
+            c.reckon_add_working_days(d("2026-09-21"), 20),
+            Reckoned { value: d("2026-10-26"), provisional: false }
+        );
+        assert_eq!(
+            c.reckon_working_days_between(d("2026-12-20"), d("2027-01-18")),
+            Reckoned { value: 20, provisional: true }
+        );
+        assert_eq!(
+            c.reckon_working_days_between(d("2026-12-01"), d("2026-12-31")),
+            Reckoned { value: 22, provisional: false }
+        );
+        // The fallback knows only the fixed solar-date statutory days.
+        for (date, working) in
+            [("2028-01-01", false), ("2028-01-03", true), ("2028-05-01", false), ("2028-10-02", false)]
+        {
+            assert_eq!(c.reckon_working_day(d(date)), Reckoned { value: working, provisional: true }, "{date}");
+        }
+        assert_eq!(c.confirmed_until(), Some(d("2026-12-31")));
+    }
+
+    #[test]
+    fn a_provisional_year_is_used_as_written_and_flagged() {
+        let mut c = cal();
+        c.add_toml(include_str!("../../../policies/calendar/2027.toml")).unwrap();
+        assert!(c.is_provisional(2027) && !c.is_provisional(2026));
+        assert_eq!(c.confirmed_until(), Some(d("2026-12-31")));
+        assert_eq!(c.covered_until(), Some(d("2027-12-31")));
+        // Same 20 days as the fallback in January (only 元旦 off)…
+        assert_eq!(
+            c.reckon_add_working_days(d("2026-12-20"), 20),
+            Reckoned { value: d("2027-01-18"), provisional: true }
+        );
+        // …but 春节 (除夕 2-5 Fri … 初三 2-8 Mon) is known: from Mon 2027-02-01,
+        // 2-2..4 (3), 2-9..12 (4) = 7, 2-15 is the 8th.
+        assert_eq!(
+            c.reckon_add_working_days(d("2027-02-01"), 8),
+            Reckoned { value: d("2027-02-15"), provisional: true }
+        );
+        for (date, working) in
+            [("2027-02-05", false), ("2027-02-08", false), ("2027-02-09", true), ("2027-04-05", false)]
+        {
+            assert_eq!(c.reckon_working_day(d(date)).value, working, "{date}");
+        }
+        // The strict methods still work on the provisional year's data.
+        assert_eq!(c.add_working_days(d("2027-02-01"), 8), Ok(d("2027-02-15")));
     }
 
     #[test]

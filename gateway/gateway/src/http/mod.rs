@@ -9,6 +9,7 @@
 mod accounts;
 mod admin;
 mod attachments;
+mod calendar;
 mod delivery;
 mod error;
 pub(crate) mod extract;
@@ -31,6 +32,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use accounts::{account_key, new_user};
+pub use calendar::LOADERS as CALENDAR_LOADERS;
 pub use error::{ApiError, PROBLEM_JSON, Problem};
 pub use extract::{AppJson, AppQuery, Auth, SESSION_COOKIE};
 pub use workflow::act as workflow_act;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub pipeline: Arc<crate::review::Pipeline>,
     pub workflow: Arc<crate::workflow::WorkflowPolicy>,
+    /// The holiday calendar in force (shipped years and the office's).
+    pub calendar: Arc<crate::calendar::Calendars>,
     pub seal_keys: Arc<crate::sealing::SealKeys>,
     /// The webhook transport key (not the seal key).
     pub transport: Arc<crate::delivery::TransportKey>,
@@ -139,6 +143,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(register::export))
         .routes(routes!(register::decide))
         .routes(routes!(admin::reload_policy, admin::policy_status))
+        .routes(routes!(calendar::list))
+        .routes(routes!(calendar::load))
         .routes(routes!(seals::seal_item))
         .routes(routes!(seals::jwks))
         .routes(routes!(seals::get_seal))

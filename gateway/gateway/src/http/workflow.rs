@@ -85,7 +85,7 @@ fn stage_deadline(state: &AppState, r: &Requirement) -> Option<Deadline> {
     if r.status.is_done() {
         return None;
     }
-    workflow::deadline(&state.workflow.calendar, workflow::date_of(opened), sla, workflow::today())
+    Some(workflow::deadline(&state.calendar.current().calendar, workflow::date_of(opened), sla, workflow::today()))
 }
 
 fn disclosure_deadline(state: &AppState, ctx: &WorkflowContext) -> Option<Deadline> {
@@ -95,7 +95,7 @@ fn disclosure_deadline(state: &AppState, ctx: &WorkflowContext) -> Option<Deadli
     }
     let formed = content.formed_at.as_deref()?;
     let n = state.workflow.deadlines.disclosure_working_days;
-    workflow::disclosure_deadline(&state.workflow.calendar, formed, n, workflow::today())
+    workflow::disclosure_deadline(&state.calendar.current().calendar, formed, n, workflow::today())
 }
 
 async fn workflow_view(state: &AppState, ctx: &WorkflowContext) -> Result<WorkflowView, ApiError> {
@@ -700,10 +700,10 @@ pub async fn queue(State(state): State<AppState>, auth: Auth) -> Result<axum::Js
         }
     }
     entries.sort_by(|a, b| {
-        let key = |e: &QueueEntry| e.deadline.as_ref().map(|d| d.due_on.clone()).unwrap_or_else(|| "9999".into());
+        let key = |e: &QueueEntry| e.deadline.as_ref().map_or_else(|| "9999".into(), |d| d.due_on().to_owned());
         key(a).cmp(&key(b)).then(a.item_id.cmp(&b.item_id))
     });
-    let overdue = entries.iter().filter(|e| e.deadline.as_ref().is_some_and(|d| d.overdue)).count();
+    let overdue = entries.iter().filter(|e| e.deadline.as_ref().is_some_and(Deadline::overdue)).count();
     Ok(axum::Json(Queue { entries, overdue }))
 }
 
@@ -716,6 +716,9 @@ pub struct OverdueItem {
     pub state: ItemState,
     /// Stages past their SLA, by label.
     pub stages: Vec<String>,
+    /// Whether one of those stages' deadlines is provisional (暂定: it
+    /// reaches a year whose 放假安排 is not loaded).
+    pub stages_provisional: bool,
     /// The statutory 主动公开 deadline, when it has passed.
     pub disclosure_deadline: Option<Deadline>,
 }
@@ -736,19 +739,22 @@ pub async fn overdue(State(state): State<AppState>, auth: Auth) -> Result<axum::
     for id in state.db.active_item_ids().await? {
         let ctx = state.db.workflow_context(id).await?;
         let evaluation = ctx.evaluate(&state.workflow);
-        let stages: Vec<String> = evaluation
+        let late: Vec<(String, Deadline)> = evaluation
             .requirements
             .iter()
-            .filter(|r| r.open && stage_deadline(&state, r).is_some_and(|d| d.overdue))
-            .map(|r| r.label.clone())
+            .filter(|r| r.open)
+            .filter_map(|r| stage_deadline(&state, r).filter(Deadline::overdue).map(|d| (r.label.clone(), d)))
             .collect();
-        let disclosure = disclosure_deadline(&state, &ctx).filter(|d| d.overdue);
+        let stages_provisional = late.iter().any(|(_, d)| d.provisional());
+        let stages: Vec<String> = late.into_iter().map(|(label, _)| label).collect();
+        let disclosure = disclosure_deadline(&state, &ctx).filter(Deadline::overdue);
         if !stages.is_empty() || disclosure.is_some() {
             items.push(OverdueItem {
                 item_id: id,
                 title: ctx.version.content.title.clone(),
                 state: ctx.item.state,
                 stages,
+                stages_provisional,
                 disclosure_deadline: disclosure,
             });
         }

@@ -13,6 +13,7 @@
 
 mod audit;
 mod blobs;
+mod calendar;
 mod delivery;
 mod items;
 mod register;
@@ -30,6 +31,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{AUDIT_HEAD_EXTENSION, AuditEvent, AuditHead, ChainReport, split_notes};
 pub use blobs::Blob;
+pub use calendar::StoredCalendarYear;
 pub use delivery::{
     AttemptRecord, Claimed, ConnectorConfig, DeliveryRecord, EndpointRecord, Escalation, FeedEvent, NOTIFY_CHANNEL,
     Outcome, PostRecord, PostUpdate, WITHDRAW_PRIORITY, WithdrawRequest, Withdrawal, WithdrawalRecord,

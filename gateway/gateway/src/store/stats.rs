@@ -27,6 +27,9 @@ pub struct ItemFacts {
     pub formed_at: Option<String>,
     /// The policy a 政策解读 interprets.
     pub interprets: Option<ItemId>,
+    /// The item re-issues or forwards a superior organ's document (转发):
+    /// not a policy this organ issued.
+    pub forwards_superior: bool,
     /// RFC 3339 creation time of the item.
     pub created_at: String,
     /// Unix seconds of the item's first seal.
@@ -59,6 +62,7 @@ impl Db {
     pub async fn item_facts(&self) -> Result<Vec<ItemFacts>> {
         let rows = sqlx::query(
             "SELECT i.id, i.state, i.created_at, v.kind, v.attribute, v.formed_at, v.interprets, \
+             CASE WHEN v.superior IS NULL THEN 0 ELSE 1 END AS forwards_superior, \
              (SELECT MIN(s.sealed_at) FROM seals s WHERE s.item_id = i.id) AS first_sealed_at \
              FROM items i JOIN item_versions v ON v.item_id = i.id AND v.version = i.current_version",
         )
@@ -74,6 +78,7 @@ impl Db {
                     attribute: parse_column("attribute", &r.try_get::<String, _>("attribute")?)?,
                     formed_at: r.try_get("formed_at")?,
                     interprets: interprets.map(|i| parse_column("interprets", &i)).transpose()?,
+                    forwards_superior: r.try_get::<i64, _>("forwards_superior")? != 0,
                     created_at: r.try_get("created_at")?,
                     first_sealed_at: r.try_get("first_sealed_at")?,
                 })

@@ -72,15 +72,57 @@ pub fn finding_id(f: &Finding) -> String {
     digest.to_string()["sha256:".len()..][..16].to_owned()
 }
 
-/// A deadline and how it stands today.
+/// A deadline and how it stands today. The fields are private so that no
+/// caller shows a date without its `provisional` mark: people see
+/// [`Deadline::shown`], code compares [`Deadline::due_on`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Deadline {
     /// The last working day, `YYYY-MM-DD` (China time).
-    pub due_on: String,
-    pub overdue: bool,
+    due_on: String,
+    overdue: bool,
     /// Working days from today to the due date (0 on the day itself);
     /// negative once overdue.
-    pub working_days_left: i64,
+    working_days_left: i64,
+    /// The computation reached a year whose 放假安排 is provisional
+    /// (statutory days only) or not loaded at all (weekdays minus the fixed
+    /// statutory days): the date may move when the State Council's notice
+    /// is loaded. Shown as “暂定”.
+    provisional: bool,
+}
+
+/// What “暂定” means, for tooltips and notices.
+pub const PROVISIONAL_NOTE: &str = "暂定：该期限跨入尚未载入国务院办公厅放假安排的年份，\
+     按已知的法定节假日推算（没有该年数据时按周一至周五、扣除元旦、劳动节、国庆节的法定假日），未计调休；\
+     政务公开办公室载入正式安排后自动重算。";
+
+impl Deadline {
+    /// The due date, `YYYY-MM-DD`, for sorting and comparing. Show
+    /// [`Deadline::shown`] to people.
+    pub fn due_on(&self) -> &str {
+        &self.due_on
+    }
+
+    pub fn overdue(&self) -> bool {
+        self.overdue
+    }
+
+    pub fn working_days_left(&self) -> i64 {
+        self.working_days_left
+    }
+
+    pub fn provisional(&self) -> bool {
+        self.provisional
+    }
+
+    /// The due date as people read it: `2027-01-18（暂定）` when provisional.
+    pub fn shown(&self) -> String {
+        if self.provisional { format!("{}（暂定）", self.due_on) } else { self.due_on.clone() }
+    }
+
+    /// [`PROVISIONAL_NOTE`] when provisional, for a tooltip.
+    pub fn note(&self) -> &'static str {
+        if self.provisional { PROVISIONAL_NOTE } else { "" }
+    }
 }
 
 /// Today's date in China (UTC+8), where the calendars apply.
@@ -94,32 +136,41 @@ pub fn date_of(t: Timestamp) -> Date {
 }
 
 /// The deadline `n` working days after `start`, as it stands on `today`.
-/// `None` when the calendar does not cover the dates (a missing year file is
-/// reported by `gateway check`-style validation, never guessed).
-pub fn deadline(calendar: &Calendar, start: Date, n: u32, today: Date) -> Option<Deadline> {
-    let due = calendar.add_working_days(start, n).ok()?;
-    let working_days_left = if today <= due {
-        i64::from(calendar.working_days_between(today, due).ok()?)
+/// Never dropped: past the calendar's published years it is computed by the
+/// fallback of `workdays` (a provisional year as written, else weekdays
+/// minus the fixed statutory days) and marked provisional.
+pub fn deadline(calendar: &Calendar, start: Date, n: u32, today: Date) -> Deadline {
+    let due = calendar.reckon_add_working_days(start, n);
+    let left = if today <= due.value {
+        let r = calendar.reckon_working_days_between(today, due.value);
+        (i64::from(r.value), r.provisional)
     } else {
-        -i64::from(calendar.working_days_between(due, today).ok()?)
+        let r = calendar.reckon_working_days_between(due.value, today);
+        (-i64::from(r.value), r.provisional)
     };
-    Some(Deadline { due_on: due.to_string(), overdue: today > due, working_days_left })
+    Deadline {
+        due_on: due.value.to_string(),
+        overdue: today > due.value,
+        working_days_left: left.0,
+        provisional: due.provisional || left.1,
+    }
 }
 
 /// The statutory deadline of a 主动公开 item: `n` working days from the
-/// day its information was formed (`formed_at`, a date or RFC 3339 time).
+/// day its information was formed (`formed_at`, a date or RFC 3339 time);
+/// `None` only when `formed_at` is not a date.
 pub fn disclosure_deadline(calendar: &Calendar, formed_at: &str, n: u32, today: Date) -> Option<Deadline> {
     let start = Date::parse(formed_at).or_else(|_| Date::from_rfc3339_in_china(formed_at)).ok()?;
-    deadline(calendar, start, n, today)
+    Some(deadline(calendar, start, n, today))
 }
 
-/// The share of a stage's working days already used on `today`, in percent.
-pub fn elapsed_percent(calendar: &Calendar, start: Date, sla: u32, today: Date) -> Option<u32> {
+/// The share of a stage's working days already used on `today`, in percent
+/// (past the calendar's end by the same fallback as [`deadline`]).
+pub fn elapsed_percent(calendar: &Calendar, start: Date, sla: u32, today: Date) -> u32 {
     if sla == 0 {
-        return Some(100);
+        return 100;
     }
-    let used = calendar.working_days_between(start, today).ok()?;
-    Some(used.saturating_mul(100) / sla)
+    calendar.reckon_working_days_between(start, today).value.saturating_mul(100) / sla
 }
 
 #[cfg(test)]
@@ -141,13 +192,14 @@ mod tests {
         // 2026: 国庆节 10-01..10-07 (中秋 separate, 09-25..27); 10-10 (Sat)
         // is a make-up workday. Three working days after Wed 09-30 are
         // 10-08, 10-09 and Sat 10-10.
-        let dl = deadline(&cal, d("2026-09-30"), 3, d("2026-10-09")).unwrap();
-        assert_eq!(dl.due_on, "2026-10-10");
-        assert!(!dl.overdue);
-        assert_eq!(dl.working_days_left, 1);
-        let late = deadline(&cal, d("2026-09-30"), 3, d("2026-10-13")).unwrap();
-        assert!(late.overdue);
-        assert_eq!(late.working_days_left, -2);
+        let dl = deadline(&cal, d("2026-09-30"), 3, d("2026-10-09"));
+        assert_eq!(dl.due_on(), "2026-10-10");
+        assert!(!dl.overdue() && !dl.provisional());
+        assert_eq!(dl.working_days_left(), 1);
+        assert_eq!(dl.shown(), "2026-10-10");
+        let late = deadline(&cal, d("2026-09-30"), 3, d("2026-10-13"));
+        assert!(late.overdue());
+        assert_eq!(late.working_days_left(), -2);
     }
 
     #[test]
@@ -157,7 +209,49 @@ mod tests {
         // 09-22..09-24 (3), 09-25 中秋 off, 09-28..09-30 (3), 10-01..07 off,
         // 10-08..10-10 (3, 10-10 make-up), 10-12..16 (5), 10-19..23 (5) = 19,
         // 10-26 is the 20th.
-        assert_eq!(dl.due_on, "2026-10-26");
-        assert_eq!(elapsed_percent(&cal, d("2026-09-21"), 20, d("2026-10-09")), Some(40));
+        assert_eq!(dl.due_on(), "2026-10-26");
+        assert_eq!(elapsed_percent(&cal, d("2026-09-21"), 20, d("2026-10-09")), 40);
+    }
+
+    #[test]
+    fn issue_19_a_deadline_reaching_2027_is_kept_and_provisional() {
+        // The shipped calendar: 2025, 2026 published, 2027 provisional
+        // (statutory days only). Formed Mon 2026-12-14: 12-15..18 (4),
+        // 12-21..25 (5), 12-28..31 (4) = 13; 2027-01-01 元旦 off; 1-4..8 (5)
+        // = 18, 1-11 (19), 1-12 is the 20th.
+        let cal = calendar();
+        let dl = disclosure_deadline(&cal, "2026-12-14", 20, d("2026-12-14")).unwrap();
+        assert_eq!(dl.due_on(), "2027-01-12");
+        assert!(dl.provisional() && !dl.overdue());
+        assert_eq!(dl.working_days_left(), 20);
+        assert_eq!(dl.shown(), "2027-01-12（暂定）");
+        assert!(dl.note().contains("暂定"));
+        // Seen from 2027-01-14, two working days late, still provisional.
+        let late = disclosure_deadline(&cal, "2026-12-14", 20, d("2027-01-14")).unwrap();
+        assert!(late.overdue() && late.provisional());
+        assert_eq!(late.working_days_left(), -2);
+        // A stage SLA of 5 working days opened on Wed 2026-12-30: 12-31,
+        // (1-1 off) 1-4, 1-5, 1-6, 1-7.
+        assert_eq!(deadline(&cal, d("2026-12-30"), 5, d("2026-12-30")).shown(), "2027-01-07（暂定）");
+        // Well past every loaded year: plain weekdays minus fixed statutory days.
+        let far = deadline(&cal, d("2028-09-29"), 2, d("2028-09-29"));
+        assert_eq!((far.due_on(), far.provisional()), ("2028-10-05", true), "10-02, 10-03 are 国庆节");
+        // A 2027 date loaded as published is exact again.
+        let mut published = Calendar::new();
+        for y in [2025, 2026] {
+            let dir = env!("CARGO_MANIFEST_DIR");
+            published
+                .add_toml(&std::fs::read_to_string(format!("{dir}/../../policies/calendar/{y}.toml")).unwrap())
+                .unwrap();
+        }
+        published
+            .add_toml(
+                "year = 2027\nsource = \"test\"\n[[holiday]]\nname = \"元旦\"\n\
+                 from = \"2027-01-01\"\nto = \"2027-01-03\"\nworkdays = [\"2027-01-09\"]\n",
+            )
+            .unwrap();
+        let exact = disclosure_deadline(&published, "2026-12-14", 20, d("2026-12-14")).unwrap();
+        // 13 in 2026; 1-4..8 (5) = 18, Sat 1-9 make-up (19), 1-11 is the 20th.
+        assert_eq!((exact.due_on(), exact.provisional()), ("2027-01-11", false));
     }
 }

@@ -187,7 +187,10 @@ pub struct WorkflowPolicy {
     pub stages: Vec<Stage>,
     pub waivers: BTreeMap<String, Vec<Role>>,
     pub reject_roles: Vec<Role>,
-    pub calendar: workdays::Calendar,
+    /// The holiday arrangements shipped in `calendar_dir`, checked. The
+    /// calendar in force is `AppState::calendar` (these, overlaid with the
+    /// years the office loaded into the store).
+    pub shipped_calendar: Vec<workdays::YearArrangement>,
 }
 
 impl WorkflowPolicy {
@@ -197,11 +200,11 @@ impl WorkflowPolicy {
             .map_err(|source| WorkflowPolicyError::Read { path: path.to_owned(), source })?;
         let mut policy = WorkflowPolicy::parse(path, &text)?;
         let dir = path.parent().unwrap_or(Path::new(".")).join(&policy.deadlines.calendar_dir);
-        policy.calendar = load_calendars(&dir)?;
+        policy.shipped_calendar = read_calendar_years(&dir)?;
         Ok(policy)
     }
 
-    /// Parses and checks policy text; the calendar stays empty.
+    /// Parses and checks policy text; no calendar years are read.
     pub fn parse(path: &Path, text: &str) -> Result<WorkflowPolicy, WorkflowPolicyError> {
         let raw: RawPolicy = toml::from_str(text)
             .map_err(|e| WorkflowPolicyError::Parse { path: path.to_owned(), reason: e.message().to_owned() })?;
@@ -270,7 +273,7 @@ impl WorkflowPolicy {
             stages: raw.stages,
             waivers: raw.waivers,
             reject_roles: raw.reject_roles,
-            calendar: workdays::Calendar::new(),
+            shipped_calendar: Vec::new(),
         })
     }
 
@@ -296,6 +299,17 @@ impl WorkflowPolicy {
 /// Reads every `*.toml` calendar in `dir` into one calendar.
 pub fn load_calendars(dir: &Path) -> Result<workdays::Calendar, WorkflowPolicyError> {
     let err = |reason: String| WorkflowPolicyError::Calendar { path: dir.to_owned(), reason };
+    let mut calendar = workdays::Calendar::new();
+    for year in read_calendar_years(dir)? {
+        calendar.add_year(year).map_err(|e| err(e.to_string()))?;
+    }
+    Ok(calendar)
+}
+
+/// Reads and checks every `*.toml` calendar in `dir` (at least one; no year
+/// twice; each consistent).
+pub fn read_calendar_years(dir: &Path) -> Result<Vec<workdays::YearArrangement>, WorkflowPolicyError> {
+    let err = |reason: String| WorkflowPolicyError::Calendar { path: dir.to_owned(), reason };
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| err(e.to_string()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -305,12 +319,16 @@ pub fn load_calendars(dir: &Path) -> Result<workdays::Calendar, WorkflowPolicyEr
     if files.is_empty() {
         return Err(err("目录中没有日历文件".into()));
     }
-    let mut calendar = workdays::Calendar::new();
+    let mut check = workdays::Calendar::new();
+    let mut years = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).map_err(|e| err(format!("{}: {e}", file.display())))?;
-        calendar.add_toml(&text).map_err(|e| err(format!("{}: {e}", file.display())))?;
+        let year: workdays::YearArrangement =
+            toml::from_str(&text).map_err(|e| err(format!("{}: {}", file.display(), e.message())))?;
+        check.add_year(year.clone()).map_err(|e| err(format!("{}: {e}", file.display())))?;
+        years.push(year);
     }
-    Ok(calendar)
+    Ok(years)
 }
 
 fn is_slug(s: &str) -> bool {
@@ -375,7 +393,8 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/workflow.toml");
         let policy = WorkflowPolicy::load(&root).unwrap();
         assert!(policy.stage("secrecy").unwrap().veto);
-        assert!(policy.calendar.years().any(|(y, _)| y == 2026));
+        assert!(policy.shipped_calendar.iter().any(|y| y.year == 2026 && !y.provisional));
+        assert!(policy.shipped_calendar.iter().any(|y| y.year == 2027 && y.provisional));
         assert_eq!(policy.waiver_roles("HOST-001"), &[] as &[Role]);
         assert_eq!(policy.waiver_roles("SEC-001"), &[Role::SecrecyReviewer]);
     }

@@ -446,6 +446,8 @@ pub struct StageRow {
     /// `ok`, `bad`, `wait` or `na`.
     pub class: &'static str,
     pub deadline: String,
+    /// The deadline is 暂定 (the page marks it and explains why).
+    pub provisional: bool,
     pub note: String,
 }
 
@@ -464,13 +466,14 @@ fn stage_rows(w: &WorkflowView) -> Vec<StageRow> {
                 .deadline
                 .as_ref()
                 .map(|d| {
-                    if d.overdue {
-                        format!("已超期（应于 {} 前完成）", d.due_on)
+                    if d.overdue() {
+                        format!("已超期（应于 {} 前完成）", d.due_on())
                     } else {
-                        format!("{} 前（剩 {} 个工作日）", d.due_on, d.working_days_left)
+                        format!("{} 前（剩 {} 个工作日）", d.due_on(), d.working_days_left())
                     }
                 })
                 .unwrap_or_default();
+            let provisional = r.deadline.as_ref().is_some_and(|d| d.provisional());
             let note = match (&q.problem, q.changes_requested, q.approved_by.len()) {
                 (Some(p), _, _) => p.clone(),
                 (None, true, _) => "已退回修改".into(),
@@ -478,7 +481,14 @@ fn stage_rows(w: &WorkflowView) -> Vec<StageRow> {
                 (None, false, 0) => String::new(),
                 (None, false, n) => format!("{n} 人已同意"),
             };
-            StageRow { label: q.label.clone(), status_label: r.status_label.to_owned(), class, deadline, note }
+            StageRow {
+                label: q.label.clone(),
+                status_label: r.status_label.to_owned(),
+                class,
+                deadline,
+                provisional,
+                note,
+            }
         })
         .collect()
 }

@@ -178,6 +178,8 @@ pub struct Figure {
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     layout: Layout,
+    /// The end-of-calendar warning (from 60 days before the loaded 放假安排 end).
+    calendar_warning: Option<String>,
     figures: Vec<Figure>,
     published: Chart,
     /// `(month, [per channel])`, the chart's figures as a table.
@@ -237,7 +239,8 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
 
     let facts = state.db.item_facts().await?;
     let limit = state.workflow.deadlines.disclosure_working_days;
-    let t = Tally::of(&facts, &state.workflow.calendar, limit, today);
+    let calendar = state.calendar.current();
+    let t = Tally::of(&facts, &calendar.calendar, limit, today);
     let reply_rows: Vec<(String, Vec<i64>)> = months
         .iter()
         .map(|m| {
@@ -261,7 +264,10 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
         Figure {
             label: "政策解读率",
             value: percent(t.interpreted, t.policies),
-            note: format!("已发布政策文件 {} 件，其中有配套解读 {} 件", t.policies, t.interpreted),
+            note: format!(
+                "本机关已发布的政策文件 {} 件（不含转发上级文件），其中解读与文件同步发布的 {} 件（解读已发布，且不晚于文件发布当日）",
+                t.policies, t.interpreted
+            ),
         },
         Figure {
             label: "依申请公开按期答复率",
@@ -276,6 +282,7 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
     ];
     Ok(DashboardPage {
         layout: session.layout("政务公开统计", "/dashboard"),
+        calendar_warning: super::office::calendar_warning(state),
         figures,
         published,
         published_rows,
@@ -297,9 +304,14 @@ struct Reply {
 /// The counts behind the dashboard's figures.
 #[derive(Debug, Default)]
 struct Tally {
-    /// Published (sealed, scheduled, delivering, published) policies…
+    /// Policies this organ issued (not a superior organ's document it
+    /// forwards) that are published (sealed, scheduled, delivering,
+    /// published)…
     policies: usize,
-    /// …of which have a 政策解读 that is not rejected.
+    /// …of which have a 政策解读 published with them: the 解读 is itself
+    /// published, and its first seal is on or before the policy's first
+    /// seal's China date (同步发布). A draft 解读, or one published later,
+    /// does not count.
     interpreted: usize,
     replies: Vec<Reply>,
     /// 主动公开 items sealed after `limit` working days from `formed_at`.
@@ -319,16 +331,24 @@ impl Tally {
         let sealed_in_time = |f: &ItemFacts| -> Option<bool> {
             let sealed = time::OffsetDateTime::from_unix_timestamp(f.first_sealed_at?).ok()?;
             let sealed_on = crate::workflow::date_of(crate::model::Timestamp::from_offset(sealed));
-            Some(sealed_on.to_string() <= deadline(f)?.due_on)
+            Some(sealed_on.to_string().as_str() <= deadline(f)?.due_on())
         };
         let published = [ItemState::Sealed, ItemState::Scheduled, ItemState::Delivering, ItemState::Published];
+        let sealed_on = |f: &ItemFacts| -> Option<workdays::Date> {
+            let sealed = time::OffsetDateTime::from_unix_timestamp(f.first_sealed_at?).ok()?;
+            Some(crate::workflow::date_of(crate::model::Timestamp::from_offset(sealed)))
+        };
+        let is_published = |f: &ItemFacts| published.contains(&f.state) && f.first_sealed_at.is_some();
         let policies: Vec<&ItemFacts> =
-            facts.iter().filter(|f| f.kind == Kind::Policy && published.contains(&f.state)).collect();
+            facts.iter().filter(|f| f.kind == Kind::Policy && !f.forwards_superior && is_published(f)).collect();
         let interpreted = policies
             .iter()
             .filter(|p| {
                 facts.iter().any(|f| {
-                    f.kind == Kind::Interpretation && f.interprets == Some(p.id) && f.state != ItemState::Rejected
+                    f.kind == Kind::Interpretation
+                        && f.interprets == Some(p.id)
+                        && is_published(f)
+                        && sealed_on(f).zip(sealed_on(p)).is_some_and(|(reading, policy)| reading <= policy)
                 })
             })
             .count();
@@ -348,7 +368,7 @@ impl Tally {
             replies,
             late: public().filter(|f| sealed_in_time(f) == Some(false)).count(),
             waiting_late: public()
-                .filter(|f| f.first_sealed_at.is_none() && deadline(f).is_some_and(|d| d.overdue))
+                .filter(|f| f.first_sealed_at.is_none() && deadline(f).is_some_and(|d| d.overdue()))
                 .count(),
         }
     }
@@ -371,6 +391,7 @@ mod tests {
             attribute: Attribute::Public,
             formed_at: Some(formed_at.into()),
             interprets: None,
+            forwards_superior: false,
             created_at: format!("{formed_at}T01:00:00.000Z"),
             first_sealed_at: sealed.map(|s| unix(s).unix_timestamp()),
         }
@@ -388,16 +409,37 @@ mod tests {
         let policy = facts(Kind::Policy, published, "2026-09-01", Some("2026-09-02T02:00:00Z"));
         let lone_policy = facts(Kind::Policy, published, "2026-09-01", Some("2026-09-03T02:00:00Z"));
         let draft_policy = facts(Kind::Policy, ItemState::Draft, "2026-11-20", None);
-        let mut reading = facts(Kind::Interpretation, published, "2026-09-02", Some("2026-09-03T02:00:00Z"));
+        // Published the same China day as its policy (09-02 10:00 and 11:00 in Beijing).
+        let mut reading = facts(Kind::Interpretation, published, "2026-09-02", Some("2026-09-02T03:00:00Z"));
         reading.interprets = Some(policy.id);
+        // A 解读 published two days after its policy, and a draft one.
+        let mut late_reading = facts(Kind::Interpretation, published, "2026-09-03", Some("2026-09-05T02:00:00Z"));
+        late_reading.interprets = Some(lone_policy.id);
+        let mut draft_reading = facts(Kind::Interpretation, ItemState::Draft, "2026-11-20", None);
+        draft_reading.interprets = Some(lone_policy.id);
+        // A superior organ's policy forwarded (转发): not this organ's.
+        let mut forwarded = facts(Kind::Policy, published, "2026-09-01", Some("2026-09-02T02:00:00Z"));
+        forwarded.forwards_superior = true;
         // Formed 2026-09-21: 20 working days end 2026-10-26 (中秋、国庆 and the make-up day).
         let timely = facts(Kind::Reply, published, "2026-09-21", Some("2026-10-26T08:00:00Z"));
         let late = facts(Kind::Reply, published, "2026-09-21", Some("2026-10-27T08:00:00Z"));
         let open = facts(Kind::Reply, ItemState::InReview, "2026-11-02", None);
         let overdue = facts(Kind::Notice, ItemState::InReview, "2026-09-21", None);
-        let all = [policy, lone_policy, draft_policy, reading, timely, late, open, overdue];
+        let all = [
+            policy,
+            lone_policy,
+            draft_policy,
+            reading,
+            late_reading,
+            draft_reading,
+            forwarded,
+            timely,
+            late,
+            open,
+            overdue,
+        ];
         let t = Tally::of(&all, &calendar(), 20, today);
-        assert_eq!((t.policies, t.interpreted), (2, 1), "a draft policy is not counted");
+        assert_eq!((t.policies, t.interpreted), (2, 1), "not a draft or forwarded policy; not a draft or late 解读");
         assert_eq!(t.replies.len(), 3);
         assert_eq!(t.replies.iter().filter(|r| r.answered).count(), 2);
         assert_eq!(t.replies.iter().filter(|r| r.on_time).count(), 1);

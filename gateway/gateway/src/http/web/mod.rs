@@ -19,6 +19,7 @@
 //! `/account` until the password is changed.
 
 mod account;
+mod calendar;
 mod chart;
 mod highlight;
 mod item;
@@ -70,6 +71,7 @@ pub fn routes(limits: &Limits) -> Router<AppState> {
         .route("/register", get(lists::register))
         .route("/dashboard", get(lists::dashboard))
         .route("/office", get(office::office))
+        .route("/calendar", get(calendar::page).post(calendar::load))
         .route("/office/endpoints/{id}/redeliver", post(office::resend))
         .route("/users", get(people::users).post(people::create_user))
         .route("/users/{id}/{action}", post(people::user_action))
@@ -137,6 +139,7 @@ impl Session {
         }
         if p.has_role(Role::Publisher) || p.has_role(Role::SecurityAdmin) || p.has_role(Role::Auditor) {
             link("/office", "发布管理");
+            link("/calendar", "节假日安排");
         }
         if p.roles.iter().any(|r| super::register::READERS.contains(r)) {
             link("/register", "台账");
@@ -559,6 +562,7 @@ pub fn done_message(code: Option<&str>) -> Option<String> {
         "totp_enrolled" => "动态口令已绑定。签发时须输入验证器当前显示的口令。",
         "decided" => "台账复核结论已记录。",
         "waived" => "已豁免该问题，豁免理由已记入审计日志。",
+        "calendar_loaded" => "节假日安排已载入并立即生效，各项期限已按新安排重新计算；载入记录已记入审计日志。",
         _ => return None,
     };
     Some(text.to_owned())

@@ -50,6 +50,8 @@ struct OfficePage {
     layout: Layout,
     lanes: Vec<Lane>,
     overdue: Vec<OverdueItem>,
+    /// The end-of-calendar warning (from 60 days before the loaded 放假安排 end).
+    calendar_warning: Option<String>,
     endpoints: Vec<EndpointRow>,
     /// The office and admins may resend an endpoint's events since a time.
     can_resend: bool,
@@ -168,6 +170,7 @@ async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, 
         layout: session.layout("发布管理", "/office"),
         lanes,
         overdue,
+        calendar_warning: calendar_warning(state),
         endpoints,
         can_resend: session.has(Role::Publisher) || session.has(Role::SecurityAdmin),
         transport_key: state.transport.whpk(),
@@ -181,4 +184,9 @@ async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, 
             .collect(),
         workflow_version: state.workflow.version.clone(),
     })
+}
+
+/// The end-of-calendar warning for the office and dashboard banners.
+pub fn calendar_warning(state: &AppState) -> Option<String> {
+    crate::calendar::warning(&state.calendar.current().calendar, crate::workflow::today()).map(|w| w.message)
 }
