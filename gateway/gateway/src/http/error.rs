@@ -43,6 +43,8 @@ pub enum ApiError {
     Locked,
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("busy: {0}")]
+    Busy(String),
 }
 
 /// The body of every error answer.
@@ -74,6 +76,7 @@ impl ApiError {
             ApiError::Invalid(_) | ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Locked => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -92,6 +95,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Locked => "account-locked",
             ApiError::Internal(_) => "internal",
+            ApiError::Busy(_) => "busy",
         }
     }
 
@@ -110,6 +114,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => "请求内容无法处理",
             ApiError::Locked => "账户已暂时锁定",
             ApiError::Internal(_) => "服务器内部错误",
+            ApiError::Busy(_) => "服务器繁忙",
         }
     }
 
@@ -139,6 +144,7 @@ impl ApiError {
                 format!("登录失败次数过多，账户已锁定 {} 分钟，请稍后再试或联系管理员。", crate::store::LOCKOUT_MINUTES)
             }
             ApiError::Internal(_) => "服务器处理请求时出错，已记录日志。请稍后重试；如持续出现，请联系管理员。".into(),
+            ApiError::Busy(_) => "服务器正忙于处理其他大型比对或导出，请稍后重试。".into(),
         }
     }
 
@@ -171,6 +177,15 @@ impl IntoResponse for ApiError {
         let mut response = (status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
+    }
+}
+
+impl From<crate::offload::OffloadError> for ApiError {
+    fn from(e: crate::offload::OffloadError) -> ApiError {
+        match e {
+            crate::offload::OffloadError::Busy(_) => ApiError::Busy(e.to_string()),
+            crate::offload::OffloadError::Failed { .. } => ApiError::Internal(e.to_string()),
+        }
     }
 }
 
