@@ -209,6 +209,8 @@ enum AuditCommand {
 }
 
 pub fn main() -> ExitCode {
+    // Before anything can create a file (see server::private_data_dir).
+    server::set_private_umask();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
