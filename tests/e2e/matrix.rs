@@ -118,7 +118,13 @@ enum Body {
     Pdf,
 }
 
-const fn row(method: &'static str, path: &'static str, allow: &'static [&'static str], denial: Denial, body: Body) -> Row {
+const fn row(
+    method: &'static str,
+    path: &'static str,
+    allow: &'static [&'static str],
+    denial: Denial,
+    body: Body,
+) -> Row {
     Row { method, path, allow, denial, body }
 }
 
@@ -130,11 +136,31 @@ const STALE: &str = "sha256:0000000000000000000000000000000000000000000000000000
 /// The matrix. Query strings and ids are filled in by [`fill`].
 const ROUTES: &[Row] = &[
     // Accounts and tokens.
-    row("post", "/api/v1/auth/login", PUBLIC, Forbidden, Json(r#"{"username":"m-login","password":"Pw-m-login-2026"}"#)),
+    row(
+        "post",
+        "/api/v1/auth/login",
+        PUBLIC,
+        Forbidden,
+        Json(r#"{"username":"m-login","password":"Pw-m-login-2026"}"#),
+    ),
     row("get", "/api/v1/auth/me", ANY, Forbidden, NoBody),
-    row("post", "/api/v1/users", &["admin"], Forbidden, Json(r#"{"username":"m-new-{caller}","display_name":"新用户","roles":["drafter"],"password":"Matrix-New-2026-strong"}"#)),
+    row(
+        "post",
+        "/api/v1/users",
+        &["admin"],
+        Forbidden,
+        Json(
+            r#"{"username":"m-new-{caller}","display_name":"新用户","roles":["drafter"],"password":"Matrix-New-2026-strong"}"#,
+        ),
+    ),
     row("get", "/api/v1/users", &["admin", "auditor"], Forbidden, NoBody),
-    row("post", "/api/v1/tokens", PEOPLE, Forbidden, Json(r#"{"name":"m","scopes":["items:read"],"expires_in_days":1}"#)),
+    row(
+        "post",
+        "/api/v1/tokens",
+        PEOPLE,
+        Forbidden,
+        Json(r#"{"name":"m","scopes":["items:read"],"expires_in_days":1}"#),
+    ),
     row("get", "/api/v1/tokens", ANY, Forbidden, NoBody),
     row("delete", "/api/v1/tokens/{id}", ANY, Missing, NoBody),
     row("get", "/api/v1/audit/verify", &["admin", "auditor"], Forbidden, NoBody),
@@ -152,27 +178,83 @@ const ROUTES: &[Row] = &[
     row("get", "/api/v1/items/{id}/reviews", READERS, Hides, NoBody),
     // The review workflow (stage `first`: 初审 by a reviewer of the item's unit).
     row("get", "/api/v1/items/{id}/workflow", READERS, Hides, NoBody),
-    row("post", "/api/v1/items/{id}/votes", &["reviewer"], Hides, Json(r#"{"stage":"first","value":"approve","content_digest":"{stale}"}"#)),
-    row("post", "/api/v1/items/{id}/overrides", &["approver"], Hides, Json(r#"{"stage":"first","content_digest":"{stale}","reason":"矩阵测试"}"#)),
-    row("post", "/api/v1/items/{id}/waivers", &["secrecy_reviewer"], Hides, Json(r#"{"finding_id":"{finding}","content_digest":"{stale}","reason":"矩阵测试"}"#)),
+    row(
+        "post",
+        "/api/v1/items/{id}/votes",
+        &["reviewer"],
+        Hides,
+        Json(r#"{"stage":"first","value":"approve","content_digest":"{stale}"}"#),
+    ),
+    row(
+        "post",
+        "/api/v1/items/{id}/overrides",
+        &["approver"],
+        Hides,
+        Json(r#"{"stage":"first","content_digest":"{stale}","reason":"矩阵测试"}"#),
+    ),
+    row(
+        "post",
+        "/api/v1/items/{id}/waivers",
+        &["secrecy_reviewer"],
+        Hides,
+        Json(r#"{"finding_id":"{finding}","content_digest":"{stale}","reason":"矩阵测试"}"#),
+    ),
     // Only a block vote's author lifts it (a made-up vote: nobody's).
     row("post", "/api/v1/items/{id}/votes/{vote_id}/lift", NOBODY, Missing, Json(r#"{"reason":"矩阵测试"}"#)),
-    row("post", "/api/v1/items/{id}/recheck", &["reviewer", "secrecy_reviewer", "approver", "publisher", "admin"], Hides, NoBody),
-    row("post", "/api/v1/items/{id}/reject", &["secrecy_reviewer", "approver"], Hides, Json(r#"{"version":99,"reason":"矩阵测试"}"#)),
+    row(
+        "post",
+        "/api/v1/items/{id}/recheck",
+        &["reviewer", "secrecy_reviewer", "approver", "publisher", "admin"],
+        Hides,
+        NoBody,
+    ),
+    row(
+        "post",
+        "/api/v1/items/{id}/reject",
+        &["secrecy_reviewer", "approver"],
+        Hides,
+        Json(r#"{"version":99,"reason":"矩阵测试"}"#),
+    ),
     row("put", "/api/v1/items/{id}/claims/{stage}", &["reviewer"], Hides, NoBody),
     // Removes one's own claim: nothing to remove here (404) for every reader.
     row("delete", "/api/v1/items/{id}/claims/{stage}", READERS, Missing, NoBody),
     row("get", "/api/v1/queue", PEOPLE, Forbidden, NoBody),
     row("get", "/api/v1/overdue", &["approver", "leader", "publisher", "admin", "auditor"], Forbidden, NoBody),
-    row("post", "/api/v1/items/{id}/comments", &["drafter", "reviewer", "secrecy_reviewer", "approver", "leader", "cosigner", "publicity"], Hides, Json(r#"{"version":1,"field":"body","body":"矩阵测试"}"#)),
+    row(
+        "post",
+        "/api/v1/items/{id}/comments",
+        &["drafter", "reviewer", "secrecy_reviewer", "approver", "leader", "cosigner", "publicity"],
+        Hides,
+        Json(r#"{"version":1,"field":"body","body":"矩阵测试"}"#),
+    ),
     row("get", "/api/v1/items/{id}/comments", READERS, Hides, NoBody),
     row("get", "/api/v1/notifications", ANY, Forbidden, NoBody),
     row("post", "/api/v1/notifications/{id}/read", ANY, Missing, NoBody),
     row("get", "/api/v1/items/{id}/form", READERS, Hides, NoBody),
     // The 台账.
-    row("get", "/api/v1/register", &["secrecy_reviewer", "approver", "leader", "publisher", "admin", "auditor"], Forbidden, NoBody),
-    row("get", "/api/v1/register/export", &["secrecy_reviewer", "approver", "leader", "publisher", "admin", "auditor"], Forbidden, NoBody),
-    row("post", "/api/v1/register/{id}/decision", &["secrecy_reviewer", "approver"], Hides, Json(r#"{"attribute":"on_request","reason":"矩阵测试","legal_basis":"《中华人民共和国政府信息公开条例》第十五条"}"#)),
+    row(
+        "get",
+        "/api/v1/register",
+        &["secrecy_reviewer", "approver", "leader", "publisher", "admin", "auditor"],
+        Forbidden,
+        NoBody,
+    ),
+    row(
+        "get",
+        "/api/v1/register/export",
+        &["secrecy_reviewer", "approver", "leader", "publisher", "admin", "auditor"],
+        Forbidden,
+        NoBody,
+    ),
+    row(
+        "post",
+        "/api/v1/register/{id}/decision",
+        &["secrecy_reviewer", "approver"],
+        Hides,
+        Json(
+            r#"{"attribute":"on_request","reason":"矩阵测试","legal_basis":"《中华人民共和国政府信息公开条例》第十五条"}"#,
+        ),
+    ),
     // Administration.
     row("get", "/api/v1/admin/policy", &["publisher", "admin", "auditor"], Forbidden, NoBody),
     row("post", "/api/v1/admin/policy/reload", &["admin"], Forbidden, NoBody),
@@ -191,7 +273,13 @@ const ROUTES: &[Row] = &[
     row("get", "/.well-known/webhook-keys", PUBLIC, Forbidden, NoBody),
     row("post", "/api/v1/channel-endpoints", &["admin"], Forbidden, Json(r#"{"channel":"website","kind":"pull"}"#)),
     row("get", "/api/v1/channel-endpoints", &["publisher", "admin", "auditor"], Forbidden, NoBody),
-    row("post", "/api/v1/channel-endpoints/{id}/redeliver", &["publisher", "admin"], Forbidden, Json(r#"{"since":"2026-01-01T00:00:00Z"}"#)),
+    row(
+        "post",
+        "/api/v1/channel-endpoints/{id}/redeliver",
+        &["publisher", "admin"],
+        Forbidden,
+        Json(r#"{"since":"2026-01-01T00:00:00Z"}"#),
+    ),
     row("get", "/api/v1/channel-endpoints/{id}/deliveries", &["publisher", "admin", "auditor"], Forbidden, NoBody),
     row("get", "/api/v1/items/{id}/deliveries", READERS, Hides, NoBody),
     row("post", "/api/v1/deliveries/{id}/redeliver", &["publisher", "admin"], Missing, NoBody),
@@ -199,7 +287,13 @@ const ROUTES: &[Row] = &[
     row("post", "/api/v1/items/{id}/withdraw/confirm", &["publisher", "leader"], Hides, Json(r#"{"note":"矩阵测试"}"#)),
     row("get", "/api/v1/channels/{channel}/changes", &["token"], Forbidden, NoBody),
     row("get", "/api/v1/channels/{channel}/snapshot", &["token"], Forbidden, NoBody),
-    row("post", "/api/v1/channels/{channel}/confirm", &["token"], Missing, Json(r#"{"event_id":"00000000-0000-0000-0000-000000000000"}"#)),
+    row(
+        "post",
+        "/api/v1/channels/{channel}/confirm",
+        &["token"],
+        Missing,
+        Json(r#"{"event_id":"00000000-0000-0000-0000-000000000000"}"#),
+    ),
     row("get", "/api/v1/channels/{channel}/feed.atom", &["token"], Forbidden, NoBody),
     row("get", "/api/v1/channels/{channel}/feed.json", &["token"], Forbidden, NoBody),
     // Last: it ends the caller's session.
@@ -335,7 +429,8 @@ async fn issue_16_every_route_answers_every_caller_as_the_matrix_says(backend: B
     let (status, created) = call(&author, Method::POST, "/api/v1/items", Some(item)).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
-    let (status, submitted) = call(&author, Method::POST, &format!("/api/v1/items/{id}/submit"), Some(json!({"version": 1}))).await;
+    let (status, submitted) =
+        call(&author, Method::POST, &format!("/api/v1/items/{id}/submit"), Some(json!({"version": 1}))).await;
     assert_eq!(status, StatusCode::OK, "{submitted}");
     let current = submitted["current"]["content_digest"].as_str().unwrap().to_owned();
     let (_, wf) = call(&secrecy, Method::GET, &format!("/api/v1/items/{id}/workflow"), None).await;
@@ -348,7 +443,8 @@ async fn issue_16_every_route_answers_every_caller_as_the_matrix_says(backend: B
     assert_eq!(submitted["state"], "blocked", "{submitted:#}");
     assert!(current.starts_with("sha256:"));
     let (status, ep) =
-        call(&admin, Method::POST, "/api/v1/channel-endpoints", Some(json!({"channel": "website", "kind": "pull"}))).await;
+        call(&admin, Method::POST, "/api/v1/channel-endpoints", Some(json!({"channel": "website", "kind": "pull"})))
+            .await;
     assert_eq!(status, StatusCode::CREATED, "{ep}");
     let fixture = Fixture { item: id.clone(), digest, endpoint: ep["id"].as_str().unwrap().to_owned(), finding };
 

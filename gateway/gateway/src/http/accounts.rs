@@ -252,10 +252,9 @@ pub async fn create_token(
     }
     let expires_at = match req.expires_in_days {
         None => None,
-        Some(days) if (1..=MAX_TOKEN_DAYS).contains(&days) => Timestamp::now()
-            .as_offset()
-            .checked_add(time::Duration::days(i64::from(days)))
-            .map(Timestamp::from_offset),
+        Some(days) if (1..=MAX_TOKEN_DAYS).contains(&days) => {
+            Timestamp::now().as_offset().checked_add(time::Duration::days(i64::from(days))).map(Timestamp::from_offset)
+        }
         Some(_) => None,
     };
     if req.expires_in_days.is_some() && expires_at.is_none() {

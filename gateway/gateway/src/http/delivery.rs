@@ -365,8 +365,9 @@ fn parse_cursor(s: &str) -> Result<(i64, i64), ApiError> {
     let text = String::from_utf8(text).map_err(|_| bad())?;
     let (seq, at) = text.strip_prefix(CURSOR_PREFIX).and_then(|r| r.split_once('.')).ok_or_else(bad)?;
     let (seq, at): (i64, i64) = (seq.parse().map_err(|_| bad())?, at.parse().map_err(|_| bad())?);
-    // Only what `cursor` hands out: a feed position and a Unix time.
-    if seq < 0 || at < 0 {
+    // Only what `cursor` hands out: a feed position and a Unix time that
+    // is not in the future.
+    if seq < 0 || at < 0 || at > Timestamp::now().as_offset().unix_timestamp().saturating_add(60) {
         return Err(bad());
     }
     Ok((seq, at))

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -682,12 +683,32 @@ pub async fn diff_versions(
     auth: Auth,
     Path(id): Path<String>,
     AppQuery(query): AppQuery<DiffQuery>,
-) -> Result<axum::Json<DiffView>, ApiError> {
-    let id = parse_item_id(&id)?;
-    readable_item(&state, &auth, id).await?;
+) -> Result<axum::response::Response, ApiError> {
+    let (old, new) = diff_sides(&state, &auth, &id, &query).await?;
+    // The answer of two long texts is tens of megabytes of JSON: serialised
+    // on the CPU pool too.
+    let json = state.cpu.run("diff", move || serde_json::to_vec(&diff_view(old, new))).await?;
+    let json = json.map_err(|e| ApiError::Internal(format!("diff json: {e}")))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// The diff the item page shows (the same as [`diff_versions`]).
+pub async fn diff_of(state: &AppState, auth: &Auth, id: &str, query: &DiffQuery) -> Result<DiffView, ApiError> {
+    let (old, new) = diff_sides(state, auth, id, query).await?;
+    Ok(state.cpu.run("diff", move || diff_view(old, new)).await?)
+}
+
+async fn diff_sides(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    query: &DiffQuery,
+) -> Result<(StoredVersion, StoredVersion), ApiError> {
+    let id = parse_item_id(id)?;
+    readable_item(state, auth, id).await?;
     let old = state.db.version(id, query.from).await.map_err(not_found("起始版本"))?;
     let new = state.db.version(id, query.to).await.map_err(not_found("目标版本"))?;
-    Ok(axum::Json(state.cpu.run("diff", move || diff_view(old, new)).await?))
+    Ok((old, new))
 }
 
 /// How long one diff request may compare text. Past it, `similar` returns

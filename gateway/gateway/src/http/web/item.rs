@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::highlight::{self, Mark, Segment};
 use super::{
-    FilePart, Form, ItemPath, Layout, PageQuery, Posted, Session, done_message, error_page, item_id, render, render_status, see_other,
+    FilePart, Form, ItemPath, Layout, PageQuery, Posted, Session, done_message, error_page, item_id, render,
+    render_status, see_other,
 };
 use crate::auth::Role;
 use crate::http::delivery::{ItemDeliveries, WithdrawRequestBody};
@@ -743,16 +744,9 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
     let comments = workflow::list_comments(State(state.clone()), session.auth(), Path(id.to_owned())).await?.0;
     let from = q.from.or(item.previously_seen_version).filter(|v| *v < item.current_version && *v >= 1);
     let diff = match from {
-        Some(from) => Some(
-            items::diff_versions(
-                State(state.clone()),
-                session.auth(),
-                Path(id.to_owned()),
-                AppQuery(DiffQuery { from, to: item.current_version }),
-            )
-            .await?
-            .0,
-        ),
+        Some(from) => {
+            Some(items::diff_of(state, &session.auth(), id, &DiffQuery { from, to: item.current_version }).await?)
+        }
         None => None,
     };
     // Cutting a long text at every finding is proportional to its size:

@@ -673,10 +673,7 @@ mod tests {
     #[test]
     fn pages_show_hidden_characters_as_markers_and_forms_keep_them() {
         #[derive(Template)]
-        #[template(
-            source = "<p title=\"{{ t }}\">{{ t }}</p><input value=\"{{ t|escape(\"htm\") }}\">",
-            ext = "html"
-        )]
+        #[template(source = "<p title=\"{{ t }}\">{{ t }}</p><input value=\"{{ t|escape(\"htm\") }}\">", ext = "html")]
         struct Probe<'a> {
             t: &'a str,
         }
