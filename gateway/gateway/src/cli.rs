@@ -253,6 +253,8 @@ enum AuditCommand {
 pub fn main() -> ExitCode {
     // Before anything else, while this is the only thread.
     gateway::config::take_secret_environment();
+    // Before anything can create a file (see server::private_data_dir).
+    server::set_private_umask();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -11,6 +11,7 @@ pub mod config;
 pub mod delivery;
 pub mod http;
 pub mod model;
+pub mod offload;
 pub mod plugin_host;
 pub mod policy;
 pub mod review;

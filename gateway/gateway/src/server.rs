@@ -40,16 +40,80 @@ pub struct Server {
     listener: TcpListener,
 }
 
-/// Opens the database named by `settings` and applies pending migrations.
+/// Opens the database named by `settings` and applies pending migrations,
+/// after making the data directory private ([`private_data_dir`]).
 pub async fn open_database(settings: &Settings) -> Result<Db, StartError> {
-    std::fs::create_dir_all(&settings.data_dir)
-        .map_err(|source| StartError::DataDir { path: settings.data_dir.clone(), source })?;
+    private_data_dir(&settings.data_dir)?;
     let url = settings.database_url();
     let db = Db::connect(&url, settings.database.max_connections)
         .await
         .map_err(|source| StartError::Database { url: crate::store::redact_url(&url), source })?;
     db.migrate().await.map_err(StartError::Migrate)?;
     Ok(db)
+}
+
+/// Makes the data directory readable by the gateway's user alone: drafts,
+/// withheld items, attachments and keys live there (the SQLite database
+/// and its `-wal`/`-shm` files, `keys/`, `secrets/`).
+///
+/// The process umask becomes 0077 first, so that every file the gateway or
+/// SQLite creates from now on is 0600 and every directory 0700 from its
+/// creation — there is no window in which another local user can open it.
+/// Then the directory is created 0700 if absent, and checked if present:
+/// group or other access on it or anything in it is **removed, with an
+/// error in the log** naming each path, rather than refused. Earlier
+/// versions created exactly these modes (0755/0644) themselves, so refusing
+/// would stop every upgraded gateway for a state it caused, while the
+/// remedy is unambiguous and the gateway owns the directory; the log says
+/// that other users could read the files until now. A path whose mode
+/// cannot be changed (another owner) stops the start. Key files and
+/// connector secrets (`keys/`, `secrets/`) are not repaired but left to
+/// their owners' checks, which refuse a key others could read (a copied key
+/// is not made safe by a chmod: rotate it).
+pub fn private_data_dir(dir: &std::path::Path) -> Result<(), StartError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    set_private_umask();
+    let fail = |path: &std::path::Path| {
+        let path = path.to_owned();
+        move |source| StartError::DataDir { path, source }
+    };
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(fail(dir))?;
+    let mut pending = vec![dir.to_owned()];
+    while let Some(path) = pending.pop() {
+        // Symbolic links are not followed: what they point at is not ours.
+        let meta = std::fs::symlink_metadata(&path).map_err(fail(&path))?;
+        let secrets = path.parent() == Some(dir) && path.file_name().is_some_and(|n| n == "keys" || n == "secrets");
+        if meta.file_type().is_symlink() || secrets {
+            continue;
+        }
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            let private = mode & 0o700;
+            tracing::error!(
+                path = %path.display(),
+                was = format!("{mode:04o}"),
+                now = format!("{private:04o}"),
+                "data directory entry was readable by other local users; access for group and others removed \
+                 (its content may have been read before this start)"
+            );
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(private)).map_err(fail(&path))?;
+        }
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).map_err(fail(&path))? {
+                pending.push(entry.map_err(fail(&path))?.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// umask 0077 for the whole process (see [`private_data_dir`]).
+pub fn set_private_umask() {
+    // SAFETY: umask(2) only sets the process's file mode creation mask; it
+    // touches no memory and cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
 }
 
 /// Loads the review policy and its plugins (verifying pins, compiling,
@@ -92,6 +156,7 @@ impl Server {
                 transport,
                 delivery_wake: Arc::default(),
                 feed_wake: Arc::default(),
+                cpu: Arc::new(crate::offload::CpuPool::for_this_machine()),
             },
             listener,
         })

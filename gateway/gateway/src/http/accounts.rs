@@ -323,9 +323,12 @@ pub struct CreateTokenRequest {
     /// that scope, refused without it.
     #[serde(default)]
     pub channels: BTreeSet<String>,
-    /// Days until the token expires; none for no expiry.
+    /// Days until the token expires (1–3650); none for no expiry.
     pub expires_in_days: Option<u32>,
 }
+
+/// The longest a token may be issued for: ten years.
+const MAX_TOKEN_DAYS: u32 = 3650;
 
 /// A new token: the secret is shown this once and never again.
 #[derive(Serialize, ToSchema)]
@@ -371,9 +374,16 @@ pub async fn create_token(
     if req.scopes.contains(&Scope::Admin) && !owner_record.roles.iter().any(|r| r.is_administrator()) {
         return Err(ApiError::invalid("scopes", "只有管理员（系统、安全、审计）账户的令牌可以带 admin 权限范围"));
     }
-    let expires_at = req
-        .expires_in_days
-        .map(|d| Timestamp::from_offset(Timestamp::now().as_offset() + time::Duration::days(i64::from(d))));
+    let expires_at = match req.expires_in_days {
+        None => None,
+        Some(days) if (1..=MAX_TOKEN_DAYS).contains(&days) => {
+            Timestamp::now().as_offset().checked_add(time::Duration::days(i64::from(days))).map(Timestamp::from_offset)
+        }
+        Some(_) => None,
+    };
+    if req.expires_in_days.is_some() && expires_at.is_none() {
+        return Err(ApiError::invalid("expires_in_days", format!("有效天数应在 1 到 {MAX_TOKEN_DAYS} 之间")));
+    }
     let secret = auth::new_secret("gwt_");
     let token_hash = auth::secret_hash(&secret);
     let new = NewToken {

@@ -134,7 +134,11 @@ fn unsupported(declared: &str) -> ApiError {
     ))
 }
 
-/// Downloads an attachment's bytes.
+/// Downloads an attachment's bytes: for whoever may read an item that
+/// lists it (the item read rule of `items::may_read`: a digest two items
+/// share is readable by a reader of either), and for the person who stored
+/// it, before any version names it. Anyone else, a channel token included,
+/// is told it does not exist.
 #[utoipa::path(get, path = "/api/v1/attachments/{digest}", tag = "attachments", params(("digest" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = super::Problem)))]
 pub async fn download(
@@ -144,6 +148,15 @@ pub async fn download(
 ) -> Result<Response, ApiError> {
     auth.require_scope(Scope::ItemsRead)?;
     let digest: ContentDigest = digest.parse().map_err(|_| ApiError::NotFound("该附件"))?;
+    let hidden = |e| match e {
+        crate::store::StoreError::NotFound => ApiError::NotFound("该附件"),
+        other => other.into(),
+    };
+    let (uploader, items) = state.db.blob_holders(&digest).await.map_err(hidden)?;
+    let own_upload = uploader == auth.0.user_id && auth.0.has_role(Role::Drafter);
+    if !own_upload && !items.iter().any(|item| super::items::may_read(&auth.0, item)) {
+        return Err(ApiError::NotFound("该附件"));
+    }
     let (blob, content) = state.db.blob_content(&digest).await.map_err(|e| match e {
         crate::store::StoreError::NotFound => ApiError::NotFound("该附件"),
         other => other.into(),

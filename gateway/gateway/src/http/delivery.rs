@@ -386,7 +386,13 @@ fn parse_cursor(s: &str) -> Result<(i64, i64), ApiError> {
     let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
     let text = String::from_utf8(text).map_err(|_| bad())?;
     let (seq, at) = text.strip_prefix(CURSOR_PREFIX).and_then(|r| r.split_once('.')).ok_or_else(bad)?;
-    Ok((seq.parse().map_err(|_| bad())?, at.parse().map_err(|_| bad())?))
+    let (seq, at): (i64, i64) = (seq.parse().map_err(|_| bad())?, at.parse().map_err(|_| bad())?);
+    // Only what `cursor` hands out: a feed position and a Unix time that
+    // is not in the future.
+    if seq < 0 || at < 0 || at > Timestamp::now().as_offset().unix_timestamp().saturating_add(60) {
+        return Err(bad());
+    }
+    Ok((seq, at))
 }
 
 /// A channel's events are read and confirmed only with a `channel` token
@@ -425,7 +431,7 @@ pub async fn changes(
             let (seq, at) = parse_cursor(c)?;
             let retention =
                 i64::try_from(state.settings.delivery.feed_retention_days.saturating_mul(86_400)).unwrap_or(i64::MAX);
-            if Timestamp::now().as_offset().unix_timestamp() - at > retention {
+            if Timestamp::now().as_offset().unix_timestamp().saturating_sub(at) > retention {
                 return Ok(gone());
             }
             seq

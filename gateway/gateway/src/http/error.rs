@@ -45,6 +45,8 @@ pub enum ApiError {
     CrossOrigin,
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("busy: {0}")]
+    Busy(String),
 }
 
 /// The body of every error answer.
@@ -76,6 +78,7 @@ impl ApiError {
             ApiError::Invalid(_) | ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PasswordChangeRequired | ApiError::CrossOrigin => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -95,6 +98,7 @@ impl ApiError {
             ApiError::PasswordChangeRequired => "password-change-required",
             ApiError::CrossOrigin => "cross-origin",
             ApiError::Internal(_) => "internal",
+            ApiError::Busy(_) => "busy",
         }
     }
 
@@ -114,6 +118,7 @@ impl ApiError {
             ApiError::PasswordChangeRequired => "须先修改密码",
             ApiError::CrossOrigin => "跨站请求被拒绝",
             ApiError::Internal(_) => "服务器内部错误",
+            ApiError::Busy(_) => "服务器繁忙",
         }
     }
 
@@ -148,6 +153,7 @@ impl ApiError {
                  请从本系统页面操作；程序调用请使用 API 令牌。"
                 .into(),
             ApiError::Internal(_) => "服务器处理请求时出错，已记录日志。请稍后重试；如持续出现，请联系管理员。".into(),
+            ApiError::Busy(_) => "服务器正忙于处理其他大型比对或导出，请稍后重试。".into(),
         }
     }
 
@@ -180,6 +186,15 @@ impl IntoResponse for ApiError {
         let mut response = (status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
+    }
+}
+
+impl From<crate::offload::OffloadError> for ApiError {
+    fn from(e: crate::offload::OffloadError) -> ApiError {
+        match e {
+            crate::offload::OffloadError::Busy(_) => ApiError::Busy(e.to_string()),
+            crate::offload::OffloadError::Failed { .. } => ApiError::Internal(e.to_string()),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -220,7 +221,7 @@ pub(super) fn item_view(item: ItemRecord, current: StoredVersion, versions: Vec<
 
 /// Who may read an item: reviewers, the publication office, auditors and
 /// admins read all; a drafter reads the items of their unit (or their own).
-fn may_read(principal: &Principal, item: &ItemRecord) -> bool {
+pub(super) fn may_read(principal: &Principal, item: &ItemRecord) -> bool {
     let all = [
         Role::Reviewer,
         Role::SecrecyReviewer,
@@ -649,6 +650,10 @@ pub struct FieldChange {
 #[derive(Serialize, ToSchema)]
 pub struct TextDiff {
     pub changed: bool,
+    /// The time or size bound cut the comparison short: the diff is correct
+    /// but not minimal, and some changed lines are marked as a whole rather
+    /// than by character.
+    pub coarse: bool,
     pub unified: String,
     pub lines: Vec<LineChange>,
 }
@@ -668,19 +673,55 @@ pub struct Segment {
     pub text: String,
 }
 
-/// Diffs two versions of an item.
+/// Diffs two versions of an item. The comparison runs on the CPU pool
+/// (`AppState::cpu`), never on the async runtime, within [`DIFF_BUDGET`]:
+/// past it the answer is still a correct diff, only coarser (`coarse`).
 #[utoipa::path(get, path = "/api/v1/items/{id}/diff", tag = "items", params(("id" = String, Path), DiffQuery),
-    responses((status = 200, body = DiffView), (status = 404, body = super::Problem)))]
+    responses((status = 200, body = DiffView), (status = 404, body = super::Problem), (status = 503, body = super::Problem)))]
 pub async fn diff_versions(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     AppQuery(query): AppQuery<DiffQuery>,
-) -> Result<axum::Json<DiffView>, ApiError> {
-    let id = parse_item_id(&id)?;
-    readable_item(&state, &auth, id).await?;
+) -> Result<axum::response::Response, ApiError> {
+    let (old, new) = diff_sides(&state, &auth, &id, &query).await?;
+    // The answer of two long texts is tens of megabytes of JSON: serialised
+    // on the CPU pool too.
+    let json = state.cpu.run("diff", move || serde_json::to_vec(&diff_view(old, new))).await?;
+    let json = json.map_err(|e| ApiError::Internal(format!("diff json: {e}")))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// The diff the item page shows (the same as [`diff_versions`]).
+pub async fn diff_of(state: &AppState, auth: &Auth, id: &str, query: &DiffQuery) -> Result<DiffView, ApiError> {
+    let (old, new) = diff_sides(state, auth, id, query).await?;
+    Ok(state.cpu.run("diff", move || diff_view(old, new)).await?)
+}
+
+async fn diff_sides(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    query: &DiffQuery,
+) -> Result<(StoredVersion, StoredVersion), ApiError> {
+    let id = parse_item_id(id)?;
+    readable_item(state, auth, id).await?;
     let old = state.db.version(id, query.from).await.map_err(not_found("起始版本"))?;
     let new = state.db.version(id, query.to).await.map_err(not_found("目标版本"))?;
+    Ok((old, new))
+}
+
+/// How long one diff request may compare text. Past it, `similar` returns
+/// the (correct, not minimal) line diff it has, and changed lines are no
+/// longer compared character by character.
+pub const DIFF_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A changed line longer than this is marked changed as a whole: comparing
+/// it character by character costs time quadratic in its length.
+pub const MAX_INLINE_DIFF_CHARS: usize = 4000;
+
+fn diff_view(old: StoredVersion, new: StoredVersion) -> DiffView {
+    let deadline = std::time::Instant::now() + DIFF_BUDGET;
     let (a, b) = (old.content.canonical(), new.content.canonical());
     let mut fields = Vec::new();
     if let (Value::Object(a), Value::Object(b)) = (&a, &b) {
@@ -694,21 +735,21 @@ pub async fn diff_versions(
             }
         }
     }
-    Ok(axum::Json(DiffView {
+    DiffView {
         from: old.version,
         to: new.version,
         from_digest: old.content_digest,
         to_digest: new.content_digest,
         fields,
-        title: text_diff(&old.content.title, &new.content.title),
-        body: text_diff(&old.content.body, &new.content.body),
-    }))
+        title: text_diff(&old.content.title, &new.content.title, deadline),
+        body: text_diff(&old.content.body, &new.content.body, deadline),
+    }
 }
 
-fn text_diff(old: &str, new: &str) -> TextDiff {
+fn text_diff(old: &str, new: &str, deadline: std::time::Instant) -> TextDiff {
     use similar::{DiffOp, TextDiff as Differ};
-    let timeout = std::time::Duration::from_secs(2);
-    let diff = Differ::configure().algorithm(similar::Algorithm::Patience).timeout(timeout).diff_lines(old, new);
+    let diff = Differ::configure().algorithm(similar::Algorithm::Patience).deadline(deadline).diff_lines(old, new);
+    let mut coarse = std::time::Instant::now() >= deadline;
     let unified = diff.unified_diff().context_radius(3).header("旧版本", "新版本").to_string();
     let (old_lines, new_lines) = (diff.old_slices(), diff.new_slices());
     let whole = |op, old_line, new_line, text: &str| LineChange {
@@ -733,14 +774,23 @@ fn text_diff(old: &str, new: &str) -> TextDiff {
             }
             DiffOp::Replace { old_index, old_len, new_index, new_len } => {
                 // Pair the lines of a replaced block and mark the changed
-                // characters within each pair; extra lines are whole changes.
+                // characters within each pair while time and length allow;
+                // extra lines, and pairs past the bounds, are whole changes.
                 let paired = old_len.min(new_len);
                 let mut deletes = Vec::new();
                 let mut inserts = Vec::new();
                 for k in 0..paired {
                     let (a, b) = (old_lines[old_index + k], new_lines[new_index + k]);
                     let (a, b) = (a.trim_end_matches('\n'), b.trim_end_matches('\n'));
-                    let chars = Differ::configure().timeout(timeout).diff_chars(a, b);
+                    let (old_no, new_no) = (old_index + k + 1, new_index + k + 1);
+                    let too_long = a.len().max(b.len()) > MAX_INLINE_DIFF_CHARS;
+                    if too_long || std::time::Instant::now() >= deadline {
+                        coarse = true;
+                        deletes.push(whole("delete", Some(old_no), None, a));
+                        inserts.push(whole("insert", None, Some(new_no), b));
+                        continue;
+                    }
+                    let chars = Differ::configure().deadline(deadline).diff_chars(a, b);
                     let (mut del, mut ins) = (Vec::new(), Vec::new());
                     for change in chars.iter_all_changes() {
                         let text = change.value();
@@ -753,7 +803,6 @@ fn text_diff(old: &str, new: &str) -> TextDiff {
                             similar::ChangeTag::Insert => push_segment(&mut ins, true, text),
                         }
                     }
-                    let (old_no, new_no) = (old_index + k + 1, new_index + k + 1);
                     deletes.push(LineChange { op: "delete", old_line: Some(old_no), new_line: None, segments: del });
                     inserts.push(LineChange { op: "insert", old_line: None, new_line: Some(new_no), segments: ins });
                 }
@@ -768,7 +817,7 @@ fn text_diff(old: &str, new: &str) -> TextDiff {
             }
         }
     }
-    TextDiff { changed: old != new, unified, lines }
+    TextDiff { changed: old != new, coarse, unified, lines }
 }
 
 /// Appends `text` to the last segment if it has the same `changed` flag.

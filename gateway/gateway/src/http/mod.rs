@@ -56,6 +56,8 @@ pub struct AppState {
     pub delivery_wake: Arc<tokio::sync::Notify>,
     /// Wakes long-polling feed readers when channel events were added.
     pub feed_wake: Arc<tokio::sync::Notify>,
+    /// Where diffs, highlighting and exports run, off the async runtime.
+    pub cpu: Arc<crate::offload::CpuPool>,
 }
 
 impl AppState {
@@ -182,6 +184,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("该地址") })
         .method_not_allowed_fallback(|| async { ApiError::BadRequest("此地址不支持该请求方法".into()) })
         .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::map_response_with_state(state.clone(), strict_transport_security))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -200,6 +203,18 @@ async fn strict_transport_security(
         );
     }
     response
+}
+
+/// A handler that panicked: the client gets a 500 problem document (never a
+/// dropped connection), the log gets the panic inside the request span.
+fn panicked(cause: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let message = cause
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| cause.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    ApiError::Internal(format!("handler panicked: {message}")).into_response()
 }
 
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Result<&'static str, ApiError> {

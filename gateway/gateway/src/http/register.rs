@@ -84,11 +84,24 @@ fn row(e: &RegisterEntry) -> [String; 12] {
     ]
 }
 
+/// Would a spreadsheet read this cell as a formula? When its first
+/// character is `=`, `+`, `-` or `@` (or their full-width forms, which
+/// spreadsheets with an input method fold to ASCII), a tab or a line break
+/// (OWASP "CSV injection"); leading spaces and invisible characters are
+/// skipped first, since some spreadsheets ignore them before a formula.
+pub(crate) fn formula_like(cell: &str) -> bool {
+    if cell.starts_with(['\t', '\r', '\n']) {
+        return true;
+    }
+    cell.trim_start_matches(|c: char| c.is_whitespace() || textnorm::is_invisible(c))
+        .starts_with(['=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}', '\t', '\r', '\n'])
+}
+
 /// RFC 4180 field: quoted when it holds a comma, quote or line break. A
-/// leading `=`, `+`, `-` or `@` is prefixed with `'` so that a spreadsheet
-/// does not run it as a formula (CSV injection).
+/// cell a spreadsheet would take for a formula ([`formula_like`]) is
+/// prefixed with `'`, so that it stays text (CSV injection).
 fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
+    let s = if formula_like(s) { format!("'{s}") } else { s.to_owned() };
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
@@ -102,15 +115,10 @@ pub async fn export(
     AppQuery(q): AppQuery<RegisterQuery>,
 ) -> Result<Response, ApiError> {
     let entries = entries(&state, &auth, &q).await?;
+    // Building the file is proportional to the register: on the CPU pool.
     match q.format.as_deref().unwrap_or("csv") {
         "csv" => {
-            let mut out = String::from("\u{feff}");
-            out.push_str(&COLUMNS.join(","));
-            out.push_str("\r\n");
-            for e in &entries {
-                out.push_str(&row(e).iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-                out.push_str("\r\n");
-            }
+            let out = state.cpu.run("csv export", move || csv(&entries)).await?;
             Ok((
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -121,7 +129,11 @@ pub async fn export(
                 .into_response())
         }
         "xlsx" => {
-            let bytes = xlsx(&entries).map_err(|e| ApiError::Internal(format!("xlsx: {e}")))?;
+            let bytes = state
+                .cpu
+                .run("xlsx export", move || xlsx(&entries))
+                .await?
+                .map_err(|e| ApiError::Internal(format!("xlsx: {e}")))?;
             Ok((
                 [
                     (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -135,6 +147,18 @@ pub async fn export(
     }
 }
 
+/// The register as CSV, UTF-8 with a BOM (so that Excel reads Chinese).
+fn csv(entries: &[RegisterEntry]) -> String {
+    let mut out = String::from("\u{feff}");
+    out.push_str(&COLUMNS.join(","));
+    out.push_str("\r\n");
+    for e in entries {
+        out.push_str(&row(e).iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
 fn xlsx(entries: &[RegisterEntry]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
@@ -143,9 +167,16 @@ fn xlsx(entries: &[RegisterEntry]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError
     for (col, name) in (0u16..).zip(COLUMNS) {
         sheet.write_string_with_format(0, col, name, &bold)?;
     }
+    // Cells are strings, never formulas; one that looks like a formula also
+    // gets the quote prefix, so that editing it in Excel keeps it text.
+    let quoted = rust_xlsxwriter::Format::new().set_quote_prefix();
     for (r, e) in (1u32..).zip(entries) {
         for (col, value) in (0u16..).zip(row(e)) {
-            sheet.write_string(r, col, value)?;
+            if formula_like(&value) {
+                sheet.write_string_with_format(r, col, value, &quoted)?;
+            } else {
+                sheet.write_string(r, col, value)?;
+            }
         }
     }
     book.save_to_buffer()
@@ -234,6 +265,33 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("说\"明\""), "\"说\"\"明\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+    }
+
+    #[test]
+    fn every_formula_opening_is_defused() {
+        for cell in [
+            "=1+1",
+            "+1",
+            "-1",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+            "\n=1",
+            "\u{FF1D}HYPERLINK(\"http://x\")",
+            "\u{FF0B}1",
+            "\u{FF0D}1",
+            "\u{FF20}SUM(A1)",
+            "  =1",
+            "\u{3000}=1",
+            "\u{FEFF}=1",
+            "\u{200B}\u{FF1D}1",
+        ] {
+            assert!(formula_like(cell), "{cell:?}");
+            assert!(csv_field(cell).trim_start_matches('"').starts_with('\''), "{cell:?}");
+        }
+        for cell in ["普通", "江政办发〔2025〕3号", "2026-01-01", "a=b", ""] {
+            assert!(!formula_like(cell), "{cell:?}");
+        }
     }
 
     #[test]

@@ -483,8 +483,8 @@ pub async fn waive(
     let (id, principal) = reviewer_on(&state, &auth, &id).await?;
     let reason = require_reason(Some(&req.reason), "豁免")?;
     let applied = act(&state, id, Some(&principal), |ctx, _| {
-        require_state(ctx, &[ItemState::InReview, ItemState::Blocked])?;
-        require_digest(ctx, &req.content_digest)?;
+        // Which finding (404), who may waive it (403), then whether now is
+        // the time (409), as every action checks.
         let finding = ctx
             .findings()
             .find(|f| f.severity == Severity::Block && workflow::finding_id(f) == req.finding_id)
@@ -498,6 +498,8 @@ pub async fn waive(
             ApiError::Forbidden(format!("豁免 {} 类问题需要以下角色之一：{}。", finding.rule_id, names.join("、")))
         })?;
         separate_from_authorship(ctx, &principal)?;
+        require_state(ctx, &[ItemState::InReview, ItemState::Blocked])?;
+        require_digest(ctx, &req.content_digest)?;
         Ok(Action::Waive {
             finding_id: req.finding_id.clone(),
             rule_id: finding.rule_id.clone(),
@@ -610,10 +612,11 @@ pub async fn claim(
     let principal = auth.require_scope(Scope::Review)?;
     let stage = state.workflow.stage(&stage).ok_or(ApiError::NotFound("该审核环节"))?;
     let ctx = state.db.workflow_context(id).await?;
-    require_state(&ctx, &[ItemState::InReview])?;
+    // Who may act comes first (403), then whether now is the time (409).
     ctx.snapshot
         .eligibility(&state.workflow, stage, principal.user_id, &principal.roles, principal.unit_id)
         .map_err(|r| ApiError::Forbidden(r.0))?;
+    require_state(&ctx, &[ItemState::InReview])?;
     state.db.claim(id, &stage.id, principal.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

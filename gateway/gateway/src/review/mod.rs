@@ -15,6 +15,7 @@
 //! This module does no IO of its own beyond loading policies and plugins on
 //! `load`/`reload`; it never touches the store.
 
+pub mod invisible;
 mod model;
 
 pub use model::*;
@@ -273,6 +274,11 @@ impl Generation {
             push_prior(&mut wit, &found);
             findings.extend(found);
             runs.push(run_record(&stage.plugin, status, micros));
+        }
+        // The host's own check, under every policy (review/invisible.rs);
+        // the seal gate reviews the same digest again and does not repeat it.
+        if phase != Some(Phase::Seal) {
+            findings.extend(invisible::findings(item));
         }
         ReviewOutcome {
             policy_hash: self.hash.clone(),

@@ -3,8 +3,9 @@
 use seal::ContentDigest;
 use sqlx::Row;
 
-use super::{Db, Result, StoreError, audit, parse_column};
-use crate::model::{Timestamp, UserId};
+use super::ItemRecord;
+use super::{Db, Result, StoreError, audit, from_json_text, parse_column};
+use crate::model::{AttachmentRef, Timestamp, UserId};
 
 /// A stored attachment's metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +60,38 @@ impl Db {
             media_type: row.try_get("media_type")?,
             size: row.try_get("size")?,
         })
+    }
+
+    /// Who may be shown a blob, for the attachment read check: the person
+    /// who first stored it (before any version names it) and every item
+    /// with a version that lists it as an attachment. `NotFound` for an
+    /// unknown digest.
+    pub async fn blob_holders(&self, digest: &ContentDigest) -> Result<(UserId, Vec<ItemRecord>)> {
+        let uploader: String = sqlx::query("SELECT created_by FROM blobs WHERE digest = $1")
+            .bind(digest.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .try_get("created_by")?;
+        // The text match only narrows the rows; the digest must be an
+        // attachment's `digest`, not text in an attachment's name.
+        let sql = format!(
+            "SELECT {cols}, v.version, v.attachments FROM items i \
+             JOIN item_versions v ON v.item_id = i.id WHERE v.attachments LIKE $1 ORDER BY i.id, v.version",
+            cols = super::items::ITEM_COLUMNS
+        );
+        let rows = sqlx::query(&sql).bind(format!("%{digest}%")).fetch_all(&self.pool).await?;
+        let mut items: Vec<ItemRecord> = Vec::new();
+        for row in &rows {
+            let listed: Vec<AttachmentRef> = from_json_text("attachments", &row.try_get::<String, _>("attachments")?)?;
+            if listed.iter().any(|a| a.digest == *digest) {
+                let item = super::items::item_from_row(row)?;
+                if items.last().is_none_or(|last| last.id != item.id) {
+                    items.push(item);
+                }
+            }
+        }
+        Ok((parse_column("created_by", &uploader)?, items))
     }
 
     /// A blob's bytes with its metadata, or `NotFound`.

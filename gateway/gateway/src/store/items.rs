@@ -78,7 +78,8 @@ pub struct VersionChange {
     pub version: StoredVersion,
 }
 
-const ITEM_COLUMNS: &str = "i.id, i.state, i.current_version, i.unit_id, i.created_by, i.created_at, i.updated_at";
+pub(super) const ITEM_COLUMNS: &str =
+    "i.id, i.state, i.current_version, i.unit_id, i.created_by, i.created_at, i.updated_at";
 const VERSION_COLUMNS: &str = "v.item_id, v.version, v.kind, v.title, v.body, v.attribute, v.attribute_reason, \
      v.legal_basis, v.doc_number, v.issuer, v.superior, v.interprets, v.channels, v.attachments, v.formed_at, \
      v.flags, v.content_digest, v.created_by AS v_created_by, v.created_at AS v_created_at";
@@ -357,7 +358,7 @@ async fn insert_version(
     })
 }
 
-fn item_from_row(row: &AnyRow) -> Result<ItemRecord> {
+pub(super) fn item_from_row(row: &AnyRow) -> Result<ItemRecord> {
     let unit: Option<String> = row.try_get("unit_id")?;
     Ok(ItemRecord {
         id: parse_column("id", &row.try_get::<String, _>("id")?)?,

@@ -4,11 +4,12 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::highlight::{self, Mark, Segment};
 use super::{
-    FilePart, Form, Layout, PageQuery, Posted, Session, done_message, error_page, item_id, render, render_status,
+    FilePart, Form, ItemPath, Layout, PageQuery, Posted, Session, done_message, error_page, item_id, render,
+    render_status, see_other,
 };
 use crate::auth::Role;
 use crate::http::delivery::{ItemDeliveries, WithdrawRequestBody};
@@ -235,7 +236,7 @@ pub async fn create(State(state): State<AppState>, Posted { session, form, files
             if form.get("then").as_deref() == Some("submit") {
                 return submit_version(&state, &session, &view.id.to_string(), view.current_version).await;
             }
-            Redirect::to(&format!("/items/{}?done=created", view.id)).into_response()
+            see_other(&format!("/items/{}?done=created", view.id)).into_response()
         }
         Err(e) => form_error(&state, &session, None, values, e),
     }
@@ -280,7 +281,7 @@ fn form_error(
     render_status(e.status(), &page)
 }
 
-pub async fn edit_form(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
+pub async fn edit_form(State(state): State<AppState>, session: Session, ItemPath(id): ItemPath) -> Response {
     match crate::http::items::get_item(State(state.clone()), session.auth(), Path(id.clone())).await {
         Ok(axum::Json(view)) => {
             let form = ItemForm::from_content(&view.current.content);
@@ -292,7 +293,7 @@ pub async fn edit_form(State(state): State<AppState>, session: Session, Path(id)
 
 pub async fn edit(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
     Posted { session, form, files }: Posted,
 ) -> Response {
     let base: i64 = form.get("base_version").and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -310,7 +311,7 @@ pub async fn edit(
         Ok(view) if form.get("then").as_deref() == Some("submit") => {
             submit_version(&state, &session, &id, view.current_version).await
         }
-        Ok(_) => Redirect::to(&format!("/items/{id}?done=edited")).into_response(),
+        Ok(_) => see_other(&format!("/items/{id}?done=edited")).into_response(),
         Err(e) => form_error(&state, &session, Some((id, base)), values, e),
     }
 }
@@ -320,14 +321,14 @@ async fn submit_version(state: &AppState, session: &Session, id: &str, version: 
     match crate::http::items::submit_item(State(state.clone()), session.auth(), Path(id.to_owned()), AppJson(request))
         .await
     {
-        Ok(_) => Redirect::to(&format!("/items/{id}?done=submitted")).into_response(),
+        Ok(_) => see_other(&format!("/items/{id}?done=submitted")).into_response(),
         Err(e) => item_page(state, session, id, PageQuery::default(), Some(e)).await,
     }
 }
 
 pub async fn submit(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let version = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -647,7 +648,7 @@ struct ItemPage {
 pub async fn page(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
     AppQuery(q): AppQuery<PageQuery>,
 ) -> Response {
     item_page(&state, &session, &id, q, None).await
@@ -659,13 +660,20 @@ async fn item_page(state: &AppState, session: &Session, id: &str, q: PageQuery, 
     match build_page(state, session, id, &q).await {
         Ok(mut page) => {
             page.layout.notice = done_message(q.done.as_deref());
-            match error {
-                Some(e) => {
-                    page.layout = page.layout.with_error(&e);
-                    render_status(e.status(), &page)
-                }
-                None => render(&page),
+            let status = error.as_ref().map(ApiError::status);
+            if let Some(e) = &error {
+                page.layout = page.layout.with_error(e);
             }
+            // A page of a long text (and its diff) is megabytes of HTML:
+            // rendered on the CPU pool, like the diff itself.
+            let rendered = state
+                .cpu
+                .run("item page", move || match status {
+                    Some(status) => render_status(status, &page),
+                    None => render(&page),
+                })
+                .await;
+            rendered.unwrap_or_else(|e| error_page(session, e.into()))
         }
         Err(e) => error_page(session, e),
     }
@@ -746,18 +754,19 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
     let comments = workflow::list_comments(State(state.clone()), session.auth(), Path(id.to_owned())).await?.0;
     let from = q.from.or(item.previously_seen_version).filter(|v| *v < item.current_version && *v >= 1);
     let diff = match from {
-        Some(from) => Some(
-            items::diff_versions(
-                State(state.clone()),
-                session.auth(),
-                Path(id.to_owned()),
-                AppQuery(DiffQuery { from, to: item.current_version }),
-            )
-            .await?
-            .0,
-        ),
+        Some(from) => {
+            Some(items::diff_of(state, &session.auth(), id, &DiffQuery { from, to: item.current_version }).await?)
+        }
         None => None,
     };
+    // Cutting a long text at every finding is proportional to its size:
+    // on the CPU pool, like the diff.
+    let (title, body) = (content.title.clone(), content.body.clone());
+    let (title_marks, body_marks) = (marks(&findings, Field::Title), marks(&findings, Field::Body));
+    let (title_segments, body_segments) = state
+        .cpu
+        .run("highlight", move || (highlight::segments(&title, &title_marks), highlight::segments(&body, &body_marks)))
+        .await?;
     let seals = state.db.seals_of_item(item.id).await?;
     let deliveries = if seals.is_empty() {
         None
@@ -790,8 +799,8 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
         kind_label: content.kind.label(),
         attribute_label: content.attribute.label(),
         channel_labels: content.channels.iter().map(|c| channel_label(c)).collect::<Vec<_>>().join("、"),
-        title_segments: highlight::segments(&content.title, &marks(&findings, Field::Title)),
-        body_segments: highlight::segments(&content.body, &marks(&findings, Field::Body)),
+        title_segments,
+        body_segments,
         groups,
         show_secrecy: session.has(Role::SecrecyReviewer),
         secrecy_rows,
@@ -850,11 +859,11 @@ pub fn short_hash(h: &str) -> String {
 /// Applies a finding's suggestion (or all of them) as a new version.
 pub async fn apply_fix(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
     match fix(&state, &session, &id, &form).await {
-        Ok(()) => Redirect::to(&format!("/items/{id}?done=fixed")).into_response(),
+        Ok(()) => see_other(&format!("/items/{id}?done=fixed")).into_response(),
         Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
     }
 }
@@ -906,7 +915,7 @@ async fn fix(state: &AppState, session: &Session, id: &str, form: &Form) -> Resu
 
 pub async fn vote(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let value = match form.get("value").as_deref() {
@@ -935,7 +944,7 @@ pub async fn vote(
     {
         Ok(_) => {
             let done = if signoff && value == VoteValue::Approve { "signed" } else { "voted" };
-            Redirect::to(&format!("/items/{id}?done={done}")).into_response()
+            see_other(&format!("/items/{id}?done={done}")).into_response()
         }
         Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
     }
@@ -945,7 +954,7 @@ pub async fn vote(
 /// names for it (the API refuses a veto stage, a missing reason, an author).
 pub async fn override_stage(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let request = OverrideRequest {
@@ -961,7 +970,7 @@ pub async fn override_stage(
 
 pub async fn comment(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let request = CommentRequest {
@@ -979,7 +988,7 @@ pub async fn comment(
 
 pub async fn seal(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let not_before = form.get("not_before").map(|v| super::china_time_input(&v));
@@ -991,7 +1000,7 @@ pub async fn seal(
 
 pub async fn withdraw(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let request =
@@ -1006,7 +1015,7 @@ pub async fn withdraw(
 /// else the item page with the API's error and status.
 async fn after<T>(state: &AppState, session: &Session, id: &str, result: Result<T, ApiError>, done: &str) -> Response {
     match result {
-        Ok(_) => Redirect::to(&format!("/items/{id}?done={done}")).into_response(),
+        Ok(_) => see_other(&format!("/items/{id}?done={done}")).into_response(),
         Err(e) => item_page(state, session, id, PageQuery::default(), Some(e)).await,
     }
 }
@@ -1014,7 +1023,7 @@ async fn after<T>(state: &AppState, session: &Session, id: &str, result: Result<
 /// Waives one blocking finding (by the role the policy names, with a reason).
 pub async fn waive(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let request = crate::http::workflow::WaiverRequest {
@@ -1030,7 +1039,7 @@ pub async fn waive(
 /// Confirms an urgent withdrawal afterwards.
 pub async fn confirm_withdrawal(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let request = crate::http::delivery::ConfirmWithdrawal { note: form.get("note").unwrap_or_default() };
@@ -1046,7 +1055,7 @@ pub async fn confirm_withdrawal(
 
 pub async fn redeliver(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let delivery = form.get("delivery").unwrap_or_default();

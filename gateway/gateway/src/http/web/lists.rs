@@ -153,7 +153,7 @@ pub async fn register(
 /// Records a periodic-review decision on a register entry.
 pub async fn decide(
     State(state): State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    super::ItemPath(id): super::ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let attribute = match form.get("attribute").as_deref().map(str::parse::<Attribute>) {

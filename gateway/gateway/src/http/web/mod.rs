@@ -92,6 +92,31 @@ pub fn routes(limits: &Limits) -> Router<AppState> {
         )
 }
 
+/// The escaper of every page template (`askama.toml`): HTML escaping, and
+/// every character a reader cannot see (bidi controls such as U+202E,
+/// zero-width characters, U+FEFF: `review::invisible::is_hidden`) written as
+/// a visible `⟨U+202E⟩` marker instead, so that stored text cannot reorder
+/// or hide anything on a page. Form fields that send text back use
+/// `|escape("htm")` (plain HTML escaping) so that an edit keeps the text as
+/// stored; the review's findings say where the characters are.
+#[derive(Clone, Copy)]
+pub struct VisibleHtml;
+
+impl askama::filters::Escaper for VisibleHtml {
+    fn write_escaped_str<W: std::fmt::Write>(&self, mut dest: W, string: &str) -> std::fmt::Result {
+        use crate::review::invisible::{is_hidden, marker};
+        let mut last = 0;
+        for (at, c) in string.char_indices() {
+            if is_hidden(c) {
+                askama::filters::Html.write_escaped_str(&mut dest, &string[last..at])?;
+                dest.write_str(&marker(c))?;
+                last = at + c.len_utf8();
+            }
+        }
+        askama::filters::Html.write_escaped_str(&mut dest, &string[last..])
+    }
+}
+
 fn asset(media_type: &'static str, body: &'static str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
@@ -580,6 +605,34 @@ pub fn item_id(id: &str) -> Result<crate::model::ItemId, ApiError> {
     super::items::parse_item_id(id)
 }
 
+/// The `{id}` of an item page or action, parsed once at the edge: a path
+/// that does not name an item by a valid id is answered 404 before any
+/// action runs. The text it holds is the id's canonical form (hex and
+/// hyphens), so a redirect built from it is always a valid header value;
+/// request text never reaches a header unchecked (issue 16, finding 15).
+pub struct ItemPath(pub String);
+
+impl FromRequestParts<AppState> for ItemPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("该事项"))?;
+        Ok(ItemPath(item_id(&raw)?.to_string()))
+    }
+}
+
+/// A redirect to a path the gateway built. A path that would not be a
+/// valid `Location` (it cannot happen with ids parsed at the edge) is an
+/// internal error answered with a problem document, never a panic.
+pub fn see_other(path: &str) -> Response {
+    match HeaderValue::from_str(path) {
+        Ok(_) => Redirect::to(path).into_response(),
+        Err(_) => ApiError::Internal(format!("redirect target is not a header value: {path:?}")).into_response(),
+    }
+}
+
 /// An RFC 3339 time as Beijing time (UTC+8) to the minute,
 /// `2026-11-24 04:06`; anything else is shown as it is.
 /// An `<input type=datetime-local>` value (China time without a zone,
@@ -655,6 +708,21 @@ mod tests {
     fn times_are_shown_in_beijing_time() {
         assert_eq!(beijing("2026-11-23T20:06:54.414Z"), "2026-11-24 04:06");
         assert_eq!(beijing("不是时间"), "不是时间");
+    }
+
+    #[test]
+    fn pages_show_hidden_characters_as_markers_and_forms_keep_them() {
+        #[derive(Template)]
+        #[template(source = "<p title=\"{{ t }}\">{{ t }}</p><input value=\"{{ t|escape(\"htm\") }}\">", ext = "html")]
+        struct Probe<'a> {
+            t: &'a str,
+        }
+        let html = Probe { t: "<a>\u{202E}txt.exe\u{200B}" }.render().unwrap();
+        assert_eq!(
+            html,
+            "<p title=\"&#60;a&#62;⟨U+202E⟩txt.exe⟨U+200B⟩\">&#60;a&#62;⟨U+202E⟩txt.exe⟨U+200B⟩</p>\
+             <input value=\"&#60;a&#62;\u{202E}txt.exe\u{200B}\">"
+        );
     }
 
     #[test]
