@@ -190,6 +190,8 @@ def visit_prose(g, b):
 
 def visit_table(g, b):
     sep = g.pick(["\t", "  "])
+    if g.r.random() < 0.25:
+        return visit_table_typed(g, b, sep)
     header = g.pick(["护照号码", "护照号", "证件号码（护照）"]) if g.r.random() < 0.8 else "往来港澳通行证号码"
     b.add("附件：出访人员名单\n" + sep.join(["序号", "姓名", "职务", header, "出访地"]) + "\n")
     for i in range(g.r.randint(2, 5)):
@@ -204,6 +206,21 @@ def visit_table(g, b):
     b.mark("G2025%04d" % g.r.randint(1, 1231), "passport", decoy=True, reason="a task number, labelled as one")
     b.add("。")
     return "关于%s出访人员名单的公示" % g.pick(["2025年第二批", "经贸代表团", "考察团"])
+
+
+def visit_table_typed(g, b, sep):
+    """A 证件类型 column names the document of each row's 证件号码."""
+    b.add(sep.join(["序号", "姓名", "证件类型", "证件号码", "出访地"]) + "\n")
+    for i in range(g.r.randint(2, 5)):
+        doc = g.pick(["护照", "往来港澳通行证", "因公护照"])
+        number = "C" + g.digits(8) if doc == "往来港澳通行证" else "E" + g.pick(SERIAL) + g.digits(7)
+        b.add(sep.join([str(i + 1), g.name(), doc, ""]))
+        b.mark(number, "passport", "block")
+        b.add(sep + g.pick(COUNTRIES) + "\n")
+    b.add("团组批件号：")
+    b.mark("E2025%04d" % g.r.randint(1, 1231), "passport", decoy=True, reason="a delegation's approval number")
+    b.add("。")
+    return "出访团组人员证件信息公示"
 
 
 def roster_prose(g, b):

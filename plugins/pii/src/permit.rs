@@ -45,6 +45,8 @@ pub enum Permit {
     HkMacaoVisit,
     /// 大陆居民往来台湾通行证.
     TaiwanVisit,
+    /// A 通行证 of unnamed kind: any of the lettered permit formats above.
+    AnyPermit,
 }
 
 impl Permit {
@@ -56,6 +58,7 @@ impl Permit {
             Permit::TaiwanResident => "台湾居民来往大陆通行证",
             Permit::HkMacaoVisit => "往来港澳通行证",
             Permit::TaiwanVisit => "大陆居民往来台湾通行证",
+            Permit::AnyPermit => "通行证",
         }
     }
 }
@@ -77,6 +80,7 @@ pub const PERMIT_LABELS: &[(&str, Permit)] = &[
     ("往来台湾通行证", Permit::TaiwanVisit),
     ("赴台通行证", Permit::TaiwanVisit),
     ("台湾通行证", Permit::TaiwanVisit),
+    ("通行证", Permit::AnyPermit),
 ];
 
 fn digits(s: &[u8], n: usize) -> bool {
@@ -92,7 +96,7 @@ fn serial_letter(c: u8) -> bool {
 pub fn shape_ok(permit: Permit, t: &[u8]) -> bool {
     match permit {
         Permit::Passport => match t {
-            [b'e', c, rest @ ..] if serial_letter(*c) && *c != b'e' => digits(rest, 7),
+            [b'e', c, rest @ ..] if serial_letter(*c) => digits(rest, 7),
             [b'e' | b'g' | b'k', rest @ ..] => digits(rest, 8),
             [b'd' | b's' | b'p', b'e', rest @ ..] => digits(rest, 7),
             [b's', rest @ ..] => digits(rest, 7) || digits(rest, 8),
@@ -115,6 +119,10 @@ pub fn shape_ok(permit: Permit, t: &[u8]) -> bool {
             [b'l' | b't', rest @ ..] => digits(rest, 8),
             _ => false,
         },
+        // Lettered formats only: a bare 通行证 may be a vehicle's pass.
+        Permit::AnyPermit => {
+            [Permit::HkMacaoResident, Permit::HkMacaoVisit, Permit::TaiwanVisit].into_iter().any(|p| shape_ok(p, t))
+        }
     }
 }
 
@@ -220,6 +228,8 @@ mod tests {
         let yes = [
             (Permit::Passport, "e12345678"),
             (Permit::Passport, "ef1260892"),
+            (Permit::Passport, "ee1260892"),
+            (Permit::AnyPermit, "c12345678"),
             (Permit::Passport, "g12345678"),
             (Permit::Passport, "pe1234567"),
             (Permit::Passport, "se1234567"),
@@ -248,6 +258,8 @@ mod tests {
             (Permit::TaiwanResident, "h12345678"),
             (Permit::HkMacaoVisit, "e12345678"),
             (Permit::TaiwanVisit, "c12345678"),
+            (Permit::AnyPermit, "12345678"),
+            (Permit::AnyPermit, "e12345678"),
         ];
         for (p, t) in no {
             assert!(!shape_ok(p, t.as_bytes()), "{p:?} {t}");
@@ -264,6 +276,8 @@ mod tests {
         assert_eq!(found("持港澳居民来往内地通行证(h1234567801)入境"), vec!["h1234567801"]);
         assert_eq!(found("台胞证号码:01234567。"), vec!["01234567"]);
         assert_eq!(found("往来港澳通行证号:ca1234567"), vec!["ca1234567"]);
+        assert_eq!(found("通行证号码:c12345678"), vec!["c12345678"]);
+        assert!(found("车辆通行证号码:20250318").is_empty());
         assert_eq!(
             found("护照号码分别为e12345678、e23456789和ea1234567。"),
             vec!["e12345678", "e23456789", "ea1234567"]

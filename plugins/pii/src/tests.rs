@@ -239,6 +239,7 @@ fn pii_003_mobiles_with_country_codes_and_hyphens() {
 fn pii_008_disguised_mailboxes() {
     check("电子邮件发送至 zhangwei_jc#163.com（发送时请将#换成@）", &[r#"PII-008 email warn "zhangwei_jc#163.com""#]);
     check("邮箱：lihua(at)qq.com", &[r#"PII-008 email warn "lihua(at)qq.com""#]);
+    check("邮箱：lihua # qq.com", &[r#"PII-008 email warn "lihua # qq.com""#]);
     check("邮箱：lihua[at]126[dot]com", &[r#"PII-008 email warn "lihua[at]126[dot]com""#]);
     check("邮箱：wang.fang at 126 dot com，", &[r#"PII-008 email warn "wang.fang at 126 dot com""#]);
     check("来信请寄 wangfang★sina.cn（★换成@）", &[r#"PII-008 email warn "wangfang★sina.cn""#]);
@@ -296,6 +297,7 @@ fn pii_005_residences_of_people() {
     check("信访人：周某，联系地址：江城市东湖区五一路7号。", &[r#"PII-005 address block "江城市东湖区五一路7号""#]);
     check("户籍地址：南溪县城关镇建设路12号", &[r#"PII-005 address block "南溪县城关镇建设路12号""#]);
     check("现住址：江城市柳林镇柳林村3组", &[r#"PII-005 address block "江城市柳林镇柳林村3组""#]);
+    check("被处罚人：吴某，住所地：江城市东湖区五一路7号", &[r#"PII-005 address block "江城市东湖区五一路7号""#]);
     // a roster: the 住址 column
     check(
         "序号\t姓名\t家庭住址\t保障人数\n1\t钱某\t江城市新城区和平路5号1栋\t3",
