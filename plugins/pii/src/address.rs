@@ -209,7 +209,14 @@ pub fn subject(t: &str, at: usize, strict: bool) -> Subject {
             role = true;
         }
     }
-    if role { Subject::Person } else { Subject::Unknown }
+    if role {
+        return Subject::Person;
+    }
+    // A parenthesis after a name (`村民张某（住…）`): the clause before it.
+    match t[..start].strip_suffix('(') {
+        Some(before) => subject(t, before.len(), strict),
+        None => Subject::Unknown,
+    }
 }
 
 /// Does the text right before a label name an organisation or a site?
@@ -229,12 +236,15 @@ const FINE_SUFFIXES: &[&str] =
 /// The end of the last house-level part in `addr` (a number followed by a
 /// house-level suffix), if any.
 pub fn fine_end(addr: &str) -> Option<usize> {
-    let mut end = None;
+    let mut end: Option<usize> = None;
     let mut it = addr.char_indices().peekable();
-    while let Some((_, c)) = it.next() {
+    while let Some((i, c)) = it.next() {
         if !is_digitish(c) {
             continue;
         }
+        // A run right after a house part is its continuation without a
+        // suffix: `8号3-2-501`, `2单元401`.
+        let continues = end == Some(i) && c.is_ascii_digit();
         let mut j = addr.len();
         while let Some(&(k, d)) = it.peek() {
             if is_digitish(d) || d == '-' {
@@ -246,6 +256,8 @@ pub fn fine_end(addr: &str) -> Option<usize> {
         }
         if let Some(s) = FINE_SUFFIXES.iter().find(|s| addr[j..].starts_with(**s)) {
             end = Some(j + s.len());
+        } else if continues {
+            end = Some(j);
         }
     }
     end
@@ -320,6 +332,9 @@ mod tests {
         assert_eq!(fine_end("江城市新城区幸福路12号3栋502室,"), Some("江城市新城区幸福路12号3栋502室".len()));
         assert_eq!(fine_end("南溪县城关镇建设路12-3号"), Some("南溪县城关镇建设路12-3号".len()));
         assert_eq!(fine_end("江城市新城区幸福路"), None);
+        assert_eq!(fine_end("解放大道8号3-2-501,"), Some("解放大道8号3-2-501".len()));
+        assert_eq!(fine_end("文昌路7号院3号楼2单元401 "), Some("文昌路7号院3号楼2单元401".len()));
+        assert_eq!(fine_end("幸福路12号,2025年"), Some("幸福路12号".len()));
         assert_eq!(fine_end("江城市新城区幸福路**号"), None);
         assert_eq!(suggestion("江城市新城区幸福路12号3栋502室"), "江城市新城区（详细地址略）");
         assert_eq!(suggestion("南溪县城关镇建设路12号"), "南溪县城关镇（详细地址略）");
@@ -336,6 +351,8 @@ mod tests {
         assert_eq!(s("(江城市新城区民政局,#"), Subject::Organisation);
         assert_eq!(s("当事人:江城市某某食品有限公司,#"), Subject::Organisation);
         assert_eq!(s("欢迎来信,#"), Subject::Unknown);
+        assert_eq!(s("村民张某(#"), Subject::Person);
+        assert_eq!(s("临川市民政局(#"), Subject::Organisation);
         let t = "当事人:江城市某某商贸有限公司,法定代表人:张某,#";
         assert_eq!(subject(t, at(t), true), Subject::Organisation);
         assert_eq!(subject(t, at(t), false), Subject::Person);

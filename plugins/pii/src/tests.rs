@@ -296,6 +296,8 @@ fn pii_005_residences_of_people() {
     );
     check("信访人：周某，联系地址：江城市东湖区五一路7号。", &[r#"PII-005 address block "江城市东湖区五一路7号""#]);
     check("户籍地址：南溪县城关镇建设路12号", &[r#"PII-005 address block "南溪县城关镇建设路12号""#]);
+    check("经查，村民李某（住南溪县城关镇建设路12号）", &[r#"PII-005 address block "南溪县城关镇建设路12号""#]);
+    check("家庭住址：江城市新城区解放大道8号3-2-501，", &[r#"PII-005 address block "江城市新城区解放大道8号3-2-501""#]);
     check("现住址：江城市柳林镇柳林村3组", &[r#"PII-005 address block "江城市柳林镇柳林村3组""#]);
     check("被处罚人：吴某，住所地：江城市东湖区五一路7号", &[r#"PII-005 address block "江城市东湖区五一路7号""#]);
     // a roster: the 住址 column
