@@ -304,7 +304,14 @@ fn main() {
 
 /// pii alone on the personal-data corpus, on a warm instance: throughput,
 /// per-item latency and the findings by kind (the kinds of issue 20 first).
-fn pii_corpus(out: &mut String, host: &PluginHost, settings: &PluginSettings, tmp: &Path, dist: &Path, corpus: &Path) {
+fn pii_corpus(
+    out: &mut String,
+    host: &std::sync::Arc<PluginHost>,
+    settings: &PluginSettings,
+    tmp: &Path,
+    dist: &Path,
+    corpus: &Path,
+) {
     let Ok(text) = std::fs::read_to_string(corpus.join("items.jsonl")) else {
         out.push_str("\n(`corpus-pii/` missing: `python3 scripts/pii_corpus.py --out corpus-pii`.)\n");
         return;

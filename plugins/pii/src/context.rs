@@ -167,7 +167,7 @@ pub fn nearest_label(window: &str) -> Option<Label> {
     let tail = window.trim_end_matches([':', ' ', '(', '为', '是']);
     if let Some(stem) = tail.strip_suffix('号')
         && stem.ends_with(|c: char| !c.is_ascii() && !"个的该此其各".contains(c))
-        && !best.is_some_and(|(e, _, _)| e >= stem.len())
+        && best.is_none_or(|(e, _, _)| e < stem.len())
     {
         return Some(Label::Reference);
     }

@@ -149,7 +149,8 @@ fn tokens(t: &str) -> Vec<Range<usize>> {
         }
         let (prev, next) = (t[..i].chars().next_back(), t[j..].chars().next());
         // `.` ends a sentence in some texts: only a `.` followed by a letter or digit glues.
-        let next_glued = glue(next) && !(next == Some('.') && !b.get(j + 1).is_some_and(u8::is_ascii_alphanumeric));
+        let sentence_end = next == Some('.') && !b.get(j + 1).is_some_and(u8::is_ascii_alphanumeric);
+        let next_glued = glue(next) && !sentence_end;
         if (8..=11).contains(&(j - i)) && !glue(prev) && !next_glued && b[i..j].iter().any(u8::is_ascii_digit) {
             out.push(i..j);
         }

@@ -151,7 +151,7 @@ pub fn header_column(text: &str, pos: usize) -> Option<(usize, usize)> {
 mod tests {
     use super::*;
 
-    fn texts<'a>(line: &'a str) -> Vec<&'a str> {
+    fn texts(line: &str) -> Vec<&str> {
         cells(line).into_iter().map(|r| &line[r]).collect()
     }
 
