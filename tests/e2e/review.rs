@@ -6,7 +6,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tests::{Backend, TestApp, on_both_backends, sample_item};
 
-on_both_backends!(submit_runs_the_pipeline_and_stores_findings, policy_status_and_reload);
+on_both_backends!(
+    submit_runs_the_pipeline_and_stores_findings,
+    passports_home_addresses_and_old_ids_block_and_their_masks_clear_it,
+    policy_status_and_reload
+);
 
 fn findings(review: &Value) -> Vec<(String, String, String)> {
     review["outcome"]["findings"]
@@ -99,6 +103,96 @@ async fn submit_runs_the_pipeline_and_stores_findings(backend: Backend) {
     assert_eq!(resubmitted["state"], "in_review", "{resubmitted}");
     let (_, reviews) = drafter.get(&format!("/api/v1/items/{leaky_id}/reviews")).await;
     assert_eq!(reviews.as_array().unwrap().len(), 2, "the first review stays on record");
+    app.stop().await;
+}
+
+/// Issue 20: a 公示 that leaks a passport number, a 低保 recipient's home
+/// address, a first-generation 15-digit ID, a +86 mobile and a mailbox
+/// written to dodge harvesters is blocked; the suggested masks keep what a
+/// 公示 may show and, applied as a new version, clear the block. An organ's
+/// address and a passport-shaped 批复编号 block nothing.
+async fn passports_home_addresses_and_old_ids_block_and_their_masks_clear_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("qian", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+
+    let body = "经审核，以下人员符合条件，现予公示：\n\
+        户主：孙某某，身份证号：330106750718451，家庭住址：临川市东城区建设路18号2栋301室，\
+        联系电话：+86 139 5128 7764。\n\
+        随团出访：李某某，护照号码：EA1234567。\n\
+        意见请发送至 sunmou#163.com（请将#换成@）。\n\
+        监督电话：0511-87210000（临川市东城区民政局，地址：临川市东城区人民路1号）";
+    let mut leaky = sample_item();
+    leaky["body"] = json!(body);
+    let leaky = drafter.create_item(&leaky).await;
+    let id = leaky["id"].as_str().unwrap().to_owned();
+    let (status, blocked) = drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 1})).await;
+    assert_eq!(status, StatusCode::OK, "{blocked}");
+    assert_eq!(blocked["state"], "blocked", "{blocked}");
+    let found: Vec<&Value> = blocked["review"]["outcome"]["findings"].as_array().unwrap().iter().collect();
+    let one = |kind: &str| -> (String, String, String) {
+        let f = found.iter().find(|f| f["kind"] == kind).unwrap_or_else(|| panic!("no {kind} finding: {blocked}"));
+        let (s, e) = (f["span"]["start"].as_u64().unwrap() as usize, f["span"]["end"].as_u64().unwrap() as usize);
+        (
+            f["severity"].as_str().unwrap().to_owned(),
+            body[s..e].to_owned(),
+            f["suggestion"].as_str().unwrap_or("").to_owned(),
+        )
+    };
+    assert_eq!(one("passport"), ("block".into(), "EA1234567".into(), "E*******7".into()));
+    assert_eq!(
+        one("address"),
+        ("block".into(), "临川市东城区建设路18号2栋301室".into(), "临川市东城区（详细地址略）".into())
+    );
+    assert_eq!(one("id_number"), ("block".into(), "330106750718451".into(), "3301********451".into()));
+    assert_eq!(one("mobile"), ("warn".into(), "+86 139 5128 7764".into(), "+86 139****7764".into()));
+    assert_eq!(one("email"), ("warn".into(), "sunmou#163.com".into(), "su****#163.com".into()));
+    // The organ's own address is not reported.
+    assert_eq!(found.iter().filter(|f| f["kind"] == "address").count(), 1, "{blocked}");
+
+    // The one-click fixes, applied as version 2, clear the block.
+    let mut spans: Vec<(usize, usize, String)> = found
+        .iter()
+        .filter(|f| f["field"] == "body" && f["suggestion"].is_string())
+        .map(|f| {
+            (
+                f["span"]["start"].as_u64().unwrap() as usize,
+                f["span"]["end"].as_u64().unwrap() as usize,
+                f["suggestion"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut masked = body.to_owned();
+    for (s, e, with) in spans {
+        masked.replace_range(s..e, &with);
+    }
+    let mut fixed = sample_item();
+    fixed["base_version"] = json!(1);
+    fixed["body"] = json!(masked);
+    let (status, _) = drafter.put(&format!("/api/v1/items/{id}"), &fixed).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, resubmitted) = drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 2})).await;
+    assert_eq!(status, StatusCode::OK, "{resubmitted}");
+    assert_eq!(resubmitted["state"], "in_review", "the masked text passes: {resubmitted}");
+
+    // Look-alikes: an office's address, a passport-shaped 批复编号, a
+    // contract number whose "date" has month 13, a mobile inside an order number.
+    let mut public = sample_item();
+    public["body"] = json!(
+        "关于同意办理因公护照的批复（批复编号E12345678）已下达，合同编号：330106751318451，\
+         订单号20251395128776401。来信请寄：临川市东城区民政局，地址：临川市东城区人民路1号。"
+    );
+    let public = drafter.create_item(&public).await;
+    let pid = public["id"].as_str().unwrap();
+    let (status, passed) = drafter.post(&format!("/api/v1/items/{pid}/submit"), &json!({"version": 1})).await;
+    assert_eq!(status, StatusCode::OK, "{passed}");
+    assert_eq!(passed["state"], "in_review", "{passed}");
+    let kinds: Vec<(String, String, String)> = findings(&passed["review"]);
+    assert!(
+        !kinds.iter().any(|(_, k, _)| ["passport", "address", "id_number", "mobile"].contains(&k.as_str())),
+        "{passed}"
+    );
     app.stop().await;
 }
 

@@ -7,7 +7,10 @@
 //! lexicon term-scanning throughput on a warm instance with 1k, 10k and 100k
 //! terms against the same code natively; the lexicon's `configure` time and
 //! linear memory (a bare store with a counting limiter); and the latency and
-//! throughput of secrecy + pii + lexicon (1k terms) together on ~20 KB items.
+//! throughput of secrecy + pii + lexicon (1k terms) together on ~20 KB items;
+//! and pii alone on the personal-data corpus (`scripts/pii_corpus.py`:
+//! passports and permits, home addresses, 15-digit and grouped IDs, +86
+//! mobiles, disguised mailboxes), with its findings by kind.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -287,8 +290,86 @@ fn main() {
         o.plugins.iter().map(|r| format!("{} {} µs", r.name, r.micros)).collect::<Vec<_>>().join(", ")
     };
     out.push_str(&format!("\nOne ~20 KB item, per plugin: {per_plugin}.\n"));
+    pii_corpus(
+        &mut out,
+        &host,
+        &settings,
+        &tmp,
+        &dist,
+        &flag("--pii-corpus").map_or_else(|| ws.join("corpus-pii"), PathBuf::from),
+    );
     let _ = std::fs::remove_dir_all(&tmp);
     print!("{out}");
+}
+
+/// pii alone on the personal-data corpus, on a warm instance: throughput,
+/// per-item latency and the findings by kind (the kinds of issue 20 first).
+fn pii_corpus(
+    out: &mut String,
+    host: &std::sync::Arc<PluginHost>,
+    settings: &PluginSettings,
+    tmp: &Path,
+    dist: &Path,
+    corpus: &Path,
+) {
+    let Ok(text) = std::fs::read_to_string(corpus.join("items.jsonl")) else {
+        out.push_str("\n(`corpus-pii/` missing: `python3 scripts/pii_corpus.py --out corpus-pii`.)\n");
+        return;
+    };
+    let items: Vec<ReviewItem> = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let mut item = ReviewItem::new(format!("p{i}"), v["body"].as_str().unwrap_or(""));
+            item.title = v["title"].as_str().unwrap_or("").to_owned();
+            item
+        })
+        .collect();
+    let bytes: usize = items.iter().map(|i| i.title.len() + i.body.len()).sum();
+    let pipeline =
+        Pipeline::with_host(host.clone(), settings, policy(tmp, "pii-corpus", &[entry(dist, "pii", "")])).unwrap();
+    let generation = pipeline.current();
+    let plugin = generation.plugins().next().unwrap();
+    for item in items.iter().take(20) {
+        black_box(plugin.review_item(item).unwrap());
+    }
+    let mut took = Duration::MAX;
+    let mut lat = Vec::new();
+    let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+    for pass in 0..3 {
+        let t = Instant::now();
+        for item in &items {
+            let one = Instant::now();
+            let found = plugin.review_item(black_box(item)).unwrap();
+            lat.push(one.elapsed());
+            if pass == 0 {
+                for f in found {
+                    *kinds.entry(f.kind.clone()).or_default() += 1;
+                }
+            }
+        }
+        took = took.min(t.elapsed());
+    }
+    lat.sort();
+    let first = ["passport", "address", "id_number", "mobile", "email"];
+    let mut by_kind: Vec<String> =
+        first.iter().map(|k| format!("{k} {}", kinds.get(*k).copied().unwrap_or(0))).collect();
+    by_kind.extend(kinds.iter().filter(|(k, _)| !first.contains(&k.as_str())).map(|(k, n)| format!("{k} {n}")));
+    out.push_str("\n### pii on the personal-data corpus (`scripts/pii_corpus.py`)\n\n");
+    out.push_str(&format!(
+        "{} items ({:.0} KB; rosters, 出访 lists, 处罚决定, 信访 replies, 执行 notices, tables), `LoadedPlugin::review_item` on a warm instance, best of 3 passes.\n\n",
+        items.len(),
+        bytes as f64 / 1e3
+    ));
+    out.push_str("| throughput | p50 per item | p99 per item | findings by kind |\n|---:|---:|---:|---|\n");
+    out.push_str(&format!(
+        "| {:.1} MB/s | {:.0} µs | {:.0} µs | {} |\n",
+        bytes as f64 / took.as_secs_f64() / 1e6,
+        percentile(&lat, 0.5).as_secs_f64() * 1e6,
+        percentile(&lat, 0.99).as_secs_f64() * 1e6,
+        by_kind.join(", ")
+    ));
 }
 
 /// `--loop SECONDS [--plugin NAME]`: reviews the ~20 KB items with secrecy +

@@ -90,6 +90,15 @@ fn detection(ws: &Path, args: &[String]) -> Result<String> {
             bail!("make_corpus.py failed");
         }
     }
+    // The personal-data corpus of issue 20 (pii alone, WASM side).
+    let status = Command::new("python3")
+        .args(["scripts/pii_corpus.py", "--out", "corpus-pii"])
+        .current_dir(ws)
+        .status()
+        .context("run scripts/pii_corpus.py")?;
+    if !status.success() {
+        bail!("scripts/pii_corpus.py failed");
+    }
     // Bounded: a few MB of the corpus, the same items on both sides.
     let max_bytes = if args.iter().any(|a| a == "--quick") { "1000000" } else { "3000000" };
     eprintln!("running the detection benchmark, native side (release build) ...");

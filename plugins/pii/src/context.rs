@@ -17,9 +17,15 @@ pub enum Label {
     Phone,
     /// 统一社会信用代码.
     CreditCode,
-    /// Something that is not personal data: 编号, 流水号, 档案号, 批号...
+    /// Something that is not personal data: 编号, 流水号, 档案号, 批号...,
+    /// and any other "…号" word right before the number.
     Reference,
+    /// A passport or travel permit (`permit::PERMIT_LABELS`).
+    Permit(Permit),
 }
+
+use crate::permit::{PERMIT_LABELS, Permit};
+use crate::table;
 
 /// Label words, most specific first where one contains another.
 const LABELS: &[(&str, Label)] = &[
@@ -73,6 +79,11 @@ const LABELS: &[(&str, Label)] = &[
     ("借记卡", Label::Card),
     ("信用卡", Label::Card),
     ("社保卡", Label::Card),
+    ("微信", Label::Phone),
+    ("合同", Label::Reference),
+    ("批件", Label::Reference),
+    ("批复", Label::Reference),
+    ("团组", Label::Reference),
 ];
 
 /// Words that tie a number to a natural person (for a Luhn-failing card).
@@ -123,15 +134,22 @@ fn window_start(text: &str, pos: usize) -> usize {
     start
 }
 
+/// The clause before byte `pos` (as far back as a label may stand).
+pub fn clause_before(text: &str, pos: usize) -> &str {
+    &text[window_start(text, pos)..pos]
+}
+
 /// The nearest label before byte `pos` in its clause.
 pub fn label_before(text: &str, pos: usize) -> Option<Label> {
     let window = &text[window_start(text, pos)..pos];
     nearest_label(window)
 }
 
-fn nearest_label(window: &str) -> Option<Label> {
+/// The nearest label at the end of `window` (the text before a number).
+pub fn nearest_label(window: &str) -> Option<Label> {
     let mut best: Option<(usize, usize, Label)> = None; // (end, len, label)
-    for (word, label) in LABELS {
+    let words = LABELS.iter().copied().chain(PERMIT_LABELS.iter().map(|(w, p)| (*w, Label::Permit(*p))));
+    for (word, label) in words {
         if let Some(at) = window.rfind(word) {
             let end = at + word.len();
             let better = match best {
@@ -139,17 +157,31 @@ fn nearest_label(window: &str) -> Option<Label> {
                 Some((e, l, _)) => end > e || (end == e && word.len() > l),
             };
             if better {
-                best = Some((end, word.len(), *label));
+                best = Some((end, word.len(), label));
             }
         }
+    }
+    // A "…号" word right before the number names what it is: when it is not
+    // the nearest label itself (身份证号, 护照号, 卡号), the number is some
+    // other thing's number (合同号, 批件号, 任务号...). Not "两个号码".
+    let tail = window.trim_end_matches([':', ' ', '(', '为', '是']);
+    if let Some(stem) = tail.strip_suffix('号')
+        && stem.ends_with(|c: char| !c.is_ascii() && !"个的该此其各".contains(c))
+        && best.is_none_or(|(e, _, _)| e < stem.len())
+    {
+        return Some(Label::Reference);
     }
     best.map(|(_, _, l)| l)
 }
 
 /// For a number on a table row without a label of its own: the labels of
-/// the nearest header line above (a line with label words and no long
-/// number), within 30 lines.
+/// its column's header cell, or, when the row does not line up with a
+/// header, of the nearest header line above (a line with label words and no
+/// long number), within 30 lines.
 pub fn column_labels(text: &str, pos: usize) -> Vec<Label> {
+    if let Some((cell, _)) = table::header_of(text, pos) {
+        return nearest_label(cell).into_iter().collect();
+    }
     let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
     let mut out = Vec::new();
     for line in text[..line_start].lines().rev().take(30) {
@@ -198,6 +230,11 @@ mod tests {
         assert_eq!(label("联系电话:#"), Some(Label::Phone));
         assert_eq!(label("身份证号码。下一句#"), None);
         assert_eq!(label("今天天气很好#"), None);
+        assert_eq!(label("护照号码:#"), Some(Label::Permit(Permit::Passport)));
+        assert_eq!(label("护照办理完毕,合同号:#"), Some(Label::Reference));
+        assert_eq!(label("出访批件号#"), Some(Label::Reference));
+        assert_eq!(label("手机号#"), Some(Label::Phone));
+        assert_eq!(label("两个号码#"), None);
     }
 
     #[test]

@@ -1,15 +1,19 @@
-//! The text-shaped detectors: e-mail addresses, QQ and WeChat ids, plate
-//! numbers, home addresses finer than 乡镇/街道, and PIPL §28 sensitive
+//! The text-shaped detectors: e-mail addresses (also written to dodge
+//! harvesters), QQ and WeChat ids, plate numbers, a person's home address
+//! (the decision is `address`'s), and PIPL §28 sensitive
 //! categories tied to an identifiable person.
 //!
 //! All patterns run on the normalised, lower-cased text. QQ, WeChat and
 //! plates are only reported after their label (QQ号, 微信号, 车牌), because
-//! bare digit or letter runs are too ambiguous; addresses only after a
-//! personal label (住址, 住所, 家住 ...), never an office's 地址.
+//! bare digit or letter runs are too ambiguous; addresses only after an
+//! address label or under an address column, when `address` decides the
+//! address is a natural person's.
 
 use std::ops::Range;
 
 use regex::Regex;
+
+use crate::{address, table};
 
 /// Compiled once per detector.
 #[derive(Debug)]
@@ -19,36 +23,10 @@ pub struct Patterns {
     wechat: Regex,
     plate: Regex,
     address: Regex,
-    fine_address: Regex,
-    coarse_end: Regex,
     person: Regex,
     minor: Regex,
     triggers: Triggers,
 }
-
-/// Words that make the subject of a clause an organisation.
-const ORGANISATIONS: &[&str] = &[
-    "公司",
-    "企业",
-    "集团",
-    "厂",
-    "店",
-    "合作社",
-    "中心",
-    "协会",
-    "学会",
-    "学校",
-    "医院",
-    "机构",
-    "单位",
-    "事务所",
-    "委员会",
-    "政府",
-    "局",
-    "银行",
-    "经营部",
-    "门市部",
-];
 
 /// PIPL §28 categories and the words that reveal them about a person (in
 /// the order a regex alternation of them would try them), and the
@@ -91,10 +69,96 @@ const MINOR: (&str, &str) = ("未成年人", r"(?:^|[^0-9])(?:[1-9]|1[0-3])(?:�
 const QQ_LABELS: &[&str] = &["qq"];
 const WECHAT_LABELS: &[&str] = &["微信"];
 const PLATE_LABELS: &[&str] = &["车牌", "号牌", "车辆"];
-const ADDRESS_LABELS: &[&str] =
-    &["家庭住址", "家庭地址", "现住址", "居住地址", "户籍地址", "户籍地", "住址", "住所", "家住", "现住"];
 /// What every e-mail match contains (its `@` or anti-spam spelling).
-const EMAIL_MARKS: &[&str] = &["@", "#", "(at)", "[at]"];
+const EMAIL_MARKS: &[&str] = &["@", "#", "(at)", "[at]", "{at}", " at "];
+/// Top-level domains accepted after the spelled-out ` at … dot …` form, which
+/// English words could otherwise imitate.
+const SPELLED_TLDS: &[&str] =
+    &["com", "cn", "net", "org", "edu", "gov", "info", "biz", "top", "xyz", "io", "me", "cc", "hk", "mo", "tw"];
+
+/// Header words of an organisation's column (单位地址, 企业名称).
+const ORG_HEADER_WORDS: &[&str] = &["单位", "企业", "公司", "机构", "名称", "办公", "项目", "场所", "经营"];
+
+/// A table about people: a 姓名 (or 户主) column and no organisation column.
+fn person_table(header: &str) -> bool {
+    (header.contains("姓名") || header.contains("户主")) && !ORG_HEADER_WORDS.iter().any(|w| header.contains(w))
+}
+
+/// A match spelled out with ` at ` or ` dot ` must end in a common
+/// top-level domain; other matches pass.
+fn spelled_ok(a: &str) -> bool {
+    let spelled = a.contains(" at ") || a.contains(" dot ");
+    !spelled || SPELLED_TLDS.iter().any(|d| a.ends_with(&format!(".{d}")) || a.ends_with(&format!(" {d}")))
+}
+
+/// Characters a text says stand for `@` (`将★换成@`, `#替换为@`).
+fn stand_ins(t: &str) -> Vec<char> {
+    let mut out = Vec::new();
+    for verb in ["换成@", "替换为@", "替换成@", "改为@", "改成@", "换为@"] {
+        for (at, _) in t.match_indices(verb) {
+            let c = t[..at].trim_end_matches(['"', '\'', '“', '”', '‘', '’']).chars().next_back();
+            if let Some(c) = c.filter(|c| !c.is_alphanumeric() && !c.is_whitespace() && *c != '@' && *c != '#')
+                && !out.contains(&c)
+            {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// The mailbox around a stand-in for `@` at byte `at`: a local part before,
+/// a dotted domain after.
+fn around(t: &str, at: usize, c: char) -> Option<Range<usize>> {
+    let local = |b: u8| b.is_ascii_alphanumeric() || b"._%+-".contains(&b);
+    let b = t.as_bytes();
+    let mut start = at;
+    while start > 0 && local(b[start - 1]) {
+        start -= 1;
+    }
+    let from = at + c.len_utf8();
+    let mut end = from;
+    while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'-' || b[end] == b'.') {
+        end += 1;
+    }
+    let domain = t[from..end].trim_end_matches('.');
+    let end = from + domain.len();
+    let tld = domain.rsplit('.').next().unwrap_or("");
+    let ok = start < at
+        && b[start].is_ascii_alphanumeric()
+        && domain.contains('.')
+        && tld.len() >= 2
+        && tld.bytes().all(|x| x.is_ascii_lowercase());
+    ok.then_some(start..end)
+}
+
+/// An e-mail match taken apart: where its local part ends and its domain
+/// with `(dot)`, ` dot ` … read as dots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailParts {
+    pub local_end: usize,
+    pub local: String,
+    pub domain: String,
+}
+
+impl EmailParts {
+    /// `local@domain`.
+    pub fn canonical(&self) -> String {
+        format!("{}@{}", self.local, self.domain)
+    }
+}
+
+/// Splits an e-mail match (normalised text) at its `@` or stand-in.
+pub fn email_parts(addr: &str) -> Option<EmailParts> {
+    let local_end = addr.find(|c: char| !(c.is_ascii_alphanumeric() || "._%+-".contains(c)))?;
+    let rest = addr[local_end..].trim_start();
+    let rest = ["(at)", "[at]", "{at}", "at ", "@", "#"]
+        .iter()
+        .find_map(|s| rest.strip_prefix(s))
+        .unwrap_or_else(|| rest.get(rest.chars().next().map_or(0, char::len_utf8)..).unwrap_or(""));
+    let domain = rest.trim().replace("(dot)", ".").replace("[dot]", ".").replace(" dot ", ".").replace(' ', "");
+    Some(EmailParts { local_end, local: addr[..local_end].to_owned(), domain })
+}
 
 /// Longer than any match of the label-led patterns (with the character
 /// after it): a match starting at a label is found in a window this long.
@@ -150,12 +214,12 @@ impl Triggers {
             (QQ_LABELS, Trigger::Qq),
             (WECHAT_LABELS, Trigger::Wechat),
             (PLATE_LABELS, Trigger::Plate),
-            (ADDRESS_LABELS, Trigger::Address),
             (EMAIL_MARKS, Trigger::Email),
             (&["岁"][..], Trigger::Age),
         ] {
             words.extend(list.iter().map(|w| (w, t)));
         }
+        words.extend(address::LABELS.iter().map(|(w, _)| (w, Trigger::Address)));
         let mut words: Vec<(char, &'static str, Trigger)> =
             words.into_iter().map(|(w, t)| (w.chars().next().expect("non-empty word"), *w, t)).collect();
         words.sort_by_key(|(c, _, _)| *c);
@@ -236,18 +300,20 @@ impl Patterns {
     pub fn new() -> Patterns {
         let re = |s: &str| Regex::new(s).expect("built-in pattern compiles");
         Patterns {
-            // `@`, or the anti-spam spellings `(at)`, `[at]` and `#`.
-            email: re(r"[a-z0-9][a-z0-9._%+-]*(?:@| ?\(at\) ?| ?\[at\] ?|#)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}"),
+            // `@`, or the anti-spam spellings `(at)`, `[at]`, `{at}`, `#` and
+            // ` at `, with `.` or `(dot)`, `[dot]`, ` dot ` in the domain.
+            email: re(
+                r"[a-z0-9][a-z0-9._%+-]*(?:@| ?\(at\) ?| ?\[at\] ?| ?\{at\} ?| ?# ?| at )[a-z0-9-]+(?:(?:\.| ?\(dot\) ?| ?\[dot\] ?| dot )[a-z0-9-]+)*(?:\.| ?\(dot\) ?| ?\[dot\] ?| dot )[a-z]{2,}",
+            ),
             qq: re(r"qq(?:号码|号)?[ ]?[:]?[ ]?([1-9][0-9]{4,10})(?:[^0-9]|$)"),
             wechat: re(r"(?:微信号|微信)[ ]?[:][ ]?([a-z][-_a-z0-9]{5,19})(?:[^-_a-z0-9]|$)"),
             plate: re(
                 r"(?:车牌|号牌|车辆)[^\n。;]{0,12}?([京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][a-hj-np-z][·.]?[a-hj-np-z0-9]{4}[a-hj-np-z0-9挂学警]{1,2})(?:[^a-z0-9]|$)",
             ),
-            address: re(
-                r"(?:家庭住址|家庭地址|现住址|居住地址|户籍地址|户籍地|住址|住所|家住|现住)[:]?[ ]?([^\n,;。()]{4,40})",
-            ),
-            fine_address: re(r"[0-9一二三四五六七八九十]+(?:号楼|号院|号|幢|栋|单元|室|组|弄|巷|户|排|层)"),
-            coarse_end: re(r"(?:街道|镇|乡|社区|区|县|市)"),
+            address: re(&format!(
+                r"(?:{})[:]?[ ]?([^\n\t,;。()]{{4,40}})",
+                address::LABELS.iter().map(|(w, _)| *w).collect::<Vec<_>>().join("|")
+            )),
             person: re(
                 r"(?:姓名|当事人|申请人|被申请人|患者|村民|户主|学生|职工|举报人|投诉人|家属|经营者)[:]?[ ]?\p{Han}{2,4}",
             ),
@@ -261,12 +327,25 @@ impl Patterns {
         self.triggers.scan(t)
     }
 
-    /// E-mail address spans.
+    /// E-mail address spans: the patterns above, and an address written
+    /// with any other stand-in for `@` that the text explains (`将★换成@`).
     pub fn emails(&self, t: &str, hits: &Hits) -> Vec<Range<usize>> {
         if !hits.email {
             return Vec::new();
         }
-        self.email.find_iter(t).map(|m| m.range()).collect()
+        let mut out: Vec<Range<usize>> =
+            self.email.find_iter(t).filter(|m| spelled_ok(m.as_str())).map(|m| m.range()).collect();
+        for c in stand_ins(t) {
+            for (at, _) in t.match_indices(c) {
+                if let Some(r) = around(t, at, c)
+                    && !out.iter().any(|o| o.start < r.end && r.start < o.end)
+                {
+                    out.push(r);
+                }
+            }
+        }
+        out.sort_by_key(|r| r.start);
+        out
     }
 
     /// QQ, WeChat and plate findings: (rule, kind, span, message).
@@ -302,25 +381,64 @@ impl Patterns {
         out
     }
 
-    /// Personal addresses with a part finer than 乡镇/街道: (span, suggestion).
+    /// A natural person's addresses, down to a house part: (span, suggestion).
     pub fn addresses(&self, t: &str, hits: &Hits) -> Vec<(Range<usize>, String)> {
-        let mut out = Vec::new();
+        use address::{LabelKind, Subject};
+        let mut out: Vec<(Range<usize>, String)> = Vec::new();
         for c in captures_at_candidates(&self.address, t, &hits.address) {
-            let m = c.get(1).expect("group");
-            let addr = m.as_str();
-            let Some(fine) = self.fine_address.find(addr) else {
+            let (m, v) = (c.get(0).expect("group 0"), c.get(1).expect("group 1"));
+            let Some(kind) = address::label_kind(t[m.start()..v.start()].trim_end_matches([':', ' '])) else {
                 continue;
             };
-            // An enterprise's or an organ's 住所 is public registration data,
-            // not a home address: skip when the clause is about one.
-            let line_start = t[..m.start()].rfind(['\n', '。', ';']).map_or(0, |i| i + 1);
-            let subject = &t[line_start..m.start()];
-            if ORGANISATIONS.iter().any(|o| subject.contains(o)) {
+            if address::org_prefix(t, m.start()) {
                 continue;
             }
-            let keep = self.coarse_end.find_iter(&addr[..fine.start()]).last().map_or(0, |e| e.end());
-            out.push((m.range(), format!("{}（详细地址略）", &addr[..keep])));
+            if kind == LabelKind::Bare && !t[..m.start()].ends_with([',', '、', ' ', '(', ':']) {
+                continue;
+            }
+            let need_place = matches!(kind, LabelKind::Bare | LabelKind::Plain);
+            let Some(span) = address::value_span(t, v.range(), need_place) else { continue };
+            let who = address::subject(t, m.start(), kind == LabelKind::Domicile);
+            let person = match kind {
+                LabelKind::Residence | LabelKind::Domicile => who != Subject::Organisation,
+                LabelKind::Plain => {
+                    who == Subject::Person
+                        || (who == Subject::Unknown
+                            && table::header_of(t, m.start()).is_some_and(|(_, h)| person_table(h)))
+                }
+                LabelKind::Bare => who == Subject::Person,
+            };
+            if person {
+                let s = address::suggestion(&t[span.clone()]);
+                out.push((span, s));
+            }
         }
+        // Cells under an address column.
+        let mut seen: Vec<(usize, usize)> = Vec::new();
+        for &p in &hits.address {
+            let Some((_, kind)) = address::LABELS.iter().find(|(w, _)| t[p..].starts_with(w)) else { continue };
+            let Some((start, col)) = table::header_column(t, p) else { continue };
+            if kind == &LabelKind::Bare || seen.contains(&(start, col)) {
+                continue;
+            }
+            seen.push((start, col));
+            let header = &t[table::line_at(t, start)];
+            let cell = &header[table::cells(header)[col].clone()];
+            let org_cell = ORG_HEADER_WORDS.iter().any(|w| cell.contains(w));
+            if org_cell || (kind == &LabelKind::Plain && !person_table(header)) {
+                continue;
+            }
+            for r in table::column_below(t, start, col) {
+                if out.iter().any(|(o, _)| o.start < r.end && r.start < o.end) {
+                    continue;
+                }
+                if let Some(span) = address::value_span(t, r, false) {
+                    let s = address::suggestion(&t[span.clone()]);
+                    out.push((span, s));
+                }
+            }
+        }
+        out.sort_by_key(|(r, _)| r.start);
         out
     }
 
@@ -398,7 +516,9 @@ mod tests {
         let hits = p.scan(t);
         let ranges = |re: &Regex| re.find_iter(t).map(|m| m.range()).collect::<Vec<_>>();
         let groups = |re: &Regex| re.captures_iter(t).map(|c| c.get(1).unwrap().range()).collect::<Vec<_>>();
-        assert_eq!(p.emails(t, &hits), ranges(&r.email), "emails in {t:?}");
+        let emails: Vec<Range<usize>> =
+            r.email.find_iter(t).filter(|m| spelled_ok(m.as_str())).map(|m| m.range()).collect();
+        assert_eq!(p.emails(t, &hits), emails, "emails in {t:?}");
         let contacts: Vec<Range<usize>> = p.contacts(t, &hits).into_iter().map(|c| c.2).collect();
         let want: Vec<Range<usize>> = [&r.qq, &r.wechat, &r.plate].into_iter().flat_map(groups).collect();
         assert_eq!(contacts, want, "contacts in {t:?}");
@@ -420,7 +540,8 @@ mod tests {
         let words: Vec<&str> = CATEGORIES
             .iter()
             .flat_map(|(_, l)| l.iter().copied())
-            .chain(QQ_LABELS.iter().chain(WECHAT_LABELS).chain(PLATE_LABELS).chain(ADDRESS_LABELS).copied())
+            .chain(QQ_LABELS.iter().chain(WECHAT_LABELS).chain(PLATE_LABELS).copied())
+            .chain(address::LABELS.iter().map(|(w, _)| *w))
             .chain([
                 "精神",
                 "信仰",
@@ -441,6 +562,10 @@ mod tests {
                 "@",
                 "(at)",
                 "[at]",
+                " at ",
+                " dot ",
+                "(dot)",
+                "126",
                 "#",
                 "zhang.san",
                 "example.com",

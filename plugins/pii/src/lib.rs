@@ -1,8 +1,10 @@
 //! Personal-information detection for texts about to be published
-//! (PII-001..010 of the default policy): resident ID numbers, mobile
-//! numbers, bank cards, e-mail addresses, QQ and WeChat ids, plate numbers,
-//! home addresses finer than 乡镇/街道, PIPL §28 sensitive categories tied to
-//! a person, 统一社会信用代码, and the quality of masks already applied.
+//! (PII-001..011 of the default policy): resident ID numbers (18 digits, and
+//! first-generation 15-digit ones), mobile numbers, bank cards, e-mail
+//! addresses (also written to dodge harvesters), QQ and WeChat ids, plate
+//! numbers, passport and travel-permit numbers, a person's home address down
+//! to the street or house number, PIPL §28 sensitive categories tied to a
+//! person, 统一社会信用代码, and the quality of masks already applied.
 //!
 //! Detection is validation first, context second: a number is reported
 //! because it passes its check (GB 11643, Luhn, 号段, GB 32100), and context
@@ -10,18 +12,23 @@
 //! number introduced as an ID or a person's card that fails its check is
 //! still reported (warn), a number introduced as 编号/流水号/档案号 is not.
 //! Everything runs on the normalised text (`textnorm`, layout kept), and
-//! spans are mapped back to the original bytes.
+//! spans are mapped back to the original bytes. Tables pasted as text are
+//! read by column: a header row (姓名 身份证号 住址 护照号) labels the cells
+//! below it (`table`).
 //!
 //! This module owns the configuration and the findings; [`PiiPlugin`] maps
 //! them to the plugin contract. Component exports are generated only for
 //! `wasm32`, so native tools can link the crate.
 
+mod address;
 mod checks;
 mod context;
 mod extra;
 mod mask;
 mod numbers;
+mod permit;
 mod plugin;
+mod table;
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -32,6 +39,7 @@ use textnorm::{Normalized, Options};
 pub use checks::{IdShape, credit_code_ok, id_check_char, id18, luhn_ok, mobile_ok};
 pub use context::Label;
 pub use mask::MaskProfile;
+pub use permit::Permit;
 pub use plugin::PiiPlugin;
 
 use context::{column_labels, label_before, person_linked};
@@ -48,11 +56,11 @@ pub enum Severity {
 /// One piece of personal information found in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// Rule id, `PII-001` ... `PII-010`.
+    /// Rule id, `PII-001` ... `PII-011`.
     pub rule: &'static str,
     /// Shared vocabulary kind (`id_number`, `mobile`, `bank_card`, `email`,
-    /// `credit_code`) or one of this plugin's extra kinds (`qq`, `wechat`,
-    /// `plate`, `address`, `sensitive_category`, `mask_quality`).
+    /// `credit_code`, `passport`, `address`) or one of this plugin's extra
+    /// kinds (`qq`, `wechat`, `plate`, `sensitive_category`, `mask_quality`).
     pub kind: &'static str,
     pub severity: Severity,
     /// UTF-8 byte range into the original text.
@@ -65,19 +73,25 @@ pub struct Finding {
 
 /// The rules this plugin implements: (id, kind, default severity, description).
 pub const RULES: &[(&str, &str, Severity, &str)] = &[
-    ("PII-001", "id_number", Severity::Block, "居民身份证号码（GB 11643 校验通过）未遮蔽"),
-    ("PII-002", "id_number", Severity::Warn, "身份证语境中校验不通过的号码或15位旧号码"),
+    (
+        "PII-001",
+        "id_number",
+        Severity::Block,
+        "居民身份证号码未遮蔽（18位 GB 11643 校验通过，或15位第一代号码地区码与出生日期有效）",
+    ),
+    ("PII-002", "id_number", Severity::Warn, "身份证语境中校验不通过的号码"),
     ("PII-003", "mobile", Severity::Warn, "手机号码（按号段识别）"),
     ("PII-004", "bank_card", Severity::Block, "银行卡号（Luhn 校验通过；个人账户语境中校验不通过为提醒）"),
-    ("PII-005", "address", Severity::Warn, "细化到乡镇/街道以下的个人住址"),
+    ("PII-005", "address", Severity::Block, "自然人的住址细化到街道、门牌（机关、企业、场所地址不在此列）"),
     ("PII-006", "sensitive_category", Severity::Block, "与特定个人关联的敏感个人信息（个人信息保护法第二十八条）"),
     ("PII-008", "email", Severity::Warn, "电子邮箱、QQ号、微信号、车牌号（gov.cn 机构邮箱为提示）"),
     ("PII-009", "mask_quality", Severity::Block, "遮蔽不当：仍显示出生日期，或同一号码两处遮蔽位置不同可拼合还原"),
     ("PII-010", "credit_code", Severity::Info, "统一社会信用代码（GB 32100 校验通过，机构代码属公开信息）"),
+    ("PII-011", "passport", Severity::Block, "护照、港澳台居民来往内地（大陆）通行证、往来港澳台通行证号码"),
 ];
 
 /// Kinds beyond the shared vocabulary.
-pub const EXTRA_KINDS: &[&str] = &["qq", "wechat", "plate", "address", "sensitive_category", "mask_quality"];
+pub const EXTRA_KINDS: &[&str] = &["qq", "wechat", "plate", "sensitive_category", "mask_quality"];
 
 /// The plugin's configuration (JSON, given once per instance).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -110,6 +124,8 @@ pub const CONFIG_SCHEMA: &str = r#"{
         "card_head": {"type": "integer", "minimum": 0, "maximum": 6, "default": 4},
         "card_tail": {"type": "integer", "minimum": 0, "maximum": 4, "default": 4},
         "email_head": {"type": "integer", "minimum": 0, "default": 2},
+        "permit_head": {"type": "integer", "minimum": 0, "maximum": 2, "default": 1},
+        "permit_tail": {"type": "integer", "minimum": 0, "maximum": 2, "default": 1},
         "mask_char": {"type": "string", "minLength": 1, "maxLength": 1, "default": "*"}
       }
     },
@@ -186,10 +202,11 @@ impl Detector {
         let emails = self.extra.emails(t, &hits);
         for e in &emails {
             let addr = &t[e.clone()];
-            if self.allow_text.contains(addr) {
+            let Some(parts) = extra::email_parts(addr) else { continue };
+            if self.allow_text.contains(addr) || self.allow_text.contains(&parts.canonical()) {
                 continue;
             }
-            let domain = addr.rsplit(['@', ')', ']', '#']).next().unwrap_or("").trim();
+            let domain = parts.domain.as_str();
             let org = domain == "gov.cn" || domain.ends_with(".gov.cn");
             let (severity, message) = if org {
                 (Severity::Info, "政府机构（gov.cn）邮箱属公开的工作联系方式，仅作提示。".to_owned())
@@ -208,13 +225,17 @@ impl Detector {
                     "email",
                     severity,
                     message,
-                    Some(self.config.mask.email(addr)),
+                    Some(self.config.mask.email(
+                        &norm.original()[norm.original_span(e.start..e.start + parts.local_end)],
+                        &norm.original()[norm.original_span(e.start + parts.local_end..e.end)],
+                    )),
                 ),
             ));
         }
         let in_email = |r: &Range<usize>| emails.iter().any(|e| e.start <= r.start && r.end <= e.end);
 
         self.credit_codes(&norm, &mut found);
+        self.permits(&norm, &mut found);
         self.numbers(&norm, &in_email, &mut found);
         self.masks(&norm, &mut found);
         for (rule, kind, r, message) in self.extra.contacts(t, &hits) {
@@ -224,10 +245,10 @@ impl Detector {
             found.push((r.clone(), self.finding(&norm, r, rule, kind, Severity::Warn, message, None)));
         }
         for (r, suggestion) in self.extra.addresses(t, &hits) {
-            let msg = "含有细化到门牌（号、幢、单元、室、组）的个人住址。公开时住址只应保留到乡镇/街道一级（地方政府网站个人信息保护规定）。";
+            let msg = "含有自然人的住址（细化到街道、门牌、楼栋或房号）。住址属于个人信息，公示时只应保留到县（区）、乡镇或街道一级（《个人信息保护法》第二十五条、《政府信息公开条例》第十五条）。";
             found.push((
                 r.clone(),
-                self.finding(&norm, r, "PII-005", "address", Severity::Warn, msg.into(), Some(suggestion)),
+                self.finding(&norm, r, "PII-005", "address", Severity::Block, msg.into(), Some(suggestion)),
             ));
         }
         if !self.config.skip_sensitive_categories {
@@ -298,6 +319,21 @@ impl Detector {
         }
     }
 
+    fn permits(&self, norm: &Normalized<'_>, found: &mut Vec<(Range<usize>, Finding)>) {
+        for (r, p) in permit::find(norm.text()) {
+            let original = &norm.original()[norm.original_span(r.clone())];
+            let msg = format!(
+                "含有{}号码。护照和往来港澳台通行证号码是个人身份证件信息，公示时不得公开，请遮蔽（仅保留首尾字符）或删除。",
+                p.name_zh()
+            );
+            let suggestion = self.config.mask.permit(original);
+            found.push((
+                r.clone(),
+                self.finding(norm, r, "PII-011", "passport", Severity::Block, msg, Some(suggestion)),
+            ));
+        }
+    }
+
     fn numbers(
         &self,
         norm: &Normalized<'_>,
@@ -315,7 +351,22 @@ impl Detector {
                         continue;
                     }
                     let digits = numbers::digits(t, &groups[i..j]);
-                    if let Some(f) = self.classify(norm, r.clone(), &digits) {
+                    // Groups joined by hyphens to more digits before or after
+                    // are part of a longer number (an order or contract number).
+                    let glued = |a: &Range<usize>, b: &Range<usize>| &t[a.end..b.start] == "-";
+                    let inside = (i > 0 && glued(&groups[i - 1], &groups[i]))
+                        || (j < groups.len() && glued(&groups[j - 1], &groups[j]));
+                    let broken = t[r.clone()].contains('\n');
+                    if let Some(f) = self.classify(norm, r.clone(), &digits)
+                        && !(inside && f.kind == "mobile")
+                        && (!broken || f.kind == "id_number")
+                    {
+                        let r = if f.kind == "mobile" && digits.starts_with(b"86") && t[..r.start].ends_with('+') {
+                            r.start - 1..r.end
+                        } else {
+                            r
+                        };
+                        let f = Finding { span: norm.original_span(r.clone()), ..f };
                         found.push((r, f));
                         i = j;
                         matched = true;
@@ -376,12 +427,28 @@ impl Detector {
                 IdShape::BadCheck => None,
                 IdShape::NotId => self.card(norm, r.clone(), d, &note, reference, is(Label::Card)),
             },
-            15 if checks::id15_shape(d) && is(Label::Id) => f(
-                "PII-002",
-                "id_number",
+            15 if checks::id15_shape(d)
+                && !reference
+                && matches!(inline, None | Some(Label::Id))
+                && (inline.is_some()
+                    || columns.get_or_init(|| column_labels(t, r.start)).iter().all(|l| *l == Label::Id)) =>
+            {
+                f(
+                    "PII-001",
+                    "id_number",
+                    Severity::Block,
+                    format!(
+                        "含有未遮蔽的15位（第一代）居民身份证号码{note}：地区码和出生日期有效。公开前须遮蔽，且出生日期（第7至12位）不得可见。"
+                    ),
+                    Some(mask.id15(d)),
+                )
+            }
+            15 if d.starts_with(b"0086") && mobile_ok(&d[4..]) && !reference => f(
+                "PII-003",
+                "mobile",
                 Severity::Warn,
-                format!("含有15位（第一代）居民身份证号码{note}，属个人信息，公开前须遮蔽。"),
-                Some(mask.id(d)),
+                format!("含有手机号码（带国际冠码和国家代码）{note}。个人手机号属于个人信息，公开前请遮蔽。"),
+                Some(format!("0086 {}", mask.mobile(&d[4..]))),
             ),
             11 if mobile_ok(d) && !reference => f(
                 "PII-003",
@@ -397,7 +464,7 @@ impl Detector {
                 "mobile",
                 Severity::Warn,
                 format!("含有手机号码（带国家代码）{note}。个人手机号属于个人信息，公开前请遮蔽。"),
-                Some(mask.mobile(&d[2..])),
+                Some(format!("{}86 {}", if t[..r.start].ends_with('+') { "+" } else { "" }, mask.mobile(&d[2..]))),
             ),
             16..=19 => self.card(norm, r.clone(), d, &note, reference, is(Label::Card)),
             _ => None,

@@ -28,6 +28,10 @@ pub struct MaskProfile {
     pub card_tail: usize,
     /// Characters of an e-mail's local part left visible.
     pub email_head: usize,
+    /// Leading characters of a passport or permit number left visible (at most 2).
+    pub permit_head: usize,
+    /// Trailing characters of a passport or permit number left visible (at most 2).
+    pub permit_tail: usize,
     /// The masking character.
     pub mask_char: char,
 }
@@ -42,6 +46,8 @@ impl Default for MaskProfile {
             card_head: 4,
             card_tail: 4,
             email_head: 2,
+            permit_head: 1,
+            permit_tail: 1,
             mask_char: '*',
         }
     }
@@ -60,6 +66,9 @@ impl MaskProfile {
         }
         if self.card_head > 6 || self.card_tail > 4 {
             return Some("mask profile leaves too many card digits visible (card_head <= 6, card_tail <= 4)".into());
+        }
+        if self.permit_head > 2 || self.permit_tail > 2 {
+            return Some("mask profile leaves too many passport or permit characters visible (permit_head <= 2, permit_tail <= 2)".into());
         }
         if self.mask_char.is_ascii_alphanumeric() {
             return Some("mask character must not be a letter or digit".into());
@@ -83,6 +92,26 @@ impl MaskProfile {
         self.mask(digits, self.id_head, self.id_tail)
     }
 
+    /// Masked first-generation (15-digit) ID number: the birth date is
+    /// positions 7–12, so at most 3 trailing digits stay visible.
+    pub fn id15(&self, digits: &[u8]) -> String {
+        self.mask(digits, self.id_head, self.id_tail.min(3))
+    }
+
+    /// Masked passport or permit number, as written (letters keep their case):
+    /// the first and last characters stay, so a 公示 still shows which
+    /// document it was.
+    pub fn permit(&self, number: &str) -> String {
+        let chars: Vec<char> = number.chars().filter(|c| !c.is_whitespace()).collect();
+        let n = chars.len();
+        let head = self.permit_head.min(n);
+        let tail = self.permit_tail.min(n - head);
+        let mut out: String = chars[..head].iter().collect();
+        out.extend(std::iter::repeat_n(self.mask_char, n - head - tail));
+        out.extend(&chars[n - tail..]);
+        out
+    }
+
     /// Masked mobile number.
     pub fn mobile(&self, digits: &[u8]) -> String {
         self.mask(digits, self.mobile_head, self.mobile_tail)
@@ -93,15 +122,12 @@ impl MaskProfile {
         self.mask(digits, self.card_head, self.card_tail)
     }
 
-    /// Masked e-mail address: the local part's first characters, the domain.
-    pub fn email(&self, addr: &str) -> String {
-        match addr.split_once('@') {
-            Some((local, domain)) => {
-                let keep: String = local.chars().take(self.email_head).collect();
-                format!("{keep}{}@{domain}", self.mask_char.to_string().repeat(4))
-            }
-            None => addr.to_owned(),
-        }
+    /// Masked e-mail address: the local part's first characters, then the
+    /// separator and domain as written (`@163.com`, `(at)163.com`,
+    /// ` at 126 dot com`).
+    pub fn email(&self, local: &str, rest: &str) -> String {
+        let keep: String = local.chars().take(self.email_head).collect();
+        format!("{keep}{}{rest}", self.mask_char.to_string().repeat(4))
     }
 }
 
@@ -225,7 +251,12 @@ mod tests {
         assert_eq!(p.id(b"321183198506120412"), "3211**********0412");
         assert_eq!(p.mobile(b"13951287764"), "139****7764");
         assert_eq!(p.card(b"6222021103000123456"), "6222***********3456");
-        assert_eq!(p.email("zhangwei1988@163.com"), "zh****@163.com");
+        assert_eq!(p.email("zhangwei1988", "@163.com"), "zh****@163.com");
+        assert_eq!(p.email("zhangwei", " at 126 dot com"), "zh**** at 126 dot com");
+        assert_eq!(p.id15(b"320102800101123"), "3201********123");
+        assert_eq!(p.permit("E12345678"), "E*******8");
+        assert_eq!(p.permit("H1234567801"), "H*********1");
+        assert!(MaskProfile { permit_head: 3, ..MaskProfile::default() }.problem().is_some());
         assert!(p.problem().is_none());
         let unsafe_profile = MaskProfile { id_head: 10, ..MaskProfile::default() };
         assert!(unsafe_profile.problem().is_some());

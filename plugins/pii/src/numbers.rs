@@ -1,7 +1,8 @@
 //! Number candidates: runs of ASCII digits in the normalised text (so
 //! full-width digits and zero-width characters are already gone), joined
 //! across single spaces or hyphens the way people group numbers
-//! (`139 5128 7764`, `320102 19900101 1232`, `6222-0211-0300-0123-456`).
+//! (`139 5128 7764`, `320102 19900101 1232`, `6222-0211-0300-0123-456`),
+//! and across a line break (which only an ID number may span).
 //!
 //! A run glued to ASCII letters, to a mask character or to an `@` belongs to
 //! something else (a credit code, a masked number, a mailbox) and is not a
@@ -83,6 +84,12 @@ pub fn sequences(text: &str) -> Vec<Vec<Group>> {
                 j = k;
                 continue;
             }
+            // A number broken by a line break (`3201021990` / `03071234`):
+            // joined here, and only accepted as an ID number by the caller.
+            if let Some(k) = line_break(b, j) {
+                j = k;
+                continue;
+            }
             break;
         }
         let next = text[j..].chars().next();
@@ -102,6 +109,24 @@ pub fn sequences(text: &str) -> Vec<Vec<Group>> {
         i = j;
     }
     out
+}
+
+/// After a group ending at `j`: the start of a digit group on the next
+/// line (a line break with up to three spaces either side), if there is one.
+fn line_break(b: &[u8], j: usize) -> Option<usize> {
+    let mut k = j;
+    while k < b.len() && k - j < 3 && b[k] == b' ' {
+        k += 1;
+    }
+    if b.get(k) != Some(&b'\n') {
+        return None;
+    }
+    k += 1;
+    let after = k;
+    while k < b.len() && k - after < 3 && b[k] == b' ' {
+        k += 1;
+    }
+    b.get(k).is_some_and(u8::is_ascii_digit).then_some(k)
 }
 
 /// The digits (and a trailing `x`) of consecutive groups, upper-cased.
@@ -126,6 +151,8 @@ mod tests {
         assert_eq!(seqs("1    2"), vec![vec!["1"], vec!["2"]]);
         assert_eq!(seqs("139 - 5128  7764"), vec![vec!["139", "5128", "7764"]]);
         assert_eq!(seqs("6201021954 0827351x;"), vec![vec!["6201021954", "0827351x"]]);
+        assert_eq!(seqs("号码3201021990\n03071234"), vec![vec!["3201021990", "03071234"]]);
+        assert_eq!(seqs("1 2\n\n3"), vec![vec!["1", "2"], vec!["3"]]);
     }
 
     #[test]

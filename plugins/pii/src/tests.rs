@@ -60,7 +60,7 @@ fn pii_001_disguised_ids() {
 #[test]
 fn pii_002_bad_check_digit_in_id_context_warns() {
     check("申请人身份证号码：321183198506120413。", &[r#"PII-002 id_number warn "321183198506120413""#]);
-    check("身份证号：110105491231002", &[r#"PII-002 id_number warn "110105491231002""#]);
+    check("申请人身份证号码：11010519491231002Y。", &[]);
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn pii_003_mobiles() {
     check("联系人：刘海涛，联系电话：0511-87210345，13951287764。", &[r#"PII-003 mobile warn "13951287764""#]);
     check("手机139 5128 7764，或直接到局", &[r#"PII-003 mobile warn "139 5128 7764""#]);
     check("手机：１３９５１２８７７６４", &[r#"PII-003 mobile warn "１３９５１２８７７６４""#]);
-    check("电话+86 13951287764", &[r#"PII-003 mobile warn "86 13951287764""#]);
+    check("电话+86 13951287764", &[r#"PII-003 mobile warn "+86 13951287764""#]);
     check("手机：139-5128-7764。", &[r#"PII-003 mobile warn "139-5128-7764""#]);
     check("全市统一热线：12345，服务监督电话：400-828-1234。咨询电话：0512-66881234。", &[]);
     check(
@@ -134,8 +134,8 @@ fn pii_008_qq_wechat_plates() {
 
 #[test]
 fn pii_005_addresses() {
-    check("住所：江城市东湖区幸福里8幢。", &[r#"PII-005 address warn "江城市东湖区幸福里8幢""#]);
-    check("家庭住址：南溪县城关镇建设路12号3单元", &[r#"PII-005 address warn "南溪县城关镇建设路12号3单元""#]);
+    check("住所：江城市东湖区幸福里8幢。", &[r#"PII-005 address block "江城市东湖区幸福里8幢""#]);
+    check("家庭住址：南溪县城关镇建设路12号3单元", &[r#"PII-005 address block "南溪县城关镇建设路12号3单元""#]);
     // coarse enough, or an office address
     check("身份证号：略；联系地址：江城市某街道。", &[]);
     check("办公地址：江城市人民路1号", &[]);
@@ -185,4 +185,150 @@ fn emoji_before_a_finding_keeps_byte_offsets() {
     let t = "🎉🎉联系手机13951287764";
     let f = Detector::new(Config::default()).unwrap().scan(t);
     assert_eq!(&t[f[0].span.clone()], "13951287764");
+}
+
+#[test]
+fn pii_001_first_generation_ids_block() {
+    check("姓名：赵某某，身份证号：320102800101123，", &[r#"PII-001 id_number block "320102800101123""#]);
+    // no label needed, like an 18-digit number: area code and date decide
+    check("被执行人钱某（110105491231002）逾期未履行。", &[r#"PII-001 id_number block "110105491231002""#]);
+    // a column so labelled
+    check("序号\t姓名\t公民身份号码\n1\t孙某\t330106750718451", &[r#"PII-001 id_number block "330106750718451""#]);
+    // decoys: month 13, day 32, no such province, labelled as another number
+    check("合同编号：320102801301123", &[]);
+    check("身份证号：320102800132123", &[]);
+    check("990102800101123号文件", &[]);
+    check("合同号320102800101123已备案。", &[]);
+    check("订单号：320102800101123", &[]);
+    check("序号\t姓名\t联系电话\n1\t孙某\t320102800101123", &[]);
+    // the mask keeps the birth date (positions 7–12) hidden
+    let f = Detector::new(Config::default()).unwrap().scan("身份证号：320102800101123");
+    assert_eq!(f[0].suggestion.as_deref(), Some("3201********123"));
+}
+
+#[test]
+fn pii_001_ids_grouped_broken_and_lower_case() {
+    check("申请人：钱某某（身份证号 320102 19900307 101x）", &[r#"PII-001 id_number block "320102 19900307 101x""#]);
+    check("身份证号：3201021990\n03071239", &[r#"PII-001 id_number block "3201021990\n03071239""#]);
+    check("身份证号：320102199003071239\n2 李某", &[r#"PII-001 id_number block "320102199003071239""#]);
+    // a table: a row ending in a card and the next row's 序号 are not one number
+    check(
+        "序号 姓名 银行卡号\n1 周永福 6222021103000123456\n2 李某 6222021103000123456",
+        &[r#"PII-004 bank_card block "6222021103000123456""#, r#"PII-004 bank_card block "6222021103000123456""#],
+    );
+    // already masked: what we ask for
+    check("身份证号：3201**********1239", &[]);
+}
+
+#[test]
+fn pii_003_mobiles_with_country_codes_and_hyphens() {
+    check("联系电话：+86 139 5128 7764。", &[r#"PII-003 mobile warn "+86 139 5128 7764""#]);
+    check("手机：0086-139-5128-7764", &[r#"PII-003 mobile warn "0086-139-5128-7764""#]);
+    check("手机：86-13951287764", &[r#"PII-003 mobile warn "86-13951287764""#]);
+    check("手机：139-5128-7764", &[r#"PII-003 mobile warn "139-5128-7764""#]);
+    let f = Detector::new(Config::default()).unwrap().scan("手机：+8613951287764");
+    assert_eq!(f[0].suggestion.as_deref(), Some("+86 139****7764"));
+    // digits inside a longer number are not a mobile
+    check("请凭2025-139-5128-7764-01号单据办理。", &[]);
+    check("订单号：202503139512877640。", &[]);
+    check("流水号 20251395128776412", &[]);
+    check("手机138****5678", &[]);
+}
+
+#[test]
+fn pii_008_disguised_mailboxes() {
+    check("电子邮件发送至 zhangwei_jc#163.com（发送时请将#换成@）", &[r#"PII-008 email warn "zhangwei_jc#163.com""#]);
+    check("邮箱：lihua(at)qq.com", &[r#"PII-008 email warn "lihua(at)qq.com""#]);
+    check("邮箱：lihua # qq.com", &[r#"PII-008 email warn "lihua # qq.com""#]);
+    check("邮箱：lihua[at]126[dot]com", &[r#"PII-008 email warn "lihua[at]126[dot]com""#]);
+    check("邮箱：wang.fang at 126 dot com，", &[r#"PII-008 email warn "wang.fang at 126 dot com""#]);
+    check("来信请寄 wangfang★sina.cn（★换成@）", &[r#"PII-008 email warn "wangfang★sina.cn""#]);
+    check("邮箱：xxgk at jiangcheng dot gov dot cn", &[r#"PII-008 email info "xxgk at jiangcheng dot gov dot cn""#]);
+    // English words around "at" are no mailbox
+    check("meeting at 3 dot points", &[]);
+    let f = Detector::new(Config::default()).unwrap().scan("邮箱：Zhang.Wei（at）163.com");
+    assert_eq!(f[0].suggestion.as_deref(), Some("Zh****（at）163.com"));
+}
+
+#[test]
+fn pii_011_passports_and_permits() {
+    check("李某某，市外办副主任，护照号码：E12345678，赴新加坡", &[r#"PII-011 passport block "E12345678""#]);
+    check("持因私护照（EF1260892）出境", &[r#"PII-011 passport block "EF1260892""#]);
+    check("港澳居民来往内地通行证号码：H1234567801。", &[r#"PII-011 passport block "H1234567801""#]);
+    check("台湾居民来往大陆通行证：01234567，", &[r#"PII-011 passport block "01234567""#]);
+    check("往来港澳通行证号 C12345678", &[r#"PII-011 passport block "C12345678""#]);
+    check(
+        "序号\t姓名\t护照号\n1\t张某\tG12345678\n2\t王某\tE87654321",
+        &[r#"PII-011 passport block "G12345678""#, r#"PII-011 passport block "E87654321""#],
+    );
+    // the mask keeps the first and last characters
+    let f = Detector::new(Config::default()).unwrap().scan("护照号码：E12345678");
+    assert_eq!(f[0].suggestion.as_deref(), Some("E*******8"));
+    let f =
+        Detector::from_json(r#"{"mask": {"permit_head": 2, "permit_tail": 2}}"#).unwrap().scan("回乡证：H1234567801");
+    assert_eq!(f[0].suggestion.as_deref(), Some("H1*******01"));
+}
+
+#[test]
+fn pii_011_look_alikes() {
+    // labelled as a project number in the same sentence
+    check("护照号码：E12345678，项目编号G20250318，在外5天。", &[r#"PII-011 passport block "E12345678""#]);
+    // a passport-shaped approval number
+    check("关于同意办理因公护照的批复（批复编号E12345678）", &[]);
+    check("出国任务批件号：G20250318", &[]);
+    // no label, or the wrong format for the document named
+    check("项目代码G20250318", &[]);
+    check("往来港澳通行证号码：E12345678", &[]);
+    // already masked
+    check("护照号码：E1234****", &[]);
+    check("护照号码：E*******8", &[]);
+}
+
+#[test]
+fn pii_005_residences_of_people() {
+    check(
+        "姓名：赵某某，家庭住址：江城市新城区幸福路12号3栋502室，联系电话",
+        &[r#"PII-005 address block "江城市新城区幸福路12号3栋502室""#],
+    );
+    check(
+        "当事人：孙某，男，1975年3月出生，住江南省江城市东湖区建设路88号2单元301室。",
+        &[r#"PII-005 address block "江南省江城市东湖区建设路88号2单元301室""#],
+    );
+    check("信访人：周某，联系地址：江城市东湖区五一路7号。", &[r#"PII-005 address block "江城市东湖区五一路7号""#]);
+    check("户籍地址：南溪县城关镇建设路12号", &[r#"PII-005 address block "南溪县城关镇建设路12号""#]);
+    check("经查，村民李某（住南溪县城关镇建设路12号）", &[r#"PII-005 address block "南溪县城关镇建设路12号""#]);
+    check("家庭住址：江城市新城区解放大道8号3-2-501，", &[r#"PII-005 address block "江城市新城区解放大道8号3-2-501""#]);
+    check("现住址：江城市柳林镇柳林村3组", &[r#"PII-005 address block "江城市柳林镇柳林村3组""#]);
+    check("被处罚人：吴某，住所地：江城市东湖区五一路7号", &[r#"PII-005 address block "江城市东湖区五一路7号""#]);
+    // a roster: the 住址 column
+    check(
+        "序号\t姓名\t家庭住址\t保障人数\n1\t钱某\t江城市新城区和平路5号1栋\t3",
+        &[r#"PII-005 address block "江城市新城区和平路5号1栋""#],
+    );
+    check("序号  姓名  地址\n1  吴某  江城市新城区和平路5号", &[r#"PII-005 address block "江城市新城区和平路5号""#]);
+    // the one-click mask keeps 市、区（县）、乡镇
+    let f = Detector::new(Config::default()).unwrap().scan("家庭住址：江城市新城区幸福路12号3栋502室");
+    assert_eq!(f[0].suggestion.as_deref(), Some("江城市新城区（详细地址略）"));
+}
+
+#[test]
+fn pii_005_organs_companies_and_sites_are_public() {
+    // an organ's address
+    check("监督电话：0511-87210000（江城市新城区民政局，地址：江城市新城区人民路1号）", &[]);
+    check("信函寄至江城市新城区人民路8号市住建局城建科（邮编212000）", &[]);
+    // a company's 住所 (a legal person's)
+    check("当事人：江城市某某商贸有限公司，住所：江城市东湖区人民路12号，法定代表人：张某。", &[]);
+    check("当事人：江城市某某商贸有限公司，法定代表人：张某，住所：江城市东湖区人民路12号。", &[]);
+    check("企业住所：江城市东湖区人民路12号", &[]);
+    // a site
+    check("项目地址：江城市新城区幸福路12号。施工地点：和平路5号。", &[]);
+    check("办理地点：江城市新城区幸福路社区服务中心（幸福路20号）。", &[]);
+    // an unlabelled address, a bare 住 outside a person's clause
+    check("请到户籍所在地社区居委会办理。", &[]);
+    check("全市保障性住房12万套，住建部门负责。", &[]);
+    // an organisation's table
+    check("序号\t单位名称\t地址\n1\t江城市图书馆\t江城市新城区文化路1号", &[]);
+    // only to the 街道 level, or masked: what a 公示 may show
+    check("家庭住址：江城市新城区幸福街道", &[]);
+    check("家庭住址：江城市新城区幸福路**号", &[]);
 }

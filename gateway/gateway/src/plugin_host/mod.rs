@@ -59,6 +59,8 @@ pub const SHARED_KINDS: &[&str] = &[
     "bank_card",
     "email",
     "credit_code",
+    "passport",
+    "address",
     "classification_marker",
     "attribute_conflict",
     "attribute_downgrade",
