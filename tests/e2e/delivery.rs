@@ -479,22 +479,18 @@ async fn redelivery_and_the_pull_feed(backend: Backend) {
     website.check_clean();
 
     // The pull channel (wechat) reads the feed with a channel token.
-    let channel_user = app.user("wechat-bot", &[Role::Channel], None).await;
-    let me = ok(channel_user.get("/api/v1/auth/me").await);
-    let token = ok(channel_user
-        .post(
-            "/api/v1/tokens",
-            &json!({"user_id": me["id"], "name": "wechat", "scopes": ["channel"], "channels": ["wechat"]}),
-        )
-        .await);
-    let bot = channel_user.with_token(token["token"].as_str().unwrap());
+    let account = app.channel_account("wechat-bot").await;
+    let bot = account.token(&["channel"], &["wechat"]).await;
     let (status, _) = t.publisher.get("/api/v1/channels/wechat/changes").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // A channel token is bound to its channels: one without a channel is not
     // issued, and the WeChat token neither reads nor confirms the website's
-    // events; the channel account's own session reads no channel.
-    let (status, body) =
-        channel_user.post("/api/v1/tokens", &json!({"user_id": me["id"], "name": "any", "scopes": ["channel"]})).await;
+    // events; a person's session (here the security administrator's) reads
+    // no channel.
+    let (status, body) = account
+        .security
+        .post("/api/v1/tokens", &json!({"user_id": account.id, "name": "any", "scopes": ["channel"]}))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.to_string().contains("至少一个发布渠道"), "{body}");
     let website_event = website.applied().iter().find(|e| e["item_id"] == a.as_str()).unwrap()["event_id"].clone();
@@ -503,7 +499,7 @@ async fn redelivery_and_the_pull_feed(backend: Backend) {
     assert!(body.to_string().contains("未绑定发布渠道"), "{body}");
     let (status, _) = bot.post("/api/v1/channels/website/confirm", &json!({"event_id": website_event})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = channel_user.get("/api/v1/channels/wechat/changes").await;
+    let (status, _) = account.security.get("/api/v1/channels/wechat/changes").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let page = ok(bot.get("/api/v1/channels/wechat/changes").await);
     let events = page["events"].as_array().unwrap().clone();
@@ -517,6 +513,9 @@ async fn redelivery_and_the_pull_feed(backend: Backend) {
 
     // Long poll: a request waiting on the cursor returns when the next item
     // is sealed.
+    // (Approved first: a sign-off may wait for a fresh TOTP step.)
+    let b = t.draft("关于2025年春节期间公共交通运营安排的通知", CHANNELS).await;
+    let digest_b = t.approve(&b, 1).await;
     let waiting = {
         let bot = bot.clone();
         let cursor = cursor.clone();
@@ -527,7 +526,7 @@ async fn redelivery_and_the_pull_feed(backend: Backend) {
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (b, _) = t.sealed_item("关于2025年春节期间公共交通运营安排的通知", CHANNELS).await;
+    t.seal(&b, &digest_b).await;
     let (page, waited) = waiting.await.unwrap();
     assert!(waited < Duration::from_secs(15), "{waited:?}");
     assert_eq!(kinds_of(page["events"].as_array().unwrap(), &b, "wechat"), vec![("publish".to_owned(), 1)]);
@@ -671,15 +670,7 @@ async fn two_gateways_share_the_work_and_wake_each_other(backend: Backend) {
     let (base_b, stop_b, task_b) = second_gateway(&app).await;
 
     // A channel reader long-polls gateway B while A seals.
-    let channel_user = app.user("site-bot", &[Role::Channel], None).await;
-    let me = ok(channel_user.get("/api/v1/auth/me").await);
-    let token = ok(channel_user
-        .post(
-            "/api/v1/tokens",
-            &json!({"user_id": me["id"], "name": "site", "scopes": ["channel"], "channels": ["website"]}),
-        )
-        .await);
-    let bot_b = channel_user.with_token(token["token"].as_str().unwrap()).rebased(&base_b);
+    let bot_b = app.channel_account("site-bot").await.token(&["channel"], &["website"]).await.rebased(&base_b);
     let start = ok(bot_b.get("/api/v1/channels/website/changes").await);
     let waiting = {
         let (bot_b, cursor) = (bot_b.clone(), start["cursor"].as_str().unwrap().to_owned());
@@ -819,15 +810,7 @@ fn atom_blocks(doc: &str) -> Vec<String> {
 async fn atom_and_json_feeds_show_publication_correction_and_tombstone(backend: Backend) {
     let app = spawn(backend).await;
     let t = Team::of(&app).await;
-    let channel_user = app.user("cms-bot", &[Role::Channel], None).await;
-    let me = ok(channel_user.get("/api/v1/auth/me").await);
-    let token = ok(channel_user
-        .post(
-            "/api/v1/tokens",
-            &json!({"user_id": me["id"], "name": "cms", "scopes": ["channel"], "channels": ["website"]}),
-        )
-        .await);
-    let cms = channel_user.with_token(token["token"].as_str().unwrap());
+    let cms = app.channel_account("cms-bot").await.token(&["channel"], &["website"]).await;
     // The pull feed's authentication: a channel token, a configured channel.
     for path in ["/api/v1/channels/website/feed.atom", "/api/v1/channels/website/feed.json"] {
         let (status, _) = t.publisher.get(path).await;

@@ -198,14 +198,7 @@ async fn issue_16_attachments_are_read_only_through_a_readable_item(backend: Bac
     let outsider = app.user("outsider1", &[Role::Drafter], Some("住建局")).await;
     let sharer = app.user("sharer1", &[Role::Drafter], Some("财政局")).await;
     let reviewer = app.user("reviewer1", &[Role::Reviewer], Some("民政局")).await;
-    let channel_user = app.user("webcms", &[Role::Channel], None).await;
-    let token = ok(channel_user
-        .post("/api/v1/tokens", &json!({"name": "cms", "scopes": ["channel", "items:read"], "channels": ["website"]}))
-        .await)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let channel = channel_user.with_token(&token);
+    let channel = app.channel_account("webcms").await.token(&["channel", "items:read"], &["website"]).await;
 
     let digest = upload(&owner, SECRET).await;
     // Before any item names it, only its uploader reads it.
@@ -259,7 +252,7 @@ async fn refused(app: &TestApp, client: &Client, request: reqwest::RequestBuilde
 async fn issue_16_request_integers_are_bounded(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let t = Team::of(&app).await;
-    let channel_user = app.user("webcms", &[Role::Channel], None).await;
+    let channel_account = app.channel_account("webcms").await;
     let auditor = app.user("audit", &[Role::Auditor], None).await;
 
     // The reported attacks.
@@ -271,13 +264,7 @@ async fn issue_16_request_integers_are_bounded(backend: Backend) {
     }
     let (status, made) = t.drafter.post("/api/v1/tokens", &token(json!(3650))).await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
-    let feed = ok(channel_user
-        .post("/api/v1/tokens", &json!({"name": "cms", "scopes": ["channel"], "channels": ["website"]}))
-        .await)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let channel = channel_user.with_token(&feed);
+    let channel = channel_account.token(&["channel"], &["website"]).await;
     use base64::Engine as _;
     let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
     for cursor in [

@@ -50,6 +50,7 @@ async fn the_seal_key_cannot_be_taken_through_a_connector_endpoint(backend: Back
     let wechat = FakeWeChat::start(APP_ID, "app-secret").await;
     let delivery = DeliverySettings { connector_api_bases: vec![wechat.base.clone()], ..fast() };
     let mut d = Deployment::new(backend, delivery).await;
+    d.set_org_code("321183"); // a production key needs the organ's own code
     let key = ed25519_dalek::SigningKey::from_bytes(&[41; 32]);
     let pem = key.to_pkcs8_pem(Default::default()).unwrap().to_string();
     let gw = d.start_with_env(&[("GATEWAY_SEAL_KEY", &pem)]).await;

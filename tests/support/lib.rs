@@ -173,6 +173,23 @@ impl TestApp {
     /// Appoints the people the default workflow needs for an item of `unit`
     /// (初审, 复审, 保密审查, 终审签发), so that a submitted item goes to
     /// review instead of being blocked for want of reviewers.
+    /// A channel account: token-only (channel accounts have no password),
+    /// created in the store, with a security administrator who issues its
+    /// tokens ([`ChannelAccount::token`]).
+    pub async fn channel_account(&self, username: &str) -> ChannelAccount {
+        let new = gateway::http::new_user(
+            username.to_owned(),
+            format!("渠道{username}"),
+            None,
+            BTreeSet::from([Role::Channel]),
+            None,
+        )
+        .expect("valid channel account");
+        let user = self.db.create_user(None, &new).await.expect("channel account created");
+        let security = self.user(&format!("sec-{username}"), &[Role::SecurityAdmin], None).await;
+        ChannelAccount { id: user.id.to_string(), security }
+    }
+
     pub async fn review_team(&self, unit: Option<&str>) {
         let tag = unit.map_or(0, |u| u.chars().map(u32::from).sum::<u32>());
         for (name, role) in [("first", Role::Reviewer), ("second", Role::Reviewer)] {
@@ -246,6 +263,34 @@ pub async fn until<F: AsyncFnMut() -> bool>(secs: u64, what: &str, mut cond: F) 
 /// [`until`] with the 20 s the loopback tests allow for a delivery.
 pub async fn eventually<F: AsyncFnMut() -> bool>(what: &str, cond: F) {
     until(20, what, cond).await;
+}
+
+/// A token-only channel account and the security administrator who issues
+/// its tokens.
+pub struct ChannelAccount {
+    pub id: String,
+    pub security: Client,
+}
+
+impl ChannelAccount {
+    /// A client holding a new token of the account with `scopes`, bound to
+    /// `channels`.
+    pub async fn token(&self, scopes: &[&str], channels: &[&str]) -> Client {
+        self.security.with_token(&self.issue(scopes, channels).await)
+    }
+
+    /// A new token of the account (the secret).
+    pub async fn issue(&self, scopes: &[&str], channels: &[&str]) -> String {
+        let (status, created) = self
+            .security
+            .post(
+                "/api/v1/tokens",
+                &json!({"user_id": self.id, "name": "渠道令牌", "scopes": scopes, "channels": channels}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "channel token: {created}");
+        created["token"].as_str().expect("a token").to_owned()
+    }
 }
 
 /// Lets outbound requests reach the test's loopback receivers and platform

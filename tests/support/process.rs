@@ -76,6 +76,13 @@ impl Deployment {
         Deployment { backend, db, settings, config, dir, pg_database, starts: 0 }
     }
 
+    /// Sets `[seal] org_code` (needed with a production seal key) and
+    /// rewrites the configuration file.
+    pub fn set_org_code(&mut self, code: &str) {
+        self.settings.seal.org_code = code.to_owned();
+        std::fs::write(&self.config, config_toml(&self.settings)).expect("write gateway.toml");
+    }
+
     /// The settings the processes run with.
     pub fn settings(&self) -> &Settings {
         &self.settings
@@ -222,6 +229,7 @@ fn config_toml(s: &Settings) -> String {
         path(s.review.cache_dir.as_deref().expect("a cache dir")),
         path(&s.workflow.policy),
     );
+    text.push_str(&format!("[seal]\norg_code = {}\n\n", toml_string(&s.seal.org_code)));
     if let Some(url) = &s.database.url {
         text.push_str(&format!("[database]\nurl = {}\n\n", toml_string(url.expose())));
     }
