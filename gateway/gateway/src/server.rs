@@ -9,8 +9,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::http::{self, AppState};
+use crate::http;
 use crate::review::Pipeline;
+use crate::state::AppState;
 use crate::store::{Db, StoreError};
 
 /// Why the gateway could not start.
@@ -154,8 +155,7 @@ impl Server {
                 calendar,
                 seal_keys,
                 transport,
-                delivery_wake: Arc::default(),
-                feed_wake: Arc::default(),
+                wake: crate::delivery::Wake::default(),
                 cpu: Arc::new(crate::offload::CpuPool::for_this_machine()),
             },
             listener,
@@ -174,7 +174,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = http::router(self.state.clone());
         let tasks = crate::workflow_tasks::spawn(self.state.clone());
-        let dispatcher = crate::delivery::spawn(self.state.clone());
+        let dispatcher = crate::delivery::spawn(self.state.delivery());
         // The peer address feeds the per-address login throttling.
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;

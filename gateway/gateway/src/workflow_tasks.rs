@@ -22,8 +22,8 @@ use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::http::AppState;
 use crate::model::{Attribute, ItemState};
+use crate::state::AppState;
 use crate::store::Action;
 use crate::workflow::{self, Next, Status};
 

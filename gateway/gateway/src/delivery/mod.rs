@@ -37,11 +37,41 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{DeliverySettings, Settings};
-use crate::http::AppState;
 use crate::model::Timestamp;
 use crate::sealing::SealKeyError;
+use crate::store::Db;
 use crate::store::{Claimed, ConnectorConfig, Outcome};
 pub use outbound::{AllowedNetworks, http_client};
+
+/// What the dispatcher and the connectors need: narrower than the
+/// application state, so that delivery does not depend on the layers above.
+#[derive(Clone)]
+pub struct Context {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub transport: Arc<TransportKey>,
+    pub wake: Wake,
+}
+
+/// Wakes this process's dispatcher (work was added) and its long-polling
+/// feed readers (channel events were added).
+#[derive(Clone, Default)]
+pub struct Wake {
+    pub delivery: Arc<tokio::sync::Notify>,
+    pub feed: Arc<tokio::sync::Notify>,
+}
+
+impl Wake {
+    /// Wakes this process's dispatcher and feed readers, and (PostgreSQL)
+    /// the other processes'.
+    pub async fn announce(&self, db: &Db) {
+        self.delivery.notify_one();
+        self.feed.notify_waiters();
+        if let Err(e) = db.announce_delivery().await {
+            tracing::warn!(error = %e, "cannot notify other gateway processes; they will find the work by polling");
+        }
+    }
+}
 
 /// The largest response excerpt kept per attempt, bytes.
 pub const EXCERPT_BYTES: usize = 1024;
@@ -144,7 +174,7 @@ impl Dispatcher {
 /// On PostgreSQL: LISTEN for other processes' `NOTIFY` and wake this one's
 /// dispatcher and feed readers. A lost connection is re-established by
 /// `PgListener`; what is missed meanwhile is found by the poll.
-async fn listen(state: AppState, mut stopped: watch::Receiver<bool>) {
+async fn listen(state: Context, mut stopped: watch::Receiver<bool>) {
     let url = state.settings.database_url();
     let mut listener = loop {
         match sqlx::postgres::PgListener::connect(&url).await {
@@ -163,8 +193,8 @@ async fn listen(state: AppState, mut stopped: watch::Receiver<bool>) {
         tokio::select! {
             n = listener.recv() => match n {
                 Ok(_) => {
-                    state.delivery_wake.notify_one();
-                    state.feed_wake.notify_waiters();
+                    state.wake.delivery.notify_one();
+                    state.wake.feed.notify_waiters();
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "delivery LISTEN failed; retrying");
@@ -177,7 +207,7 @@ async fn listen(state: AppState, mut stopped: watch::Receiver<bool>) {
 }
 
 /// Starts the dispatcher.
-pub fn spawn(state: AppState) -> Dispatcher {
+pub fn spawn(state: Context) -> Dispatcher {
     let (stop, mut stopped) = watch::channel(false);
     let mut handles = Vec::new();
     if state.db.backend() == crate::store::Backend::Postgres {
@@ -207,7 +237,7 @@ pub fn spawn(state: AppState) -> Dispatcher {
             }
             tokio::select! {
                 _ = tokio::time::sleep(poll) => {}
-                _ = state.delivery_wake.notified() => {}
+                _ = state.wake.delivery.notified() => {}
                 _ = stopped.changed() => return,
             }
         }
@@ -215,7 +245,7 @@ pub fn spawn(state: AppState) -> Dispatcher {
     Dispatcher { stop, handles }
 }
 
-async fn escalate(state: &AppState, settings: &DeliverySettings) {
+async fn escalate(state: &Context, settings: &DeliverySettings) {
     let after = i64::try_from(settings.withdraw_escalate_after_secs).unwrap_or(i64::MAX);
     match state.db.escalate_withdrawals(after).await {
         Ok(list) => {
@@ -233,7 +263,7 @@ async fn escalate(state: &AppState, settings: &DeliverySettings) {
 
 /// Tells the publication office and the leaders (in-app notification, and
 /// the notification hook if configured: SMS/e-mail).
-async fn notify_escalation(state: &AppState, e: &crate::store::Escalation) -> Result<(), crate::store::StoreError> {
+async fn notify_escalation(state: &Context, e: &crate::store::Escalation) -> Result<(), crate::store::StoreError> {
     use crate::auth::Role;
     let item: Option<crate::model::ItemId> = e.item.parse().ok();
     let message = format!(
@@ -254,7 +284,7 @@ async fn notify_escalation(state: &AppState, e: &crate::store::Escalation) -> Re
 /// Claims a batch, sends it in parallel, records the outcomes; returns how
 /// many were claimed.
 async fn dispatch_once(
-    state: &AppState,
+    state: &Context,
     client: &reqwest::Client,
     shared: &Arc<connector::Shared>,
     settings: &DeliverySettings,

@@ -441,7 +441,7 @@ pub async fn changes(
     let deadline = tokio::time::Instant::now() + Duration::from_secs(q.wait.unwrap_or(0).min(30));
     loop {
         // Register before reading, so an event committed in between wakes us.
-        let woken = state.feed_wake.notified();
+        let woken = state.wake.feed.notified();
         let events = state.db.channel_feed(&channel, after, limit).await?;
         if !events.is_empty() || tokio::time::Instant::now() >= deadline {
             let next = events.last().map_or(after, |e| e.seq);

@@ -37,40 +37,7 @@ pub use error::{ApiError, PROBLEM_JSON, Problem};
 pub use extract::{AppJson, AppQuery, Auth, SESSION_COOKIE};
 pub use workflow::act as workflow_act;
 
-use crate::config::Settings;
-use crate::store::Db;
-
-/// Everything a handler needs.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub settings: Arc<Settings>,
-    pub pipeline: Arc<crate::review::Pipeline>,
-    pub workflow: Arc<crate::workflow::WorkflowPolicy>,
-    /// The holiday calendar in force (shipped years and the office's).
-    pub calendar: Arc<crate::calendar::Calendars>,
-    pub seal_keys: Arc<crate::sealing::SealKeys>,
-    /// The webhook transport key (not the seal key).
-    pub transport: Arc<crate::delivery::TransportKey>,
-    /// Wakes the dispatcher when deliveries were added.
-    pub delivery_wake: Arc<tokio::sync::Notify>,
-    /// Wakes long-polling feed readers when channel events were added.
-    pub feed_wake: Arc<tokio::sync::Notify>,
-    /// Where diffs, highlighting and exports run, off the async runtime.
-    pub cpu: Arc<crate::offload::CpuPool>,
-}
-
-impl AppState {
-    /// After a change that added channel events or deliveries: wakes this
-    /// process's dispatcher and feed readers, and (PostgreSQL) the others'.
-    pub async fn wake_delivery(&self) {
-        self.delivery_wake.notify_one();
-        self.feed_wake.notify_waiters();
-        if let Err(e) = self.db.announce_delivery().await {
-            tracing::warn!(error = %e, "cannot notify other gateway processes; they will find the work by polling");
-        }
-    }
-}
+pub use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(

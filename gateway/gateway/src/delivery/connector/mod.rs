@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::Context;
 use crate::config::{DeliverySettings, Settings};
-use crate::http::AppState;
 use crate::model::Timestamp;
 use crate::store::{Claimed, ConnectorConfig, Outcome, PostRecord, PostUpdate};
 
@@ -340,7 +340,7 @@ pub fn check_config(
 
 /// Runs a claimed delivery of a connector endpoint.
 pub async fn deliver(
-    state: &AppState,
+    state: &Context,
     client: &reqwest::Client,
     shared: &Shared,
     c: &Claimed,
@@ -413,7 +413,7 @@ fn waited_too_long(c: &Claimed, settings: &DeliverySettings) -> bool {
 type Run = Result<(Publication, Vec<PostUpdate>), (ConnectorError, Vec<PostUpdate>)>;
 
 /// A publish (or the poll of a pending one), or a withdrawal.
-async fn run(state: &AppState, k: &impl Connector, c: &Claimed, config: &ConnectorConfig, event: &Value) -> Run {
+async fn run(state: &Context, k: &impl Connector, c: &Claimed, config: &ConnectorConfig, event: &Value) -> Run {
     let text = |v: &Value| v.as_str().map(str::to_owned);
     match event["type"].as_str() {
         Some("publish") => {
@@ -483,7 +483,7 @@ async fn run(state: &AppState, k: &impl Connector, c: &Claimed, config: &Connect
 /// On an error the correction's own post is still recorded (in `posts`) and
 /// the retry resumes from it.
 async fn retire_superseded(
-    state: &AppState,
+    state: &Context,
     k: &impl Connector,
     c: &Claimed,
     serial: &str,
@@ -571,7 +571,7 @@ fn store_error(e: crate::store::StoreError) -> ConnectorError {
 /// publication was in flight when the item was withdrawn — is deleted
 /// (audit `delivery.stray_post`). Errors are logged; the post is asked
 /// about again later.
-pub async fn recheck(state: &AppState, client: &reqwest::Client, shared: &Shared) {
+pub async fn recheck(state: &Context, client: &reqwest::Client, shared: &Shared) {
     let due = match state.db.claim_rechecks(16).await {
         Ok(d) => d,
         Err(e) => {
@@ -628,7 +628,7 @@ pub async fn recheck(state: &AppState, client: &reqwest::Client, shared: &Shared
 /// One recheck: a stray post is deleted (once the platform has finished
 /// publishing it); a live one that the platform removed is recorded, and
 /// the platform's reason returned.
-async fn ask(state: &AppState, k: &impl Connector, post: &PostRecord, stray: bool) -> Result<Option<String>, String> {
+async fn ask(state: &Context, k: &impl Connector, post: &PostRecord, stray: bool) -> Result<Option<String>, String> {
     let mut ids = ids_of(post);
     let said = k.poll(&mut ids).await.map_err(|e| e.to_string())?;
     let update = |status: &str, reason: Option<String>, ids: &Ids| PostUpdate {
@@ -675,7 +675,7 @@ pub fn channel_name(kind: &str) -> &'static str {
 
 /// Tells the publication office (every active publisher): in-app, and
 /// through the notification hook (SMS/e-mail) if configured.
-pub async fn notify_office(state: &AppState, item: &str, kind: &str, message: &str, key: &str) {
+pub async fn notify_office(state: &Context, item: &str, kind: &str, message: &str, key: &str) {
     let item = item.parse().ok();
     let users = match state.db.users().await {
         Ok(u) => u,
