@@ -17,6 +17,7 @@ pub mod policy;
 pub mod review;
 pub mod sealing;
 pub mod server;
+pub mod service;
 pub mod state;
 pub mod store;
 pub mod workflow;

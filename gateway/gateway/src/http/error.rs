@@ -214,6 +214,23 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::service::Error> for ApiError {
+    fn from(e: crate::service::Error) -> ApiError {
+        use crate::service::Error;
+        match e {
+            Error::Forbidden(why) => ApiError::Forbidden(why),
+            Error::NotFound(what) => ApiError::NotFound(what),
+            Error::Conflict(why) => ApiError::Conflict(why),
+            Error::Stale { expected, current } => ApiError::Stale { expected, current },
+            Error::Invalid(problems) => ApiError::Invalid(problems),
+            Error::Unprocessable(why) => ApiError::Unprocessable(why),
+            Error::Busy(why) => ApiError::Busy(why),
+            Error::Store(e) => e.into(),
+            Error::Internal(why) => ApiError::Internal(why),
+        }
+    }
+}
+
 fn conflict_detail(what: &str) -> String {
     match what {
         "username already exists" => "用户名已存在，请换一个用户名。".into(),
