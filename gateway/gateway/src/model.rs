@@ -488,3 +488,26 @@ mod tests {
         assert_eq!(normalize_formed_at("26/12/2024"), None);
     }
 }
+
+/// The mutable head of an item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemRecord {
+    pub id: ItemId,
+    pub state: ItemState,
+    pub current_version: i64,
+    pub unit_id: Option<UnitId>,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One stored version, exactly as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredVersion {
+    pub item_id: ItemId,
+    pub version: i64,
+    pub content: VersionContent,
+    pub content_digest: ContentDigest,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+}

@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 
 use crate::model::{Attribute, ItemState};
 use crate::state::AppState;
-use crate::store::Action;
+use crate::workflow::Action;
 use crate::workflow::{self, Next, Status};
 
 /// The running background tasks.

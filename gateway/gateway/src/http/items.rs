@@ -18,8 +18,10 @@ use crate::model::{
     AttachmentRef, Attribute, FieldProblem, ItemId, ItemState, Kind, SuperiorRef, Timestamp, UnitId, UserId,
     VersionContent, normalize_formed_at, normalize_newlines,
 };
+use crate::model::{ItemRecord, StoredVersion};
 use crate::review::{Phase, ReviewItem};
-use crate::store::{ItemFilter, ItemRecord, ListCursor, StoreError, StoredReview, StoredVersion};
+use crate::store::{ItemFilter, ListCursor, StoreError};
+use crate::workflow::StoredReview;
 
 /// What a drafter writes. Creating takes it as is; editing also needs
 /// `base_version`, the version the edit was made on.
@@ -512,7 +514,7 @@ pub async fn submit_item(
     // The workflow decides where the item goes: its requirements (is there
     // anyone who can review it?), blocking findings, a standing veto.
     state.db.register_submission(id, req.version, &version.content, auth.0.user_id).await?;
-    let item = super::workflow::act(&state, id, None, |_, _| Ok(crate::store::Action::Recheck)).await?.item;
+    let item = super::workflow::act(&state, id, None, |_, _| Ok(crate::workflow::Action::Recheck)).await?.item;
     let versions = state.db.versions(id).await?.iter().map(summary).collect();
     Ok(axum::Json(ItemView { review: Some(review.into()), ..item_view(item, version, versions) }))
 }

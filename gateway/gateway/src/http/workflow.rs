@@ -20,8 +20,9 @@ use super::{ApiError, AppJson, AppQuery, AppState, Auth};
 use crate::auth::{Principal, Role, Scope};
 use crate::model::{ItemId, ItemState, Timestamp, UserId};
 use crate::review::{Approval, Finding, Phase, Severity, Signoff};
-use crate::store::{Action, Applied, PreparedSealReview, StoreError, WaiverRecord, WorkflowContext};
+use crate::store::StoreError;
 use crate::workflow::{self, Deadline, Evaluation, Next, Requirement, Status, VoteValue};
+use crate::workflow::{Action, Applied, PreparedSealReview, WaiverRecord, WorkflowContext};
 
 /// A blocking finding as the workflow sees it: its id for waivers and who
 /// may waive it.

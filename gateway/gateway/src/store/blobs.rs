@@ -3,8 +3,8 @@
 use seal::ContentDigest;
 use sqlx::Row;
 
-use super::ItemRecord;
 use super::{Db, Result, StoreError, audit, from_json_text, parse_column};
+use crate::model::ItemRecord;
 use crate::model::{AttachmentRef, Timestamp, UserId};
 
 /// A stored attachment's metadata.

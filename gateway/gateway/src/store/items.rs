@@ -1,35 +1,11 @@
 //! Items and their immutable versions.
 
 use base64::Engine as _;
-use seal::ContentDigest;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{Db, Result, StoreError, audit, from_json_text, json_text, parse_column};
-use crate::model::{ItemId, ItemState, Timestamp, UnitId, UserId, VersionContent};
-
-/// The mutable head of an item.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ItemRecord {
-    pub id: ItemId,
-    pub state: ItemState,
-    pub current_version: i64,
-    pub unit_id: Option<UnitId>,
-    pub created_by: UserId,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-/// One stored version, exactly as written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredVersion {
-    pub item_id: ItemId,
-    pub version: i64,
-    pub content: VersionContent,
-    pub content_digest: ContentDigest,
-    pub created_by: UserId,
-    pub created_at: Timestamp,
-}
+use crate::model::{ItemId, ItemRecord, ItemState, StoredVersion, Timestamp, UnitId, UserId, VersionContent};
 
 /// Filters for listing items; `None` means "any". All match the item's
 /// current version.

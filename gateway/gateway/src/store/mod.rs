@@ -36,15 +36,12 @@ pub use delivery::{
     AttemptRecord, Claimed, ConnectorConfig, DeliveryRecord, EndpointRecord, Escalation, FeedEvent, NOTIFY_CHANNEL,
     Outcome, PostRecord, PostUpdate, WITHDRAW_PRIORITY, WithdrawRequest, Withdrawal, WithdrawalRecord,
 };
-pub use items::{ItemFilter, ItemPage, ItemRecord, ListCursor, StoredVersion, VersionChange};
+pub use items::{ItemFilter, ItemPage, ListCursor, VersionChange};
 pub use register::{RegisterDecision, RegisterEntry};
-pub use reviews::StoredReview;
 pub use seals::{NewSealKey, SealAudit, SealKeyRecord, SealRecord, SealRequest, SealState, SealStatusEntry};
 pub use stats::{ItemFacts, PublishedCount};
 pub use users::{NewToken, NewUser, RolesChange, SessionRecord, TokenRecord, UserRecord};
-pub use workflow::{
-    Action, Applied, CommentRecord, NotificationRecord, PreparedSealReview, WaiverRecord, WorkflowContext,
-};
+pub use workflow::{CommentRecord, NotificationRecord};
 
 /// Which database the store talks to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -6,21 +6,7 @@ use sqlx::any::AnyRow;
 use super::{Db, Result, StoreError, audit, from_json_text, json_text, parse_column};
 use crate::model::{ItemId, ItemState, Timestamp, UserId};
 use crate::review::{ReviewOutcome, Verdict};
-
-/// One stored review run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredReview {
-    pub id: String,
-    pub item_id: ItemId,
-    pub version: i64,
-    pub content_digest: seal::ContentDigest,
-    pub phase: String,
-    pub policy_hash: String,
-    pub outcome: ReviewOutcome,
-    pub created_at: Timestamp,
-    /// For a seal-phase review: the digest of the approval record it ran with.
-    pub approvals_digest: Option<String>,
-}
+use crate::workflow::StoredReview;
 
 impl Db {
     /// Stores the review of a submitted version and moves the item out of
@@ -34,7 +20,7 @@ impl Db {
         from: &[ItemState],
         outcome: &ReviewOutcome,
         actor: UserId,
-    ) -> Result<(super::ItemRecord, StoredReview)> {
+    ) -> Result<(crate::model::ItemRecord, StoredReview)> {
         let to = if outcome.verdict == Verdict::Blocked { ItemState::Blocked } else { ItemState::InReview };
         let now = Timestamp::now();
         let mut tx = self.pool.begin().await?;

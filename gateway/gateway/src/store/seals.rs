@@ -20,7 +20,7 @@ use super::{Db, Result, StoreError, audit, from_json_text, json_text, parse_colu
 use crate::model::{ItemId, ItemState, Timestamp, UserId};
 use crate::review::Verdict;
 use crate::sealing::{SealKeys, SealParams};
-use crate::store::PreparedSealReview;
+use crate::workflow::PreparedSealReview;
 use crate::workflow::WorkflowPolicy;
 use crate::workflow::approved::ApprovedVersion;
 use seal::tlog::{self, Hash};

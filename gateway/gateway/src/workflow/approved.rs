@@ -21,7 +21,7 @@
 //!
 //! ```compile_fail
 //! // …and the constructor is crate-private.
-//! fn forge(ctx: &gateway::store::WorkflowContext, p: &gateway::workflow::WorkflowPolicy) {
+//! fn forge(ctx: &gateway::workflow::WorkflowContext, p: &gateway::workflow::WorkflowPolicy) {
 //!     let _ = gateway::workflow::approved::ApprovedVersion::certify(ctx, p, "sha256:00", "sha256:00");
 //! }
 //! ```
@@ -31,9 +31,9 @@
 use seal::{ContentDigest, Sha256};
 
 use super::{Next, WorkflowPolicy};
+use super::{StoredReview, WorkflowContext};
 use crate::auth::Role;
 use crate::model::{ItemId, ItemState, UserId, VersionContent};
-use crate::store::{StoredReview, WorkflowContext};
 
 /// Why a version may not be sealed (a 409 for the caller), in Chinese.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

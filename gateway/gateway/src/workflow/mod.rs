@@ -8,6 +8,7 @@
 //! is drawn in ARCHITECTURE.md.
 
 pub mod approved;
+pub mod context;
 pub mod policy;
 pub mod requirements;
 
@@ -16,6 +17,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use workdays::{Calendar, Date};
 
+pub use context::{Action, Applied, PreparedSealReview, StoredReview, WaiverRecord, WorkflowContext};
 pub use policy::{Stage, WorkflowPolicy, WorkflowPolicyError};
 pub use requirements::{
     Candidate, Evaluation, OverrideRecord, Refusal, Requirement, Snapshot, Status, VoteRecord, VoteValue,
