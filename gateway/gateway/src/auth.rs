@@ -113,6 +113,71 @@ impl Role {
     }
 }
 
+/// Standing permissions that several roles share, so that a route names the
+/// duty it needs instead of a list of roles. [`Role::duties`] is the table;
+/// its match has no fallback, so a new role does not compile until its
+/// duties are written there. (Duties tied to one stage of the review policy
+/// — who votes, overrides, waives — are the policy's, not this table's.)
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Duty {
+    /// Read every item, not only one's unit's.
+    ReadAllItems,
+    /// Write and submit items of one's unit.
+    Draft,
+    /// Annotate a version of an item under review.
+    Comment,
+    /// Ask the workflow to re-evaluate an item (after people changed).
+    Recheck,
+    /// Read the overdue report (the office, leaders, auditors).
+    SeeOverdue,
+    /// Seal approved items (the seal custodian).
+    Seal,
+}
+
+impl Role {
+    /// The duties this role carries.
+    pub fn duties(self) -> &'static [Duty] {
+        use Duty::*;
+        match self {
+            Role::Drafter => &[Draft, Comment],
+            Role::Reviewer | Role::SecrecyReviewer => &[ReadAllItems, Comment, Recheck],
+            Role::Approver => &[ReadAllItems, Comment, Recheck, SeeOverdue],
+            Role::Leader => &[ReadAllItems, Comment, SeeOverdue],
+            Role::Cosigner | Role::Publicity => &[ReadAllItems, Comment],
+            Role::Publisher => &[ReadAllItems, Recheck, SeeOverdue, Seal],
+            Role::Channel => &[],
+            Role::Admin => &[ReadAllItems, Recheck, SeeOverdue],
+            Role::SecurityAdmin => &[Recheck],
+            Role::Auditor => &[ReadAllItems, SeeOverdue],
+        }
+    }
+
+    /// The roles that carry `duty`, for a refusal that names them.
+    pub fn with_duty(duty: Duty) -> impl Iterator<Item = Role> {
+        Role::ALL.iter().copied().filter(move |r| r.duties().contains(&duty))
+    }
+
+    /// Position in [`Role::ALL`]; exhaustive, so that a new role must be
+    /// placed there too (a unit test checks the two agree).
+    #[cfg_attr(not(test), allow(dead_code))]
+    fn index(self) -> usize {
+        match self {
+            Role::Drafter => 0,
+            Role::Reviewer => 1,
+            Role::SecrecyReviewer => 2,
+            Role::Approver => 3,
+            Role::Leader => 4,
+            Role::Cosigner => 5,
+            Role::Publicity => 6,
+            Role::Publisher => 7,
+            Role::Channel => 8,
+            Role::Admin => 9,
+            Role::SecurityAdmin => 10,
+            Role::Auditor => 11,
+        }
+    }
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -173,6 +238,11 @@ pub struct Principal {
 impl Principal {
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// Whether one of the person's roles carries `duty`.
+    pub fn can(&self, duty: Duty) -> bool {
+        self.roles.iter().any(|r| r.duties().contains(&duty))
     }
 
     /// Whether the person holds one of the three administrator roles.
@@ -383,6 +453,25 @@ pub mod totp {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_role_is_listed_once_in_all() {
+        assert_eq!(
+            Role::ALL.len(),
+            Role::ALL.iter().map(|r| r.index()).collect::<std::collections::BTreeSet<_>>().len()
+        );
+        for (i, r) in Role::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i, "{r} is out of place in Role::ALL");
+        }
+    }
+
+    #[test]
+    fn administrators_carry_no_review_or_seal_duty() {
+        for r in Role::ADMINISTRATORS {
+            assert!(!r.duties().iter().any(|d| matches!(d, Duty::Comment | Duty::Seal | Duty::Draft)), "{r}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -259,9 +259,74 @@ impl ItemState {
         )
     }
 
+    /// The states an item may move to from this one: the state machine of
+    /// ARCHITECTURE.md as a table. The match has no fallback, so a new state
+    /// does not compile until its place in the machine is written here.
+    pub fn successors(self) -> &'static [ItemState] {
+        use ItemState::*;
+        match self {
+            // Submitted: the plugins ran; the requirements decide.
+            Draft => &[InReview, Blocked],
+            // Named in the vocabulary but not entered: checking runs inside
+            // the submission's transaction.
+            Checking => &[],
+            // Votes, overrides, waivers, rechecks; or the drafter edits.
+            InReview => &[ChangesRequested, Blocked, Approved, Draft],
+            ChangesRequested => &[InReview, Blocked, Approved, Draft],
+            // …and a blocked item may be rejected for good.
+            Blocked => &[InReview, ChangesRequested, Approved, Rejected, Draft],
+            // Sealed by the office, or corrected (a new version).
+            Approved => &[Sealed, Draft],
+            // Delivery, withdrawal, or a correction.
+            Sealed => &[Scheduled, Delivering, Published, Withdrawing, Draft],
+            Scheduled => &[Delivering, Published, Withdrawing, Draft],
+            Delivering => &[Published, Withdrawing, Draft],
+            Published => &[Withdrawing, Draft],
+            Withdrawing => &[Withdrawn],
+            Withdrawn | Rejected => &[],
+        }
+    }
+
     /// Whether the item may be submitted for review from this state.
     pub fn is_submittable(self) -> bool {
         matches!(self, ItemState::Draft | ItemState::ChangesRequested | ItemState::Blocked)
+    }
+}
+
+/// A move of the item state machine that [`ItemState::successors`] allows;
+/// the only way to build one is [`Transition::new`], so a store write that
+/// takes a `Transition` cannot make a move the table forbids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transition {
+    from: ItemState,
+    to: ItemState,
+}
+
+/// A move the state machine does not have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("no transition from {from} to {to}")]
+pub struct IllegalTransition {
+    pub from: ItemState,
+    pub to: ItemState,
+}
+
+impl Transition {
+    /// `from == to` is allowed: a write that leaves the state as it is
+    /// (e.g. a blocked item submitted again and blocked again).
+    pub fn new(from: ItemState, to: ItemState) -> Result<Transition, IllegalTransition> {
+        if from == to || from.successors().contains(&to) {
+            Ok(Transition { from, to })
+        } else {
+            Err(IllegalTransition { from, to })
+        }
+    }
+
+    pub fn from(self) -> ItemState {
+        self.from
+    }
+
+    pub fn to(self) -> ItemState {
+        self.to
     }
 }
 
@@ -389,6 +454,32 @@ pub fn is_blank_reason(reason: Option<&str>) -> bool {
     match reason.map(str::trim) {
         None | Some("") => true,
         Some(r) => matches!(r, "无" | "暂无" | "-" | "—" | "/" | "N/A" | "n/a" | "null"),
+    }
+}
+
+/// A reason a person gave for a decision (要求修改, 拦截, 越级通过, 豁免,
+/// 否决, …): trimmed, saying something (not [blank](is_blank_reason)), at
+/// most [`Reason::MAX_CHARS`]. Parsed once where it enters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reason(String);
+
+impl Reason {
+    pub const MAX_CHARS: usize = 2000;
+
+    /// The reason for `what` (e.g. 拦截), or the `reason` field's problem.
+    pub fn parse(text: Option<&str>, what: &str) -> Result<Reason, FieldProblem> {
+        match text.map(str::trim) {
+            Some(r) if !is_blank_reason(Some(r)) && r.chars().count() <= Reason::MAX_CHARS => Ok(Reason(r.to_owned())),
+            _ => Err(FieldProblem::new("reason", format!("{what}必须写明理由（不超过 {} 字）", Reason::MAX_CHARS))),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 

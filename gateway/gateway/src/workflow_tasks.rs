@@ -123,7 +123,7 @@ pub async fn sweep(state: &AppState) -> Result<(), crate::http::ApiError> {
         // until someone acts; everything else is brought in line.
         let seal_blocked = ctx.item.state == ItemState::Blocked && expected == ItemState::Approved;
         if expected != ctx.item.state && !seal_blocked {
-            crate::http::workflow_act(state, id, None, |_, _| Ok(Action::Recheck)).await?;
+            crate::service::workflow::act(state, id, None, |_, _| Ok(Action::Recheck)).await?;
         }
         let title = &ctx.version.content.title;
         let digest = ctx.version.content_digest.to_string();

@@ -135,7 +135,7 @@ fn unsupported(declared: &str) -> ApiError {
 }
 
 /// Downloads an attachment's bytes: for whoever may read an item that
-/// lists it (the item read rule of `items::may_read`: a digest two items
+/// lists it (the item read rule of `service::items::may_read`: a digest two items
 /// share is readable by a reader of either), and for the person who stored
 /// it, before any version names it. Anyone else, a channel token included,
 /// is told it does not exist.
@@ -154,7 +154,7 @@ pub async fn download(
     };
     let (uploader, items) = state.db.blob_holders(&digest).await.map_err(hidden)?;
     let own_upload = uploader == auth.0.user_id && auth.0.has_role(Role::Drafter);
-    if !own_upload && !items.iter().any(|item| super::items::may_read(&auth.0, item)) {
+    if !own_upload && !items.iter().any(|item| crate::service::items::may_read(&auth.0, item)) {
         return Err(ApiError::NotFound("该附件"));
     }
     let (blob, content) = state.db.blob_content(&digest).await.map_err(|e| match e {

@@ -189,6 +189,16 @@ pub fn session_cookie(parts: &Parts) -> Option<String> {
 }
 
 impl Auth {
+    /// Requires a role that carries `duty`, with a message naming them.
+    pub fn require(&self, duty: crate::auth::Duty) -> Result<&Principal, ApiError> {
+        if self.0.can(duty) {
+            Ok(&self.0)
+        } else {
+            let names: Vec<&str> = Role::with_duty(duty).map(|r| r.label()).collect();
+            Err(ApiError::Forbidden(format!("此操作需要以下角色之一：{}。", names.join("、"))))
+        }
+    }
+
     /// Requires one of `roles`, with a message naming them.
     pub fn require_any(&self, roles: &[Role]) -> Result<&Principal, ApiError> {
         if roles.iter().any(|r| self.0.has_role(*r)) {

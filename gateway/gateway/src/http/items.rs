@@ -12,14 +12,14 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
-use crate::auth::{Principal, Role, Scope};
+use crate::auth::{Role, Scope};
 use crate::config::is_slug;
 use crate::model::{
     AttachmentRef, Attribute, FieldProblem, ItemId, ItemState, Kind, SuperiorRef, Timestamp, UnitId, UserId,
     VersionContent, normalize_formed_at, normalize_newlines,
 };
 use crate::model::{ItemRecord, StoredVersion};
-use crate::review::{Phase, ReviewItem};
+use crate::service;
 use crate::store::{ItemFilter, ListCursor, StoreError};
 use crate::workflow::StoredReview;
 
@@ -154,46 +154,6 @@ impl From<StoredReview> for ReviewView {
     }
 }
 
-/// The plugins' view of a stored version.
-pub(super) fn review_item(v: &StoredVersion) -> ReviewItem {
-    let c = &v.content;
-    ReviewItem {
-        id: v.item_id.to_string(),
-        version: u32::try_from(v.version).unwrap_or(u32::MAX),
-        kind: c.kind.as_str().to_owned(),
-        title: c.title.clone(),
-        body: c.body.clone(),
-        attribute: c.attribute.as_str().to_owned(),
-        attribute_reason: c.attribute_reason.clone(),
-        legal_basis: c.legal_basis.clone(),
-        doc_number: c.doc_number.clone(),
-        issuer: c.issuer.clone(),
-        superior: c.superior.as_ref().map(|s| crate::review::SuperiorRef {
-            doc_number: s.doc_number.clone(),
-            issuer: s.issuer.clone(),
-            attribute: s.attribute.as_str().to_owned(),
-        }),
-        channels: c.channels.clone(),
-        attachments: c
-            .attachments
-            .iter()
-            .map(|a| crate::review::Attachment {
-                name: a.name.clone(),
-                media_type: a.media_type.clone(),
-                digest: a.digest.to_string(),
-                size: u64::try_from(a.size).unwrap_or(0),
-            })
-            .collect(),
-        formed_at: c.formed_at.clone(),
-        // Sign-off and approvals are recorded by the review workflow, after
-        // submission; at submission there are none yet.
-        signoff: None,
-        approvals: Vec::new(),
-        flags: c.flags.clone(),
-        content_digest: v.content_digest.to_string(),
-    }
-}
-
 fn version_view(v: StoredVersion) -> VersionView {
     VersionView {
         version: v.version,
@@ -221,41 +181,9 @@ pub(super) fn item_view(item: ItemRecord, current: StoredVersion, versions: Vec<
     }
 }
 
-/// Who may read an item: reviewers, the publication office, auditors and
-/// admins read all; a drafter reads the items of their unit (or their own).
-pub(super) fn may_read(principal: &Principal, item: &ItemRecord) -> bool {
-    let all = [
-        Role::Reviewer,
-        Role::SecrecyReviewer,
-        Role::Approver,
-        Role::Leader,
-        Role::Cosigner,
-        Role::Publicity,
-        Role::Publisher,
-        Role::Auditor,
-        Role::Admin,
-    ];
-    if all.iter().any(|r| principal.has_role(*r)) {
-        return true;
-    }
-    principal.has_role(Role::Drafter)
-        && (item.created_by == principal.user_id || (item.unit_id.is_some() && item.unit_id == principal.unit_id))
-}
-
-/// Who may write new versions: a drafter of the item's unit, or its author.
-fn may_edit(principal: &Principal, item: &ItemRecord) -> bool {
-    principal.has_role(Role::Drafter)
-        && (item.created_by == principal.user_id || (item.unit_id.is_some() && item.unit_id == principal.unit_id))
-}
-
 pub(super) async fn readable_item(state: &AppState, auth: &Auth, id: ItemId) -> Result<ItemRecord, ApiError> {
     auth.require_scope(Scope::ItemsRead)?;
-    let item = state.db.item(id).await.map_err(not_found("该事项"))?;
-    if !may_read(&auth.0, &item) {
-        // Do not reveal that the item exists.
-        return Err(ApiError::NotFound("该事项"));
-    }
-    Ok(item)
+    Ok(service::items::readable(state, &auth.0, id).await?)
 }
 
 /// An item the caller may read and write new versions of; `action` names
@@ -263,9 +191,7 @@ pub(super) async fn readable_item(state: &AppState, auth: &Auth, id: ItemId) -> 
 async fn writable_item(state: &AppState, auth: &Auth, id: ItemId, action: &str) -> Result<ItemRecord, ApiError> {
     let item = readable_item(state, auth, id).await?;
     auth.require_scope(Scope::ItemsWrite)?;
-    if !may_edit(&auth.0, &item) {
-        return Err(ApiError::Forbidden(format!("只有本单位的起草人可以{action}此事项。")));
-    }
+    service::items::require_writable(&auth.0, &item, action)?;
     Ok(item)
 }
 
@@ -493,30 +419,17 @@ pub async fn submit_item(
     Path(id): Path<String>,
     AppJson(req): AppJson<SubmitRequest>,
 ) -> Result<axum::Json<ItemView>, ApiError> {
-    let id = parse_item_id(&id)?;
-    let item = writable_item(&state, &auth, id, "提交").await?;
-    if req.version != item.current_version {
-        return Err(ApiError::Stale { expected: req.version, current: item.current_version });
-    }
-    if !item.state.is_submittable() {
-        return Err(ApiError::Conflict(format!("事项当前状态为“{}”，不能提交。", item.state.label())));
-    }
-    let version = state.db.version(id, req.version).await?;
-    version.content.check_submittable().map_err(ApiError::Invalid)?;
-    // The plugins run outside any transaction; the result is stored and the
-    // state changed in one transaction that also checks nothing moved.
-    let outcome = state.pipeline.review_at(&review_item(&version), Some(Phase::Submit)).await;
-    let submittable: Vec<ItemState> = ItemState::ALL.iter().copied().filter(|s| s.is_submittable()).collect();
-    let (_, review) = state
-        .db
-        .record_submission(id, req.version, &version.content_digest, &submittable, &outcome, auth.0.user_id)
-        .await?;
-    // The workflow decides where the item goes: its requirements (is there
-    // anyone who can review it?), blocking findings, a standing veto.
-    state.db.register_submission(id, req.version, &version.content, auth.0.user_id).await?;
-    let item = super::workflow::act(&state, id, None, |_, _| Ok(crate::workflow::Action::Recheck)).await?.item;
+    Ok(axum::Json(submit(&state, &auth, &id, req.version).await?))
+}
+
+/// A submission as the API and the web form take it.
+pub(super) async fn submit(state: &AppState, auth: &Auth, id: &str, version: i64) -> Result<ItemView, ApiError> {
+    let id = parse_item_id(id)?;
+    let item = readable_item(state, auth, id).await?;
+    auth.require_scope(Scope::ItemsWrite)?;
+    let submitted = service::items::submit(state, &auth.0, item, version).await?;
     let versions = state.db.versions(id).await?.iter().map(summary).collect();
-    Ok(axum::Json(ItemView { review: Some(review.into()), ..item_view(item, version, versions) }))
+    Ok(ItemView { review: Some(submitted.review.into()), ..item_view(submitted.item, submitted.version, versions) })
 }
 
 /// Every review run of an item, oldest first.
@@ -602,7 +515,7 @@ pub async fn list_items(
         let mut rows = page.items.into_iter().peekable();
         while let Some((item, version)) = rows.next() {
             position = Some(ListCursor::for_item(item.id));
-            if may_read(&auth.0, &item) {
+            if service::items::may_read(&auth.0, &item) {
                 items.push(item_view(item, version, Vec::new()));
                 if items.len() == limit as usize {
                     let more = rows.peek().is_some() || !exhausted;

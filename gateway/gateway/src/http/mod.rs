@@ -35,7 +35,6 @@ pub use accounts::{account_key, new_user};
 pub use calendar::LOADERS as CALENDAR_LOADERS;
 pub use error::{ApiError, PROBLEM_JSON, Problem};
 pub use extract::{AppJson, AppQuery, Auth, SESSION_COOKIE};
-pub use workflow::act as workflow_act;
 
 pub use crate::state::AppState;
 

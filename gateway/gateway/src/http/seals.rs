@@ -15,10 +15,10 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::items::{parse_item_id, readable_item};
-use super::workflow::prepare_seal_review;
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
 use crate::auth::{Role, Scope};
 use crate::model::{ItemState, Timestamp};
+use crate::service::workflow::prepare_seal_review;
 use crate::store::{SealKeyRecord, SealRecord, SealRequest, StoreError};
 
 /// Sealing request: the digest the publisher checked, and optionally when

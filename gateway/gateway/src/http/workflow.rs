@@ -12,17 +12,16 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::items::{ItemView, item_view, not_found, parse_item_id, readable_item, review_item, summary};
+use super::items::{ItemView, item_view, not_found, parse_item_id, readable_item, summary};
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
-use crate::auth::{Principal, Role, Scope};
+use crate::auth::{Duty, Principal, Role, Scope};
 use crate::model::{ItemId, ItemState, Timestamp, UserId};
-use crate::review::{Approval, Finding, Phase, Severity, Signoff};
-use crate::store::StoreError;
-use crate::workflow::{self, Deadline, Evaluation, Next, Requirement, Status, VoteValue};
-use crate::workflow::{Action, Applied, PreparedSealReview, WaiverRecord, WorkflowContext};
+use crate::review::{Finding, Severity};
+use crate::service;
+use crate::workflow::{self, Deadline, Requirement, Status, VoteValue};
+use crate::workflow::{Applied, WaiverRecord, WorkflowContext};
 
 /// A blocking finding as the workflow sees it: its id for waivers and who
 /// may waive it.
@@ -156,68 +155,6 @@ pub async fn get_workflow(
     Ok(axum::Json(workflow_view(&state, &ctx).await?))
 }
 
-/// Runs `decide` against a fresh context and applies the action it returns;
-/// repeats when something moved in between. `decide` holds every check.
-pub async fn act(
-    state: &AppState,
-    id: ItemId,
-    actor: Option<&Principal>,
-    decide: impl Fn(&WorkflowContext, &Evaluation) -> Result<Action, ApiError>,
-) -> Result<Applied, ApiError> {
-    for _ in 0..5 {
-        let ctx = state.db.workflow_context(id).await?;
-        let evaluation = ctx.evaluate(&state.workflow);
-        let action = decide(&ctx, &evaluation)?;
-        let prepared = match actor {
-            Some(p) => prepare_seal_review(state, &ctx.with_action(p.user_id, &action)).await,
-            None => prepare_seal_review(state, &ctx).await,
-        };
-        let actor_id = actor.map(|p| p.user_id);
-        match state.db.apply_action(&state.workflow, id, &ctx.fingerprint, actor_id, &action, prepared.as_ref()).await {
-            Err(StoreError::Moved) => continue,
-            result => return Ok(result?),
-        }
-    }
-    Err(ApiError::Conflict("事项正在被多人同时处理，请稍后重试。".into()))
-}
-
-/// If the context completes every requirement, runs the seal-phase plugins
-/// with the approval record and sign-off, unless a run for the same record
-/// and policy is on file.
-pub(super) async fn prepare_seal_review(state: &AppState, ctx: &WorkflowContext) -> Option<PreparedSealReview> {
-    let evaluation = ctx.evaluate(&state.workflow);
-    if workflow::next(&evaluation, &ctx.unwaived_blocking(None)) != Next::Complete {
-        return None;
-    }
-    let (_, approvals_digest) = ctx.approval_record(&evaluation);
-    let policy_hash = state.pipeline.policy_hash();
-    if ctx.seal_review.as_ref().is_some_and(|r| {
-        r.approvals_digest.as_deref() == Some(approvals_digest.as_str()) && r.policy_hash == policy_hash
-    }) {
-        return None;
-    }
-    let mut item = review_item(&ctx.version);
-    let digest = ctx.version.content_digest.to_string();
-    for r in evaluation.requirements.iter().filter(|r| r.status == Status::Satisfied) {
-        for user in &r.approved_by {
-            item.approvals.push(Approval {
-                stage: r.stage.clone(),
-                reviewer: user.to_string(),
-                digest: digest.clone(),
-            });
-        }
-    }
-    item.signoff = ctx.snapshot.current_votes().filter_map(|v| v.signoff.as_ref()).next_back().map(|s| Signoff {
-        name: s["name"].as_str().unwrap_or_default().to_owned(),
-        title: s["role"].as_str().unwrap_or_default().to_owned(),
-        statement_accepted: true,
-        statement_version: s["statement_version"].as_str().map(str::to_owned),
-        accepted_at: s["at"].as_str().map(str::to_owned),
-    });
-    let outcome = state.pipeline.review_at(&item, Some(Phase::Seal)).await;
-    Some(PreparedSealReview { outcome, approvals_digest })
-}
-
 /// A vote on one stage of the version the voter saw.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -260,38 +197,10 @@ async fn action_result(state: &AppState, applied: Applied) -> Result<axum::Json<
 
 /// The item a review action is about and who acts: the item must be
 /// readable by the caller, whose credential must carry the review scope.
-async fn reviewer_on(state: &AppState, auth: &Auth, id: &str) -> Result<(ItemId, Principal), ApiError> {
+pub(super) async fn reviewer_on(state: &AppState, auth: &Auth, id: &str) -> Result<(ItemId, Principal), ApiError> {
     let id = parse_item_id(id)?;
     readable_item(state, auth, id).await?;
     Ok((id, auth.require_scope(Scope::Review)?.clone()))
-}
-
-fn stage_named(state: &AppState, name: &str) -> Result<crate::workflow::Stage, ApiError> {
-    state.workflow.stage(name).cloned().ok_or_else(|| ApiError::invalid("stage", format!("审核环节 {name:?} 不存在")))
-}
-
-fn require_digest(ctx: &WorkflowContext, seen: &str) -> Result<(), ApiError> {
-    if ctx.version.content_digest.to_string() != seen {
-        return Err(ApiError::Conflict(format!(
-            "事项内容已更新为第 {} 版（摘要 {}），您审阅的不是当前版本，请重新审阅后再操作。",
-            ctx.version.version, ctx.version.content_digest
-        )));
-    }
-    Ok(())
-}
-
-fn require_state(ctx: &WorkflowContext, allowed: &[ItemState]) -> Result<(), ApiError> {
-    if !allowed.contains(&ctx.item.state) {
-        return Err(ApiError::Conflict(format!("事项当前状态为“{}”，不能执行此操作。", ctx.item.state.label())));
-    }
-    Ok(())
-}
-
-fn require_reason(reason: Option<&str>, what: &str) -> Result<String, ApiError> {
-    match reason.map(str::trim) {
-        Some(r) if !crate::model::is_blank_reason(Some(r)) && r.chars().count() <= 2000 => Ok(r.to_owned()),
-        _ => Err(ApiError::invalid("reason", format!("{what}必须写明理由（不超过 2000 字）"))),
-    }
 }
 
 /// Votes on a stage: approve, request changes, or block. The 终审 sign-off
@@ -307,92 +216,33 @@ pub async fn vote(
     Path(id): Path<String>,
     AppJson(req): AppJson<VoteRequest>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
-    let (id, principal) = reviewer_on(&state, &auth, &id).await?;
-    let stage = stage_named(&state, &req.stage)?;
-    let comment = match req.value {
-        VoteValue::Approve => req.comment.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned),
-        VoteValue::Changes => Some(require_reason(req.comment.as_deref(), "要求修改")?),
-        VoteValue::Block => Some(require_reason(req.comment.as_deref(), "拦截")?),
-    };
-    // The sign-off: statement and step-up, checked before anything else is
-    // written, and recorded with the vote.
-    let signoff = if stage.signoff && req.value == VoteValue::Approve {
-        let st = &state.workflow.statement;
-        if req.statement_id.as_deref() != Some(&st.id) || req.statement_version.as_deref() != Some(&st.version) {
-            return Err(ApiError::invalid(
-                "statement_version",
-                format!("签发须确认当前版本的责任声明（{} 第 {} 版），请阅读后重新确认", st.id, st.version),
-            ));
-        }
-        super::accounts::step_up(
-            &state,
-            &principal,
-            address.as_deref(),
-            req.password.as_deref(),
-            req.totp_code.as_deref(),
-        )
-        .await?;
-        let role = stage.roles.iter().find(|r| principal.has_role(**r)).map_or("", |r| r.label());
-        Some(json!({
-            "statement_id": st.id,
-            "statement_version": st.version,
-            "text_digest": seal::ContentDigest::of(st.text.as_bytes()).to_string(),
-            "name": principal.display_name,
-            "role": role,
-            "at": Timestamp::now().to_string(),
-            "step_up": "password+totp",
-        }))
-    } else {
-        None
-    };
-    let vote_id = uuid::Uuid::now_v7().to_string();
-    let at = Timestamp::now();
-    let applied = act(&state, id, Some(&principal), |ctx, evaluation| {
-        // Who may act comes first (403), then whether now is the time (409).
-        ctx.snapshot
-            .eligibility(&state.workflow, &stage, principal.user_id, &principal.roles, principal.unit_id)
-            .map_err(|r| ApiError::Forbidden(r.0))?;
-        require_digest(ctx, &req.content_digest)?;
-        require_state(ctx, &[ItemState::InReview])?;
-        let requirement = evaluation.requirement(&stage.id).expect("every policy stage is evaluated");
-        if requirement.status == Status::NotApplicable {
-            return Err(ApiError::Conflict(format!("“{}”环节不适用于此事项。", stage.label)));
-        }
-        if ctx.snapshot.current_votes().any(|v| v.stage == stage.id && v.user == principal.user_id) {
-            return Err(ApiError::Conflict(format!("您已对本版本的“{}”环节表决。", stage.label)));
-        }
-        if !requirement.open {
-            let waiting: Vec<&str> = evaluation
-                .requirements
-                .iter()
-                .filter(|r| !r.status.is_done() && r.stage != stage.id)
-                .filter(|r| stage.after.contains(&r.stage) || (stage.signoff && !r.signoff))
-                .map(|r| r.label.as_str())
-                .collect();
-            return Err(ApiError::Conflict(format!(
-                "“{}”环节尚未开始：需先完成 {}。",
-                stage.label,
-                waiting.join("、")
-            )));
-        }
-        if requirement.status != Status::Pending {
-            return Err(ApiError::Conflict(format!(
-                "“{}”环节当前为“{}”，不能再表决。",
-                stage.label,
-                requirement.status.label()
-            )));
-        }
-        Ok(Action::Vote {
-            id: vote_id.clone(),
-            at,
-            stage: stage.id.clone(),
-            value: req.value,
-            comment: comment.clone(),
-            signoff: signoff.clone(),
-        })
-    })
-    .await?;
+    let applied = cast_vote(&state, &auth, address.as_deref(), &id, req).await?;
     action_result(&state, applied).await
+}
+
+/// A vote as the API and the web form take it: the reviewer on the item,
+/// the vote's fields, a sign-off's step-up, then the workflow's decision.
+pub(super) async fn cast_vote(
+    state: &AppState,
+    auth: &Auth,
+    address: Option<&str>,
+    id: &str,
+    req: VoteRequest,
+) -> Result<Applied, ApiError> {
+    let (id, principal) = reviewer_on(state, auth, id).await?;
+    let draft = service::workflow::VoteDraft::new(
+        state,
+        &req.stage,
+        req.value,
+        req.content_digest,
+        req.comment.as_deref(),
+        (req.statement_id.as_deref(), req.statement_version.as_deref()),
+    )?;
+    // The sign-off's step-up, checked before anything is written.
+    if draft.needs_step_up() {
+        super::accounts::step_up(state, &principal, address, req.password.as_deref(), req.totp_code.as_deref()).await?;
+    }
+    Ok(service::workflow::vote(state, &principal, id, draft).await?)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -415,51 +265,9 @@ pub async fn override_stage(
     AppJson(req): AppJson<OverrideRequest>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
     let (id, principal) = reviewer_on(&state, &auth, &id).await?;
-    let stage = stage_named(&state, &req.stage)?;
-    if stage.veto {
-        return Err(ApiError::Forbidden(format!(
-            "“{}”不能被越级通过：保密审查意见只能由审查人本人改变。",
-            stage.label
-        )));
-    }
-    let role = *stage.override_roles.iter().find(|r| principal.has_role(**r)).ok_or_else(|| {
-        let names: Vec<&str> = stage.override_roles.iter().map(|r| r.label()).collect();
-        ApiError::Forbidden(if names.is_empty() {
-            format!("“{}”环节不允许越级通过。", stage.label)
-        } else {
-            format!("越级通过“{}”需要以下角色之一：{}。", stage.label, names.join("、"))
-        })
-    })?;
-    let reason = require_reason(Some(&req.reason), "越级通过")?;
-    let override_id = uuid::Uuid::now_v7().to_string();
-    let at = Timestamp::now();
-    let applied = act(&state, id, Some(&principal), |ctx, evaluation| {
-        require_state(ctx, &[ItemState::InReview, ItemState::Blocked])?;
-        require_digest(ctx, &req.content_digest)?;
-        separate_from_authorship(ctx, &principal)?;
-        let requirement = evaluation.requirement(&stage.id).expect("every policy stage is evaluated");
-        if !matches!(requirement.status, Status::Pending | Status::Blocked) {
-            return Err(ApiError::Conflict(format!(
-                "“{}”环节当前为“{}”，无需越级通过。",
-                stage.label,
-                requirement.status.label()
-            )));
-        }
-        Ok(Action::Override { id: override_id.clone(), at, stage: stage.id.clone(), role, reason: reason.clone() })
-    })
-    .await?;
+    let applied =
+        service::workflow::override_stage(&state, &principal, id, &req.stage, &req.content_digest, &req.reason).await?;
     action_result(&state, applied).await
-}
-
-/// No admin acts in review, and nobody acts on what they drafted or edited.
-fn separate_from_authorship(ctx: &WorkflowContext, principal: &Principal) -> Result<(), ApiError> {
-    if principal.is_administrator() {
-        return Err(ApiError::Forbidden("系统管理员、安全管理员和审计管理员不能参与审核（管理与审核职责分离）".into()));
-    }
-    if ctx.snapshot.authors.contains(&principal.user_id) {
-        return Err(ApiError::Forbidden("您起草或修改过该事项，不能审核自己经手的内容（起草与审核职责分离）".into()));
-    }
-    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -482,33 +290,8 @@ pub async fn waive(
     AppJson(req): AppJson<WaiverRequest>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
     let (id, principal) = reviewer_on(&state, &auth, &id).await?;
-    let reason = require_reason(Some(&req.reason), "豁免")?;
-    let applied = act(&state, id, Some(&principal), |ctx, _| {
-        // Which finding (404), who may waive it (403), then whether now is
-        // the time (409), as every action checks.
-        let finding = ctx
-            .findings()
-            .find(|f| f.severity == Severity::Block && workflow::finding_id(f) == req.finding_id)
-            .ok_or(ApiError::NotFound("该阻断级问题"))?;
-        let roles = state.workflow.waiver_roles(&finding.rule_id);
-        if roles.is_empty() {
-            return Err(ApiError::Forbidden(format!("{} 类问题不能豁免，必须整改。", finding.rule_id)));
-        }
-        let role = *roles.iter().find(|r| principal.has_role(**r)).ok_or_else(|| {
-            let names: Vec<&str> = roles.iter().map(|r| r.label()).collect();
-            ApiError::Forbidden(format!("豁免 {} 类问题需要以下角色之一：{}。", finding.rule_id, names.join("、")))
-        })?;
-        separate_from_authorship(ctx, &principal)?;
-        require_state(ctx, &[ItemState::InReview, ItemState::Blocked])?;
-        require_digest(ctx, &req.content_digest)?;
-        Ok(Action::Waive {
-            finding_id: req.finding_id.clone(),
-            rule_id: finding.rule_id.clone(),
-            role,
-            reason: reason.clone(),
-        })
-    })
-    .await?;
+    let applied =
+        service::workflow::waive(&state, &principal, id, &req.finding_id, &req.content_digest, &req.reason).await?;
     action_result(&state, applied).await
 }
 
@@ -529,20 +312,7 @@ pub async fn lift_veto(
     AppJson(req): AppJson<LiftRequest>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
     let (id, principal) = reviewer_on(&state, &auth, &id).await?;
-    let reason = require_reason(Some(&req.reason), "撤销拦截")?;
-    let applied = act(&state, id, Some(&principal), |ctx, _| {
-        let vote = ctx
-            .snapshot
-            .votes
-            .iter()
-            .find(|v| v.id == vote_id && v.value == VoteValue::Block && v.lifted_at.is_none())
-            .ok_or(ApiError::NotFound("该拦截意见"))?;
-        if vote.user != principal.user_id {
-            return Err(ApiError::Forbidden("只有作出拦截的审核人本人可以撤销拦截意见。".into()));
-        }
-        Ok(Action::LiftVeto { vote_id: vote_id.clone(), reason: reason.clone() })
-    })
-    .await?;
+    let applied = service::workflow::lift_veto(&state, &principal, id, &vote_id, &req.reason).await?;
     action_result(&state, applied).await
 }
 
@@ -556,19 +326,8 @@ pub async fn recheck(
 ) -> Result<axum::Json<ActionResult>, ApiError> {
     let id = parse_item_id(&id)?;
     readable_item(&state, &auth, id).await?;
-    auth.require_any(&[
-        Role::Admin,
-        Role::SecurityAdmin,
-        Role::Publisher,
-        Role::Reviewer,
-        Role::SecrecyReviewer,
-        Role::Approver,
-    ])?;
-    let applied = act(&state, id, None, |ctx, _| {
-        require_state(ctx, &[ItemState::InReview, ItemState::Blocked, ItemState::ChangesRequested])?;
-        Ok(Action::Recheck)
-    })
-    .await?;
+    auth.require(Duty::Recheck)?;
+    let applied = service::workflow::recheck(&state, id).await?;
     action_result(&state, applied).await
 }
 
@@ -591,10 +350,7 @@ pub async fn reject(
 ) -> Result<axum::Json<ItemView>, ApiError> {
     let (id, principal) = reviewer_on(&state, &auth, &id).await?;
     auth.require_any(&state.workflow.reject_roles)?;
-    let reason = require_reason(Some(&req.reason), "否决")?;
-    let ctx = state.db.workflow_context(id).await?;
-    separate_from_authorship(&ctx, &principal)?;
-    let item = state.db.reject_item(id, req.version, principal.user_id, &reason).await?;
+    let (item, ctx) = service::workflow::reject(&state, &principal, id, req.version, &req.reason).await?;
     let versions = state.db.versions(id).await?.iter().map(summary).collect();
     Ok(axum::Json(item_view(item, ctx.version, versions)))
 }
@@ -611,14 +367,7 @@ pub async fn claim(
     let id = parse_item_id(&id)?;
     readable_item(&state, &auth, id).await?;
     let principal = auth.require_scope(Scope::Review)?;
-    let stage = state.workflow.stage(&stage).ok_or(ApiError::NotFound("该审核环节"))?;
-    let ctx = state.db.workflow_context(id).await?;
-    // Who may act comes first (403), then whether now is the time (409).
-    ctx.snapshot
-        .eligibility(&state.workflow, stage, principal.user_id, &principal.roles, principal.unit_id)
-        .map_err(|r| ApiError::Forbidden(r.0))?;
-    require_state(&ctx, &[ItemState::InReview])?;
-    state.db.claim(id, &stage.id, principal.user_id).await?;
+    service::workflow::claim(&state, principal, id, &stage).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -738,7 +487,7 @@ pub struct OverdueReport {
 #[utoipa::path(get, path = "/api/v1/overdue", tag = "workflow", responses((status = 200, body = OverdueReport)))]
 pub async fn overdue(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<OverdueReport>, ApiError> {
     auth.require_scope(Scope::ItemsRead)?;
-    auth.require_any(&[Role::Publisher, Role::Leader, Role::Approver, Role::Auditor, Role::Admin])?;
+    auth.require(Duty::SeeOverdue)?;
     let mut items = Vec::new();
     for id in state.db.active_item_ids().await? {
         let ctx = state.db.workflow_context(id).await?;
@@ -808,16 +557,18 @@ pub async fn add_comment(
     Path(id): Path<String>,
     AppJson(req): AppJson<CommentRequest>,
 ) -> Result<(StatusCode, axum::Json<CommentView>), ApiError> {
-    let (id, principal) = reviewer_on(&state, &auth, &id).await?;
-    auth.require_any(&[
-        Role::Reviewer,
-        Role::SecrecyReviewer,
-        Role::Approver,
-        Role::Leader,
-        Role::Cosigner,
-        Role::Publicity,
-        Role::Drafter,
-    ])?;
+    Ok((StatusCode::CREATED, axum::Json(comment_on(&state, &auth, &id, req).await?)))
+}
+
+/// A comment as the API and the web form take it.
+pub(super) async fn comment_on(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    req: CommentRequest,
+) -> Result<CommentView, ApiError> {
+    let (id, principal) = reviewer_on(state, auth, id).await?;
+    auth.require(Duty::Comment)?;
     let version = state.db.version(id, req.version).await.map_err(not_found("该版本"))?;
     let text = match req.field.as_str() {
         "title" => &version.content.title,
@@ -847,7 +598,7 @@ pub async fn add_comment(
         .db
         .add_comment(id, req.version, principal.user_id, &req.field, req.start.zip(req.end), quote.as_deref(), body)
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(comment_view(stored, &principal.display_name))))
+    Ok(comment_view(stored, &principal.display_name))
 }
 
 fn comment_view(c: crate::store::CommentRecord, author: &str) -> CommentView {

@@ -9,6 +9,9 @@
 //! call use cases here; they never call each other's handlers. The store
 //! only loads and saves; it does not decide.
 
+pub mod items;
+pub mod workflow;
+
 use crate::model::FieldProblem;
 use crate::store::StoreError;
 

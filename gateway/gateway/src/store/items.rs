@@ -375,3 +375,14 @@ fn version_from_row(row: &AnyRow) -> Result<StoredVersion> {
         created_at: parse_column("v_created_at", &row.try_get::<String, _>("v_created_at")?)?,
     })
 }
+
+/// Items inside a use case's transaction.
+impl super::Tx {
+    pub async fn item(&mut self, id: ItemId) -> Result<ItemRecord> {
+        fetch_item(self.conn(), id).await
+    }
+
+    pub async fn version(&mut self, id: ItemId, version: i64) -> Result<StoredVersion> {
+        fetch_version(self.conn(), id, version).await
+    }
+}

@@ -97,10 +97,34 @@ pub struct Db {
     backend: Backend,
 }
 
+/// One transaction of a use case. The application layer (`service/`) loads,
+/// asks the decision modules and saves through it; nothing is written
+/// unless it [commits](Tx::commit). Its methods live beside the tables they
+/// touch (`store/workflow.rs`, `store/items.rs`, …).
+pub struct Tx {
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+
+    fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.inner
+    }
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 impl Db {
+    /// Begins a use case's transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx { inner: self.pool.begin().await? })
+    }
+
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`).
     /// SQLite connections get foreign keys, WAL and a busy timeout.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {

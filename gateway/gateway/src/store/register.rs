@@ -49,19 +49,19 @@ pub struct RegisterDecision {
     pub next_review_on: String,
 }
 
-impl Db {
+impl super::Tx {
     /// Records what a submitted version says about its attribute: a
     /// non-public attribute enters (or updates) the register as proposed;
     /// a public one closes an existing entry.
     pub async fn register_submission(
-        &self,
+        &mut self,
         id: ItemId,
         version: i64,
         content: &VersionContent,
         actor: UserId,
+        now: Timestamp,
     ) -> Result<()> {
-        let now = Timestamp::now();
-        let mut tx = self.pool.begin().await?;
+        let tx = self.conn();
         if content.attribute == Attribute::Public {
             let done = sqlx::query(
                 "UPDATE register SET status = 'closed', updated_at = $1 WHERE item_id = $2 AND status <> 'closed'",
@@ -71,7 +71,7 @@ impl Db {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() > 0 {
-                audit::append(&mut tx, Some(actor), "register.close", Some((id, version)), json!({})).await?;
+                audit::append(tx, Some(actor), "register.close", Some((id, version)), json!({})).await?;
             }
         } else {
             sqlx::query(
@@ -94,7 +94,7 @@ impl Db {
             .execute(&mut *tx)
             .await?;
             audit::append(
-                &mut tx,
+                tx,
                 Some(actor),
                 "register.propose",
                 Some((id, version)),
@@ -103,10 +103,11 @@ impl Db {
             )
             .await?;
         }
-        tx.commit().await?;
         Ok(())
     }
+}
 
+impl Db {
     /// A reviewer confirms or changes an entry and sets its next review.
     pub async fn register_decide(
         &self,

@@ -4,52 +4,11 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, Result, StoreError, audit, from_json_text, json_text, parse_column};
-use crate::model::{ItemId, ItemState, Timestamp, UserId};
-use crate::review::{ReviewOutcome, Verdict};
+use crate::model::{ItemId, Timestamp, UserId};
+use crate::review::ReviewOutcome;
 use crate::workflow::StoredReview;
 
 impl Db {
-    /// Stores the review of a submitted version and moves the item out of
-    /// one of `from`: to `blocked` when the verdict is blocked, else to
-    /// `in_review`. One transaction: the version must still be current.
-    pub async fn record_submission(
-        &self,
-        id: ItemId,
-        version: i64,
-        content_digest: &seal::ContentDigest,
-        from: &[ItemState],
-        outcome: &ReviewOutcome,
-        actor: UserId,
-    ) -> Result<(crate::model::ItemRecord, StoredReview)> {
-        let to = if outcome.verdict == Verdict::Blocked { ItemState::Blocked } else { ItemState::InReview };
-        let now = Timestamp::now();
-        let mut tx = self.pool.begin().await?;
-        let item = super::items::transition_in(&mut tx, id, version, from, to, now).await?;
-        let review = insert_review(&mut tx, id, version, content_digest, "submit", outcome, None, now).await?;
-        let counts = |s: crate::review::Severity| outcome.findings.iter().filter(|f| f.severity == s).count();
-        audit::append(
-            &mut tx,
-            Some(actor),
-            "item.submit",
-            Some((id, version)),
-            serde_json::json!({
-                "content_digest": content_digest,
-                "review_id": review.id,
-                "policy_hash": outcome.policy_hash,
-                "verdict": outcome.verdict,
-                "findings": {
-                    "block": counts(crate::review::Severity::Block),
-                    "warn": counts(crate::review::Severity::Warn),
-                    "info": counts(crate::review::Severity::Info),
-                },
-                "state": to.as_str(),
-            }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok((item, review))
-    }
-
     /// Review runs of an item, oldest first; of one version if given.
     pub async fn reviews(&self, id: ItemId, version: Option<i64>) -> Result<Vec<StoredReview>> {
         let rows = match version {
@@ -68,6 +27,47 @@ impl Db {
             }
         };
         rows.iter().map(review_from_row).collect()
+    }
+}
+
+impl super::Tx {
+    /// Stores the review of a submitted version and moves the item along
+    /// `transition` (chosen by the caller from the verdict), with the
+    /// `item.submit` event; the version must still be current.
+    pub async fn record_submission(
+        &mut self,
+        version: &crate::model::StoredVersion,
+        transition: crate::model::Transition,
+        outcome: &ReviewOutcome,
+        actor: UserId,
+        now: Timestamp,
+    ) -> Result<(crate::model::ItemRecord, StoredReview)> {
+        let (id, content_digest) = (version.item_id, &version.content_digest);
+        let (from, to) = (transition.from(), transition.to());
+        let version = version.version;
+        let item = super::items::transition_in(self.conn(), id, version, &[from], to, now).await?;
+        let review = insert_review(self.conn(), id, version, content_digest, "submit", outcome, None, now).await?;
+        let counts = |s: crate::review::Severity| outcome.findings.iter().filter(|f| f.severity == s).count();
+        audit::append(
+            self.conn(),
+            Some(actor),
+            "item.submit",
+            Some((id, version)),
+            serde_json::json!({
+                "content_digest": content_digest,
+                "review_id": review.id,
+                "policy_hash": outcome.policy_hash,
+                "verdict": outcome.verdict,
+                "findings": {
+                    "block": counts(crate::review::Severity::Block),
+                    "warn": counts(crate::review::Severity::Warn),
+                    "info": counts(crate::review::Severity::Info),
+                },
+                "state": to.as_str(),
+            }),
+        )
+        .await?;
+        Ok((item, review))
     }
 }
 

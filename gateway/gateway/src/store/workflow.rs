@@ -20,10 +20,8 @@ use super::{Db, Result, StoreError, audit, json_text, parse_column};
 use crate::auth::Role;
 use crate::model::ItemRecord;
 use crate::model::{ItemId, ItemState, Timestamp, UnitId, UserId};
-use crate::workflow::{
-    self, Candidate, Evaluation, Next, OverrideRecord, Snapshot, VoteRecord, VoteValue, WorkflowPolicy,
-};
-use crate::workflow::{Action, Applied, PreparedSealReview, StoredReview, WaiverRecord, WorkflowContext};
+use crate::workflow::{self, Candidate, OverrideRecord, Snapshot, VoteRecord, VoteValue};
+use crate::workflow::{Action, PreparedSealReview, StoredReview, WaiverRecord, WorkflowContext};
 
 /// A comment as stored.
 #[derive(Clone, Debug)]
@@ -52,109 +50,117 @@ pub struct NotificationRecord {
     pub read_at: Option<Timestamp>,
 }
 
-/// Where the state machine may act: the states whose items are evaluated.
-const ACTIVE: &[ItemState] = &[ItemState::InReview, ItemState::Blocked, ItemState::ChangesRequested];
+/// The workflow's writes inside a use case's transaction: the service
+/// (`service::workflow`) decides, these record.
+impl super::Tx {
+    /// Takes the item's write lock (a no-op update) so that what is read
+    /// next cannot change before the commit.
+    pub async fn lock_item(&mut self, id: ItemId) -> Result<()> {
+        let done = sqlx::query("UPDATE items SET updated_at = updated_at WHERE id = $1")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn workflow_context(&mut self, id: ItemId) -> Result<WorkflowContext> {
+        load_context(self.conn(), id).await
+    }
+
+    /// Records a person's action (or a recheck) with its audit event.
+    pub async fn record_action(
+        &mut self,
+        context: &WorkflowContext,
+        actor: Option<UserId>,
+        action: &Action,
+        now: Timestamp,
+    ) -> Result<()> {
+        let detail = write_action(self.conn(), context, actor, action, now).await?;
+        let at = Some((context.item.id, context.version.version));
+        audit::append(self.conn(), actor, action.audit_action(), at, detail).await?;
+        Ok(())
+    }
+
+    /// Stores a seal-phase review run for the approval record whose digest
+    /// it names, with its audit event (`why`: an extra note for the trail).
+    pub async fn record_seal_review(
+        &mut self,
+        context: &WorkflowContext,
+        review: &PreparedSealReview,
+        why: Option<&str>,
+        now: Timestamp,
+    ) -> Result<StoredReview> {
+        let (id, version, digest) = (context.item.id, context.version.version, context.version.content_digest);
+        let r = insert_review(
+            self.conn(),
+            id,
+            version,
+            &digest,
+            "seal",
+            &review.outcome,
+            Some(&review.approvals_digest),
+            now,
+        )
+        .await?;
+        let mut detail = json!({ "review_id": r.id, "verdict": r.outcome.verdict,
+            "approvals_digest": review.approvals_digest, "policy_hash": r.policy_hash });
+        if let Some(why) = why {
+            detail["reason"] = json!(why);
+        }
+        audit::append(self.conn(), None, "review.seal_check", Some((id, version)), detail).await?;
+        Ok(r)
+    }
+
+    /// Moves the item along a transition of the state machine if `version`
+    /// is still current, with an `item.state` event carrying `detail`.
+    pub async fn move_item(
+        &mut self,
+        id: ItemId,
+        version: i64,
+        transition: crate::model::Transition,
+        actor: Option<UserId>,
+        detail: Value,
+        now: Timestamp,
+    ) -> Result<ItemRecord> {
+        let (from, to) = (transition.from(), transition.to());
+        let item = super::items::transition_in(self.conn(), id, version, &[from], to, now).await?;
+        let mut d = json!({ "from": from.as_str(), "to": to.as_str() });
+        if let (Some(map), Value::Object(extra)) = (d.as_object_mut(), detail) {
+            map.extend(extra);
+        }
+        audit::append(self.conn(), actor, "item.state", Some((id, version)), d).await?;
+        Ok(item)
+    }
+
+    /// The users holding any of `roles`.
+    pub async fn users_with_roles(&mut self, roles: &[Role]) -> Result<Vec<UserId>> {
+        let mut ids = BTreeSet::new();
+        for role in roles {
+            let rows = sqlx::query("SELECT DISTINCT user_id FROM user_roles WHERE role = $1")
+                .bind(role.as_str())
+                .fetch_all(&mut *self.conn())
+                .await?;
+            for r in &rows {
+                ids.insert(parse_column::<UserId>("user_id", &r.try_get::<String, _>("user_id")?)?);
+            }
+        }
+        Ok(ids.into_iter().collect())
+    }
+
+    /// Adds a notification unless one with the same key exists.
+    pub async fn notify(&mut self, n: &workflow::Notice, now: Timestamp) -> Result<bool> {
+        insert_notification(self.conn(), n.user, n.kind, n.item, &n.message, &n.key, now).await
+    }
+}
 
 impl Db {
     /// Loads the workflow context of an item's current version.
     pub async fn workflow_context(&self, id: ItemId) -> Result<WorkflowContext> {
         let mut conn = self.pool.acquire().await?;
         load_context(&mut conn, id).await
-    }
-
-    /// Applies one action in one transaction (see the module doc). Returns
-    /// [`StoreError::Moved`] when something changed since `expected` was
-    /// computed: the caller evaluates again and retries.
-    pub async fn apply_action(
-        &self,
-        policy: &WorkflowPolicy,
-        id: ItemId,
-        expected_fingerprint: &str,
-        actor: Option<UserId>,
-        action: &Action,
-        prepared: Option<&PreparedSealReview>,
-    ) -> Result<Applied> {
-        let now = Timestamp::now();
-        let mut tx = self.pool.begin().await?;
-        // Take the item's write lock first (a no-op update), then re-read.
-        sqlx::query("UPDATE items SET updated_at = updated_at WHERE id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let context = load_context(&mut tx, id).await?;
-        if context.fingerprint != expected_fingerprint {
-            return Err(StoreError::Moved);
-        }
-        let (item_id, version, digest) = (id, context.version.version, context.version.content_digest);
-        let detail = write_action(&mut tx, &context, actor, action, now).await?;
-        audit::append(&mut tx, actor, action.audit_action(), Some((item_id, version)), detail).await?;
-
-        let context = load_context(&mut tx, id).await?;
-        let evaluation = context.evaluate(policy);
-        let mut seal_review = None;
-        let mut next = workflow::next(&evaluation, &context.unwaived_blocking(None));
-        let from = context.item.state;
-        if next == Next::Complete {
-            let (_, approvals_digest) = context.approval_record(&evaluation);
-            let existing = context.seal_review.clone().filter(|r| {
-                r.approvals_digest.as_deref() == Some(approvals_digest.as_str())
-                    && prepared.is_none_or(|p| p.outcome.policy_hash == r.policy_hash)
-            });
-            let review = match (existing, prepared) {
-                (Some(r), _) => r,
-                (None, Some(p)) if p.approvals_digest == approvals_digest => {
-                    let r =
-                        insert_review(&mut tx, id, version, &digest, "seal", &p.outcome, Some(&approvals_digest), now)
-                            .await?;
-                    audit::append(
-                        &mut tx,
-                        None,
-                        "review.seal_check",
-                        Some((item_id, version)),
-                        json!({ "review_id": r.id, "verdict": r.outcome.verdict, "approvals_digest": approvals_digest,
-                                "policy_hash": r.policy_hash }),
-                    )
-                    .await?;
-                    r
-                }
-                // The approval record differs from the one the check ran
-                // with: evaluate again.
-                _ => return Err(StoreError::Moved),
-            };
-            let mut with_seal = context.clone();
-            with_seal.seal_review = Some(review.clone());
-            next = workflow::next(&evaluation, &with_seal.unwaived_blocking(Some(&approvals_digest)));
-            seal_review = Some(review);
-        }
-        let to = match &next {
-            Next::Blocked(_) => ItemState::Blocked,
-            Next::ChangesRequested => ItemState::ChangesRequested,
-            Next::InReview => ItemState::InReview,
-            Next::Complete => ItemState::Approved,
-        };
-        let item = if ACTIVE.contains(&from) && to != from {
-            let item = super::items::transition_in(&mut tx, id, version, &[from], to, now).await?;
-            let reasons = match &next {
-                Next::Blocked(r) => r.clone(),
-                _ => Vec::new(),
-            };
-            audit::append(
-                &mut tx,
-                None,
-                "item.state",
-                Some((item_id, version)),
-                json!({ "from": from.as_str(), "to": to.as_str(), "reasons": reasons }),
-            )
-            .await?;
-            item
-        } else {
-            context.item.clone()
-        };
-        if ACTIVE.contains(&item.state) || item.state == ItemState::Approved {
-            notify_for(&mut tx, &context, &evaluation, &item, now).await?;
-        }
-        tx.commit().await?;
-        Ok(Applied { item, evaluation, next, seal_review })
     }
 
     /// Rejects a blocked item (不予发布) with a reason.
@@ -697,82 +703,6 @@ async fn write_action(
         }
         Action::Recheck => json!({ "content_digest": digest }),
     })
-}
-
-/// Notifications that follow from where the item stands: reviewers of open
-/// stages, the drafter on a decision, admins on an unfillable stage. Keys
-/// make them idempotent, so this runs after every action.
-async fn notify_for(
-    conn: &mut AnyConnection,
-    context: &WorkflowContext,
-    evaluation: &Evaluation,
-    item: &ItemRecord,
-    now: Timestamp,
-) -> Result<()> {
-    let title = context.version.content.title.as_str();
-    let digest = context.version.content_digest.to_string();
-    let key_digest = &digest["sha256:".len().min(digest.len())..];
-    let id = item.id;
-    if item.state == ItemState::InReview {
-        for r in evaluation.requirements.iter().filter(|r| r.open && r.status == workflow::Status::Pending) {
-            for user in &r.eligible {
-                insert_notification(
-                    conn,
-                    *user,
-                    "review_requested",
-                    Some(id),
-                    &format!("待您审核：《{title}》（{}）", r.label),
-                    &format!("open:{id}:{key_digest}:{}:{user}", r.stage),
-                    now,
-                )
-                .await?;
-            }
-        }
-    }
-    let drafter_message = match item.state {
-        ItemState::ChangesRequested => Some("审核人要求修改"),
-        ItemState::Blocked => Some("已被拦截，请查看原因"),
-        ItemState::Approved => Some("已通过全部审核，等待加封签发布"),
-        _ => None,
-    };
-    if let Some(message) = drafter_message {
-        insert_notification(
-            conn,
-            item.created_by,
-            "state",
-            Some(id),
-            &format!("您提交的《{title}》{message}"),
-            &format!("state:{id}:{key_digest}:{}", item.state),
-            now,
-        )
-        .await?;
-    }
-    let unfillable: Vec<&workflow::Requirement> = evaluation.unfillable().collect();
-    if !unfillable.is_empty() {
-        // Whoever can fix it: the system administrator (accounts) and the
-        // security administrator (role grants).
-        let admins = sqlx::query("SELECT DISTINCT user_id FROM user_roles WHERE role IN ($1, $2)")
-            .bind(Role::Admin.as_str())
-            .bind(Role::SecurityAdmin.as_str())
-            .fetch_all(&mut *conn)
-            .await?;
-        for admin in &admins {
-            let admin: UserId = parse_column("user_id", &admin.try_get::<String, _>("user_id")?)?;
-            for r in &unfillable {
-                insert_notification(
-                    conn,
-                    admin,
-                    "no_eligible_reviewer",
-                    Some(id),
-                    &format!("《{title}》无法审核：{}", r.problem.as_deref().unwrap_or(&r.label)),
-                    &format!("unfillable:{id}:{key_digest}:{}:{admin}", r.stage),
-                    now,
-                )
-                .await?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Inserts a notification unless its key exists; true if inserted.

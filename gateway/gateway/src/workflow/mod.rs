@@ -24,7 +24,7 @@ pub use requirements::{
     approval_record, approvals_digest,
 };
 
-use crate::model::Timestamp;
+use crate::model::{ItemId, ItemRecord, ItemState, Timestamp, UserId};
 use crate::review::Finding;
 
 /// Where an item under review goes, given its requirements and findings.
@@ -40,6 +40,89 @@ pub enum Next {
     /// Every requirement is satisfied or overridden: ready for the
     /// seal-phase check and then `approved`.
     Complete,
+}
+
+impl Next {
+    /// The item state this outcome puts an item under review in.
+    pub fn state(&self) -> ItemState {
+        match self {
+            Next::Blocked(_) => ItemState::Blocked,
+            Next::ChangesRequested => ItemState::ChangesRequested,
+            Next::InReview => ItemState::InReview,
+            Next::Complete => ItemState::Approved,
+        }
+    }
+}
+
+/// The states whose items the workflow evaluates (votes, rechecks, sweeps).
+pub const ACTIVE: &[ItemState] = &[ItemState::InReview, ItemState::Blocked, ItemState::ChangesRequested];
+
+/// An in-app notification to be added (deduplicated by `key`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub user: UserId,
+    pub kind: &'static str,
+    pub item: Option<ItemId>,
+    pub message: String,
+    pub key: String,
+}
+
+/// Who is told what after an action moved (or kept) `item` where it is:
+/// the eligible reviewers of every open pending stage, the drafter on a
+/// send-back, a block or the approval, and `admins` (who can appoint
+/// people) when a requirement nobody can fill stands.
+pub fn notices(
+    context: &WorkflowContext,
+    evaluation: &Evaluation,
+    item: &ItemRecord,
+    admins: &[UserId],
+) -> Vec<Notice> {
+    let title = context.version.content.title.as_str();
+    let digest = context.version.content_digest.to_string();
+    let key_digest = &digest["sha256:".len().min(digest.len())..];
+    let id = item.id;
+    let mut out = Vec::new();
+    if item.state == ItemState::InReview {
+        for r in evaluation.requirements.iter().filter(|r| r.open && r.status == Status::Pending) {
+            for user in &r.eligible {
+                out.push(Notice {
+                    user: *user,
+                    kind: "review_requested",
+                    item: Some(id),
+                    message: format!("待您审核：《{title}》（{}）", r.label),
+                    key: format!("open:{id}:{key_digest}:{}:{user}", r.stage),
+                });
+            }
+        }
+    }
+    let drafter_message = match item.state {
+        ItemState::ChangesRequested => Some("审核人要求修改"),
+        ItemState::Blocked => Some("已被拦截，请查看原因"),
+        ItemState::Approved => Some("已通过全部审核，等待加封签发布"),
+        _ => None,
+    };
+    if let Some(message) = drafter_message {
+        out.push(Notice {
+            user: item.created_by,
+            kind: "state",
+            item: Some(id),
+            message: format!("您提交的《{title}》{message}"),
+            key: format!("state:{id}:{key_digest}:{}", item.state),
+        });
+    }
+    let unfillable: Vec<&Requirement> = evaluation.unfillable().collect();
+    for admin in admins.iter().filter(|_| !unfillable.is_empty()) {
+        for r in &unfillable {
+            out.push(Notice {
+                user: *admin,
+                kind: "no_eligible_reviewer",
+                item: Some(id),
+                message: format!("《{title}》无法审核：{}", r.problem.as_deref().unwrap_or(&r.label)),
+                key: format!("unfillable:{id}:{key_digest}:{}:{admin}", r.stage),
+            });
+        }
+    }
+    out
 }
 
 /// Decides where the item goes. Vetoes come first, then blocking findings,

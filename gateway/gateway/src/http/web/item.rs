@@ -13,12 +13,13 @@ use super::{
 };
 use crate::auth::Role;
 use crate::http::delivery::{ItemDeliveries, WithdrawRequestBody};
-use crate::http::items::{AttachmentInput, DiffQuery, DiffView, ItemInput, ItemView, SubmitRequest};
+use crate::http::items::{AttachmentInput, DiffQuery, DiffView, ItemInput, ItemView};
 use crate::http::seals::SealItemRequest;
 use crate::http::workflow::{CommentRequest, CommentView, OverrideRequest, VoteRequest, WorkflowView};
 use crate::http::{ApiError, AppJson, AppQuery, AppState};
 use crate::model::{Attribute, ItemState, Kind, SuperiorRef, VersionContent};
 use crate::review::{Field, Finding, Severity};
+use crate::service;
 use crate::workflow::{Status, VoteValue};
 
 /// The values of the item form, as typed (kept when the form comes back
@@ -317,10 +318,7 @@ pub async fn edit(
 }
 
 async fn submit_version(state: &AppState, session: &Session, id: &str, version: i64) -> Response {
-    let request = SubmitRequest { version };
-    match crate::http::items::submit_item(State(state.clone()), session.auth(), Path(id.to_owned()), AppJson(request))
-        .await
-    {
+    match crate::http::items::submit(state, &session.auth(), id, version).await {
         Ok(_) => see_other(&format!("/items/{id}?done=submitted")).into_response(),
         Err(e) => item_page(state, session, id, PageQuery::default(), Some(e)).await,
     }
@@ -938,10 +936,7 @@ pub async fn vote(
         password: signoff.then(|| form.raw("password")),
         totp_code: signoff.then(|| form.raw("totp_code")),
     };
-    let address = crate::http::extract::ClientAddr(session.address.clone());
-    match crate::http::workflow::vote(State(state.clone()), session.auth(), address, Path(id.clone()), AppJson(request))
-        .await
-    {
+    match crate::http::workflow::cast_vote(&state, &session.auth(), session.address.as_deref(), &id, request).await {
         Ok(_) => {
             let done = if signoff && value == VoteValue::Approve { "signed" } else { "voted" };
             see_other(&format!("/items/{id}?done={done}")).into_response()
@@ -962,9 +957,19 @@ pub async fn override_stage(
         content_digest: form.get("digest").unwrap_or_default(),
         reason: form.get("reason").unwrap_or_default(),
     };
-    let result =
-        crate::http::workflow::override_stage(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request))
-            .await;
+    let result = match crate::http::workflow::reviewer_on(&state, &session.auth(), &id).await {
+        Ok((item, principal)) => service::workflow::override_stage(
+            &state,
+            &principal,
+            item,
+            &request.stage,
+            &request.content_digest,
+            &request.reason,
+        )
+        .await
+        .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
     after(&state, &session, &id, result, "overridden#wf-h").await
 }
 
@@ -980,9 +985,7 @@ pub async fn comment(
         end: form.get("end").and_then(|v| v.parse().ok()),
         body: form.raw("body"),
     };
-    let result =
-        crate::http::workflow::add_comment(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request))
-            .await;
+    let result = crate::http::workflow::comment_on(&state, &session.auth(), &id, request).await;
     after(&state, &session, &id, result, "commented#comments").await
 }
 
@@ -1031,8 +1034,19 @@ pub async fn waive(
         content_digest: form.get("digest").unwrap_or_default(),
         reason: form.raw("reason"),
     };
-    let result =
-        crate::http::workflow::waive(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await;
+    let result = match crate::http::workflow::reviewer_on(&state, &session.auth(), &id).await {
+        Ok((item, principal)) => service::workflow::waive(
+            &state,
+            &principal,
+            item,
+            &request.finding_id,
+            &request.content_digest,
+            &request.reason,
+        )
+        .await
+        .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
     after(&state, &session, &id, result, "waived#checks").await
 }
 
