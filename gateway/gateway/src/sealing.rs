@@ -379,3 +379,20 @@ pub fn manifest(approved: &ApprovedVersion, p: &SealParams<'_>) -> Result<Manife
     m.validate().map_err(|e| e.to_string())?;
     Ok(m)
 }
+
+/// Signs the log's checkpoint of `size` leaves with root `root`, carrying
+/// the audit head as its extension line (it anchors the audit chain).
+pub fn sign_anchor(
+    keys: &SealKeys,
+    size: u64,
+    root: seal::tlog::Hash,
+    head: &crate::store::AuditHead,
+) -> Result<String, SealKeyError> {
+    let checkpoint = seal::note::Checkpoint {
+        origin: keys.log_verifier().name().to_owned(),
+        size,
+        root,
+        extensions: vec![head.extension_line()],
+    };
+    Ok(keys.log_signer().sign_checkpoint(&checkpoint)?)
+}

@@ -67,7 +67,7 @@ pub fn spawn(state: AppState) -> Tasks {
         move || {
             let state = state.clone();
             async move {
-                if let Err(e) = state.db.anchor_audit_head(&state.seal_keys).await {
+                if let Err(e) = crate::service::seal::anchor_audit_head(&state).await {
                     tracing::warn!(error = %e, "anchoring the audit head failed; will retry");
                 }
             }

@@ -16,10 +16,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::items::{parse_item_id, readable_item};
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
-use crate::auth::{Role, Scope};
-use crate::model::{ItemState, Timestamp};
-use crate::service::workflow::prepare_seal_review;
-use crate::store::{SealKeyRecord, SealRecord, SealRequest, StoreError};
+use crate::auth::Scope;
+use crate::model::Timestamp;
+use crate::service;
+use crate::store::{SealKeyRecord, SealRecord};
 
 /// Sealing request: the digest the publisher checked, and optionally when
 /// the item may be published (embargo).
@@ -141,13 +141,20 @@ pub async fn seal_item(
     Path(id): Path<String>,
     AppJson(req): AppJson<SealItemRequest>,
 ) -> Result<(StatusCode, axum::Json<SealView>), ApiError> {
-    let id = parse_item_id(&id)?;
-    readable_item(&state, &auth, id).await?;
+    Ok((StatusCode::CREATED, axum::Json(seal_current(&state, &auth, &id, req).await?)))
+}
+
+/// A seal as the API and the web form ask for it.
+pub(super) async fn seal_current(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    req: SealItemRequest,
+) -> Result<SealView, ApiError> {
+    let id = parse_item_id(id)?;
+    readable_item(state, auth, id).await?;
     let principal = auth.require_scope(Scope::Review)?.clone();
-    if principal.is_administrator() {
-        return Err(ApiError::Forbidden("系统管理员、安全管理员和审计管理员不能加封签（管理与发布职责分离）。".into()));
-    }
-    auth.require_any(&[Role::Publisher])?;
+    service::seal::may_seal(&principal)?;
     let not_before = match req.not_before.as_deref() {
         None => None,
         Some(t) => {
@@ -160,45 +167,9 @@ pub async fn seal_item(
             )
         }
     };
-    let ctx = state.db.workflow_context(id).await?;
-    if ctx.snapshot.authors.contains(&principal.user_id) {
-        return Err(ApiError::Forbidden("您起草或修改过该事项，不能为其加封签（起草与发布职责分离）。".into()));
-    }
-    // If the review policy changed since the seal-phase check, the
-    // seal-phase plugins run again now, outside the transaction.
-    let prepared = if ctx.item.state == ItemState::Approved { prepare_seal_review(&state, &ctx).await } else { None };
-    let policy_hash = state.pipeline.policy_hash();
-    let record = state
-        .db
-        .seal_version(
-            &state.seal_keys,
-            SealRequest {
-                workflow: &state.workflow,
-                item: id,
-                content_digest: &req.content_digest,
-                sealer: principal.user_id,
-                not_before,
-                policy_hash: &policy_hash,
-                prepared: prepared.as_ref(),
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::WrongState { state } => {
-                ApiError::Conflict(format!("事项当前状态为“{}”，只有已批准的事项才能加封签。", state.label()))
-            }
-            StoreError::NoSealKey(why) => {
-                tracing::error!(item = %id, "cannot seal: {why}");
-                ApiError::Conflict(
-                    "封签密钥或机构代码配置有误，暂不能加封签（详见网关日志），请联系安全管理员。".into(),
-                )
-            }
-            other => other.into(),
-        })?;
-    state.wake_delivery().await;
+    let record = service::seal::seal(state, &principal, id, &req.content_digest, not_before).await?;
     let (record, key) = state.db.seal_by_serial(&record.serial).await?;
-    tracing::info!(serial = %record.serial, item = %id, kid = %record.kid, "sealed");
-    Ok((StatusCode::CREATED, axum::Json(seal_view(&state, record, &key, false).await?)))
+    seal_view(state, record, &key, false).await
 }
 
 fn with_type(body: String, content_type: &'static str) -> Response {
@@ -400,7 +371,7 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiEr
         Some(note) => note,
         None => {
             // Nothing anchored yet (a gateway that just started): anchor now.
-            state.db.anchor_audit_head(&state.seal_keys).await?;
+            service::seal::anchor_audit_head(&state).await?;
             state.db.latest_anchor().await?.ok_or_else(|| ApiError::Internal("no checkpoint after anchoring".into()))?
         }
     };

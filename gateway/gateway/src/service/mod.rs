@@ -10,6 +10,7 @@
 //! only loads and saves; it does not decide.
 
 pub mod items;
+pub mod seal;
 pub mod workflow;
 
 use crate::model::FieldProblem;

@@ -38,7 +38,7 @@ pub use delivery::{
 };
 pub use items::{ItemFilter, ItemPage, ListCursor, VersionChange};
 pub use register::{RegisterDecision, RegisterEntry};
-pub use seals::{NewSealKey, SealAudit, SealKeyRecord, SealRecord, SealRequest, SealState, SealStatusEntry};
+pub use seals::{NewSeal, NewSealKey, SealAudit, SealKeyRecord, SealRecord, SealState, SealStatusEntry};
 pub use stats::{ItemFacts, PublishedCount};
 pub use users::{NewToken, NewUser, RolesChange, SessionRecord, TokenRecord, UserRecord};
 pub use workflow::{CommentRecord, NotificationRecord};

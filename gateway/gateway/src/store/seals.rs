@@ -2,26 +2,19 @@
 //! is), issued seals and their status, the serial counter, the transparency
 //! log (leaves and signed checkpoints) and the publication outbox row.
 //!
-//! [`Db::seal_version`] is the one sealing transaction: it locks the item,
-//! re-reads the workflow context, stores a fresh seal-phase review if the
-//! policy changed, certifies an [`ApprovedVersion`] and hands it to
-//! `seal_item`, which signs, logs, moves the item to `sealed`, appends
-//! `seal.issue` to the audit chain and writes the outbox row, all in that
-//! one transaction. [`Db::seal_audit`] checks that log, seals and audit
-//! chain agree.
+//! The sealing transaction is `service::seal::seal`: it decides and signs,
+//! and stores through the [`Tx`](super::Tx) methods here (the seal, its
+//! log leaf and checkpoint, the item's move to `sealed`, `seal.issue` in
+//! the audit chain, the outbox row). [`Db::seal_audit`] checks that log,
+//! seals and audit chain agree.
 
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::reviews::insert_review;
 use super::{Db, Result, StoreError, audit, from_json_text, json_text, parse_column};
 use crate::model::{ItemId, ItemState, Timestamp, UserId};
-use crate::review::Verdict;
-use crate::sealing::{SealKeys, SealParams};
-use crate::workflow::PreparedSealReview;
-use crate::workflow::WorkflowPolicy;
 use crate::workflow::approved::ApprovedVersion;
 use seal::tlog::{self, Hash};
 
@@ -156,22 +149,6 @@ pub struct SealStatusEntry {
     pub public: bool,
     /// Not to be published before (seconds).
     pub not_before: i64,
-}
-
-/// A request to seal the current version of an item.
-pub struct SealRequest<'a> {
-    pub workflow: &'a WorkflowPolicy,
-    pub item: ItemId,
-    /// The content digest the sealer saw.
-    pub content_digest: &'a str,
-    pub sealer: UserId,
-    /// Seconds; `None` = publishable at once.
-    pub not_before: Option<u64>,
-    /// The review policy in force.
-    pub policy_hash: &'a str,
-    /// A seal-phase review run just now because the policy changed since
-    /// the stored one.
-    pub prepared: Option<&'a PreparedSealReview>,
 }
 
 /// What `gateway seal audit` found.
@@ -402,54 +379,6 @@ impl Db {
             .ok_or(StoreError::NotFound)
     }
 
-    /// Seals the current version of an item, in one transaction (see the
-    /// module documentation). Refusals: [`StoreError::NotApproved`] (409).
-    pub async fn seal_version(&self, keys: &SealKeys, req: SealRequest<'_>) -> Result<SealRecord> {
-        let now = Timestamp::now();
-        let mut tx = self.pool.begin().await?;
-        // The item's write lock first, then the context as it is now.
-        sqlx::query("UPDATE items SET updated_at = updated_at WHERE id = $1")
-            .bind(req.item.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let mut ctx = super::workflow::load_context(&mut tx, req.item).await?;
-        // The log head next, before anything appends to the audit chain:
-        // items, then tlog_head, then audit_head, in every transaction.
-        lock_log(&mut tx).await?;
-        if let Some(p) = req.prepared {
-            // The review policy changed since the seal-phase review: the
-            // plugins ran again with the same approvals; a block refuses.
-            if p.outcome.verdict == Verdict::Blocked {
-                return Err(StoreError::NotApproved(
-                    "按现行审核策略重新进行的加封签前检查发现阻断级问题，不能加封签。".into(),
-                ));
-            }
-            if p.outcome.policy_hash != req.policy_hash {
-                return Err(StoreError::Moved);
-            }
-            let (version, digest) = (ctx.version.version, ctx.version.content_digest);
-            let review =
-                insert_review(&mut tx, req.item, version, &digest, "seal", &p.outcome, Some(&p.approvals_digest), now)
-                    .await?;
-            audit::append(
-                &mut tx,
-                None,
-                "review.seal_check",
-                Some((req.item, version)),
-                json!({ "review_id": review.id, "verdict": review.outcome.verdict,
-                        "approvals_digest": p.approvals_digest, "policy_hash": review.policy_hash,
-                        "reason": "policy changed since the seal-phase review" }),
-            )
-            .await?;
-            ctx.seal_review = Some(review);
-        }
-        let approved = ApprovedVersion::certify(&ctx, req.workflow, req.content_digest, req.policy_hash)
-            .map_err(|e| StoreError::NotApproved(e.0))?;
-        let record = seal_item(&mut tx, approved, keys, req.sealer, req.not_before, now).await?;
-        tx.commit().await?;
-        Ok(record)
-    }
-
     /// A seal by serial, with the key that made it.
     pub async fn seal_by_serial(&self, serial: &str) -> Result<(SealRecord, SealKeyRecord)> {
         let mut conn = self.pool.acquire().await?;
@@ -543,37 +472,6 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok(record)
-    }
-
-    /// Signs a checkpoint that anchors the audit chain's head, unless the
-    /// newest anchor already covers it (the periodic task: the chain moves
-    /// without a seal — logins, votes, deliveries). Serialised with sealing
-    /// by the log head's lock. Appends no audit event (that would move the
-    /// head it anchors). Returns the events now anchored, if it signed.
-    pub async fn anchor_audit_head(&self, keys: &SealKeys) -> Result<Option<i64>> {
-        let now = Timestamp::now();
-        let mut tx = self.pool.begin().await?;
-        let size = lock_log(&mut tx).await?;
-        let head = audit::head(&mut tx).await?;
-        let newest: Option<i64> =
-            sqlx::query("SELECT MAX(events) AS m FROM audit_anchors").fetch_one(&mut *tx).await?.try_get("m")?;
-        if newest.is_some_and(|n| n >= head.events) {
-            return Ok(None);
-        }
-        let root = if size == 0 {
-            tlog::empty_root()
-        } else {
-            let stored: String = sqlx::query("SELECT root FROM tlog_checkpoints WHERE size = $1")
-                .bind(size)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("root")?;
-            hex_hash(&stored).ok_or_else(|| StoreError::Corrupt(format!("checkpoint {size}: root {stored}")))?
-        };
-        let note = sign_anchor(keys, u64::try_from(size).unwrap_or(0), root, &head)?;
-        insert_anchor(&mut tx, &head, size, &note, now).await?;
-        tx.commit().await?;
-        Ok(Some(head.events))
     }
 
     /// The newest signed checkpoint that anchors the audit chain (the
@@ -794,179 +692,229 @@ async fn leaf_hashes(conn: &mut AnyConnection) -> Result<Vec<Hash>> {
         .collect()
 }
 
-/// Makes the seal of an approved version inside the sealing transaction:
-/// log index, active key, serial, manifest, signature, the seal and its log
-/// leaf, a signed checkpoint for the new size, the superseded seal's status,
-/// the item's move to `sealed`, the audit events and the outbox row.
-async fn seal_item(
-    conn: &mut AnyConnection,
-    approved: ApprovedVersion,
-    keys: &SealKeys,
-    sealer: UserId,
-    not_before: Option<u64>,
-    now: Timestamp,
-) -> Result<SealRecord> {
-    let log_index = lock_log(conn).await?;
-    let key = active_key(conn).await?.ok_or(StoreError::NoSealKey("no active seal key".into()))?;
-    if let Some(problem) = keys.org_code_problem(&key) {
-        return Err(StoreError::NoSealKey(problem));
+/// A seal made for an approved version, to be stored by [`Tx::record_seal`].
+pub struct NewSeal<'a> {
+    pub approved: &'a ApprovedVersion,
+    pub serial: &'a str,
+    pub key: &'a SealKeyRecord,
+    /// The signed seal (its JWS, manifest and log leaf).
+    pub made: &'a seal::Seal,
+    pub supersedes: Option<&'a str>,
+    pub log_index: i64,
+    /// Seconds.
+    pub sealed_at: u64,
+    pub not_before: u64,
+    pub sealer: UserId,
+}
+
+/// The sealing transaction's reads and writes; `service::seal` decides and
+/// signs between them. The order of locks is the item, the log head, then
+/// the audit head, in every transaction.
+impl super::Tx {
+    /// Takes the log head's row lock (sealing and key changes are
+    /// serialised by it); returns the log's size, the next leaf's index.
+    pub async fn lock_log(&mut self) -> Result<i64> {
+        lock_log(self.conn()).await
     }
-    let signer = keys.signer_for(&key).map_err(|e| StoreError::NoSealKey(e.to_string()))?;
-    let sealed_at = u64::try_from(secs(now)).unwrap_or(0);
-    let year = now.as_offset().to_offset(time::UtcOffset::from_hms(8, 0, 0).expect("UTC+8")).year();
-    let n: i64 = sqlx::query(
-        "INSERT INTO seal_serials (year, last) VALUES ($1, 1) \
-         ON CONFLICT (year) DO UPDATE SET last = seal_serials.last + 1 RETURNING last",
-    )
-    .bind(i64::from(year))
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("last")?;
-    let serial = format!("{}-{year}-{n:06}", keys.org_code());
-    let (id, version) = (approved.item_id(), approved.version());
-    let supersedes: Option<String> = sqlx::query(
-        "SELECT serial FROM seals WHERE item_id = $1 AND status IN ('valid', 'suspended') ORDER BY log_index DESC LIMIT 1",
-    )
-    .bind(id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(|r| r.try_get("serial"))
-    .transpose()?;
-    let params = SealParams {
-        serial: serial.clone(),
-        sealed_at,
-        not_before: not_before.unwrap_or(sealed_at),
-        supersedes: supersedes.clone(),
-        signer: signer.as_ref(),
-    };
-    let manifest = crate::sealing::manifest(&approved, &params).map_err(StoreError::NotApproved)?;
-    let made =
-        seal::sign(&manifest, signer.as_ref()).map_err(|e| StoreError::NoSealKey(format!("signing failed: {e}")))?;
-    let manifest_json: Value = serde_json::from_slice(made.payload()).map_err(StoreError::corrupt)?;
-    let content_digest = approved.content_digest().to_string();
-    sqlx::query(
-        "INSERT INTO seals (serial, item_id, version, content_digest, kid, jws, manifest, status, supersedes, \
-         sealed_at, not_before, log_index, status_changed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'valid', $8, $9, $10, $11, $12)",
-    )
-    .bind(serial.as_str())
-    .bind(id.to_string())
-    .bind(version)
-    .bind(content_digest.as_str())
-    .bind(key.kid.as_str())
-    .bind(made.as_str())
-    .bind(json_text(&manifest_json))
-    .bind(supersedes.as_deref())
-    .bind(secs(now))
-    .bind(i64::try_from(params.not_before).unwrap_or(i64::MAX))
-    .bind(log_index)
-    .bind(now.to_string())
-    .execute(&mut *conn)
-    .await?;
-    if let Some(old) = &supersedes {
-        sqlx::query("UPDATE seals SET status = 'superseded', status_changed_at = $1 WHERE serial = $2")
-            .bind(now.to_string())
-            .bind(old.as_str())
-            .execute(&mut *conn)
-            .await?;
+
+    pub async fn active_seal_key(&mut self) -> Result<Option<SealKeyRecord>> {
+        active_key(self.conn()).await
     }
-    // The log: the leaf, the new head, a signed checkpoint for the new size.
-    let leaf = made.leaf_hash();
-    sqlx::query("INSERT INTO tlog_leaves (idx, leaf_hash, serial) VALUES ($1, $2, $3)")
-        .bind(log_index)
-        .bind(hex::encode(leaf))
-        .bind(serial.as_str())
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("UPDATE tlog_head SET size = $1 WHERE id = 1").bind(log_index + 1).execute(&mut *conn).await?;
-    super::items::transition_in(conn, id, version, &[ItemState::Approved], ItemState::Sealed, now).await?;
-    audit::append(
-        conn,
-        Some(sealer),
-        "seal.issue",
-        Some((id, version)),
-        json!({
-            "serial": serial, "content_digest": content_digest, "kid": key.kid, "dev_key": key.dev,
-            "seal_id": made.seal_id().to_string(), "log_index": log_index, "leaf_hash": hex::encode(leaf),
-            "supersedes": supersedes, "approvals_digest": approved.approvals_digest().to_string(),
-            "seal_review_id": approved.seal_review().id, "not_before": params.not_before,
-        }),
-    )
-    .await?;
-    audit::append(
-        conn,
-        Some(sealer),
-        "item.state",
-        Some((id, version)),
-        json!({ "from": ItemState::Approved.as_str(), "to": ItemState::Sealed.as_str(), "serial": serial }),
-    )
-    .await?;
-    let outbox_id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
-        "INSERT INTO outbox_events (id, kind, item_id, version, serial, channels, not_before, status, created_at) \
-         VALUES ($1, 'publish', $2, $3, $4, $5, $6, 'pending', $7)",
-    )
-    .bind(outbox_id.as_str())
-    .bind(id.to_string())
-    .bind(version)
-    .bind(serial.as_str())
-    .bind(json_text(&approved.content().channels))
-    .bind(i64::try_from(params.not_before).unwrap_or(i64::MAX))
-    .bind(now.to_string())
-    .execute(&mut *conn)
-    .await?;
-    // Issue 9: the outbox row's fan-out (channel events, deliveries) in this
-    // same transaction.
-    super::delivery::plan_publish(
-        conn,
-        super::delivery::PlanPublish {
-            outbox_id: &outbox_id,
-            item: id,
-            serial: &serial,
-            supersedes: supersedes.as_deref(),
-            not_before: i64::try_from(params.not_before).unwrap_or(i64::MAX),
-            channels: &approved.content().channels,
-            seal: made.as_str(),
-            content: approved.content().canonical(),
-        },
-        now,
-    )
-    .await?;
-    // Last, so that it anchors the audit events of this very transaction:
-    // the signed checkpoint of the new size, carrying the audit head.
-    let leaves = leaf_hashes(conn).await?;
-    if leaves.len() as i64 != log_index + 1 {
-        return Err(StoreError::Corrupt(format!(
-            "the log holds {} leaves, its head says {}",
-            leaves.len(),
-            log_index + 1
-        )));
+
+    /// The next number of the serial counter of `year`.
+    pub async fn next_seal_number(&mut self, year: i32) -> Result<i64> {
+        Ok(sqlx::query(
+            "INSERT INTO seal_serials (year, last) VALUES ($1, 1) \
+             ON CONFLICT (year) DO UPDATE SET last = seal_serials.last + 1 RETURNING last",
+        )
+        .bind(i64::from(year))
+        .fetch_one(self.conn())
+        .await?
+        .try_get("last")?)
     }
-    let root = tlog::root(&leaves);
-    let head = audit::head(conn).await?;
-    let note = sign_anchor(keys, leaves.len() as u64, root, &head)?;
-    sqlx::query("INSERT INTO tlog_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(log_index + 1)
-        .bind(hex::encode(root))
-        .bind(note.as_str())
+
+    /// The serial of the item's seal in force (valid or suspended): the one
+    /// a new seal supersedes.
+    pub async fn seal_in_force(&mut self, item: ItemId) -> Result<Option<String>> {
+        Ok(sqlx::query(
+            "SELECT serial FROM seals WHERE item_id = $1 AND status IN ('valid', 'suspended') \
+             ORDER BY log_index DESC LIMIT 1",
+        )
+        .bind(item.to_string())
+        .fetch_optional(self.conn())
+        .await?
+        .map(|r| r.try_get("serial"))
+        .transpose()?)
+    }
+
+    /// Stores a made seal: the seal and the superseded one's status, its log
+    /// leaf and the new head, the item's move to `sealed`, the `seal.issue`
+    /// and `item.state` events, the outbox row and its fan-out (channel
+    /// events and deliveries).
+    pub async fn record_seal(&mut self, s: &NewSeal<'_>, now: Timestamp) -> Result<()> {
+        let (id, version) = (s.approved.item_id(), s.approved.version());
+        let manifest_json: Value = serde_json::from_slice(s.made.payload()).map_err(StoreError::corrupt)?;
+        let content_digest = s.approved.content_digest().to_string();
+        let not_before = i64::try_from(s.not_before).unwrap_or(i64::MAX);
+        let conn = self.conn();
+        sqlx::query(
+            "INSERT INTO seals (serial, item_id, version, content_digest, kid, jws, manifest, status, supersedes, \
+             sealed_at, not_before, log_index, status_changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'valid', $8, $9, $10, $11, $12)",
+        )
+        .bind(s.serial)
+        .bind(id.to_string())
+        .bind(version)
+        .bind(content_digest.as_str())
+        .bind(s.key.kid.as_str())
+        .bind(s.made.as_str())
+        .bind(json_text(&manifest_json))
+        .bind(s.supersedes)
+        .bind(secs(now))
+        .bind(not_before)
+        .bind(s.log_index)
         .bind(now.to_string())
         .execute(&mut *conn)
         .await?;
-    insert_anchor(conn, &head, log_index + 1, &note, now).await?;
-    let row = sqlx::query("SELECT * FROM seals WHERE serial = $1").bind(serial.as_str()).fetch_one(&mut *conn).await?;
-    seal_from_row(&row)
-}
+        if let Some(old) = s.supersedes {
+            sqlx::query("UPDATE seals SET status = 'superseded', status_changed_at = $1 WHERE serial = $2")
+                .bind(now.to_string())
+                .bind(old)
+                .execute(&mut *conn)
+                .await?;
+        }
+        let leaf = s.made.leaf_hash();
+        sqlx::query("INSERT INTO tlog_leaves (idx, leaf_hash, serial) VALUES ($1, $2, $3)")
+            .bind(s.log_index)
+            .bind(hex::encode(leaf))
+            .bind(s.serial)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("UPDATE tlog_head SET size = $1 WHERE id = 1").bind(s.log_index + 1).execute(&mut *conn).await?;
+        super::items::transition_in(conn, id, version, &[ItemState::Approved], ItemState::Sealed, now).await?;
+        audit::append(
+            conn,
+            Some(s.sealer),
+            "seal.issue",
+            Some((id, version)),
+            json!({
+                "serial": s.serial, "content_digest": content_digest, "kid": s.key.kid, "dev_key": s.key.dev,
+                "seal_id": s.made.seal_id().to_string(), "log_index": s.log_index, "leaf_hash": hex::encode(leaf),
+                "supersedes": s.supersedes, "approvals_digest": s.approved.approvals_digest().to_string(),
+                "seal_review_id": s.approved.seal_review().id, "not_before": s.not_before,
+            }),
+        )
+        .await?;
+        audit::append(
+            conn,
+            Some(s.sealer),
+            "item.state",
+            Some((id, version)),
+            json!({ "from": ItemState::Approved.as_str(), "to": ItemState::Sealed.as_str(), "serial": s.serial }),
+        )
+        .await?;
+        let outbox_id = uuid::Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO outbox_events (id, kind, item_id, version, serial, channels, not_before, status, created_at) \
+             VALUES ($1, 'publish', $2, $3, $4, $5, $6, 'pending', $7)",
+        )
+        .bind(outbox_id.as_str())
+        .bind(id.to_string())
+        .bind(version)
+        .bind(s.serial)
+        .bind(json_text(&s.approved.content().channels))
+        .bind(not_before)
+        .bind(now.to_string())
+        .execute(&mut *conn)
+        .await?;
+        // Issue 9: the outbox row's fan-out (channel events, deliveries) in
+        // this same transaction.
+        super::delivery::plan_publish(
+            conn,
+            super::delivery::PlanPublish {
+                outbox_id: &outbox_id,
+                item: id,
+                serial: s.serial,
+                supersedes: s.supersedes,
+                not_before,
+                channels: &s.approved.content().channels,
+                seal: s.made.as_str(),
+                content: s.approved.content().canonical(),
+            },
+            now,
+        )
+        .await
+    }
 
-/// Signs the checkpoint of a tree of `size` leaves with root `root`,
-/// carrying the audit head as its extension line.
-fn sign_anchor(keys: &SealKeys, size: u64, root: Hash, head: &audit::AuditHead) -> Result<String> {
-    let checkpoint = seal::note::Checkpoint {
-        origin: keys.log_verifier().name().to_owned(),
-        size,
-        root,
-        extensions: vec![head.extension_line()],
-    };
-    keys.log_signer().sign_checkpoint(&checkpoint).map_err(|e| StoreError::NoSealKey(e.to_string()))
+    /// The log's leaf hashes, in order; checks they agree with the head.
+    pub async fn log_leaves(&mut self, expected: i64) -> Result<Vec<Hash>> {
+        let leaves = leaf_hashes(self.conn()).await?;
+        if leaves.len() as i64 != expected {
+            return Err(StoreError::Corrupt(format!(
+                "the log holds {} leaves, its head says {expected}",
+                leaves.len()
+            )));
+        }
+        Ok(leaves)
+    }
+
+    pub async fn audit_head(&mut self) -> Result<audit::AuditHead> {
+        audit::head(self.conn()).await
+    }
+
+    /// Stores the signed checkpoint of the log at `size` (root `root`),
+    /// which also anchors the audit head it carries.
+    pub async fn record_checkpoint(
+        &mut self,
+        size: i64,
+        root: Hash,
+        note: &str,
+        head: &audit::AuditHead,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO tlog_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(size)
+            .bind(hex::encode(root))
+            .bind(note)
+            .bind(now.to_string())
+            .execute(self.conn())
+            .await?;
+        insert_anchor(self.conn(), head, size, note, now).await
+    }
+
+    /// The audit events the newest anchor covers, if any.
+    pub async fn newest_anchor(&mut self) -> Result<Option<i64>> {
+        Ok(sqlx::query("SELECT MAX(events) AS m FROM audit_anchors").fetch_one(self.conn()).await?.try_get("m")?)
+    }
+
+    /// The root of the log at `size` (its signed checkpoint's).
+    pub async fn log_root(&mut self, size: i64) -> Result<Hash> {
+        if size == 0 {
+            return Ok(tlog::empty_root());
+        }
+        let stored: String = sqlx::query("SELECT root FROM tlog_checkpoints WHERE size = $1")
+            .bind(size)
+            .fetch_one(self.conn())
+            .await?
+            .try_get("root")?;
+        hex_hash(&stored).ok_or_else(|| StoreError::Corrupt(format!("checkpoint {size}: root {stored}")))
+    }
+
+    /// Stores a checkpoint that anchors the audit head without a new seal.
+    pub async fn record_anchor(
+        &mut self,
+        head: &audit::AuditHead,
+        size: i64,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        insert_anchor(self.conn(), head, size, note, now).await
+    }
+
+    pub async fn seal(&mut self, serial: &str) -> Result<SealRecord> {
+        let row = sqlx::query("SELECT * FROM seals WHERE serial = $1").bind(serial).fetch_one(self.conn()).await?;
+        seal_from_row(&row)
+    }
 }
 
 async fn insert_anchor(

@@ -996,8 +996,7 @@ pub async fn seal(
 ) -> Response {
     let not_before = form.get("not_before").map(|v| super::china_time_input(&v));
     let request = SealItemRequest { content_digest: form.get("digest").unwrap_or_default(), not_before };
-    let result =
-        crate::http::seals::seal_item(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await;
+    let result = crate::http::seals::seal_current(&state, &session.auth(), &id, request).await;
     after(&state, &session, &id, result, "sealed#deliveries").await
 }
 
