@@ -324,15 +324,20 @@ pub async fn create_item(
     auth: Auth,
     AppJson(input): AppJson<ItemInput>,
 ) -> Result<(StatusCode, axum::Json<ItemView>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(create(&state, &auth, input).await?)))
+}
+
+/// A new item as the API and the web form create it.
+pub(super) async fn create(state: &AppState, auth: &Auth, input: ItemInput) -> Result<ItemView, ApiError> {
     let principal = auth.require_any(&[Role::Drafter])?;
     auth.require_scope(Scope::ItemsWrite)?;
     if input.base_version.is_some() {
         return Err(ApiError::invalid("base_version", "新建事项时不应提供 base_version"));
     }
-    let content = content_from_input(&state, input).await?;
+    let content = content_from_input(state, input).await?;
     let created = state.db.create_item(principal.user_id, principal.unit_id, &content).await?;
     let summary = summary(&created.version);
-    Ok((StatusCode::CREATED, axum::Json(item_view(created.item, created.version, vec![summary]))))
+    Ok(item_view(created.item, created.version, vec![summary]))
 }
 
 pub(super) fn summary(v: &StoredVersion) -> VersionSummary {
@@ -354,15 +359,20 @@ pub async fn edit_item(
     Path(id): Path<String>,
     AppJson(input): AppJson<ItemInput>,
 ) -> Result<axum::Json<ItemView>, ApiError> {
-    let id = parse_item_id(&id)?;
-    writable_item(&state, &auth, id, "修改").await?;
+    Ok(axum::Json(edit(&state, &auth, &id, input).await?))
+}
+
+/// A new version as the API and the web form store it.
+pub(super) async fn edit(state: &AppState, auth: &Auth, id: &str, input: ItemInput) -> Result<ItemView, ApiError> {
+    let id = parse_item_id(id)?;
+    writable_item(state, auth, id, "修改").await?;
     let base_version = input
         .base_version
         .ok_or_else(|| ApiError::invalid("base_version", "修改时必须提供所基于的版本号 base_version"))?;
-    let content = content_from_input(&state, input).await?;
+    let content = content_from_input(state, input).await?;
     let change = state.db.add_version(id, base_version, auth.0.user_id, &content).await?;
     let versions = state.db.versions(id).await?.iter().map(summary).collect();
-    Ok(axum::Json(item_view(change.item, change.version, versions)))
+    Ok(item_view(change.item, change.version, versions))
 }
 
 /// One item with its current version and all version headers.
@@ -373,8 +383,14 @@ pub async fn get_item(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ItemView>, ApiError> {
-    let id = parse_item_id(&id)?;
-    let item = readable_item(&state, &auth, id).await?;
+    Ok(axum::Json(item_of(&state, &auth, &id).await?))
+}
+
+/// An item as the API and the web pages show it; records that the caller
+/// has seen its current version.
+pub(super) async fn item_of(state: &AppState, auth: &Auth, id: &str) -> Result<ItemView, ApiError> {
+    let id = parse_item_id(id)?;
+    let item = readable_item(state, auth, id).await?;
     let mut versions = state.db.versions(id).await?;
     let summaries = versions.iter().map(summary).collect();
     let current = versions
@@ -384,7 +400,7 @@ pub async fn get_item(
     let review = state.db.reviews(id, Some(item.current_version)).await?.pop().map(ReviewView::from);
     let seen = state.db.mark_seen(id, auth.0.user_id, item.current_version).await?;
     let previously_seen_version = seen.filter(|v| *v < item.current_version);
-    Ok(axum::Json(ItemView { review, previously_seen_version, ..item_view(item, current, summaries) }))
+    Ok(ItemView { review, previously_seen_version, ..item_view(item, current, summaries) })
 }
 
 /// One version in full.
@@ -479,6 +495,11 @@ pub async fn list_items(
     auth: Auth,
     AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<axum::Json<ItemList>, ApiError> {
+    Ok(axum::Json(list(&state, &auth, query).await?))
+}
+
+/// A page of the item list, as the API and the web list show it.
+pub(super) async fn list(state: &AppState, auth: &Auth, query: ListQuery) -> Result<ItemList, ApiError> {
     auth.require_scope(Scope::ItemsRead)?;
     let limit = query.limit.unwrap_or(50);
     let max = state.settings.limits.max_page_size;
@@ -520,12 +541,12 @@ pub async fn list_items(
                 if items.len() == limit as usize {
                     let more = rows.peek().is_some() || !exhausted;
                     let next = position.filter(|_| more).map(|c| c.encode());
-                    return Ok(axum::Json(ItemList { items, next }));
+                    return Ok(ItemList { items, next });
                 }
             }
         }
         if exhausted {
-            return Ok(axum::Json(ItemList { items, next: None }));
+            return Ok(ItemList { items, next: None });
         }
     }
 }

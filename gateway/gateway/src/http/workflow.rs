@@ -149,10 +149,15 @@ pub async fn get_workflow(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<axum::Json<WorkflowView>, ApiError> {
-    let id = parse_item_id(&id)?;
-    readable_item(&state, &auth, id).await?;
+    Ok(axum::Json(workflow_of(&state, &auth, &id).await?))
+}
+
+/// An item's requirements, as the API and the item page show them.
+pub(super) async fn workflow_of(state: &AppState, auth: &Auth, id: &str) -> Result<WorkflowView, ApiError> {
+    let id = parse_item_id(id)?;
+    readable_item(state, auth, id).await?;
     let ctx = state.db.workflow_context(id).await?;
-    Ok(axum::Json(workflow_view(&state, &ctx).await?))
+    workflow_view(state, &ctx).await
 }
 
 /// A vote on one stage of the version the voter saw.
@@ -417,6 +422,11 @@ pub struct Queue {
 /// (overdue first, then the soonest; no deadline last).
 #[utoipa::path(get, path = "/api/v1/queue", tag = "workflow", responses((status = 200, body = Queue)))]
 pub async fn queue(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<Queue>, ApiError> {
+    Ok(axum::Json(queue_of(&state, &auth).await?))
+}
+
+/// What awaits the caller, as the API and the queue page show it.
+pub(super) async fn queue_of(state: &AppState, auth: &Auth) -> Result<Queue, ApiError> {
     let principal = auth.require_scope(Scope::Review)?;
     let mut entries = Vec::new();
     for id in state.db.active_item_ids().await? {
@@ -445,8 +455,8 @@ pub async fn queue(State(state): State<AppState>, auth: Auth) -> Result<axum::Js
                 stage: r.stage.clone(),
                 stage_label: r.label.clone(),
                 signoff: r.signoff,
-                deadline: stage_deadline(&state, r),
-                disclosure_deadline: disclosure_deadline(&state, &ctx),
+                deadline: stage_deadline(state, r),
+                disclosure_deadline: disclosure_deadline(state, &ctx),
                 claimed_by,
                 last_seen_version: last_seen.filter(|v| *v < ctx.version.version),
             });
@@ -457,7 +467,7 @@ pub async fn queue(State(state): State<AppState>, auth: Auth) -> Result<axum::Js
         key(a).cmp(&key(b)).then(a.item_id.cmp(&b.item_id))
     });
     let overdue = entries.iter().filter(|e| e.deadline.as_ref().is_some_and(Deadline::overdue)).count();
-    Ok(axum::Json(Queue { entries, overdue }))
+    Ok(Queue { entries, overdue })
 }
 
 /// An item past a deadline.
@@ -624,10 +634,15 @@ pub async fn list_comments(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Vec<CommentView>>, ApiError> {
-    let id = parse_item_id(&id)?;
-    readable_item(&state, &auth, id).await?;
+    Ok(axum::Json(comments_of(&state, &auth, &id).await?))
+}
+
+/// An item's comments, oldest first, as the API and the item page show them.
+pub(super) async fn comments_of(state: &AppState, auth: &Auth, id: &str) -> Result<Vec<CommentView>, ApiError> {
+    let id = parse_item_id(id)?;
+    readable_item(state, auth, id).await?;
     let comments = state.db.comments(id).await?;
-    Ok(axum::Json(comments.into_iter().map(|(c, author)| comment_view(c, &author)).collect()))
+    Ok(comments.into_iter().map(|(c, author)| comment_view(c, &author)).collect())
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -229,11 +229,11 @@ pub async fn new_form(State(state): State<AppState>, session: Session) -> Respon
 pub async fn create(State(state): State<AppState>, Posted { session, form, files }: Posted) -> Response {
     let mut values = ItemForm::from_form(&form);
     let created = match attach_files(&state, &session, &mut values, files).await.and_then(|()| values.input(None)) {
-        Ok(input) => crate::http::items::create_item(State(state.clone()), session.auth(), AppJson(input)).await,
+        Ok(input) => crate::http::items::create(&state, &session.auth(), input).await,
         Err(e) => Err(e),
     };
     match created {
-        Ok((_, axum::Json(view))) => {
+        Ok(view) => {
             if form.get("then").as_deref() == Some("submit") {
                 return submit_version(&state, &session, &view.id.to_string(), view.current_version).await;
             }
@@ -283,8 +283,8 @@ fn form_error(
 }
 
 pub async fn edit_form(State(state): State<AppState>, session: Session, ItemPath(id): ItemPath) -> Response {
-    match crate::http::items::get_item(State(state.clone()), session.auth(), Path(id.clone())).await {
-        Ok(axum::Json(view)) => {
+    match crate::http::items::item_of(&state, &session.auth(), &id).await {
+        Ok(view) => {
             let form = ItemForm::from_content(&view.current.content);
             render(&form_page(&state, &session, Some((id, view.current_version)), form))
         }
@@ -301,11 +301,7 @@ pub async fn edit(
     let mut values = ItemForm::from_form(&form);
     let edited = match attach_files(&state, &session, &mut values, files).await.and_then(|()| values.input(Some(base)))
     {
-        Ok(input) => {
-            crate::http::items::edit_item(State(state.clone()), session.auth(), Path(id.clone()), AppJson(input))
-                .await
-                .map(|axum::Json(v)| v)
-        }
+        Ok(input) => crate::http::items::edit(&state, &session.auth(), &id, input).await,
         Err(e) => Err(e),
     };
     match edited {
@@ -679,12 +675,12 @@ async fn item_page(state: &AppState, session: &Session, id: &str, q: PageQuery, 
 
 async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery) -> Result<ItemPage, ApiError> {
     use crate::http::{delivery, items, workflow};
-    let axum::Json(item) = items::get_item(State(state.clone()), session.auth(), Path(id.to_owned())).await?;
+    let auth = session.auth();
+    let item = items::item_of(state, &auth, id).await?;
+    let workflow = Some(workflow::workflow_of(state, &auth, id).await?);
     let p = session.principal();
     let content = &item.current.content;
     let findings: Vec<Finding> = item.review.as_ref().map(|r| r.outcome.findings.clone()).unwrap_or_default();
-    let workflow =
-        workflow::get_workflow(State(state.clone()), session.auth(), Path(id.to_owned())).await.ok().map(|j| j.0);
     let mut rows = finding_rows(content, &findings);
     if let Some(w) = &workflow {
         let is_author = item.created_by == p.user_id;
@@ -706,8 +702,6 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
             groups.push(FindingGroup { label: severity_label(severity), class, rows });
         }
     }
-    let workflow =
-        workflow::get_workflow(State(state.clone()), session.auth(), Path(id.to_owned())).await.ok().map(|j| j.0);
     let my_stages = workflow
         .as_ref()
         .filter(|w| w.state == crate::model::ItemState::InReview)
@@ -749,7 +743,7 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
                 .collect()
         })
         .unwrap_or_default();
-    let comments = workflow::list_comments(State(state.clone()), session.auth(), Path(id.to_owned())).await?.0;
+    let comments = workflow::comments_of(state, &auth, id).await?;
     let from = q.from.or(item.previously_seen_version).filter(|v| *v < item.current_version && *v >= 1);
     let diff = match from {
         Some(from) => {
@@ -867,8 +861,7 @@ pub async fn apply_fix(
 }
 
 async fn fix(state: &AppState, session: &Session, id: &str, form: &Form) -> Result<(), ApiError> {
-    let axum::Json(item) =
-        crate::http::items::get_item(State(state.clone()), session.auth(), Path(id.to_owned())).await?;
+    let item = crate::http::items::item_of(state, &session.auth(), id).await?;
     let version: i64 = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
     if version != item.current_version {
         return Err(ApiError::Stale { expected: version, current: item.current_version });
@@ -905,9 +898,7 @@ async fn fix(state: &AppState, session: &Session, id: &str, form: &Form) -> Resu
         last_start = Some((field, start));
     }
     let input = ItemForm::from_content(&content).input(Some(item.current_version))?;
-    let _new_version =
-        crate::http::items::edit_item(State(state.clone()), session.auth(), Path(id.to_owned()), AppJson(input))
-            .await?;
+    crate::http::items::edit(state, &session.auth(), id, input).await?;
     Ok(())
 }
 

@@ -52,8 +52,8 @@ pub async fn items(State(state): State<AppState>, session: Session, AppQuery(q):
         cursor: q.cursor.clone(),
         limit: Some(50),
     };
-    match crate::http::items::list_items(State(state), session.auth(), AppQuery(query)).await {
-        Ok(axum::Json(list)) => render(&ItemsPage {
+    match crate::http::items::list(&state, &session.auth(), query).await {
+        Ok(list) => render(&ItemsPage {
             layout: session
                 .layout(if mine { "我的稿件" } else { "全部事项" }, if mine { "/items?mine=1" } else { "/items" }),
             items: list.items,
@@ -76,8 +76,8 @@ struct QueuePage {
 }
 
 pub async fn queue(State(state): State<AppState>, session: Session) -> Response {
-    match crate::http::workflow::queue(State(state), session.auth()).await {
-        Ok(axum::Json(q)) => {
+    match crate::http::workflow::queue_of(&state, &session.auth()).await {
+        Ok(q) => {
             render(&QueuePage {
                 layout: session.layout("待我审核", "/queue"), entries: q.entries, overdue: q.overdue
             })
