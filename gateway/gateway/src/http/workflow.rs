@@ -653,15 +653,44 @@ pub struct NotificationQuery {
     pub unread: bool,
 }
 
+/// An in-app notification.
+#[derive(Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: String,
+    /// e.g. `review_requested`, `state`, `rejected`, `delivery_rejected`.
+    pub kind: String,
+    #[schema(value_type = Option<String>)]
+    pub item_id: Option<ItemId>,
+    pub message: String,
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>)]
+    pub read_at: Option<Timestamp>,
+}
+
+impl From<crate::store::NotificationRecord> for NotificationView {
+    fn from(n: crate::store::NotificationRecord) -> NotificationView {
+        NotificationView {
+            id: n.id,
+            kind: n.kind,
+            item_id: n.item_id,
+            message: n.message,
+            created_at: n.created_at,
+            read_at: n.read_at,
+        }
+    }
+}
+
 /// The caller's notifications, newest first.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "workflow", params(NotificationQuery),
-    responses((status = 200, body = Vec<crate::store::NotificationRecord>)))]
+    responses((status = 200, body = Vec<NotificationView>)))]
 pub async fn notifications(
     State(state): State<AppState>,
     auth: Auth,
     AppQuery(q): AppQuery<NotificationQuery>,
-) -> Result<axum::Json<Vec<crate::store::NotificationRecord>>, ApiError> {
-    Ok(axum::Json(state.db.notifications(auth.0.user_id, q.unread, 200).await?))
+) -> Result<axum::Json<Vec<NotificationView>>, ApiError> {
+    let list = state.db.notifications(auth.0.user_id, q.unread, 200).await?;
+    Ok(axum::Json(list.into_iter().map(NotificationView::from).collect()))
 }
 
 /// Marks a notification read.

@@ -9,11 +9,9 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use utoipa::ToSchema;
 
 use super::reviews::{insert_review, review_from_row};
 use super::{Db, Result, StoreError, audit, json_text, parse_column};
@@ -36,17 +34,14 @@ pub struct CommentRecord {
     pub created_at: Timestamp,
 }
 
-/// An in-app notification.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+/// An in-app notification as stored.
+#[derive(Clone, Debug)]
 pub struct NotificationRecord {
     pub id: String,
     pub kind: String,
-    #[schema(value_type = Option<String>)]
     pub item_id: Option<ItemId>,
     pub message: String,
-    #[schema(value_type = String)]
     pub created_at: Timestamp,
-    #[schema(value_type = Option<String>)]
     pub read_at: Option<Timestamp>,
 }
 

@@ -11,7 +11,6 @@ use super::item::Choice;
 use super::{Layout, Posted, Session, done_message, error_page, render, render_status};
 use crate::auth::Role;
 use crate::http::accounts::{CreateUserRequest, ResetPasswordRequest, RolesRequest, UserView};
-use crate::http::workflow::NotificationQuery;
 use crate::http::{ApiError, AppJson, AppQuery, AppState};
 use crate::store::NotificationRecord;
 
@@ -164,17 +163,11 @@ impl NotificationsPage {
 }
 
 pub async fn notifications(State(state): State<AppState>, session: Session) -> Response {
-    match crate::http::workflow::notifications(
-        State(state),
-        session.auth(),
-        AppQuery(NotificationQuery { unread: false }),
-    )
-    .await
-    {
-        Ok(axum::Json(notifications)) => {
+    match state.db.notifications(session.principal().user_id, false, 200).await {
+        Ok(notifications) => {
             render(&NotificationsPage { layout: session.layout("通知", "/notifications"), notifications })
         }
-        Err(e) => error_page(&session, e),
+        Err(e) => error_page(&session, e.into()),
     }
 }
 
@@ -184,12 +177,13 @@ pub async fn open_notification(
     Path(id): Path<String>,
     Posted { session, form, .. }: Posted,
 ) -> Response {
-    match crate::http::workflow::mark_read(State(state), session.auth(), Path(id)).await {
+    match state.db.mark_notification_read(session.principal().user_id, &id).await {
         Ok(_) => {
             let item = form.get("item").and_then(|i| super::item_id(&i).ok());
             let to = item.map_or_else(|| "/notifications".to_owned(), |item| format!("/items/{item}"));
             Redirect::to(&to).into_response()
         }
-        Err(e) => error_page(&session, e),
+        Err(crate::store::StoreError::NotFound) => error_page(&session, ApiError::NotFound("该通知")),
+        Err(e) => error_page(&session, e.into()),
     }
 }
