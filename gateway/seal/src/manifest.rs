@@ -36,6 +36,7 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// assert_eq!(seal::Manifest::from_payload(&bytes).unwrap(), m);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Always [`MANIFEST_FORMAT`].
@@ -75,6 +76,7 @@ pub struct Manifest {
 
 /// The item version a seal covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ItemRef {
     /// The gateway's item id (printable ASCII, 1–128).
@@ -85,11 +87,13 @@ pub struct ItemRef {
 
 /// The content digest a seal binds, named by its algorithm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ContentRef {
     /// Always [`CONTENT_FORMAT`].
     pub format: String,
     /// SHA-256 of the canonical content bytes.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub sha256: Sha256,
     /// Reserved for an SM3 digest of the same bytes (64 lowercase hex); v1
     /// verifiers always check `sha256` and report `sm3` as not checked.
@@ -99,9 +103,11 @@ pub struct ContentRef {
 
 /// A digest of some record, named by its algorithm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DigestRef {
     /// SHA-256 of the record.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub sha256: Sha256,
     /// Reserved for an SM3 digest (64 lowercase hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,6 +116,7 @@ pub struct DigestRef {
 
 /// 公开属性 of the item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Attribute {
     /// 主动公开.
@@ -122,6 +129,7 @@ pub enum Attribute {
 
 /// The review that passed the content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReviewRef {
     /// The policy hash (the gateway's `policy.rs` hash of the policy in force).
@@ -134,6 +142,7 @@ pub struct ReviewRef {
 
 /// One review plugin, pinned by the hash of its component.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PluginRef {
     /// Plugin name.
@@ -141,6 +150,7 @@ pub struct PluginRef {
     /// Plugin version.
     pub version: String,
     /// SHA-256 of the WebAssembly component.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub sha256: Sha256,
     /// Reserved for an SM3 digest (64 lowercase hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,6 +159,7 @@ pub struct PluginRef {
 
 /// The sign-off (签发): a pseudonymous person id, never a name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignOff {
     /// Pseudonymous id of the responsible person (ASCII `[A-Za-z0-9._:-]`, 1–64).
@@ -164,6 +175,7 @@ pub struct SignOff {
 /// The signing key and algorithm, repeated from the JWS header inside the
 /// signed payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyRef {
     /// The key id (RFC 7638 thumbprint for Ed25519 keys).

@@ -37,7 +37,7 @@ pub struct SealItemRequest {
 pub struct EnvelopeView {
     pub seal: String,
     /// The canonical content object.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<CanonicalContent>)]
     pub content: Option<Value>,
 }
 
@@ -66,7 +66,8 @@ pub struct SealView {
     pub supersedes: Option<String>,
     /// The JWS compact serialisation.
     pub jws: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    /// The signed manifest (docs/seal.md §3).
+    #[schema(value_type = Option<seal::Manifest>)]
     pub manifest: Option<Value>,
     pub envelope: Option<EnvelopeView>,
 }
@@ -180,6 +181,54 @@ fn with_type(body: String, content_type: &'static str) -> Response {
     response
 }
 
+/// The schema of the seal keys' JWK Set (the body is built by
+/// `seal::ed25519_jwk` and `SealKeyRecord::published_jwk`; this type only
+/// describes it).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SealJwkSet {
+    keys: Vec<SealJwk>,
+}
+
+/// One seal verification key (RFC 8037 OKP, Ed25519).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SealJwk {
+    /// `OKP`.
+    kty: String,
+    /// `Ed25519`.
+    crv: String,
+    /// The public key, base64url.
+    x: String,
+    /// The RFC 7638 thumbprint.
+    kid: String,
+    /// `sig`.
+    #[schema(rename = "use")]
+    use_: String,
+    /// `EdDSA`.
+    alg: String,
+    /// Valid from (seconds since the Unix epoch).
+    nbf: u64,
+    /// Retired at, for a retired key.
+    exp: Option<u64>,
+    /// `active` or `revoked`.
+    status: String,
+    /// Present and true for a development key.
+    dev_key: Option<bool>,
+}
+
+/// The schema of an envelope's canonical content object
+/// (`VersionContent::canonical`): the version's content with its format
+/// name. A description only; the object is built by `canonical`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CanonicalContent {
+    /// `gov-disclosure/content@1`.
+    format: String,
+    #[serde(flatten)]
+    content: crate::model::VersionContent,
+}
+
 /// The seal verification keys (JWK Set, OKP/Ed25519, RFC 8037): every key
 /// that ever sealed — active, retired (with `exp`) and revoked
 /// (`"status":"revoked"`). A development key stays published after the
@@ -187,7 +236,7 @@ fn with_type(body: String, content_type: &'static str) -> Response {
 /// made keep verifying and every verifier knows them for what they are
 /// (`--refuse-dev-keys` refuses them by that mark). Public.
 #[utoipa::path(get, path = "/.well-known/seal-keys", tag = "seals",
-    responses((status = 200, description = "JWK Set", content_type = "application/jwk-set+json")))]
+    responses((status = 200, description = "JWK Set", body = SealJwkSet, content_type = "application/jwk-set+json")))]
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     let keys: Vec<Value> = state.db.seal_keys().await?.iter().map(SealKeyRecord::published_jwk).collect();
     Ok(with_type(seal::jwks_json(&keys), "application/jwk-set+json"))
