@@ -15,6 +15,8 @@ mod error;
 pub(crate) mod extract;
 mod form;
 mod items;
+#[cfg(test)]
+mod openapi_tests;
 mod register;
 mod seals;
 mod web;
@@ -67,9 +69,13 @@ impl utoipa::Modify for SecuritySchemes {
 
 /// The API routes and their OpenAPI document, built from the same handlers.
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let attachments = OpenApiRouter::new()
-        .routes(routes!(attachments::upload))
-        .layer(DefaultBodyLimit::max(state.settings.limits.max_attachment_bytes));
+    api_routes(state.settings.limits.max_attachment_bytes).split_for_parts()
+}
+
+/// Every API route, with the limit on an attachment's size.
+fn api_routes(max_attachment_bytes: usize) -> OpenApiRouter<AppState> {
+    let attachments =
+        OpenApiRouter::new().routes(routes!(attachments::upload)).layer(DefaultBodyLimit::max(max_attachment_bytes));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::logout))
@@ -138,7 +144,6 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(delivery::feed_atom))
         .routes(routes!(delivery::feed_json))
         .merge(attachments)
-        .split_for_parts()
 }
 
 /// The whole application router.
