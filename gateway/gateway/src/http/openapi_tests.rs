@@ -246,3 +246,28 @@ fn the_check_finds_every_kind_of_gap() {
         "{found:#?}"
     );
 }
+
+/// Files under `store/` whose records are still answered as HTTP bodies
+/// (with an OpenAPI schema): `WaiverRecord` and `NotificationRecord`
+/// (http/workflow.rs). The lead empties it after merging; it may only shrink.
+const STORE_SCHEMAS_NOT_YET: &[&str] = &["workflow.rs"];
+
+/// Store records are not HTTP bodies: no type under `store/` has an OpenAPI
+/// schema (`ToSchema`); `http/` defines the view it answers with.
+#[test]
+fn no_store_record_is_an_http_body() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
+    let mut with_schema = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("src/store") {
+        let path = entry.expect("a directory entry").path();
+        let text = std::fs::read_to_string(&path).expect("a source file");
+        if text.contains("ToSchema") {
+            with_schema.insert(path.file_name().expect("a name").to_string_lossy().into_owned());
+        }
+    }
+    let listed: BTreeSet<String> = STORE_SCHEMAS_NOT_YET.iter().map(|f| (*f).to_owned()).collect();
+    let unexpected: Vec<&String> = with_schema.difference(&listed).collect();
+    assert!(unexpected.is_empty(), "store records with an OpenAPI schema (define a view in http/): {unexpected:?}");
+    let fixed: Vec<&String> = listed.difference(&with_schema).collect();
+    assert!(fixed.is_empty(), "these no longer define a schema: remove them from STORE_SCHEMAS_NOT_YET: {fixed:?}");
+}
