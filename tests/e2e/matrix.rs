@@ -136,6 +136,9 @@ const STALE: &str = "sha256:0000000000000000000000000000000000000000000000000000
 
 /// The matrix. Query strings and ids are filled in by [`fill`].
 const ROUTES: &[Row] = &[
+    // Health and this document: open to all.
+    row("get", "/healthz", PUBLIC, Forbidden, NoBody),
+    row("get", "/api/v1/openapi.json", PUBLIC, Forbidden, NoBody),
     // Accounts and tokens.
     row(
         "post",

@@ -12,17 +12,17 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::ClientAddr;
+use super::extract::{ClientAddr, InPath, TokenId};
 use super::{ApiError, AppJson, AppState, Auth, SESSION_COOKIE};
 use crate::auth::{self, Principal, Role, Scope, totp};
 use crate::model::{FieldProblem, Timestamp, UserId};
-use crate::store::{ChainReport, NewToken, NewUser, RolesChange, StoreError, TokenRecord, UserRecord};
+use crate::store::{AuditEvent, ChainReport, NewToken, NewUser, RolesChange, StoreError, TokenRecord, UserRecord};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -330,11 +330,44 @@ pub struct CreateTokenRequest {
 /// The longest a token may be issued for: ten years.
 const MAX_TOKEN_DAYS: u32 = 3650;
 
+/// An API token as the API shows it: what it may do, never its secret.
+#[derive(Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: String,
+    #[schema(value_type = String)]
+    pub user_id: UserId,
+    pub name: String,
+    pub scopes: BTreeSet<Scope>,
+    /// The channels a `channel` token may read and confirm.
+    pub channels: BTreeSet<String>,
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>)]
+    pub expires_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>)]
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl From<TokenRecord> for TokenView {
+    fn from(t: TokenRecord) -> TokenView {
+        TokenView {
+            id: t.id,
+            user_id: t.user_id,
+            name: t.name,
+            scopes: t.scopes,
+            channels: t.channels,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
 /// A new token: the secret is shown this once and never again.
 #[derive(Serialize, ToSchema)]
 pub struct CreatedToken {
     pub token: String,
-    pub record: TokenRecord,
+    pub record: TokenView,
 }
 
 /// Creates an API token.
@@ -395,14 +428,14 @@ pub async fn create_token(
         expires_at,
     };
     let record = state.db.create_token(auth.0.user_id, new).await?;
-    Ok((StatusCode::CREATED, axum::Json(CreatedToken { token: secret, record })))
+    Ok((StatusCode::CREATED, axum::Json(CreatedToken { token: secret, record: record.into() })))
 }
 
 /// Lists tokens: the security administrator sees all, others their own.
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = Vec<TokenRecord>)))]
-pub async fn list_tokens(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<Vec<TokenRecord>>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = Vec<TokenView>)))]
+pub async fn list_tokens(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<Vec<TokenView>>, ApiError> {
     let filter = if auth.0.has_role(Role::SecurityAdmin) { None } else { Some(auth.0.user_id) };
-    Ok(axum::Json(state.db.tokens(filter).await?))
+    Ok(axum::Json(state.db.tokens(filter).await?.into_iter().map(TokenView::from).collect()))
 }
 
 /// Revokes a token: the security administrator any, others their own.
@@ -411,15 +444,15 @@ pub async fn list_tokens(State(state): State<AppState>, auth: Auth) -> Result<ax
 pub async fn revoke_token(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<TokenId>,
 ) -> Result<StatusCode, ApiError> {
     if !auth.0.has_role(Role::SecurityAdmin) {
         let own = state.db.tokens(Some(auth.0.user_id)).await?;
-        if !own.iter().any(|t| t.id == id) {
+        if !own.iter().any(|t| t.id == id.as_str()) {
             return Err(ApiError::NotFound("该令牌"));
         }
     }
-    state.db.revoke_token(auth.0.user_id, &id).await.map_err(|e| match e {
+    state.db.revoke_token(auth.0.user_id, id.as_str()).await.map_err(|e| match e {
         crate::store::StoreError::NotFound => ApiError::NotFound("该令牌"),
         other => other.into(),
     })?;
@@ -460,12 +493,12 @@ pub struct AuditQuery {
 /// Reads the audit trail, oldest first (the audit administrator): every event
 /// with its hash and the previous hash, so it can be checked offline.
 #[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = Vec<Object>), (status = 403, body = super::Problem)))]
+    responses((status = 200, body = Vec<AuditEventView>), (status = 403, body = super::Problem)))]
 pub async fn audit_events(
     State(state): State<AppState>,
     auth: Auth,
     super::AppQuery(q): super::AppQuery<AuditQuery>,
-) -> Result<axum::Json<Vec<crate::store::AuditEvent>>, ApiError> {
+) -> Result<axum::Json<Vec<AuditEventView>>, ApiError> {
     auth.require_any(&[Role::Auditor])?;
     let item = q
         .item
@@ -477,7 +510,42 @@ pub async fn audit_events(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::BadRequest("limit 应在 1 到 1000 之间".into()));
     }
-    Ok(axum::Json(state.db.audit_events(item, q.after, limit).await?))
+    Ok(axum::Json(state.db.audit_events(item, q.after, limit).await?.into_iter().map(AuditEventView::from).collect()))
+}
+
+/// One event of the audit trail, with what its hash covers: the hash is
+/// the SHA-256 of the JCS of every other field (`store::audit`).
+#[derive(Serialize, ToSchema)]
+pub struct AuditEventView {
+    pub seq: i64,
+    /// RFC 3339, UTC, milliseconds.
+    pub at: String,
+    pub actor_id: Option<String>,
+    /// `item.submit`, `review.vote`, `user.create`, … (ARCHITECTURE.md, the audit trail).
+    pub action: String,
+    pub item_id: Option<String>,
+    pub version: Option<i64>,
+    /// The action's own facts, as recorded: its members depend on `action`.
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
+    pub detail: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl From<AuditEvent> for AuditEventView {
+    fn from(e: AuditEvent) -> AuditEventView {
+        AuditEventView {
+            seq: e.seq,
+            at: e.at,
+            actor_id: e.actor_id,
+            action: e.action,
+            item_id: e.item_id,
+            version: e.version,
+            detail: e.detail,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -495,8 +563,7 @@ pub struct ChainReportView {
 }
 
 /// Someone else's account, for an administrator's action on it.
-async fn other_user(state: &AppState, auth: &Auth, id: &str) -> Result<UserRecord, ApiError> {
-    let id: UserId = id.parse().map_err(|_| ApiError::NotFound("该用户"))?;
+async fn other_user(state: &AppState, auth: &Auth, id: UserId) -> Result<UserRecord, ApiError> {
     if id == auth.0.user_id {
         return Err(ApiError::Forbidden("不能对自己的账户执行此操作（三员分立：账户变更须由他人完成）。".into()));
     }
@@ -530,11 +597,11 @@ pub struct ResetPasswordRequest {
 pub async fn reset_password(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<UserId>,
     AppJson(req): AppJson<ResetPasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     let actor = admin_action(&auth, Role::Admin)?.user_id;
-    let user = other_user(&state, &auth, &id).await?;
+    let user = other_user(&state, &auth, id).await?;
     if user.roles.iter().any(|r| r.is_administrator()) {
         return Err(ApiError::Forbidden(
             "管理员账户的密码只能由本人修改，或由运维人员在服务器上执行 gateway user reset-password 重置。".into(),
@@ -556,7 +623,7 @@ pub async fn reset_password(
 pub async fn deactivate_user(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<UserId>,
 ) -> Result<axum::Json<UserView>, ApiError> {
     set_active(state, auth, id, false).await
 }
@@ -568,14 +635,14 @@ pub async fn deactivate_user(
 pub async fn reactivate_user(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<UserId>,
 ) -> Result<axum::Json<UserView>, ApiError> {
     set_active(state, auth, id, true).await
 }
 
-async fn set_active(state: AppState, auth: Auth, id: String, active: bool) -> Result<axum::Json<UserView>, ApiError> {
+async fn set_active(state: AppState, auth: Auth, id: UserId, active: bool) -> Result<axum::Json<UserView>, ApiError> {
     let actor = admin_action(&auth, Role::Admin)?.user_id;
-    let user = other_user(&state, &auth, &id).await?;
+    let user = other_user(&state, &auth, id).await?;
     let user = state.db.set_active(actor, user.id, active).await.map_err(|e| match e {
         StoreError::Conflict(_) => {
             ApiError::Conflict(if active { "该账户已是启用状态。" } else { "该账户已停用。" }.into())
@@ -605,11 +672,11 @@ pub struct RolesRequest {
 pub async fn change_roles(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<UserId>,
     AppJson(req): AppJson<RolesRequest>,
 ) -> Result<axum::Json<UserView>, ApiError> {
     let actor = admin_action(&auth, Role::SecurityAdmin)?.user_id;
-    let user = other_user(&state, &auth, &id).await?;
+    let user = other_user(&state, &auth, id).await?;
     if req.grant.is_empty() && req.remove.is_empty() {
         return Err(ApiError::invalid("grant", "请指定要授予或撤销的角色"));
     }
@@ -636,10 +703,10 @@ pub async fn change_roles(
 pub async fn unlock_user(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<UserId>,
 ) -> Result<StatusCode, ApiError> {
     let actor = admin_action(&auth, Role::SecurityAdmin)?.user_id;
-    let user = other_user(&state, &auth, &id).await?;
+    let user = other_user(&state, &auth, id).await?;
     state.db.unlock_user(Some(actor), &user.username, &account_key(&user.username)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,12 +6,68 @@ use utoipa::ToSchema;
 
 use super::{ApiError, AppState, Auth};
 use crate::auth::{Role, Scope};
+use crate::review::{LoadReport, RunStatus};
 
 /// The policy in force and its plugins.
 #[derive(Serialize, ToSchema)]
 pub struct PolicyStatus {
-    #[schema(value_type = Object)]
-    pub policy: crate::review::LoadReport,
+    pub policy: LoadReportView,
+}
+
+/// What a (re)load installed: the policy and each plugin exactly.
+#[derive(Serialize, ToSchema)]
+pub struct LoadReportView {
+    pub policy_name: String,
+    /// `sha256:` hash of the effective policy (file, data files, pins, configurations).
+    pub policy_hash: String,
+    /// The plugins in pipeline order.
+    pub plugins: Vec<PluginView>,
+    /// Time to verify, compile, configure and test, in milliseconds.
+    pub millis: u64,
+}
+
+/// One plugin of the pipeline: what exactly runs.
+#[derive(Serialize, ToSchema)]
+pub struct PluginView {
+    pub name: String,
+    /// From the plugin's `describe`.
+    pub version: String,
+    /// SHA-256 of the component, hex (its pin).
+    pub sha256: String,
+    /// How its run on the canary item went.
+    pub status: PluginStatus,
+    /// Wall-clock time of that run, in microseconds.
+    pub micros: u64,
+}
+
+/// How one plugin's run went.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginStatus {
+    Ok,
+    Skipped,
+    Failed,
+}
+
+impl From<LoadReport> for LoadReportView {
+    fn from(r: LoadReport) -> LoadReportView {
+        let plugins = r
+            .plugins
+            .into_iter()
+            .map(|p| PluginView {
+                name: p.name,
+                version: p.version,
+                sha256: p.sha256,
+                status: match p.status {
+                    RunStatus::Ok => PluginStatus::Ok,
+                    RunStatus::Skipped => PluginStatus::Skipped,
+                    RunStatus::Failed => PluginStatus::Failed,
+                },
+                micros: p.micros,
+            })
+            .collect();
+        LoadReportView { policy_name: r.policy_name, policy_hash: r.policy_hash, plugins, millis: r.millis }
+    }
 }
 
 /// The review policy in force: its hash and each plugin's name, version and
@@ -20,7 +76,7 @@ pub struct PolicyStatus {
     responses((status = 200, body = PolicyStatus), (status = 403, body = super::Problem)))]
 pub async fn policy_status(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<PolicyStatus>, ApiError> {
     auth.require_any(&[Role::Admin, Role::SecurityAdmin, Role::Auditor, Role::Publisher])?;
-    Ok(axum::Json(PolicyStatus { policy: state.pipeline.current().report(std::time::Instant::now()) }))
+    Ok(axum::Json(PolicyStatus { policy: state.pipeline.current().report(std::time::Instant::now()).into() }))
 }
 
 /// Hot-reloads the configured policy file: pins are verified before
@@ -43,7 +99,7 @@ pub async fn reload_policy(State(state): State<AppState>, auth: Auth) -> Result<
                     serde_json::json!({ "from": old, "to": report.policy_hash, "report": report }),
                 )
                 .await?;
-            Ok(axum::Json(PolicyStatus { policy: report }))
+            Ok(axum::Json(PolicyStatus { policy: report.into() }))
         }
         Err(e) => {
             state

@@ -3,13 +3,14 @@
 //! agree with the file's own signature (magic bytes).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use seal::ContentDigest;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::extract::InPath;
 use super::{ApiError, AppState, Auth};
 use crate::auth::{Role, Scope};
 
@@ -140,14 +141,15 @@ fn unsupported(declared: &str) -> ApiError {
 /// it, before any version names it. Anyone else, a channel token included,
 /// is told it does not exist.
 #[utoipa::path(get, path = "/api/v1/attachments/{digest}", tag = "attachments", params(("digest" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = super::Problem)))]
+    responses((status = 200, description = "The attachment's bytes, as `attachment`, with the media type it was stored with",
+            content_type = "application/octet-stream"),
+        (status = 404, body = super::Problem)))]
 pub async fn download(
     State(state): State<AppState>,
     auth: Auth,
-    Path(digest): Path<String>,
+    InPath(digest): InPath<ContentDigest>,
 ) -> Result<Response, ApiError> {
     auth.require_scope(Scope::ItemsRead)?;
-    let digest: ContentDigest = digest.parse().map_err(|_| ApiError::NotFound("该附件"))?;
     let hidden = |e| match e {
         crate::store::StoreError::NotFound => ApiError::NotFound("该附件"),
         other => other.into(),

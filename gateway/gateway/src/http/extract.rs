@@ -1,5 +1,5 @@
 //! Extractors that answer in our error format: JSON bodies, query strings,
-//! the authenticated principal and the client's address.
+//! path ids, the authenticated principal and the client's address.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -56,6 +56,80 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
             }
             Err(other) => Err(ApiError::BadRequest(other.body_text())),
         }
+    }
+}
+
+/// A path id parsed once at the edge ([`InPath`]): what it names, for the
+/// 404 that a malformed one gets (it names nothing, as an unknown one).
+pub trait PathId: Sized + Send {
+    /// The thing, in Chinese, as `ApiError::NotFound` names it (`该用户`).
+    const WHAT: &'static str;
+    fn parse_path(raw: &str) -> Option<Self>;
+}
+
+impl PathId for crate::model::UserId {
+    const WHAT: &'static str = "该用户";
+    fn parse_path(raw: &str) -> Option<Self> {
+        raw.parse().ok()
+    }
+}
+
+impl PathId for crate::model::ItemId {
+    const WHAT: &'static str = "该事项";
+    fn parse_path(raw: &str) -> Option<Self> {
+        raw.parse().ok()
+    }
+}
+
+impl PathId for seal::ContentDigest {
+    const WHAT: &'static str = "该附件";
+    fn parse_path(raw: &str) -> Option<Self> {
+        raw.parse().ok()
+    }
+}
+
+/// An API token's id: `tok_` and 32 lowercase hexadecimal digits, as the
+/// store issues them (`Db::create_token`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenId(String);
+
+impl TokenId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PathId for TokenId {
+    const WHAT: &'static str = "该令牌";
+    fn parse_path(raw: &str) -> Option<Self> {
+        let hex = raw.strip_prefix("tok_")?;
+        (hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+            .then(|| TokenId(raw.to_owned()))
+    }
+}
+
+/// The one path parameter of a route, parsed into its type before the
+/// handler runs: a malformed id is answered 404 like an unknown one. Put it
+/// after [`Auth`] in a handler's arguments, so that an anonymous caller
+/// still gets 401 first.
+pub struct InPath<T>(pub T);
+
+impl<T: PathId> InPath<T> {
+    /// Parses a path segment the way the extractor does (for a page handler
+    /// that calls an API handler with an id of its own path).
+    pub fn parse(raw: &str) -> Result<InPath<T>, ApiError> {
+        T::parse_path(raw).map(InPath).ok_or(ApiError::NotFound(T::WHAT))
+    }
+}
+
+impl<T: PathId> FromRequestParts<AppState> for InPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound(T::WHAT))?;
+        InPath::parse(&raw)
     }
 }
 

@@ -1,10 +1,13 @@
 //! The HTTP API under `/api/v1`, plus `/healthz` and the generated OpenAPI
 //! document at `/api/v1/openapi.json`.
 //!
-//! Only this module knows JSON request and response shapes; handlers check
-//! who may act, turn requests into model values and call the store. Routes
-//! are registered through `utoipa_axum`, so a handler cannot be routed
-//! without also appearing in the OpenAPI document.
+//! Only this module knows JSON request and response shapes: every answer is
+//! a type defined here (never a store record), with a real schema in the
+//! OpenAPI document (`openapi_tests`). Handlers check who may act, turn
+//! requests into model values and call the store. Routes are registered
+//! through `utoipa_axum`, so a handler cannot be routed without also
+//! appearing in the OpenAPI document; `/healthz` and the document itself,
+//! routed by hand, are listed in [`ApiDoc`]'s `paths`.
 
 mod accounts;
 mod admin;
@@ -15,6 +18,8 @@ mod error;
 pub(crate) mod extract;
 mod form;
 mod items;
+#[cfg(test)]
+mod openapi_tests;
 mod register;
 mod seals;
 mod web;
@@ -46,6 +51,7 @@ pub use crate::state::AppState;
         version = "1"
     ),
     modifiers(&SecuritySchemes),
+    paths(healthz, openapi_document),
     components(schemas(Problem))
 )]
 struct ApiDoc;
@@ -66,9 +72,13 @@ impl utoipa::Modify for SecuritySchemes {
 
 /// The API routes and their OpenAPI document, built from the same handlers.
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let attachments = OpenApiRouter::new()
-        .routes(routes!(attachments::upload))
-        .layer(DefaultBodyLimit::max(state.settings.limits.max_attachment_bytes));
+    api_routes(state.settings.limits.max_attachment_bytes).split_for_parts()
+}
+
+/// Every API route, with the limit on an attachment's size.
+fn api_routes(max_attachment_bytes: usize) -> OpenApiRouter<AppState> {
+    let attachments =
+        OpenApiRouter::new().routes(routes!(attachments::upload)).layer(DefaultBodyLimit::max(max_attachment_bytes));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::logout))
@@ -137,14 +147,13 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(delivery::feed_atom))
         .routes(routes!(delivery::feed_json))
         .merge(attachments)
-        .split_for_parts()
 }
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api(&state);
     let openapi = Arc::new(openapi);
-    api.route("/api/v1/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
+    api.route("/api/v1/openapi.json", get(move || openapi_document(openapi)))
         .route("/healthz", get(healthz))
         .merge(web::routes(&state.settings.limits))
         .fallback(|| async { ApiError::NotFound("该地址") })
@@ -183,7 +192,54 @@ fn panicked(cause: Box<dyn std::any::Any + Send + 'static>) -> axum::response::R
     ApiError::Internal(format!("handler panicked: {message}")).into_response()
 }
 
+/// Whether the gateway answers and reaches its database (no
+/// authentication).
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "`ok`", body = String, content_type = "text/plain"),
+        (status = 500, body = Problem)))]
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Result<&'static str, ApiError> {
     state.db.ping().await?;
     Ok("ok")
 }
+
+/// This document (no authentication).
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "health", responses((status = 200, body = OpenApiDocument)))]
+async fn openapi_document(document: Arc<utoipa::openapi::OpenApi>) -> Json<OpenApiDocument> {
+    Json(OpenApiDocument(document))
+}
+
+/// The OpenAPI 3.1 document, served as it was built.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+struct OpenApiDocument(Arc<utoipa::openapi::OpenApi>);
+
+impl utoipa::PartialSchema for OpenApiDocument {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+        let members = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some(description))
+                .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+        };
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some("An OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0)"))
+            .property("openapi", ObjectBuilder::new().schema_type(Type::String).description(Some("`3.1.0`")))
+            .property("info", members("Title, description and version of the API"))
+            .property(
+                "paths",
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .description(Some("Each path with its operations"))
+                    .additional_properties(Some(members("The operations of one path, by method"))),
+            )
+            .property("components", members("Schemas and security schemes"))
+            .required("openapi")
+            .required("info")
+            .required("paths")
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for OpenApiDocument {}

@@ -1,16 +1,17 @@
 //! The 台账 over HTTP: list with filters, the periodic review decision
 //! (confirm or change the attribute), and export as CSV or XLSX.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::items::{parse_item_id, readable_item};
+use super::extract::InPath;
+use super::items::readable_item;
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
 use crate::auth::{Role, Scope};
-use crate::model::{Attribute, is_blank_reason};
+use crate::model::{Attribute, ItemId, Timestamp, UserId, is_blank_reason};
 use crate::store::{RegisterDecision, RegisterEntry};
 
 /// Who may read the register (the web UI shows the link to them).
@@ -28,6 +29,57 @@ pub struct RegisterQuery {
     pub format: Option<String>,
 }
 
+/// One register entry as the API (and the 台账 page) shows it.
+#[derive(Serialize, ToSchema)]
+pub struct RegisterEntryView {
+    #[schema(value_type = String)]
+    pub item_id: ItemId,
+    pub attribute: Attribute,
+    /// The attribute in Chinese (依申请公开, 不予公开, 主动公开).
+    pub attribute_label: &'static str,
+    pub reason: Option<String>,
+    pub legal_basis: Option<String>,
+    pub title: String,
+    pub doc_number: Option<String>,
+    pub issuer: Option<String>,
+    #[schema(value_type = String)]
+    pub proposed_by: UserId,
+    #[schema(value_type = String)]
+    pub proposed_at: Timestamp,
+    /// `proposed`, `confirmed`, `changed` or `closed` (the item became 主动公开).
+    pub status: String,
+    #[schema(value_type = Option<String>)]
+    pub decided_by: Option<UserId>,
+    #[schema(value_type = Option<String>)]
+    pub decided_at: Option<Timestamp>,
+    /// `YYYY-MM-DD`: the periodic review is due on this day.
+    pub next_review_on: Option<String>,
+    #[schema(value_type = String)]
+    pub updated_at: Timestamp,
+}
+
+impl From<RegisterEntry> for RegisterEntryView {
+    fn from(e: RegisterEntry) -> RegisterEntryView {
+        RegisterEntryView {
+            item_id: e.item_id,
+            attribute: e.attribute,
+            attribute_label: e.attribute.label(),
+            reason: e.reason,
+            legal_basis: e.legal_basis,
+            title: e.title,
+            doc_number: e.doc_number,
+            issuer: e.issuer,
+            proposed_by: e.proposed_by,
+            proposed_at: e.proposed_at,
+            status: e.status,
+            decided_by: e.decided_by,
+            decided_at: e.decided_at,
+            next_review_on: e.next_review_on,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
 async fn entries(state: &AppState, auth: &Auth, q: &RegisterQuery) -> Result<Vec<RegisterEntry>, ApiError> {
     auth.require_scope(Scope::ItemsRead)?;
     auth.require_any(READERS)?;
@@ -37,13 +89,13 @@ async fn entries(state: &AppState, auth: &Auth, q: &RegisterQuery) -> Result<Vec
 
 /// The register, oldest entry first.
 #[utoipa::path(get, path = "/api/v1/register", tag = "register", params(RegisterQuery),
-    responses((status = 200, body = Vec<RegisterEntry>), (status = 403, body = super::Problem)))]
+    responses((status = 200, body = Vec<RegisterEntryView>), (status = 403, body = super::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
     AppQuery(q): AppQuery<RegisterQuery>,
-) -> Result<axum::Json<Vec<RegisterEntry>>, ApiError> {
-    Ok(axum::Json(entries(&state, &auth, &q).await?))
+) -> Result<axum::Json<Vec<RegisterEntryView>>, ApiError> {
+    Ok(axum::Json(entries(&state, &auth, &q).await?.into_iter().map(RegisterEntryView::from).collect()))
 }
 
 const COLUMNS: [&str; 12] = [
@@ -108,7 +160,9 @@ fn csv_field(s: &str) -> String {
 /// The register as a file: CSV (UTF-8 with a BOM, so Excel reads Chinese)
 /// or XLSX.
 #[utoipa::path(get, path = "/api/v1/register/export", tag = "register", params(RegisterQuery),
-    responses((status = 200, description = "text/csv or XLSX"), (status = 403, body = super::Problem)))]
+    responses((status = 200, description = "The register as CSV (`format=csv`, the default) or XLSX (`format=xlsx`)",
+            content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 400, body = super::Problem), (status = 403, body = super::Problem)))]
 pub async fn export(
     State(state): State<AppState>,
     auth: Auth,
@@ -199,14 +253,13 @@ pub struct DecisionRequest {
 /// so the drafter is notified to submit a new version.
 #[utoipa::path(post, path = "/api/v1/register/{id}/decision", tag = "register", request_body = DecisionRequest,
     params(("id" = String, Path)),
-    responses((status = 200, body = RegisterEntry), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+    responses((status = 200, body = RegisterEntryView), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
 pub async fn decide(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
     AppJson(req): AppJson<DecisionRequest>,
-) -> Result<axum::Json<RegisterEntry>, ApiError> {
-    let id = parse_item_id(&id)?;
+) -> Result<axum::Json<RegisterEntryView>, ApiError> {
     let item = readable_item(&state, &auth, id).await?;
     let principal = auth.require_scope(Scope::Review)?.clone();
     auth.require_any(&state.workflow.register.roles)?;
@@ -244,7 +297,7 @@ pub async fn decide(
         let key = format!("register-change:{id}:{}", entry.updated_at);
         state.db.notify(item.created_by, "register_change", Some(id), &message, &key).await?;
     }
-    Ok(axum::Json(entry))
+    Ok(axum::Json(entry.into()))
 }
 
 /// `date` plus `months`, clamped to the month's last day.

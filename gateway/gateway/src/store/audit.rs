@@ -17,7 +17,6 @@
 //! witness's file of `/api/v1/log/checkpoint` answers).
 
 use seal::ContentDigest;
-use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Row};
 
@@ -25,7 +24,7 @@ use super::{Db, Result, StoreError};
 use crate::model::{ItemId, Timestamp, UserId};
 
 /// One event as stored.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct AuditEvent {
     pub seq: i64,
     pub at: String,
@@ -39,7 +38,7 @@ pub struct AuditEvent {
 }
 
 /// The outcome of checking the chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainReport {
     pub events: i64,
     /// The first event whose stored hash or link does not match, if any.

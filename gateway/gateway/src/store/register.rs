@@ -3,40 +3,31 @@
 //! and who decided it, and when it is next reviewed. One row per item; its
 //! history is in the audit chain.
 
-use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use utoipa::ToSchema;
 
 use super::{Db, Result, StoreError, audit, parse_column};
 use crate::model::{Attribute, ItemId, Timestamp, UserId, VersionContent};
 
 /// One register entry.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug)]
 pub struct RegisterEntry {
-    #[schema(value_type = String)]
     pub item_id: ItemId,
     pub attribute: Attribute,
-    pub attribute_label: &'static str,
     pub reason: Option<String>,
     pub legal_basis: Option<String>,
     pub title: String,
     pub doc_number: Option<String>,
     pub issuer: Option<String>,
-    #[schema(value_type = String)]
     pub proposed_by: UserId,
-    #[schema(value_type = String)]
     pub proposed_at: Timestamp,
     /// `proposed`, `confirmed`, `changed` or `closed` (the item became 主动公开).
     pub status: String,
-    #[schema(value_type = Option<String>)]
     pub decided_by: Option<UserId>,
-    #[schema(value_type = Option<String>)]
     pub decided_at: Option<Timestamp>,
     /// `YYYY-MM-DD`: the periodic review is due on this day.
     pub next_review_on: Option<String>,
-    #[schema(value_type = String)]
     pub updated_at: Timestamp,
 }
 
@@ -185,7 +176,6 @@ fn entry_from_row(r: &AnyRow) -> Result<RegisterEntry> {
     Ok(RegisterEntry {
         item_id: parse_column("item_id", &r.try_get::<String, _>("item_id")?)?,
         attribute,
-        attribute_label: attribute.label(),
         reason: r.try_get("reason")?,
         legal_basis: r.try_get("legal_basis")?,
         title: r.try_get("title")?,

@@ -67,20 +67,16 @@ pub struct NewToken<'a> {
 }
 
 /// An API token's metadata (never the secret).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenRecord {
     pub id: String,
-    #[schema(value_type = String)]
     pub user_id: UserId,
     pub name: String,
     pub scopes: BTreeSet<Scope>,
     /// The channels a `channel` token may read and confirm.
     pub channels: BTreeSet<String>,
-    #[schema(value_type = String)]
     pub created_at: Timestamp,
-    #[schema(value_type = Option<String>)]
     pub expires_at: Option<Timestamp>,
-    #[schema(value_type = Option<String>)]
     pub revoked_at: Option<Timestamp>,
 }
 

@@ -8,11 +8,11 @@ use super::chart::{self, Chart};
 use super::item::channel_label;
 use super::{Layout, Posted, Session, done_message, error_page, render};
 use crate::http::items::{ItemView, ListQuery};
-use crate::http::register::{DecisionRequest, RegisterQuery};
+use crate::http::register::{DecisionRequest, RegisterEntryView, RegisterQuery};
 use crate::http::workflow::QueueEntry;
 use crate::http::{ApiError, AppJson, AppQuery, AppState};
 use crate::model::{Attribute, ItemState, Kind};
-use crate::store::{ItemFacts, RegisterEntry};
+use crate::store::ItemFacts;
 
 #[derive(serde::Deserialize, Default)]
 pub struct ItemsQuery {
@@ -97,7 +97,7 @@ pub struct RegisterFilter {
 #[template(path = "register.html")]
 struct RegisterPage {
     layout: Layout,
-    entries: Vec<RegisterEntry>,
+    entries: Vec<RegisterEntryView>,
     attribute: String,
     due: bool,
     /// The filter as a query string, for the export links.
@@ -161,7 +161,11 @@ pub async fn decide(
         _ => return error_page(&session, ApiError::invalid("attribute", "请选择复核后的公开属性")),
     };
     let request = DecisionRequest { attribute, reason: form.raw("reason"), legal_basis: form.get("legal_basis") };
-    match crate::http::register::decide(State(state), session.auth(), axum::extract::Path(id), AppJson(request)).await {
+    let decided = match crate::http::extract::InPath::parse(&id) {
+        Ok(id) => crate::http::register::decide(State(state), session.auth(), id, AppJson(request)).await,
+        Err(e) => Err(e),
+    };
+    match decided {
         Ok(_) => Redirect::to("/register?done=decided").into_response(),
         Err(e) => error_page(&session, e),
     }

@@ -11,6 +11,7 @@ use super::item::Choice;
 use super::{Layout, Posted, Session, done_message, error_page, render, render_status};
 use crate::auth::Role;
 use crate::http::accounts::{CreateUserRequest, ResetPasswordRequest, RolesRequest, UserView};
+use crate::http::extract::InPath;
 use crate::http::{ApiError, AppJson, AppQuery, AppState};
 use crate::store::NotificationRecord;
 
@@ -114,29 +115,33 @@ pub async fn user_action(
     Posted { session, form, .. }: Posted,
 ) -> Response {
     use crate::http::accounts as api;
-    let (st, auth, path) = (State(state.clone()), session.auth(), Path(id));
-    let result = match action.as_str() {
-        "password" => {
-            api::reset_password(st, auth, path, AppJson(ResetPasswordRequest { password: form.raw("password") }))
-                .await
-                .map(|_| "password_reset")
-        }
-        "deactivate" => api::deactivate_user(st, auth, path).await.map(|_| "deactivated"),
-        "reactivate" => api::reactivate_user(st, auth, path).await.map(|_| "reactivated"),
-        "unlock" => api::unlock_user(st, auth, path).await.map(|_| "unlocked"),
-        "roles" => {
-            let wanted: std::collections::BTreeSet<Role> =
-                form.all("roles").iter().filter_map(|r| r.parse().ok()).collect();
-            let current: std::collections::BTreeSet<Role> =
-                form.all("had").iter().filter_map(|r| r.parse().ok()).collect();
-            let request = RolesRequest {
-                grant: wanted.difference(&current).copied().collect(),
-                remove: current.difference(&wanted).copied().collect(),
-            };
-            api::change_roles(st, auth, path, AppJson(request)).await.map(|_| "roles_changed")
-        }
-        _ => Err(ApiError::NotFound("该操作")),
-    };
+    // The id is parsed once, here, for the action that takes it (an unknown
+    // action is answered first, as before).
+    let (st, auth, path) = (State(state.clone()), session.auth(), || InPath::parse(&id));
+    let result: Result<&str, ApiError> = async {
+        Ok(match action.as_str() {
+            "password" => {
+                let request = ResetPasswordRequest { password: form.raw("password") };
+                api::reset_password(st, auth, path()?, AppJson(request)).await.map(|_| "password_reset")?
+            }
+            "deactivate" => api::deactivate_user(st, auth, path()?).await.map(|_| "deactivated")?,
+            "reactivate" => api::reactivate_user(st, auth, path()?).await.map(|_| "reactivated")?,
+            "unlock" => api::unlock_user(st, auth, path()?).await.map(|_| "unlocked")?,
+            "roles" => {
+                let wanted: std::collections::BTreeSet<Role> =
+                    form.all("roles").iter().filter_map(|r| r.parse().ok()).collect();
+                let current: std::collections::BTreeSet<Role> =
+                    form.all("had").iter().filter_map(|r| r.parse().ok()).collect();
+                let request = RolesRequest {
+                    grant: wanted.difference(&current).copied().collect(),
+                    remove: current.difference(&wanted).copied().collect(),
+                };
+                api::change_roles(st, auth, path()?, AppJson(request)).await.map(|_| "roles_changed")?
+            }
+            _ => return Err(ApiError::NotFound("该操作")),
+        })
+    }
+    .await;
     match result {
         Ok(done) => Redirect::to(&format!("/users?done={done}")).into_response(),
         Err(e) => match users_page(&state, &session).await {
