@@ -32,10 +32,6 @@ const NOT_YET: &[&str] = &[
     "POST /api/v1/items/{id}/votes",
     "POST /api/v1/items/{id}/votes/{vote_id}/lift",
     "POST /api/v1/items/{id}/waivers",
-    // Seals (http/seals.rs): the JWK set, `SealView.manifest`, `EnvelopeView.content`.
-    "GET /.well-known/seal-keys",
-    "GET /api/v1/seals/{serial}",
-    "POST /api/v1/items/{id}/seal",
     // Delivery (http/delivery.rs, helper `delivery`): endpoints, deliveries, withdrawals, the pull feed, the webhook JWK set.
     "GET /.well-known/webhook-keys",
     "GET /api/v1/channel-endpoints",
