@@ -576,8 +576,29 @@ pub struct DiffView {
 #[derive(Serialize, ToSchema)]
 pub struct FieldChange {
     pub field: String,
+    #[schema(schema_with = header_value)]
     pub before: Value,
+    #[schema(schema_with = header_value)]
     pub after: Value,
+}
+
+/// The schema of a header field's value in the canonical content: a text
+/// (`kind`, `attribute`, reasons, 发文字号, …), a list of texts
+/// (`channels`, `flags`), the attachments, the superior document, or null.
+fn header_value() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::Ref;
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(text())
+            .item(ArrayBuilder::new().items(text()))
+            .item(ArrayBuilder::new().items(Ref::from_schema_name("AttachmentRef")))
+            .item(Ref::from_schema_name("SuperiorRef"))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .description(Some("The field's value in the canonical content (docs/seal.md §2)."))
+            .build(),
+    )
 }
 
 /// A text difference: a unified diff by line, and the changed lines with
