@@ -305,8 +305,13 @@ pub fn new_user(
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     responses((status = 200, body = Vec<UserView>), (status = 403, body = super::Problem)))]
 pub async fn list_users(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<Vec<UserView>>, ApiError> {
+    Ok(axum::Json(users_of(&state, &auth).await?))
+}
+
+/// Every account, as the API and the 用户管理 page list them.
+pub(super) async fn users_of(state: &AppState, auth: &Auth) -> Result<Vec<UserView>, ApiError> {
     auth.require_any(Role::ADMINISTRATORS)?;
-    Ok(axum::Json(state.db.users().await?.into_iter().map(UserView::from).collect()))
+    Ok(state.db.users().await?.into_iter().map(UserView::from).collect())
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -107,8 +107,13 @@ pub(super) fn calendar_view(state: &AppState, auth: &Auth) -> CalendarView {
 #[utoipa::path(get, path = "/api/v1/calendar", tag = "calendar",
     responses((status = 200, body = CalendarView), (status = 401, body = super::Problem)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<CalendarView>, ApiError> {
+    Ok(axum::Json(list_of(&state, &auth)?))
+}
+
+/// The calendar in force, as the API and the 节假日安排 page show it.
+pub(super) fn list_of(state: &AppState, auth: &Auth) -> Result<CalendarView, ApiError> {
     auth.require_scope(Scope::ItemsRead)?;
-    Ok(axum::Json(calendar_view(&state, &auth)))
+    Ok(calendar_view(state, auth))
 }
 
 /// A year's 放假安排 as pasted from the State Council's notice.

@@ -80,7 +80,7 @@ impl From<RegisterEntry> for RegisterEntryView {
     }
 }
 
-async fn entries(state: &AppState, auth: &Auth, q: &RegisterQuery) -> Result<Vec<RegisterEntry>, ApiError> {
+pub(super) async fn entries(state: &AppState, auth: &Auth, q: &RegisterQuery) -> Result<Vec<RegisterEntry>, ApiError> {
     auth.require_scope(Scope::ItemsRead)?;
     auth.require_any(READERS)?;
     let today = crate::workflow::today().to_string();

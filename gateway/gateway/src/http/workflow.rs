@@ -496,6 +496,11 @@ pub struct OverdueReport {
 /// working days (for the publication office, leaders and auditors).
 #[utoipa::path(get, path = "/api/v1/overdue", tag = "workflow", responses((status = 200, body = OverdueReport)))]
 pub async fn overdue(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<OverdueReport>, ApiError> {
+    Ok(axum::Json(overdue_of(&state, &auth).await?))
+}
+
+/// The overdue report, as the API and the office page show it.
+pub(super) async fn overdue_of(state: &AppState, auth: &Auth) -> Result<OverdueReport, ApiError> {
     auth.require_scope(Scope::ItemsRead)?;
     auth.require(Duty::SeeOverdue)?;
     let mut items = Vec::new();
@@ -506,11 +511,11 @@ pub async fn overdue(State(state): State<AppState>, auth: Auth) -> Result<axum::
             .requirements
             .iter()
             .filter(|r| r.open)
-            .filter_map(|r| stage_deadline(&state, r).filter(Deadline::overdue).map(|d| (r.label.clone(), d)))
+            .filter_map(|r| stage_deadline(state, r).filter(Deadline::overdue).map(|d| (r.label.clone(), d)))
             .collect();
         let stages_provisional = late.iter().any(|(_, d)| d.provisional());
         let stages: Vec<String> = late.into_iter().map(|(label, _)| label).collect();
-        let disclosure = disclosure_deadline(&state, &ctx).filter(Deadline::overdue);
+        let disclosure = disclosure_deadline(state, &ctx).filter(Deadline::overdue);
         if !stages.is_empty() || disclosure.is_some() {
             items.push(OverdueItem {
                 item_id: id,
@@ -522,7 +527,7 @@ pub async fn overdue(State(state): State<AppState>, auth: Auth) -> Result<axum::
             });
         }
     }
-    Ok(axum::Json(OverdueReport { count: items.len(), items }))
+    Ok(OverdueReport { count: items.len(), items })
 }
 
 /// A comment anchored to a span of a field of a version.

@@ -25,8 +25,8 @@ struct CalendarPage {
 }
 
 pub async fn page(State(state): State<AppState>, session: Session, AppQuery(q): AppQuery<PageQuery>) -> Response {
-    match crate::http::calendar::list(State(state.clone()), session.auth()).await {
-        Ok(axum::Json(view)) => {
+    match crate::http::calendar::list_of(&state, &session.auth()) {
+        Ok(view) => {
             let mut layout = session.layout("节假日安排", "/calendar");
             layout.notice = done_message(q.done.as_deref());
             let next = view.confirmed_until.as_deref().and_then(|d| d[..4].parse::<i32>().ok()).map_or(0, |y| y + 1);

@@ -125,8 +125,9 @@ pub async fn register(
     let attribute: Option<Attribute> = f.attribute.as_deref().and_then(|a| a.parse().ok());
     let due = f.due.is_some();
     let q = RegisterQuery { attribute, due, format: None };
-    match crate::http::register::list(State(state.clone()), session.auth(), AppQuery(q)).await {
-        Ok(axum::Json(entries)) => {
+    match crate::http::register::entries(&state, &session.auth(), &q).await {
+        Ok(entries) => {
+            let entries: Vec<crate::http::register::RegisterEntryView> = entries.into_iter().map(Into::into).collect();
             let mut query = Vec::new();
             if let Some(a) = attribute {
                 query.push(format!("attribute={a}"));

@@ -124,12 +124,11 @@ async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, 
             cursor: None,
             limit: Some(20),
         };
-        let axum::Json(list) =
-            crate::http::items::list_items(State(state.clone()), session.auth(), AppQuery(query)).await?;
+        let list = crate::http::items::list(state, &session.auth(), query).await?;
         lanes.push(Lane { label, items: list.items });
     }
-    let overdue = match crate::http::workflow::overdue(State(state.clone()), session.auth()).await {
-        Ok(axum::Json(report)) => report.items,
+    let overdue = match crate::http::workflow::overdue_of(state, &session.auth()).await {
+        Ok(report) => report.items,
         Err(ApiError::Forbidden(_)) => Vec::new(),
         Err(e) => return Err(e),
     };

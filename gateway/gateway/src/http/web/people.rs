@@ -53,7 +53,7 @@ impl UsersPage {
 }
 
 async fn users_page(state: &AppState, session: &Session) -> Result<UsersPage, ApiError> {
-    let axum::Json(users) = crate::http::accounts::list_users(State(state.clone()), session.auth()).await?;
+    let users = crate::http::accounts::users_of(state, &session.auth()).await?;
     Ok(UsersPage {
         layout: session.layout("用户管理", "/users"),
         users,
