@@ -178,10 +178,8 @@ fn markings_conflict_unless_withheld() {
 fn prior_classification_findings_are_used() {
     let mut it = item(|it| it.body = "绝 密\n各区：".into());
     check(it.clone(), &[]);
-    it.prior_findings.push(
-        Finding::new("SEC-002", "classification_marker", Severity::Block, Field::Body, "m")
-            .at(0.."绝 密".len()),
-    );
+    it.prior_findings
+        .push(Finding::new("SEC-002", "classification_marker", Severity::Block, Field::Body, "m").at(0.."绝 密".len()));
     let f = calendar_rules().review(&it);
     assert_eq!(f.len(), 1);
     assert!(f[0].message.contains("“绝 密”"), "{}", f[0].message);

@@ -25,8 +25,7 @@ impl PiiPlugin {
             .into_iter()
             .filter_map(|f| {
                 let span = span_of(text, f.span.clone())?;
-                let mut out = plugin_sdk::Finding::new(f.rule, f.kind, f.severity, field, f.message)
-                    .with_span(span);
+                let mut out = plugin_sdk::Finding::new(f.rule, f.kind, f.severity, field, f.message).with_span(span);
                 if let Some(s) = f.suggestion {
                     out = out.with_suggestion(s);
                 }

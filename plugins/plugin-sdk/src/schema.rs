@@ -41,7 +41,9 @@ pub fn check_config_schema<C: DeserializeOwned>(schema: &str) -> Result<(), Stri
     if declared != read {
         let missing: Vec<_> = read.difference(&declared).collect();
         let extra: Vec<_> = declared.difference(&read).collect();
-        return Err(format!("schema and configuration struct differ: not in the schema {missing:?}, not read {extra:?}"));
+        return Err(format!(
+            "schema and configuration struct differ: not in the schema {missing:?}, not read {extra:?}"
+        ));
     }
     for (name, property) in &properties {
         if let Some(default) = property.get("default") {
