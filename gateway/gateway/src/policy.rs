@@ -524,7 +524,7 @@ lists = [{{ tag = "a", terms = {{ file = "terms/a.txt" }} }}]
             rule_id: rule.into(),
             kind: kind.into(),
             severity: Severity::Warn,
-            field: crate::review::Field::Body,
+            field: crate::finding::Field::Body,
             span: None,
             message: "m".into(),
             suggestion: None,
