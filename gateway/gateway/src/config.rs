@@ -46,7 +46,7 @@ pub struct Settings {
     /// Channel ids items may target.
     pub channels: Vec<String>,
     /// The review pipeline: policy file, plugin limits.
-    pub review: crate::review::PluginSettings,
+    pub review: crate::plugin_host::PluginSettings,
     /// The review workflow: its policy, reminders, notification hook.
     pub workflow: WorkflowSettings,
     /// Publication seals: organ code, signing key, transparency log.
@@ -245,7 +245,7 @@ impl Default for Settings {
             limits: Limits::default(),
             session: SessionSettings::default(),
             channels: ["website", "wechat", "weibo", "applicant", "bulletin"].map(String::from).to_vec(),
-            review: crate::review::PluginSettings::default(),
+            review: crate::plugin_host::PluginSettings::default(),
             workflow: WorkflowSettings::default(),
             seal: SealSettings::default(),
             delivery: DeliverySettings::default(),

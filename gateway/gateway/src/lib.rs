@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod check;
 pub mod config;
 pub mod delivery;
+pub mod finding;
 pub mod http;
 pub mod model;
 pub mod offload;

@@ -40,7 +40,7 @@ use std::path::{Component as PathComponent, Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::review::{Finding, Phase, ReviewItem, Severity};
+use crate::finding::{Finding, Phase, ReviewItem, Severity};
 
 /// Why a policy could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -316,7 +316,7 @@ impl Policy {
                 return Err(invalid("severity 覆盖必须指定 rule 或 kind".into()));
             }
             if o.kind.as_deref() == Some(crate::plugin_host::PLUGIN_FAILURE_KIND)
-                || o.rule.as_deref() == Some(crate::review::PLUGIN_FAILURE_RULE)
+                || o.rule.as_deref() == Some(crate::finding::PLUGIN_FAILURE_RULE)
             {
                 return Err(invalid("插件故障（plugin_failure）始终阻断，不能覆盖".into()));
             }
@@ -524,7 +524,7 @@ lists = [{{ tag = "a", terms = {{ file = "terms/a.txt" }} }}]
             rule_id: rule.into(),
             kind: kind.into(),
             severity: Severity::Warn,
-            field: crate::review::Field::Body,
+            field: crate::finding::Field::Body,
             span: None,
             message: "m".into(),
             suggestion: None,

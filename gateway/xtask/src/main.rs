@@ -169,7 +169,10 @@ fn build_plugins(ws: &Path) -> Result<Manifest> {
         });
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
-    let manifest = Manifest { contract: "gov-disclosure:review@0.1.0".into(), plugin: entries };
+    let manifest = Manifest {
+        contract: format!("{}@{}", plugin_api::CONTRACT_PACKAGE, plugin_api::CONTRACT_VERSION),
+        plugin: entries,
+    };
     let text = format!(
         "# Written by `cargo xtask build-plugins`; do not edit. Pin these sha256\n# values in policies/*.toml (`cargo xtask pin` does it).\n{}",
         toml::to_string(&manifest)?

@@ -40,7 +40,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use rulekit::cite;
 use rulekit::fold::{Folded, fold_str};
-use rulekit::{Attribute, Field, Finding, Item, RuleInfo, Severity, is_blank_answer};
+use rulekit::{Attribute, Field, Finding, Item, ItemExt, RuleInfo, Severity, Span, is_blank_answer};
 use serde::Deserialize;
 use workdays::{Calendar, Date, YearArrangement};
 
@@ -155,9 +155,10 @@ pub const CONFIG_SCHEMA: &str = r#"{
   }
 }"#;
 
+/// The configuration as the policy passes it (described by [`CONFIG_SCHEMA`]).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Config {
+pub struct Config {
     #[serde(default)]
     calendar: Vec<YearArrangement>,
     #[serde(default = "default_days")]
@@ -216,7 +217,7 @@ impl Rules {
     pub fn review(&self, item: &Item) -> Vec<Finding> {
         let mut out = Vec::new();
         let Some(attr) = item.attribute() else {
-            out.push(Finding::item_level(
+            out.push(Finding::new(
                 "ATTR-009",
                 "attribute_missing",
                 Severity::Block,
@@ -259,7 +260,7 @@ impl Rules {
             Attribute::OnRequest => "依申请公开的信息只向申请人提供（渠道改为 applicant），不得推送到公开渠道",
             _ => "不予公开的信息不得发布，请取消发布渠道并登记台账",
         };
-        out.push(Finding::item_level(
+        out.push(Finding::new(
             "ATTR-001",
             "attribute_conflict",
             Severity::Block,
@@ -298,7 +299,7 @@ impl Rules {
         } else {
             ""
         };
-        out.push(Finding::item_level(
+        out.push(Finding::new(
             "ATTR-006",
             "publication_late",
             Severity::Warn,
@@ -332,7 +333,7 @@ fn reason(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
     }
     let reason = item.attribute_reason.as_deref();
     if is_blank_answer(reason) {
-        out.push(Finding::item_level(
+        out.push(Finding::new(
             "ATTR-002",
             "reason_missing",
             Severity::Warn,
@@ -360,7 +361,7 @@ fn reason(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
     if names_legal_ground(&text) {
         return;
     }
-    out.push(Finding::item_level(
+    out.push(Finding::new(
         "ATTR-008",
         "legal_basis_missing",
         Severity::Info,
@@ -439,7 +440,7 @@ fn annotation(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
     if attr == Attribute::Public {
         if let Some(m) = annotation_re().find(folded.text()) {
             let orig = &item.body[folded.orig_range(m.range())];
-            out.push(Finding::item_level(
+            out.push(Finding::new(
                 "ATTR-003",
                 "attribute_conflict",
                 Severity::Block,
@@ -453,7 +454,7 @@ fn annotation(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
         }
     } else if let Some(m) = public_annotation_re().find(folded.text()) {
         let orig = &item.body[folded.orig_range(m.range())];
-        out.push(Finding::item_level(
+        out.push(Finding::new(
             "ATTR-003",
             "attribute_conflict",
             Severity::Block,
@@ -474,7 +475,7 @@ fn marking(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
     }
     let prior = item.prior_findings.iter().find(|f| f.kind == "classification_marker");
     let shown = match prior {
-        Some(f) => marked_text(item, f.field, f.span.clone()),
+        Some(f) => marked_text(item, f.field, f.span.map(Span::range)),
         None => match find_marking(&item.title)
             .map(|m| (m, &item.title))
             .or_else(|| find_marking(&item.body).map(|m| (m, &item.body)))
@@ -489,7 +490,7 @@ fn marking(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
     } else {
         "涉密信息不属于依申请公开的范围：如确需提供，须先依法解密并删除标志；否则请改认定为不予公开"
     };
-    out.push(Finding::item_level(
+    out.push(Finding::new(
         "ATTR-003",
         "attribute_conflict",
         Severity::Block,
@@ -538,7 +539,7 @@ fn process_information(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
             return;
         }
     }
-    out.push(Finding::item_level(
+    out.push(Finding::new(
         "ATTR-004",
         "process_information",
         Severity::Warn,
@@ -596,7 +597,7 @@ fn should_be_public(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
     if !PUBLIC_INTEREST.iter().any(|w| text.contains(w)) {
         return;
     }
-    out.push(Finding::item_level(
+    out.push(Finding::new(
         "ATTR-005",
         "should_be_public",
         Severity::Warn,
@@ -622,7 +623,7 @@ fn downgrade(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
         return;
     }
     let which = sup.doc_number.as_deref().map(|d| format!("（{d}）")).unwrap_or_default();
-    out.push(Finding::item_level(
+    out.push(Finding::new(
         "ATTR-007",
         "attribute_downgrade",
         Severity::Block,

@@ -2,6 +2,7 @@
 //! the (rule, kind) pairs expected.
 
 use super::*;
+use rulekit::FindingExt;
 
 fn item(f: impl FnOnce(&mut Item)) -> Item {
     let mut it = Item::with_body("t", "各区人民政府：\n现将有关事项通知如下。\n（此件公开发布）");
@@ -177,10 +178,8 @@ fn markings_conflict_unless_withheld() {
 fn prior_classification_findings_are_used() {
     let mut it = item(|it| it.body = "绝 密\n各区：".into());
     check(it.clone(), &[]);
-    it.prior_findings.push(
-        Finding::item_level("SEC-002", "classification_marker", Severity::Block, Field::Body, "m".into())
-            .at(0.."绝 密".len()),
-    );
+    it.prior_findings
+        .push(Finding::new("SEC-002", "classification_marker", Severity::Block, Field::Body, "m").at(0.."绝 密".len()));
     let f = calendar_rules().review(&it);
     assert_eq!(f.len(), 1);
     assert!(f[0].message.contains("“绝 密”"), "{}", f[0].message);
@@ -269,7 +268,7 @@ fn downgrades() {
     // downgraded, no reason, and sent to the website by default
     check(
         item(|it| {
-            it.superior = Some(rulekit::SuperiorRef { attribute: "public".into(), ..Default::default() });
+            it.superior = Some(rulekit::SuperiorRef { doc_number: None, issuer: None, attribute: "public".into() });
             it.attribute = "withheld".into();
             it.body = "现将有关文件转发给你们。".into();
         }),
@@ -361,7 +360,7 @@ fn messages_are_chinese_and_cite_a_basis() {
         it.attribute = "withheld".into();
         it.title = "关于某事项的复函".into();
         it.body = "秘密★1年\n正文\n（此件公开发布）".into();
-        it.superior = Some(rulekit::SuperiorRef { attribute: "public".into(), ..Default::default() });
+        it.superior = Some(rulekit::SuperiorRef { doc_number: None, issuer: None, attribute: "public".into() });
     });
     let f = calendar_rules().review(&it);
     assert!(f.len() >= 4, "{f:?}");

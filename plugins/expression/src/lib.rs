@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 use regex::Regex;
-use rulekit::{Field, Finding, Folded, Item, RuleInfo, Severity};
+use rulekit::{Field, Finding, FindingExt, Folded, Item, RuleInfo, Severity};
 use serde::Deserialize;
 use workdays::Date;
 
@@ -451,7 +451,7 @@ impl Rules {
                 Some(l) => (format!("现任职务为“{}”", l.title), Some(format!("{}{}", l.title, h.person))),
                 None => ("在本文日期已不担任名册所列职务".to_string(), None),
             };
-            let mut f = Finding::item_level(
+            let mut f = Finding::new(
                 "EXP-001",
                 "leader_title_mismatch",
                 Severity::Block,
@@ -464,7 +464,7 @@ impl Rules {
             )
             .at(folded.orig_range(h.whole.clone()));
             if let Some(s) = suggestion {
-                f = f.suggest(s);
+                f = f.with_suggestion(s);
             }
             out.push(f);
         }
@@ -483,7 +483,7 @@ impl Rules {
                     let mut sorted: Vec<&str> = group.iter().map(|h| h.person.as_str()).collect();
                     sorted.sort_by_key(|n| order_of(n).map(|o| o.0));
                     out.push(
-                        Finding::item_level(
+                        Finding::new(
                             "EXP-001",
                             "leader_title_mismatch",
                             Severity::Block,
@@ -523,7 +523,7 @@ impl Rules {
                 };
                 let shown = &orig[folded.orig_range(whole.clone())];
                 out.push(
-                    Finding::item_level(
+                    Finding::new(
                         "EXP-002",
                         "removed_official",
                         Severity::Block,
@@ -557,7 +557,7 @@ impl Rules {
                     continue;
                 }
                 out.push(
-                    Finding::item_level(
+                    Finding::new(
                         "EXP-003",
                         "outdated_formulation",
                         Severity::Warn,
@@ -569,7 +569,7 @@ impl Rules {
                         ),
                     )
                     .at(folded.orig_range(r))
-                    .suggest(f.new.clone()),
+                    .with_suggestion(f.new.clone()),
                 );
             }
         }
@@ -582,7 +582,7 @@ impl Rules {
         for m in &list.term {
             for (at, _) in folded.text().match_indices(m.wrong.as_str()) {
                 out.push(
-                    Finding::item_level(
+                    Finding::new(
                         "EXP-004",
                         "severe_misspelling",
                         m.severity,
@@ -594,7 +594,7 @@ impl Rules {
                         ),
                     )
                     .at(folded.orig_range(at..at + m.wrong.len()))
-                    .suggest(m.right.clone()),
+                    .with_suggestion(m.right.clone()),
                 );
             }
         }
@@ -607,7 +607,7 @@ impl Rules {
         for (re, p) in &self.sovereignty {
             for m in re.find_iter(folded.text()) {
                 let suggestion = p.suggest.as_deref().map(|s| format!("，可表述为“{s}”")).unwrap_or_default();
-                let mut f = Finding::item_level(
+                let mut f = Finding::new(
                     "EXP-005",
                     "sovereignty_wording",
                     p.severity,
@@ -622,7 +622,7 @@ impl Rules {
                 )
                 .at(folded.orig_range(m.range()));
                 if let Some(s) = &p.suggest {
-                    f = f.suggest(s.clone());
+                    f = f.with_suggestion(s.clone());
                 }
                 out.push(f);
             }

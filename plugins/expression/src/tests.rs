@@ -1,6 +1,7 @@
 //! Data-driven tests of the expression rules, on the shipped data files.
 
 use super::*;
+use rulekit::ItemExt;
 
 fn rules() -> Rules {
     let cfg = Config {
@@ -17,7 +18,7 @@ fn check(body: &str, now: &str, want: &[(&str, &str)]) {
     let mut it = Item::with_body("e", body);
     it.now = now.into();
     let got: Vec<(String, String)> =
-        rules().review(&it).into_iter().map(|f| (f.rule_id, body[f.span.expect("span")].to_string())).collect();
+        rules().review(&it).into_iter().map(|f| (f.rule_id, body[f.span.expect("span").range()].to_string())).collect();
     let want: Vec<(String, String)> = want.iter().map(|(r, s)| (r.to_string(), s.to_string())).collect();
     assert_eq!(got, want, "{body}");
 }

@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 use rulekit::cite::parse_numeral;
-use rulekit::{Field, Finding, Folded, Item, RuleInfo, Severity};
+use rulekit::{Field, Finding, FindingExt, Folded, Item, RuleInfo, Severity};
 use serde::Deserialize;
 
 /// Errors of this plugin's configuration.
@@ -69,9 +69,10 @@ pub const CONFIG_SCHEMA: &str = r#"{
   }
 }"#;
 
+/// The configuration as the policy passes it (described by [`CONFIG_SCHEMA`]).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Config {
+pub struct Config {
     #[serde(default = "yes")]
     check_dates: bool,
     #[serde(default = "yes")]
@@ -127,7 +128,7 @@ impl Rules {
 }
 
 fn doc_finding(span: Range<usize>, what: &str, suggestion: Option<String>) -> Finding {
-    let mut f = Finding::item_level(
+    let mut f = Finding::new(
         "FMT-001",
         "doc_number_format",
         Severity::Warn,
@@ -136,7 +137,7 @@ fn doc_finding(span: Range<usize>, what: &str, suggestion: Option<String>) -> Fi
     )
     .at(span);
     if let Some(s) = suggestion {
-        f = f.suggest(s);
+        f = f.with_suggestion(s);
     }
     f
 }
@@ -285,7 +286,7 @@ fn check_dates(body: &str) -> Vec<Finding> {
         if (chinese && after_standard) || padded {
             let fixed = format!("{yn}年{mn}月{dn}日");
             out.push(
-                Finding::item_level(
+                Finding::new(
                     "FMT-002",
                     "date_format",
                     Severity::Warn,
@@ -296,7 +297,7 @@ fn check_dates(body: &str) -> Vec<Finding> {
                     ),
                 )
                 .at(span)
-                .suggest(fixed),
+                .with_suggestion(fixed),
             );
         }
     }
@@ -317,7 +318,7 @@ fn check_urgency(body: &str) -> Vec<Finding> {
             if let Some(c) = urgent.captures(content) {
                 let m = c.get(1).expect("group 1");
                 out.push(
-                    Finding::item_level(
+                    Finding::new(
                         "FMT-003",
                         "urgency_marking",
                         Severity::Warn,
@@ -329,7 +330,7 @@ fn check_urgency(body: &str) -> Vec<Finding> {
                         ),
                     )
                     .at(offset + m.start()..offset + m.end())
-                    .suggest(""),
+                    .with_suggestion(""),
                 );
             }
             if seen == 4 {

@@ -1,6 +1,7 @@
 //! Data-driven tests of the format rules.
 
 use super::*;
+use rulekit::ItemExt;
 
 #[track_caller]
 fn doc(dn: &str, want: &[(&str, Option<&str>)]) {
@@ -11,7 +12,7 @@ fn doc(dn: &str, want: &[(&str, Option<&str>)]) {
             assert_eq!(f.field, Field::DocNumber);
             assert!(f.message.contains("GB/T 9704"), "{}", f.message);
             let span = f.span.expect("span");
-            (dn[span].to_string(), f.suggestion)
+            (dn[span.range()].to_string(), f.suggestion)
         })
         .collect();
     let want: Vec<(String, Option<String>)> =
@@ -64,7 +65,7 @@ fn body(text: &str, want: &[(&str, &str)]) {
     let got: Vec<(String, String)> = Rules::default()
         .review(&it)
         .into_iter()
-        .map(|f| (f.rule_id, text[f.span.expect("span")].to_string()))
+        .map(|f| (f.rule_id, text[f.span.expect("span").range()].to_string()))
         .collect();
     let want: Vec<(String, String)> = want.iter().map(|(r, s)| (r.to_string(), s.to_string())).collect();
     assert_eq!(got, want, "{text}");

@@ -75,20 +75,7 @@ pub fn parse_term_file(text: &str, default_tag: &str) -> TermList {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    match s {
-        "info" => Ok(Severity::Info),
-        "warn" => Ok(Severity::Warn),
-        "block" => Ok(Severity::Block),
-        other => Err(format!("未知的严重程度“{other}”（应为 info、warn 或 block）")),
-    }
-}
-
-fn rank(s: Severity) -> u8 {
-    match s {
-        Severity::Info => 0,
-        Severity::Warn => 1,
-        Severity::Block => 2,
-    }
+    Severity::parse(s).ok_or_else(|| format!("未知的严重程度“{s}”（应为 info、warn 或 block）"))
 }
 
 /// Metadata of a compiled list.
@@ -170,7 +157,7 @@ impl Lexicon {
                 match index.get(&norm) {
                     Some(&k) => {
                         let term = &mut terms[k as usize];
-                        if rank(severity) > rank(infos[term.list as usize].severity) {
+                        if severity > infos[term.list as usize].severity {
                             term.list = li as u32;
                             term.display = raw.trim().into();
                         }

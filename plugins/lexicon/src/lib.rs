@@ -182,6 +182,11 @@ plugin_sdk::export_plugin!(LexiconPlugin);
 mod tests {
     use super::*;
 
+    #[test]
+    fn config_schema_matches_the_config_struct() {
+        plugin_sdk::check_config_schema::<Config>(&LexiconPlugin::describe().config_schema).unwrap();
+    }
+
     const CONFIG: &str = r#"{"lists": [
         {"tag": "违法有害", "severity": "block", "version": "2025.11", "terms": ["刁民", "老赖", "口交"]},
         {"tag": "广告", "severity": "warn", "version": "ad-3", "terms": ["全网最低价"]}],
@@ -197,7 +202,7 @@ mod tests {
             .into_iter()
             .map(|f| {
                 let text = item.field_text(f.field).unwrap();
-                format!("{} {} {:?} {}", f.rule_id, f.kind, f.severity, &text[f.span.unwrap().range()])
+                format!("{} {} Severity::{:?} {}", f.rule_id, f.kind, f.severity, &text[f.span.unwrap().range()])
             })
             .collect()
     }

@@ -33,7 +33,7 @@ mod table;
 use std::collections::HashSet;
 use std::ops::Range;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use textnorm::{Normalized, Options};
 
 pub use checks::{IdShape, credit_code_ok, id_check_char, id18, luhn_ok, mobile_ok};
@@ -44,14 +44,8 @@ pub use plugin::PiiPlugin;
 
 use context::{column_labels, label_before, person_linked};
 
-/// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warn,
-    Block,
-}
+/// How serious a finding is: the review model's own (`plugin-api`).
+pub use plugin_sdk::Severity;
 
 /// One piece of personal information found in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 
 use plugin_sdk::{Field, Item, PluginInfo, ReviewPlugin, rule, span_of};
 
-use crate::{CONFIG_SCHEMA, Detector, EXTRA_KINDS, RULES, Severity};
+use crate::{CONFIG_SCHEMA, Detector, EXTRA_KINDS, RULES};
 
 /// The configured plugin.
 #[derive(Debug)]
@@ -25,8 +25,7 @@ impl PiiPlugin {
             .into_iter()
             .filter_map(|f| {
                 let span = span_of(text, f.span.clone())?;
-                let mut out = plugin_sdk::Finding::new(f.rule, f.kind, sdk_severity(f.severity), field, f.message)
-                    .with_span(span);
+                let mut out = plugin_sdk::Finding::new(f.rule, f.kind, f.severity, field, f.message).with_span(span);
                 if let Some(s) = f.suggestion {
                     out = out.with_suggestion(s);
                 }
@@ -36,19 +35,11 @@ impl PiiPlugin {
     }
 }
 
-fn sdk_severity(s: Severity) -> plugin_sdk::Severity {
-    match s {
-        Severity::Info => plugin_sdk::Severity::Info,
-        Severity::Warn => plugin_sdk::Severity::Warn,
-        Severity::Block => plugin_sdk::Severity::Block,
-    }
-}
-
 impl ReviewPlugin for PiiPlugin {
     fn describe() -> PluginInfo {
         let mut info = PluginInfo::new("pii", env!("CARGO_PKG_VERSION")).with_config_schema(CONFIG_SCHEMA);
         for (id, kind, severity, description) in RULES {
-            info = info.with_rule(rule(id, kind, sdk_severity(*severity), description));
+            info = info.with_rule(rule(id, kind, *severity, description));
         }
         for kind in EXTRA_KINDS {
             info = info.with_extra_kind(kind);
@@ -70,6 +61,11 @@ impl ReviewPlugin for PiiPlugin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_schema_matches_the_config_struct() {
+        plugin_sdk::check_config_schema::<crate::Config>(&PiiPlugin::describe().config_schema).unwrap();
+    }
 
     #[test]
     fn review_maps_findings_to_the_contract() {

@@ -6,7 +6,10 @@
 //! [`export_plugin!`] macro that turns an implementation into the component's
 //! exports, span helpers that refuse offsets off a character boundary, and a
 //! re-export of the shared text normaliser [`textnorm`] (normalised text with
-//! an offset map back to the original bytes).
+//! an offset map back to the original bytes). The contract's value types
+//! ([`Severity`], [`Field`], [`Span`]), its version and the shared finding
+//! kinds are `plugin-api`'s, the same definitions the gateway's host uses:
+//! the bindings are generated with them in place of their own.
 //!
 //! It deliberately does no IO and has no opinion on rules: a plugin is a pure
 //! function of (configuration, item).
@@ -54,13 +57,17 @@ use std::ops::Range;
 // export macro works in plugin crates); make that path resolve here too.
 extern crate self as plugin_sdk;
 
+mod schema;
+
+pub use schema::check_config_schema;
 pub use textnorm;
 
-/// The contract version these bindings were generated from (the version of
-/// the WIT package `gov-disclosure:review`). [`export_plugin!`] reports it in
+/// The contract version these bindings were generated from (`plugin-api`'s,
+/// checked against the WIT package there). [`export_plugin!`] reports it in
 /// `describe`, and the host refuses a plugin whose contract it does not
 /// support.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub use plugin_api::CONTRACT_VERSION;
+pub use plugin_api::{PLUGIN_FAILURE_KIND, SHARED_KINDS};
 
 /// Bindings generated from `plugins/wit/review.wit`. The only place with
 /// `unsafe` code (the canonical ABI glue).
@@ -73,13 +80,24 @@ pub mod bindings {
         export_macro_name: "__export_review_plugin",
         default_bindings_module: "::plugin_sdk::bindings",
         runtime_path: "::plugin_sdk::__private::wit_bindgen::rt",
-        additional_derives: [PartialEq],
+        // The value types are the review model's own (`plugin-api`), so a
+        // finding carries the same `Severity` as the host's; records derive
+        // `Deserialize` so that evaluation items read straight into `Item`.
+        // (The keys name the contract version; a new version fails this
+        // build until they follow, as an unused remapping is an error.)
+        with: {
+            "gov-disclosure:review/types@0.1.0/severity": plugin_api::Severity,
+            "gov-disclosure:review/types@0.1.0/field": plugin_api::Field,
+            "gov-disclosure:review/types@0.1.0/span": plugin_api::Span,
+        },
+        additional_derives: [PartialEq, serde::Deserialize],
     });
 }
 
 pub use bindings::gov_disclosure::review::types::{
-    Approval, Attachment, Field, Finding, Item, PluginInfo, RuleInfo, Severity, Signoff, Span, SuperiorRef,
+    Approval, Attachment, Finding, Item, PluginInfo, RuleInfo, Signoff, SuperiorRef,
 };
+pub use plugin_api::{Field, Severity, Span};
 
 #[doc(hidden)]
 pub mod __private {
@@ -184,14 +202,7 @@ macro_rules! export_plugin {
 /// assert!(plugin_sdk::span_of(text, 0..99).is_none());
 /// ```
 pub fn span_of(text: &str, range: Range<usize>) -> Option<Span> {
-    if range.start > range.end
-        || range.end > text.len()
-        || !text.is_char_boundary(range.start)
-        || !text.is_char_boundary(range.end)
-    {
-        return None;
-    }
-    Some(Span { start: u32::try_from(range.start).ok()?, end: u32::try_from(range.end).ok()? })
+    Span::within(text, range)
 }
 
 /// The span in the original text of a match found in a normalised view
@@ -208,13 +219,6 @@ pub fn span_of(text: &str, range: Range<usize>) -> Option<Span> {
 /// ```
 pub fn span_in_original(norm: &textnorm::Normalized<'_>, norm_range: Range<usize>) -> Option<Span> {
     span_of(norm.original(), norm.original_span(norm_range))
-}
-
-impl Span {
-    /// The byte range, for slicing the field text.
-    pub fn range(self) -> Range<usize> {
-        self.start as usize..self.end as usize
-    }
 }
 
 impl Finding {
@@ -359,26 +363,6 @@ impl Item {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn contract_version_matches_the_wit_package() {
-        let wit = include_str!("../../wit/review.wit");
-        let package = wit.lines().find(|l| l.starts_with("package ")).expect("package line");
-        assert_eq!(package, format!("package gov-disclosure:review@{CONTRACT_VERSION};"));
-    }
-
-    #[test]
-    fn span_of_refuses_what_the_host_would_refuse() {
-        let text = "a身b";
-        assert_eq!(span_of(text, 1..4), Some(Span { start: 1, end: 4 }));
-        assert_eq!(span_of(text, 4..4), Some(Span { start: 4, end: 4 }));
-        assert_eq!(span_of(text, 2..4), None);
-        assert_eq!(span_of(text, 1..3), None);
-        #[allow(clippy::reversed_empty_ranges, reason = "a reversed range is what a buggy plugin passes")]
-        let reversed = 4..1;
-        assert_eq!(span_of(text, reversed), None);
-        assert_eq!(span_of(text, 0..6), None);
-    }
 
     #[test]
     fn field_text_follows_the_contract() {

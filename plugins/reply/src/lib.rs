@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use rulekit::cite;
 use rulekit::fold::{Folded, fold_str};
-use rulekit::{Field, Finding, Item, RuleInfo, Severity};
+use rulekit::{Field, Finding, FindingExt, Item, RuleInfo, Severity};
 use serde::Deserialize;
 
 /// Errors of this plugin's configuration.
@@ -89,9 +89,10 @@ pub const CONFIG_SCHEMA: &str = r#"{
   }
 }"#;
 
+/// The configuration as the policy passes it (described by [`CONFIG_SCHEMA`]).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Config {
+pub struct Config {
     #[serde(default = "yes")]
     require_organ: bool,
 }
@@ -219,7 +220,7 @@ impl Rules {
                 ),
             ));
         } else if !procedural && self.require_organ && !names_remedy_organ(text) {
-            out.push(Finding::item_level(
+            out.push(Finding::new(
                 "REPLY-006",
                 "remedy_organ_missing",
                 Severity::Info,
@@ -284,7 +285,7 @@ fn names_remedy_organ(text: &str) -> bool {
 }
 
 fn finding(rule: &str, message: &str) -> Finding {
-    Finding::item_level(rule, "reply_incomplete", Severity::Warn, Field::Body, message.to_string())
+    Finding::new(rule, "reply_incomplete", Severity::Warn, Field::Body, message.to_string())
 }
 
 /// A description of how the agency searched: a search verb that is not an

@@ -1,6 +1,7 @@
 //! Data-driven tests of the reply rules.
 
 use super::*;
+use rulekit::ItemExt;
 
 const SEARCH: &str = "经查询本局公文管理系统和档案室存档资料，";
 const BASIS: &str = "根据《中华人民共和国政府信息公开条例》第三十六条第（二）项的规定，现将该信息提供给您。";
@@ -130,7 +131,7 @@ fn refusals_need_a_ground() {
     let body = format!("{SEARCH}根据《条例》第三十七条，对该信息作区分处理，部分公开。\n{REMEDY}");
     let f = Rules::default().review(&reply(&body));
     assert_eq!(f.len(), 1);
-    let span = f[0].span.clone().unwrap();
+    let span = f[0].span.unwrap().range();
     assert_eq!(&body[span], "区分处理");
     // "not existing" is not a refusal
     check(&format!("{SEARCH}本机关未制作该信息，无法提供。根据《条例》第三十六条第（四）项告知。\n{REMEDY}"), &[]);

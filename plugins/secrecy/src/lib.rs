@@ -168,6 +168,11 @@ plugin_sdk::export_plugin!(Secrecy);
 mod tests {
     use super::*;
 
+    #[test]
+    fn config_schema_matches_the_config_struct() {
+        plugin_sdk::check_config_schema::<Config>(&Secrecy::describe().config_schema).unwrap();
+    }
+
     fn review(config: &str, body: &str) -> Vec<String> {
         let plugin = Secrecy::configure(config).unwrap();
         let item = Item::sample(body);

@@ -27,12 +27,7 @@ fn default_severity() -> String {
 }
 
 fn severity(s: &str) -> Result<Severity, String> {
-    match s {
-        "info" => Ok(Severity::Info),
-        "warn" => Ok(Severity::Warn),
-        "block" => Ok(Severity::Block),
-        other => Err(format!("secrecy 插件配置无效：未知的严重程度“{other}”")),
-    }
+    Severity::parse(s).ok_or_else(|| format!("secrecy 插件配置无效：未知的严重程度“{s}”"))
 }
 
 #[derive(Debug)]

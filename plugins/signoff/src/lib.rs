@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 use rulekit::cite::parse_numeral;
-use rulekit::{Field, Finding, Folded, Item, RuleInfo, Severity};
+use rulekit::{Field, Finding, FindingExt, Folded, Item, RuleInfo, Severity};
 use serde::Deserialize;
 use workdays::Date;
 
@@ -96,9 +96,10 @@ pub const CONFIG_SCHEMA: &str = r#"{
   }
 }"#;
 
+/// The configuration as the policy passes it (described by [`CONFIG_SCHEMA`]).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Config {
+pub struct Config {
     #[serde(default)]
     required_stages: Vec<String>,
     #[serde(default)]
@@ -180,7 +181,7 @@ impl Rules {
             },
         };
         if let Some(p) = problem {
-            out.push(Finding::item_level(
+            out.push(Finding::new(
                 "SGN-004",
                 "signoff_missing",
                 Severity::Block,
@@ -223,7 +224,7 @@ impl Rules {
                     stale.iter().map(|s| stage_zh(s)).collect::<Vec<_>>().join("、")
                 )
             };
-            out.push(Finding::item_level(
+            out.push(Finding::new(
                 "SGN-001",
                 "review_stage_missing",
                 Severity::Block,
@@ -243,7 +244,7 @@ impl Rules {
         }
         for stages in by_reviewer.values().filter(|s| s.len() > 1) {
             let names: Vec<&str> = stages.iter().map(|s| stage_zh(s)).collect();
-            out.push(Finding::item_level(
+            out.push(Finding::new(
                 "SGN-001",
                 "review_stage_missing",
                 Severity::Block,
@@ -265,7 +266,7 @@ impl Rules {
             .iter()
             .any(|a| a.stage == self.secrecy_stage && a.digest == item.content_digest && !a.reviewer.trim().is_empty());
         if !ok {
-            out.push(Finding::item_level(
+            out.push(Finding::new(
                 "SGN-002",
                 "secrecy_review_missing",
                 Severity::Block,
@@ -302,7 +303,7 @@ fn backdated(item: &Item, out: &mut Vec<Finding>) {
             if shown < now {
                 let span = folded.orig_range(c.get(0).expect("group 0").range());
                 out.push(
-                    Finding::item_level(
+                    Finding::new(
                         "SGN-003",
                         "backdated",
                         Severity::Block,

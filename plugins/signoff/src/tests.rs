@@ -1,6 +1,6 @@
 //! Data-driven tests of the sign-off rules.
 
-use rulekit::{Approval, Signoff};
+use rulekit::{Approval, ItemExt, Signoff};
 
 use super::*;
 
@@ -13,7 +13,13 @@ fn item(signoff: Option<Signoff>) -> Item {
 }
 
 fn accepted(name: &str) -> Option<Signoff> {
-    Some(Signoff { name: name.into(), title: "办公室主任".into(), statement_accepted: true, ..Default::default() })
+    Some(Signoff {
+        name: name.into(),
+        title: "办公室主任".into(),
+        statement_accepted: true,
+        statement_version: None,
+        accepted_at: None,
+    })
 }
 
 #[track_caller]
@@ -103,7 +109,7 @@ fn backdated_publication_dates() {
     let mut it = item(accepted("陈立群"));
     it.body = "发布日期：2025-03-01".into();
     let f = r.review(&it);
-    assert_eq!(&it.body[f[0].span.clone().unwrap()], "发布日期：2025-03-01");
+    assert_eq!(&it.body[f[0].span.unwrap().range()], "发布日期：2025-03-01");
     assert!(Rules::from_config_json(r#"{"required_stage": []}"#).is_err());
     // off by default
     assert!(Rules::default().review(&it).is_empty());

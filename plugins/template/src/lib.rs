@@ -51,12 +51,8 @@ impl ReviewPlugin for Template {
 
     fn configure(config: &str) -> Result<Self, String> {
         let config: Config = serde_json::from_str(config).map_err(|e| format!("模板插件配置无效：{e}"))?;
-        let severity = match config.severity.as_str() {
-            "info" => Severity::Info,
-            "warn" => Severity::Warn,
-            "block" => Severity::Block,
-            other => return Err(format!("模板插件配置无效：未知的严重程度“{other}”")),
-        };
+        let severity = Severity::parse(&config.severity)
+            .ok_or_else(|| format!("模板插件配置无效：未知的严重程度“{}”", config.severity))?;
         let opts = Options::default();
         let words = config
             .words
@@ -98,6 +94,11 @@ plugin_sdk::export_plugin!(Template);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_schema_matches_the_config_struct() {
+        plugin_sdk::check_config_schema::<Config>(&Template::describe().config_schema).unwrap();
+    }
 
     fn found(body: &str) -> Vec<String> {
         let plugin = Template::configure(r#"{"words": ["示例词"]}"#).unwrap();

@@ -1,98 +1,20 @@
-//! The plain types of a review, shared by the pipeline, the store and the
-//! HTTP API: the item as the plugins see it, findings, verdicts, outcomes.
+//! The plain types of a review, shared by the plugin host, the policy, the
+//! pipeline, the store and the HTTP API: the item as the plugins see it,
+//! findings, phases, verdicts, outcomes.
+//!
+//! A leaf module: it imports nothing from the rest of the crate, so every
+//! layer that speaks about findings can depend on it without cycles. It
+//! deliberately does no IO and runs nothing (that is `plugin_host` and
+//! `review`).
 
 use serde::{Deserialize, Serialize};
 
-/// How serious a finding is. Any `block` finding blocks the item; `warn`
-/// needs a reviewer's attention; `info` is only recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Recorded only.
-    Info,
-    /// Needs a reviewer's attention.
-    Warn,
-    /// Stops the item.
-    Block,
-}
+/// Rule id of the host's `plugin_failure` findings.
+pub const PLUGIN_FAILURE_RULE: &str = "HOST-001";
 
-impl Severity {
-    /// `info`, `warn` or `block`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warn => "warn",
-            Severity::Block => "block",
-        }
-    }
-
-    /// Parses `info`, `warn` or `block`.
-    pub fn parse(s: &str) -> Option<Severity> {
-        match s {
-            "info" => Some(Severity::Info),
-            "warn" => Some(Severity::Warn),
-            "block" => Some(Severity::Block),
-            _ => None,
-        }
-    }
-}
-
-/// Which field of the item a finding is about (the WIT `field` enum).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Field {
-    /// Title.
-    Title,
-    /// Body.
-    Body,
-    /// 发文字号.
-    DocNumber,
-    /// Issuing organ.
-    Issuer,
-    /// 公开属性.
-    Attribute,
-    /// Reason of a non-public attribute.
-    AttributeReason,
-    /// Legal basis of a non-public attribute.
-    LegalBasis,
-    /// The superior document (spans index its 发文字号).
-    Superior,
-    /// Target channels (no span).
-    Channels,
-    /// Sign-off record (spans index the name).
-    Signoff,
-    /// Attachments (no span).
-    Attachment,
-}
-
-impl Field {
-    /// The snake_case name used in JSON (`doc_number`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Field::Title => "title",
-            Field::Body => "body",
-            Field::DocNumber => "doc_number",
-            Field::Issuer => "issuer",
-            Field::Attribute => "attribute",
-            Field::AttributeReason => "attribute_reason",
-            Field::LegalBasis => "legal_basis",
-            Field::Superior => "superior",
-            Field::Channels => "channels",
-            Field::Signoff => "signoff",
-            Field::Attachment => "attachment",
-        }
-    }
-}
-
-/// A UTF-8 byte range into a field's original text, end exclusive, on
-/// character boundaries (the host checked).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Span {
-    /// First byte.
-    pub start: u32,
-    /// One past the last byte.
-    pub end: u32,
-}
+// The contract's value types are defined once, in `plugin-api`, for the
+// host, the SDK and the plugins alike.
+pub use plugin_api::{Field, PLUGIN_FAILURE_KIND, SHARED_KINDS, Severity, Span};
 
 /// One thing a plugin (or the host, for `plugin_failure`) found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
