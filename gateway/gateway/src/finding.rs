@@ -17,7 +17,7 @@ pub const PLUGIN_FAILURE_RULE: &str = "HOST-001";
 pub use plugin_api::{Field, PLUGIN_FAILURE_KIND, SHARED_KINDS, Severity, Span};
 
 /// One thing a plugin (or the host, for `plugin_failure`) found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Finding {
     /// The plugin that reported it.
     pub plugin: String,
@@ -63,7 +63,7 @@ impl Phase {
 }
 
 /// The result of a review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Some finding has severity block (including any plugin failure).
@@ -95,7 +95,7 @@ impl Verdict {
 }
 
 /// How one plugin's run on one item went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     /// Ran and returned valid findings (possibly none).
@@ -107,7 +107,7 @@ pub enum RunStatus {
 }
 
 /// One plugin of the pipeline as it ran on an item: what exactly ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PluginRun {
     /// Plugin name.
     pub name: String,
@@ -122,7 +122,7 @@ pub struct PluginRun {
 }
 
 /// Everything a review produced, to be stored with the item version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReviewOutcome {
     /// `sha256:` hash of the effective policy (file, resolved data files,
     /// plugin pins and configurations).

@@ -83,6 +83,7 @@ pub const PLUGIN_FAILURE_KIND: &str = "plugin_failure";
 /// The variants are in the WIT's order: the guest bindings lower a value by
 /// its discriminant and lift it with [`Severity::_lift`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 #[repr(u8)]
 pub enum Severity {
@@ -142,6 +143,7 @@ impl std::fmt::Display for Severity {
 ///
 /// The variants are in the WIT's order (see [`Severity`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[repr(u8)]
 pub enum Field {
@@ -218,6 +220,7 @@ impl Field {
 /// A UTF-8 byte range into a field's original text, end exclusive, on
 /// character boundaries (the WIT `span` record; the host checks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Span {
     /// First byte.
     pub start: u32,

@@ -137,7 +137,6 @@ pub struct ReviewView {
     #[schema(value_type = String)]
     pub created_at: Timestamp,
     /// Policy hash, plugins, findings and verdict.
-    #[schema(value_type = Object)]
     pub outcome: crate::review::ReviewOutcome,
 }
 

@@ -28,7 +28,6 @@ use crate::workflow::{Applied, WaiverRecord, WorkflowContext};
 #[derive(Serialize, ToSchema)]
 pub struct BlockingFinding {
     pub finding_id: String,
-    #[schema(value_type = Object)]
     pub finding: Finding,
     pub waived: bool,
     /// Roles that may waive it; empty when nobody may (plugin failures).
