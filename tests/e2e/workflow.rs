@@ -16,6 +16,7 @@ on_both_backends!(
     no_eligible_reviewer_blocks_until_someone_is_appointed,
     waivers_and_overrides_need_the_named_role,
     register_and_printable_form,
+    the_printable_form_shows_what_people_wrote_as_text,
     overdue_stages_are_reminded_and_sent_to_the_hook
 );
 
@@ -515,6 +516,74 @@ async fn register_and_printable_form(backend: Backend) {
     let html = form.text().await.unwrap();
     for expected in ["政府信息公开审批表", "初审", "保密审查", "测试wu", "不予公开", &digest] {
         assert!(html.contains(expected), "{expected} missing from the form");
+    }
+    app.stop().await;
+}
+
+/// The 审批表 prints what people typed (title, comments, waiver and
+/// override reasons) as text: markup is escaped, and a bidi override is
+/// shown as a ⟨U+202E⟩ marker, as on every page, so that the paper copy
+/// cannot be reordered or carry live HTML.
+async fn the_printable_form_shows_what_people_wrote_as_text(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = team(&app).await;
+    let deputy = app.user("han", &[Role::Approver], Some(UNIT)).await;
+    let mut item = sample_item();
+    item["title"] = json!("关于<b>培训</b>的通知 & \"公示\"");
+    // A valid 身份证 number: a blocking finding, waived with a reason.
+    item["body"] = json!("经审核，申请人张三（身份证号11010519491231002X）符合条件，现予公示。");
+    let (id, digest) = submitted(&t.drafter, &item).await;
+    let (_, wf) = t.secrecy.get(&format!("/api/v1/items/{id}/workflow")).await;
+    let finding = wf["blocking_findings"].as_array().unwrap()[0]["finding_id"].clone();
+    let waiver = json!({"finding_id": finding, "content_digest": digest,
+                        "reason": "公示依法须载明身份信息<img src=x onerror=alert(1)>"});
+    ok(t.secrecy.post(&format!("/api/v1/items/{id}/waivers"), &waiver).await);
+    let said = |stage: &str, value: &str, comment: &str| json!({"stage": stage, "value": value, "content_digest": digest, "comment": comment});
+    let votes = format!("/api/v1/items/{id}/votes");
+    ok(t.first.post(&votes, &said("first", "approve", "同意</td></tr><script>alert('x')</script>")).await);
+    ok(t.second.post(&votes, &said("second", "block", "事实\u{202E}待核实")).await);
+    let reason = "事实已核实 & <i>无异议</i>";
+    let overrides = format!("/api/v1/items/{id}/overrides");
+    ok(t.approver.post(&overrides, &json!({"stage": "second", "content_digest": digest, "reason": reason})).await);
+    ok(t.secrecy.post(&votes, &said("secrecy", "approve", "无涉密内容")).await);
+    let totp = Totp::enrol(&deputy).await;
+    let sign = json!({"stage": "final", "value": "approve", "content_digest": digest, "statement_id": "sign-off",
+                      "statement_version": "1", "password": "Pw-han-2026", "totp_code": totp.code().await});
+    assert_eq!(ok(deputy.post(&votes, &sign).await)["item"]["state"], "approved");
+
+    let form = t.secrecy.request(reqwest::Method::GET, &format!("/api/v1/items/{id}/form")).send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    assert_eq!(form.headers()["content-type"], "text/html; charset=utf-8");
+    let html = form.text().await.unwrap();
+    // The typed text is on the form as text (whichever character references
+    // the escaper picks), and none of it as markup.
+    let mut text = html.clone();
+    for (reference, c) in
+        [("&lt;", "<"), ("&#60;", "<"), ("&gt;", ">"), ("&#62;", ">"), ("&quot;", "\""), ("&#34;", "\"")]
+            .into_iter()
+            .chain([("&#39;", "'"), ("&amp;", "&"), ("&#38;", "&")])
+    {
+        text = text.replace(reference, c);
+    }
+    for typed in [
+        "<title>审批表 — 关于<b>培训</b>的通知 & \"公示\"</title>",
+        "<td>关于<b>培训</b>的通知 & \"公示\"</td>",
+        "公示依法须载明身份信息<img src=x onerror=alert(1)></td>",
+        "：同意</td></tr><script>alert('x')</script><br>",
+        "：事实⟨U+202E⟩待核实<br>",
+        "：事实已核实 & <i>无异议</i><br>",
+        "签发声明 sign-off 第 1 版（已再次验证密码）：",
+    ] {
+        assert!(text.contains(typed), "{typed} missing from the form: {html}");
+    }
+    for raw in ["<b>", "<img", "<script", "<i>", "\u{202E}"] {
+        assert!(!html.contains(raw), "{raw:?} reached the form as markup: {html}");
+    }
+    // The layout holds: every row closed, the waiver and override shown.
+    assert_eq!(html.matches("<tr>").count(), html.matches("</tr>").count(), "{html}");
+    for part in ["<h2>审核环节</h2>", "<h2>豁免的阻断级问题</h2>", "越级通过：", "<h2>审计记录</h2>", "</body></html>"]
+    {
+        assert!(html.contains(part), "{part} missing: {html}");
     }
     app.stop().await;
 }

@@ -352,24 +352,43 @@ fn pii_corpus(
         took = took.min(t.elapsed());
     }
     lat.sort();
+    // What the generator marked (`items.truth.jsonl`): spans to find, and
+    // decoys (spans of the same shape that must not be found), by kind.
+    let mut marked: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for line in std::fs::read_to_string(corpus.join("items.truth.jsonl")).unwrap_or_default().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let Some(kind) = v["kind"].as_str() {
+            let e = marked.entry(kind.to_owned()).or_default();
+            if v["decoy"].as_bool() == Some(true) { e.1 += 1 } else { e.0 += 1 }
+        }
+    }
     let first = ["passport", "address", "id_number", "mobile", "email"];
     let mut by_kind: Vec<String> =
         first.iter().map(|k| format!("{k} {}", kinds.get(*k).copied().unwrap_or(0))).collect();
     by_kind.extend(kinds.iter().filter(|(k, _)| !first.contains(&k.as_str())).map(|(k, n)| format!("{k} {n}")));
+    let truth: Vec<String> = first
+        .iter()
+        .map(|k| {
+            let (spans, decoys) = marked.get(*k).copied().unwrap_or_default();
+            format!("{k} {spans} (+{decoys} decoys)")
+        })
+        .collect();
     out.push_str("\n### pii on the personal-data corpus (`scripts/pii_corpus.py`)\n\n");
     out.push_str(&format!(
         "{} items ({:.0} KB; rosters, 出访 lists, 处罚决定, 信访 replies, 执行 notices, tables), `LoadedPlugin::review_item` on a warm instance, best of 3 passes.\n\n",
         items.len(),
         bytes as f64 / 1e3
     ));
-    out.push_str("| throughput | p50 per item | p99 per item | findings by kind |\n|---:|---:|---:|---|\n");
+    out.push_str("| throughput | p50 per item | p99 per item | findings by kind | spans the generator marked |\n|---:|---:|---:|---|---|\n");
     out.push_str(&format!(
-        "| {:.1} MB/s | {:.0} µs | {:.0} µs | {} |\n",
+        "| {:.1} MB/s | {:.0} µs | {:.0} µs | {} | {} |\n",
         bytes as f64 / took.as_secs_f64() / 1e6,
         percentile(&lat, 0.5).as_secs_f64() * 1e6,
         percentile(&lat, 0.99).as_secs_f64() * 1e6,
-        by_kind.join(", ")
+        by_kind.join(", "),
+        truth.join(", ")
     ));
+    out.push_str("\nThe counts are not a score: the matching of findings to marked spans, with precision and recall per kind, is in EVALUATION.md (`scripts/eval`).\n");
 }
 
 /// `--loop SECONDS [--plugin NAME]`: reviews the ~20 KB items with secrecy +

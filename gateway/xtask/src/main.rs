@@ -10,6 +10,8 @@
 //! - `bench`: the plugin-platform, detection and seal benchmarks (see `bench.rs`); writes
 //!   their sections of `BENCHMARKS.md`. `bench seal` runs only the seal benchmark;
 //!   `bench delivery` the channel delivery benchmark (`bench_delivery.rs`).
+//! - `schema`: checks that `migrations/postgres` is `migrations/sqlite` in
+//!   PostgreSQL's dialect (see `schema.rs`; `cargo test` runs the same check).
 //!
 //! Builds are path-independent (`--remap-path-prefix`), so the same sources
 //! and toolchain give the same component hashes on every machine, and the
@@ -17,6 +19,7 @@
 
 mod bench;
 mod bench_delivery;
+mod schema;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,13 +43,14 @@ fn main() -> Result<()> {
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("delivery") => bench_delivery::run(&ws, &args[2..]),
         Some("bench") => bench::run(&ws, &args[1..]),
+        Some("schema") => schema::run(&ws),
         Some("pin") => {
             let manifest = read_manifest(&ws)?;
             pin_policies(&ws, &manifest)
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  build-plugins [--pin]  build plugins/* and tests/plugins/* to plugins/dist/ (and update policy pins)\n  pin                    update the sha256 pins in policies/*.toml from plugins/dist/manifest.toml\n  bench [--quick]        run the plugin-platform, detection and seal benchmarks and update BENCHMARKS.md\n  bench seal [--quick]   run only the seal benchmark\n  bench delivery [--quick]  deliveries per second and seal-to-confirmed latency (BENCHMARKS.md, Delivery)"
+                "usage: cargo xtask <task>\n\n  build-plugins [--pin]  build plugins/* and tests/plugins/* to plugins/dist/ (and update policy pins)\n  pin                    update the sha256 pins in policies/*.toml from plugins/dist/manifest.toml\n  bench [--quick]        run the plugin-platform, detection and seal benchmarks and update BENCHMARKS.md\n  bench seal [--quick]   run only the seal benchmark\n  bench delivery [--quick]  deliveries per second and seal-to-confirmed latency (BENCHMARKS.md, Delivery)\n  schema                 check that migrations/postgres equals migrations/sqlite up to the dialect's column types"
             );
             bail!("unknown or missing task")
         }

@@ -6,8 +6,8 @@
 //! chain. Plain HTML with print styles; no script.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
+use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Html;
 
@@ -16,20 +16,69 @@ use super::{ApiError, AppState, Auth};
 use crate::model::UserId;
 use crate::workflow::VoteValue;
 
-/// HTML-escapes text.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// The page (`templates/approval_form.html`). Every value is plain text:
+/// the template's escaper (`askama.toml`) escapes it and shows hidden
+/// characters as markers, as on every page.
+#[derive(Template)]
+#[template(path = "approval_form.html")]
+struct ApprovalForm {
+    title: String,
+    doc_number: String,
+    issuer: String,
+    attribute: &'static str,
+    /// (reason, legal basis) when the attribute needs one.
+    reason: Option<(String, String)>,
+    channels: String,
+    version: i64,
+    digest: String,
+    state: &'static str,
+    approvals: String,
+    stages: Vec<StageRow>,
+    /// The sign-off statement's text, shown with each sign-off.
+    statement: String,
+    waivers: Vec<WaiverRow>,
+    events: Vec<EventRow>,
+}
+
+/// One requirement: who decided what, and any override.
+struct StageRow {
+    label: String,
+    status: &'static str,
+    votes: Vec<VoteLine>,
+    overrides: Vec<OverrideLine>,
+}
+
+struct VoteLine {
+    who: String,
+    verb: &'static str,
+    at: String,
+    comment: Option<String>,
+    lifted: Option<String>,
+    /// (statement id, statement version) of a sign-off.
+    signoff: Option<(String, String)>,
+}
+
+struct OverrideLine {
+    who: String,
+    role: &'static str,
+    at: String,
+    reason: String,
+}
+
+struct WaiverRow {
+    rule: String,
+    who: String,
+    role: &'static str,
+    at: String,
+    reason: String,
+}
+
+struct EventRow {
+    seq: i64,
+    at: String,
+    action: String,
+    actor: String,
+    hash: String,
 }
 
 /// The 审批表 of an item's current version, for printing.
@@ -49,119 +98,88 @@ pub async fn approval_form(
         state.db.users().await?.into_iter().map(|u| (u.id, format!("{}（{}）", u.display_name, u.username))).collect();
     let name = |u: &UserId| names.get(u).cloned().unwrap_or_else(|| u.to_string());
     let c = &ctx.version.content;
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>审批表 — {title}</title>
-<style>
-body{{font-family:"Noto Serif CJK SC","Songti SC",serif;margin:2em;color:#000}}
-h1{{text-align:center;font-size:1.6em;letter-spacing:.3em}}
-table{{width:100%;border-collapse:collapse;margin:1em 0}}
-th,td{{border:1px solid #000;padding:.4em .6em;vertical-align:top;text-align:left}}
-th{{width:9em;background:#f2f2f2}}
-code{{font-size:.8em;word-break:break-all}}
-.note{{font-size:.85em;color:#333}}
-@media print{{body{{margin:0}} th{{background:none}} a{{color:#000;text-decoration:none}}}}
-</style></head><body>
-<h1>政府信息公开审批表（含保密审查单）</h1>
-<table>
-<tr><th>标题</th><td>{title}</td></tr>
-<tr><th>发文字号</th><td>{doc}</td></tr>
-<tr><th>发布机关</th><td>{issuer}</td></tr>
-<tr><th>公开属性</th><td>{attr}{reason}</td></tr>
-<tr><th>发布渠道</th><td>{channels}</td></tr>
-<tr><th>版本</th><td>第 {version} 版，内容摘要 <code>{digest}</code></td></tr>
-<tr><th>当前状态</th><td>{state}</td></tr>
-<tr><th>审批记录摘要</th><td><code>{approvals}</code></td></tr>
-</table>
-<h2>审核环节</h2>
-<table><tr><th>环节</th><th>结论</th><th>审核人与意见</th></tr>
-"#,
-        title = esc(&c.title),
-        doc = esc(c.doc_number.as_deref().unwrap_or("—")),
-        issuer = esc(c.issuer.as_deref().unwrap_or("—")),
-        attr = c.attribute.label(),
-        reason = c
-            .attribute_reason
-            .as_deref()
-            .map(|r| format!("（理由：{}；依据：{}）", esc(r), esc(c.legal_basis.as_deref().unwrap_or("—"))))
-            .unwrap_or_default(),
-        channels = esc(&c.channels.join("、")),
-        version = ctx.version.version,
-        digest = ctx.version.content_digest,
-        state = ctx.item.state.label(),
-        approvals = approvals_digest,
-    );
-    for r in &evaluation.requirements {
-        let mut cell = String::new();
-        // Votes of this version by people who may still decide (a lifted one
-        // is shown as lifted); see `Snapshot::counts`.
-        let votes = ctx.snapshot.votes.iter().filter(|v| ctx.snapshot.counts(v.user, v.version, &v.digest));
-        for v in votes.filter(|v| v.stage == r.stage) {
-            let verb = match v.value {
-                VoteValue::Approve => "同意",
-                VoteValue::Changes => "要求修改",
-                VoteValue::Block => "拦截",
-            };
-            let _ = write!(cell, "{}　{}　{}", esc(&name(&v.user)), verb, v.created_at);
-            if let Some(comment) = &v.comment {
-                let _ = write!(cell, "：{}", esc(comment));
-            }
-            if let Some(lifted) = v.lifted_at {
-                let _ = write!(cell, "（已于 {lifted} 撤销）");
-            }
-            if let Some(s) = &v.signoff {
-                let _ = write!(
-                    cell,
-                    "<br><span class=note>签发声明 {} 第 {} 版（已再次验证密码）：{}</span>",
-                    esc(s["statement_id"].as_str().unwrap_or("")),
-                    esc(s["statement_version"].as_str().unwrap_or("")),
-                    esc(&state.workflow.statement.text),
-                );
-            }
-            cell.push_str("<br>");
-        }
-        for o in ctx.snapshot.current_overrides().filter(|o| o.stage == r.stage) {
-            let _ = write!(
-                cell,
-                "越级通过：{}（{}）　{}：{}<br>",
-                esc(&name(&o.user)),
-                o.role.label(),
-                o.created_at,
-                esc(&o.reason)
-            );
-        }
-        let _ = writeln!(h, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(&r.label), r.status.label(), cell);
-    }
-    h.push_str("</table>\n");
-    if !ctx.waivers.is_empty() {
-        h.push_str("<h2>豁免的阻断级问题</h2><table><tr><th>规则</th><th>豁免人</th><th>理由</th></tr>\n");
-        for w in &ctx.waivers {
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{}（{}）{}</td><td>{}</td></tr>",
-                esc(&w.rule_id),
-                esc(&name(&w.user_id)),
-                w.role.label(),
-                w.created_at,
-                esc(&w.reason)
-            );
-        }
-        h.push_str("</table>\n");
-    }
-    h.push_str("<h2>审计记录</h2><table><tr><th>序号</th><th>时间 / 操作 / 人员</th></tr>\n");
-    for e in state.db.audit_events(Some(id), 0, 10_000).await? {
-        let actor = e.actor_id.as_deref().and_then(|a| a.parse().ok()).map_or_else(|| "系统".to_owned(), |u| name(&u));
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td>{}　{}　{}<br><code>{}</code></td></tr>",
-            e.seq,
-            esc(&e.at),
-            esc(&e.action),
-            esc(&actor),
-            esc(&e.hash)
-        );
-    }
-    h.push_str("</table><p class=note>本表由发布审核网关根据审计链生成；各记录的哈希可用 <code>gateway audit verify</code> 核验。</p></body></html>\n");
-    Ok(Html(h))
+    let stages = evaluation
+        .requirements
+        .iter()
+        .map(|r| StageRow {
+            label: r.label.clone(),
+            status: r.status.label(),
+            // Votes of this version by people who may still decide (a lifted
+            // one is shown as lifted); see `Snapshot::counts`.
+            votes: ctx
+                .snapshot
+                .votes
+                .iter()
+                .filter(|v| ctx.snapshot.counts(v.user, v.version, &v.digest))
+                .filter(|v| v.stage == r.stage)
+                .map(|v| VoteLine {
+                    who: name(&v.user),
+                    verb: match v.value {
+                        VoteValue::Approve => "同意",
+                        VoteValue::Changes => "要求修改",
+                        VoteValue::Block => "拦截",
+                    },
+                    at: v.created_at.to_string(),
+                    comment: v.comment.clone(),
+                    lifted: v.lifted_at.map(|t| t.to_string()),
+                    signoff: v.signoff.as_ref().map(|s| {
+                        let field = |k: &str| s[k].as_str().unwrap_or("").to_owned();
+                        (field("statement_id"), field("statement_version"))
+                    }),
+                })
+                .collect(),
+            overrides: ctx
+                .snapshot
+                .current_overrides()
+                .filter(|o| o.stage == r.stage)
+                .map(|o| OverrideLine {
+                    who: name(&o.user),
+                    role: o.role.label(),
+                    at: o.created_at.to_string(),
+                    reason: o.reason.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    let waivers = ctx
+        .waivers
+        .iter()
+        .map(|w| WaiverRow {
+            rule: w.rule_id.clone(),
+            who: name(&w.user_id),
+            role: w.role.label(),
+            at: w.created_at.to_string(),
+            reason: w.reason.clone(),
+        })
+        .collect();
+    let events = state
+        .db
+        .audit_events(Some(id), 0, 10_000)
+        .await?
+        .into_iter()
+        .map(|e| EventRow {
+            actor: e.actor_id.as_deref().and_then(|a| a.parse().ok()).map_or_else(|| "系统".to_owned(), |u| name(&u)),
+            seq: e.seq,
+            at: e.at,
+            action: e.action,
+            hash: e.hash,
+        })
+        .collect();
+    let form = ApprovalForm {
+        title: c.title.clone(),
+        doc_number: c.doc_number.clone().unwrap_or_else(|| "—".into()),
+        issuer: c.issuer.clone().unwrap_or_else(|| "—".into()),
+        attribute: c.attribute.label(),
+        reason: c.attribute_reason.clone().map(|r| (r, c.legal_basis.clone().unwrap_or_else(|| "—".into()))),
+        channels: c.channels.join("、"),
+        version: ctx.version.version,
+        digest: ctx.version.content_digest.to_string(),
+        state: ctx.item.state.label(),
+        approvals: approvals_digest.to_string(),
+        stages,
+        statement: state.workflow.statement.text.clone(),
+        waivers,
+        events,
+    };
+    form.render().map(Html).map_err(|e| ApiError::Internal(format!("template: {e}")))
 }
