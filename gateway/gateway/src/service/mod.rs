@@ -9,6 +9,8 @@
 //! call use cases here; they never call each other's handlers. The store
 //! only loads and saves; it does not decide.
 
+pub mod delivery;
+
 use crate::model::FieldProblem;
 use crate::store::StoreError;
 

@@ -5,28 +5,28 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::channel::EndpointKind;
 use crate::model::{Timestamp, UserId};
-use crate::store::{Db, Result, StoreError, audit};
+use crate::store::{Db, Result, StoreError, audit, parse_column};
 
 /// A channel endpoint as stored.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct EndpointRecord {
     pub id: String,
     pub channel: String,
-    /// `webhook`, `pull`, or a connector the gateway drives: `wechat`, `weibo`.
-    pub kind: String,
+    pub kind: EndpointKind,
     /// The webhook URL; for a connector, the platform's API base.
     pub url: Option<String>,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub created_at: String,
     /// A connector's configuration (never its secret).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<ConnectorConfig>,
 }
 
 /// A connector endpoint's configuration (migration 0006): the *name* of its
-/// secret, never the secret.
+/// secret, never the secret. Serialised into the `channel_endpoint.add`
+/// audit event (the API's shape is `http::delivery::ConnectorView`).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ConnectorConfig {
     /// WeChat AppID.
@@ -59,7 +59,7 @@ pub(super) fn endpoint_from_row(r: &AnyRow) -> Result<EndpointRecord> {
         connector,
         id: r.try_get("id")?,
         channel: r.try_get("channel")?,
-        kind: r.try_get("kind")?,
+        kind: parse_column("kind", &r.try_get::<String, _>("kind")?)?,
         url: r.try_get("url")?,
         enabled: r.try_get::<i64, _>("enabled")? != 0,
         disabled_reason: r.try_get("disabled_reason")?,
@@ -109,7 +109,7 @@ impl Db {
     pub async fn add_endpoint(
         &self,
         channel: &str,
-        kind: &str,
+        kind: EndpointKind,
         url: Option<&str>,
         connector: Option<&ConnectorConfig>,
         actor: Option<UserId>,
@@ -123,7 +123,7 @@ impl Db {
         )
         .bind(id.as_str())
         .bind(channel)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(url)
         .bind(now.to_string())
         .bind(actor.map(|a| a.to_string()))
@@ -139,7 +139,7 @@ impl Db {
             actor,
             "channel_endpoint.add",
             None,
-            json!({ "endpoint": id, "channel": channel, "kind": kind, "url": url, "connector": connector }),
+            json!({ "endpoint": id, "channel": channel, "kind": kind.as_str(), "url": url, "connector": connector }),
         )
         .await?;
         let row =

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 use sqlx::{AnyConnection, Row};
 
 use super::{enabled_endpoints, move_item, ts_of_secs};
-use crate::model::{ItemId, ItemState, Timestamp};
+use crate::channel::{self, EventKind};
+use crate::model::{ItemId, Timestamp};
 use crate::store::{Result, json_text};
 
 /// What the seal transaction hands over for a publication.
@@ -30,7 +31,7 @@ pub(super) async fn next_feed_seq(conn: &mut AnyConnection) -> Result<i64> {
 
 pub(super) struct NewEvent<'a> {
     pub(super) outbox_id: &'a str,
-    pub(super) kind: &'a str,
+    pub(super) kind: EventKind,
     pub(super) item: ItemId,
     pub(super) channel: &'a str,
     pub(super) serial: &'a str,
@@ -55,7 +56,7 @@ pub(super) async fn insert_event(conn: &mut AnyConnection, ev: NewEvent<'_>, now
     .try_get("n")?;
     let event_id = format!("evt_{}", uuid::Uuid::now_v7().simple());
     let body = json!({
-        "type": ev.kind,
+        "type": ev.kind.as_str(),
         "event_id": event_id,
         "item_id": ev.item.to_string(),
         "channel": ev.channel,
@@ -74,7 +75,7 @@ pub(super) async fn insert_event(conn: &mut AnyConnection, ev: NewEvent<'_>, now
     .bind(seq)
     .bind(event_id.as_str())
     .bind(ev.outbox_id)
-    .bind(ev.kind)
+    .bind(ev.kind.as_str())
     .bind(ev.item.to_string())
     .bind(ev.channel)
     .bind(sequence)
@@ -129,7 +130,7 @@ pub(in crate::store) async fn plan_publish(conn: &mut AnyConnection, p: PlanPubl
             conn,
             NewEvent {
                 outbox_id: p.outbox_id,
-                kind: "publish",
+                kind: EventKind::Publish,
                 item: p.item,
                 channel,
                 serial: p.serial,
@@ -149,12 +150,12 @@ pub(in crate::store) async fn plan_publish(conn: &mut AnyConnection, p: PlanPubl
         .bind(p.outbox_id)
         .execute(&mut *conn)
         .await?;
-    if planned > 0 && due > now {
+    if let Some(next) = channel::after_planning(planned, due, now) {
         move_item(
             conn,
             &p.item.to_string(),
-            &[ItemState::Sealed],
-            ItemState::Scheduled,
+            next.from,
+            next.to,
             None,
             json!({ "serial": p.serial, "not_before": p.not_before }),
             now,

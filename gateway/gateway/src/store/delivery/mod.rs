@@ -29,13 +29,14 @@ pub(super) use fanout::{PlanPublish, plan_publish};
 pub use feed::FeedEvent;
 use posts::upsert_post;
 pub use posts::{PostRecord, PostUpdate};
-pub use queue::{AttemptRecord, Claimed, DeliveryRecord, Outcome};
+pub use queue::{AttemptRecord, Claimed, DeliveryRecord};
 pub use withdrawals::{Escalation, WITHDRAW_PRIORITY, WithdrawRequest, Withdrawal, WithdrawalRecord};
 
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Row};
 
 use super::{Backend, Db, Result, StoreError, audit, parse_column};
+use crate::channel;
 use crate::model::{ItemId, ItemState, Timestamp, UserId};
 
 /// The PostgreSQL channel other gateway processes LISTEN on.
@@ -88,57 +89,39 @@ async fn move_item(
     Ok(true)
 }
 
-/// After a delivery of `item` settled: `delivering → published` when no
-/// publication is outstanding; `withdrawing → withdrawn` when every
-/// withdrawal is confirmed.
+/// After a delivery of `item` settled: moves the item where
+/// [`channel::progress`] says once every delivery it waits for is settled
+/// (delivered or cancelled: [`channel::DeliveryState::is_settled`]).
 async fn progress_item(conn: &mut AnyConnection, item: &str, now: Timestamp) -> Result<()> {
-    let open = |kind: &'static str| {
-        sqlx::query(
-            "SELECT COUNT(*) AS n FROM deliveries WHERE item_id = $1 AND kind = $2 \
-             AND state NOT IN ('delivered', 'cancelled')",
-        )
-        .bind(item.to_owned())
-        .bind(kind)
-    };
     let (state, _) = item_version(conn, item).await?;
-    match state {
-        ItemState::Delivering | ItemState::Sealed | ItemState::Scheduled => {
-            let n: i64 = open("publish").fetch_one(&mut *conn).await?.try_get("n")?;
-            if n == 0 {
-                move_item(
-                    conn,
-                    item,
-                    &[ItemState::Delivering, ItemState::Sealed, ItemState::Scheduled],
-                    ItemState::Published,
-                    None,
-                    json!({ "reason": "every channel confirmed" }),
-                    now,
-                )
-                .await?;
-            }
-        }
-        ItemState::Withdrawing => {
-            let n: i64 = open("withdraw").fetch_one(&mut *conn).await?.try_get("n")?;
-            if n == 0 {
-                finish_withdrawal(conn, item, now).await?;
-            }
-        }
-        _ => {}
+    let Some(next) = channel::progress(state) else { return Ok(()) };
+    let open: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM deliveries WHERE item_id = $1 AND kind = $2 \
+         AND state NOT IN ('delivered', 'cancelled')",
+    )
+    .bind(item)
+    .bind(next.awaiting.as_str())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("n")?;
+    if open > 0 {
+        return Ok(());
+    }
+    move_item(conn, item, &[state], next.to, None, json!({ "reason": next.reason }), now).await?;
+    if next.to == ItemState::Withdrawn {
+        complete_withdrawals(conn, item, now).await?;
     }
     Ok(())
 }
 
 async fn finish_withdrawal(conn: &mut AnyConnection, item: &str, now: Timestamp) -> Result<()> {
-    move_item(
-        conn,
-        item,
-        &[ItemState::Withdrawing],
-        ItemState::Withdrawn,
-        None,
-        json!({ "reason": "every channel confirmed removal" }),
-        now,
-    )
-    .await?;
+    let next = channel::progress(ItemState::Withdrawing).expect("a withdrawing item progresses");
+    move_item(conn, item, &[ItemState::Withdrawing], next.to, None, json!({ "reason": next.reason }), now).await?;
+    complete_withdrawals(conn, item, now).await
+}
+
+/// Marks the item's open withdrawal requests completed.
+async fn complete_withdrawals(conn: &mut AnyConnection, item: &str, now: Timestamp) -> Result<()> {
     sqlx::query("UPDATE item_withdrawals SET completed_at = $1 WHERE item_id = $2 AND completed_at IS NULL")
         .bind(now.to_string())
         .bind(item)

@@ -1,24 +1,23 @@
 //! Connector posts (`connector_posts`): the platform's ids and status of
 //! each publish delivery, rechecks, and removals on the platform.
 
-use serde::Serialize;
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{EndpointRecord, item_version, lock_item, ts_after};
+use crate::channel::PostStatus;
 use crate::model::{ItemId, Timestamp};
 use crate::store::{Db, Result, audit, parse_column};
 
 /// A connector's post for one publish delivery (`connector_posts`).
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug)]
 pub struct PostRecord {
     pub delivery_id: String,
     pub endpoint_id: String,
     pub item_id: String,
     pub serial: String,
-    /// `drafted`, `submitted`, `published`, `rejected`, `removed` or `deleted`.
-    pub status: String,
+    pub status: PostStatus,
     /// WeChat media_id of the draft.
     pub draft_id: Option<String>,
     /// WeChat publish_id.
@@ -35,16 +34,23 @@ pub struct PostRecord {
 
 /// What an attempt learnt about a connector post: its new status and ids
 /// (`None` keeps what is stored).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct PostUpdate {
     /// The publish delivery the post belongs to.
     pub delivery_id: String,
-    pub status: String,
+    pub status: PostStatus,
     pub draft_id: Option<String>,
     pub job_id: Option<String>,
     pub post_id: Option<String>,
     pub post_url: Option<String>,
     pub reason: Option<String>,
+}
+
+impl PostUpdate {
+    /// A new status of a post, with no ids learnt.
+    pub fn new(delivery_id: String, status: PostStatus) -> PostUpdate {
+        PostUpdate { delivery_id, status, draft_id: None, job_id: None, post_id: None, post_url: None, reason: None }
+    }
 }
 
 pub(super) fn post_from_row(r: &AnyRow) -> Result<PostRecord> {
@@ -53,7 +59,7 @@ pub(super) fn post_from_row(r: &AnyRow) -> Result<PostRecord> {
         endpoint_id: r.try_get("endpoint_id")?,
         item_id: r.try_get("item_id")?,
         serial: r.try_get("serial")?,
-        status: r.try_get("status")?,
+        status: parse_column("status", &r.try_get::<String, _>("status")?)?,
         draft_id: r.try_get("draft_id")?,
         job_id: r.try_get("job_id")?,
         post_id: r.try_get("post_id")?,

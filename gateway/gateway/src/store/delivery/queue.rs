@@ -2,7 +2,6 @@
 //! order, recording attempts and their consequences, the delivery log, and
 //! redelivery.
 
-use serde::Serialize;
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -11,11 +10,12 @@ use super::{
     ConnectorConfig, PostUpdate, disable_endpoint, enable, insert_deliveries, item_version, lock_item, move_item,
     progress_item, ts_after, upsert_post,
 };
-use crate::model::{ItemId, ItemState, Timestamp, UserId};
+use crate::channel::{self, Consequence, DeliveryState, EndpointKind, EventKind, Outcome};
+use crate::model::{ItemId, Timestamp, UserId};
 use crate::store::{Backend, Db, Result, StoreError, audit, parse_column};
 
 /// One attempt of a delivery.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct AttemptRecord {
     pub attempt: i64,
     pub started_at: String,
@@ -26,7 +26,7 @@ pub struct AttemptRecord {
 }
 
 /// A delivery as stored, with its event's id.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct DeliveryRecord {
     pub id: String,
     pub event_id: String,
@@ -34,12 +34,10 @@ pub struct DeliveryRecord {
     pub item_id: String,
     pub channel: String,
     pub sequence: i64,
-    /// `publish` or `withdraw`.
-    pub kind: String,
+    pub kind: EventKind,
     pub serial: String,
     pub priority: i64,
-    /// `pending`, `delivering`, `delivered`, `failed` or `cancelled`.
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: i64,
     pub next_attempt_at: String,
     pub last_status: Option<i64>,
@@ -55,8 +53,8 @@ pub struct Claimed {
     pub event_id: String,
     pub item_id: String,
     pub endpoint_id: String,
-    /// The endpoint's kind: `webhook`, or a connector (`wechat`, `weibo`).
-    pub endpoint_kind: String,
+    /// The endpoint's kind (a pushed one: webhook or a connector).
+    pub endpoint_kind: EndpointKind,
     /// A connector's configuration.
     pub connector: Option<ConnectorConfig>,
     pub url: String,
@@ -65,36 +63,6 @@ pub struct Claimed {
     pub attempts: i64,
     /// When the first attempt started (for giving up).
     pub first_attempt_at: Timestamp,
-}
-
-/// How an attempt ended.
-#[derive(Clone, Debug)]
-pub enum Outcome {
-    /// 2xx: applied and confirmed.
-    Delivered { status: i64, latency_ms: i64, excerpt: String },
-    /// 410 Gone: the endpoint is disabled; the delivery waits for it.
-    Gone { latency_ms: i64, excerpt: String },
-    /// 422: the channel refused the event for good (a bad or unauthorised
-    /// seal): `failed` at once, for an operator to see; the endpoint stays
-    /// enabled for other items.
-    Refused { latency_ms: i64, excerpt: String },
-    /// A connector's platform accepted the publication and finishes it
-    /// asynchronously (WeChat `freepublish/submit`): the delivery waits,
-    /// pending, and the connector asks for the result at `poll_at`.
-    Accepted { status: i64, latency_ms: i64, excerpt: String, poll_at: Timestamp },
-    /// A connector's platform rejected the publication for good (WeChat
-    /// review, a duplicate on Weibo): `failed` at once with the platform's
-    /// reason; the endpoint stays enabled.
-    Rejected { status: i64, latency_ms: i64, excerpt: String, reason: String },
-    /// Anything else: retry at `retry_at`, or give up when `give_up`.
-    Failed {
-        status: Option<i64>,
-        latency_ms: i64,
-        excerpt: Option<String>,
-        error: Option<String>,
-        retry_at: Timestamp,
-        give_up: bool,
-    },
 }
 
 pub(super) const DELIVERY_COLUMNS: &str = "d.id, e.event_id, d.endpoint_id, d.item_id, d.channel, d.sequence, d.kind, e.serial, \
@@ -108,10 +76,10 @@ pub(super) fn delivery_from_row(r: &AnyRow) -> Result<DeliveryRecord> {
         item_id: r.try_get("item_id")?,
         channel: r.try_get("channel")?,
         sequence: r.try_get("sequence")?,
-        kind: r.try_get("kind")?,
+        kind: parse_column("kind", &r.try_get::<String, _>("kind")?)?,
         serial: r.try_get("serial")?,
         priority: r.try_get("priority")?,
-        state: r.try_get("state")?,
+        state: parse_column("state", &r.try_get::<String, _>("state")?)?,
         attempts: r.try_get("attempts")?,
         next_attempt_at: r.try_get("next_attempt_at")?,
         last_status: r.try_get("last_status")?,
@@ -194,8 +162,8 @@ impl Db {
             move_item(
                 &mut tx,
                 item,
-                &[ItemState::Sealed, ItemState::Scheduled],
-                ItemState::Delivering,
+                channel::DELIVERY_STARTS.from,
+                channel::DELIVERY_STARTS.to,
                 None,
                 json!({ "reason": "delivery started" }),
                 now,
@@ -220,31 +188,15 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         lock_item(&mut tx, &claimed.item_id).await?;
         for post in posts {
-            let recheck =
-                if post.status == "published" { claimed.connector.as_ref().map(|c| c.recheck_secs) } else { None };
-            upsert_post(&mut tx, post, recheck.filter(|s| *s > 0).map(|s| ts_after(now, s)), now).await?;
+            let recheck = channel::next_recheck(post.status, claimed.connector.as_ref().map(|c| c.recheck_secs), now);
+            upsert_post(&mut tx, post, recheck, now).await?;
         }
         let endpoint: String = sqlx::query("SELECT endpoint_id FROM deliveries WHERE id = $1")
             .bind(claimed.id.as_str())
             .fetch_one(&mut *tx)
             .await?
             .try_get("endpoint_id")?;
-        let (status, latency, excerpt, error) = match outcome {
-            Outcome::Delivered { status, latency_ms, excerpt } => {
-                (Some(*status), *latency_ms, Some(excerpt.clone()), None)
-            }
-            Outcome::Gone { latency_ms, excerpt } => (Some(410), *latency_ms, Some(excerpt.clone()), None),
-            Outcome::Refused { latency_ms, excerpt } => (Some(422), *latency_ms, Some(excerpt.clone()), None),
-            Outcome::Accepted { status, latency_ms, excerpt, .. } => {
-                (Some(*status), *latency_ms, Some(excerpt.clone()), None)
-            }
-            Outcome::Rejected { status, latency_ms, excerpt, reason } => {
-                (Some(*status), *latency_ms, Some(excerpt.clone()), Some(reason.clone()))
-            }
-            Outcome::Failed { status, latency_ms, excerpt, error, .. } => {
-                (*status, *latency_ms, excerpt.clone(), error.clone())
-            }
-        };
+        let log = outcome.log();
         sqlx::query(
             "INSERT INTO delivery_attempts (id, delivery_id, attempt, started_at, latency_ms, status, response_excerpt, error) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -253,35 +205,25 @@ impl Db {
         .bind(claimed.id.as_str())
         .bind(claimed.attempts)
         .bind(started.to_string())
-        .bind(latency)
-        .bind(status)
-        .bind(excerpt.as_deref())
-        .bind(error.as_deref())
+        .bind(log.latency_ms)
+        .bind(log.status)
+        .bind(log.excerpt.as_deref())
+        .bind(log.error.as_deref())
         .execute(&mut *tx)
         .await?;
         // Only the holder of the claim records its end (a lapsed lease may
         // have been claimed again: then that attempt decides).
-        let (state, next_at, last_error, confirmed_at) = match outcome {
-            Outcome::Delivered { .. } => ("delivered", now, None, Some(now.to_string())),
-            Outcome::Gone { .. } => ("pending", now, Some("410 Gone: endpoint disabled".to_owned()), None),
-            Outcome::Refused { .. } => ("failed", now, Some("refused by the channel (422)".to_owned()), None),
-            Outcome::Accepted { poll_at, .. } => ("pending", *poll_at, None, None),
-            Outcome::Rejected { reason, .. } => ("failed", now, Some(reason.clone()), None),
-            Outcome::Failed { retry_at, give_up, .. } => {
-                let why = error.clone().unwrap_or_else(|| format!("HTTP {}", status.unwrap_or(0)));
-                (if *give_up { "failed" } else { "pending" }, *retry_at, Some(why), None)
-            }
-        };
+        let settled = outcome.settle(now);
         let held = sqlx::query(
             "UPDATE deliveries SET state = $1, next_attempt_at = $2, lease_until = NULL, last_status = $3, \
              last_error = $4, confirmed_at = $5, updated_at = $6 \
              WHERE id = $7 AND state = 'delivering' AND attempts = $8",
         )
-        .bind(state)
-        .bind(next_at.to_string())
-        .bind(status)
-        .bind(last_error)
-        .bind(confirmed_at)
+        .bind(settled.state.as_str())
+        .bind(settled.next_attempt_at.to_string())
+        .bind(log.status)
+        .bind(settled.last_error)
+        .bind(settled.confirmed.then(|| now.to_string()))
         .bind(now.to_string())
         .bind(claimed.id.as_str())
         .bind(claimed.attempts)
@@ -305,14 +247,15 @@ impl Db {
             tx.commit().await?;
             return Ok(());
         }
-        match outcome {
-            Outcome::Delivered { .. } => {
+        let excerpt = log.excerpt;
+        match settled.then {
+            Consequence::ProgressItem => {
                 progress_item(&mut tx, &claimed.item_id, now).await?;
             }
-            Outcome::Gone { .. } => {
-                disable_endpoint(&mut tx, &endpoint, "the endpoint answered 410 Gone").await?;
+            Consequence::DisableEndpoint(reason) => {
+                disable_endpoint(&mut tx, &endpoint, reason).await?;
             }
-            Outcome::Refused { .. } => {
+            Consequence::Refused => {
                 audit::append(
                     &mut tx,
                     None,
@@ -323,8 +266,7 @@ impl Db {
                 )
                 .await?;
             }
-            Outcome::Accepted { .. } => {}
-            Outcome::Rejected { reason, .. } => {
+            Consequence::Rejected => {
                 let item: ItemId = parse_column("item_id", &claimed.item_id)?;
                 let (_, version) = item_version(&mut tx, &claimed.item_id).await?;
                 audit::append(
@@ -333,29 +275,28 @@ impl Db {
                     "delivery.rejected",
                     Some((item, version)),
                     json!({ "delivery": claimed.id, "event_id": claimed.event_id, "item_id": claimed.item_id,
-                            "endpoint": endpoint, "reason": reason, "response": excerpt }),
+                            "endpoint": endpoint, "reason": log.error, "response": excerpt }),
                 )
                 .await?;
             }
-            Outcome::Failed { give_up, .. } => {
-                if *give_up {
-                    disable_endpoint(
-                        &mut tx,
-                        &endpoint,
-                        &format!("gave up after {} attempts over the retry window", claimed.attempts),
-                    )
-                    .await?;
-                    audit::append(
-                        &mut tx,
-                        None,
-                        "delivery.failed",
-                        None,
-                        json!({ "delivery": claimed.id, "event_id": claimed.event_id, "item_id": claimed.item_id,
-                                "attempts": claimed.attempts }),
-                    )
-                    .await?;
-                }
+            Consequence::GaveUp => {
+                disable_endpoint(
+                    &mut tx,
+                    &endpoint,
+                    &format!("gave up after {} attempts over the retry window", claimed.attempts),
+                )
+                .await?;
+                audit::append(
+                    &mut tx,
+                    None,
+                    "delivery.failed",
+                    None,
+                    json!({ "delivery": claimed.id, "event_id": claimed.event_id, "item_id": claimed.item_id,
+                            "attempts": claimed.attempts }),
+                )
+                .await?;
             }
+            Consequence::Nothing => {}
         }
         tx.commit().await?;
         Ok(())
@@ -383,7 +324,7 @@ impl Db {
         &self,
         endpoint: &str,
         since: Timestamp,
-        state: Option<&str>,
+        state: Option<DeliveryState>,
         limit: i64,
     ) -> Result<Vec<(DeliveryRecord, Vec<AttemptRecord>)>> {
         let sql = format!(
@@ -394,7 +335,7 @@ impl Db {
         let rows = sqlx::query(&sql)
             .bind(endpoint)
             .bind(since.to_string())
-            .bind(state.unwrap_or(""))
+            .bind(state.map_or("", DeliveryState::as_str))
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
@@ -449,8 +390,9 @@ impl Db {
         let d = self.delivery(id).await?;
         let mut tx = self.pool.begin().await?;
         lock_item(&mut tx, &d.item_id).await?;
-        if d.state == "cancelled" || (d.kind == "publish" && seal_withdrawn(&mut tx, &d.serial).await?) {
-            return Err(StoreError::Conflict("the publication was withdrawn"));
+        let withdrawn = d.kind == EventKind::Publish && seal_withdrawn(&mut tx, &d.serial).await?;
+        if let Some(why) = channel::redelivery_refused(d.state, d.kind, withdrawn) {
+            return Err(StoreError::Conflict(why));
         }
         sqlx::query(
             "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, first_attempt_at = NULL, lease_until = NULL, \

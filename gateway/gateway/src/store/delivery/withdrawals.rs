@@ -1,7 +1,6 @@
 //! 撤稿: withdrawing an item, escalating unconfirmed withdrawals, and the
 //! confirmation of an urgent one.
 
-use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -10,6 +9,7 @@ use super::{
     NewEvent, enabled_endpoints, finish_withdrawal, insert_deliveries, insert_event, item_version, lock_item,
     move_item, ts_after,
 };
+use crate::channel::{self, EventKind};
 use crate::model::{ItemId, ItemState, Timestamp, UserId};
 use crate::store::{Db, Result, StoreError, audit, json_text};
 
@@ -25,7 +25,7 @@ pub struct WithdrawRequest<'a> {
 }
 
 /// A withdrawal request as stored.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct WithdrawalRecord {
     pub id: String,
     pub reason: String,
@@ -64,7 +64,7 @@ pub struct Escalation {
 }
 
 /// What a withdrawal did.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Withdrawal {
     pub id: String,
     pub serials: Vec<String>,
@@ -90,9 +90,9 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         lock_item(&mut tx, &item).await?;
         let (state, version) = item_version(&mut tx, &item).await?;
-        if !matches!(state, ItemState::Sealed | ItemState::Scheduled | ItemState::Delivering | ItemState::Published) {
+        let Some(withdrawing) = channel::withdrawal(state) else {
             return Err(StoreError::WrongState { state });
-        }
+        };
         let serials: Vec<String> = sqlx::query(
             "SELECT serial FROM seals WHERE item_id = $1 AND status IN ('valid', 'suspended') ORDER BY log_index",
         )
@@ -155,8 +155,7 @@ impl Db {
                     "confirmation": if req.urgent { "urgent: to be confirmed by a review afterwards" } else { "routine" } }),
         )
         .await?;
-        move_item(&mut tx, &item, &[state], ItemState::Withdrawing, Some(req.actor), json!({ "withdrawal": id }), now)
-            .await?;
+        move_item(&mut tx, &item, &[state], withdrawing, Some(req.actor), json!({ "withdrawal": id }), now).await?;
         let channels: Vec<String> = sqlx::query(
             "SELECT DISTINCT channel FROM channel_events WHERE item_id = $1 AND kind = 'publish' ORDER BY channel",
         )
@@ -186,7 +185,7 @@ impl Db {
                 &mut tx,
                 NewEvent {
                     outbox_id: &outbox_id,
-                    kind: "withdraw",
+                    kind: EventKind::Withdraw,
                     item: req.item,
                     channel,
                     serial: &last_serial,
@@ -295,8 +294,8 @@ impl Db {
         .await?
         .ok_or(StoreError::Conflict("no urgent withdrawal awaits confirmation"))?;
         let w = withdrawal_from_row(&row)?;
-        if w.requested_by == by.to_string() {
-            return Err(StoreError::Conflict("an urgent withdrawal is confirmed by someone else"));
+        if let Some(why) = channel::confirmation_refused(&w.requested_by, &by.to_string()) {
+            return Err(StoreError::Conflict(why));
         }
         sqlx::query(
             "UPDATE item_withdrawals SET confirmed_by = $1, confirmed_at = $2, confirm_note = $3 WHERE id = $4",
