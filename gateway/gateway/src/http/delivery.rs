@@ -20,16 +20,44 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::items::{parse_item_id, readable_item};
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
+use crate::channel::EventKind;
 use crate::model::{ItemState, Timestamp};
 use crate::service::delivery as service;
 use crate::store::{
     AttemptRecord, ConnectorConfig, DeliveryRecord, EndpointRecord, PostRecord, Withdrawal, WithdrawalRecord,
 };
 
+/// The transport key set as served (`seal::jwks_json`, written there):
+/// documentation of its shape only.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TransportKeySet {
+    pub keys: Vec<TransportJwk>,
+}
+
+/// One transport key (RFC 8037 OKP).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TransportJwk {
+    /// `OKP`.
+    pub kty: String,
+    /// `Ed25519`.
+    pub crv: String,
+    /// The public key, base64url.
+    pub x: String,
+    /// The RFC 7638 thumbprint.
+    pub kid: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    pub use_: String,
+    /// `EdDSA`.
+    pub alg: String,
+}
+
 /// The transport key set (JWK Set, OKP/Ed25519) that verifies the
 /// `v1a` webhook signatures. Not the seal keys. Public.
 #[utoipa::path(get, path = "/.well-known/webhook-keys", tag = "delivery",
-    responses((status = 200, description = "JWK Set", content_type = "application/jwk-set+json")))]
+    responses((status = 200, description = "JWK Set", body = TransportKeySet, content_type = "application/jwk-set+json")))]
 pub async fn webhook_keys(State(state): State<AppState>) -> Response {
     let mut response = state.transport.jwks().into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json"));
@@ -133,9 +161,9 @@ impl From<AttemptRecord> for AttemptView {
     }
 }
 
-/// A delivery: one event to one endpoint.
+/// What every view of a delivery shows: one event to one endpoint.
 #[derive(Serialize, ToSchema)]
-pub struct DeliveryBody {
+pub struct DeliveryFields {
     pub id: String,
     pub event_id: String,
     pub endpoint_id: String,
@@ -149,18 +177,18 @@ pub struct DeliveryBody {
     pub priority: i64,
     /// `pending`, `delivering`, `delivered`, `failed` or `cancelled`.
     pub state: String,
-    /// How many attempts were made.
-    pub attempts: i64,
     pub next_attempt_at: String,
     pub last_status: Option<i64>,
+    /// Outside the publication office (in an item's deliveries), only that
+    /// it did not succeed.
     pub last_error: Option<String>,
     pub confirmed_at: Option<String>,
     pub created_at: String,
 }
 
-impl From<DeliveryRecord> for DeliveryBody {
-    fn from(d: DeliveryRecord) -> DeliveryBody {
-        DeliveryBody {
+impl From<DeliveryRecord> for DeliveryFields {
+    fn from(d: DeliveryRecord) -> DeliveryFields {
+        DeliveryFields {
             id: d.id,
             event_id: d.event_id,
             endpoint_id: d.endpoint_id,
@@ -171,7 +199,6 @@ impl From<DeliveryRecord> for DeliveryBody {
             serial: d.serial,
             priority: d.priority,
             state: d.state.as_str().to_owned(),
-            attempts: d.attempts,
             next_attempt_at: d.next_attempt_at,
             last_status: d.last_status,
             last_error: d.last_error,
@@ -181,50 +208,33 @@ impl From<DeliveryRecord> for DeliveryBody {
     }
 }
 
-/// One delivery with its attempts: the fields of [`DeliveryBody`] with
-/// `attempts` the list of attempts rather than their number.
+/// A delivery, with how many attempts were made.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryBody {
+    #[serde(flatten)]
+    pub delivery: DeliveryFields,
+    pub attempts: i64,
+}
+
+impl From<DeliveryRecord> for DeliveryBody {
+    fn from(d: DeliveryRecord) -> DeliveryBody {
+        let attempts = d.attempts;
+        DeliveryBody { delivery: d.into(), attempts }
+    }
+}
+
+/// A delivery with every attempt.
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryView {
-    pub id: String,
-    pub event_id: String,
-    pub endpoint_id: String,
-    pub item_id: String,
-    pub channel: String,
-    pub sequence: i64,
-    /// `publish` or `withdraw`.
-    pub kind: String,
-    pub serial: String,
-    pub priority: i64,
-    /// `pending`, `delivering`, `delivered`, `failed` or `cancelled`.
-    pub state: String,
-    pub next_attempt_at: String,
-    pub last_status: Option<i64>,
-    /// Outside the publication office, only that it did not succeed.
-    pub last_error: Option<String>,
-    pub confirmed_at: Option<String>,
-    pub created_at: String,
+    #[serde(flatten)]
+    pub delivery: DeliveryFields,
     pub attempts: Vec<AttemptView>,
 }
 
 impl From<service::DeliveryLog> for DeliveryView {
     fn from(log: service::DeliveryLog) -> DeliveryView {
-        let d = DeliveryBody::from(log.delivery);
         DeliveryView {
-            id: d.id,
-            event_id: d.event_id,
-            endpoint_id: d.endpoint_id,
-            item_id: d.item_id,
-            channel: d.channel,
-            sequence: d.sequence,
-            kind: d.kind,
-            serial: d.serial,
-            priority: d.priority,
-            state: d.state,
-            next_attempt_at: d.next_attempt_at,
-            last_status: d.last_status,
-            last_error: d.last_error,
-            confirmed_at: d.confirmed_at,
-            created_at: d.created_at,
+            delivery: log.delivery.into(),
             attempts: log.attempts.into_iter().map(AttemptView::from).collect(),
         }
     }
@@ -584,7 +594,7 @@ pub struct ChangesQuery {
 #[allow(dead_code)]
 pub struct ChannelEvent {
     /// `publish` or `withdraw`.
-    #[schema(rename = "type")]
+    #[serde(rename = "type")]
     pub kind: String,
     pub event_id: String,
     pub item_id: String,
@@ -771,7 +781,8 @@ impl FeedEntry {
     fn from_event(body: &Value, published: String) -> FeedEntry {
         let text = |v: &Value| v.as_str().map(str::to_owned);
         let content = &body["envelope"]["content"];
-        let withdrawn = (body["type"] == "withdraw").then(|| text(&body["reason"]).unwrap_or_default());
+        let kind = body["type"].as_str().and_then(|t| t.parse::<EventKind>().ok());
+        let withdrawn = (kind == Some(EventKind::Withdraw)).then(|| text(&body["reason"]).unwrap_or_default());
         FeedEntry {
             item_id: text(&body["item_id"]).unwrap_or_default(),
             event_id: text(&body["event_id"]).unwrap_or_default(),

@@ -11,6 +11,11 @@
 //! query text differs by backend). It decides nothing about HTTP: the
 //! dispatcher (`delivery/`) sends and reports outcomes back here.
 //!
+//! It loads and saves; what a state becomes (an item's after planning, a
+//! claim or a settled delivery; a delivery's after an attempt), whether a
+//! withdrawal, its confirmation or a redelivery may happen, is asked of
+//! `crate::channel`, pure and tested there.
+//!
 //! By concern: [`endpoints`], [`fanout`], [`queue`] (claims, attempts,
 //! redelivery), [`withdrawals`], [`feed`] (pull feed and snapshot) and
 //! [`posts`] (connector posts); what they share (item moves, locks) is here.

@@ -165,7 +165,7 @@ impl Db {
         let mut out = Vec::new();
         for r in &rows {
             let post = post_from_row(r)?;
-            let stray = r.try_get::<String, _>("seal_status")? == "withdrawn";
+            let stray = r.try_get::<String, _>("seal_status")? == crate::store::SealState::Withdrawn.as_str();
             let ep = self.endpoint(&post.endpoint_id).await?;
             let every = ep.connector.as_ref().map_or(0, |c| c.recheck_secs).max(1);
             let done = sqlx::query(
