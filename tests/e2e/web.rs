@@ -26,6 +26,7 @@ on_both_backends!(
     people_register_and_notification_pages,
     the_item_form_carries_attachments_without_script,
     a_stage_is_overridden_from_the_item_page,
+    a_delivery_is_redelivered_only_from_its_own_item_page,
 );
 
 const UNIT: &str = "江城市民政局";
@@ -717,5 +718,36 @@ async fn a_stage_is_overridden_from_the_item_page(backend: Backend) {
     let wf = ok(t.approver.get(&format!("/api/v1/items/{id}/workflow")).await);
     let second = wf["requirements"].as_array().unwrap().iter().find(|r| r["stage"] == "second").unwrap();
     assert_eq!(second["status"], "OVERRIDDEN", "{wf:#}");
+    app.stop().await;
+}
+
+/// The item page's redeliver form names a delivery; one of another item is
+/// refused (404) and changes nothing, however the form was forged. From its
+/// own item's page it is redelivered.
+async fn a_delivery_is_redelivered_only_from_its_own_item_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = Team::of(&app).await;
+    // A pull endpoint: its deliveries wait, pending, for the channel.
+    t.add_endpoint(json!({"channel": "website", "kind": "pull"})).await;
+    let (a, _) = t.sealed_item("关于公布2026年第一批行政许可事项的通知", &["website"]).await;
+    let (b, _) = t.sealed_item("关于公布2026年第二批行政许可事项的通知", &["website"]).await;
+    let deliveries_of = async |id: &str| ok(t.publisher.get(&format!("/api/v1/items/{id}/deliveries")).await);
+    let before = deliveries_of(&b).await;
+    let of_b = before["deliveries"][0]["id"].as_str().unwrap().to_owned();
+
+    let token = csrf(&t.publisher, &format!("/items/{a}")).await;
+    let fields = [("csrf", token.as_str()), ("delivery", of_b.as_str())];
+    let (status, _, page) = post_form(&t.publisher, &format!("/items/{a}/redeliver"), &fields).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another item's delivery: {page}");
+    assert!(page.contains("该投递不存在"), "{page}");
+    assert_eq!(deliveries_of(&b).await, before, "nothing changed");
+    let audit = ok(t.auditor.get("/api/v1/audit/events?limit=1000").await);
+    assert!(!audit.to_string().contains("delivery.redeliver"), "no redelivery recorded");
+
+    let (status, url, page) = post_form(&t.publisher, &format!("/items/{b}/redeliver"), &fields).await;
+    assert_eq!((status, url.as_str()), (StatusCode::OK, format!("/items/{b}").as_str()), "{page}");
+    assert!(page.contains("已安排重新投递"), "{page}");
+    let audit = ok(t.auditor.get("/api/v1/audit/events?limit=1000").await);
+    assert!(audit.to_string().contains("delivery.redeliver"), "{audit}");
     app.stop().await;
 }

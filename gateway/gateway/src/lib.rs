@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod calendar;
+pub mod channel;
 pub mod check;
 pub mod config;
 pub mod delivery;

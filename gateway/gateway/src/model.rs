@@ -187,6 +187,7 @@ macro_rules! vocabulary {
         }
     };
 }
+pub(crate) use vocabulary;
 
 /// A value outside one of the closed vocabularies.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

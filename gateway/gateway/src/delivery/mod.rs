@@ -36,11 +36,12 @@ use seal::{Ed25519Signer, Signer as _};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::channel::{EndpointKind, Outcome};
 use crate::config::{DeliverySettings, Settings};
 use crate::model::Timestamp;
 use crate::sealing::SealKeyError;
 use crate::store::Db;
-use crate::store::{Claimed, ConnectorConfig, Outcome};
+use crate::store::{Claimed, ConnectorConfig};
 pub use outbound::{AllowedNetworks, http_client};
 
 /// What the dispatcher and the connectors need: narrower than the
@@ -128,30 +129,39 @@ impl TransportKey {
 /// Checks a new endpoint against the configured channels; returns its kind
 /// (`webhook` by default) and URL (for a connector, the platform's API base
 /// unless overridden), or the field at fault and why (in Chinese).
-pub fn check_endpoint<'a>(
+pub fn check_endpoint(
     settings: &Settings,
     channel: &str,
-    kind: Option<&'a str>,
+    kind: Option<&str>,
     url: Option<&str>,
     connector: Option<&ConnectorConfig>,
-) -> Result<(&'a str, Option<String>), (&'static str, String)> {
+) -> Result<(EndpointKind, Option<String>), (&'static str, String)> {
     if !settings.channels.iter().any(|c| c == channel) {
         return Err(("channel", format!("未配置的发布渠道：{channel}")));
     }
-    let kind = kind.unwrap_or("webhook");
-    if matches!(kind, "webhook" | "pull") && connector.is_some() {
-        return Err(("kind", "只有 wechat、weibo 端点有连接器配置".into()));
-    }
-    match (kind, url) {
-        ("webhook", Some(u)) if (u.starts_with("http://") || u.starts_with("https://")) && u.len() <= 2048 => {
-            let parsed = reqwest::Url::parse(u).map_err(|_| ("url", "推送地址不是有效的 URL".to_owned()))?;
-            AllowedNetworks::of(&settings.delivery).check_url(&parsed).map_err(|why| ("url", why))?;
-            Ok((kind, Some(u.to_owned())))
+    let kind = match kind {
+        None => EndpointKind::Webhook,
+        Some(k) => k.parse().map_err(|_| ("kind", EndpointKind::unknown_message()))?,
+    };
+    match kind {
+        EndpointKind::Webhook | EndpointKind::Pull if connector.is_some() => {
+            Err(("kind", format!("只有 {} 端点有连接器配置", EndpointKind::connector_names())))
         }
-        ("webhook", _) => Err(("url", "推送地址须为 http:// 或 https:// 开头的 URL".into())),
-        ("pull", None) => Ok((kind, None)),
-        ("pull", Some(_)) => Err(("url", "拉取方式的渠道不需要推送地址".into())),
-        _ => connector::check_config(kind, url, connector, &settings.delivery).map(|base| (kind, Some(base))),
+        EndpointKind::Webhook => match url {
+            Some(u) if (u.starts_with("http://") || u.starts_with("https://")) && u.len() <= 2048 => {
+                let parsed = reqwest::Url::parse(u).map_err(|_| ("url", "推送地址不是有效的 URL".to_owned()))?;
+                AllowedNetworks::of(&settings.delivery).check_url(&parsed).map_err(|why| ("url", why))?;
+                Ok((kind, Some(u.to_owned())))
+            }
+            _ => Err(("url", "推送地址须为 http:// 或 https:// 开头的 URL".into())),
+        },
+        EndpointKind::Pull => match url {
+            None => Ok((kind, None)),
+            Some(_) => Err(("url", "拉取方式的渠道不需要推送地址".into())),
+        },
+        EndpointKind::Connector(platform) => {
+            connector::check_config(platform, url, connector, &settings.delivery).map(|base| (kind, Some(base)))
+        }
     }
 }
 
@@ -215,13 +225,16 @@ pub fn spawn(state: Context) -> Dispatcher {
     }
     handles.push(tokio::spawn(async move {
         let settings = state.settings.delivery.clone();
-        let client = http_client(Duration::from_secs(settings.timeout_secs), &AllowedNetworks::of(&settings));
+        // Where requests may go: built once, shared by the client's resolver
+        // and the check of every request's URL.
+        let networks = AllowedNetworks::of(&settings);
+        let client = http_client(Duration::from_secs(settings.timeout_secs), &networks);
         let poll = Duration::from_millis(settings.poll_interval_ms);
         let shared = Arc::new(connector::Shared::default());
         let mut last_escalation = Instant::now();
         loop {
             connector::recheck(&state, &client, &shared).await;
-            let busy = match dispatch_once(&state, &client, &shared, &settings).await {
+            let busy = match dispatch_once(&state, &client, &networks, &shared, &settings).await {
                 Ok(n) => n >= settings.concurrency as usize,
                 Err(e) => {
                     tracing::warn!(error = %e, "delivery dispatch failed; will retry");
@@ -286,6 +299,7 @@ async fn notify_escalation(state: &Context, e: &crate::store::Escalation) -> Res
 async fn dispatch_once(
     state: &Context,
     client: &reqwest::Client,
+    networks: &AllowedNetworks,
     shared: &Arc<connector::Shared>,
     settings: &DeliverySettings,
 ) -> Result<usize, crate::store::StoreError> {
@@ -294,12 +308,16 @@ async fn dispatch_once(
     let n = claimed.len();
     let mut set = tokio::task::JoinSet::new();
     for c in claimed {
-        let (state, client, shared, settings) = (state.clone(), client.clone(), shared.clone(), settings.clone());
+        let (state, client, networks, shared, settings) =
+            (state.clone(), client.clone(), networks.clone(), shared.clone(), settings.clone());
         set.spawn(async move {
             let started = Timestamp::now();
-            let (outcome, posts) = match c.endpoint_kind.as_str() {
-                "webhook" => (send(&client, &state.transport, &c, &settings).await, Vec::new()),
-                _ => connector::deliver(&state, &client, &shared, &c, &settings).await,
+            let (outcome, posts) = match c.endpoint_kind {
+                EndpointKind::Webhook => (send(&client, &networks, &state.transport, &c, &settings).await, Vec::new()),
+                EndpointKind::Connector(platform) => {
+                    connector::deliver(&state, &client, &shared, platform, &c, &settings).await
+                }
+                EndpointKind::Pull => (pull_is_not_pushed(&c, &settings), Vec::new()),
             };
             if let Err(e) = state.db.record_attempt(&c, started, &outcome, &posts).await {
                 tracing::warn!(error = %e, delivery = %c.id, "cannot record a delivery attempt; the lease will expire");
@@ -309,7 +327,7 @@ async fn dispatch_once(
                 let message = format!(
                     "事项 {} 在{}发布失败：{reason}。该渠道未发布，事项为部分发布，请处理。",
                     c.item_id,
-                    connector::channel_name(&c.endpoint_kind)
+                    c.endpoint_kind.platform_name()
                 );
                 connector::notify_office(
                     &state,
@@ -327,7 +345,13 @@ async fn dispatch_once(
 }
 
 /// One POST of a claimed delivery, and what it came to.
-pub async fn send(client: &reqwest::Client, key: &TransportKey, c: &Claimed, settings: &DeliverySettings) -> Outcome {
+pub async fn send(
+    client: &reqwest::Client,
+    networks: &AllowedNetworks,
+    key: &TransportKey,
+    c: &Claimed,
+    settings: &DeliverySettings,
+) -> Outcome {
     let timestamp = Timestamp::now().as_offset().unix_timestamp();
     let signature = key.signature(&c.event_id, timestamp, c.body.as_bytes());
     let start = Instant::now();
@@ -338,7 +362,7 @@ pub async fn send(client: &reqwest::Client, key: &TransportKey, c: &Claimed, set
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", signature)
         .body(c.body.clone());
-    let response = outbound::send(&AllowedNetworks::of(settings), request).await;
+    let response = outbound::send(networks, request).await;
     let ms = |start: Instant| i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
     match response {
         Ok(r) => {
@@ -359,6 +383,13 @@ pub async fn send(client: &reqwest::Client, key: &TransportKey, c: &Claimed, set
         }
         Err(why) => failed(c, settings, None, ms(start), None, Some(why), None),
     }
+}
+
+/// A pull endpoint's deliveries are confirmed by the channel, never claimed
+/// for sending (`Db::claim_deliveries`); should one be, it is retried
+/// rather than sent anywhere.
+fn pull_is_not_pushed(c: &Claimed, settings: &DeliverySettings) -> Outcome {
+    failed(c, settings, None, 0, None, Some("拉取方式的端点由渠道确认，网关不推送".into()), None)
 }
 
 /// A transport error with its causes, without the request's URL (whose

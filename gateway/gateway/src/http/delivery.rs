@@ -2,10 +2,11 @@
 //! (`/.well-known/webhook-keys`, public), channel endpoints (admin), an
 //! item's deliveries with every attempt, redelivery, 撤稿 (withdrawal), and
 //! the pull feed for channels (changes with an opaque cursor and long poll,
-//! snapshot, confirm).
+//! snapshot, confirm, Atom and JSON Feed).
 //!
-//! Who may act is checked here; what a withdrawal or redelivery changes is
-//! the store's, in one transaction.
+//! The handlers turn requests into calls of `service::delivery`, which
+//! checks who may act and has the store save it; the response shapes are
+//! defined here, converted from the store's records.
 
 use std::time::Duration;
 
@@ -17,24 +18,364 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::items::{not_found, parse_item_id, readable_item};
+use super::items::{parse_item_id, readable_item};
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
-use crate::auth::{Role, Scope};
-use crate::model::Timestamp;
+use crate::channel::EventKind;
+use crate::model::{ItemState, Timestamp};
+use crate::service::delivery as service;
 use crate::store::{
-    AttemptRecord, ConnectorConfig, DeliveryRecord, EndpointRecord, PostRecord, StoreError, WithdrawRequest,
-    Withdrawal, WithdrawalRecord,
+    AttemptRecord, ConnectorConfig, DeliveryRecord, EndpointRecord, PostRecord, Withdrawal, WithdrawalRecord,
 };
+
+/// The transport key set as served (`seal::jwks_json`, written there):
+/// documentation of its shape only.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TransportKeySet {
+    pub keys: Vec<TransportJwk>,
+}
+
+/// One transport key (RFC 8037 OKP).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TransportJwk {
+    /// `OKP`.
+    pub kty: String,
+    /// `Ed25519`.
+    pub crv: String,
+    /// The public key, base64url.
+    pub x: String,
+    /// The RFC 7638 thumbprint.
+    pub kid: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    pub use_: String,
+    /// `EdDSA`.
+    pub alg: String,
+}
 
 /// The transport key set (JWK Set, OKP/Ed25519) that verifies the
 /// `v1a` webhook signatures. Not the seal keys. Public.
 #[utoipa::path(get, path = "/.well-known/webhook-keys", tag = "delivery",
-    responses((status = 200, description = "JWK Set", content_type = "application/jwk-set+json")))]
+    responses((status = 200, description = "JWK Set", body = TransportKeySet, content_type = "application/jwk-set+json")))]
 pub async fn webhook_keys(State(state): State<AppState>) -> Response {
     let mut response = state.transport.jwks().into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json"));
     response
 }
+
+// ------------------------------------------------------------- response shapes
+
+/// A connector endpoint's configuration: the *name* of its secret, never
+/// the secret.
+#[derive(Serialize, ToSchema)]
+pub struct ConnectorView {
+    /// WeChat AppID.
+    pub app_id: Option<String>,
+    /// An environment variable or a file `<data_dir>/secrets/<name>` (0600).
+    pub secret_name: String,
+    /// The public seal page, `{serial}` replaced.
+    pub link_template: Option<String>,
+    /// WeChat `thumb_media_id` (a permanent image material).
+    pub cover_media_id: Option<String>,
+    /// How often a live post is checked for removal, seconds (0: never).
+    pub recheck_secs: i64,
+}
+
+impl From<ConnectorConfig> for ConnectorView {
+    fn from(c: ConnectorConfig) -> ConnectorView {
+        ConnectorView {
+            app_id: c.app_id,
+            secret_name: c.secret_name,
+            link_template: c.link_template,
+            cover_media_id: c.cover_media_id,
+            recheck_secs: c.recheck_secs,
+        }
+    }
+}
+
+/// A channel endpoint.
+#[derive(Serialize, ToSchema)]
+pub struct EndpointView {
+    pub id: String,
+    pub channel: String,
+    /// `webhook`, `pull`, or a connector the gateway drives: `wechat`, `weibo`.
+    pub kind: String,
+    /// The webhook URL; for a connector, the platform's API base.
+    pub url: Option<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub created_at: String,
+    /// A connector's configuration (never its secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector: Option<ConnectorView>,
+}
+
+impl From<EndpointRecord> for EndpointView {
+    fn from(e: EndpointRecord) -> EndpointView {
+        EndpointView {
+            id: e.id,
+            channel: e.channel,
+            kind: e.kind.as_str().to_owned(),
+            url: e.url,
+            enabled: e.enabled,
+            disabled_reason: e.disabled_reason,
+            created_at: e.created_at,
+            connector: e.connector.map(ConnectorView::from),
+        }
+    }
+}
+
+/// Every endpoint, and the transport key receivers verify with.
+#[derive(Serialize, ToSchema)]
+pub struct EndpointList {
+    pub endpoints: Vec<EndpointView>,
+    /// The transport key in Standard Webhooks form (`whpk_…`).
+    pub transport_key: String,
+}
+
+/// One attempt of a delivery.
+#[derive(Serialize, ToSchema)]
+pub struct AttemptView {
+    pub attempt: i64,
+    pub started_at: String,
+    pub latency_ms: i64,
+    /// The HTTP status the channel (or platform) answered.
+    pub status: Option<i64>,
+    /// The first 1 KiB of the answer (publication office only).
+    pub response_excerpt: Option<String>,
+    /// The transport error (publication office only).
+    pub error: Option<String>,
+}
+
+impl From<AttemptRecord> for AttemptView {
+    fn from(a: AttemptRecord) -> AttemptView {
+        AttemptView {
+            attempt: a.attempt,
+            started_at: a.started_at,
+            latency_ms: a.latency_ms,
+            status: a.status,
+            response_excerpt: a.response_excerpt,
+            error: a.error,
+        }
+    }
+}
+
+/// What every view of a delivery shows: one event to one endpoint.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryFields {
+    pub id: String,
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub item_id: String,
+    pub channel: String,
+    /// The event's sequence in its item and channel.
+    pub sequence: i64,
+    /// `publish` or `withdraw`.
+    pub kind: String,
+    pub serial: String,
+    pub priority: i64,
+    /// `pending`, `delivering`, `delivered`, `failed` or `cancelled`.
+    pub state: String,
+    pub next_attempt_at: String,
+    pub last_status: Option<i64>,
+    /// Outside the publication office (in an item's deliveries), only that
+    /// it did not succeed.
+    pub last_error: Option<String>,
+    pub confirmed_at: Option<String>,
+    pub created_at: String,
+}
+
+impl From<DeliveryRecord> for DeliveryFields {
+    fn from(d: DeliveryRecord) -> DeliveryFields {
+        DeliveryFields {
+            id: d.id,
+            event_id: d.event_id,
+            endpoint_id: d.endpoint_id,
+            item_id: d.item_id,
+            channel: d.channel,
+            sequence: d.sequence,
+            kind: d.kind.as_str().to_owned(),
+            serial: d.serial,
+            priority: d.priority,
+            state: d.state.as_str().to_owned(),
+            next_attempt_at: d.next_attempt_at,
+            last_status: d.last_status,
+            last_error: d.last_error,
+            confirmed_at: d.confirmed_at,
+            created_at: d.created_at,
+        }
+    }
+}
+
+/// A delivery, with how many attempts were made.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryBody {
+    #[serde(flatten)]
+    pub delivery: DeliveryFields,
+    pub attempts: i64,
+}
+
+impl From<DeliveryRecord> for DeliveryBody {
+    fn from(d: DeliveryRecord) -> DeliveryBody {
+        let attempts = d.attempts;
+        DeliveryBody { delivery: d.into(), attempts }
+    }
+}
+
+/// A delivery with every attempt.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryView {
+    #[serde(flatten)]
+    pub delivery: DeliveryFields,
+    pub attempts: Vec<AttemptView>,
+}
+
+impl From<service::DeliveryLog> for DeliveryView {
+    fn from(log: service::DeliveryLog) -> DeliveryView {
+        DeliveryView {
+            delivery: log.delivery.into(),
+            attempts: log.attempts.into_iter().map(AttemptView::from).collect(),
+        }
+    }
+}
+
+/// A 撤稿 request, with its confirmation (urgent ones) and escalation.
+#[derive(Serialize, ToSchema)]
+pub struct WithdrawalView {
+    pub id: String,
+    pub reason: String,
+    pub urgent: bool,
+    pub requested_by: String,
+    pub requested_at: String,
+    pub escalated_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub confirmed_by: Option<String>,
+    pub confirmed_at: Option<String>,
+    pub confirm_note: Option<String>,
+}
+
+impl From<WithdrawalRecord> for WithdrawalView {
+    fn from(w: WithdrawalRecord) -> WithdrawalView {
+        WithdrawalView {
+            id: w.id,
+            reason: w.reason,
+            urgent: w.urgent,
+            requested_by: w.requested_by,
+            requested_at: w.requested_at,
+            escalated_at: w.escalated_at,
+            completed_at: w.completed_at,
+            confirmed_by: w.confirmed_by,
+            confirmed_at: w.confirmed_at,
+            confirm_note: w.confirm_note,
+        }
+    }
+}
+
+/// A connector's post on its platform.
+#[derive(Serialize, ToSchema)]
+pub struct PostView {
+    pub delivery_id: String,
+    pub endpoint_id: String,
+    pub item_id: String,
+    pub serial: String,
+    /// `drafted`, `submitted`, `published`, `rejected`, `removed` or `deleted`.
+    pub status: String,
+    /// WeChat media_id of the draft.
+    pub draft_id: Option<String>,
+    /// WeChat publish_id.
+    pub job_id: Option<String>,
+    /// WeChat article_id, Weibo status id.
+    pub post_id: Option<String>,
+    /// WeChat article_url, Weibo status URL.
+    pub post_url: Option<String>,
+    /// Why the platform rejected or removed it (Chinese, from the platform).
+    pub reason: Option<String>,
+    pub last_checked_at: String,
+    pub next_check_at: Option<String>,
+}
+
+impl From<PostRecord> for PostView {
+    fn from(p: PostRecord) -> PostView {
+        PostView {
+            delivery_id: p.delivery_id,
+            endpoint_id: p.endpoint_id,
+            item_id: p.item_id,
+            serial: p.serial,
+            status: p.status.as_str().to_owned(),
+            draft_id: p.draft_id,
+            job_id: p.job_id,
+            post_id: p.post_id,
+            post_url: p.post_url,
+            reason: p.reason,
+            last_checked_at: p.last_checked_at,
+            next_check_at: p.next_check_at,
+        }
+    }
+}
+
+/// What a withdrawal did.
+#[derive(Serialize, ToSchema)]
+pub struct WithdrawalDone {
+    /// The withdrawal request.
+    pub id: String,
+    /// The seals now `withdrawn`.
+    pub serials: Vec<String>,
+    /// The channels sent a `withdraw` event.
+    pub channels: Vec<String>,
+    /// How many withdrawal deliveries were created.
+    pub deliveries: usize,
+    /// The item's state now: `withdrawing`, or `withdrawn` with nothing to wait for.
+    pub state: ItemState,
+}
+
+impl From<Withdrawal> for WithdrawalDone {
+    fn from(w: Withdrawal) -> WithdrawalDone {
+        WithdrawalDone { id: w.id, serials: w.serials, channels: w.channels, deliveries: w.deliveries, state: w.state }
+    }
+}
+
+/// What a redelivery since a time did.
+#[derive(Serialize, ToSchema)]
+pub struct Redelivered {
+    pub endpoint: String,
+    /// How many deliveries are pending again or new.
+    pub deliveries: usize,
+}
+
+/// An item's deliveries.
+#[derive(Serialize, ToSchema)]
+pub struct ItemDeliveries {
+    pub item_id: String,
+    pub state: String,
+    /// Some delivery of a publication failed for good: the item is only
+    /// partially published (shown as `delivering`).
+    pub partially_published: bool,
+    /// Deliveries that gave up.
+    pub failed: Vec<String>,
+    pub deliveries: Vec<DeliveryView>,
+    /// 撤稿 requests, with their confirmation (urgent ones) and escalation.
+    pub withdrawals: Vec<WithdrawalView>,
+    /// Posts of connector channels (WeChat, Weibo): the platform's ids and
+    /// URL, and what the platform says (published, rejected, removed…).
+    pub connector_posts: Vec<PostView>,
+}
+
+impl From<service::ItemDeliveries> for ItemDeliveries {
+    fn from(d: service::ItemDeliveries) -> ItemDeliveries {
+        ItemDeliveries {
+            item_id: d.item.to_string(),
+            state: d.state.as_str().to_owned(),
+            partially_published: d.partially_published,
+            failed: d.failed,
+            deliveries: d.deliveries.into_iter().map(DeliveryView::from).collect(),
+            withdrawals: d.withdrawals.into_iter().map(WithdrawalView::from).collect(),
+            connector_posts: d.posts.into_iter().map(PostView::from).collect(),
+        }
+    }
+}
+
+// ------------------------------------------------------------- endpoints
 
 /// A new channel endpoint.
 #[derive(Deserialize, ToSchema)]
@@ -68,16 +409,14 @@ pub struct NewEndpoint {
     pub recheck_secs: Option<i64>,
 }
 
-/// Adds a channel endpoint (admin).
+/// Adds a channel endpoint (security administrator).
 #[utoipa::path(post, path = "/api/v1/channel-endpoints", tag = "delivery", request_body = NewEndpoint,
-    responses((status = 201, body = Object), (status = 403, body = super::Problem), (status = 422, body = super::Problem)))]
+    responses((status = 201, body = EndpointView), (status = 403, body = super::Problem), (status = 422, body = super::Problem)))]
 pub async fn add_endpoint(
     State(state): State<AppState>,
     auth: Auth,
     AppJson(req): AppJson<NewEndpoint>,
-) -> Result<(StatusCode, axum::Json<EndpointRecord>), ApiError> {
-    let actor = auth.require_any(&[Role::SecurityAdmin])?.user_id;
-    auth.require_scope(Scope::Admin)?;
+) -> Result<(StatusCode, axum::Json<EndpointView>), ApiError> {
     let connector = (req.secret_name.is_some()
         || req.app_id.is_some()
         || req.link_template.is_some()
@@ -90,26 +429,20 @@ pub async fn add_endpoint(
         cover_media_id: req.cover_media_id.clone(),
         recheck_secs: req.recheck_secs.unwrap_or(3600),
     });
-    let (kind, url) = crate::delivery::check_endpoint(
-        &state.settings,
-        &req.channel,
-        req.kind.as_deref(),
-        req.url.as_deref(),
-        connector.as_ref(),
-    )
-    .map_err(|(field, why)| ApiError::invalid(field, why))?;
-    let ep = state.db.add_endpoint(&req.channel, kind, url.as_deref(), connector.as_ref(), Some(actor)).await?;
-    Ok((StatusCode::CREATED, axum::Json(ep)))
+    let new = service::NewEndpoint { channel: req.channel, kind: req.kind, url: req.url, connector };
+    let ep = service::add_endpoint(&state, &auth.0, new).await?;
+    Ok((StatusCode::CREATED, axum::Json(ep.into())))
 }
 
-/// Every channel endpoint (admin, publication office, auditor).
+/// Every channel endpoint (security administrator, publication office, auditor).
 #[utoipa::path(get, path = "/api/v1/channel-endpoints", tag = "delivery",
-    responses((status = 200, body = Object), (status = 403, body = super::Problem)))]
-pub async fn list_endpoints(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<Value>, ApiError> {
-    auth.require_any(&[Role::SecurityAdmin, Role::Publisher, Role::Auditor])?;
-    Ok(axum::Json(
-        serde_json::json!({ "endpoints": state.db.endpoints().await?, "transport_key": state.transport.whpk() }),
-    ))
+    responses((status = 200, body = EndpointList), (status = 403, body = super::Problem)))]
+pub async fn list_endpoints(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<EndpointList>, ApiError> {
+    let endpoints = service::endpoints(&state, &auth.0).await?;
+    Ok(axum::Json(EndpointList {
+        endpoints: endpoints.into_iter().map(EndpointView::from).collect(),
+        transport_key: state.transport.whpk(),
+    }))
 }
 
 /// Delivery log query.
@@ -125,7 +458,7 @@ pub struct EndpointLogQuery {
 }
 
 /// The delivery log of an endpoint, newest first, with every attempt
-/// (admin, publication office, auditor).
+/// (security administrator, publication office, auditor).
 #[utoipa::path(get, path = "/api/v1/channel-endpoints/{id}/deliveries", tag = "delivery",
     params(("id" = String, Path), EndpointLogQuery),
     responses((status = 200, body = Vec<DeliveryView>), (status = 404, body = super::Problem)))]
@@ -135,20 +468,8 @@ pub async fn endpoint_deliveries(
     Path(id): Path<String>,
     AppQuery(q): AppQuery<EndpointLogQuery>,
 ) -> Result<axum::Json<Vec<DeliveryView>>, ApiError> {
-    auth.require_any(&[Role::SecurityAdmin, Role::Publisher, Role::Auditor])?;
-    state.db.endpoint(&id).await.map_err(not_found("该发布渠道端点"))?;
-    let since = match q.since.as_deref() {
-        Some(t) => Timestamp::parse(t).map_err(|_| ApiError::invalid("since", "since 须为 RFC 3339 时间"))?,
-        None => Timestamp::from_offset(Timestamp::now().as_offset() - time::Duration::days(7)),
-    };
-    if let Some(s) = q.state.as_deref()
-        && !["pending", "delivering", "delivered", "failed", "cancelled"].contains(&s)
-    {
-        return Err(ApiError::invalid("state", "state 须为 pending、delivering、delivered、failed 或 cancelled"));
-    }
-    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
-    let list = state.db.deliveries_of_endpoint(&id, since, q.state.as_deref(), limit).await?;
-    Ok(axum::Json(list.into_iter().map(|(delivery, attempts)| DeliveryView { delivery, attempts }).collect()))
+    let list = service::endpoint_log(&state, &auth.0, &id, q.since.as_deref(), q.state.as_deref(), q.limit).await?;
+    Ok(axum::Json(list.into_iter().map(DeliveryView::from).collect()))
 }
 
 /// Redeliver everything since a time.
@@ -160,66 +481,21 @@ pub struct RedeliverSince {
 }
 
 /// Redelivers every event of the endpoint's channel since `since` to it,
-/// and enables it again (publication office or admin).
+/// and enables it again (publication office or security administrator).
 #[utoipa::path(post, path = "/api/v1/channel-endpoints/{id}/redeliver", tag = "delivery", request_body = RedeliverSince,
     params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+    responses((status = 200, body = Redelivered), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
 pub async fn redeliver_endpoint(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     AppJson(req): AppJson<RedeliverSince>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let actor = auth.require_any(&[Role::Publisher, Role::SecurityAdmin])?.user_id;
-    let since = Timestamp::parse(&req.since).map_err(|_| ApiError::invalid("since", "since 须为 RFC 3339 时间"))?;
-    let n = state.db.redeliver_since(&id, since, Some(actor)).await.map_err(not_found("该发布渠道端点"))?;
-    state.wake_delivery().await;
-    Ok(axum::Json(serde_json::json!({ "endpoint": id, "deliveries": n })))
+) -> Result<axum::Json<Redelivered>, ApiError> {
+    let deliveries = service::redeliver_since(&state, &auth.0, &id, &req.since).await?;
+    Ok(axum::Json(Redelivered { endpoint: id, deliveries }))
 }
 
-/// One delivery with its attempts.
-#[derive(Serialize, ToSchema)]
-pub struct DeliveryView {
-    #[serde(flatten)]
-    #[schema(value_type = Object)]
-    pub delivery: DeliveryRecord,
-    #[schema(value_type = Vec<Object>)]
-    pub attempts: Vec<AttemptRecord>,
-}
-
-impl DeliveryView {
-    /// The view without what channels answered and transport errors.
-    fn without_answers(mut self) -> DeliveryView {
-        if self.delivery.last_error.is_some() {
-            self.delivery.last_error = Some("投递未成功（详情仅政务公开办公室可见）".into());
-        }
-        for a in &mut self.attempts {
-            a.response_excerpt = None;
-            a.error = None;
-        }
-        self
-    }
-}
-
-/// An item's deliveries.
-#[derive(Serialize, ToSchema)]
-pub struct ItemDeliveries {
-    pub item_id: String,
-    pub state: String,
-    /// Some delivery of a publication failed for good: the item is only
-    /// partially published (shown as `delivering`).
-    pub partially_published: bool,
-    /// Deliveries that gave up.
-    pub failed: Vec<String>,
-    pub deliveries: Vec<DeliveryView>,
-    /// 撤稿 requests, with their confirmation (urgent ones) and escalation.
-    #[schema(value_type = Vec<Object>)]
-    pub withdrawals: Vec<WithdrawalRecord>,
-    /// Posts of connector channels (WeChat, Weibo): the platform's ids and
-    /// URL, and what the platform says (published, rejected, removed…).
-    #[schema(value_type = Vec<Object>)]
-    pub connector_posts: Vec<PostRecord>,
-}
+// ------------------------------------------------------------- items
 
 /// Per channel and endpoint: every delivery of the item, its state and
 /// every attempt (status, latency, response excerpt).
@@ -230,42 +506,20 @@ pub async fn item_deliveries(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ItemDeliveries>, ApiError> {
-    let id = parse_item_id(&id)?;
-    let item = readable_item(&state, &auth, id).await?;
-    let list = state.db.deliveries_of_item(id).await?;
-    let failed: Vec<String> = list.iter().filter(|(d, _)| d.state == "failed").map(|(d, _)| d.id.clone()).collect();
-    // What a channel answered (and the transport errors) is for the
-    // publication office: it may name internal hosts or carry what a
-    // platform sent back. Others see states and status codes.
-    let office = [Role::Publisher, Role::SecurityAdmin, Role::Auditor].iter().any(|r| auth.0.has_role(*r));
-    Ok(axum::Json(ItemDeliveries {
-        item_id: id.to_string(),
-        state: item.state.as_str().to_owned(),
-        partially_published: list.iter().any(|(d, _)| d.state == "failed" && d.kind == "publish"),
-        failed,
-        deliveries: list
-            .into_iter()
-            .map(|(delivery, attempts)| DeliveryView { delivery, attempts })
-            .map(|v| if office { v } else { v.without_answers() })
-            .collect(),
-        withdrawals: state.db.withdrawals_of_item(id).await?,
-        connector_posts: state.db.posts_of_item(id).await?,
-    }))
+    let item = readable_item(&state, &auth, parse_item_id(&id)?).await?;
+    Ok(axum::Json(service::item_deliveries(&state, &auth.0, &item).await?.into()))
 }
 
-/// Sends one delivery again (publication office or admin); enables its
-/// endpoint again.
+/// Sends one delivery again (publication office or security
+/// administrator); enables its endpoint again.
 #[utoipa::path(post, path = "/api/v1/deliveries/{id}/redeliver", tag = "delivery", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+    responses((status = 200, body = DeliveryBody), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
 pub async fn redeliver(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> Result<axum::Json<DeliveryRecord>, ApiError> {
-    let actor = auth.require_any(&[Role::Publisher, Role::SecurityAdmin])?.user_id;
-    let d = state.db.redeliver(&id, Some(actor)).await.map_err(not_found("该投递"))?;
-    state.wake_delivery().await;
-    Ok(axum::Json(d))
+) -> Result<axum::Json<DeliveryBody>, ApiError> {
+    Ok(axum::Json(service::redeliver(&state, &auth.0, &id, None).await?.into()))
 }
 
 /// 撤稿.
@@ -286,39 +540,15 @@ pub struct WithdrawRequestBody {
 /// or 主要领导.
 #[utoipa::path(post, path = "/api/v1/items/{id}/withdraw", tag = "delivery", request_body = WithdrawRequestBody,
     params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 403, body = super::Problem), (status = 409, body = super::Problem)))]
+    responses((status = 200, body = WithdrawalDone), (status = 403, body = super::Problem), (status = 409, body = super::Problem)))]
 pub async fn withdraw(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     AppJson(req): AppJson<WithdrawRequestBody>,
-) -> Result<axum::Json<Withdrawal>, ApiError> {
-    let id = parse_item_id(&id)?;
-    readable_item(&state, &auth, id).await?;
-    let principal = auth.require_scope(Scope::Review)?.clone();
-    if req.urgent {
-        auth.require_any(&[Role::SecrecyReviewer, Role::Leader])?;
-    } else {
-        auth.require_any(&[Role::Publisher])?;
-    }
-    let reason = req.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ApiError::invalid("reason", "请填写撤稿原因（不超过 500 字）"));
-    }
-    let done = state
-        .db
-        .withdraw_item(WithdrawRequest { item: id, reason, urgent: req.urgent, actor: principal.user_id })
-        .await
-        .map_err(|e| match e {
-            StoreError::WrongState { state } => ApiError::Conflict(format!(
-                "事项当前状态为“{}”，只有已加封签、待发布、发布中或已发布的事项才能撤稿。",
-                state.label()
-            )),
-            other => other.into(),
-        })?;
-    tracing::warn!(item = %id, urgent = req.urgent, serials = ?done.serials, "item withdrawn");
-    state.wake_delivery().await;
-    Ok(axum::Json(done))
+) -> Result<axum::Json<WithdrawalDone>, ApiError> {
+    let item = readable_item(&state, &auth, parse_item_id(&id)?).await?;
+    Ok(axum::Json(service::withdraw(&state, &auth.0, &item, &req.reason, req.urgent).await?.into()))
 }
 
 /// Confirmation of an urgent withdrawal.
@@ -332,23 +562,18 @@ pub struct ConfirmWithdrawal {
 /// the person who triggered it).
 #[utoipa::path(post, path = "/api/v1/items/{id}/withdraw/confirm", tag = "delivery", request_body = ConfirmWithdrawal,
     params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 403, body = super::Problem), (status = 409, body = super::Problem)))]
+    responses((status = 200, body = WithdrawalView), (status = 403, body = super::Problem), (status = 409, body = super::Problem)))]
 pub async fn confirm_withdrawal(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     AppJson(req): AppJson<ConfirmWithdrawal>,
-) -> Result<axum::Json<WithdrawalRecord>, ApiError> {
-    let id = parse_item_id(&id)?;
-    readable_item(&state, &auth, id).await?;
-    let user = auth.require_scope(Scope::Review)?.user_id;
-    auth.require_any(&[Role::Publisher, Role::Leader])?;
-    let note = req.note.trim();
-    if note.is_empty() || note.chars().count() > 500 {
-        return Err(ApiError::invalid("note", "请填写确认意见（不超过 500 字）"));
-    }
-    Ok(axum::Json(state.db.confirm_withdrawal(id, user, note).await?))
+) -> Result<axum::Json<WithdrawalView>, ApiError> {
+    let item = readable_item(&state, &auth, parse_item_id(&id)?).await?;
+    Ok(axum::Json(service::confirm_withdrawal(&state, &auth.0, &item, &req.note).await?.into()))
 }
+
+// ------------------------------------------------------------- channels
 
 /// Feed query.
 #[derive(Deserialize, IntoParams)]
@@ -363,10 +588,38 @@ pub struct ChangesQuery {
     pub limit: Option<i64>,
 }
 
+/// A channel event as pushed and pulled (docs/delivery.md §2): the stored
+/// body, passed through unchanged. Documentation of its shape only.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ChannelEvent {
+    /// `publish` or `withdraw`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub event_id: String,
+    pub item_id: String,
+    pub channel: String,
+    /// Per (item, channel), from 1; a `withdraw` may follow a gap.
+    pub sequence: i64,
+    pub serial: String,
+    /// The serial this publication corrects (更正), if any.
+    pub supersedes: Option<String>,
+    /// Unix seconds; not to be shown before.
+    pub not_before: i64,
+    pub created_at: String,
+    /// `publish`: `{"seal": <JWS>, "content": <the sealed content>}`;
+    /// `withdraw`: null.
+    #[schema(value_type = Option<Object>)]
+    pub envelope: Option<()>,
+    /// `withdraw`: why (Chinese).
+    pub reason: Option<String>,
+}
+
 /// A page of the feed.
 #[derive(Serialize, ToSchema)]
 pub struct Changes {
-    #[schema(value_type = Vec<Object>)]
+    /// The events' stored bodies, byte for byte what was pushed.
+    #[schema(value_type = Vec<ChannelEvent>)]
     pub events: Vec<Value>,
     /// Pass as `cursor` next time (after the events are applied).
     pub cursor: String,
@@ -395,22 +648,6 @@ fn parse_cursor(s: &str) -> Result<(i64, i64), ApiError> {
     Ok((seq, at))
 }
 
-/// A channel's events are read and confirmed only with a `channel` token
-/// bound to that channel, of a user who still holds the channel role.
-fn channel_reader(state: &AppState, auth: &Auth, channel: &str) -> Result<(), ApiError> {
-    auth.require_scope(Scope::Channel)?;
-    auth.require_any(&[Role::Channel])?;
-    if !state.settings.channels.iter().any(|c| c == channel) {
-        return Err(ApiError::NotFound("该发布渠道"));
-    }
-    if !auth.0.reads_channel(channel) {
-        return Err(ApiError::Forbidden(format!(
-            "此令牌未绑定发布渠道“{channel}”。请使用为该渠道签发的令牌（gateway token create --scope channel --channel {channel}）。"
-        )));
-    }
-    Ok(())
-}
-
 /// The channel's events after `cursor`, in order (the same bodies as
 /// pushed). With `wait`, held until an event arrives. A cursor older than
 /// the retention answers 410 Gone: read the snapshot, then continue from
@@ -424,7 +661,7 @@ pub async fn changes(
     Path(channel): Path<String>,
     AppQuery(q): AppQuery<ChangesQuery>,
 ) -> Result<Response, ApiError> {
-    channel_reader(&state, &auth, &channel)?;
+    let reader = service::channel_reader(&state, &auth.0, &channel)?;
     let after = match q.cursor.as_deref() {
         None | Some("") => 0,
         Some(c) => {
@@ -442,7 +679,7 @@ pub async fn changes(
     loop {
         // Register before reading, so an event committed in between wakes us.
         let woken = state.wake.feed.notified();
-        let events = state.db.channel_feed(&channel, after, limit).await?;
+        let events = reader.changes(after, limit).await?;
         if !events.is_empty() || tokio::time::Instant::now() >= deadline {
             let next = events.last().map_or(after, |e| e.seq);
             let body = Changes { events: events.into_iter().map(|e| e.body).collect(), cursor: cursor(next) };
@@ -459,12 +696,13 @@ pub async fn changes(
 }
 
 fn gone() -> Response {
-    let body = serde_json::json!({
-        "type": "urn:gateway:problem:cursor-expired",
-        "title": "游标已过期",
-        "status": 410,
-        "detail": "该游标早于变更记录的保留期限。请先读取 snapshot，再从其返回的 cursor 继续。",
-    });
+    let body = super::Problem {
+        kind: "urn:gateway:problem:cursor-expired".into(),
+        title: "游标已过期".into(),
+        status: 410,
+        detail: "该游标早于变更记录的保留期限。请先读取 snapshot，再从其返回的 cursor 继续。".into(),
+        errors: Vec::new(),
+    };
     let mut response = (StatusCode::GONE, serde_json::to_vec(&body).unwrap_or_default()).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(super::PROBLEM_JSON));
     response
@@ -484,8 +722,7 @@ pub async fn snapshot(
     auth: Auth,
     Path(channel): Path<String>,
 ) -> Result<Response, ApiError> {
-    channel_reader(&state, &auth, &channel)?;
-    let (events, head) = state.db.channel_snapshot(&channel).await?;
+    let (events, head) = service::channel_reader(&state, &auth.0, &channel)?.snapshot().await?;
     let body = Changes { events: events.into_iter().map(|e| e.body).collect(), cursor: cursor(head) };
     Ok(no_cache(axum::Json(body).into_response()))
 }
@@ -507,12 +744,8 @@ pub async fn confirm(
     Path(channel): Path<String>,
     AppJson(req): AppJson<Confirm>,
 ) -> Result<StatusCode, ApiError> {
-    channel_reader(&state, &auth, &channel)?;
-    if state.db.confirm_pull(&channel, &req.event_id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound("该事件"))
-    }
+    service::channel_reader(&state, &auth.0, &channel)?.confirm(&req.event_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Atom/JSON feed query.
@@ -548,7 +781,8 @@ impl FeedEntry {
     fn from_event(body: &Value, published: String) -> FeedEntry {
         let text = |v: &Value| v.as_str().map(str::to_owned);
         let content = &body["envelope"]["content"];
-        let withdrawn = (body["type"] == "withdraw").then(|| text(&body["reason"]).unwrap_or_default());
+        let kind = body["type"].as_str().and_then(|t| t.parse::<EventKind>().ok());
+        let withdrawn = (kind == Some(EventKind::Withdraw)).then(|| text(&body["reason"]).unwrap_or_default());
         FeedEntry {
             item_id: text(&body["item_id"]).unwrap_or_default(),
             event_id: text(&body["event_id"]).unwrap_or_default(),
@@ -568,15 +802,14 @@ impl FeedEntry {
 
 /// The channel's feed entries, newest first, and the origin for absolute
 /// links: the configured public URL (`public_url`), never a request header.
-async fn feed_entries(state: &AppState, channel: &str, q: &FeedQuery) -> Result<(Vec<FeedEntry>, String), ApiError> {
+async fn feed_entries(
+    state: &AppState,
+    reader: &service::ChannelReader<'_>,
+    q: &FeedQuery,
+) -> Result<(Vec<FeedEntry>, String), ApiError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let entries = state
-        .db
-        .channel_feed_latest(channel, limit)
-        .await?
-        .into_iter()
-        .map(|(e, first)| FeedEntry::from_event(&e.body, first))
-        .collect();
+    let entries =
+        reader.latest(limit).await?.into_iter().map(|(e, first)| FeedEntry::from_event(&e.body, first)).collect();
     Ok((entries, state.settings.public_base().trim_end_matches('/').to_owned()))
 }
 
@@ -676,53 +909,106 @@ fn atom_document(channel: &str, org_code: &str, origin: &str, entries: &[FeedEnt
     doc
 }
 
+/// A JSON Feed 1.1 document (`application/feed+json`). Fields are in
+/// alphabetical order, as the document has always been written.
+#[derive(Serialize, ToSchema)]
+pub struct JsonFeed {
+    pub feed_url: String,
+    pub items: Vec<JsonFeedItem>,
+    /// `zh-CN`.
+    pub language: &'static str,
+    pub title: String,
+    /// `https://jsonfeed.org/version/1.1`.
+    pub version: &'static str,
+}
+
+/// An entry of the JSON Feed: the latest state of an item.
+#[derive(Serialize, ToSchema)]
+pub struct JsonFeedItem {
+    /// The gateway's extension.
+    pub _gateway: JsonFeedGateway,
+    /// Absent for a withdrawn item; null without an issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<JsonFeedAuthor>>)]
+    pub authors: Option<Option<Vec<JsonFeedAuthor>>>,
+    pub content_text: String,
+    pub date_modified: String,
+    pub date_published: String,
+    /// The item id.
+    pub id: String,
+    pub title: String,
+    /// The public seal record.
+    pub url: String,
+}
+
+/// The issuer of a JSON Feed entry.
+#[derive(Serialize, ToSchema)]
+pub struct JsonFeedAuthor {
+    pub name: String,
+}
+
+/// `_gateway` of a JSON Feed entry.
+#[derive(Serialize, ToSchema)]
+pub struct JsonFeedGateway {
+    pub doc_number: Option<String>,
+    pub event_id: String,
+    pub item_id: String,
+    /// Why it was withdrawn.
+    pub reason: Option<String>,
+    pub sequence: i64,
+    pub serial: String,
+    pub supersedes: Option<String>,
+    pub withdrawn: bool,
+}
+
 /// The JSON Feed 1.1 document of a channel; a withdrawn item is an entry
 /// with `_gateway.withdrawn: true`.
-fn json_feed_document(channel: &str, origin: &str, entries: &[FeedEntry]) -> Value {
-    let items: Vec<Value> = entries
+fn json_feed_document(channel: &str, origin: &str, entries: &[FeedEntry]) -> JsonFeed {
+    let items = entries
         .iter()
         .map(|e| {
-            let gw = serde_json::json!({
-                "item_id": e.item_id,
-                "serial": e.serial,
-                "supersedes": e.supersedes,
-                "sequence": e.sequence,
-                "event_id": e.event_id,
-                "withdrawn": e.withdrawn.is_some(),
-                "reason": e.withdrawn,
-                "doc_number": e.doc_number,
-            });
+            let gateway = JsonFeedGateway {
+                item_id: e.item_id.clone(),
+                serial: e.serial.clone(),
+                supersedes: e.supersedes.clone(),
+                sequence: e.sequence,
+                event_id: e.event_id.clone(),
+                withdrawn: e.withdrawn.is_some(),
+                reason: e.withdrawn.clone(),
+                doc_number: e.doc_number.clone(),
+            };
             let url = format!("{origin}/api/v1/seals/{}", e.serial);
             match &e.withdrawn {
-                Some(reason) => serde_json::json!({
-                    "id": e.item_id,
-                    "url": url,
-                    "title": "已撤稿",
-                    "content_text": format!("该条政务公开信息已撤回。撤稿原因：{reason}"),
-                    "date_published": e.published,
-                    "date_modified": e.updated,
-                    "_gateway": gw,
-                }),
-                None => serde_json::json!({
-                    "id": e.item_id,
-                    "url": url,
-                    "title": e.title,
-                    "content_text": e.body,
-                    "date_published": e.published,
-                    "date_modified": e.updated,
-                    "authors": e.issuer.as_ref().map(|i| vec![serde_json::json!({ "name": i })]),
-                    "_gateway": gw,
-                }),
+                Some(reason) => JsonFeedItem {
+                    id: e.item_id.clone(),
+                    url,
+                    title: "已撤稿".into(),
+                    content_text: format!("该条政务公开信息已撤回。撤稿原因：{reason}"),
+                    date_published: e.published.clone(),
+                    date_modified: e.updated.clone(),
+                    authors: None,
+                    _gateway: gateway,
+                },
+                None => JsonFeedItem {
+                    id: e.item_id.clone(),
+                    url,
+                    title: e.title.clone(),
+                    content_text: e.body.clone(),
+                    date_published: e.published.clone(),
+                    date_modified: e.updated.clone(),
+                    authors: Some(e.issuer.as_ref().map(|i| vec![JsonFeedAuthor { name: i.clone() }])),
+                    _gateway: gateway,
+                },
             }
         })
         .collect();
-    serde_json::json!({
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": feed_title(channel),
-        "feed_url": format!("{origin}/api/v1/channels/{channel}/feed.json"),
-        "language": "zh-CN",
-        "items": items,
-    })
+    JsonFeed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: feed_title(channel),
+        feed_url: format!("{origin}/api/v1/channels/{channel}/feed.json"),
+        language: "zh-CN",
+        items,
+    }
 }
 
 /// The channel as an Atom feed (RFC 4287) for CMSs that read feeds: the
@@ -732,7 +1018,7 @@ fn json_feed_document(channel: &str, origin: &str, entries: &[FeedEntry]) -> Val
 /// appear once due. Channel role, scope `channel`, as the pull feed.
 #[utoipa::path(get, path = "/api/v1/channels/{channel}/feed.atom", tag = "delivery",
     params(("channel" = String, Path), FeedQuery),
-    responses((status = 200, description = "Atom feed", content_type = "application/atom+xml"),
+    responses((status = 200, description = "Atom feed (RFC 4287, RFC 6721 tombstones)", body = String, content_type = "application/atom+xml"),
         (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
 pub async fn feed_atom(
     State(state): State<AppState>,
@@ -740,8 +1026,8 @@ pub async fn feed_atom(
     Path(channel): Path<String>,
     AppQuery(q): AppQuery<FeedQuery>,
 ) -> Result<Response, ApiError> {
-    channel_reader(&state, &auth, &channel)?;
-    let (entries, origin) = feed_entries(&state, &channel, &q).await?;
+    let reader = service::channel_reader(&state, &auth.0, &channel)?;
+    let (entries, origin) = feed_entries(&state, &reader, &q).await?;
     let doc = atom_document(&channel, &state.settings.seal.org_code, &origin, &entries);
     let mut response = doc.into_response();
     response
@@ -754,7 +1040,7 @@ pub async fn feed_atom(
 /// entries as `feed.atom`; a withdrawn item has `_gateway.withdrawn: true`.
 #[utoipa::path(get, path = "/api/v1/channels/{channel}/feed.json", tag = "delivery",
     params(("channel" = String, Path), FeedQuery),
-    responses((status = 200, description = "JSON Feed 1.1", content_type = "application/feed+json"),
+    responses((status = 200, description = "JSON Feed 1.1", body = JsonFeed, content_type = "application/feed+json"),
         (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
 pub async fn feed_json(
     State(state): State<AppState>,
@@ -762,8 +1048,8 @@ pub async fn feed_json(
     Path(channel): Path<String>,
     AppQuery(q): AppQuery<FeedQuery>,
 ) -> Result<Response, ApiError> {
-    channel_reader(&state, &auth, &channel)?;
-    let (entries, origin) = feed_entries(&state, &channel, &q).await?;
+    let reader = service::channel_reader(&state, &auth.0, &channel)?;
+    let (entries, origin) = feed_entries(&state, &reader, &q).await?;
     let doc = json_feed_document(&channel, &origin, &entries);
     let mut response = serde_json::to_vec(&doc).unwrap_or_default().into_response();
     response
@@ -801,8 +1087,10 @@ mod feed_tests {
         assert!(doc.contains("<at:deleted-entry ref=\"urn:uuid:0197\" when=\"2026-01-02T00:00:00.000Z\">"), "{doc}");
         assert!(doc.contains("<at:comment>已撤稿：错&lt;误&gt;</at:comment>"), "{doc}");
         assert!(doc.contains("href=\"http://gw/api/v1/seals/S-1\""), "{doc}");
-        let json = json_feed_document("website", "http://gw", &entries);
+        let json = serde_json::to_value(json_feed_document("website", "http://gw", &entries)).unwrap();
         assert_eq!(json["items"][0]["_gateway"]["withdrawn"], true);
+        assert_eq!(json["items"][0].get("authors"), None);
         assert_eq!(json["items"][1]["title"], "<关于&通知>");
+        assert_eq!(json["items"][1]["authors"][0]["name"], "办公室");
     }
 }

@@ -34,7 +34,7 @@ pub use blobs::Blob;
 pub use calendar::StoredCalendarYear;
 pub use delivery::{
     AttemptRecord, Claimed, ConnectorConfig, DeliveryRecord, EndpointRecord, Escalation, FeedEvent, NOTIFY_CHANNEL,
-    Outcome, PostRecord, PostUpdate, WITHDRAW_PRIORITY, WithdrawRequest, Withdrawal, WithdrawalRecord,
+    PostRecord, PostUpdate, WITHDRAW_PRIORITY, WithdrawRequest, Withdrawal, WithdrawalRecord,
 };
 pub use items::{ItemFilter, ItemPage, ListCursor, VersionChange};
 pub use register::{RegisterDecision, RegisterEntry};

@@ -35,14 +35,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::Context;
+use crate::channel::{EndpointKind, EventKind, Outcome, Platform, PostStatus};
 use crate::config::{DeliverySettings, Settings};
 use crate::model::Timestamp;
-use crate::store::{Claimed, ConnectorConfig, Outcome, PostRecord, PostUpdate};
+use crate::store::{Claimed, ConnectorConfig, PostRecord, PostUpdate};
 
 pub use wechat::Tokens;
-
-/// The connector kinds and their platforms' API hosts.
-pub const KINDS: [(&str, &str); 2] = [("wechat", "https://api.weixin.qq.com"), ("weibo", "https://api.weibo.com")];
 
 /// What a connector needs of a sealed publication.
 #[derive(Clone, Debug, Default)]
@@ -82,6 +80,18 @@ pub enum Publication {
     Rejected(String),
     /// Was live, then removed on the platform (not by us), with the reason.
     Removed(String),
+}
+
+impl Publication {
+    /// The post's status when the platform said this.
+    fn post_status(&self) -> PostStatus {
+        match self {
+            Publication::Pending => PostStatus::Submitted,
+            Publication::Published => PostStatus::Published,
+            Publication::Rejected(_) => PostStatus::Rejected,
+            Publication::Removed(_) => PostStatus::Removed,
+        }
+    }
 }
 
 /// Why a platform call did not get an answer to act on.
@@ -247,8 +257,8 @@ fn is_secret_name(s: &str) -> bool {
 /// in force now (an endpoint stored before an upgrade, or before the
 /// configuration changed, gets nothing): the API base is the platform's or
 /// one the configuration file allows, and its address is permitted.
-fn may_call(delivery: &DeliverySettings, kind: &str, base: &str) -> Result<(), String> {
-    if !base_allowed(kind, base, &delivery.connector_api_bases) {
+fn may_call(delivery: &DeliverySettings, platform: Platform, base: &str) -> Result<(), String> {
+    if !base_allowed(platform, base, &delivery.connector_api_bases) {
         return Err(format!(
             "连接器端点的平台接口地址 {base} 不是平台本身的地址，也未在配置 [delivery] connector_api_bases 中允许：未发送平台密钥"
         ));
@@ -257,11 +267,11 @@ fn may_call(delivery: &DeliverySettings, kind: &str, base: &str) -> Result<(), S
     super::AllowedNetworks::of(delivery).check_url(&url)
 }
 
-/// Whether a connector of `kind` may call `base`: its platform's real host,
+/// Whether a connector of `platform` may call `base`: its platform's real host,
 /// or an API base the configuration file allows (`[delivery]
 /// connector_api_bases`: an entry without a port allows every port of its
 /// host).
-pub fn base_allowed(kind: &str, base: &str, allowed: &[String]) -> bool {
+pub fn base_allowed(platform: Platform, base: &str, allowed: &[String]) -> bool {
     let Ok(url) = reqwest::Url::parse(base) else { return false };
     let origin = |entry: &str, any_port: bool| {
         reqwest::Url::parse(entry).is_ok_and(|e| {
@@ -270,27 +280,25 @@ pub fn base_allowed(kind: &str, base: &str, allowed: &[String]) -> bool {
                 && ((any_port && e.port().is_none()) || e.port_or_known_default() == url.port_or_known_default())
         })
     };
-    let platform = KINDS.iter().find(|(k, _)| *k == kind).map(|(_, host)| *host);
-    platform.is_some_and(|host| origin(host, false)) || allowed.iter().any(|a| origin(a, true))
+    origin(platform.api_host(), false) || allowed.iter().any(|a| origin(a, true))
 }
 
 /// Checks a connector endpoint's configuration; returns the API base (the
 /// platform's host unless `url` overrides it), or the field at fault and
 /// why (in Chinese).
 pub fn check_config(
-    kind: &str,
+    platform: Platform,
     url: Option<&str>,
     c: Option<&ConnectorConfig>,
     delivery: &DeliverySettings,
 ) -> Result<String, (&'static str, String)> {
-    let Some((_, host)) = KINDS.iter().find(|(k, _)| *k == kind) else {
-        return Err(("kind", "kind 须为 webhook、pull、wechat 或 weibo".into()));
-    };
+    let host = platform.api_host();
+    let kind = platform.as_str();
     let base = url.unwrap_or(host).trim_end_matches('/').to_owned();
     if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() > 2048 {
         return Err(("url", "平台接口地址须为 http:// 或 https:// 开头的 URL".into()));
     }
-    if !base_allowed(kind, &base, &delivery.connector_api_bases) {
+    if !base_allowed(platform, &base, &delivery.connector_api_bases) {
         return Err((
             "url",
             format!(
@@ -317,8 +325,8 @@ pub fn check_config(
     if c.recheck_secs < 0 {
         return Err(("recheck_secs", "recheck_secs 不能为负数".into()));
     }
-    match kind {
-        "wechat" => {
+    match platform {
+        Platform::Wechat => {
             if !c.app_id.as_deref().is_some_and(is_secret_name) {
                 return Err(("app_id", "微信公众号端点须配置 AppID（app_id）".into()));
             }
@@ -326,7 +334,7 @@ pub fn check_config(
                 return Err(("cover_media_id", "微信图文须有封面：cover_media_id 为永久图片素材的 media_id".into()));
             }
         }
-        _ => {
+        Platform::Weibo => {
             if c.link_template.is_none() {
                 return Err((
                     "link_template",
@@ -343,6 +351,7 @@ pub async fn deliver(
     state: &Context,
     client: &reqwest::Client,
     shared: &Shared,
+    platform: Platform,
     c: &Claimed,
     settings: &DeliverySettings,
 ) -> (Outcome, Vec<PostUpdate>) {
@@ -355,7 +364,7 @@ pub async fn deliver(
     let Some(config) = c.connector.as_ref() else {
         return (fail("连接器端点缺少配置".into(), None, &log), Vec::new());
     };
-    if let Err(why) = may_call(&state.settings.delivery, &c.endpoint_kind, &c.url) {
+    if let Err(why) = may_call(&state.settings.delivery, platform, &c.url) {
         return (fail(why, None, &log), Vec::new());
     }
     let secret = match read_secret(&state.settings, &config.secret_name) {
@@ -366,15 +375,14 @@ pub async fn deliver(
         Ok(v) => v,
         Err(e) => return (fail(format!("事件无法解析：{e}"), None, &log), Vec::new()),
     };
-    let result = match c.endpoint_kind.as_str() {
-        "wechat" => {
+    let result = match platform {
+        Platform::Wechat => {
             let app_id = config.app_id.as_deref().unwrap_or_default();
             let cover = config.cover_media_id.as_deref();
             let connector = wechat::WeChat::new(client, &c.url, app_id, &secret, cover, &shared.tokens, &log);
             run(state, &connector, c, config, &event).await
         }
-        "weibo" => run(state, &weibo::Weibo::new(client, &c.url, &secret, &log), c, config, &event).await,
-        other => Err((ConnectorError::retry(format!("未知的连接器类型 {other}")), Vec::new())),
+        Platform::Weibo => run(state, &weibo::Weibo::new(client, &c.url, &secret, &log), c, config, &event).await,
     };
     let status = log.status().unwrap_or(200);
     match result {
@@ -415,8 +423,9 @@ type Run = Result<(Publication, Vec<PostUpdate>), (ConnectorError, Vec<PostUpdat
 /// A publish (or the poll of a pending one), or a withdrawal.
 async fn run(state: &Context, k: &impl Connector, c: &Claimed, config: &ConnectorConfig, event: &Value) -> Run {
     let text = |v: &Value| v.as_str().map(str::to_owned);
-    match event["type"].as_str() {
-        Some("publish") => {
+    let kind = event["type"].as_str();
+    match kind.and_then(|k| k.parse::<EventKind>().ok()) {
+        Some(EventKind::Publish) => {
             let content = &event["envelope"]["content"];
             let serial = text(&event["serial"]).unwrap_or_default();
             let post = Post {
@@ -429,15 +438,17 @@ async fn run(state: &Context, k: &impl Connector, c: &Claimed, config: &Connecto
             };
             let stored = state.db.post_of_delivery(&c.id).await.map_err(|e| (store_error(e), Vec::new()))?;
             let mut ids = stored.as_ref().map(ids_of).unwrap_or_default();
-            let result = match stored.as_ref().map(|p| p.status.as_str()) {
-                Some("submitted") => k.poll(&mut ids).await,
+            let result = match stored.as_ref().map(|p| p.status) {
+                Some(PostStatus::Submitted) => k.poll(&mut ids).await,
                 // Live already; an earlier attempt failed after that (retiring a superseded post).
-                Some("published") => Ok(Publication::Published),
-                _ => k.publish(&post, &mut ids).await,
+                Some(PostStatus::Published) => Ok(Publication::Published),
+                Some(PostStatus::Drafted | PostStatus::Rejected | PostStatus::Removed | PostStatus::Deleted) | None => {
+                    k.publish(&post, &mut ids).await
+                }
             };
-            let update = |status: &str, reason: Option<String>| PostUpdate {
+            let update = |status: PostStatus, reason: Option<String>| PostUpdate {
                 delivery_id: c.id.clone(),
-                status: status.to_owned(),
+                status,
                 draft_id: ids.draft_id.clone(),
                 job_id: ids.job_id.clone(),
                 post_id: ids.post_id.clone(),
@@ -446,12 +457,7 @@ async fn run(state: &Context, k: &impl Connector, c: &Claimed, config: &Connecto
             };
             match result {
                 Ok(p) => {
-                    let status = match &p {
-                        Publication::Pending => "submitted",
-                        Publication::Published => "published",
-                        Publication::Rejected(_) => "rejected",
-                        Publication::Removed(_) => "removed",
-                    };
+                    let status = p.post_status();
                     let reason = match &p {
                         Publication::Rejected(r) | Publication::Removed(r) => Some(r.clone()),
                         _ => None,
@@ -463,18 +469,21 @@ async fn run(state: &Context, k: &impl Connector, c: &Claimed, config: &Connecto
                     Ok((p, posts))
                 }
                 Err(e) => {
-                    let started =
-                        if ids.job_id.is_some() { Some("submitted") } else { ids.draft_id.as_ref().map(|_| "drafted") };
+                    let started = if ids.job_id.is_some() {
+                        Some(PostStatus::Submitted)
+                    } else {
+                        ids.draft_id.as_ref().map(|_| PostStatus::Drafted)
+                    };
                     Err((e, started.map(|s| update(s, None)).into_iter().collect()))
                 }
             }
         }
-        Some("withdraw") => {
+        Some(EventKind::Withdraw) => {
             let posts =
                 state.db.posts_of(&c.item_id, &c.endpoint_id).await.map_err(|e| (store_error(e), Vec::new()))?;
             withdraw(k, &posts).await.map(|done| (Publication::Published, done))
         }
-        other => Err((ConnectorError::Refused(format!("未知的事件类型 {other:?}")), Vec::new())),
+        None => Err((ConnectorError::Refused(format!("未知的事件类型 {kind:?}")), Vec::new())),
     }
 }
 
@@ -493,16 +502,14 @@ async fn retire_superseded(
         Ok(o) => o,
         Err(e) => return Err((store_error(e), std::mem::take(posts))),
     };
-    for p in older.iter().filter(|p| p.status == "published" && p.delivery_id != c.id) {
+    for p in older.iter().filter(|p| p.status == PostStatus::Published && p.delivery_id != c.id) {
         let ids = ids_of(p);
         if let Err(e) = k.delete(&ids).await {
             return Err((e, std::mem::take(posts)));
         }
         posts.push(PostUpdate {
-            delivery_id: p.delivery_id.clone(),
-            status: "deleted".into(),
             reason: Some(format!("已由更正稿（封签 {serial}）取代")),
-            ..PostUpdate::default()
+            ..PostUpdate::new(p.delivery_id.clone(), PostStatus::Deleted)
         });
     }
     Ok(())
@@ -515,36 +522,34 @@ async fn withdraw(
     k: &impl Connector,
     posts: &[PostRecord],
 ) -> Result<Vec<PostUpdate>, (ConnectorError, Vec<PostUpdate>)> {
-    let update = |p: &PostRecord, status: &str, reason: Option<String>, ids: &Ids| PostUpdate {
-        delivery_id: p.delivery_id.clone(),
-        status: status.to_owned(),
+    let update = |p: &PostRecord, status: PostStatus, reason: Option<String>, ids: &Ids| PostUpdate {
         post_id: ids.post_id.clone(),
         post_url: ids.post_url.clone(),
         reason,
-        ..PostUpdate::default()
+        ..PostUpdate::new(p.delivery_id.clone(), status)
     };
     let mut done = Vec::new();
-    for p in posts.iter().filter(|p| matches!(p.status.as_str(), "submitted" | "published")) {
+    for p in posts.iter().filter(|p| p.status.may_be_live()) {
         let mut ids = ids_of(p);
-        if p.status == "submitted" {
+        if p.status == PostStatus::Submitted {
             match k.poll(&mut ids).await {
                 Ok(Publication::Published) => {}
                 Ok(Publication::Pending) => {
                     return Err((ConnectorError::retry("平台仍在发布该文章，发布结束后再删除"), done));
                 }
                 Ok(Publication::Rejected(r)) => {
-                    done.push(update(p, "rejected", Some(r), &ids));
+                    done.push(update(p, PostStatus::Rejected, Some(r), &ids));
                     continue;
                 }
                 Ok(Publication::Removed(r)) => {
-                    done.push(update(p, "removed", Some(r), &ids));
+                    done.push(update(p, PostStatus::Removed, Some(r), &ids));
                     continue;
                 }
                 Err(e) => return Err((e, done)),
             }
         }
         match k.delete(&ids).await {
-            Ok(()) => done.push(update(p, "deleted", None, &ids)),
+            Ok(()) => done.push(update(p, PostStatus::Deleted, None, &ids)),
             Err(e) => return Err((e, done)),
         }
     }
@@ -581,8 +586,12 @@ pub async fn recheck(state: &Context, client: &reqwest::Client, shared: &Shared)
     };
     for (post, ep, stray) in due {
         let Some(config) = ep.connector.as_ref() else { continue };
+        let platform = match ep.kind {
+            EndpointKind::Connector(p) => p,
+            EndpointKind::Webhook | EndpointKind::Pull => continue,
+        };
         let base = ep.url.as_deref().unwrap_or_default();
-        if let Err(why) = may_call(&state.settings.delivery, &ep.kind, base) {
+        if let Err(why) = may_call(&state.settings.delivery, platform, base) {
             tracing::warn!(endpoint = %ep.id, why, "refusing to recheck a connector post");
             continue;
         }
@@ -594,14 +603,13 @@ pub async fn recheck(state: &Context, client: &reqwest::Client, shared: &Shared)
             }
         };
         let log = Log::default();
-        let result = match ep.kind.as_str() {
-            "wechat" => {
+        let result = match platform {
+            Platform::Wechat => {
                 let app_id = config.app_id.as_deref().unwrap_or_default();
                 let k = wechat::WeChat::new(client, base, app_id, &secret, None, &shared.tokens, &log);
                 ask(state, &k, &post, stray).await
             }
-            "weibo" => ask(state, &weibo::Weibo::new(client, base, &secret, &log), &post, stray).await,
-            _ => continue,
+            Platform::Weibo => ask(state, &weibo::Weibo::new(client, base, &secret, &log), &post, stray).await,
         };
         let reason = match result {
             Ok(removed) => removed,
@@ -614,7 +622,7 @@ pub async fn recheck(state: &Context, client: &reqwest::Client, shared: &Shared)
             let message = format!(
                 "事项 {} 在{}的发布已被平台删除或封禁（{}），封签 {}，原链接 {}。请核实并处理。",
                 post.item_id,
-                channel_name(&ep.kind),
+                platform.label(),
                 reason,
                 post.serial,
                 post.post_url.as_deref().unwrap_or("-")
@@ -631,13 +639,11 @@ pub async fn recheck(state: &Context, client: &reqwest::Client, shared: &Shared)
 async fn ask(state: &Context, k: &impl Connector, post: &PostRecord, stray: bool) -> Result<Option<String>, String> {
     let mut ids = ids_of(post);
     let said = k.poll(&mut ids).await.map_err(|e| e.to_string())?;
-    let update = |status: &str, reason: Option<String>, ids: &Ids| PostUpdate {
-        delivery_id: post.delivery_id.clone(),
-        status: status.to_owned(),
+    let update = |status: PostStatus, reason: Option<String>, ids: &Ids| PostUpdate {
         post_id: ids.post_id.clone(),
         post_url: ids.post_url.clone(),
         reason,
-        ..PostUpdate::default()
+        ..PostUpdate::new(post.delivery_id.clone(), status)
     };
     let store = |e: crate::store::StoreError| e.to_string();
     match (said, stray) {
@@ -651,26 +657,17 @@ async fn ask(state: &Context, k: &impl Connector, post: &PostRecord, stray: bool
         (Publication::Published, true) => {
             k.delete(&ids).await.map_err(|e| e.to_string())?;
             tracing::warn!(item = %post.item_id, post = ?ids.post_id, "deleted a post published after its seal was withdrawn");
-            state.db.record_stray_post(post, &update("deleted", None, &ids)).await.map_err(store)?;
+            state.db.record_stray_post(post, &update(PostStatus::Deleted, None, &ids)).await.map_err(store)?;
         }
         (Publication::Rejected(r), true) => {
-            state.db.record_stray_post(post, &update("rejected", Some(r), &ids)).await.map_err(store)?
+            state.db.record_stray_post(post, &update(PostStatus::Rejected, Some(r), &ids)).await.map_err(store)?
         }
         (Publication::Removed(r), true) => {
-            state.db.record_stray_post(post, &update("removed", Some(r), &ids)).await.map_err(store)?
+            state.db.record_stray_post(post, &update(PostStatus::Removed, Some(r), &ids)).await.map_err(store)?
         }
         _ => {}
     }
     Ok(None)
-}
-
-/// The platform's name for people.
-pub fn channel_name(kind: &str) -> &'static str {
-    match kind {
-        "wechat" => "微信公众号",
-        "weibo" => "微博",
-        _ => "渠道",
-    }
 }
 
 /// Tells the publication office (every active publisher): in-app, and
@@ -719,22 +716,22 @@ mod tests {
     fn configuration_is_checked() {
         let d = DeliverySettings::default();
         let check = |kind, url, c: Option<&ConnectorConfig>| check_config(kind, url, c, &d);
-        assert_eq!(check("wechat", None, Some(&config())).unwrap(), "https://api.weixin.qq.com");
+        assert_eq!(check(Platform::Wechat, None, Some(&config())).unwrap(), "https://api.weixin.qq.com");
         assert_eq!(
-            check("wechat", Some("https://api.weixin.qq.com/"), Some(&config())).unwrap(),
+            check(Platform::Wechat, Some("https://api.weixin.qq.com/"), Some(&config())).unwrap(),
             "https://api.weixin.qq.com"
         );
-        assert_eq!(check("wechat", None, None).unwrap_err().0, "secret_name");
+        assert_eq!(check(Platform::Wechat, None, None).unwrap_err().0, "secret_name");
         let secret_itself = ConnectorConfig { secret_name: "abc def!".into(), ..config() };
-        assert_eq!(check("wechat", None, Some(&secret_itself)).unwrap_err().0, "secret_name");
+        assert_eq!(check(Platform::Wechat, None, Some(&secret_itself)).unwrap_err().0, "secret_name");
         let no_cover = ConnectorConfig { cover_media_id: None, ..config() };
-        assert_eq!(check("wechat", None, Some(&no_cover)).unwrap_err().0, "cover_media_id");
+        assert_eq!(check(Platform::Wechat, None, Some(&no_cover)).unwrap_err().0, "cover_media_id");
         let no_link = ConnectorConfig { link_template: None, ..config() };
-        assert_eq!(check("weibo", None, Some(&no_link)).unwrap_err().0, "link_template");
-        assert!(check("wechat", None, Some(&no_link)).is_ok());
+        assert_eq!(check(Platform::Weibo, None, Some(&no_link)).unwrap_err().0, "link_template");
+        assert!(check(Platform::Wechat, None, Some(&no_link)).is_ok());
         let bad_link = ConnectorConfig { link_template: Some("https://x/seal".into()), ..config() };
-        assert_eq!(check("weibo", None, Some(&bad_link)).unwrap_err().0, "link_template");
-        assert_eq!(check("wechat", Some("ftp://x"), Some(&config())).unwrap_err().0, "url");
+        assert_eq!(check(Platform::Weibo, None, Some(&bad_link)).unwrap_err().0, "link_template");
+        assert_eq!(check(Platform::Wechat, Some("ftp://x"), Some(&config())).unwrap_err().0, "url");
     }
 
     /// Issue 16, finding 1: a platform secret only goes to the platform, or
@@ -750,22 +747,22 @@ mod tests {
             "http://api.weixin.qq.com",
             "https://api.weibo.com",
         ] {
-            let (field, why) = check_config("wechat", Some(elsewhere), Some(&config()), &d).unwrap_err();
+            let (field, why) = check_config(Platform::Wechat, Some(elsewhere), Some(&config()), &d).unwrap_err();
             assert_eq!(field, "url", "{elsewhere}");
             assert!(why.contains("connector_api_bases"), "{why}");
         }
         let relay = DeliverySettings { connector_api_bases: vec!["http://127.0.0.1".into()], ..d.clone() };
         assert_eq!(
-            check_config("weibo", Some("http://127.0.0.1:9/"), Some(&config()), &relay).unwrap(),
+            check_config(Platform::Weibo, Some("http://127.0.0.1:9/"), Some(&config()), &relay).unwrap(),
             "http://127.0.0.1:9"
         );
         let pinned = DeliverySettings { connector_api_bases: vec!["http://127.0.0.1:7".into()], ..d.clone() };
-        assert!(check_config("weibo", Some("http://127.0.0.1:9"), Some(&config()), &pinned).is_err());
+        assert!(check_config(Platform::Weibo, Some("http://127.0.0.1:9"), Some(&config()), &pinned).is_err());
         // Allowed as a base, the address must still be permitted to connect.
-        assert!(may_call(&relay, "weibo", "http://127.0.0.1:9").unwrap_err().contains("allowed_networks"));
+        assert!(may_call(&relay, Platform::Weibo, "http://127.0.0.1:9").unwrap_err().contains("allowed_networks"));
         let open = DeliverySettings { allowed_networks: vec!["127.0.0.0/8".parse().unwrap()], ..relay };
-        assert!(may_call(&open, "weibo", "http://127.0.0.1:9").is_ok());
-        assert!(may_call(&open, "weibo", "http://10.0.0.1:9").is_err());
+        assert!(may_call(&open, Platform::Weibo, "http://127.0.0.1:9").is_ok());
+        assert!(may_call(&open, Platform::Weibo, "http://10.0.0.1:9").is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! comments, the diff since the last look, the seal and the deliveries.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::highlight::{self, Mark, Segment};
@@ -12,14 +12,15 @@ use super::{
     render_status, see_other,
 };
 use crate::auth::Role;
-use crate::http::delivery::{ItemDeliveries, WithdrawRequestBody};
+use crate::channel::{DeliveryState, EventKind};
 use crate::http::items::{AttachmentInput, DiffQuery, DiffView, ItemInput, ItemView};
 use crate::http::seals::SealItemRequest;
 use crate::http::workflow::{CommentRequest, CommentView, OverrideRequest, VoteRequest, WorkflowView};
-use crate::http::{ApiError, AppJson, AppQuery, AppState};
+use crate::http::{ApiError, AppQuery, AppState};
 use crate::model::{Attribute, ItemState, Kind, SuperiorRef, VersionContent};
 use crate::review::{Field, Finding, Severity};
 use crate::service;
+use crate::service::delivery::{self as delivery_service, ItemDeliveries};
 use crate::workflow::{Status, VoteValue};
 
 /// The values of the item form, as typed (kept when the form comes back
@@ -525,31 +526,8 @@ pub struct DeliveryRow {
     pub post_url: Option<String>,
 }
 
-fn post_status_label(s: &str) -> &'static str {
-    match s {
-        "drafted" => "平台草稿已建",
-        "submitted" => "已提交平台发布，等待平台结果",
-        "published" => "平台已发布",
-        "rejected" => "平台未通过",
-        "removed" => "已被平台删除或屏蔽",
-        "deleted" => "已从平台删除",
-        _ => "平台状态未知",
-    }
-}
-
-fn delivery_state_label(s: &str) -> &'static str {
-    match s {
-        "pending" => "等待投递",
-        "delivering" => "投递中",
-        "delivered" => "已送达并确认",
-        "failed" => "投递失败",
-        "cancelled" => "已取消",
-        _ => "未知",
-    }
-}
-
 fn channel_rows(d: &ItemDeliveries) -> Vec<ChannelRow> {
-    let posts = &d.connector_posts;
+    let posts = &d.posts;
     let groups = super::group_by(d.deliveries.iter().map(|v| (v.delivery.channel.clone(), v)));
     groups
         .into_iter()
@@ -567,21 +545,21 @@ fn channel_rows(d: &ItemDeliveries) -> Vec<ChannelRow> {
                     let post = posts.iter().find(|p| p.delivery_id == d.id);
                     DeliveryRow {
                         platform: post.map(|p| match &p.reason {
-                            Some(reason) => format!("{}：{reason}", post_status_label(&p.status)),
-                            None => post_status_label(&p.status).to_owned(),
+                            Some(reason) => format!("{}：{reason}", p.status.label()),
+                            None => p.status.label().to_owned(),
                         }),
                         // Only web addresses become links (the value comes from the platform).
                         post_url: post
                             .and_then(|p| p.post_url.clone())
                             .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
                         id: d.id.clone(),
-                        kind_label: if d.kind == "withdraw" { "撤稿" } else { "发布" },
-                        state_label: delivery_state_label(&d.state),
-                        state: d.state.clone(),
+                        kind_label: d.kind.label(),
+                        state_label: d.state.label(),
+                        state: d.state.as_str().to_owned(),
                         serial: d.serial.clone(),
                         attempts: d.attempts,
                         last,
-                        retryable: d.state == "failed" || d.state == "pending",
+                        retryable: d.state.is_retryable(),
                     }
                 })
                 .collect(),
@@ -593,8 +571,8 @@ fn channel_rows(d: &ItemDeliveries) -> Vec<ChannelRow> {
 /// Each channel sent a withdrawal, and whether every endpoint of it
 /// confirmed removal (answered 2xx).
 fn withdraw_checklist(d: &ItemDeliveries) -> Vec<(String, bool)> {
-    let withdrawals = d.deliveries.iter().filter(|v| v.delivery.kind == "withdraw");
-    super::group_by(withdrawals.map(|v| (v.delivery.channel.clone(), v.delivery.state == "delivered")))
+    let withdrawals = d.deliveries.iter().filter(|v| v.delivery.kind == EventKind::Withdraw);
+    super::group_by(withdrawals.map(|v| (v.delivery.channel.clone(), v.delivery.state == DeliveryState::Delivered)))
         .into_iter()
         .map(|(channel, confirmed)| (channel_label(&channel), confirmed.iter().all(|c| *c)))
         .collect()
@@ -674,7 +652,7 @@ async fn item_page(state: &AppState, session: &Session, id: &str, q: PageQuery, 
 }
 
 async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery) -> Result<ItemPage, ApiError> {
-    use crate::http::{delivery, items, workflow};
+    use crate::http::{items, workflow};
     let auth = session.auth();
     let item = items::item_of(state, &auth, id).await?;
     let workflow = Some(workflow::workflow_of(state, &auth, id).await?);
@@ -763,7 +741,10 @@ async fn build_page(state: &AppState, session: &Session, id: &str, q: &PageQuery
     let deliveries = if seals.is_empty() {
         None
     } else {
-        delivery::item_deliveries(State(state.clone()), session.auth(), Path(id.to_owned())).await.ok().map(|j| j.0)
+        match items::readable_item(state, &session.auth(), item.id).await {
+            Ok(record) => delivery_service::item_deliveries(state, p, &record).await.ok(),
+            Err(_) => None,
+        }
     };
     let live_seal = seals.iter().any(|s| s.status == crate::store::SealState::Valid);
     let is_author = item.created_by == p.user_id;
@@ -996,11 +977,20 @@ pub async fn withdraw(
     ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
-    let request =
-        WithdrawRequestBody { reason: form.get("reason").unwrap_or_default(), urgent: form.get("urgent").is_some() };
-    let result =
-        crate::http::delivery::withdraw(State(state.clone()), session.auth(), Path(id.clone()), AppJson(request)).await;
+    let (reason, urgent) = (form.get("reason").unwrap_or_default(), form.get("urgent").is_some());
+    let result = match readable(&state, &session, &id).await {
+        Ok(item) => {
+            delivery_service::withdraw(&state, session.principal(), &item, &reason, urgent).await.map_err(Into::into)
+        }
+        Err(e) => Err(e),
+    };
     after(&state, &session, &id, result, "withdrawn#deliveries").await
+}
+
+/// The item of the page's URL, if the session may read it (as the API's
+/// item routes check).
+async fn readable(state: &AppState, session: &Session, id: &str) -> Result<crate::model::ItemRecord, ApiError> {
+    crate::http::items::readable_item(state, &session.auth(), item_id(id)?).await
 }
 
 /// After an action on the item: on success back to the item page with a
@@ -1046,14 +1036,13 @@ pub async fn confirm_withdrawal(
     ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
-    let request = crate::http::delivery::ConfirmWithdrawal { note: form.get("note").unwrap_or_default() };
-    let result = crate::http::delivery::confirm_withdrawal(
-        State(state.clone()),
-        session.auth(),
-        Path(id.clone()),
-        AppJson(request),
-    )
-    .await;
+    let note = form.get("note").unwrap_or_default();
+    let result = match readable(&state, &session, &id).await {
+        Ok(item) => {
+            delivery_service::confirm_withdrawal(&state, session.principal(), &item, &note).await.map_err(Into::into)
+        }
+        Err(e) => Err(e),
+    };
     after(&state, &session, &id, result, "confirmed#deliveries").await
 }
 
@@ -1062,7 +1051,14 @@ pub async fn redeliver(
     ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
+    // The delivery must be one of this item's: a form naming another
+    // item's delivery is refused (404) and changes nothing.
     let delivery = form.get("delivery").unwrap_or_default();
-    let result = crate::http::delivery::redeliver(State(state.clone()), session.auth(), Path(delivery)).await;
+    let result = match item_id(&id) {
+        Ok(item) => {
+            delivery_service::redeliver(&state, session.principal(), &delivery, Some(item)).await.map_err(Into::into)
+        }
+        Err(e) => Err(e),
+    };
     after(&state, &session, &id, result, "redelivered#deliveries").await
 }

@@ -9,17 +9,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::item::{channel_label, short_hash};
 use super::{Layout, PageQuery, Posted, Session, china_time_input, done_message, error_page, render, render_status};
 use crate::auth::Role;
-use crate::http::delivery::RedeliverSince;
 use crate::http::items::{ItemView, ListQuery};
 use crate::http::workflow::OverdueItem;
-use crate::http::{ApiError, AppJson, AppQuery, AppState};
+use crate::http::{ApiError, AppQuery, AppState};
 use crate::model::ItemState;
 
 /// A channel endpoint as the office sees it.
 pub struct EndpointRow {
     pub id: String,
     pub channel: String,
-    pub kind: String,
+    pub kind: &'static str,
     pub url: String,
     pub enabled: bool,
     pub disabled_reason: String,
@@ -84,9 +83,9 @@ pub async fn resend(
     let result = match form.get("since") {
         None => Err(ApiError::invalid("since", "请选择补发的起始时间")),
         Some(since) => {
-            let request = RedeliverSince { since: china_time_input(&since) };
-            crate::http::delivery::redeliver_endpoint(State(state.clone()), session.auth(), Path(id), AppJson(request))
+            crate::service::delivery::redeliver_since(&state, session.principal(), &id, &china_time_input(&since))
                 .await
+                .map_err(ApiError::from)
         }
     };
     match result {
@@ -132,21 +131,13 @@ async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, 
         Err(ApiError::Forbidden(_)) => Vec::new(),
         Err(e) => return Err(e),
     };
-    let endpoints = state
-        .db
-        .endpoints()
+    let endpoints = crate::service::delivery::endpoints(state, session.principal())
         .await?
         .into_iter()
         .map(|e| EndpointRow {
             id: e.id,
             channel: channel_label(&e.channel),
-            kind: match e.kind.as_str() {
-                "webhook" => "推送（Webhook）".to_owned(),
-                "pull" => "拉取".to_owned(),
-                "wechat" => "微信公众号接口".to_owned(),
-                "weibo" => "微博接口".to_owned(),
-                other => other.to_owned(),
-            },
+            kind: e.kind.label(),
             url: e.url.unwrap_or_default(),
             enabled: e.enabled,
             disabled_reason: e.disabled_reason.unwrap_or_default(),
