@@ -607,12 +607,19 @@ pub struct ChannelEvent {
     /// Unix seconds; not to be shown before.
     pub not_before: i64,
     pub created_at: String,
-    /// `publish`: `{"seal": <JWS>, "content": <the sealed content>}`;
-    /// `withdraw`: null.
-    #[schema(value_type = Option<Object>)]
-    pub envelope: Option<()>,
+    /// `publish`: the seal and the sealed content; `withdraw`: null.
+    pub envelope: Option<ChannelEnvelope>,
     /// `withdraw`: why (Chinese).
     pub reason: Option<String>,
+}
+
+/// A `publish` event's envelope: the seal (JWS compact) and the content it
+/// seals. Documentation of its shape only.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ChannelEnvelope {
+    pub seal: String,
+    pub content: super::seals::CanonicalContent,
 }
 
 /// A page of the feed.

@@ -10,26 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-/// Operations (`METHOD path`) of the routes other engineers are changing
-/// right now (items, workflow, seals, delivery, the 审批表) whose answers do
-/// not have a real schema yet. After merging their branches the lead empties
-/// this list: the test fails for an operation listed here that passes, so
-/// the list only shrinks.
-const NOT_YET: &[&str] = &[
-    // Delivery (http/delivery.rs, helper `delivery`): endpoints, deliveries, withdrawals, the pull feed, the webhook JWK set.
-    "GET /.well-known/webhook-keys",
-    "GET /api/v1/channel-endpoints",
-    "GET /api/v1/channel-endpoints/{id}/deliveries",
-    "GET /api/v1/channels/{channel}/changes",
-    "GET /api/v1/channels/{channel}/feed.json",
-    "GET /api/v1/channels/{channel}/snapshot",
-    "GET /api/v1/items/{id}/deliveries",
-    "POST /api/v1/channel-endpoints",
-    "POST /api/v1/channel-endpoints/{id}/redeliver",
-    "POST /api/v1/deliveries/{id}/redeliver",
-    "POST /api/v1/items/{id}/withdraw",
-    "POST /api/v1/items/{id}/withdraw/confirm",
-];
+/// Operations (`METHOD path`) allowed to answer without a real schema:
+/// none. (The test fails for a listed operation that passes, so a list
+/// kept here while a route is being reworked can only shrink.)
+const NOT_YET: &[&str] = &[];
 
 /// The document the server serves at `/api/v1/openapi.json`, as JSON.
 fn document() -> Value {
@@ -236,11 +220,19 @@ const STORE_SCHEMAS_NOT_YET: &[&str] = &[];
 fn no_store_record_is_an_http_body() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
     let mut with_schema = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).expect("src/store") {
-        let path = entry.expect("a directory entry").path();
-        let text = std::fs::read_to_string(&path).expect("a source file");
-        if text.contains("ToSchema") {
-            with_schema.insert(path.file_name().expect("a name").to_string_lossy().into_owned());
+    let mut pending = vec![dir.clone()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).expect("a folder under src/store") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("a source file");
+            if text.contains("ToSchema") {
+                let name = path.strip_prefix(&dir).expect("under src/store").to_string_lossy().into_owned();
+                with_schema.insert(name);
+            }
         }
     }
     let listed: BTreeSet<String> = STORE_SCHEMAS_NOT_YET.iter().map(|f| (*f).to_owned()).collect();
