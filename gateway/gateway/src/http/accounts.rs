@@ -166,18 +166,30 @@ pub async fn change_password(
     parts: axum::http::request::Parts,
     AppJson(req): AppJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let session = session_only(&auth, &parts)?;
+    password_change(&state, &auth, &parts, address.as_deref(), req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A password change as the API and the 账户 page take it (a session's only).
+pub(super) async fn password_change(
+    state: &AppState,
+    auth: &Auth,
+    parts: &axum::http::request::Parts,
+    address: Option<&str>,
+    req: ChangePasswordRequest,
+) -> Result<(), ApiError> {
+    let session = session_only(auth, parts)?;
     auth::check_password_strength(&req.new_password).map_err(|why| ApiError::invalid("new_password", why))?;
     if req.new_password == req.current_password {
         return Err(ApiError::invalid("new_password", "新密码不能与当前密码相同"));
     }
-    let verified = verify_login(&state, &auth.0.username, req.current_password, address.as_deref()).await?;
+    let verified = verify_login(state, &auth.0.username, req.current_password, address).await?;
     if verified.is_none_or(|u| u.id != auth.0.user_id) {
         return Err(ApiError::Forbidden("当前密码不正确，密码未修改。".into()));
     }
     let hash = hash(&req.new_password)?;
     state.db.set_password(Some(auth.0.user_id), auth.0.user_id, &hash, true, Some(&session)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// The hash of the caller's session secret; tokens may not manage the
@@ -241,6 +253,11 @@ pub async fn create_user(
     auth: Auth,
     AppJson(req): AppJson<CreateUserRequest>,
 ) -> Result<(StatusCode, axum::Json<UserView>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(create(&state, &auth, req).await?)))
+}
+
+/// A new account as the API and the 用户管理 page create it.
+pub(super) async fn create(state: &AppState, auth: &Auth, req: CreateUserRequest) -> Result<UserView, ApiError> {
     let actor = auth.require_any(&[Role::Admin])?.user_id;
     auth.require_scope(Scope::Admin)?;
     if !req.roles.is_empty() {
@@ -249,7 +266,7 @@ pub async fn create_user(
     let new = new_user(req.username, req.display_name, req.unit, req.roles, req.password.as_deref())
         .map_err(ApiError::Invalid)?;
     let user = state.db.create_user(Some(actor), &new).await?;
-    Ok((StatusCode::CREATED, axum::Json(user.into())))
+    Ok(user.into())
 }
 
 /// Validates and prepares a new user; shared by the API and the CLI.
@@ -738,13 +755,22 @@ pub async fn begin_totp(
     auth: Auth,
     parts: axum::http::request::Parts,
 ) -> Result<axum::Json<TotpEnrolment>, ApiError> {
-    session_only(&auth, &parts)?;
+    Ok(axum::Json(totp_begin(&state, &auth, &parts).await?))
+}
+
+/// The start of a TOTP enrolment, as the API and the 账户 page take it.
+pub(super) async fn totp_begin(
+    state: &AppState,
+    auth: &Auth,
+    parts: &axum::http::request::Parts,
+) -> Result<TotpEnrolment, ApiError> {
+    session_only(auth, parts)?;
     let secret = totp::new_secret();
     state.db.propose_totp(auth.0.user_id, &hex::encode(&secret)).await.map_err(totp_conflict)?;
-    Ok(axum::Json(TotpEnrolment {
+    Ok(TotpEnrolment {
         secret: totp::base32(&secret),
         otpauth_uri: totp::otpauth_uri(TOTP_ISSUER, &auth.0.username, &secret),
-    }))
+    })
 }
 
 fn totp_conflict(e: StoreError) -> ApiError {
@@ -774,7 +800,18 @@ pub async fn confirm_totp(
     parts: axum::http::request::Parts,
     AppJson(req): AppJson<TotpCode>,
 ) -> Result<StatusCode, ApiError> {
-    session_only(&auth, &parts)?;
+    totp_confirm(&state, &auth, &parts, req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The confirmation of a TOTP enrolment, as the API and the 账户 page take it.
+pub(super) async fn totp_confirm(
+    state: &AppState,
+    auth: &Auth,
+    parts: &axum::http::request::Parts,
+    req: TotpCode,
+) -> Result<(), ApiError> {
+    session_only(auth, parts)?;
     let (enrolled, _, pending) = state.db.totp_state(auth.0.user_id).await?;
     if enrolled.is_some() {
         return Err(totp_conflict(StoreError::Conflict("totp already enrolled")));
@@ -785,7 +822,7 @@ pub async fn confirm_totp(
     let step = totp::matching_step(&secret, &req.code, totp::step_at(Timestamp::now().as_offset().unix_timestamp()))
         .ok_or_else(|| ApiError::invalid("code", "动态口令不正确。请核对手机时间，输入验证器当前显示的 6 位数字"))?;
     state.db.confirm_totp(auth.0.user_id, &pending, step).await.map_err(totp_conflict)?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// The sign-off step-up: the signatory's password and a current code of

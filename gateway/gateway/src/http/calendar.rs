@@ -138,6 +138,15 @@ pub async fn load(
     auth: Auth,
     AppJson(request): AppJson<LoadYearRequest>,
 ) -> Result<(StatusCode, axum::Json<CalendarView>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(load_year(&state, &auth, request).await?)))
+}
+
+/// A year's 放假安排 loaded as the API and the 节假日安排 page take it.
+pub(super) async fn load_year(
+    state: &AppState,
+    auth: &Auth,
+    request: LoadYearRequest,
+) -> Result<CalendarView, ApiError> {
     let actor = auth
         .require_any(LOADERS)
         .map_err(|_| ApiError::Forbidden("只有政务公开办公室和系统管理员可以载入节假日安排。".into()))?
@@ -145,7 +154,7 @@ pub async fn load(
     auth.require_scope(Scope::Admin)?;
     let arrangement = crate::calendar::parse_notice(request.year, &request.source, &request.text).map_err(invalid)?;
     match crate::calendar::load_year(&state.calendar, &state.db, &arrangement, Some(actor), "api").await {
-        Ok(()) => Ok((StatusCode::CREATED, axum::Json(calendar_view(&state, &auth)))),
+        Ok(()) => Ok(calendar_view(state, auth)),
         Err(LoadError::Invalid(problems)) => Err(invalid(problems)),
         Err(LoadError::Store(e)) => Err(e.into()),
     }

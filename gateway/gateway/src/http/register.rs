@@ -11,8 +11,8 @@ use super::extract::InPath;
 use super::items::readable_item;
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
 use crate::auth::{Role, Scope};
-use crate::model::{Attribute, ItemId, Timestamp, UserId, is_blank_reason};
-use crate::store::{RegisterDecision, RegisterEntry};
+use crate::model::{Attribute, ItemId, Timestamp, UserId};
+use crate::store::RegisterEntry;
 
 /// Who may read the register (the web UI shows the link to them).
 pub(super) const READERS: &[Role] =
@@ -260,52 +260,25 @@ pub async fn decide(
     InPath(id): InPath<ItemId>,
     AppJson(req): AppJson<DecisionRequest>,
 ) -> Result<axum::Json<RegisterEntryView>, ApiError> {
-    let item = readable_item(&state, &auth, id).await?;
-    let principal = auth.require_scope(Scope::Review)?.clone();
-    auth.require_any(&state.workflow.register.roles)?;
-    if state.db.versions(id).await?.iter().any(|v| v.created_by == principal.user_id)
-        || item.created_by == principal.user_id
-    {
-        return Err(ApiError::Forbidden("您起草或修改过该事项，不能复核其公开属性（起草与审核职责分离）".into()));
-    }
-    if is_blank_reason(Some(&req.reason)) {
-        return Err(ApiError::invalid("reason", "复核结论必须写明理由"));
-    }
-    if req.attribute != Attribute::Public && req.legal_basis.as_deref().is_none_or(|b| b.trim().is_empty()) {
-        return Err(ApiError::invalid(
-            "legal_basis",
-            "依申请公开或不予公开须写明法律依据（如《政府信息公开条例》第十四条）",
-        ));
-    }
-    let next = add_months(crate::workflow::today(), state.workflow.register.review_months);
-    let decision = RegisterDecision {
-        attribute: req.attribute,
-        reason: req.reason.trim().to_owned(),
-        legal_basis: req.legal_basis.map(|b| b.trim().to_owned()),
-        next_review_on: next,
-    };
-    let before = state.db.register_entry(id).await?;
-    let entry = state.db.register_decide(id, principal.user_id, &decision).await?;
-    if before.attribute != entry.attribute {
-        let message = format!(
-            "台账复核将《{}》的公开属性由“{}”改为“{}”：{}。请据此修改事项并重新提交。",
-            entry.title,
-            before.attribute.label(),
-            entry.attribute.label(),
-            decision.reason
-        );
-        let key = format!("register-change:{id}:{}", entry.updated_at);
-        state.db.notify(item.created_by, "register_change", Some(id), &message, &key).await?;
-    }
-    Ok(axum::Json(entry.into()))
+    Ok(axum::Json(decide_on(&state, &auth, id, req).await?.into()))
 }
 
-/// `date` plus `months`, clamped to the month's last day.
-fn add_months(date: workdays::Date, months: u32) -> String {
-    let total = date.year() * 12 + i32::from(date.month()) - 1 + i32::try_from(months).unwrap_or(0);
-    let (year, month) = (total.div_euclid(12), u8::try_from(total.rem_euclid(12) + 1).expect("1..=12"));
-    let day = (1..=date.day()).rev().find_map(|d| workdays::Date::new(year, month, d).ok()).expect("day 1 exists");
-    day.to_string()
+/// A register decision as the API and the 台账 page take it.
+pub(super) async fn decide_on(
+    state: &AppState,
+    auth: &Auth,
+    id: ItemId,
+    req: DecisionRequest,
+) -> Result<RegisterEntry, ApiError> {
+    let item = readable_item(state, auth, id).await?;
+    let principal = auth.require_scope(Scope::Review)?.clone();
+    auth.require_any(&state.workflow.register.roles)?;
+    let decision = crate::service::register::Decision {
+        attribute: req.attribute,
+        reason: req.reason,
+        legal_basis: req.legal_basis,
+    };
+    Ok(crate::service::register::decide(state, &principal, &item, decision).await?)
 }
 
 #[cfg(test)]
@@ -345,12 +318,5 @@ mod tests {
         for cell in ["普通", "江政办发〔2025〕3号", "2026-01-01", "a=b", ""] {
             assert!(!formula_like(cell), "{cell:?}");
         }
-    }
-
-    #[test]
-    fn months_clamp_to_the_end_of_the_month() {
-        let d = |s| workdays::Date::parse(s).unwrap();
-        assert_eq!(add_months(d("2026-08-31"), 6), "2027-02-28");
-        assert_eq!(add_months(d("2026-11-23"), 6), "2027-05-23");
     }
 }

@@ -9,8 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{Layout, Posted, Session, done_message, error_page, render, render_status};
 use crate::http::accounts::{ChangePasswordRequest, TotpCode, TotpEnrolment};
-use crate::http::extract::ClientAddr;
-use crate::http::{ApiError, AppJson, AppQuery, AppState};
+use crate::http::{ApiError, AppQuery, AppState};
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -80,15 +79,9 @@ pub async fn change_password(State(state): State<AppState>, parts: Parts, posted
     if request.new_password != form.raw("new_password_again") {
         return refused(&state, &session, ApiError::invalid("new_password", "两次输入的新密码不一致")).await;
     }
-    let address = ClientAddr(session.address.clone());
-    match crate::http::accounts::change_password(
-        State(state.clone()),
-        session.auth(),
-        address,
-        parts_of(&parts),
-        AppJson(request),
-    )
-    .await
+    let parts = parts_of(&parts);
+    match crate::http::accounts::password_change(&state, &session.auth(), &parts, session.address.as_deref(), request)
+        .await
     {
         Ok(_) => Redirect::to("/account?done=password_changed").into_response(),
         Err(e) => refused(&state, &session, e).await,
@@ -97,8 +90,8 @@ pub async fn change_password(State(state): State<AppState>, parts: Parts, posted
 
 pub async fn begin_totp(State(state): State<AppState>, parts: Parts, posted: Posted) -> Response {
     let Posted { session, .. } = posted;
-    match crate::http::accounts::begin_totp(State(state.clone()), session.auth(), parts_of(&parts)).await {
-        Ok(axum::Json(enrolment)) => match account_page(&state, &session).await {
+    match crate::http::accounts::totp_begin(&state, &session.auth(), &parts_of(&parts)).await {
+        Ok(enrolment) => match account_page(&state, &session).await {
             Ok(mut page) => {
                 page.enrolment = Some(enrolment);
                 render(&page)
@@ -112,9 +105,7 @@ pub async fn begin_totp(State(state): State<AppState>, parts: Parts, posted: Pos
 pub async fn confirm_totp(State(state): State<AppState>, parts: Parts, posted: Posted) -> Response {
     let Posted { session, form, .. } = posted;
     let request = TotpCode { code: form.raw("code") };
-    match crate::http::accounts::confirm_totp(State(state.clone()), session.auth(), parts_of(&parts), AppJson(request))
-        .await
-    {
+    match crate::http::accounts::totp_confirm(&state, &session.auth(), &parts_of(&parts), request).await {
         Ok(_) => Redirect::to("/account?done=totp_enrolled").into_response(),
         Err(e) => refused(&state, &session, e).await,
     }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{Layout, PageQuery, Posted, Session, done_message, error_page, render, render_status};
 use crate::http::calendar::{CalendarView, LoadYearRequest};
-use crate::http::{ApiError, AppJson, AppQuery, AppState};
+use crate::http::{ApiError, AppQuery, AppState};
 
 #[derive(Template)]
 #[template(path = "calendar.html")]
@@ -49,7 +49,7 @@ pub async fn load(State(state): State<AppState>, Posted { session, form, .. }: P
         Err(_) => Err(ApiError::invalid("year", "请填写四位数的年份，例如 2027")),
         Ok(y) => {
             let request = LoadYearRequest { year: y, source: source.clone(), text: text.clone() };
-            crate::http::calendar::load(State(state.clone()), session.auth(), AppJson(request)).await.map(|_| ())
+            crate::http::calendar::load_year(&state, &session.auth(), request).await.map(|_| ())
         }
     };
     match result {

@@ -10,7 +10,7 @@ use super::{Layout, Posted, Session, done_message, error_page, render};
 use crate::http::items::{ItemView, ListQuery};
 use crate::http::register::{DecisionRequest, RegisterEntryView, RegisterQuery};
 use crate::http::workflow::QueueEntry;
-use crate::http::{ApiError, AppJson, AppQuery, AppState};
+use crate::http::{ApiError, AppQuery, AppState};
 use crate::model::{Attribute, ItemState, Kind};
 use crate::store::ItemFacts;
 
@@ -163,7 +163,7 @@ pub async fn decide(
     };
     let request = DecisionRequest { attribute, reason: form.raw("reason"), legal_basis: form.get("legal_basis") };
     let decided = match crate::http::extract::InPath::parse(&id) {
-        Ok(id) => crate::http::register::decide(State(state), session.auth(), id, AppJson(request)).await,
+        Ok(id) => crate::http::register::decide_on(&state, &session.auth(), id.0, request).await,
         Err(e) => Err(e),
     };
     match decided {

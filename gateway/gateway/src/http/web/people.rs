@@ -91,7 +91,7 @@ pub async fn create_user(State(state): State<AppState>, Posted { session, form, 
         roles: Default::default(),
         password: Some(form.raw("password")),
     };
-    match crate::http::accounts::create_user(State(state.clone()), session.auth(), AppJson(request)).await {
+    match crate::http::accounts::create(&state, &session.auth(), request).await {
         Ok(_) => Redirect::to("/users?done=user_created").into_response(),
         Err(e) => match users_page(&state, &session).await {
             Ok(mut page) => {
