@@ -1,0 +1,538 @@
+//! The item pages: the new-item and edit forms (`form`), the item page with
+//! the findings in the text, the workflow, the sign-off, comments, the diff
+//! since the last look, the seal and the deliveries (here), and the actions
+//! taken from it (`actions`).
+
+mod actions;
+mod form;
+
+pub use actions::*;
+pub use form::*;
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+
+use crate::auth::Role;
+use crate::channel::{DeliveryState, EventKind};
+use crate::http::items::{DiffQuery, DiffView, ItemView};
+use crate::http::web::highlight::{self, Mark, Segment};
+use crate::http::web::{ItemPath, Layout, PageQuery, Session, done_message, error_page, render, render_status};
+use crate::http::workflow::{CommentView, WorkflowView};
+use crate::http::{ApiError, AppQuery, AppState};
+use crate::model::{ItemState, VersionContent};
+use crate::review::{Field, Finding, Severity};
+use crate::service::delivery::{self as delivery_service, ItemDeliveries};
+use crate::workflow::Status;
+
+/// One finding as the page lists it.
+#[derive(Clone)]
+pub struct FindingRow {
+    /// 1-based number on the page (anchor `#f{n}`), the index in the review + 1.
+    pub n: usize,
+    pub severity: &'static str,
+    pub severity_label: &'static str,
+    pub rule_id: String,
+    pub plugin: String,
+    pub message: String,
+    pub field_label: &'static str,
+    /// The text the span covers.
+    pub quote: Option<String>,
+    pub suggestion: Option<String>,
+    /// A suggestion that can be applied to the text in one click.
+    pub fixable: bool,
+    /// Personal information or classification (the 保密审查 list).
+    pub secrecy: bool,
+    /// A blocking finding this person may waive: its finding id.
+    pub waivable: Option<String>,
+    /// Waived (by someone with the policy's role, with a reason).
+    pub waived: bool,
+}
+
+/// Findings of one severity.
+pub struct FindingGroup {
+    pub label: &'static str,
+    pub class: &'static str,
+    pub rows: Vec<FindingRow>,
+}
+
+pub(super) fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Block => "必须修改",
+        Severity::Warn => "请审核关注",
+        Severity::Info => "提示",
+    }
+}
+
+pub(super) fn field_label(f: Field) -> &'static str {
+    match f {
+        Field::Title => "标题",
+        Field::Body => "正文",
+        Field::DocNumber => "发文字号",
+        Field::Issuer => "发文机关",
+        Field::Attribute => "公开属性",
+        Field::AttributeReason => "不公开理由",
+        _ => "整体",
+    }
+}
+
+pub(super) fn field_text(content: &VersionContent, f: Field) -> Option<&str> {
+    match f {
+        Field::Title => Some(&content.title),
+        Field::Body => Some(&content.body),
+        Field::DocNumber => content.doc_number.as_deref(),
+        Field::Issuer => content.issuer.as_deref(),
+        Field::AttributeReason => content.attribute_reason.as_deref(),
+        _ => None,
+    }
+}
+
+pub(super) fn is_secrecy(f: &Finding) -> bool {
+    f.rule_id.starts_with("PII-") || f.rule_id.starts_with("SEC-") || f.plugin == "pii" || f.plugin == "secrecy"
+}
+
+pub(super) fn finding_rows(content: &VersionContent, findings: &[Finding]) -> Vec<FindingRow> {
+    findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let quote = f.span.and_then(|s| {
+                field_text(content, f.field).and_then(|t| t.get(s.start as usize..s.end as usize)).map(str::to_owned)
+            });
+            let fixable = f.suggestion.is_some() && quote.is_some() && matches!(f.field, Field::Title | Field::Body);
+            FindingRow {
+                n: i + 1,
+                severity: f.severity.as_str(),
+                severity_label: severity_label(f.severity),
+                rule_id: f.rule_id.clone(),
+                plugin: f.plugin.clone(),
+                message: f.message.clone(),
+                field_label: field_label(f.field),
+                quote,
+                suggestion: f.suggestion.clone(),
+                fixable,
+                secrecy: is_secrecy(f),
+                waivable: None,
+                waived: false,
+            }
+        })
+        .collect()
+}
+
+pub(super) fn marks(findings: &[Finding], field: Field) -> Vec<Mark> {
+    findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.field == field)
+        .filter_map(|(i, f)| {
+            f.span.map(|s| Mark { finding: i + 1, start: s.start as usize, end: s.end as usize, severity: f.severity })
+        })
+        .collect()
+}
+
+/// A workflow stage as the page shows it.
+pub struct StageRow {
+    pub label: String,
+    pub status_label: String,
+    /// `ok`, `bad`, `wait` or `na`.
+    pub class: &'static str,
+    pub deadline: String,
+    /// The deadline is 暂定 (the page marks it and explains why).
+    pub provisional: bool,
+    pub note: String,
+}
+
+pub(super) fn stage_rows(w: &WorkflowView) -> Vec<StageRow> {
+    w.requirements
+        .iter()
+        .map(|r| {
+            let q = &r.requirement;
+            let class = match q.status {
+                Status::Satisfied | Status::Overridden => "ok",
+                Status::Blocked => "bad",
+                Status::Pending => "wait",
+                Status::NotApplicable => "na",
+            };
+            let deadline = r
+                .deadline
+                .as_ref()
+                .map(|d| {
+                    if d.overdue() {
+                        format!("已超期（应于 {} 前完成）", d.due_on())
+                    } else {
+                        format!("{} 前（剩 {} 个工作日）", d.due_on(), d.working_days_left())
+                    }
+                })
+                .unwrap_or_default();
+            let provisional = r.deadline.as_ref().is_some_and(|d| d.provisional());
+            let note = match (&q.problem, q.changes_requested, q.approved_by.len()) {
+                (Some(p), _, _) => p.clone(),
+                (None, true, _) => "已退回修改".into(),
+                (None, false, 0) if q.open && q.status == Status::Pending => "等待审核".into(),
+                (None, false, 0) => String::new(),
+                (None, false, n) => format!("{n} 人已同意"),
+            };
+            StageRow {
+                label: q.label.clone(),
+                status_label: r.status_label.to_owned(),
+                class,
+                deadline,
+                provisional,
+                note,
+            }
+        })
+        .collect()
+}
+
+/// A stage the person may act on now.
+pub struct MyStage {
+    pub stage: String,
+    pub label: String,
+    pub signoff: bool,
+    pub veto: bool,
+}
+
+/// A stage the person may mark OVERRIDDEN (越级通过): pending or blocked, not
+/// a veto stage, and the person holds a role the policy names for it.
+pub struct OverridableStage {
+    pub stage: String,
+    pub label: String,
+}
+
+/// Deliveries of one channel.
+pub struct ChannelRow {
+    pub channel: String,
+    pub label: String,
+    pub rows: Vec<DeliveryRow>,
+}
+
+pub struct DeliveryRow {
+    pub id: String,
+    pub kind_label: &'static str,
+    pub state: String,
+    pub state_label: &'static str,
+    pub serial: String,
+    pub attempts: i64,
+    pub last: String,
+    pub retryable: bool,
+    /// On a platform the gateway posts to (WeChat, Weibo): what the
+    /// platform says, and the post's public address.
+    pub platform: Option<String>,
+    pub post_url: Option<String>,
+}
+
+pub(super) fn channel_rows(d: &ItemDeliveries) -> Vec<ChannelRow> {
+    let posts = &d.posts;
+    let groups = crate::http::web::group_by(d.deliveries.iter().map(|v| (v.delivery.channel.clone(), v)));
+    groups
+        .into_iter()
+        .map(|(channel, list)| ChannelRow {
+            label: channel_label(&channel),
+            rows: list
+                .into_iter()
+                .map(|v| {
+                    let d = &v.delivery;
+                    let last = match (&d.last_status, &d.last_error) {
+                        (_, Some(e)) => e.chars().take(120).collect(),
+                        (Some(s), None) => format!("HTTP {s}"),
+                        (None, None) => String::new(),
+                    };
+                    let post = posts.iter().find(|p| p.delivery_id == d.id);
+                    DeliveryRow {
+                        platform: post.map(|p| match &p.reason {
+                            Some(reason) => format!("{}：{reason}", p.status.label()),
+                            None => p.status.label().to_owned(),
+                        }),
+                        // Only web addresses become links (the value comes from the platform).
+                        post_url: post
+                            .and_then(|p| p.post_url.clone())
+                            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+                        id: d.id.clone(),
+                        kind_label: d.kind.label(),
+                        state_label: d.state.label(),
+                        state: d.state.as_str().to_owned(),
+                        serial: d.serial.clone(),
+                        attempts: d.attempts,
+                        last,
+                        retryable: d.state.is_retryable(),
+                    }
+                })
+                .collect(),
+            channel,
+        })
+        .collect()
+}
+
+/// Each channel sent a withdrawal, and whether every endpoint of it
+/// confirmed removal (answered 2xx).
+pub(super) fn withdraw_checklist(d: &ItemDeliveries) -> Vec<(String, bool)> {
+    let withdrawals = d.deliveries.iter().filter(|v| v.delivery.kind == EventKind::Withdraw);
+    crate::http::web::group_by(
+        withdrawals.map(|v| (v.delivery.channel.clone(), v.delivery.state == DeliveryState::Delivered)),
+    )
+    .into_iter()
+    .map(|(channel, confirmed)| (channel_label(&channel), confirmed.iter().all(|c| *c)))
+    .collect()
+}
+
+#[derive(Template)]
+#[template(path = "item.html")]
+pub(super) struct ItemPage {
+    layout: Layout,
+    item: ItemView,
+    id: String,
+    kind_label: &'static str,
+    attribute_label: &'static str,
+    channel_labels: String,
+    title_segments: Vec<Segment>,
+    body_segments: Vec<Segment>,
+    groups: Vec<FindingGroup>,
+    secrecy_rows: Vec<FindingRow>,
+    show_secrecy: bool,
+    verdict: Option<&'static str>,
+    reviewed_with: String,
+    workflow: Option<WorkflowView>,
+    stages: Vec<StageRow>,
+    my_stages: Vec<MyStage>,
+    overridable: Vec<OverridableStage>,
+    comments: Vec<CommentView>,
+    diff: Option<DiffView>,
+    can_edit: bool,
+    can_submit: bool,
+    can_fix: bool,
+    can_seal: bool,
+    can_withdraw: bool,
+    can_withdraw_urgent: bool,
+    can_redeliver: bool,
+    /// 政务公开办公室 or 主要领导: may confirm an urgent withdrawal.
+    can_confirm_withdrawal: bool,
+    seals: Vec<crate::store::SealRecord>,
+    deliveries: Vec<ChannelRow>,
+    partially_published: bool,
+    withdrawals: Vec<crate::store::WithdrawalRecord>,
+    /// Per channel that was sent a withdrawal: whether it confirmed removal.
+    withdraw_checklist: Vec<(String, bool)>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    session: Session,
+    ItemPath(id): ItemPath,
+    AppQuery(q): AppQuery<PageQuery>,
+) -> Response {
+    item_page(&state, &session, &id, q, None).await
+}
+
+/// The item page, with an error from an action shown on top (and the
+/// action's status) or a success message.
+pub(super) async fn item_page(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    q: PageQuery,
+    error: Option<ApiError>,
+) -> Response {
+    match build_page(state, session, id, &q).await {
+        Ok(mut page) => {
+            page.layout.notice = done_message(q.done.as_deref());
+            let status = error.as_ref().map(ApiError::status);
+            if let Some(e) = &error {
+                page.layout = page.layout.with_error(e);
+            }
+            // A page of a long text (and its diff) is megabytes of HTML:
+            // rendered on the CPU pool, like the diff itself.
+            let rendered = state
+                .cpu
+                .run("item page", move || match status {
+                    Some(status) => render_status(status, &page),
+                    None => render(&page),
+                })
+                .await;
+            rendered.unwrap_or_else(|e| error_page(session, e.into()))
+        }
+        Err(e) => error_page(session, e),
+    }
+}
+
+pub(super) async fn build_page(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    q: &PageQuery,
+) -> Result<ItemPage, ApiError> {
+    use crate::http::{items, workflow};
+    let auth = session.auth();
+    let item = items::item_of(state, &auth, id).await?;
+    let workflow = Some(workflow::workflow_of(state, &auth, id).await?);
+    let p = session.principal();
+    let content = &item.current.content;
+    let findings: Vec<Finding> = item.review.as_ref().map(|r| r.outcome.findings.clone()).unwrap_or_default();
+    let mut rows = finding_rows(content, &findings);
+    if let Some(w) = &workflow {
+        let is_author = item.created_by == p.user_id;
+        for (row, finding) in rows.iter_mut().zip(&findings) {
+            if let Some(b) = w.blocking_findings.iter().find(|b| &b.finding == finding) {
+                row.waived = b.waived;
+                if !b.waived && !is_author && b.waivable_by.iter().any(|r| p.has_role(*r)) {
+                    row.waivable = Some(b.finding_id.clone());
+                }
+            }
+        }
+    }
+    let secrecy_rows: Vec<FindingRow> = rows.iter().filter(|r| r.secrecy).cloned().collect();
+    let can_fix = item.created_by == p.user_id && item.state.is_editable() && rows.iter().any(|r| r.fixable);
+    let mut groups = Vec::new();
+    for (severity, class) in [(Severity::Block, "block"), (Severity::Warn, "warn"), (Severity::Info, "info")] {
+        let rows: Vec<FindingRow> = rows.iter().filter(|r| r.severity == severity.as_str()).cloned().collect();
+        if !rows.is_empty() {
+            groups.push(FindingGroup { label: severity_label(severity), class, rows });
+        }
+    }
+    let my_stages = workflow
+        .as_ref()
+        .filter(|w| w.state == crate::model::ItemState::InReview)
+        .map(|w| {
+            w.requirements
+                .iter()
+                .filter(|r| {
+                    r.requirement.open
+                        && r.requirement.status == Status::Pending
+                        && r.requirement.eligible.contains(&p.user_id)
+                })
+                .map(|r| MyStage {
+                    stage: r.requirement.stage.clone(),
+                    label: r.requirement.label.clone(),
+                    signoff: r.requirement.signoff,
+                    veto: r.requirement.veto,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let overridable = workflow
+        .as_ref()
+        .filter(|w| {
+            matches!(w.state, ItemState::InReview | ItemState::Blocked)
+                && item.created_by != p.user_id
+                && !p.is_administrator()
+        })
+        .map(|w| {
+            w.requirements
+                .iter()
+                .filter(|r| matches!(r.requirement.status, Status::Pending | Status::Blocked))
+                .filter(|r| {
+                    state
+                        .workflow
+                        .stage(&r.requirement.stage)
+                        .is_some_and(|stage| !stage.veto && stage.override_roles.iter().any(|role| p.has_role(*role)))
+                })
+                .map(|r| OverridableStage { stage: r.requirement.stage.clone(), label: r.requirement.label.clone() })
+                .collect()
+        })
+        .unwrap_or_default();
+    let comments = workflow::comments_of(state, &auth, id).await?;
+    let from = q.from.or(item.previously_seen_version).filter(|v| *v < item.current_version && *v >= 1);
+    let diff = match from {
+        Some(from) => {
+            Some(items::diff_of(state, &session.auth(), id, &DiffQuery { from, to: item.current_version }).await?)
+        }
+        None => None,
+    };
+    // Cutting a long text at every finding is proportional to its size:
+    // on the CPU pool, like the diff.
+    let (title, body) = (content.title.clone(), content.body.clone());
+    let (title_marks, body_marks) = (marks(&findings, Field::Title), marks(&findings, Field::Body));
+    let (title_segments, body_segments) = state
+        .cpu
+        .run("highlight", move || (highlight::segments(&title, &title_marks), highlight::segments(&body, &body_marks)))
+        .await?;
+    let seals = state.db.seals_of_item(item.id).await?;
+    let deliveries = if seals.is_empty() {
+        None
+    } else {
+        match items::readable_item(state, &session.auth(), item.id).await {
+            Ok(record) => delivery_service::item_deliveries(state, p, &record).await.ok(),
+            Err(_) => None,
+        }
+    };
+    let live_seal = seals.iter().any(|s| s.status == crate::store::SealState::Valid);
+    let is_author = item.created_by == p.user_id;
+    let verdict = item.review.as_ref().map(|r| match r.outcome.verdict {
+        crate::review::Verdict::Clean => "通过自动检查",
+        crate::review::Verdict::Flagged => "有需要审核关注的问题",
+        crate::review::Verdict::Blocked => "有必须修改的问题，已拦截",
+    });
+    let reviewed_with = item
+        .review
+        .as_ref()
+        .map(|r| {
+            let plugins: Vec<String> = r.outcome.plugins.iter().map(|p| format!("{} {}", p.name, p.version)).collect();
+            format!(
+                "策略 {}（{}），插件：{}",
+                r.outcome.policy_name,
+                short_hash(&r.outcome.policy_hash),
+                plugins.join("、")
+            )
+        })
+        .unwrap_or_default();
+    Ok(ItemPage {
+        layout: session.layout(content.title.clone(), ""),
+        id: id.to_owned(),
+        kind_label: content.kind.label(),
+        attribute_label: content.attribute.label(),
+        channel_labels: content.channels.iter().map(|c| channel_label(c)).collect::<Vec<_>>().join("、"),
+        title_segments,
+        body_segments,
+        groups,
+        show_secrecy: session.has(Role::SecrecyReviewer),
+        secrecy_rows,
+        verdict,
+        reviewed_with,
+        stages: workflow.as_ref().map(stage_rows).unwrap_or_default(),
+        my_stages,
+        overridable,
+        comments,
+        diff,
+        can_edit: is_author && item.state.is_editable() && p.has_role(Role::Drafter),
+        can_submit: is_author && item.state.is_submittable() && p.has_role(Role::Drafter),
+        can_fix,
+        can_seal: item.state == crate::model::ItemState::Approved && p.has_role(Role::Publisher) && !is_author,
+        can_withdraw: live_seal && p.has_role(Role::Publisher),
+        can_withdraw_urgent: live_seal && (p.has_role(Role::SecrecyReviewer) || p.has_role(Role::Leader)),
+        can_redeliver: p.has_role(Role::Publisher) || p.has_role(Role::SecurityAdmin),
+        can_confirm_withdrawal: p.has_role(Role::Publisher) || p.has_role(Role::Leader),
+        partially_published: deliveries.as_ref().is_some_and(|d| d.partially_published),
+        withdrawals: deliveries.as_ref().map(|d| d.withdrawals.clone()).unwrap_or_default(),
+        withdraw_checklist: deliveries.as_ref().map(withdraw_checklist).unwrap_or_default(),
+        deliveries: deliveries.as_ref().map(channel_rows).unwrap_or_default(),
+        seals,
+        workflow,
+        item,
+    })
+}
+
+impl ItemPage {
+    /// A seal's status for people.
+    fn seal_label(&self, s: &crate::store::SealState) -> &'static str {
+        match s {
+            crate::store::SealState::Valid => "有效",
+            crate::store::SealState::Withdrawn => "已撤回",
+            crate::store::SealState::Suspended => "已暂停",
+            crate::store::SealState::Superseded => "已被更正版本取代",
+        }
+    }
+
+    /// An RFC 3339 time as Beijing time, to the minute.
+    fn local(&self, t: impl std::fmt::Display) -> String {
+        crate::http::web::beijing(&t.to_string())
+    }
+
+    /// The content digest as people compare it: its first 12 hex digits.
+    fn short_digest(&self) -> String {
+        format!("{}…", short_hash(&self.item.current.content_digest.to_string()))
+    }
+}
+
+/// `sha256:abcd…` → `abcd1234`.
+pub fn short_hash(h: &str) -> String {
+    h.trim_start_matches("sha256:").chars().take(12).collect()
+}
