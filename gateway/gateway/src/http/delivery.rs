@@ -18,9 +18,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::items::{parse_item_id, readable_item};
+use super::extract::InPath;
+use super::items::readable_item;
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
 use crate::channel::EventKind;
+use crate::model::ItemId;
 use crate::model::{ItemState, Timestamp};
 use crate::service::delivery as service;
 use crate::store::{
@@ -504,9 +506,9 @@ pub async fn redeliver_endpoint(
 pub async fn item_deliveries(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
 ) -> Result<axum::Json<ItemDeliveries>, ApiError> {
-    let item = readable_item(&state, &auth, parse_item_id(&id)?).await?;
+    let item = readable_item(&state, &auth, id).await?;
     Ok(axum::Json(service::item_deliveries(&state, &auth.0, &item).await?.into()))
 }
 
@@ -544,10 +546,10 @@ pub struct WithdrawRequestBody {
 pub async fn withdraw(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
     AppJson(req): AppJson<WithdrawRequestBody>,
 ) -> Result<axum::Json<WithdrawalDone>, ApiError> {
-    let item = readable_item(&state, &auth, parse_item_id(&id)?).await?;
+    let item = readable_item(&state, &auth, id).await?;
     Ok(axum::Json(service::withdraw(&state, &auth.0, &item, &req.reason, req.urgent).await?.into()))
 }
 
@@ -566,10 +568,10 @@ pub struct ConfirmWithdrawal {
 pub async fn confirm_withdrawal(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
     AppJson(req): AppJson<ConfirmWithdrawal>,
 ) -> Result<axum::Json<WithdrawalView>, ApiError> {
-    let item = readable_item(&state, &auth, parse_item_id(&id)?).await?;
+    let item = readable_item(&state, &auth, id).await?;
     Ok(axum::Json(service::confirm_withdrawal(&state, &auth.0, &item, &req.note).await?.into()))
 }
 

@@ -8,11 +8,13 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Html;
 
-use super::items::{parse_item_id, readable_item};
+use super::extract::InPath;
+use super::items::readable_item;
 use super::{ApiError, AppState, Auth};
+use crate::model::ItemId;
 use crate::model::UserId;
 use crate::workflow::VoteValue;
 
@@ -87,9 +89,8 @@ struct EventRow {
 pub async fn approval_form(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
 ) -> Result<Html<String>, ApiError> {
-    let id = parse_item_id(&id)?;
     readable_item(&state, &auth, id).await?;
     let ctx = state.db.workflow_context(id).await?;
     let evaluation = ctx.evaluate(&state.workflow);

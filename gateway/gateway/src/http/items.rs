@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use super::extract::InPath;
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
 use crate::auth::{Role, Scope};
 use crate::config::is_slug;
@@ -355,15 +356,14 @@ pub(super) fn summary(v: &StoredVersion) -> VersionSummary {
 pub async fn edit_item(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
     AppJson(input): AppJson<ItemInput>,
 ) -> Result<axum::Json<ItemView>, ApiError> {
-    Ok(axum::Json(edit(&state, &auth, &id, input).await?))
+    Ok(axum::Json(edit(&state, &auth, id, input).await?))
 }
 
 /// A new version as the API and the web form store it.
-pub(super) async fn edit(state: &AppState, auth: &Auth, id: &str, input: ItemInput) -> Result<ItemView, ApiError> {
-    let id = parse_item_id(id)?;
+pub(super) async fn edit(state: &AppState, auth: &Auth, id: ItemId, input: ItemInput) -> Result<ItemView, ApiError> {
     writable_item(state, auth, id, "修改").await?;
     let base_version = input
         .base_version
@@ -380,15 +380,14 @@ pub(super) async fn edit(state: &AppState, auth: &Auth, id: &str, input: ItemInp
 pub async fn get_item(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
 ) -> Result<axum::Json<ItemView>, ApiError> {
-    Ok(axum::Json(item_of(&state, &auth, &id).await?))
+    Ok(axum::Json(item_of(&state, &auth, id).await?))
 }
 
 /// An item as the API and the web pages show it; records that the caller
 /// has seen its current version.
-pub(super) async fn item_of(state: &AppState, auth: &Auth, id: &str) -> Result<ItemView, ApiError> {
-    let id = parse_item_id(id)?;
+pub(super) async fn item_of(state: &AppState, auth: &Auth, id: ItemId) -> Result<ItemView, ApiError> {
     let item = readable_item(state, auth, id).await?;
     let mut versions = state.db.versions(id).await?;
     let summaries = versions.iter().map(summary).collect();
@@ -431,15 +430,14 @@ pub struct SubmitRequest {
 pub async fn submit_item(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
     AppJson(req): AppJson<SubmitRequest>,
 ) -> Result<axum::Json<ItemView>, ApiError> {
-    Ok(axum::Json(submit(&state, &auth, &id, req.version).await?))
+    Ok(axum::Json(submit(&state, &auth, id, req.version).await?))
 }
 
 /// A submission as the API and the web form take it.
-pub(super) async fn submit(state: &AppState, auth: &Auth, id: &str, version: i64) -> Result<ItemView, ApiError> {
-    let id = parse_item_id(id)?;
+pub(super) async fn submit(state: &AppState, auth: &Auth, id: ItemId, version: i64) -> Result<ItemView, ApiError> {
     let item = readable_item(state, auth, id).await?;
     auth.require_scope(Scope::ItemsWrite)?;
     let submitted = service::items::submit(state, &auth.0, item, version).await?;
@@ -453,9 +451,8 @@ pub(super) async fn submit(state: &AppState, auth: &Auth, id: &str, version: i64
 pub async fn list_reviews(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
 ) -> Result<axum::Json<Vec<ReviewView>>, ApiError> {
-    let id = parse_item_id(&id)?;
     readable_item(&state, &auth, id).await?;
     Ok(axum::Json(state.db.reviews(id, None).await?.into_iter().map(ReviewView::from).collect()))
 }
@@ -637,10 +634,10 @@ pub struct Segment {
 pub async fn diff_versions(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
     AppQuery(query): AppQuery<DiffQuery>,
 ) -> Result<axum::response::Response, ApiError> {
-    let (old, new) = diff_sides(&state, &auth, &id, &query).await?;
+    let (old, new) = diff_sides(&state, &auth, id, &query).await?;
     // The answer of two long texts is tens of megabytes of JSON: serialised
     // on the CPU pool too.
     let json = state.cpu.run("diff", move || serde_json::to_vec(&diff_view(old, new))).await?;
@@ -649,7 +646,7 @@ pub async fn diff_versions(
 }
 
 /// The diff the item page shows (the same as [`diff_versions`]).
-pub async fn diff_of(state: &AppState, auth: &Auth, id: &str, query: &DiffQuery) -> Result<DiffView, ApiError> {
+pub async fn diff_of(state: &AppState, auth: &Auth, id: ItemId, query: &DiffQuery) -> Result<DiffView, ApiError> {
     let (old, new) = diff_sides(state, auth, id, query).await?;
     Ok(state.cpu.run("diff", move || diff_view(old, new)).await?)
 }
@@ -657,10 +654,9 @@ pub async fn diff_of(state: &AppState, auth: &Auth, id: &str, query: &DiffQuery)
 async fn diff_sides(
     state: &AppState,
     auth: &Auth,
-    id: &str,
+    id: ItemId,
     query: &DiffQuery,
 ) -> Result<(StoredVersion, StoredVersion), ApiError> {
-    let id = parse_item_id(id)?;
     readable_item(state, auth, id).await?;
     let old = state.db.version(id, query.from).await.map_err(not_found("起始版本"))?;
     let new = state.db.version(id, query.to).await.map_err(not_found("目标版本"))?;

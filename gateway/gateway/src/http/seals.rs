@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::items::{parse_item_id, readable_item};
+use super::extract::InPath;
+use super::items::readable_item;
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
 use crate::auth::Scope;
+use crate::model::ItemId;
 use crate::model::Timestamp;
 use crate::service;
 use crate::store::{SealKeyRecord, SealRecord};
@@ -139,20 +141,19 @@ async fn seal_view(
 pub async fn seal_item(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
     AppJson(req): AppJson<SealItemRequest>,
 ) -> Result<(StatusCode, axum::Json<SealView>), ApiError> {
-    Ok((StatusCode::CREATED, axum::Json(seal_current(&state, &auth, &id, req).await?)))
+    Ok((StatusCode::CREATED, axum::Json(seal_current(&state, &auth, id, req).await?)))
 }
 
 /// A seal as the API and the web form ask for it.
 pub(super) async fn seal_current(
     state: &AppState,
     auth: &Auth,
-    id: &str,
+    id: ItemId,
     req: SealItemRequest,
 ) -> Result<SealView, ApiError> {
-    let id = parse_item_id(id)?;
     readable_item(state, auth, id).await?;
     let principal = auth.require_scope(Scope::Review)?.clone();
     service::seal::may_seal(&principal)?;

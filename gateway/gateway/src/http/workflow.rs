@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::extract::InPath;
 use super::items::{ItemView, item_view, not_found, parse_item_id, readable_item, summary};
 use super::{ApiError, AppJson, AppQuery, AppState, Auth};
 use crate::auth::{Duty, Principal, Role, Scope};
@@ -146,14 +147,13 @@ async fn workflow_view(state: &AppState, ctx: &WorkflowContext) -> Result<Workfl
 pub async fn get_workflow(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
 ) -> Result<axum::Json<WorkflowView>, ApiError> {
-    Ok(axum::Json(workflow_of(&state, &auth, &id).await?))
+    Ok(axum::Json(workflow_of(&state, &auth, id).await?))
 }
 
 /// An item's requirements, as the API and the item page show them.
-pub(super) async fn workflow_of(state: &AppState, auth: &Auth, id: &str) -> Result<WorkflowView, ApiError> {
-    let id = parse_item_id(id)?;
+pub(super) async fn workflow_of(state: &AppState, auth: &Auth, id: ItemId) -> Result<WorkflowView, ApiError> {
     readable_item(state, auth, id).await?;
     let ctx = state.db.workflow_context(id).await?;
     workflow_view(state, &ctx).await
@@ -201,8 +201,7 @@ async fn action_result(state: &AppState, applied: Applied) -> Result<axum::Json<
 
 /// The item a review action is about and who acts: the item must be
 /// readable by the caller, whose credential must carry the review scope.
-pub(super) async fn reviewer_on(state: &AppState, auth: &Auth, id: &str) -> Result<(ItemId, Principal), ApiError> {
-    let id = parse_item_id(id)?;
+pub(super) async fn reviewer_on(state: &AppState, auth: &Auth, id: ItemId) -> Result<(ItemId, Principal), ApiError> {
     readable_item(state, auth, id).await?;
     Ok((id, auth.require_scope(Scope::Review)?.clone()))
 }
@@ -217,10 +216,10 @@ pub async fn vote(
     State(state): State<AppState>,
     auth: Auth,
     super::extract::ClientAddr(address): super::extract::ClientAddr,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
     AppJson(req): AppJson<VoteRequest>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
-    let applied = cast_vote(&state, &auth, address.as_deref(), &id, req).await?;
+    let applied = cast_vote(&state, &auth, address.as_deref(), id, req).await?;
     action_result(&state, applied).await
 }
 
@@ -230,7 +229,7 @@ pub(super) async fn cast_vote(
     state: &AppState,
     auth: &Auth,
     address: Option<&str>,
-    id: &str,
+    id: ItemId,
     req: VoteRequest,
 ) -> Result<Applied, ApiError> {
     let (id, principal) = reviewer_on(state, auth, id).await?;
@@ -265,10 +264,10 @@ pub struct OverrideRequest {
 pub async fn override_stage(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
     AppJson(req): AppJson<OverrideRequest>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
-    let (id, principal) = reviewer_on(&state, &auth, &id).await?;
+    let (id, principal) = reviewer_on(&state, &auth, id).await?;
     let applied =
         service::workflow::override_stage(&state, &principal, id, &req.stage, &req.content_digest, &req.reason).await?;
     action_result(&state, applied).await
@@ -290,10 +289,10 @@ pub struct WaiverRequest {
 pub async fn waive(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
     AppJson(req): AppJson<WaiverRequest>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
-    let (id, principal) = reviewer_on(&state, &auth, &id).await?;
+    let (id, principal) = reviewer_on(&state, &auth, id).await?;
     let applied =
         service::workflow::waive(&state, &principal, id, &req.finding_id, &req.content_digest, &req.reason).await?;
     action_result(&state, applied).await
@@ -315,7 +314,7 @@ pub async fn lift_veto(
     Path((id, vote_id)): Path<(String, String)>,
     AppJson(req): AppJson<LiftRequest>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
-    let (id, principal) = reviewer_on(&state, &auth, &id).await?;
+    let (id, principal) = reviewer_on(&state, &auth, parse_item_id(&id)?).await?;
     let applied = service::workflow::lift_veto(&state, &principal, id, &vote_id, &req.reason).await?;
     action_result(&state, applied).await
 }
@@ -326,9 +325,8 @@ pub async fn lift_veto(
 pub async fn recheck(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
 ) -> Result<axum::Json<ActionResult>, ApiError> {
-    let id = parse_item_id(&id)?;
     readable_item(&state, &auth, id).await?;
     auth.require(Duty::Recheck)?;
     let applied = service::workflow::recheck(&state, id).await?;
@@ -349,10 +347,10 @@ pub struct RejectRequest {
 pub async fn reject(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
     AppJson(req): AppJson<RejectRequest>,
 ) -> Result<axum::Json<ItemView>, ApiError> {
-    let (id, principal) = reviewer_on(&state, &auth, &id).await?;
+    let (id, principal) = reviewer_on(&state, &auth, id).await?;
     auth.require_any(&state.workflow.reject_roles)?;
     let (item, ctx) = service::workflow::reject(&state, &principal, id, req.version, &req.reason).await?;
     let versions = state.db.versions(id).await?.iter().map(summary).collect();
@@ -568,17 +566,17 @@ pub struct CommentView {
 pub async fn add_comment(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
     AppJson(req): AppJson<CommentRequest>,
 ) -> Result<(StatusCode, axum::Json<CommentView>), ApiError> {
-    Ok((StatusCode::CREATED, axum::Json(comment_on(&state, &auth, &id, req).await?)))
+    Ok((StatusCode::CREATED, axum::Json(comment_on(&state, &auth, id, req).await?)))
 }
 
 /// A comment as the API and the web form take it.
 pub(super) async fn comment_on(
     state: &AppState,
     auth: &Auth,
-    id: &str,
+    id: ItemId,
     req: CommentRequest,
 ) -> Result<CommentView, ApiError> {
     let (id, principal) = reviewer_on(state, auth, id).await?;
@@ -636,14 +634,13 @@ fn comment_view(c: crate::store::CommentRecord, author: &str) -> CommentView {
 pub async fn list_comments(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ItemId>,
 ) -> Result<axum::Json<Vec<CommentView>>, ApiError> {
-    Ok(axum::Json(comments_of(&state, &auth, &id).await?))
+    Ok(axum::Json(comments_of(&state, &auth, id).await?))
 }
 
 /// An item's comments, oldest first, as the API and the item page show them.
-pub(super) async fn comments_of(state: &AppState, auth: &Auth, id: &str) -> Result<Vec<CommentView>, ApiError> {
-    let id = parse_item_id(id)?;
+pub(super) async fn comments_of(state: &AppState, auth: &Auth, id: ItemId) -> Result<Vec<CommentView>, ApiError> {
     readable_item(state, auth, id).await?;
     let comments = state.db.comments(id).await?;
     Ok(comments.into_iter().map(|(c, author)| comment_view(c, &author)).collect())

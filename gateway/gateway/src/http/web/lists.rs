@@ -162,10 +162,7 @@ pub async fn decide(
         _ => return error_page(&session, ApiError::invalid("attribute", "请选择复核后的公开属性")),
     };
     let request = DecisionRequest { attribute, reason: form.raw("reason"), legal_basis: form.get("legal_basis") };
-    let decided = match crate::http::extract::InPath::parse(&id) {
-        Ok(id) => crate::http::register::decide_on(&state, &session.auth(), id.0, request).await,
-        Err(e) => Err(e),
-    };
+    let decided = crate::http::register::decide_on(&state, &session.auth(), id, request).await;
     match decided {
         Ok(_) => Redirect::to("/register?done=decided").into_response(),
         Err(e) => error_page(&session, e),

@@ -610,7 +610,7 @@ pub fn item_id(id: &str) -> Result<crate::model::ItemId, ApiError> {
 /// action runs. The text it holds is the id's canonical form (hex and
 /// hyphens), so a redirect built from it is always a valid header value;
 /// request text never reaches a header unchecked (issue 16, finding 15).
-pub struct ItemPath(pub String);
+pub struct ItemPath(pub crate::model::ItemId);
 
 impl FromRequestParts<AppState> for ItemPath {
     type Rejection = ApiError;
@@ -619,7 +619,7 @@ impl FromRequestParts<AppState> for ItemPath {
         let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::NotFound("该事项"))?;
-        Ok(ItemPath(item_id(&raw)?.to_string()))
+        Ok(ItemPath(item_id(&raw)?))
     }
 }
 

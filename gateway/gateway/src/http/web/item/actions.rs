@@ -8,9 +8,10 @@ use axum::response::{IntoResponse, Response};
 
 use crate::http::seals::SealItemRequest;
 use crate::http::web::highlight::{self};
-use crate::http::web::{Form, ItemPath, PageQuery, Posted, Session, item_id, see_other};
+use crate::http::web::{Form, ItemPath, PageQuery, Posted, Session, see_other};
 use crate::http::workflow::{CommentRequest, OverrideRequest, VoteRequest};
 use crate::http::{ApiError, AppState};
+use crate::model::ItemId;
 use crate::review::{Field, Finding};
 use crate::service;
 use crate::service::delivery::{self as delivery_service};
@@ -24,13 +25,13 @@ pub async fn apply_fix(
     ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
-    match fix(&state, &session, &id, &form).await {
+    match fix(&state, &session, id, &form).await {
         Ok(()) => see_other(&format!("/items/{id}?done=fixed")).into_response(),
-        Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
+        Err(e) => item_page(&state, &session, id, PageQuery::default(), Some(e)).await,
     }
 }
 
-pub(super) async fn fix(state: &AppState, session: &Session, id: &str, form: &Form) -> Result<(), ApiError> {
+pub(super) async fn fix(state: &AppState, session: &Session, id: ItemId, form: &Form) -> Result<(), ApiError> {
     let item = crate::http::items::item_of(state, &session.auth(), id).await?;
     let version: i64 = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
     if version != item.current_version {
@@ -83,7 +84,7 @@ pub async fn vote(
         Some("block") => VoteValue::Block,
         _ => {
             let e = ApiError::invalid("value", "请选择审核意见：同意、退回修改或拦截");
-            return item_page(&state, &session, &id, PageQuery::default(), Some(e)).await;
+            return item_page(&state, &session, id, PageQuery::default(), Some(e)).await;
         }
     };
     let signoff = form.get("statement_id").is_some();
@@ -97,12 +98,12 @@ pub async fn vote(
         password: signoff.then(|| form.raw("password")),
         totp_code: signoff.then(|| form.raw("totp_code")),
     };
-    match crate::http::workflow::cast_vote(&state, &session.auth(), session.address.as_deref(), &id, request).await {
+    match crate::http::workflow::cast_vote(&state, &session.auth(), session.address.as_deref(), id, request).await {
         Ok(_) => {
             let done = if signoff && value == VoteValue::Approve { "signed" } else { "voted" };
             see_other(&format!("/items/{id}?done={done}")).into_response()
         }
-        Err(e) => item_page(&state, &session, &id, PageQuery::default(), Some(e)).await,
+        Err(e) => item_page(&state, &session, id, PageQuery::default(), Some(e)).await,
     }
 }
 
@@ -118,7 +119,7 @@ pub async fn override_stage(
         content_digest: form.get("digest").unwrap_or_default(),
         reason: form.get("reason").unwrap_or_default(),
     };
-    let result = match crate::http::workflow::reviewer_on(&state, &session.auth(), &id).await {
+    let result = match crate::http::workflow::reviewer_on(&state, &session.auth(), id).await {
         Ok((item, principal)) => service::workflow::override_stage(
             &state,
             &principal,
@@ -131,7 +132,7 @@ pub async fn override_stage(
         .map_err(ApiError::from),
         Err(e) => Err(e),
     };
-    after(&state, &session, &id, result, "overridden#wf-h").await
+    after(&state, &session, id, result, "overridden#wf-h").await
 }
 
 pub async fn comment(
@@ -146,8 +147,8 @@ pub async fn comment(
         end: form.get("end").and_then(|v| v.parse().ok()),
         body: form.raw("body"),
     };
-    let result = crate::http::workflow::comment_on(&state, &session.auth(), &id, request).await;
-    after(&state, &session, &id, result, "commented#comments").await
+    let result = crate::http::workflow::comment_on(&state, &session.auth(), id, request).await;
+    after(&state, &session, id, result, "commented#comments").await
 }
 
 pub async fn seal(
@@ -157,8 +158,8 @@ pub async fn seal(
 ) -> Response {
     let not_before = form.get("not_before").map(|v| crate::http::web::china_time_input(&v));
     let request = SealItemRequest { content_digest: form.get("digest").unwrap_or_default(), not_before };
-    let result = crate::http::seals::seal_current(&state, &session.auth(), &id, request).await;
-    after(&state, &session, &id, result, "sealed#deliveries").await
+    let result = crate::http::seals::seal_current(&state, &session.auth(), id, request).await;
+    after(&state, &session, id, result, "sealed#deliveries").await
 }
 
 pub async fn withdraw(
@@ -167,13 +168,13 @@ pub async fn withdraw(
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let (reason, urgent) = (form.get("reason").unwrap_or_default(), form.get("urgent").is_some());
-    let result = match readable(&state, &session, &id).await {
+    let result = match readable(&state, &session, id).await {
         Ok(item) => {
             delivery_service::withdraw(&state, session.principal(), &item, &reason, urgent).await.map_err(Into::into)
         }
         Err(e) => Err(e),
     };
-    after(&state, &session, &id, result, "withdrawn#deliveries").await
+    after(&state, &session, id, result, "withdrawn#deliveries").await
 }
 
 /// The item of the page's URL, if the session may read it (as the API's
@@ -181,9 +182,9 @@ pub async fn withdraw(
 pub(super) async fn readable(
     state: &AppState,
     session: &Session,
-    id: &str,
+    id: ItemId,
 ) -> Result<crate::model::ItemRecord, ApiError> {
-    crate::http::items::readable_item(state, &session.auth(), item_id(id)?).await
+    crate::http::items::readable_item(state, &session.auth(), id).await
 }
 
 /// After an action on the item: on success back to the item page with a
@@ -192,7 +193,7 @@ pub(super) async fn readable(
 pub(super) async fn after<T>(
     state: &AppState,
     session: &Session,
-    id: &str,
+    id: ItemId,
     result: Result<T, ApiError>,
     done: &str,
 ) -> Response {
@@ -213,7 +214,7 @@ pub async fn waive(
         content_digest: form.get("digest").unwrap_or_default(),
         reason: form.raw("reason"),
     };
-    let result = match crate::http::workflow::reviewer_on(&state, &session.auth(), &id).await {
+    let result = match crate::http::workflow::reviewer_on(&state, &session.auth(), id).await {
         Ok((item, principal)) => service::workflow::waive(
             &state,
             &principal,
@@ -226,7 +227,7 @@ pub async fn waive(
         .map_err(ApiError::from),
         Err(e) => Err(e),
     };
-    after(&state, &session, &id, result, "waived#checks").await
+    after(&state, &session, id, result, "waived#checks").await
 }
 
 /// Confirms an urgent withdrawal afterwards.
@@ -236,13 +237,13 @@ pub async fn confirm_withdrawal(
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let note = form.get("note").unwrap_or_default();
-    let result = match readable(&state, &session, &id).await {
+    let result = match readable(&state, &session, id).await {
         Ok(item) => {
             delivery_service::confirm_withdrawal(&state, session.principal(), &item, &note).await.map_err(Into::into)
         }
         Err(e) => Err(e),
     };
-    after(&state, &session, &id, result, "confirmed#deliveries").await
+    after(&state, &session, id, result, "confirmed#deliveries").await
 }
 
 pub async fn redeliver(
@@ -253,11 +254,7 @@ pub async fn redeliver(
     // The delivery must be one of this item's: a form naming another
     // item's delivery is refused (404) and changes nothing.
     let delivery = form.get("delivery").unwrap_or_default();
-    let result = match item_id(&id) {
-        Ok(item) => {
-            delivery_service::redeliver(&state, session.principal(), &delivery, Some(item)).await.map_err(Into::into)
-        }
-        Err(e) => Err(e),
-    };
-    after(&state, &session, &id, result, "redelivered#deliveries").await
+    let result =
+        delivery_service::redeliver(&state, session.principal(), &delivery, Some(id)).await.map_err(ApiError::from);
+    after(&state, &session, id, result, "redelivered#deliveries").await
 }

@@ -11,6 +11,7 @@ use crate::http::web::{
     FilePart, Form, ItemPath, Layout, PageQuery, Posted, Session, error_page, item_id, render, render_status, see_other,
 };
 use crate::http::{ApiError, AppState};
+use crate::model::ItemId;
 use crate::model::{Attribute, Kind, SuperiorRef, VersionContent};
 
 use super::*;
@@ -170,7 +171,7 @@ pub fn channel_label(channel: &str) -> String {
 pub(super) struct ItemFormPage {
     layout: Layout,
     /// `None` for a new item.
-    item_id: Option<String>,
+    item_id: Option<ItemId>,
     base_version: i64,
     form: ItemForm,
     kinds: Vec<Choice>,
@@ -185,7 +186,7 @@ pub(super) struct ItemFormPage {
 pub(super) fn form_page(
     state: &AppState,
     session: &Session,
-    item: Option<(String, i64)>,
+    item: Option<(ItemId, i64)>,
     form: ItemForm,
 ) -> ItemFormPage {
     let title = if item.is_some() { "修改稿件" } else { "新建稿件" };
@@ -233,7 +234,7 @@ pub async fn create(State(state): State<AppState>, Posted { session, form, files
     match created {
         Ok(view) => {
             if form.get("then").as_deref() == Some("submit") {
-                return submit_version(&state, &session, &view.id.to_string(), view.current_version).await;
+                return submit_version(&state, &session, view.id, view.current_version).await;
             }
             see_other(&format!("/items/{}?done=created", view.id)).into_response()
         }
@@ -271,7 +272,7 @@ pub(super) async fn attach_files(
 pub(super) fn form_error(
     state: &AppState,
     session: &Session,
-    item: Option<(String, i64)>,
+    item: Option<(ItemId, i64)>,
     values: ItemForm,
     e: ApiError,
 ) -> Response {
@@ -281,7 +282,7 @@ pub(super) fn form_error(
 }
 
 pub async fn edit_form(State(state): State<AppState>, session: Session, ItemPath(id): ItemPath) -> Response {
-    match crate::http::items::item_of(&state, &session.auth(), &id).await {
+    match crate::http::items::item_of(&state, &session.auth(), id).await {
         Ok(view) => {
             let form = ItemForm::from_content(&view.current.content);
             render(&form_page(&state, &session, Some((id, view.current_version)), form))
@@ -299,19 +300,19 @@ pub async fn edit(
     let mut values = ItemForm::from_form(&form);
     let edited = match attach_files(&state, &session, &mut values, files).await.and_then(|()| values.input(Some(base)))
     {
-        Ok(input) => crate::http::items::edit(&state, &session.auth(), &id, input).await,
+        Ok(input) => crate::http::items::edit(&state, &session.auth(), id, input).await,
         Err(e) => Err(e),
     };
     match edited {
         Ok(view) if form.get("then").as_deref() == Some("submit") => {
-            submit_version(&state, &session, &id, view.current_version).await
+            submit_version(&state, &session, id, view.current_version).await
         }
         Ok(_) => see_other(&format!("/items/{id}?done=edited")).into_response(),
         Err(e) => form_error(&state, &session, Some((id, base)), values, e),
     }
 }
 
-pub(super) async fn submit_version(state: &AppState, session: &Session, id: &str, version: i64) -> Response {
+pub(super) async fn submit_version(state: &AppState, session: &Session, id: ItemId, version: i64) -> Response {
     match crate::http::items::submit(state, &session.auth(), id, version).await {
         Ok(_) => see_other(&format!("/items/{id}?done=submitted")).into_response(),
         Err(e) => item_page(state, session, id, PageQuery::default(), Some(e)).await,
@@ -324,5 +325,5 @@ pub async fn submit(
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let version = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
-    submit_version(&state, &session, &id, version).await
+    submit_version(&state, &session, id, version).await
 }

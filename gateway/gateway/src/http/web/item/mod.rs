@@ -20,6 +20,7 @@ use crate::http::web::highlight::{self, Mark, Segment};
 use crate::http::web::{ItemPath, Layout, PageQuery, Session, done_message, error_page, render, render_status};
 use crate::http::workflow::{CommentView, WorkflowView};
 use crate::http::{ApiError, AppQuery, AppState};
+use crate::model::ItemId;
 use crate::model::{ItemState, VersionContent};
 use crate::review::{Field, Finding, Severity};
 use crate::service::delivery::{self as delivery_service, ItemDeliveries};
@@ -280,7 +281,7 @@ pub(super) fn withdraw_checklist(d: &ItemDeliveries) -> Vec<(String, bool)> {
 pub(super) struct ItemPage {
     layout: Layout,
     item: ItemView,
-    id: String,
+    id: ItemId,
     kind_label: &'static str,
     attribute_label: &'static str,
     channel_labels: String,
@@ -320,7 +321,7 @@ pub async fn page(
     ItemPath(id): ItemPath,
     AppQuery(q): AppQuery<PageQuery>,
 ) -> Response {
-    item_page(&state, &session, &id, q, None).await
+    item_page(&state, &session, id, q, None).await
 }
 
 /// The item page, with an error from an action shown on top (and the
@@ -328,7 +329,7 @@ pub async fn page(
 pub(super) async fn item_page(
     state: &AppState,
     session: &Session,
-    id: &str,
+    id: ItemId,
     q: PageQuery,
     error: Option<ApiError>,
 ) -> Response {
@@ -357,7 +358,7 @@ pub(super) async fn item_page(
 pub(super) async fn build_page(
     state: &AppState,
     session: &Session,
-    id: &str,
+    id: ItemId,
     q: &PageQuery,
 ) -> Result<ItemPage, ApiError> {
     use crate::http::{items, workflow};
@@ -476,7 +477,7 @@ pub(super) async fn build_page(
         .unwrap_or_default();
     Ok(ItemPage {
         layout: session.layout(content.title.clone(), ""),
-        id: id.to_owned(),
+        id: id,
         kind_label: content.kind.label(),
         attribute_label: content.attribute.label(),
         channel_labels: content.channels.iter().map(|c| channel_label(c)).collect::<Vec<_>>().join("、"),
