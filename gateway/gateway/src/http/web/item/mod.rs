@@ -477,7 +477,7 @@ pub(super) async fn build_page(
         .unwrap_or_default();
     Ok(ItemPage {
         layout: session.layout(content.title.clone(), ""),
-        id: id,
+        id,
         kind_label: content.kind.label(),
         attribute_label: content.attribute.label(),
         channel_labels: content.channels.iter().map(|c| channel_label(c)).collect::<Vec<_>>().join("、"),
