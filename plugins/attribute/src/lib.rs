@@ -40,7 +40,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use rulekit::cite;
 use rulekit::fold::{Folded, fold_str};
-use rulekit::{Attribute, Field, Finding, Item, ItemExt, RuleInfo, Severity, Span, is_blank_answer};
+use rulekit::{Attribute, Field, Finding, Item, ItemExt, Meta, RuleInfo, RulePlugin, Severity, Span, is_blank_answer};
 use serde::Deserialize;
 use workdays::{Calendar, Date, YearArrangement};
 
@@ -189,11 +189,12 @@ impl Default for Rules {
     }
 }
 
-impl Rules {
-    /// Reads the JSON configuration (see [`CONFIG_SCHEMA`]).
-    pub fn from_config_json(json: &str) -> Result<Rules, Error> {
-        let json = if json.trim().is_empty() { "{}" } else { json };
-        let cfg: Config = serde_json::from_str(json).map_err(|e| Error::Config(e.to_string()))?;
+impl RulePlugin for Rules {
+    const META: Meta = Meta::new("attribute", env!("CARGO_PKG_VERSION"), RULES, EXTRA_KINDS, CONFIG_SCHEMA);
+    type Config = Config;
+    type Error = Error;
+
+    fn from_config(cfg: Config) -> Result<Rules, Error> {
         let mut calendar = Calendar::new();
         for year in cfg.calendar {
             calendar.add_year(year)?;
@@ -208,13 +209,7 @@ impl Rules {
         Ok(rules)
     }
 
-    /// A rule set with this calendar and the default settings.
-    pub fn with_calendar(calendar: Calendar) -> Rules {
-        Rules { calendar, ..Rules::default() }
-    }
-
-    /// Reviews one item.
-    pub fn review(&self, item: &Item) -> Vec<Finding> {
+    fn review(&self, item: &Item) -> Vec<Finding> {
         let mut out = Vec::new();
         let Some(attr) = item.attribute() else {
             out.push(Finding::new(
@@ -240,6 +235,16 @@ impl Rules {
         downgrade(item, attr, &mut out);
         self.timeliness(item, attr, &mut out);
         out
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+plugin_sdk::export_plugin!(rulekit::Component<Rules>);
+
+impl Rules {
+    /// A rule set with this calendar and the default settings.
+    pub fn with_calendar(calendar: Calendar) -> Rules {
+        Rules { calendar, ..Rules::default() }
     }
 
     fn channels(&self, item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
@@ -636,8 +641,6 @@ fn downgrade(item: &Item, attr: Attribute, out: &mut Vec<Finding>) {
         ),
     ));
 }
-
-pub mod plugin;
 
 #[cfg(test)]
 mod tests;

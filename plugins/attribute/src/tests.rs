@@ -369,3 +369,8 @@ fn messages_are_chinese_and_cite_a_basis() {
         assert!(f.message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
     }
 }
+
+#[test]
+fn keeps_the_contract() {
+    rulekit::check_contract::<Rules>();
+}

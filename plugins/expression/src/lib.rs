@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 use regex::Regex;
-use rulekit::{Field, Finding, FindingExt, Folded, Item, RuleInfo, Severity};
+use rulekit::{Field, Finding, FindingExt, Folded, Item, Meta, RuleInfo, RulePlugin, Severity};
 use serde::Deserialize;
 use workdays::Date;
 
@@ -32,9 +32,6 @@ use workdays::Date;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The configuration is not valid JSON of the documented shape.
-    #[error("invalid configuration: {0}")]
-    Config(String),
     /// A sovereignty pattern is not a valid regular expression.
     #[error("invalid pattern {pattern:?}: {reason}")]
     Pattern {
@@ -347,14 +344,39 @@ struct NameHit {
     person: String,
 }
 
-impl Rules {
-    /// Reads the JSON configuration (see [`CONFIG_SCHEMA`]).
-    pub fn from_config_json(json: &str) -> Result<Rules, Error> {
-        let json = if json.trim().is_empty() { "{}" } else { json };
-        let cfg: Config = serde_json::from_str(json).map_err(|e| Error::Config(e.to_string()))?;
+impl RulePlugin for Rules {
+    const META: Meta = Meta::new("expression", env!("CARGO_PKG_VERSION"), RULES, EXTRA_KINDS, CONFIG_SCHEMA);
+    type Config = Config;
+    type Error = Error;
+
+    fn from_config(cfg: Config) -> Result<Rules, Error> {
         Rules::new(cfg)
     }
 
+    fn review(&self, item: &Item) -> Vec<Finding> {
+        let on = [item.formed_at.as_deref(), Some(item.now.as_str())]
+            .into_iter()
+            .flatten()
+            .find_map(|s| Date::from_rfc3339_in_china(s).ok());
+        let mut out = Vec::new();
+        for (field, text) in [(Field::Title, &item.title), (Field::Body, &item.body)] {
+            if text.is_empty() {
+                continue;
+            }
+            let folded = Folded::new(text);
+            self.roster(&folded, text, field, on, &mut out);
+            self.formulations(&folded, field, on, &mut out);
+            self.misspellings(&folded, field, &mut out);
+            self.sovereignty(&folded, text, field, &mut out);
+        }
+        out
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+plugin_sdk::export_plugin!(rulekit::Component<Rules>);
+
+impl Rules {
     /// Builds the rule set, checking the lists.
     pub fn new(cfg: Config) -> Result<Rules, Error> {
         let mut sovereignty = Vec::new();
@@ -385,26 +407,6 @@ impl Rules {
         let mut titles: Vec<String> = titles.into_iter().collect();
         titles.sort_by_key(|t| std::cmp::Reverse(t.chars().count()));
         Ok(Rules { cfg, sovereignty, titles })
-    }
-
-    /// Reviews one item.
-    pub fn review(&self, item: &Item) -> Vec<Finding> {
-        let on = [item.formed_at.as_deref(), Some(item.now.as_str())]
-            .into_iter()
-            .flatten()
-            .find_map(|s| Date::from_rfc3339_in_china(s).ok());
-        let mut out = Vec::new();
-        for (field, text) in [(Field::Title, &item.title), (Field::Body, &item.body)] {
-            if text.is_empty() {
-                continue;
-            }
-            let folded = Folded::new(text);
-            self.roster(&folded, text, field, on, &mut out);
-            self.formulations(&folded, field, on, &mut out);
-            self.misspellings(&folded, field, &mut out);
-            self.sovereignty(&folded, text, field, &mut out);
-        }
-        out
     }
 
     fn title_around(&self, t: &str, name: Range<usize>) -> Option<(String, Range<usize>)> {
@@ -629,8 +631,6 @@ impl Rules {
         }
     }
 }
-
-pub mod plugin;
 
 #[cfg(test)]
 mod tests;

@@ -99,3 +99,8 @@ fn lists_are_validated() {
     assert!(Rules::from_config_json(&json.to_string()).is_ok());
     assert!(serde_json::from_str::<serde_json::Value>(CONFIG_SCHEMA).is_ok());
 }
+
+#[test]
+fn keeps_the_contract() {
+    rulekit::check_contract::<Rules>();
+}

@@ -20,17 +20,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 use rulekit::cite::parse_numeral;
-use rulekit::{Field, Finding, FindingExt, Folded, Item, RuleInfo, Severity};
+use rulekit::{Field, Finding, FindingExt, Folded, Item, Meta, RuleInfo, RulePlugin, Severity};
 use serde::Deserialize;
-
-/// Errors of this plugin's configuration.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The configuration is not valid JSON of the documented shape.
-    #[error("invalid configuration: {0}")]
-    Config(String),
-}
 
 /// The rules this plugin implements.
 pub const RULES: &[RuleInfo] = &[
@@ -103,16 +94,16 @@ fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
 const BASIS_DOC: &str = "依据：GB/T 9704-2012《党政机关公文格式》第7.2.5条（发文字号由发文机关代字、年份、发文顺序号组成，\
 年份标全称、用六角括号“〔〕”括入，发文顺序号不加“第”字、不编虚位，在阿拉伯数字后加“号”）。";
 
-impl Rules {
-    /// Reads the JSON configuration (see [`CONFIG_SCHEMA`]).
-    pub fn from_config_json(json: &str) -> Result<Rules, Error> {
-        let json = if json.trim().is_empty() { "{}" } else { json };
-        let cfg: Config = serde_json::from_str(json).map_err(|e| Error::Config(e.to_string()))?;
+impl RulePlugin for Rules {
+    const META: Meta = Meta::new("format", env!("CARGO_PKG_VERSION"), RULES, EXTRA_KINDS, CONFIG_SCHEMA);
+    type Config = Config;
+    type Error = std::convert::Infallible;
+
+    fn from_config(cfg: Config) -> Result<Rules, std::convert::Infallible> {
         Ok(Rules { check_dates: cfg.check_dates, check_urgency: cfg.check_urgency })
     }
 
-    /// Reviews one item.
-    pub fn review(&self, item: &Item) -> Vec<Finding> {
+    fn review(&self, item: &Item) -> Vec<Finding> {
         let mut out = Vec::new();
         if let Some(dn) = item.doc_number.as_deref() {
             out.extend(check_doc_number(dn));
@@ -126,6 +117,9 @@ impl Rules {
         out
     }
 }
+
+#[cfg(target_arch = "wasm32")]
+plugin_sdk::export_plugin!(rulekit::Component<Rules>);
 
 fn doc_finding(span: Range<usize>, what: &str, suggestion: Option<String>) -> Finding {
     let mut f = Finding::new(
@@ -341,8 +335,6 @@ fn check_urgency(body: &str) -> Vec<Finding> {
     }
     out
 }
-
-pub mod plugin;
 
 #[cfg(test)]
 mod tests;

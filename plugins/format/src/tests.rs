@@ -92,3 +92,8 @@ fn dates_and_urgency() {
     assert_eq!(Rules::default().review(&it).len(), 2);
     assert!(Rules::from_config_json(r#"{"check_dates": "yes"}"#).is_err());
 }
+
+#[test]
+fn keeps_the_contract() {
+    rulekit::check_contract::<Rules>();
+}

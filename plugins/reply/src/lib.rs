@@ -20,17 +20,8 @@ use std::sync::OnceLock;
 use regex::Regex;
 use rulekit::cite;
 use rulekit::fold::{Folded, fold_str};
-use rulekit::{Field, Finding, FindingExt, Item, RuleInfo, Severity};
+use rulekit::{Field, Finding, FindingExt, Item, Meta, RuleInfo, RulePlugin, Severity};
 use serde::Deserialize;
-
-/// Errors of this plugin's configuration.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The configuration is not valid JSON of the documented shape.
-    #[error("invalid configuration: {0}")]
-    Config(String),
-}
 
 /// The rules this plugin implements.
 pub const RULES: &[RuleInfo] = &[
@@ -163,25 +154,16 @@ pub fn decisions(text: &str) -> Vec<Decision> {
     cues.iter().filter(|(_, r)| r.is_match(text)).map(|(d, _)| *d).collect()
 }
 
-impl Rules {
-    /// Reads the JSON configuration (see [`CONFIG_SCHEMA`]).
-    pub fn from_config_json(json: &str) -> Result<Rules, Error> {
-        let json = if json.trim().is_empty() { "{}" } else { json };
-        let cfg: Config = serde_json::from_str(json).map_err(|e| Error::Config(e.to_string()))?;
+impl RulePlugin for Rules {
+    const META: Meta = Meta::new("reply", env!("CARGO_PKG_VERSION"), RULES, EXTRA_KINDS, CONFIG_SCHEMA);
+    type Config = Config;
+    type Error = std::convert::Infallible;
+
+    fn from_config(cfg: Config) -> Result<Rules, std::convert::Infallible> {
         Ok(Rules { require_organ: cfg.require_organ })
     }
 
-    /// Whether the item is a reply to an information-disclosure application.
-    pub fn applies(item: &Item) -> bool {
-        if item.kind == "reply" {
-            return true;
-        }
-        let title = fold_str(&item.title);
-        title.contains("信息公开") && (title.contains("答复") || title.contains("告知书"))
-    }
-
-    /// Reviews one item.
-    pub fn review(&self, item: &Item) -> Vec<Finding> {
+    fn review(&self, item: &Item) -> Vec<Finding> {
         if !Rules::applies(item) {
             return Vec::new();
         }
@@ -257,6 +239,20 @@ impl Rules {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
+plugin_sdk::export_plugin!(rulekit::Component<Rules>);
+
+impl Rules {
+    /// Whether the item is a reply to an information-disclosure application.
+    pub fn applies(item: &Item) -> bool {
+        if item.kind == "reply" {
+            return true;
+        }
+        let title = fold_str(&item.title);
+        title.contains("信息公开") && (title.contains("答复") || title.contains("告知书"))
+    }
+}
+
 /// What the remedy statement lacks: the routes, or a deadline.
 fn remedy_gaps(text: &str) -> Vec<&'static str> {
     static REVIEW: OnceLock<Regex> = OnceLock::new();
@@ -328,8 +324,6 @@ fn states_ground(text: &str) -> bool {
     ];
     GROUNDS.iter().any(|g| text.contains(g))
 }
-
-pub mod plugin;
 
 #[cfg(test)]
 mod tests;

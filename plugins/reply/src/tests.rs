@@ -147,3 +147,8 @@ fn only_replies_are_checked() {
     assert!(Rules::from_config_json(r#"{"x": 1}"#).is_err());
     assert!(serde_json::from_str::<serde_json::Value>(CONFIG_SCHEMA).is_ok());
 }
+
+#[test]
+fn keeps_the_contract() {
+    rulekit::check_contract::<Rules>();
+}

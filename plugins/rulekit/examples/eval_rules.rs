@@ -19,7 +19,7 @@
 use std::io::{BufRead, Write};
 
 use anyhow::Context;
-use rulekit::Item;
+use rulekit::{Item, RulePlugin};
 use workdays::Calendar;
 
 /// One plugin's review, as the pipeline calls it.

@@ -4,7 +4,10 @@
 //! a [`ReviewPlugin`] for `plugin_sdk::export_plugin!`:
 //!
 //! ```ignore
-//! impl rulekit::RulePlugin for Rules { const NAME: &'static str = "format"; /* ... */ }
+//! impl rulekit::RulePlugin for Rules {
+//!     const META: Meta = Meta::new("format", env!("CARGO_PKG_VERSION"), RULES, EXTRA_KINDS, CONFIG_SCHEMA);
+//!     /* Config, Error, from_config, review */
+//! }
 //! #[cfg(target_arch = "wasm32")]
 //! plugin_sdk::export_plugin!(rulekit::Component<Rules>);
 //! ```
@@ -20,32 +23,74 @@ use serde::de::DeserializeOwned;
 
 use crate::item::RuleInfo;
 
-/// A rule plugin: its description as constants, its configuration, and its
-/// rules over one item. Content problems are findings, never errors.
-pub trait RulePlugin: Sized + 'static {
+/// What a rule plugin says about itself in `describe`.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta {
     /// The plugin's name: the policy's and `describe`'s.
-    const NAME: &'static str;
+    pub name: &'static str,
     /// Its version (`env!("CARGO_PKG_VERSION")` of the plugin crate).
-    const VERSION: &'static str;
+    pub version: &'static str,
     /// Every rule it implements; each finding's `rule_id` is one of these.
-    const RULES: &'static [RuleInfo];
+    pub rules: &'static [RuleInfo],
     /// Finding kinds beyond the shared vocabulary that it reports.
-    const EXTRA_KINDS: &'static [&'static str];
+    pub extra_kinds: &'static [&'static str],
     /// JSON Schema (draft 2020-12) of its configuration, which
     /// [`check_contract`] checks against [`RulePlugin::Config`].
-    const CONFIG_SCHEMA: &'static str;
+    pub config_schema: &'static str,
+}
 
-    /// The configuration struct [`RulePlugin::from_config_json`] reads (with
-    /// `deny_unknown_fields`).
+impl Meta {
+    /// The description, in the field order above.
+    pub const fn new(
+        name: &'static str,
+        version: &'static str,
+        rules: &'static [RuleInfo],
+        extra_kinds: &'static [&'static str],
+        config_schema: &'static str,
+    ) -> Meta {
+        Meta { name, version, rules, extra_kinds, config_schema }
+    }
+}
+
+/// Why a policy's configuration for a rule plugin is refused: not JSON of
+/// the configuration's shape, or values the plugin rejects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(String);
+
+impl Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A rule plugin: its description, its configuration, and its rules over
+/// one item. Content problems are findings, never errors.
+pub trait RulePlugin: Sized + 'static {
+    /// What `describe` reports.
+    const META: Meta;
+
+    /// The configuration struct the policy's JSON is read into (with
+    /// `deny_unknown_fields`; an empty configuration is `{}`).
     type Config: DeserializeOwned;
-    /// Why a configuration is refused.
+    /// Why a well-formed configuration is refused
+    /// ([`std::convert::Infallible`] where none is).
     type Error: Display;
 
-    /// Builds the rules from the policy's configuration (JSON).
-    fn from_config_json(json: &str) -> Result<Self, Self::Error>;
+    /// Builds the rules from a parsed configuration.
+    fn from_config(config: Self::Config) -> Result<Self, Self::Error>;
 
     /// Reviews one item.
     fn review(&self, item: &Item) -> Vec<Finding>;
+
+    /// Builds the rules from the policy's configuration as JSON: blank means
+    /// the defaults (`{}`).
+    fn from_config_json(json: &str) -> Result<Self, ConfigError> {
+        let json = if json.trim().is_empty() { "{}" } else { json };
+        let config = serde_json::from_str(json).map_err(|e| ConfigError(format!("invalid configuration: {e}")))?;
+        Self::from_config(config).map_err(|e| ConfigError(e.to_string()))
+    }
 }
 
 /// A [`RulePlugin`] behind the review contract: `describe` from its
@@ -57,18 +102,19 @@ pub struct Component<R>(R);
 
 impl<R: RulePlugin> ReviewPlugin for Component<R> {
     fn describe() -> PluginInfo {
-        let mut info = PluginInfo::new(R::NAME, R::VERSION).with_config_schema(R::CONFIG_SCHEMA);
-        for r in R::RULES {
+        let meta = R::META;
+        let mut info = PluginInfo::new(meta.name, meta.version).with_config_schema(meta.config_schema);
+        for r in meta.rules {
             info = info.with_rule(rule(r.id, r.kind, r.severity, r.description));
         }
-        for k in R::EXTRA_KINDS {
+        for k in meta.extra_kinds {
             info = info.with_extra_kind(k);
         }
         info
     }
 
     fn configure(config: &str) -> Result<Self, String> {
-        R::from_config_json(config).map(Component).map_err(|e| format!("{} 插件配置无效：{e}", R::NAME))
+        R::from_config_json(config).map(Component).map_err(|e| format!("{} 插件配置无效：{e}", R::META.name))
     }
 
     fn review(&self, item: &Item) -> Result<Vec<Finding>, String> {
@@ -92,8 +138,8 @@ impl<R: RulePlugin> ReviewPlugin for Component<R> {
 /// On the first violation, naming it.
 pub fn check_contract<R: RulePlugin>() {
     let info = Component::<R>::describe();
-    assert_eq!(info.name, R::NAME);
-    assert_eq!(info.rules.len(), R::RULES.len());
+    assert_eq!(info.name, R::META.name);
+    assert_eq!(info.rules.len(), R::META.rules.len());
     let mut ids = BTreeSet::new();
     for r in &info.rules {
         assert!(ids.insert(r.id.clone()), "rule {} listed twice", r.id);
@@ -105,7 +151,7 @@ pub fn check_contract<R: RulePlugin>() {
         );
     }
     if let Err(e) = plugin_sdk::check_config_schema::<R::Config>(&info.config_schema) {
-        panic!("{}: {e}", R::NAME);
+        panic!("{}: {e}", R::META.name);
     }
     assert!(Component::<R>::configure("{\"no_such_option\": 1}").is_err());
     let plugin = Component::<R>::configure("{}").expect("the empty configuration is valid");
@@ -138,20 +184,22 @@ mod tests {
     struct Fixed;
 
     impl RulePlugin for Fixed {
-        const NAME: &'static str = "x";
-        const VERSION: &'static str = "0.1.0";
-        const RULES: &'static [RuleInfo] = &[
-            RuleInfo { id: "FMT-001", kind: "doc_number_format", severity: Severity::Warn, description: "d" },
-            RuleInfo { id: "X-1", kind: "k", severity: Severity::Info, description: "d" },
-        ];
-        const EXTRA_KINDS: &'static [&'static str] = &["k"];
-        const CONFIG_SCHEMA: &'static str = r#"{"type": "object", "additionalProperties": false,
-            "properties": {"flag": {"type": "boolean"}}}"#;
+        const META: Meta = Meta::new(
+            "x",
+            "0.1.0",
+            &[
+                RuleInfo { id: "FMT-001", kind: "doc_number_format", severity: Severity::Warn, description: "d" },
+                RuleInfo { id: "X-1", kind: "k", severity: Severity::Info, description: "d" },
+            ],
+            &["k"],
+            r#"{"type": "object", "additionalProperties": false,
+            "properties": {"flag": {"type": "boolean"}}}"#,
+        );
         type Config = Config;
-        type Error = serde_json::Error;
+        type Error = std::convert::Infallible;
 
-        fn from_config_json(json: &str) -> Result<Fixed, serde_json::Error> {
-            serde_json::from_str::<Config>(json).map(|_| Fixed)
+        fn from_config(_: Config) -> Result<Fixed, std::convert::Infallible> {
+            Ok(Fixed)
         }
 
         fn review(&self, item: &Item) -> Vec<Finding> {

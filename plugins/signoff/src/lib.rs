@@ -24,18 +24,9 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 use rulekit::cite::parse_numeral;
-use rulekit::{Field, Finding, FindingExt, Folded, Item, RuleInfo, Severity};
+use rulekit::{Field, Finding, FindingExt, Folded, Item, Meta, RuleInfo, RulePlugin, Severity};
 use serde::Deserialize;
 use workdays::Date;
-
-/// Errors of this plugin's configuration.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The configuration is not valid JSON of the documented shape.
-    #[error("invalid configuration: {0}")]
-    Config(String),
-}
 
 /// The rules this plugin implements.
 pub const RULES: &[RuleInfo] = &[
@@ -139,11 +130,12 @@ fn stage_zh(stage: &str) -> &str {
     }
 }
 
-impl Rules {
-    /// Reads the JSON configuration (see [`CONFIG_SCHEMA`]).
-    pub fn from_config_json(json: &str) -> Result<Rules, Error> {
-        let json = if json.trim().is_empty() { "{}" } else { json };
-        let cfg: Config = serde_json::from_str(json).map_err(|e| Error::Config(e.to_string()))?;
+impl RulePlugin for Rules {
+    const META: Meta = Meta::new("signoff", env!("CARGO_PKG_VERSION"), RULES, EXTRA_KINDS, CONFIG_SCHEMA);
+    type Config = Config;
+    type Error = std::convert::Infallible;
+
+    fn from_config(cfg: Config) -> Result<Rules, std::convert::Infallible> {
         Ok(Rules {
             required_stages: cfg.required_stages,
             stages_by_channel: cfg.stages_by_channel,
@@ -154,8 +146,7 @@ impl Rules {
         })
     }
 
-    /// Reviews one item.
-    pub fn review(&self, item: &Item) -> Vec<Finding> {
+    fn review(&self, item: &Item) -> Vec<Finding> {
         let mut out = Vec::new();
         self.signoff(item, &mut out);
         self.stages(item, &mut out);
@@ -165,7 +156,12 @@ impl Rules {
         }
         out
     }
+}
 
+#[cfg(target_arch = "wasm32")]
+plugin_sdk::export_plugin!(rulekit::Component<Rules>);
+
+impl Rules {
     fn signoff(&self, item: &Item, out: &mut Vec<Finding>) {
         let problem = match item.signoff.as_ref() {
             None => Some("没有签发记录".to_string()),
@@ -320,8 +316,6 @@ fn backdated(item: &Item, out: &mut Vec<Finding>) {
         }
     }
 }
-
-pub mod plugin;
 
 #[cfg(test)]
 mod tests;

@@ -114,3 +114,8 @@ fn backdated_publication_dates() {
     // off by default
     assert!(Rules::default().review(&it).is_empty());
 }
+
+#[test]
+fn keeps_the_contract() {
+    rulekit::check_contract::<Rules>();
+}
