@@ -387,21 +387,14 @@ fn names_legal_ground(text: &str) -> bool {
     if !cite::articles(text).is_empty() {
         return true;
     }
-    const GROUNDS: &[&str] = &[
-        "国家秘密",
+    // The statutory grounds, and the looser words a 不予公开 reason is
+    // written with (涉密, 过程稿, 会议纪要…).
+    const LOOSER: &[&str] = &[
         "涉密",
         "秘密",
-        "法律、行政法规禁止",
         "法律法规禁止",
-        "国家安全",
-        "公共安全",
-        "经济安全",
-        "社会稳定",
-        "商业秘密",
-        "个人隐私",
         "个人信息",
         "第三方",
-        "内部事务",
         "内部管理",
         "人事",
         "后勤",
@@ -419,7 +412,7 @@ fn names_legal_ground(text: &str) -> bool {
         "案卷",
         "敏感",
     ];
-    GROUNDS.iter().any(|g| text.contains(g))
+    cite::names_statutory_ground(text) || LOOSER.iter().any(|g| text.contains(g))
 }
 
 fn annotation_re() -> &'static Regex {

@@ -43,7 +43,7 @@ fn main() {
         let config = Config {
             lists: vec![TermList {
                 tag: "bench".into(),
-                severity: "block".into(),
+                severity: Some("block".into()),
                 version: n.into(),
                 terms: terms.lines().map(str::to_owned).collect(),
             }],

@@ -24,37 +24,17 @@ use std::ops::Range;
 use daachorse::CharwiseDoubleArrayAhoCorasick;
 use plugin_sdk::Severity;
 use plugin_sdk::textnorm::{Disguises, Normalized, Options, normalize_term};
-use serde::Deserialize;
 
-/// One list of terms sharing a tag, a severity and a version.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct TermList {
-    /// Category, e.g. 违法有害, 低俗, 广告, 不文明用语.
-    pub tag: String,
-    /// `block`, `warn` or `info` (default `block`).
-    #[serde(default = "default_severity")]
-    pub severity: String,
-    /// The list's version, shown in every finding.
-    #[serde(default)]
-    pub version: String,
-    pub terms: Vec<String>,
-}
+pub use plugin_sdk::TermList;
 
-fn default_severity() -> String {
-    "block".to_owned()
-}
+/// A list's severity where it names none.
+pub const DEFAULT_SEVERITY: Severity = Severity::Block;
 
 /// Parses the plain-text list format of `policies/terms/*.txt`: one term a
 /// line; `#` comments; header comments `# tag: …`, `# severity: …` and
 /// `# version: …` set the list's metadata.
 pub fn parse_term_file(text: &str, default_tag: &str) -> TermList {
-    let mut list = TermList {
-        tag: default_tag.to_owned(),
-        severity: default_severity(),
-        version: String::new(),
-        terms: Vec::new(),
-    };
+    let mut list = TermList { tag: default_tag.to_owned(), severity: None, version: String::new(), terms: Vec::new() };
     for line in text.lines() {
         let line = line.trim();
         if let Some(comment) = line.strip_prefix('#') {
@@ -62,7 +42,7 @@ pub fn parse_term_file(text: &str, default_tag: &str) -> TermList {
                 let v = v.trim().to_owned();
                 match k.trim() {
                     "tag" => list.tag = v,
-                    "severity" => list.severity = v,
+                    "severity" => list.severity = Some(v),
                     "version" => list.version = v,
                     _ => {}
                 }
@@ -72,10 +52,6 @@ pub fn parse_term_file(text: &str, default_tag: &str) -> TermList {
         }
     }
     list
-}
-
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s).ok_or_else(|| format!("未知的严重程度“{s}”（应为 info、warn 或 block）"))
 }
 
 /// Metadata of a compiled list.
@@ -147,7 +123,7 @@ impl Lexicon {
         let mut index: HashMap<String, u32> = HashMap::new();
         let mut terms: Vec<Term> = Vec::new();
         for (li, list) in lists.iter().enumerate() {
-            let severity = parse_severity(&list.severity).map_err(|e| format!("词表“{}”：{e}", list.tag))?;
+            let severity = list.severity_or(DEFAULT_SEVERITY)?;
             infos.push(ListInfo { tag: list.tag.clone(), severity, version: list.version.clone() });
             for raw in &list.terms {
                 let norm = normalize_term(raw, &opts);
@@ -258,7 +234,7 @@ mod tests {
     fn lex(terms: &[&str], allow: &[&str]) -> Lexicon {
         let list = TermList {
             tag: "测试".into(),
-            severity: "block".into(),
+            severity: Some("block".into()),
             version: "t1".into(),
             terms: terms.iter().map(|s| s.to_string()).collect(),
         };
@@ -319,13 +295,15 @@ mod tests {
 
     #[test]
     fn most_severe_list_wins_for_duplicates() {
-        let a =
-            TermList {
-                tag: "广告".into(), severity: "warn".into(), version: "1".into(), terms: vec!["最低价".into()]
-            };
+        let a = TermList {
+            tag: "广告".into(),
+            severity: Some("warn".into()),
+            version: "1".into(),
+            terms: vec!["最低价".into()],
+        };
         let b = TermList {
             tag: "违法有害".into(),
-            severity: "block".into(),
+            severity: Some("block".into()),
             version: "2".into(),
             terms: vec!["最 低 价".into()],
         };
@@ -335,7 +313,7 @@ mod tests {
         assert_eq!(l.lists()[h[0].list].tag, "违法有害");
         assert!(
             Lexicon::compile(
-                &[TermList { tag: "x".into(), severity: "fatal".into(), version: String::new(), terms: vec![] }],
+                &[TermList { tag: "x".into(), severity: Some("fatal".into()), version: String::new(), terms: vec![] }],
                 &[]
             )
             .is_err()
@@ -346,7 +324,7 @@ mod tests {
     fn term_file_format() {
         let l = parse_term_file("# tag: 低俗\n# severity: warn\n# version: 2025.1\n# a comment\n词一\n\n 词二 \n", "x");
         assert_eq!(l.tag, "低俗");
-        assert_eq!(l.severity, "warn");
+        assert_eq!(l.severity.as_deref(), Some("warn"));
         assert_eq!(l.version, "2025.1");
         assert_eq!(l.terms, ["词一", "词二"]);
     }
@@ -369,7 +347,7 @@ mod tests {
         }
         let list = TermList {
             tag: "t".into(),
-            severity: "block".into(),
+            severity: Some("block".into()),
             version: "v".into(),
             terms: set.into_iter().collect(),
         };

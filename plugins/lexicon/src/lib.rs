@@ -36,29 +36,23 @@ pub struct Config {
     pub skip_disguise_findings: bool,
 }
 
-const CONFIG_SCHEMA: &str = r#"{
+const CONFIG_SCHEMA: &str = concat!(
+    r#"{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "type": "object",
   "additionalProperties": false,
   "properties": {
     "lists": {
       "type": "array",
-      "items": {
-        "type": "object",
-        "required": ["tag", "terms"],
-        "additionalProperties": false,
-        "properties": {
-          "tag": {"type": "string"},
-          "severity": {"enum": ["info", "warn", "block"], "default": "block"},
-          "version": {"type": "string"},
-          "terms": {"type": "array", "items": {"type": "string"}}
-        }
-      }
+      "items": "#,
+    plugin_sdk::term_list_schema!("block"),
+    r#"
     },
     "allow": {"type": "array", "items": {"type": "string"}},
     "skip_disguise_findings": {"type": "boolean", "default": false}
   }
-}"#;
+}"#,
+);
 
 /// The configured plugin.
 #[derive(Debug)]
@@ -160,12 +154,7 @@ impl ReviewPlugin for LexiconPlugin {
     }
 
     fn configure(config: &str) -> Result<Self, String> {
-        let parsed: Config = if config.trim().is_empty() {
-            Config::default()
-        } else {
-            serde_json::from_str(config).map_err(|e| format!("lexicon 插件配置无效：{e}"))?
-        };
-        LexiconPlugin::new(&parsed)
+        LexiconPlugin::new(&plugin_sdk::read_config("lexicon", config)?)
     }
 
     fn review(&self, item: &Item) -> Result<Vec<Finding>, String> {

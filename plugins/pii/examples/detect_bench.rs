@@ -56,7 +56,7 @@ fn main() {
         let text = std::fs::read_to_string(dir.join(format!("terms_{n}.txt"))).expect("term list");
         let list = TermList {
             tag: "bench".into(),
-            severity: "block".into(),
+            severity: Some("block".into()),
             version: n.into(),
             terms: text.lines().map(str::to_owned).collect(),
         };
@@ -92,7 +92,7 @@ fn main() {
     let lexicon = LexiconPlugin::new(&lexicon::Config {
         lists: vec![TermList {
             tag: "bench".into(),
-            severity: "block".into(),
+            severity: Some("block".into()),
             version: "1k".into(),
             terms: terms1k.lines().map(str::to_owned).collect(),
         }],

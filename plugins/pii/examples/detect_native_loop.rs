@@ -22,7 +22,7 @@ fn main() {
     let lexicon = LexiconPlugin::new(&lexicon::Config {
         lists: vec![TermList {
             tag: "bench".into(),
-            severity: "block".into(),
+            severity: Some("block".into()),
             version: "1k".into(),
             terms: terms.lines().map(str::to_owned).collect(),
         }],

@@ -56,7 +56,7 @@ fn main() {
     }
     let input = input.expect("usage: eval_detect [--terms FILE] items.jsonl");
     let lex_config = lexicon::Config {
-        lists: vec![TermList { tag: "eval".into(), severity: "block".into(), version: "eval".into(), terms }],
+        lists: vec![TermList { tag: "eval".into(), severity: Some("block".into()), version: "eval".into(), terms }],
         ..lexicon::Config::default()
     };
     let started = std::time::Instant::now();

@@ -58,8 +58,10 @@ use std::ops::Range;
 extern crate self as plugin_sdk;
 
 mod schema;
+mod terms;
 
-pub use schema::check_config_schema;
+pub use schema::{check_config_schema, read_config};
+pub use terms::TermList;
 pub use textnorm;
 
 /// The contract version these bindings were generated from (`plugin-api`'s,

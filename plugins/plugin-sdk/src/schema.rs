@@ -5,6 +5,18 @@ use std::collections::BTreeSet;
 
 use serde::de::{self, DeserializeOwned, Visitor};
 
+/// Reads a plugin's configuration (the policy's JSON; blank means `{}`)
+/// into its configuration struct.
+///
+/// # Errors
+///
+/// The message the host shows for a refused configuration:
+/// `<plugin> 插件配置无效：<why>`.
+pub fn read_config<C: DeserializeOwned>(plugin: &str, json: &str) -> Result<C, String> {
+    let json = if json.trim().is_empty() { "{}" } else { json };
+    serde_json::from_str(json).map_err(|e| format!("{plugin} 插件配置无效：{e}"))
+}
+
 /// Checks that `schema` (the JSON Schema a plugin returns from `describe`)
 /// describes exactly the top-level options its configuration struct `C`
 /// reads: an object schema that refuses other properties

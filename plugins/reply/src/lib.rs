@@ -309,20 +309,7 @@ fn states_ground(text: &str) -> bool {
     if cite::articles(text).iter().any(|a| (14..=16).contains(&a.article)) {
         return true;
     }
-    const GROUNDS: &[&str] = &[
-        "国家秘密",
-        "法律、行政法规禁止",
-        "国家安全",
-        "公共安全",
-        "经济安全",
-        "社会稳定",
-        "商业秘密",
-        "个人隐私",
-        "内部事务",
-        "过程性信息",
-        "行政执法案卷",
-    ];
-    GROUNDS.iter().any(|g| text.contains(g))
+    cite::names_statutory_ground(text)
 }
 
 #[cfg(test)]

@@ -46,7 +46,8 @@ fn main() -> anyhow::Result<()> {
             lists.insert(name.to_string(), serde_json::to_value(value)?);
         }
     }
-    let expression = expression::Rules::from_config_json(&serde_json::Value::Object(lists).to_string())?;
+    let expression = expression::Rules::from_config_json(&serde_json::Value::Object(lists).to_string())
+        .map_err(anyhow::Error::msg)?;
     let reply = reply::Rules::default();
     let format = format::Rules::default();
     let signoff = signoff::Rules::default();

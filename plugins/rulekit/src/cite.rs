@@ -100,6 +100,27 @@ pub fn names_disclosure_regulation(text: &str) -> bool {
     text.contains("信息公开条例") || text.contains("《条例》") || text.contains("条例第")
 }
 
+/// The grounds 条例 arts. 14–16 give for not disclosing, in the words a
+/// reason or a reply states them with.
+pub const STATUTORY_GROUNDS: &[&str] = &[
+    "国家秘密",
+    "法律、行政法规禁止",
+    "国家安全",
+    "公共安全",
+    "经济安全",
+    "社会稳定",
+    "商业秘密",
+    "个人隐私",
+    "内部事务",
+    "过程性信息",
+    "行政执法案卷",
+];
+
+/// Whether `text` names one of the [`STATUTORY_GROUNDS`].
+pub fn names_statutory_ground(text: &str) -> bool {
+    STATUTORY_GROUNDS.iter().any(|g| text.contains(g))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,5 +20,5 @@ pub use fold::Folded;
 pub use item::{
     Approval, Attribute, Field, FindingExt, ItemExt, RuleInfo, Severity, Signoff, SuperiorRef, is_blank_answer,
 };
-pub use plugin::{Component, ConfigError, Meta, RulePlugin, check_contract};
+pub use plugin::{Component, Meta, RulePlugin, check_contract};
 pub use plugin_sdk::{Finding, Item, Span};

@@ -52,19 +52,6 @@ impl Meta {
     }
 }
 
-/// Why a policy's configuration for a rule plugin is refused: not JSON of
-/// the configuration's shape, or values the plugin rejects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(String);
-
-impl Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 /// A rule plugin: its description, its configuration, and its rules over
 /// one item. Content problems are findings, never errors.
 pub trait RulePlugin: Sized + 'static {
@@ -84,12 +71,12 @@ pub trait RulePlugin: Sized + 'static {
     /// Reviews one item.
     fn review(&self, item: &Item) -> Vec<Finding>;
 
-    /// Builds the rules from the policy's configuration as JSON: blank means
-    /// the defaults (`{}`).
-    fn from_config_json(json: &str) -> Result<Self, ConfigError> {
-        let json = if json.trim().is_empty() { "{}" } else { json };
-        let config = serde_json::from_str(json).map_err(|e| ConfigError(format!("invalid configuration: {e}")))?;
-        Self::from_config(config).map_err(|e| ConfigError(e.to_string()))
+    /// Builds the rules from the policy's configuration as JSON (blank
+    /// means the defaults, `{}`), or says why not as the host shows it:
+    /// `<name> 插件配置无效：<why>`.
+    fn from_config_json(json: &str) -> Result<Self, String> {
+        let config = plugin_sdk::read_config(Self::META.name, json)?;
+        Self::from_config(config).map_err(|e| format!("{} 插件配置无效：{e}", Self::META.name))
     }
 }
 
@@ -114,7 +101,7 @@ impl<R: RulePlugin> ReviewPlugin for Component<R> {
     }
 
     fn configure(config: &str) -> Result<Self, String> {
-        R::from_config_json(config).map(Component).map_err(|e| format!("{} 插件配置无效：{e}", R::META.name))
+        R::from_config_json(config).map(Component)
     }
 
     fn review(&self, item: &Item) -> Result<Vec<Finding>, String> {

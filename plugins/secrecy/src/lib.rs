@@ -32,27 +32,21 @@ pub struct Config {
     pub secret_points: Vec<PointList>,
 }
 
-const CONFIG_SCHEMA: &str = r#"{
+const CONFIG_SCHEMA: &str = concat!(
+    r#"{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "type": "object",
   "additionalProperties": false,
   "properties": {
     "secret_points": {
       "type": "array",
-      "items": {
-        "type": "object",
-        "required": ["tag", "terms"],
-        "additionalProperties": false,
-        "properties": {
-          "tag": {"type": "string"},
-          "severity": {"enum": ["info", "warn", "block"], "default": "warn"},
-          "version": {"type": "string"},
-          "terms": {"type": "array", "items": {"type": "string"}}
-        }
-      }
+      "items": "#,
+    plugin_sdk::term_list_schema!("warn"),
+    r#"
     }
   }
-}"#;
+}"#,
+);
 
 /// The configured plugin.
 #[derive(Debug)]
@@ -133,12 +127,7 @@ impl ReviewPlugin for Secrecy {
     }
 
     fn configure(config: &str) -> Result<Self, String> {
-        let parsed: Config = if config.trim().is_empty() {
-            Config::default()
-        } else {
-            serde_json::from_str(config).map_err(|e| format!("secrecy 插件配置无效：{e}"))?
-        };
-        Secrecy::new(parsed)
+        Secrecy::new(plugin_sdk::read_config("secrecy", config)?)
     }
 
     fn review(&self, item: &Item) -> Result<Vec<Finding>, String> {

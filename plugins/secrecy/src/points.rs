@@ -7,28 +7,13 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use plugin_sdk::textnorm::{Normalized, Options, normalize_term};
-use plugin_sdk::{Field, Finding, Severity, span_in_original};
-use serde::Deserialize;
+use plugin_sdk::{Field, Finding, Severity, TermList, span_in_original};
 
-/// One tagged, versioned list of 密点.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PointList {
-    pub tag: String,
-    #[serde(default = "default_severity")]
-    pub severity: String,
-    #[serde(default)]
-    pub version: String,
-    pub terms: Vec<String>,
-}
+/// One tagged, versioned list of 密点 (the shared term-list shape).
+pub type PointList = TermList;
 
-fn default_severity() -> String {
-    "warn".to_owned()
-}
-
-fn severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s).ok_or_else(|| format!("secrecy 插件配置无效：未知的严重程度“{s}”"))
-}
+/// A list's severity where it names none.
+pub const DEFAULT_SEVERITY: Severity = Severity::Warn;
 
 #[derive(Debug)]
 struct Point {
@@ -52,7 +37,8 @@ impl Points {
         let mut points = Vec::new();
         let mut meta = Vec::new();
         for (i, l) in lists.iter().enumerate() {
-            meta.push((l.tag.clone(), severity(&l.severity)?, l.version.clone()));
+            let severity = l.severity_or(DEFAULT_SEVERITY).map_err(|e| format!("secrecy 插件配置无效：{e}"))?;
+            meta.push((l.tag.clone(), severity, l.version.clone()));
             for term in &l.terms {
                 let n = normalize_term(term, &opts);
                 if n.chars().count() >= 2 {
