@@ -28,7 +28,8 @@ use crate::store::{SealKeyRecord, SealRecord};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SealItemRequest {
-    pub content_digest: String,
+    #[schema(value_type = String)]
+    pub content_digest: seal::ContentDigest,
     /// RFC 3339; default: now.
     #[serde(default)]
     pub not_before: Option<String>,
@@ -169,7 +170,7 @@ pub(super) async fn seal_current(
             )
         }
     };
-    let record = service::seal::seal(state, &principal, id, &req.content_digest, not_before).await?;
+    let record = service::seal::seal(state, &principal, id, req.content_digest, not_before).await?;
     let (record, key) = state.db.seal_by_serial(&record.serial).await?;
     seal_view(state, record, &key, false).await
 }

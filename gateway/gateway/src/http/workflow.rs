@@ -11,6 +11,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use seal::ContentDigest;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -166,7 +167,8 @@ pub struct VoteRequest {
     pub stage: String,
     pub value: VoteValue,
     /// The content digest the voter reviewed; must be the current one.
-    pub content_digest: String,
+    #[schema(value_type = String)]
+    pub content_digest: ContentDigest,
     /// Required for `changes` and `block`.
     #[serde(default)]
     pub comment: Option<String>,
@@ -252,7 +254,8 @@ pub(super) async fn cast_vote(
 #[serde(deny_unknown_fields)]
 pub struct OverrideRequest {
     pub stage: String,
-    pub content_digest: String,
+    #[schema(value_type = String)]
+    pub content_digest: ContentDigest,
     pub reason: String,
 }
 
@@ -269,7 +272,7 @@ pub async fn override_stage(
 ) -> Result<axum::Json<ActionResult>, ApiError> {
     let (id, principal) = reviewer_on(&state, &auth, id).await?;
     let applied =
-        service::workflow::override_stage(&state, &principal, id, &req.stage, &req.content_digest, &req.reason).await?;
+        service::workflow::override_stage(&state, &principal, id, &req.stage, req.content_digest, &req.reason).await?;
     action_result(&state, applied).await
 }
 
@@ -277,7 +280,8 @@ pub async fn override_stage(
 #[serde(deny_unknown_fields)]
 pub struct WaiverRequest {
     pub finding_id: String,
-    pub content_digest: String,
+    #[schema(value_type = String)]
+    pub content_digest: ContentDigest,
     pub reason: String,
 }
 
@@ -294,7 +298,7 @@ pub async fn waive(
 ) -> Result<axum::Json<ActionResult>, ApiError> {
     let (id, principal) = reviewer_on(&state, &auth, id).await?;
     let applied =
-        service::workflow::waive(&state, &principal, id, &req.finding_id, &req.content_digest, &req.reason).await?;
+        service::workflow::waive(&state, &principal, id, &req.finding_id, req.content_digest, &req.reason).await?;
     action_result(&state, applied).await
 }
 

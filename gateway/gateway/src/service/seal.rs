@@ -9,6 +9,8 @@
 //! `sealed`, the audit events, the outbox row and the signed checkpoint
 //! that anchors the audit head, all through the store's [`Tx`].
 
+use seal::ContentDigest;
+
 use super::Error;
 use crate::auth::Principal;
 use crate::model::{ItemId, ItemState, Timestamp};
@@ -45,7 +47,7 @@ pub async fn seal(
     state: &AppState,
     principal: &Principal,
     id: ItemId,
-    content_digest: &str,
+    content_digest: ContentDigest,
     not_before: Option<u64>,
 ) -> Result<SealRecord, Error> {
     may_seal(principal)?;

@@ -11,6 +11,7 @@
 //! every requirement, the seal-phase plugins run first (outside the
 //! transaction), with the approval record and sign-off filled in.
 
+use seal::ContentDigest;
 use serde_json::{Value, json};
 
 use super::Error;
@@ -192,8 +193,8 @@ pub fn stage_named(state: &AppState, name: &str) -> Result<Stage, Error> {
     state.workflow.stage(name).cloned().ok_or_else(|| Error::invalid("stage", format!("审核环节 {name:?} 不存在")))
 }
 
-fn require_digest(ctx: &WorkflowContext, seen: &str) -> Result<(), Error> {
-    if ctx.version.content_digest.to_string() != seen {
+fn require_digest(ctx: &WorkflowContext, seen: ContentDigest) -> Result<(), Error> {
+    if ctx.version.content_digest != seen {
         return Err(Error::Conflict(format!(
             "事项内容已更新为第 {} 版（摘要 {}），您审阅的不是当前版本，请重新审阅后再操作。",
             ctx.version.version, ctx.version.content_digest
@@ -230,7 +231,7 @@ fn separate_from_authorship(ctx: &WorkflowContext, principal: &Principal) -> Res
 pub struct VoteDraft {
     pub stage: Stage,
     pub value: VoteValue,
-    pub content_digest: String,
+    pub content_digest: ContentDigest,
     comment: Option<String>,
 }
 
@@ -241,7 +242,7 @@ impl VoteDraft {
         state: &AppState,
         stage: &str,
         value: VoteValue,
-        content_digest: String,
+        content_digest: ContentDigest,
         comment: Option<&str>,
         statement: (Option<&str>, Option<&str>),
     ) -> Result<VoteDraft, Error> {
@@ -294,7 +295,7 @@ pub async fn vote(state: &AppState, principal: &Principal, id: ItemId, draft: Vo
         ctx.snapshot
             .eligibility(&state.workflow, &stage, principal.user_id, &principal.roles, principal.unit_id)
             .map_err(|r| Error::Forbidden(r.0))?;
-        require_digest(ctx, &content_digest)?;
+        require_digest(ctx, content_digest)?;
         require_state(ctx, &[ItemState::InReview])?;
         let requirement = evaluation.requirement(&stage.id).expect("every policy stage is evaluated");
         if requirement.status == Status::NotApplicable {
@@ -339,7 +340,7 @@ pub async fn override_stage(
     principal: &Principal,
     id: ItemId,
     stage: &str,
-    content_digest: &str,
+    content_digest: ContentDigest,
     reason_text: &str,
 ) -> Result<Applied, Error> {
     let stage = stage_named(state, stage)?;
@@ -387,7 +388,7 @@ pub async fn waive(
     principal: &Principal,
     id: ItemId,
     finding_id: &str,
-    content_digest: &str,
+    content_digest: ContentDigest,
     reason_text: &str,
 ) -> Result<Applied, Error> {
     let reason = reason(Some(reason_text), "豁免")?;

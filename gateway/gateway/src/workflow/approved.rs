@@ -74,7 +74,7 @@ impl ApprovedVersion {
     pub(crate) fn certify(
         ctx: &WorkflowContext,
         policy: &WorkflowPolicy,
-        seen_digest: &str,
+        seen_digest: ContentDigest,
         policy_hash: &str,
     ) -> Result<ApprovedVersion, NotApproved> {
         let refuse = |m: String| Err(NotApproved(m));
@@ -84,7 +84,7 @@ impl ApprovedVersion {
         if ctx.version.version != ctx.item.current_version {
             return refuse("事项的当前版本已变化，请重新审核。".into());
         }
-        if ctx.version.content_digest.to_string() != seen_digest {
+        if ctx.version.content_digest != seen_digest {
             return refuse(format!(
                 "事项内容已是第 {} 版（摘要 {}），与您确认的摘要不一致，不能加封签。",
                 ctx.version.version, ctx.version.content_digest

@@ -268,6 +268,14 @@ impl Form {
         self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
     }
 
+    /// The content digest of the version the page showed (the hidden
+    /// `digest` field every action on an item posts).
+    pub fn digest(&self) -> Result<seal::ContentDigest, ApiError> {
+        self.get("digest")
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(|| ApiError::invalid("digest", "页面缺少所审阅版本的内容摘要，请刷新页面后重试"))
+    }
+
     /// Every non-blank value of `key`.
     pub fn all(&self, key: &str) -> Vec<String> {
         self.fields.iter().filter(|(k, v)| k == key && !v.trim().is_empty()).map(|(_, v)| v.trim().to_owned()).collect()

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use crate::http::seals::SealItemRequest;
 use crate::http::web::highlight::{self};
 use crate::http::web::{Form, ItemPath, PageQuery, Posted, Session, see_other};
-use crate::http::workflow::{CommentRequest, OverrideRequest, VoteRequest};
+use crate::http::workflow::{CommentRequest, VoteRequest};
 use crate::http::{ApiError, AppState};
 use crate::model::ItemId;
 use crate::review::{Field, Finding};
@@ -87,11 +87,15 @@ pub async fn vote(
             return item_page(&state, &session, id, PageQuery::default(), Some(e)).await;
         }
     };
+    let content_digest = match form.digest() {
+        Ok(d) => d,
+        Err(e) => return item_page(&state, &session, id, PageQuery::default(), Some(e)).await,
+    };
     let signoff = form.get("statement_id").is_some();
     let request = VoteRequest {
         stage: form.get("stage").unwrap_or_default(),
         value,
-        content_digest: form.get("digest").unwrap_or_default(),
+        content_digest,
         comment: form.get("comment"),
         statement_id: form.get("statement_id"),
         statement_version: form.get("statement_version"),
@@ -114,22 +118,17 @@ pub async fn override_stage(
     ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
-    let request = OverrideRequest {
-        stage: form.get("stage").unwrap_or_default(),
-        content_digest: form.get("digest").unwrap_or_default(),
-        reason: form.get("reason").unwrap_or_default(),
+    let (stage, reason) = (form.get("stage").unwrap_or_default(), form.get("reason").unwrap_or_default());
+    let reviewer = match form.digest() {
+        Ok(digest) => crate::http::workflow::reviewer_on(&state, &session.auth(), id).await.map(|r| (r, digest)),
+        Err(e) => Err(e),
     };
-    let result = match crate::http::workflow::reviewer_on(&state, &session.auth(), id).await {
-        Ok((item, principal)) => service::workflow::override_stage(
-            &state,
-            &principal,
-            item,
-            &request.stage,
-            &request.content_digest,
-            &request.reason,
-        )
-        .await
-        .map_err(ApiError::from),
+    let result = match reviewer {
+        Ok(((item, principal), digest)) => {
+            service::workflow::override_stage(&state, &principal, item, &stage, digest, &reason)
+                .await
+                .map_err(ApiError::from)
+        }
         Err(e) => Err(e),
     };
     after(&state, &session, id, result, "overridden#wf-h").await
@@ -157,8 +156,13 @@ pub async fn seal(
     Posted { session, form, .. }: Posted,
 ) -> Response {
     let not_before = form.get("not_before").map(|v| crate::http::web::china_time_input(&v));
-    let request = SealItemRequest { content_digest: form.get("digest").unwrap_or_default(), not_before };
-    let result = crate::http::seals::seal_current(&state, &session.auth(), id, request).await;
+    let result = match form.digest() {
+        Ok(content_digest) => {
+            let request = SealItemRequest { content_digest, not_before };
+            crate::http::seals::seal_current(&state, &session.auth(), id, request).await
+        }
+        Err(e) => Err(e),
+    };
     after(&state, &session, id, result, "sealed#deliveries").await
 }
 
@@ -209,22 +213,17 @@ pub async fn waive(
     ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
-    let request = crate::http::workflow::WaiverRequest {
-        finding_id: form.get("finding_id").unwrap_or_default(),
-        content_digest: form.get("digest").unwrap_or_default(),
-        reason: form.raw("reason"),
+    let (finding_id, reason) = (form.get("finding_id").unwrap_or_default(), form.raw("reason"));
+    let reviewer = match form.digest() {
+        Ok(digest) => crate::http::workflow::reviewer_on(&state, &session.auth(), id).await.map(|r| (r, digest)),
+        Err(e) => Err(e),
     };
-    let result = match crate::http::workflow::reviewer_on(&state, &session.auth(), id).await {
-        Ok((item, principal)) => service::workflow::waive(
-            &state,
-            &principal,
-            item,
-            &request.finding_id,
-            &request.content_digest,
-            &request.reason,
-        )
-        .await
-        .map_err(ApiError::from),
+    let result = match reviewer {
+        Ok(((item, principal), digest)) => {
+            service::workflow::waive(&state, &principal, item, &finding_id, digest, &reason)
+                .await
+                .map_err(ApiError::from)
+        }
         Err(e) => Err(e),
     };
     after(&state, &session, id, result, "waived#checks").await
