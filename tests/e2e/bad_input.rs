@@ -252,6 +252,20 @@ async fn refused_requests_change_nothing(backend: Backend) {
         "forbidden",
     )
     .await;
+    // A content digest that is not one is bad input (422), before any
+    // comparison with the current version (a stale one is 409).
+    for digest in ["sha256:forged", "SHA256:0000", "", "md5:d41d8cd98f00b204e9800998ecf8427e"] {
+        let vote = json!({"stage": "first", "value": "approve", "content_digest": digest});
+        let body = refused(
+            &app,
+            &reviewer,
+            reviewer.request(Method::POST, &format!("/api/v1/items/{id}/votes")).json(&vote),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unprocessable",
+        )
+        .await;
+        assert!(body["detail"].as_str().unwrap().contains("content_digest"), "{body}");
+    }
     let new_user = json!({"username": "x", "display_name": "某某", "roles": ["admin"], "password": "Abcdefgh-123"});
     refused(
         &app,
