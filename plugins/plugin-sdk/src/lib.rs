@@ -60,7 +60,7 @@ extern crate self as plugin_sdk;
 mod schema;
 mod terms;
 
-pub use schema::{check_config_schema, read_config};
+pub use schema::{check_config_schema, check_plugin, read_config};
 pub use terms::TermList;
 pub use textnorm;
 

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::{ReviewPlugin, SHARED_KINDS};
+
 use serde::de::{self, DeserializeOwned, Visitor};
 
 /// Reads a plugin's configuration (the policy's JSON; blank means `{}`)
@@ -15,6 +17,33 @@ use serde::de::{self, DeserializeOwned, Visitor};
 pub fn read_config<C: DeserializeOwned>(plugin: &str, json: &str) -> Result<C, String> {
     let json = if json.trim().is_empty() { "{}" } else { json };
     serde_json::from_str(json).map_err(|e| format!("{plugin} 插件配置无效：{e}"))
+}
+
+/// The contract checks every plugin crate runs in one test: `describe`
+/// names the plugin and lists each rule once, with a shared or declared
+/// kind; its configuration schema matches the struct `C` that reads it
+/// ([`check_config_schema`]); an unknown option is refused.
+///
+/// # Panics
+///
+/// On the first violation, naming it.
+pub fn check_plugin<P: ReviewPlugin, C: DeserializeOwned>() {
+    let info = P::describe();
+    assert!(!info.name.is_empty(), "the plugin has no name");
+    let mut ids = BTreeSet::new();
+    for r in &info.rules {
+        assert!(ids.insert(r.id.clone()), "rule {} listed twice", r.id);
+        assert!(
+            SHARED_KINDS.contains(&r.kind.as_str()) || info.extra_kinds.contains(&r.kind),
+            "rule {} reports undeclared kind {}",
+            r.id,
+            r.kind
+        );
+    }
+    if let Err(e) = check_config_schema::<C>(&info.config_schema) {
+        panic!("{}: {e}", info.name);
+    }
+    assert!(P::configure("{\"no_such_option\": 1}").is_err(), "{} accepts an unknown option", info.name);
 }
 
 /// Checks that `schema` (the JSON Schema a plugin returns from `describe`)

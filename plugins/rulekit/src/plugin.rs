@@ -15,10 +15,9 @@
 //! The export is limited to `wasm32`: natively several plugins are linked
 //! into one test binary, and their exports would collide.
 
-use std::collections::BTreeSet;
 use std::fmt::Display;
 
-use plugin_sdk::{Finding, Item, PluginInfo, ReviewPlugin, SHARED_KINDS, Span, rule};
+use plugin_sdk::{Finding, Item, PluginInfo, ReviewPlugin, Span, rule};
 use serde::de::DeserializeOwned;
 
 use crate::item::RuleInfo;
@@ -124,23 +123,10 @@ impl<R: RulePlugin> ReviewPlugin for Component<R> {
 ///
 /// On the first violation, naming it.
 pub fn check_contract<R: RulePlugin>() {
+    plugin_sdk::check_plugin::<Component<R>, R::Config>();
     let info = Component::<R>::describe();
     assert_eq!(info.name, R::META.name);
     assert_eq!(info.rules.len(), R::META.rules.len());
-    let mut ids = BTreeSet::new();
-    for r in &info.rules {
-        assert!(ids.insert(r.id.clone()), "rule {} listed twice", r.id);
-        assert!(
-            SHARED_KINDS.contains(&r.kind.as_str()) || info.extra_kinds.contains(&r.kind),
-            "rule {} reports undeclared kind {}",
-            r.id,
-            r.kind
-        );
-    }
-    if let Err(e) = plugin_sdk::check_config_schema::<R::Config>(&info.config_schema) {
-        panic!("{}: {e}", R::META.name);
-    }
-    assert!(Component::<R>::configure("{\"no_such_option\": 1}").is_err());
     let plugin = Component::<R>::configure("{}").expect("the empty configuration is valid");
     let mut item = Item::sample("各区人民政府：\n现将有关事项通知如下。\n（此件公开发布）");
     item.signoff = Some(plugin_sdk::Signoff {
