@@ -4,6 +4,7 @@
 mod accounts;
 mod bad_input;
 mod calendar;
+mod channel_files;
 mod connectors;
 mod crash;
 mod delivery;

@@ -295,6 +295,7 @@ const ROUTES: &[Row] = &[
     row("get", "/.well-known/seal-keys", PUBLIC, Forbidden, NoBody),
     row("get", "/api/v1/seals/{serial}", PUBLIC, Missing, NoBody),
     row("get", "/api/v1/seals/{serial}/status", PUBLIC, Missing, NoBody),
+    row("get", "/api/v1/seals/{serial}/attachments/{digest}", PUBLIC, Missing, NoBody),
     row("get", "/api/v1/seal-status", PUBLIC, Forbidden, NoBody),
     row("get", "/api/v1/status-list", PUBLIC, Forbidden, NoBody),
     row("get", "/api/v1/log/checkpoint", PUBLIC, Missing, NoBody),
@@ -331,6 +332,7 @@ const ROUTES: &[Row] = &[
     row("post", "/api/v1/items/{id}/withdraw/confirm", &["publisher", "leader"], Hides, Json(r#"{"note":"矩阵测试"}"#)),
     row("get", "/api/v1/channels/{channel}/changes", &["token"], Forbidden, NoBody),
     row("get", "/api/v1/channels/{channel}/snapshot", &["token"], Forbidden, NoBody),
+    row("get", "/api/v1/channels/{channel}/attachments/{digest}", &["token"], Missing, NoBody),
     row(
         "post",
         "/api/v1/channels/{channel}/confirm",

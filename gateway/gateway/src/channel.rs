@@ -409,6 +409,30 @@ pub fn next_recheck(status: PostStatus, recheck_secs: Option<i64>, now: Timestam
     }
 }
 
+/// Where a channel fetches an attachment of an item published to it,
+/// relative to the gateway's base URL (the channel's token authorises it).
+pub fn attachment_href(channel: &str, digest: &str) -> String {
+    format!("/api/v1/channels/{channel}/attachments/{digest}")
+}
+
+/// The `attachments` of a `publish` event: each attachment the sealed
+/// content lists (name, digest, media type, size, as sealed), with the
+/// `href` the channel fetches it from. Empty for content without any (and
+/// for a `withdraw`, which has no content).
+pub fn attachment_links(channel: &str, content: &serde_json::Value) -> serde_json::Value {
+    let listed = content.get("attachments").and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
+    listed
+        .into_iter()
+        .map(|mut a| {
+            let href = a.get("digest").and_then(serde_json::Value::as_str).map(|d| attachment_href(channel, d));
+            if let (Some(obj), Some(href)) = (a.as_object_mut(), href) {
+                obj.insert("href".into(), href.into());
+            }
+            a
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

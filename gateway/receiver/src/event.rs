@@ -46,6 +46,20 @@ pub struct Event {
     /// The withdrawal reason for `withdraw`.
     #[serde(default)]
     pub reason: Option<String>,
+    /// Where to fetch each attachment of a `publish` (only those the seal
+    /// covers are fetched; the bytes are checked against the sealed digest).
+    #[serde(default)]
+    pub attachments: Vec<EventAttachment>,
+}
+
+/// One attachment of a `publish` event.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventAttachment {
+    /// `sha256:` of the file's bytes, as the sealed content lists it.
+    pub digest: String,
+    /// Where the channel fetches it, relative to the gateway's base URL,
+    /// with its channel token.
+    pub href: String,
 }
 
 impl Event {

@@ -23,7 +23,7 @@ mod outcome;
 mod store;
 mod webhook;
 
-pub use event::{Event, EventType};
+pub use event::{Event, EventAttachment, EventType};
 pub use outcome::{Applied, Outcome, Refusal};
 pub use store::{AppliedEvent, Change, DirStore, ItemState, MemoryStore, Publication, RetiredSerial, Store};
 pub use webhook::{PUBLIC_KEY_PREFIX, SignatureProblem, TransportKey, public_key_string, sign_webhook, verify_webhook};
@@ -47,6 +47,57 @@ pub enum Error {
     /// The store could not be read or written.
     #[error("store: {0}")]
     Store(String),
+}
+
+/// An attachment of a live publication to fetch from the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileToFetch {
+    /// The item it belongs to.
+    pub item_id: String,
+    /// The digest the seal covers.
+    pub digest: String,
+    /// Where the event says to fetch it (relative to the gateway's base URL).
+    pub href: String,
+}
+
+/// Why an attachment's bytes were not kept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FileRefusal {
+    /// The item is not published here (never, or withdrawn since).
+    #[error("item {0} is not published here")]
+    NotPublished(String),
+    /// The seal of the item's publication does not cover this digest.
+    #[error("{digest} is not an attachment the seal of item {item_id} covers")]
+    NotSealed {
+        /// The item.
+        item_id: String,
+        /// The digest asked for.
+        digest: String,
+    },
+    /// The bytes are not the ones the seal covers.
+    #[error("the bytes hash to {got}, the seal covers {digest}")]
+    DigestMismatch {
+        /// The sealed digest.
+        digest: String,
+        /// The digest of the bytes received.
+        got: String,
+    },
+    /// The store could not keep them.
+    #[error("store: {0}")]
+    Store(String),
+}
+
+/// The attachments a publication's sealed content lists: digest and media
+/// type.
+fn sealed_files(p: &Publication) -> Vec<(String, String)> {
+    let field = |a: &serde_json::Value, name: &str| a.get(name).and_then(serde_json::Value::as_str).map(str::to_owned);
+    p.attachments
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| Some((field(a, "digest")?, field(a, "media_type").unwrap_or_default())))
+        .collect()
 }
 
 /// Whether seals made with a development key are published.
@@ -262,6 +313,58 @@ impl<S: Store> Receiver<S> {
         });
         self.store.apply(&event.item_id, &change, &state).map_err(store_err)?;
         Ok(Outcome::Applied(applied))
+    }
+
+    /// The attachments of `event`'s item to fetch now: those its live
+    /// publication's seal covers, that the event says where to fetch, and
+    /// that are not kept yet. Call it after the event was applied.
+    pub fn files_to_fetch(&self, event: &Event) -> Result<Vec<FileToFetch>, Error> {
+        let Some(p) = self.store.publication(&event.item_id)? else { return Ok(Vec::new()) };
+        let sealed = sealed_files(&p);
+        let mut out = Vec::new();
+        for a in &event.attachments {
+            if sealed.iter().any(|(d, _)| *d == a.digest) && self.store.file(&a.digest)?.is_none() {
+                out.push(FileToFetch { item_id: p.item_id.clone(), digest: a.digest.clone(), href: a.href.clone() });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Keeps an attachment's bytes if the item's live publication's seal
+    /// covers `digest` and the bytes hash to it.
+    pub fn accept_file(&mut self, item_id: &str, digest: &str, bytes: &[u8]) -> Result<(), FileRefusal> {
+        let store_err = |e: Error| FileRefusal::Store(e.to_string());
+        let p = self.store.publication(item_id).map_err(store_err)?;
+        let p = p.ok_or_else(|| FileRefusal::NotPublished(item_id.to_owned()))?;
+        if !sealed_files(&p).iter().any(|(d, _)| d == digest) {
+            return Err(FileRefusal::NotSealed { item_id: item_id.to_owned(), digest: digest.to_owned() });
+        }
+        let got = seal::ContentDigest::of(bytes).to_string();
+        if got != digest {
+            return Err(FileRefusal::DigestMismatch { digest: digest.to_owned(), got });
+        }
+        self.store.put_file(digest, bytes).map_err(store_err)
+    }
+
+    /// An attachment of a live publication, with the media type it was
+    /// sealed with: `None` if the item is not published here, the seal does
+    /// not cover the digest, or the file was not fetched yet.
+    pub fn file(&self, item_id: &str, digest: &str) -> Result<Option<(String, Vec<u8>)>, Error> {
+        let Some(p) = self.store.publication(item_id)? else { return Ok(None) };
+        let Some((_, media_type)) = sealed_files(&p).into_iter().find(|(d, _)| d == digest) else { return Ok(None) };
+        Ok(self.store.file(digest)?.map(|bytes| (media_type, bytes)))
+    }
+
+    /// The sealed attachments of a live publication not fetched yet.
+    pub fn missing_files(&self, item_id: &str) -> Result<Vec<String>, Error> {
+        let Some(p) = self.store.publication(item_id)? else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for (digest, _) in sealed_files(&p) {
+            if self.store.file(&digest)?.is_none() {
+                out.push(digest);
+            }
+        }
+        Ok(out)
     }
 
     /// Verifies a publish event's seal and builds the publication.

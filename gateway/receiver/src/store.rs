@@ -129,6 +129,10 @@ pub trait Store {
     /// store fails halfway, applying the same event again must be harmless:
     /// record the state last.
     fn apply(&mut self, item_id: &str, change: &Change, state: &ItemState) -> Result<(), Error>;
+    /// Keeps an attachment's bytes under its digest (checked by the caller).
+    fn put_file(&mut self, digest: &str, bytes: &[u8]) -> Result<(), Error>;
+    /// An attachment's bytes, if kept.
+    fn file(&self, digest: &str) -> Result<Option<Vec<u8>>, Error>;
 }
 
 fn newest_first(mut v: Vec<Publication>) -> Vec<Publication> {
@@ -141,6 +145,7 @@ fn newest_first(mut v: Vec<Publication>) -> Vec<Publication> {
 pub struct MemoryStore {
     states: BTreeMap<String, ItemState>,
     live: BTreeMap<String, Publication>,
+    files: BTreeMap<String, Vec<u8>>,
     applies: usize,
 }
 
@@ -175,6 +180,13 @@ impl Store for MemoryStore {
         self.applies += 1;
         Ok(())
     }
+    fn put_file(&mut self, digest: &str, bytes: &[u8]) -> Result<(), Error> {
+        self.files.insert(digest.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+    fn file(&self, digest: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.files.get(digest).cloned())
+    }
 }
 
 /// JSON files in a directory, written atomically (temporary file, fsync,
@@ -182,6 +194,7 @@ impl Store for MemoryStore {
 ///
 /// - `items/<item_id>.json`: each live [`Publication`] (a withdrawal deletes it);
 /// - `index.json`: `{"items": [...]}`, a summary of every live item, newest first;
+/// - `files/sha256-<hex>`: each attachment fetched, by digest;
 /// - `.receiver/<item_id>.json`: the [`ItemState`] (event ids, sequence,
 ///   retired serials). Not for the public: serve only `index.json` and `items/`.
 ///
@@ -214,7 +227,7 @@ impl DirStore {
     /// rewrites `index.json` from them.
     pub fn open(dir: impl AsRef<Path>) -> Result<DirStore, Error> {
         let dir = dir.as_ref().to_path_buf();
-        for sub in [dir.join("items"), dir.join(".receiver")] {
+        for sub in [dir.join("items"), dir.join("files"), dir.join(".receiver")] {
             std::fs::create_dir_all(&sub).map_err(|e| io(&sub, e))?;
         }
         let mut live = BTreeMap::new();
@@ -241,6 +254,12 @@ impl DirStore {
 
     fn item_path(&self, item_id: &str) -> PathBuf {
         self.dir.join("items").join(format!("{item_id}.json"))
+    }
+
+    /// The file of an attachment: its digest with `:` as `-` (a
+    /// `sha256:<hex>` digest, checked by the caller, is a safe file name).
+    fn file_path(&self, digest: &str) -> PathBuf {
+        self.dir.join("files").join(digest.replace(':', "-"))
     }
 
     fn state_path(&self, item_id: &str) -> PathBuf {
@@ -302,6 +321,17 @@ impl Store for DirStore {
         self.write_index()?;
         write_json(&self.state_path(item_id), state)
     }
+    fn put_file(&mut self, digest: &str, bytes: &[u8]) -> Result<(), Error> {
+        write_atomically(&self.file_path(digest), bytes)
+    }
+    fn file(&self, digest: &str) -> Result<Option<Vec<u8>>, Error> {
+        let path = self.file_path(digest);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path, e)),
+        }
+    }
 }
 
 fn io(path: &Path, e: std::io::Error) -> Error {
@@ -318,12 +348,18 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
 fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), Error> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Store(e.to_string()))?;
     bytes.push(b'\n');
+    write_atomically(path, &bytes)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, fsyncs it and renames
+/// it over `path`.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let parent = path.parent().expect("store paths have a parent");
     let name = path.file_name().and_then(|n| n.to_str()).expect("store file names are UTF-8");
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
+        f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use super::extract::InPath;
 use super::{ApiError, AppState, Auth};
 use crate::auth::{Role, Scope};
+use crate::store::Blob;
 
 /// Does a file's content match its declared type?
 type Signature = fn(&[u8]) -> bool;
@@ -159,10 +160,13 @@ pub async fn download(
     if !own_upload && !items.iter().any(|item| crate::service::items::may_read(&auth.0, item)) {
         return Err(ApiError::NotFound("该附件"));
     }
-    let (blob, content) = state.db.blob_content(&digest).await.map_err(|e| match e {
-        crate::store::StoreError::NotFound => ApiError::NotFound("该附件"),
-        other => other.into(),
-    })?;
+    let (blob, content) = state.db.blob_content(&digest).await.map_err(hidden)?;
+    Ok(file_response(&blob, content))
+}
+
+/// An attachment's bytes as a download: the media type it was stored
+/// with, never sniffed, never shown inline.
+pub(super) fn file_response(blob: &Blob, content: Vec<u8>) -> Response {
     let mut response = content.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -171,7 +175,7 @@ pub async fn download(
     );
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
-    Ok(response)
+    response
 }
 
 #[cfg(test)]

@@ -736,6 +736,27 @@ pub async fn snapshot(
     Ok(no_cache(axum::Json(body).into_response()))
 }
 
+/// An attachment of an item live on the channel, by digest: the `href` of a
+/// `publish` event's `attachments`. Channel role, scope `channel`, a token
+/// bound to this channel; 404 for a file of an item not (or no longer)
+/// published to it. The receiver checks the bytes against the digest the
+/// seal covers.
+#[utoipa::path(get, path = "/api/v1/channels/{channel}/attachments/{digest}", tag = "delivery",
+    params(("channel" = String, Path), ("digest" = String, Path)),
+    responses((status = 200, description = "The attachment's bytes, with the media type it was sealed with",
+            content_type = "application/octet-stream"),
+        (status = 404, body = super::Problem)))]
+pub async fn channel_attachment(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((channel, digest)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let reader = service::channel_reader(&state, &auth.0, &channel)?;
+    let digest: seal::ContentDigest = digest.parse().map_err(|_| ApiError::NotFound("该附件"))?;
+    let (blob, content) = reader.attachment(&digest).await?;
+    Ok(no_cache(super::attachments::file_response(&blob, content)))
+}
+
 /// A pull channel's confirmation.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

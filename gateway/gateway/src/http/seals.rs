@@ -73,6 +73,21 @@ pub struct SealView {
     #[schema(value_type = Option<seal::Manifest>)]
     pub manifest: Option<Value>,
     pub envelope: Option<EnvelopeView>,
+    /// The sealed attachments (`null` when restricted). `href` is where the
+    /// public downloads one: set for a 主动公开 item while its seal is
+    /// valid.
+    pub attachments: Option<Vec<SealAttachment>>,
+}
+
+/// An attachment the seal covers.
+#[derive(Serialize, ToSchema)]
+pub struct SealAttachment {
+    pub name: String,
+    #[schema(value_type = String, example = "sha256:…")]
+    pub digest: seal::ContentDigest,
+    pub media_type: String,
+    pub size: i64,
+    pub href: Option<String>,
 }
 
 fn effective_status(seal: &SealRecord, key: &SealKeyRecord) -> &'static str {
@@ -109,9 +124,24 @@ async fn seal_view(
             jws: None,
             manifest: None,
             envelope: None,
+            attachments: None,
         });
     }
-    let content = Some(state.db.version(seal.item_id, seal.version).await?.content.canonical());
+    let version = state.db.version(seal.item_id, seal.version).await?;
+    let public_files = seal.manifest["attribute"] == "public" && status == "valid";
+    let attachments = version
+        .content
+        .attachments
+        .iter()
+        .map(|a| SealAttachment {
+            name: a.name.clone(),
+            digest: a.digest,
+            media_type: a.media_type.clone(),
+            size: a.size,
+            href: public_files.then(|| format!("/api/v1/seals/{}/attachments/{}", seal.serial, a.digest)),
+        })
+        .collect();
+    let content = Some(version.content.canonical());
     Ok(SealView {
         disclosure: "full",
         status,
@@ -127,8 +157,36 @@ async fn seal_view(
         envelope: Some(EnvelopeView { seal: seal.jws.clone(), content }),
         jws: Some(seal.jws),
         manifest: Some(seal.manifest),
+        attachments: Some(attachments),
         serial: seal.serial,
     })
+}
+
+/// An attachment of a sealed 主动公开 item, for the public: the `href` of
+/// the seal record's `attachments`. Only while the seal is valid and its
+/// `not_before` has passed, and only a file the sealed version lists; 404
+/// otherwise (a withdrawn item's files are no longer published).
+#[utoipa::path(get, path = "/api/v1/seals/{serial}/attachments/{digest}", tag = "seals",
+    params(("serial" = String, Path), ("digest" = String, Path)),
+    responses((status = 200, description = "The attachment's bytes, as sealed", content_type = "application/octet-stream"),
+        (status = 404, body = super::Problem)))]
+pub async fn seal_attachment(
+    State(state): State<AppState>,
+    Path((serial, digest)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let absent = || ApiError::NotFound("该附件");
+    let digest: seal::ContentDigest = digest.parse().map_err(|_| absent())?;
+    let (seal, key) = state.db.seal_by_serial(&serial).await.map_err(super::items::not_found("该附件"))?;
+    let public = disclosable(seal.manifest["attribute"] == "public", seal.not_before);
+    if !public || effective_status(&seal, &key) != "valid" {
+        return Err(absent());
+    }
+    let version = state.db.version(seal.item_id, seal.version).await?;
+    if !version.content.attachments.iter().any(|a| a.digest == digest) {
+        return Err(absent());
+    }
+    let (blob, content) = state.db.blob_content(&digest).await.map_err(super::items::not_found("该附件"))?;
+    Ok(super::attachments::file_response(&blob, content))
 }
 
 /// Seals the approved current version of an item (政务公开办公室 only;

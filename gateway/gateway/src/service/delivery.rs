@@ -9,14 +9,16 @@
 //! caller's check before an item-scoped use case (`http::items::readable_item`
 //! today), which hands over the item it found.
 
+use seal::ContentDigest;
+
 use crate::auth::{Principal, Role, Scope};
 use crate::channel::DeliveryState;
 use crate::model::{ItemId, ItemRecord, ItemState, Timestamp};
 use crate::service::Error;
 use crate::state::AppState;
 use crate::store::{
-    AttemptRecord, ConnectorConfig, DeliveryRecord, EndpointRecord, FeedEvent, PostRecord, StoreError, WithdrawRequest,
-    Withdrawal, WithdrawalRecord,
+    AttemptRecord, Blob, ConnectorConfig, DeliveryRecord, EndpointRecord, FeedEvent, PostRecord, StoreError,
+    WithdrawRequest, Withdrawal, WithdrawalRecord,
 };
 
 /// Who manages channel endpoints (三员分立: the security administrator).
@@ -304,6 +306,19 @@ pub fn channel_reader<'a>(
 impl ChannelReader<'_> {
     pub fn channel(&self) -> &str {
         self.channel
+    }
+
+    /// The bytes of an attachment of an item live on this channel (see
+    /// `Db::channel_publishes_attachment`); `NotFound` for anything else,
+    /// so that a channel learns nothing of other channels' files.
+    pub async fn attachment(&self, digest: &ContentDigest) -> Result<(Blob, Vec<u8>), Error> {
+        if !self.state.db.channel_publishes_attachment(self.channel, digest).await? {
+            return Err(Error::NotFound("该附件"));
+        }
+        self.state.db.blob_content(digest).await.map_err(|e| match e {
+            StoreError::NotFound => Error::NotFound("该附件"),
+            other => other.into(),
+        })
     }
 
     /// The events after feed position `after`, oldest first, at most `limit`.

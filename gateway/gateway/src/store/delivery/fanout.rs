@@ -65,6 +65,7 @@ pub(super) async fn insert_event(conn: &mut AnyConnection, ev: NewEvent<'_>, now
         "supersedes": ev.supersedes,
         "not_before": ev.not_before,
         "created_at": now.to_string(),
+        "attachments": channel::attachment_links(ev.channel, &ev.envelope["content"]),
         "envelope": ev.envelope,
         "reason": ev.reason,
     });

@@ -1,13 +1,14 @@
 //! The pull feed: changes after a cursor, the snapshot, the latest due event
 //! per item for the Atom/JSON feeds, and pull confirmations.
 
+use seal::ContentDigest;
 use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{lock_item, progress_item};
-use crate::model::Timestamp;
-use crate::store::{Db, Result};
+use crate::model::{AttachmentRef, Timestamp};
+use crate::store::{Db, Result, from_json_text};
 
 /// One event of the pull feed.
 #[derive(Clone, Debug)]
@@ -53,6 +54,34 @@ impl Db {
         progress_item(&mut tx, &item, now).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Whether `digest` is an attachment of an item live on `channel`: the
+    /// item's latest event on the channel is a `publish`, and the version
+    /// its seal covers lists the digest. A withdrawn or superseded
+    /// publication's files are no longer the channel's to fetch.
+    pub async fn channel_publishes_attachment(&self, channel: &str, digest: &ContentDigest) -> Result<bool> {
+        // The text match only narrows the rows; the digest must be an
+        // attachment's `digest`, not text in an attachment's name.
+        let rows = sqlx::query(
+            "SELECT v.attachments FROM channel_events e \
+             JOIN seals s ON s.serial = e.serial \
+             JOIN item_versions v ON v.item_id = s.item_id AND v.version = s.version \
+             WHERE e.channel = $1 AND e.kind = 'publish' AND v.attachments LIKE $2 \
+             AND e.sequence = (SELECT MAX(x.sequence) FROM channel_events x \
+                               WHERE x.item_id = e.item_id AND x.channel = e.channel)",
+        )
+        .bind(channel)
+        .bind(format!("%{digest}%"))
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &rows {
+            let listed: Vec<AttachmentRef> = from_json_text("attachments", &row.try_get::<String, _>("attachments")?)?;
+            if listed.iter().any(|a| a.digest == *digest) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The feed of a channel after `after` (exclusive), oldest first.
