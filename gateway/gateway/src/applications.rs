@@ -1,0 +1,594 @@
+//! The application register (依申请公开申请登记, 登记制): what an application
+//! for disclosure is, the moves it may make and its statutory deadline.
+//! Pure: no IO; the store keeps an [`Application`], `service::applications`
+//! loads it, asks [`Application::apply`] and saves the outcome.
+//!
+//! Not to be confused with the 台账 (`store::register`, `service::register`),
+//! the register of *items* the office keeps 依申请公开 or 不予公开.
+//!
+//! The clock (《政府信息公开条例》 art. 30–33): 20 working days from the day
+//! the application was received (or the day a corrected application was
+//! received, after a 补正), extended once by 20 working days with an
+//! approver's decision and reason; the time a third party takes to answer a
+//! consultation (art. 32) is not counted. Working days come from the holiday
+//! calendar in force; a deadline past its published years is provisional
+//! (`workflow::deadline`).
+//!
+//! The applicant's name (for a person) and contact details are personal
+//! data: [`Application::applicant_shown`] and [`mask_phone`] are what lists
+//! show; only the office (`auth::Duty::HandleApplications`) reads them whole.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use workdays::{Calendar, Date};
+
+use crate::model::{Timestamp, UnknownValue, UserId, vocabulary};
+use crate::workflow::Deadline;
+
+/// Working days to answer (art. 33).
+pub const ANSWER_WORKING_DAYS: u32 = 20;
+/// Working days an approved extension adds, once (art. 33).
+pub const EXTENSION_WORKING_DAYS: u32 = 20;
+
+vocabulary!(
+    /// Who applied, as the annual report's template counts them.
+    ApplicantKind {
+        Person = "person" / "自然人",
+        Business = "business" / "商业企业",
+        Research = "research" / "科研机构",
+        Nonprofit = "nonprofit" / "社会公益组织",
+        LegalService = "legal_service" / "法律服务机构",
+        OtherOrganisation = "other_organisation" / "其他",
+    }
+);
+
+vocabulary!(
+    /// How the application reached the organ.
+    ReceiptChannel {
+        InPerson = "in_person" / "当面",
+        Post = "post" / "邮寄",
+        Online = "online" / "网络",
+        Fax = "fax" / "传真",
+        Email = "email" / "电子邮件",
+        Other = "other" / "其他",
+    }
+);
+
+vocabulary!(
+    /// Where an application is.
+    ApplicationState {
+        Registered = "registered" / "已登记",
+        CorrectionRequested = "correction_requested" / "待补正",
+        Accepted = "accepted" / "已受理",
+        InProgress = "in_progress" / "办理中",
+        Answered = "answered" / "已答复",
+        Closed = "closed" / "已办结",
+        Withdrawn = "withdrawn" / "申请人撤回",
+    }
+);
+
+vocabulary!(
+    /// How an application was answered: the result categories of the
+    /// annual report's template (条例 art. 36).
+    ResultCategory {
+        Granted = "granted" / "予以公开",
+        Partly = "partly" / "部分公开（区分处理）",
+        WithheldStateSecret = "withheld_state_secret" / "不予公开：属于国家秘密",
+        WithheldByLaw = "withheld_by_law" / "不予公开：其他法律行政法规禁止公开",
+        WithheldSecurity = "withheld_security" / "不予公开：危及“三安全一稳定”",
+        WithheldThirdParty = "withheld_third_party" / "不予公开：保护第三方合法权益",
+        WithheldInternal = "withheld_internal" / "不予公开：属于三类内部事务信息",
+        WithheldProcess = "withheld_process" / "不予公开：属于四类过程性信息",
+        WithheldEnforcement = "withheld_enforcement" / "不予公开：属于行政执法案卷",
+        WithheldQuery = "withheld_query" / "不予公开：属于行政查询事项",
+        UnavailableNotHeld = "unavailable_not_held" / "无法提供：本机关不掌握相关政府信息",
+        UnavailableToBeMade = "unavailable_to_be_made" / "无法提供：没有现成信息需要另行制作",
+        UnavailableUnclear = "unavailable_unclear" / "无法提供：补正后申请内容仍不明确",
+        NotProcessedPetition = "not_processed_petition" / "不予处理：信访举报投诉类申请",
+        NotProcessedRepeated = "not_processed_repeated" / "不予处理：重复申请",
+        NotProcessedPublication = "not_processed_publication" / "不予处理：要求提供公开出版物",
+        NotProcessedExcessive = "not_processed_excessive" / "不予处理：无正当理由大量反复申请",
+        NotProcessedConfirm = "not_processed_confirm" / "不予处理：要求行政机关确认或重新出具已获取信息",
+        OtherNoCorrection = "other_no_correction" / "其他处理：申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
+        OtherNoFee = "other_no_fee" / "其他处理：申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+        Other = "other" / "其他处理：其他",
+    }
+);
+
+/// How the applicant can be reached: personal data, read whole only by the
+/// office.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    /// 身份证件号码 (a person) or 统一社会信用代码 (an organisation).
+    pub id_number: Option<String>,
+    /// The person to contact at an organisation.
+    pub contact_person: Option<String>,
+}
+
+/// A third party asked for its opinion (art. 32).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consultation {
+    /// 1, 2, … within the application.
+    pub seq: i64,
+    /// Who was consulted (an organisation or a person's masked name).
+    pub third_party: String,
+    /// The day the letter was sent; it still counts.
+    pub sent_on: Date,
+    /// The day the answer arrived (or the time allowed ran out); the clock
+    /// runs again from the next working day.
+    pub answered_on: Option<Date>,
+}
+
+/// An application for disclosure as the register keeps it.
+#[derive(Clone, Debug)]
+pub struct Application {
+    pub id: crate::model::ApplicationId,
+    /// The register number, `<year>-<4 digits>` by year of registration.
+    pub number: String,
+    pub applicant_kind: ApplicantKind,
+    /// A person's name (personal data) or an organisation's name.
+    pub applicant_name: String,
+    pub contact: Contact,
+    pub channel: ReceiptChannel,
+    pub received_on: Date,
+    /// What is requested, in the applicant's words.
+    pub request: String,
+    pub state: ApplicationState,
+    pub correction_requested_on: Option<Date>,
+    /// What the applicant must complete.
+    pub correction_note: Option<String>,
+    /// The day the corrected application was received: the clock restarts.
+    pub corrected_on: Option<Date>,
+    pub extended_on: Option<Date>,
+    pub extended_by: Option<UserId>,
+    pub extension_reason: Option<String>,
+    pub result: Option<ResultCategory>,
+    /// The day the answer was served on the applicant.
+    pub answered_on: Option<Date>,
+    pub withdrawn_on: Option<Date>,
+    pub consultations: Vec<Consultation>,
+    pub registered_by: UserId,
+    pub registered_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// What may be done with an application.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// 补正: the application is unclear; the applicant is told once what to complete.
+    RequestCorrection {
+        on: Date,
+        note: String,
+    },
+    /// The corrected application was received on `on`: accepted, clock restarts.
+    Corrected {
+        on: Date,
+    },
+    Accept,
+    Start,
+    /// Extended once by 20 working days, by an approver, with a reason.
+    Extend {
+        on: Date,
+        by: UserId,
+        reason: String,
+    },
+    Consult {
+        third_party: String,
+        sent_on: Date,
+    },
+    ConsultationAnswered {
+        seq: i64,
+        on: Date,
+    },
+    /// Answered: the reply was served on `on`.
+    Answer {
+        on: Date,
+        result: ResultCategory,
+    },
+    Close,
+    Withdraw {
+        on: Date,
+    },
+}
+
+impl Action {
+    /// The audit event's name.
+    pub fn event(&self) -> &'static str {
+        match self {
+            Action::RequestCorrection { .. } => "application.correction_request",
+            Action::Corrected { .. } => "application.corrected",
+            Action::Accept => "application.accept",
+            Action::Start => "application.start",
+            Action::Extend { .. } => "application.extend",
+            Action::Consult { .. } => "application.consult",
+            Action::ConsultationAnswered { .. } => "application.consultation_answered",
+            Action::Answer { .. } => "application.answer",
+            Action::Close => "application.close",
+            Action::Withdraw { .. } => "application.withdraw",
+        }
+    }
+}
+
+/// Why an action was refused, in Chinese.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not in this state, or already done once.
+    Conflict(String),
+    /// A field is wrong (`field`, message).
+    Invalid(&'static str, String),
+}
+
+impl ApplicationState {
+    /// Whether the application still waits for its answer.
+    pub fn is_open(self) -> bool {
+        match self {
+            ApplicationState::Registered
+            | ApplicationState::CorrectionRequested
+            | ApplicationState::Accepted
+            | ApplicationState::InProgress => true,
+            ApplicationState::Answered | ApplicationState::Closed | ApplicationState::Withdrawn => false,
+        }
+    }
+}
+
+impl Application {
+    /// The day the clock runs from: receipt, or receipt of the corrected application.
+    pub fn clock_start(&self) -> Date {
+        self.corrected_on.unwrap_or(self.received_on)
+    }
+
+    /// Working days allowed: 20, or 40 once extended.
+    pub fn allowed_working_days(&self) -> u32 {
+        ANSWER_WORKING_DAYS + if self.extended_on.is_some() { EXTENSION_WORKING_DAYS } else { 0 }
+    }
+
+    /// Working days not counted because a third party was being consulted
+    /// (art. 32): the working days after each letter was sent up to and
+    /// including the day its answer arrived (today, while it has not),
+    /// overlapping consultations counted once.
+    pub fn excluded_working_days(&self, calendar: &Calendar, today: Date) -> u32 {
+        let mut spans: Vec<(Date, Date)> =
+            self.consultations.iter().map(|c| (c.sent_on, c.answered_on.unwrap_or(today).max(c.sent_on))).collect();
+        spans.sort();
+        let mut merged: Vec<(Date, Date)> = Vec::new();
+        for (from, to) in spans {
+            match merged.last_mut() {
+                Some(last) if from <= last.1 => last.1 = last.1.max(to),
+                _ => merged.push((from, to)),
+            }
+        }
+        merged.iter().map(|(from, to)| calendar.reckon_working_days_between(*from, *to).value).sum()
+    }
+
+    /// Whether a consultation is under way (the clock stands still).
+    pub fn consulting(&self) -> bool {
+        self.consultations.iter().any(|c| c.answered_on.is_none())
+    }
+
+    /// The statutory deadline, as it stands on `today` (for an answered
+    /// application: as it stood on the day of service, so `overdue` says
+    /// whether it was answered late). `None` while the applicant is asked to
+    /// complete the application (the clock restarts on the corrected one)
+    /// and once withdrawn.
+    pub fn deadline(&self, calendar: &Calendar, today: Date) -> Option<Deadline> {
+        let at = match self.state {
+            ApplicationState::CorrectionRequested | ApplicationState::Withdrawn => return None,
+            ApplicationState::Answered | ApplicationState::Closed => self.answered_on?,
+            _ => today,
+        };
+        let n = self.allowed_working_days() + self.excluded_working_days(calendar, at);
+        Some(crate::workflow::deadline(calendar, self.clock_start(), n, at))
+    }
+
+    /// The applicant as lists show them: a person's name masked (`张某某`),
+    /// an organisation's name as it is.
+    pub fn applicant_shown(&self) -> String {
+        match self.applicant_kind {
+            ApplicantKind::Person => mask_name(&self.applicant_name),
+            _ => self.applicant_name.clone(),
+        }
+    }
+
+    /// Applies `action` on `today` (China date), or says why not. Dates
+    /// must lie between the clock's start and today.
+    pub fn apply(&mut self, action: &Action, today: Date) -> Result<(), Refusal> {
+        use ApplicationState as S;
+        let state = self.state;
+        let wrong = || Refusal::Conflict(format!("申请当前状态为“{}”，不能进行此操作", state.label()));
+        let not_future = |field: &'static str, d: Date| {
+            if d > today { Err(Refusal::Invalid(field, format!("日期 {d} 晚于今天"))) } else { Ok(()) }
+        };
+        let not_before = |field: &'static str, d: Date, floor: Date, what: &str| {
+            if d < floor {
+                Err(Refusal::Invalid(field, format!("日期 {d} 早于{what}（{floor}）")))
+            } else {
+                Ok(())
+            }
+        };
+        match action {
+            Action::RequestCorrection { on, note } => {
+                if state != S::Registered {
+                    return Err(wrong());
+                }
+                if self.correction_requested_on.is_some() {
+                    return Err(Refusal::Conflict("补正只能一次性告知，本申请已要求过补正".into()));
+                }
+                if note.trim().is_empty() {
+                    return Err(Refusal::Invalid("note", "请写明需要补正的事项".into()));
+                }
+                not_future("on", *on)?;
+                not_before("on", *on, self.received_on, "收到申请之日")?;
+                self.correction_requested_on = Some(*on);
+                self.correction_note = Some(note.trim().to_owned());
+                self.state = S::CorrectionRequested;
+            }
+            Action::Corrected { on } => {
+                if state != S::CorrectionRequested {
+                    return Err(wrong());
+                }
+                not_future("on", *on)?;
+                let asked = self.correction_requested_on.unwrap_or(self.received_on);
+                not_before("on", *on, asked, "要求补正之日")?;
+                self.corrected_on = Some(*on);
+                self.state = S::Accepted;
+            }
+            Action::Accept => {
+                if state != S::Registered {
+                    return Err(wrong());
+                }
+                self.state = S::Accepted;
+            }
+            Action::Start => {
+                if state != S::Accepted {
+                    return Err(wrong());
+                }
+                self.state = S::InProgress;
+            }
+            Action::Extend { on, by, reason } => {
+                if !matches!(state, S::Accepted | S::InProgress) {
+                    return Err(wrong());
+                }
+                if self.extended_on.is_some() {
+                    return Err(Refusal::Conflict("答复期限只能延长一次，本申请已延长过".into()));
+                }
+                if reason.trim().is_empty() {
+                    return Err(Refusal::Invalid("reason", "延长答复期限须写明理由".into()));
+                }
+                not_future("on", *on)?;
+                not_before("on", *on, self.clock_start(), "答复期限起算之日")?;
+                if by == &self.registered_by {
+                    return Err(Refusal::Conflict("登记该申请的人不能批准延期（登记与批准职责分离）".into()));
+                }
+                self.extended_on = Some(*on);
+                self.extended_by = Some(*by);
+                self.extension_reason = Some(reason.trim().to_owned());
+                self.state = state;
+            }
+            Action::Consult { third_party, sent_on } => {
+                if !matches!(state, S::Accepted | S::InProgress) {
+                    return Err(wrong());
+                }
+                if third_party.trim().is_empty() {
+                    return Err(Refusal::Invalid("third_party", "请写明征求意见的第三方".into()));
+                }
+                not_future("sent_on", *sent_on)?;
+                not_before("sent_on", *sent_on, self.clock_start(), "答复期限起算之日")?;
+                let seq = self.consultations.iter().map(|c| c.seq).max().unwrap_or(0) + 1;
+                self.consultations.push(Consultation {
+                    seq,
+                    third_party: third_party.trim().to_owned(),
+                    sent_on: *sent_on,
+                    answered_on: None,
+                });
+            }
+            Action::ConsultationAnswered { seq, on } => {
+                if !matches!(state, S::Accepted | S::InProgress) {
+                    return Err(wrong());
+                }
+                let Some(c) = self.consultations.iter_mut().find(|c| c.seq == *seq) else {
+                    return Err(Refusal::Invalid("seq", "没有该征求意见记录".into()));
+                };
+                if c.answered_on.is_some() {
+                    return Err(Refusal::Conflict("该第三方的意见已登记".into()));
+                }
+                not_future("on", *on)?;
+                not_before("on", *on, c.sent_on, "征求意见之日")?;
+                c.answered_on = Some(*on);
+            }
+            Action::Answer { on, result } => {
+                let allowed = match state {
+                    S::Accepted | S::InProgress => true,
+                    // Only "no correction came" answers an application waiting for one.
+                    S::CorrectionRequested => *result == ResultCategory::OtherNoCorrection,
+                    _ => false,
+                };
+                if !allowed {
+                    return Err(if state == S::CorrectionRequested {
+                        Refusal::Conflict("待补正的申请只能以“申请人无正当理由逾期不补正”答复".into())
+                    } else {
+                        wrong()
+                    });
+                }
+                if self.consulting() {
+                    return Err(Refusal::Conflict("尚有第三方意见未登记，请先登记其答复".into()));
+                }
+                not_future("on", *on)?;
+                not_before("on", *on, self.clock_start(), "答复期限起算之日")?;
+                self.result = Some(*result);
+                self.answered_on = Some(*on);
+                self.state = S::Answered;
+            }
+            Action::Close => {
+                if state != S::Answered {
+                    return Err(wrong());
+                }
+                self.state = S::Closed;
+            }
+            Action::Withdraw { on } => {
+                if !state.is_open() {
+                    return Err(wrong());
+                }
+                not_future("on", *on)?;
+                not_before("on", *on, self.received_on, "收到申请之日")?;
+                self.withdrawn_on = Some(*on);
+                self.state = S::Withdrawn;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A person's name as lists show it: the first character and 某某.
+pub fn mask_name(name: &str) -> String {
+    let first: String = name.trim().chars().take(1).collect();
+    if first.is_empty() { String::new() } else { format!("{first}某某") }
+}
+
+/// A phone number as lists show it: `138****5678`.
+pub fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().filter(|c| !c.is_whitespace()).collect();
+    if chars.len() < 7 {
+        return "*".repeat(chars.len());
+    }
+    let (head, tail) = (&chars[..3], &chars[chars.len() - 4..]);
+    format!("{}****{}", head.iter().collect::<String>(), tail.iter().collect::<String>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calendar() -> Calendar {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/calendar");
+        crate::workflow::policy::load_calendars(&dir).unwrap()
+    }
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    fn application(received: &str) -> Application {
+        Application {
+            id: crate::model::ApplicationId::generate(),
+            number: "2026-0001".into(),
+            applicant_kind: ApplicantKind::Person,
+            applicant_name: "张三丰".into(),
+            contact: Contact::default(),
+            channel: ReceiptChannel::Online,
+            received_on: d(received),
+            request: "2026年道路维修计划".into(),
+            state: ApplicationState::Registered,
+            correction_requested_on: None,
+            correction_note: None,
+            corrected_on: None,
+            extended_on: None,
+            extended_by: None,
+            extension_reason: None,
+            result: None,
+            answered_on: None,
+            withdrawn_on: None,
+            consultations: Vec::new(),
+            registered_by: UserId::generate(),
+            registered_at: Timestamp::now(),
+            updated_at: Timestamp::now(),
+        }
+    }
+
+    #[test]
+    fn twenty_working_days_skip_the_national_day_and_count_its_make_up_day() {
+        let cal = calendar();
+        let mut a = application("2026-09-15");
+        a.apply(&Action::Accept, d("2026-09-15")).unwrap();
+        // After 09-15: 16,17,18 (3), Sun 09-20 make-up (4), 21..24 (8),
+        // 25..27 中秋 off, 28,29,30 (11), 10-01..07 off, 08,09 (13),
+        // Sat 10-10 make-up (14), 12..16 (19), 19 (20).
+        let dl = a.deadline(&cal, d("2026-09-16")).unwrap();
+        assert_eq!((dl.due_on(), dl.provisional()), ("2026-10-19", false));
+    }
+
+    #[test]
+    fn a_correction_restarts_the_clock_and_is_asked_once() {
+        let cal = calendar();
+        let mut a = application("2026-11-02");
+        a.apply(&Action::RequestCorrection { on: d("2026-11-04"), note: "请写明文件名称".into() }, d("2026-11-04"))
+            .unwrap();
+        assert_eq!(a.deadline(&cal, d("2026-11-05")), None, "no clock while waiting for the correction");
+        a.apply(&Action::Corrected { on: d("2026-11-10") }, d("2026-11-10")).unwrap();
+        // From 11-10: 11..13 (3), 16..20 (8), 23..27 (13), 30 (14), 12-01..04 (18), 07, 08 (20).
+        assert_eq!(a.deadline(&cal, d("2026-11-10")).unwrap().due_on(), "2026-12-08");
+        assert!(matches!(a.apply(&Action::Accept, d("2026-11-10")), Err(Refusal::Conflict(_))));
+    }
+
+    #[test]
+    fn consultations_stop_the_clock_once_for_overlaps_and_an_extension_adds_twenty_once() {
+        let cal = calendar();
+        let mut a = application("2026-09-15");
+        a.apply(&Action::Accept, d("2026-09-15")).unwrap();
+        let t = d("2026-09-29");
+        a.apply(&Action::Consult { third_party: "甲公司".into(), sent_on: d("2026-09-22") }, t).unwrap();
+        a.apply(&Action::Consult { third_party: "乙公司".into(), sent_on: d("2026-09-24") }, t).unwrap();
+        assert!(a.consulting());
+        a.apply(&Action::ConsultationAnswered { seq: 1, on: d("2026-09-28") }, t).unwrap();
+        a.apply(&Action::ConsultationAnswered { seq: 2, on: d("2026-09-29") }, t).unwrap();
+        // Excluded: working days in (09-22, 09-29]: 23, 24, 28, 29 = 4
+        // (25..27 中秋). 20 + 4 = 24 from 09-15: 10-19 is the 20th, then 20..23.
+        assert_eq!(a.excluded_working_days(&cal, t), 4);
+        assert_eq!(a.deadline(&cal, t).unwrap().due_on(), "2026-10-23");
+        let by = UserId::generate();
+        let extend = Action::Extend { on: d("2026-10-20"), by, reason: "需调取档案".into() };
+        a.apply(&extend, d("2026-10-20")).unwrap();
+        // 44 working days from 09-15: 10-23 (24th), 26..30 (29), 11-02..06 (34), 09..13 (39), 16..20 (44).
+        assert_eq!(a.deadline(&cal, d("2026-10-20")).unwrap().due_on(), "2026-11-20");
+        assert!(matches!(a.apply(&extend, d("2026-10-20")), Err(Refusal::Conflict(_))), "only once");
+    }
+
+    #[test]
+    fn answers_close_the_clock_on_the_day_of_service() {
+        let cal = calendar();
+        let mut a = application("2026-09-15");
+        a.apply(&Action::Accept, d("2026-09-15")).unwrap();
+        a.apply(&Action::Answer { on: d("2026-10-20"), result: ResultCategory::Granted }, d("2026-12-01")).unwrap();
+        let dl = a.deadline(&cal, d("2026-12-01")).unwrap();
+        assert!(dl.overdue(), "served one working day after 10-19");
+        assert!(matches!(
+            a.apply(&Action::Withdraw { on: d("2026-12-01") }, d("2026-12-01")),
+            Err(Refusal::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn dates_in_the_future_or_before_the_clock_are_refused_and_change_nothing() {
+        let mut a = application("2026-09-15");
+        let before = format!("{a:?}");
+        let r = a.apply(&Action::RequestCorrection { on: d("2026-09-14"), note: "x".into() }, d("2026-09-20"));
+        assert!(matches!(r, Err(Refusal::Invalid("on", _))));
+        let r = a.apply(&Action::Withdraw { on: d("2026-09-21") }, d("2026-09-20"));
+        assert!(matches!(r, Err(Refusal::Invalid("on", _))));
+        assert_eq!(format!("{a:?}"), before);
+    }
+
+    #[test]
+    fn a_deadline_past_the_published_years_is_provisional() {
+        let cal = calendar();
+        let mut a = application("2026-12-04");
+        a.apply(&Action::Accept, d("2026-12-04")).unwrap();
+        // Dec 7..31 gives 19 working days; 2027-01-01 is 元旦 (provisional
+        // 2027), so the 20th is Monday 2027-01-04, 暂定.
+        let dl = a.deadline(&cal, d("2026-12-07")).unwrap();
+        assert_eq!((dl.due_on(), dl.provisional()), ("2027-01-04", true));
+    }
+
+    #[test]
+    fn lists_mask_what_is_personal() {
+        assert_eq!(mask_name("张三丰"), "张某某");
+        assert_eq!(mask_phone("138 1234 5678"), "138****5678");
+        assert_eq!(mask_phone("12345"), "*****");
+    }
+}
