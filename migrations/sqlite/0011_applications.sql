@@ -7,7 +7,9 @@
 -- are personal data: only the office reads them whole; they never enter an
 -- audit event, a seal, a feed or a log line. Dates are China dates
 -- YYYY-MM-DD; the deadline is computed from them and the holiday calendar,
--- never stored. Every change is an `application.*` audit event in the same
+-- never stored. reply_item_id is the 答复 (an item of kind `reply` for the
+-- `applicant` channel) drafted for it; result is that reply's category,
+-- and the application is answered only once the reply is sealed. Every change is an `application.*` audit event in the same
 -- transaction. migrations/postgres/0011 must stay equivalent.
 CREATE TABLE applications (
     id                       TEXT PRIMARY KEY,
@@ -28,6 +30,7 @@ CREATE TABLE applications (
     result                   TEXT,
     answered_on              TEXT,
     withdrawn_on             TEXT,
+    reply_item_id            TEXT REFERENCES items (id),
     registered_by            TEXT NOT NULL REFERENCES users (id),
     registered_at            TEXT NOT NULL,
     updated_at               TEXT NOT NULL

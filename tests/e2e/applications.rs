@@ -10,6 +10,7 @@ use gateway::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Row;
+use tests::team::Team;
 use tests::{Backend, Client, TestApp, on_both_backends};
 
 on_both_backends!(
@@ -59,57 +60,87 @@ async fn people(app: &TestApp) -> (Client, Client, Client, Client) {
     (office, approver, auditor, drafter)
 }
 
+/// Drafts the reply of `result` (the drafter), takes it through the whole
+/// review and the seal; returns (item id, serial).
+async fn sealed_reply(t: &Team, id: &str, result: &str) -> (String, String) {
+    let drafted = ok(t
+        .drafter
+        .post(&format!("/api/v1/applications/{id}/reply"), &json!({"result": result, "issuer": "江城市民政局"}))
+        .await);
+    let item = drafted["item_id"].as_str().unwrap().to_owned();
+    assert_eq!(drafted["application"]["reply_item_id"], item.as_str());
+    let serial = t.approve_and_seal(&item, 1).await;
+    (item, serial)
+}
+
 async fn issue_19_the_register_keeps_every_statutory_deadline(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (office, approver, auditor, _) = people(&app).await;
+    let t = Team::of(&app).await;
+    let (office, approver, auditor) = (&t.publisher, &t.approver, &t.auditor);
 
     // A: a person, online, received Tuesday 2026-09-15. 20 working days
     // after it (the day itself never counts): 09-16..18 (3), Sunday 09-20
     // is a make-up working day (4), 09-21..24 (8), 09-25..27 中秋 off,
     // 09-28..30 (11), 10-01..07 国庆 off, 10-08, 10-09 (13), Saturday 10-10
     // make-up (14), 10-12..16 (19), 10-19 (20): due 2026-10-19.
-    let a = register(&office, "person", "张三丰", "online", "2026-09-15").await;
+    let a = register(office, "person", "张三丰", "online", "2026-09-15").await;
     let a_id = a["id"].as_str().unwrap().to_owned();
     assert_eq!(a["applicant"], "张三丰", "the office reads the name whole");
     assert_eq!(a["applicant_masked"], "张某某");
     assert_eq!(due(&a), ("2026-10-19", false));
-    act(&office, &a_id, json!({"action": "accept"})).await;
-    act(&office, &a_id, json!({"action": "start"})).await;
+    act(office, &a_id, json!({"action": "accept"})).await;
+    act(office, &a_id, json!({"action": "start"})).await;
     // A third party (a company whose trade secrets are concerned) is
     // consulted on Tuesday 09-22 and answers on Tuesday 09-29. Not counted
     // (art. 32): the working days after 09-22 up to and including 09-29:
     // 09-23, 09-24, (25..27 中秋), 09-28, 09-29 = 4. Due: 24 working days
     // after 09-15 = 10-19 plus 10-20..23: 2026-10-23.
     let v =
-        act(&office, &a_id, json!({"action": "consult", "third_party": "江城燃气有限公司", "on": "2026-09-22"})).await;
+        act(office, &a_id, json!({"action": "consult", "third_party": "江城燃气有限公司", "on": "2026-09-22"})).await;
     assert_eq!(v["consulting"], true);
-    let v = act(&office, &a_id, json!({"action": "consultation_answered", "seq": 1, "on": "2026-09-29"})).await;
+    let v = act(office, &a_id, json!({"action": "consultation_answered", "seq": 1, "on": "2026-09-29"})).await;
     assert_eq!((v["excluded_working_days"].as_u64(), due(&v)), (Some(4), ("2026-10-23", false)));
     // The approver extends it once on 10-20 (before it runs out): 44
     // working days: 10-23 (24), 10-26..30 (29), 11-02..06 (34),
     // 11-09..13 (39), 11-16..20 (44): due 2026-11-20.
-    let v = act(&approver, &a_id, json!({"action": "extend", "on": "2026-10-20", "reason": "需调取多年档案"})).await;
+    let v = act(approver, &a_id, json!({"action": "extend", "on": "2026-10-20", "reason": "需调取多年档案"})).await;
     assert_eq!(due(&v), ("2026-11-20", false));
     assert!(v["extended_by"].is_string(), "the approver is on record");
+    // The reply (予以公开) is drafted from its template; before it is sealed
+    // the office cannot record its service (书面答复制).
+    let drafted = ok(t
+        .drafter
+        .post(&format!("/api/v1/applications/{a_id}/reply"), &json!({"result": "granted", "issuer": "江城市民政局"}))
+        .await);
+    let a_item = drafted["item_id"].as_str().unwrap().to_owned();
+    let reply = ok(t.drafter.get(&format!("/api/v1/items/{a_item}")).await);
+    let text = reply["current"].to_string();
+    assert!(text.contains("经检索") && text.contains("第三十六条第（二）项") && text.contains("60日内"), "{text}");
+    assert!(!text.contains("张三丰") && !text.contains(PHONE), "the sealed text names the applicant by number only");
+    let (status, body) = office
+        .post(&format!("/api/v1/applications/{a_id}/actions"), &json!({"action": "answer", "on": "2026-11-18"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let a_serial = t.approve_and_seal(&a_item, 1).await;
     // Served on 11-18: on time, with the margin it had that day.
-    let v = act(&office, &a_id, json!({"action": "answer", "result": "granted", "on": "2026-11-18"})).await;
+    let v = act(office, &a_id, json!({"action": "answer", "on": "2026-11-18"})).await;
     assert_eq!(
         (v["state"].as_str(), v["overdue"].as_bool(), v["time_left"].as_str()),
         (Some("answered"), Some(false), Some("按期答复"))
     );
     assert_eq!(v["deadline"]["working_days_left"], 2, "11-19, 11-20 were left");
-    act(&office, &a_id, json!({"action": "close"})).await;
+    act(office, &a_id, json!({"action": "close"})).await;
 
     // B: a business, by post, received Monday 11-02; 补正 asked on 11-04,
     // the corrected application received Tuesday 11-10: the clock restarts
     // there. 11-11..13 (3), 11-16..20 (8), 11-23..27 (13), 11-30 (14),
     // 12-01..04 (18), 12-07, 12-08 (20): due 2026-12-08. Answered 11-20:
     // 部分公开, on time.
-    let b = register(&office, "business", "江城建设有限公司", "post", "2026-11-02").await;
+    let b = register(office, "business", "江城建设有限公司", "post", "2026-11-02").await;
     let b_id = b["id"].as_str().unwrap().to_owned();
     assert_eq!(b["applicant_masked"], "江城建设有限公司", "an organisation's name is not personal data");
     let v = act(
-        &office,
+        office,
         &b_id,
         json!({"action": "request_correction", "on": "2026-11-04", "note": "请写明所需文件的名称或文号"}),
     )
@@ -119,18 +150,39 @@ async fn issue_19_the_register_keeps_every_statutory_deadline(backend: Backend) 
         (true, Some("correction_requested")),
         "no clock while waiting"
     );
-    let v = act(&office, &b_id, json!({"action": "corrected", "on": "2026-11-10"})).await;
+    let v = act(office, &b_id, json!({"action": "corrected", "on": "2026-11-10"})).await;
     assert_eq!((v["clock_start"].as_str(), due(&v)), (Some("2026-11-10"), ("2026-12-08", false)));
-    let v = act(&office, &b_id, json!({"action": "answer", "result": "partly", "on": "2026-11-20"})).await;
-    assert_eq!(v["time_left"], "按期答复");
+    sealed_reply(&t, &b_id, "partly").await;
+    let v = act(office, &b_id, json!({"action": "answer", "on": "2026-11-20"})).await;
+    assert_eq!((v["time_left"].as_str(), v["result"].as_str()), (Some("按期答复"), Some("partly")));
+
+    // E: a legal-service firm, by e-mail, received Monday 10-12; 不予公开
+    // to protect a third party. 10-13..16 (4), 10-19..23 (9), 10-26..30
+    // (14), 11-02..06 (19), 11-09 (20): due 2026-11-09; served 11-10: one
+    // working day late.
+    let e = register(office, "legal_service", "江城明理律师事务所", "email", "2026-10-12").await;
+    let e_id = e["id"].as_str().unwrap().to_owned();
+    act(office, &e_id, json!({"action": "accept"})).await;
+    sealed_reply(&t, &e_id, "withheld_third_party").await;
+    let v = act(office, &e_id, json!({"action": "answer", "on": "2026-11-10"})).await;
+    assert_eq!((due(&v), v["time_left"].as_str()), (("2026-11-09", false), Some("逾期答复（1 个工作日）")));
+
+    // F: a person, by post, received Monday 11-16: 本机关不掌握. Due: 11-17..20
+    // (4), 11-23..27 (9), 11-30..12-04 (14), 12-07..11 (19), 12-14 (20).
+    let f = register(office, "person", "王小明", "post", "2026-11-16").await;
+    let f_id = f["id"].as_str().unwrap().to_owned();
+    act(office, &f_id, json!({"action": "accept"})).await;
+    sealed_reply(&t, &f_id, "unavailable_not_held").await;
+    let v = act(office, &f_id, json!({"action": "answer", "on": "2026-11-30"})).await;
+    assert_eq!((due(&v), v["result"].as_str()), (("2026-12-14", false), Some("unavailable_not_held")));
 
     // C: a research institute, in person, received Tuesday 09-01 and never
     // answered. 09-02..04 (3), 09-07..11 (8), 09-14..18 (13), Sunday 09-20
     // make-up (14), 09-21..24 (18), 09-28 (19), 09-29 (20): due 2026-09-29,
     // long past: overdue, and on the overdue list.
-    let c = register(&office, "research", "江城大学城市研究院", "in_person", "2026-09-01").await;
+    let c = register(office, "research", "江城大学城市研究院", "in_person", "2026-09-01").await;
     let c_id = c["id"].as_str().unwrap().to_owned();
-    let v = act(&office, &c_id, json!({"action": "accept"})).await;
+    let v = act(office, &c_id, json!({"action": "accept"})).await;
     assert_eq!(due(&v), ("2026-09-29", false));
     assert_eq!(v["overdue"], true);
     assert!(v["time_left"].as_str().unwrap().starts_with("已逾期 "), "{v}");
@@ -146,7 +198,7 @@ async fn issue_19_the_register_keeps_every_statutory_deadline(backend: Backend) 
     // D: a person, received Friday 2026-12-04. 12-07..31 are 19 working
     // days; 2027-01-01 is 元旦 in the provisional 2027 file; the 20th is
     // Monday 2027-01-04, 暂定 (the State Council's 2027 notice is not loaded).
-    let d = register(&office, "person", "李四", "fax", "2026-12-04").await;
+    let d = register(office, "person", "李四", "fax", "2026-12-04").await;
     assert_eq!(due(&d), ("2027-01-04", true));
     assert!(d["deadline_shown"].as_str().unwrap().ends_with("（暂定）"));
 
@@ -157,7 +209,7 @@ async fn issue_19_the_register_keeps_every_statutory_deadline(backend: Backend) 
 
     // Readers other than the office: names masked, no contact details.
     let all = ok(approver.get("/api/v1/applications").await);
-    assert_eq!(all.as_array().unwrap().len(), 4);
+    assert_eq!(all.as_array().unwrap().len(), 6);
     let text = all.to_string();
     for secret in ["张三丰", PHONE, ID_NUMBER, EMAIL, "幸福路"] {
         assert!(!text.contains(secret), "{secret} shown to an approver: {text}");
@@ -172,7 +224,7 @@ async fn issue_19_the_register_keeps_every_statutory_deadline(backend: Backend) 
         .await
         .unwrap();
     let actions: Vec<String> = rows.iter().map(|r| r.try_get::<String, _>("action").unwrap()).collect();
-    assert_eq!(actions.iter().filter(|a| *a == "application.register").count(), 4);
+    assert_eq!(actions.iter().filter(|a| *a == "application.register").count(), 6);
     assert!(
         actions.contains(&"application.extend".to_owned()) && actions.contains(&"application.corrected".to_owned())
     );
@@ -182,6 +234,36 @@ async fn issue_19_the_register_keeps_every_statutory_deadline(backend: Backend) 
             assert!(!detail.contains(secret), "{secret} in an audit event: {detail}");
         }
     }
+    // Nor in a seal, a channel event (what feeds and webhooks carry) or any
+    // item: the sealed replies name the applicant by register number.
+    for sql in [
+        "SELECT jws || manifest AS r FROM seals",
+        "SELECT body AS r FROM channel_events",
+        "SELECT title || body AS r FROM item_versions",
+        "SELECT detail AS r FROM audit_events",
+    ] {
+        for row in sqlx::query(sql).fetch_all(app.db.pool()).await.unwrap() {
+            let r: String = row.try_get("r").unwrap();
+            for secret in ["张三丰", "王小明", PHONE, ID_NUMBER, EMAIL, "幸福路"] {
+                assert!(!r.contains(secret), "{secret} in {sql}");
+            }
+        }
+    }
+    // The printed letter: addressed to the applicant (the office prints it),
+    // the sealed text, the serial and where to verify it.
+    let letter = office.http.get(format!("{}/applications/{a_id}/letter", office.base)).send().await.unwrap();
+    assert_eq!(letter.status(), StatusCode::OK);
+    let letter = letter.text().await.unwrap();
+    assert!(
+        letter.contains("张三丰：")
+            && letter.contains(&a_serial)
+            && letter.contains(&format!("/api/v1/seals/{a_serial}/status")),
+        "{letter}"
+    );
+    assert!(letter.contains("2026年11月18日"), "the date of service");
+    // Only the office prints it.
+    let refused = approver.http.get(format!("{}/applications/{a_id}/letter", approver.base)).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     // Nor on the list page, even the office's (lists mask).
     let html = office.http.get(format!("{}/applications", office.base)).send().await.unwrap().text().await.unwrap();
     for secret in ["张三丰", PHONE, ID_NUMBER, EMAIL] {
@@ -208,9 +290,9 @@ async fn issue_19_duties_are_checked_and_refusals_change_nothing(backend: Backen
     let before = rows().await;
     let path = format!("/api/v1/applications/{id}/actions");
     let refusals: Vec<(&Client, Value, StatusCode)> = vec![
-        // The drafter reads no register; the approver registers nothing.
+        // The drafter and the approver do not handle applications.
         (&drafter, json!({"action": "accept"}), StatusCode::FORBIDDEN),
-        (&approver, json!({"action": "answer", "result": "granted", "on": "2026-10-20"}), StatusCode::FORBIDDEN),
+        (&approver, json!({"action": "answer", "on": "2026-10-20"}), StatusCode::FORBIDDEN),
         // The office does not approve its own extension.
         (&office, json!({"action": "extend", "on": "2026-10-20", "reason": "x"}), StatusCode::FORBIDDEN),
         (&auditor, json!({"action": "close"}), StatusCode::FORBIDDEN),
@@ -218,7 +300,7 @@ async fn issue_19_duties_are_checked_and_refusals_change_nothing(backend: Backen
         (&approver, json!({"action": "extend", "on": "2026-10-20", "reason": " "}), StatusCode::UNPROCESSABLE_ENTITY),
         (
             &office,
-            json!({"action": "answer", "result": "granted", "on": "2999-01-04"}),
+            json!({"action": "consult", "third_party": "某公司", "on": "2999-01-04"}),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
@@ -227,10 +309,13 @@ async fn issue_19_duties_are_checked_and_refusals_change_nothing(backend: Backen
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (&office, json!({"action": "close"}), StatusCode::CONFLICT),
-        (&office, json!({"action": "answer", "on": "2026-10-20"}), StatusCode::UNPROCESSABLE_ENTITY),
+        // 书面答复制: no answer without a drafted, sealed reply.
+        (&office, json!({"action": "answer", "on": "2026-10-20"}), StatusCode::CONFLICT),
+        (&office, json!({"action": "answer"}), StatusCode::UNPROCESSABLE_ENTITY),
+        (&office, json!({"action": "answer", "on": "2026-13-01"}), StatusCode::UNPROCESSABLE_ENTITY),
         (
             &office,
-            json!({"action": "answer", "result": "granted", "on": "2026-13-01"}),
+            json!({"action": "answer", "result": "granted", "on": "2026-10-20"}),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
     ];
@@ -240,7 +325,12 @@ async fn issue_19_duties_are_checked_and_refusals_change_nothing(backend: Backen
         assert_eq!(answer["status"], expected.as_u16(), "a problem document: {answer}");
         assert_eq!(rows().await, before, "{body} changed something");
     }
-    assert_eq!(drafter.get("/api/v1/applications").await.0, StatusCode::FORBIDDEN);
+    // The office does not draft replies (nobody seals what they drafted), the
+    // drafter does, once.
+    let reply = json!({"result": "granted", "issuer": "江城市民政局"});
+    assert_eq!(office.post(&format!("/api/v1/applications/{id}/reply"), &reply).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(auditor.post(&format!("/api/v1/applications/{id}/reply"), &reply).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(rows().await, before);
     let (status, _) = approver
         .post(
             "/api/v1/applications",
@@ -273,6 +363,12 @@ async fn issue_19_duties_are_checked_and_refusals_change_nothing(backend: Backen
     act(&approver, &id, json!({"action": "extend", "on": "2026-10-20", "reason": "需会商"})).await;
     let (status, body) = approver.post(&path, &json!({"action": "extend", "on": "2026-10-21", "reason": "再延"})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    ok(drafter.post(&format!("/api/v1/applications/{id}/reply"), &reply).await);
+    let (status, body) = drafter.post(&format!("/api/v1/applications/{id}/reply"), &reply).await;
+    assert_eq!(status, StatusCode::CONFLICT, "one reply: {body}");
+    // The drafter reads the register, masked.
+    let seen = ok(drafter.get("/api/v1/applications").await);
+    assert!(seen[0]["contact"].is_null());
     let (status, _) = office.get("/api/v1/applications/00000000-0000-0000-0000-000000000000").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = office.get("/api/v1/applications/not-an-id").await;
@@ -323,7 +419,7 @@ async fn issue_19_the_office_registers_and_advances_from_the_pages(backend: Back
     let r = office
         .http
         .post(format!("{}{path}/action", office.base))
-        .form(&[("csrf", csrf.as_str()), ("action", "answer"), ("result", "granted"), ("on", "2999-01-01")])
+        .form(&[("csrf", csrf.as_str()), ("action", "consult"), ("third_party", "某公司"), ("on", "2999-01-01")])
         .send()
         .await
         .unwrap();

@@ -153,6 +153,8 @@ pub struct Application {
     /// The day the answer was served on the applicant.
     pub answered_on: Option<Date>,
     pub withdrawn_on: Option<Date>,
+    /// The 答复 drafted for it: an item of kind `reply` for the `applicant` channel.
+    pub reply_item: Option<crate::model::ItemId>,
     pub consultations: Vec<Consultation>,
     pub registered_by: UserId,
     pub registered_at: Timestamp,
@@ -187,10 +189,14 @@ pub enum Action {
         seq: i64,
         on: Date,
     },
-    /// Answered: the reply was served on `on`.
+    /// The reply `item` was drafted with the answer `result`.
+    DraftReply {
+        item: crate::model::ItemId,
+        result: ResultCategory,
+    },
+    /// Answered: the sealed reply was served on `on` (the service checks the seal).
     Answer {
         on: Date,
-        result: ResultCategory,
     },
     Close,
     Withdraw {
@@ -209,6 +215,7 @@ impl Action {
             Action::Extend { .. } => "application.extend",
             Action::Consult { .. } => "application.consult",
             Action::ConsultationAnswered { .. } => "application.consultation_answered",
+            Action::DraftReply { .. } => "application.reply_drafted",
             Action::Answer { .. } => "application.answer",
             Action::Close => "application.close",
             Action::Withdraw { .. } => "application.withdraw",
@@ -402,7 +409,7 @@ impl Application {
                 not_before("on", *on, c.sent_on, "征求意见之日")?;
                 c.answered_on = Some(*on);
             }
-            Action::Answer { on, result } => {
+            Action::DraftReply { item, result } => {
                 let allowed = match state {
                     S::Accepted | S::InProgress => true,
                     // Only "no correction came" answers an application waiting for one.
@@ -416,12 +423,24 @@ impl Application {
                         wrong()
                     });
                 }
+                if self.reply_item.is_some() {
+                    return Err(Refusal::Conflict("本申请已起草答复，请修改该答复".into()));
+                }
+                self.reply_item = Some(*item);
+                self.result = Some(*result);
+                if state == S::Accepted {
+                    self.state = S::InProgress;
+                }
+            }
+            Action::Answer { on } => {
+                if !matches!(state, S::InProgress | S::CorrectionRequested) || self.reply_item.is_none() {
+                    return Err(Refusal::Conflict("书面答复制：须先起草答复并经审核盖章，才能登记送达".into()));
+                }
                 if self.consulting() {
                     return Err(Refusal::Conflict("尚有第三方意见未登记，请先登记其答复".into()));
                 }
                 not_future("on", *on)?;
                 not_before("on", *on, self.clock_start(), "答复期限起算之日")?;
-                self.result = Some(*result);
                 self.answered_on = Some(*on);
                 self.state = S::Answered;
             }
@@ -443,6 +462,138 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// A reply as drafted from its template: the drafter completes it (the
+/// search actually made, the parts withheld) before submitting it.
+pub struct ReplyDraft {
+    pub title: String,
+    pub body: String,
+    /// The articles of the 条例 the decision rests on.
+    pub legal_basis: String,
+}
+
+impl ResultCategory {
+    /// The decision as the reply states it, and the articles it rests on.
+    fn decision(self) -> (&'static str, &'static str) {
+        use ResultCategory as R;
+        match self {
+            R::Granted => (
+                "经审查，您申请的信息属于可以公开的政府信息，本机关决定予以公开，现随本答复提供。",
+                "第三十六条第（二）项",
+            ),
+            R::Partly => (
+                "经审查，您申请的信息中含有不应当公开的内容，但能够作区分处理，本机关决定部分公开：对可以公开的部分予以提供，\
+                 对不予公开的部分（【写明删除或遮盖的内容】）不予公开，理由是【写明依据的具体情形】。",
+                "第三十六条第（三）项、第三十七条",
+            ),
+            R::WithheldStateSecret => {
+                ("经审查，您申请的信息属于国家秘密，本机关决定不予公开。", "第十四条、第三十六条第（三）项")
+            }
+            R::WithheldByLaw => (
+                "经审查，您申请的信息属于法律、行政法规禁止公开的信息，本机关决定不予公开。",
+                "第十四条、第三十六条第（三）项",
+            ),
+            R::WithheldSecurity => (
+                "经审查，您申请的信息公开后可能危及国家安全、公共安全、经济安全、社会稳定，本机关决定不予公开。",
+                "第十四条、第三十六条第（三）项",
+            ),
+            R::WithheldThirdParty => (
+                "经审查，您申请的信息涉及第三方的商业秘密（或个人隐私），公开会对第三方合法权益造成损害，经征求第三方意见，\
+                 第三方不同意公开，本机关决定不予公开。",
+                "第十五条、第三十二条、第三十六条第（三）项",
+            ),
+            R::WithheldInternal => (
+                "经审查，您申请的信息属于人事管理、后勤管理、内部工作流程等内部事务信息，本机关决定不予公开。",
+                "第十六条第一款、第三十六条第（三）项",
+            ),
+            R::WithheldProcess => (
+                "经审查，您申请的信息属于讨论记录、过程稿、磋商信函、请示报告等过程性信息，本机关决定不予公开。",
+                "第十六条第二款、第三十六条第（三）项",
+            ),
+            R::WithheldEnforcement => (
+                "经审查，您申请的信息属于行政执法案卷信息，本机关决定不予公开。",
+                "第十六条第二款、第三十六条第（三）项",
+            ),
+            R::WithheldQuery => (
+                "经审查，您申请获取的是行政查询事项，本机关决定不作为政府信息公开申请处理，不予公开，请按相关查询规定办理。",
+                "第三十六条第（三）项",
+            ),
+            R::UnavailableNotHeld => {
+                ("经检索，本机关未制作或获取您申请的信息，该政府信息不存在，本机关无法提供。", "第三十六条第（四）项")
+            }
+            R::UnavailableToBeMade => (
+                "经检索，本机关没有您申请的现成信息，需要对现有信息进行加工、分析才能形成，本机关无法提供。",
+                "第三十八条",
+            ),
+            R::UnavailableUnclear => (
+                "本机关已要求您补正申请，补正后申请内容仍不明确，无法确定所需信息，本机关无法提供。",
+                "第二十九条、第三十条",
+            ),
+            R::NotProcessedPetition => (
+                "经审查，您的申请以政府信息公开申请的形式进行信访、投诉、举报等活动，本机关不作为政府信息公开申请处理，\
+                 请按信访、投诉、举报的渠道办理。",
+                "第三十九条第一款",
+            ),
+            R::NotProcessedRepeated => {
+                ("经审查，您已就同一政府信息重复申请公开，本机关已经作出答复，不予重复处理。", "第三十六条第（六）项")
+            }
+            R::NotProcessedPublication => {
+                ("经审查，您申请获取的是公开出版物，本机关不予处理，您可以通过公开渠道获取。", "第三十九条第二款")
+            }
+            R::NotProcessedExcessive => {
+                ("经审查，您的申请数量、频次明显超过合理范围，且未说明理由或理由不合理，本机关不予处理。", "第三十五条")
+            }
+            R::NotProcessedConfirm => (
+                "经审查，您要求本机关确认或者重新出具已获取的信息，本机关不作为政府信息公开申请处理。",
+                "第三十九条第二款",
+            ),
+            R::OtherNoCorrection => (
+                "本机关已要求您补正申请，您无正当理由逾期未补正，视为放弃申请，本机关不再处理该政府信息公开申请。",
+                "第三十条",
+            ),
+            R::OtherNoFee => (
+                "本机关已发出收费通知，您逾期未按收费通知要求缴纳费用，本机关不再处理该政府信息公开申请。",
+                "第四十二条",
+            ),
+            R::Other => ("【写明处理决定及理由】", "第三十六条第（七）项"),
+        }
+    }
+}
+
+impl Application {
+    /// The reply drafted from the template of `result` (条例 art. 36 and the
+    /// annual report's categories). It states the search made, the decision
+    /// with its articles and the applicant's remedies (art. 51), and names
+    /// the applicant by register number only: the name and address are
+    /// added when the sealed letter is printed, so no personal data enters
+    /// the sealed content, the review or a channel.
+    pub fn reply_draft(&self, result: ResultCategory) -> ReplyDraft {
+        let (decision, articles) = result.decision();
+        let search = match result {
+            ResultCategory::OtherNoCorrection | ResultCategory::OtherNoFee | ResultCategory::NotProcessedRepeated => "",
+            _ => "本机关经检索公文管理系统、档案室存档及有关处室资料（【写明检索的范围、方式和结果】），",
+        };
+        let body = format!(
+            "申请人（登记号 {number}）：\n\n本机关于{received}收到您提出的政府信息公开申请，申请获取：{request}\n\n\
+             {search}现答复如下：\n\n{decision}\n\n根据《中华人民共和国政府信息公开条例》{articles}的规定，特此答复。\n\n\
+             如对本答复不服，可以自收到本答复之日起60日内向【本级人民政府或上一级主管部门】申请行政复议，\
+             或者在6个月内向【有管辖权的人民法院】提起行政诉讼。\n",
+            number = self.number,
+            received = chinese_date(self.received_on),
+            request = self.request,
+        );
+        ReplyDraft {
+            title: format!("关于{}号政府信息公开申请的答复", self.number),
+            body,
+            legal_basis: format!("《中华人民共和国政府信息公开条例》{articles}"),
+        }
+    }
+}
+
+/// `2026年9月15日`.
+pub fn chinese_date(d: Date) -> String {
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
 /// A person's name as lists show it: the first character and 某某.
@@ -494,6 +645,7 @@ mod tests {
             result: None,
             answered_on: None,
             withdrawn_on: None,
+            reply_item: None,
             consultations: Vec::new(),
             registered_by: UserId::generate(),
             registered_at: Timestamp::now(),
@@ -554,7 +706,14 @@ mod tests {
         let cal = calendar();
         let mut a = application("2026-09-15");
         a.apply(&Action::Accept, d("2026-09-15")).unwrap();
-        a.apply(&Action::Answer { on: d("2026-10-20"), result: ResultCategory::Granted }, d("2026-12-01")).unwrap();
+        let answer = Action::Answer { on: d("2026-10-20") };
+        assert!(matches!(a.apply(&answer, d("2026-12-01")), Err(Refusal::Conflict(_))), "no reply drafted");
+        let item = crate::model::ItemId::generate();
+        a.apply(&Action::DraftReply { item, result: ResultCategory::Granted }, d("2026-10-16")).unwrap();
+        assert_eq!(a.state, ApplicationState::InProgress);
+        let again = Action::DraftReply { item, result: ResultCategory::Partly };
+        assert!(matches!(a.apply(&again, d("2026-10-16")), Err(Refusal::Conflict(_))), "one reply");
+        a.apply(&answer, d("2026-12-01")).unwrap();
         let dl = a.deadline(&cal, d("2026-12-01")).unwrap();
         assert!(dl.overdue(), "served one working day after 10-19");
         assert!(matches!(
@@ -583,6 +742,21 @@ mod tests {
         // 2027), so the 20th is Monday 2027-01-04, 暂定.
         let dl = a.deadline(&cal, d("2026-12-07")).unwrap();
         assert_eq!((dl.due_on(), dl.provisional()), ("2027-01-04", true));
+    }
+
+    #[test]
+    fn every_answer_type_has_a_template_with_search_basis_and_remedies() {
+        let a = application("2026-09-15");
+        for r in ResultCategory::ALL {
+            let draft = a.reply_draft(*r);
+            assert!(
+                draft.body.contains("2026-0001") && draft.body.contains("第") && draft.body.contains("60日内"),
+                "{r}"
+            );
+            assert!(!draft.body.contains("张三丰"), "no personal data in the sealed text");
+            assert!(draft.legal_basis.starts_with("《中华人民共和国政府信息公开条例》第"), "{r}");
+        }
+        assert!(a.reply_draft(ResultCategory::Granted).body.contains("经检索"));
     }
 
     #[test]

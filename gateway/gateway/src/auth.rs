@@ -133,7 +133,7 @@ pub enum Duty {
     /// Seal approved items (the seal custodian).
     Seal,
     /// Read the application register (依申请公开申请登记), the applicants
-    /// masked.
+    /// masked (drafters too: they draft the replies).
     ReadApplications,
     /// Register and handle applications and read the applicants' contact
     /// details (the publication office).
@@ -147,7 +147,7 @@ impl Role {
     pub fn duties(self) -> &'static [Duty] {
         use Duty::*;
         match self {
-            Role::Drafter => &[Draft, Comment],
+            Role::Drafter => &[Draft, Comment, ReadApplications],
             Role::Reviewer | Role::SecrecyReviewer => &[ReadAllItems, Comment, Recheck],
             Role::Approver => &[ReadAllItems, Comment, Recheck, SeeOverdue, ReadApplications, ApproveExtension],
             Role::Leader => &[ReadAllItems, Comment, SeeOverdue, ReadApplications, ApproveExtension],

@@ -77,6 +77,8 @@ pub struct ApplicationView {
     /// The day the answer was served.
     pub answered_on: Option<String>,
     pub withdrawn_on: Option<String>,
+    /// The reply drafted for it (an item of kind `reply`).
+    pub reply_item_id: Option<crate::model::ItemId>,
     pub consultations: Vec<ConsultationView>,
     /// Working days not counted for third-party consultations.
     pub excluded_working_days: u32,
@@ -151,6 +153,7 @@ pub(super) fn view(state: &AppState, auth: &Auth, a: Application) -> Application
         result_label: a.result.map(ResultCategory::label),
         answered_on: d(a.answered_on),
         withdrawn_on: d(a.withdrawn_on),
+        reply_item_id: a.reply_item,
         consultations: a
             .consultations
             .iter()
@@ -288,7 +291,7 @@ pub enum ActionKind {
     Consult,
     /// The third party `seq` answered `on`.
     ConsultationAnswered,
-    /// Answered: `result`, `on` (the day of service).
+    /// The sealed reply was served `on`: answered.
     Answer,
     Close,
     /// Withdrawn by the applicant `on`.
@@ -306,7 +309,6 @@ pub struct ApplicationActionRequest {
     pub reason: Option<String>,
     pub third_party: Option<String>,
     pub seq: Option<i64>,
-    pub result: Option<ResultCategory>,
 }
 
 fn action_of(auth: &Auth, req: ApplicationActionRequest) -> Result<Action, ApiError> {
@@ -322,10 +324,7 @@ fn action_of(auth: &Auth, req: ApplicationActionRequest) -> Result<Action, ApiEr
             seq: req.seq.ok_or_else(|| ApiError::invalid("seq", "请指明哪一次征求意见"))?,
             on: on()?,
         },
-        ActionKind::Answer => Action::Answer {
-            on: on()?,
-            result: req.result.ok_or_else(|| ApiError::invalid("result", "请选择答复结果"))?,
-        },
+        ActionKind::Answer => Action::Answer { on: on()? },
         ActionKind::Close => Action::Close,
         ActionKind::Withdraw => Action::Withdraw { on: on()? },
     })
@@ -359,4 +358,49 @@ pub async fn act(
     AppJson(req): AppJson<ApplicationActionRequest>,
 ) -> Result<axum::Json<ApplicationView>, ApiError> {
     Ok(axum::Json(act_on(&state, &auth, id, req).await?))
+}
+
+/// The answer type of the reply to draft.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftReplyRequest {
+    pub result: ResultCategory,
+    /// The organ that answers (发布机关), as the seal requires.
+    pub issuer: String,
+}
+
+/// The reply drafted: the application and the new item.
+#[derive(Serialize, ToSchema)]
+pub struct ReplyDrafted {
+    pub application: ApplicationView,
+    /// The draft item of kind `reply`: edit, submit, review and seal it as any item.
+    pub item_id: crate::model::ItemId,
+}
+
+pub(super) async fn draft_reply_as(
+    state: &AppState,
+    auth: &Auth,
+    id: ApplicationId,
+    req: DraftReplyRequest,
+) -> Result<ReplyDrafted, ApiError> {
+    auth.require_scope(Scope::ItemsWrite)?;
+    let (a, item_id) = service::draft_reply(state, &auth.0, id, req.result, &req.issuer).await?;
+    Ok(ReplyDrafted { application: view(state, auth, a), item_id })
+}
+
+/// Drafts the application's reply from the template of its answer type
+/// (a drafter): a new item of kind `reply` for the `applicant` channel,
+/// linked to the application. It states the search, the articles and the
+/// remedies, and names the applicant by register number only.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/reply", tag = "applications",
+    request_body = DraftReplyRequest, params(("id" = String, Path)),
+    responses((status = 201, body = ReplyDrafted), (status = 403, body = super::Problem),
+        (status = 404, body = super::Problem), (status = 409, body = super::Problem), (status = 422, body = super::Problem)))]
+pub async fn draft_reply(
+    State(state): State<AppState>,
+    auth: Auth,
+    InPath(id): InPath<ApplicationId>,
+    AppJson(req): AppJson<DraftReplyRequest>,
+) -> Result<(StatusCode, axum::Json<ReplyDrafted>), ApiError> {
+    Ok((StatusCode::CREATED, axum::Json(draft_reply_as(&state, &auth, id, req).await?)))
 }

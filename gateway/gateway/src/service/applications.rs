@@ -118,6 +118,7 @@ pub async fn register(state: &AppState, principal: &Principal, new: NewApplicati
         result: None,
         answered_on: None,
         withdrawn_on: None,
+        reply_item: None,
         consultations: Vec::new(),
         registered_by: principal.user_id,
         registered_at: now,
@@ -149,6 +150,9 @@ pub async fn act(
                 return Err(Error::Forbidden("延期只能由批准人本人决定".into()));
             }
         }
+        Action::DraftReply { .. } => {
+            return Err(Error::Internal("a reply is drafted through service::applications::draft_reply".into()));
+        }
         _ => require(principal, Duty::HandleApplications)?,
     }
     let today = crate::workflow::today();
@@ -163,6 +167,11 @@ pub async fn act(
         {
             return Err(Error::Conflict(format!("答复期限已于 {} 届满，不能再延长", due.shown())));
         }
+    }
+    if let (Action::Answer { .. }, Some(reply)) = (&action, application.reply_item)
+        && tx.seal_in_force(reply).await?.is_none()
+    {
+        return Err(Error::Conflict("答复尚未经审核并加盖政府信息公开专用章，不能登记送达".into()));
     }
     application.apply(&action, today).map_err(refused)?;
     let now = Timestamp::now();
@@ -183,9 +192,13 @@ pub async fn act(
             detail["seq"] = json!(seq);
             detail["on"] = json!(on);
         }
-        Action::Answer { on, result } => {
-            detail["on"] = json!(on);
+        Action::DraftReply { item, result } => {
+            detail["reply_item_id"] = json!(item);
             detail["result"] = json!(result);
+        }
+        Action::Answer { on } => {
+            detail["on"] = json!(on);
+            detail["result"] = json!(application.result);
         }
         Action::Accept | Action::Start | Action::Close => {}
     }
@@ -194,6 +207,62 @@ pub async fn act(
     application.updated_at = now;
     Ok(application)
 }
+
+/// Drafts the reply of an application from the template of `result`: a
+/// new item of kind `reply` for the `applicant` channel, 依申请公开, in the
+/// drafter's unit, linked to the application, in one transaction with its
+/// `item.create` and `application.reply_drafted` events. It then goes
+/// through the normal review and seal; the application is answered when
+/// the office records the service of the sealed reply.
+pub async fn draft_reply(
+    state: &AppState,
+    principal: &Principal,
+    id: ApplicationId,
+    result: crate::applications::ResultCategory,
+    issuer: &str,
+) -> Result<(Application, crate::model::ItemId), Error> {
+    require(principal, Duty::Draft)?;
+    let issuer = bounded("issuer", issuer, MAX_NAME_CHARS, "答复机关（发布机关）")?;
+    if !state.settings.channels.iter().any(|c| c == REPLY_CHANNEL) {
+        return Err(Error::Unprocessable(format!("未配置“{REPLY_CHANNEL}”渠道，无法起草答复")));
+    }
+    let today = crate::workflow::today();
+    let mut tx = state.db.begin().await?;
+    let mut application = tx.lock_application(id).await.map_err(not_found)?;
+    let before = application.state;
+    let draft = application.reply_draft(result);
+    let content = crate::model::VersionContent {
+        kind: crate::model::Kind::Reply,
+        title: draft.title,
+        body: draft.body,
+        attribute: crate::model::Attribute::OnRequest,
+        attribute_reason: Some("依申请公开答复，仅向申请人送达".into()),
+        legal_basis: Some(draft.legal_basis),
+        doc_number: None,
+        issuer: Some(issuer),
+        superior: None,
+        interprets: None,
+        channels: vec![REPLY_CHANNEL.to_owned()],
+        attachments: Vec::new(),
+        formed_at: Some(today.to_string()),
+        flags: Vec::new(),
+    };
+    let created = tx.create_item(principal.user_id, principal.unit_id, &content).await?;
+    let item = created.item.id;
+    application.apply(&Action::DraftReply { item, result }, today).map_err(refused)?;
+    let now = Timestamp::now();
+    let detail = json!({
+        "application_id": application.id, "number": application.number, "from": before,
+        "to": application.state, "reply_item_id": item, "result": result,
+    });
+    tx.save_application(&application, principal.user_id, now, "application.reply_drafted", detail).await?;
+    tx.commit().await?;
+    application.updated_at = now;
+    Ok((application, item))
+}
+
+/// The channel a reply is served through.
+pub const REPLY_CHANNEL: &str = "applicant";
 
 fn not_found(e: crate::store::StoreError) -> Error {
     match e {
@@ -212,4 +281,37 @@ pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<Applica
 pub async fn get(state: &AppState, principal: &Principal, id: ApplicationId) -> Result<Application, Error> {
     require(principal, Duty::ReadApplications)?;
     state.db.application(id).await.map_err(not_found)
+}
+
+/// What the printed letter shows: the application (with the applicant
+/// whole, for the address), the sealed reply's text and its seal.
+pub struct Letter {
+    pub application: Application,
+    pub serial: String,
+    pub title: String,
+    pub body: String,
+    pub content_digest: String,
+}
+
+/// The sealed reply as a letter to print and serve (the office only: the
+/// letter carries the applicant's name and address, which the sealed text
+/// does not). Only a reply with a valid seal is printed.
+pub async fn letter(state: &AppState, principal: &Principal, id: ApplicationId) -> Result<Letter, Error> {
+    require(principal, Duty::HandleApplications)?;
+    let application = state.db.application(id).await.map_err(not_found)?;
+    let Some(item) = application.reply_item else {
+        return Err(Error::Conflict("本申请尚未起草答复".into()));
+    };
+    let seals = state.db.seals_of_item(item).await?;
+    let Some(seal) = seals.iter().rev().find(|s| s.status == crate::store::SealState::Valid) else {
+        return Err(Error::Conflict("答复尚未加盖政府信息公开专用章（或印章已撤回），不能打印送达".into()));
+    };
+    let version = state.db.version(item, seal.version).await?;
+    Ok(Letter {
+        serial: seal.serial.clone(),
+        title: version.content.title.clone(),
+        body: version.content.body.clone(),
+        content_digest: seal.content_digest.clone(),
+        application,
+    })
 }

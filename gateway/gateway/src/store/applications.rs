@@ -17,7 +17,7 @@ use crate::model::{ApplicationId, Timestamp, UserId};
 
 const COLUMNS: &str = "id, number, applicant_kind, applicant_name, contact, channel, received_on, request, state, \
      correction_requested_on, correction_note, corrected_on, extended_on, extended_by, extension_reason, result, \
-     answered_on, withdrawn_on, registered_by, registered_at, updated_at";
+     answered_on, withdrawn_on, reply_item_id, registered_by, registered_at, updated_at";
 
 fn date(column: &str, text: &str) -> Result<Date> {
     Date::parse(text).map_err(|e| StoreError::corrupt(format!("column {column}: {e}")))
@@ -51,6 +51,10 @@ fn application(row: &AnyRow, consultations: Vec<Consultation>) -> Result<Applica
         result: row.try_get::<Option<String>, _>("result")?.map(|t| parse_column("result", &t)).transpose()?,
         answered_on: opt_date(row, "answered_on")?,
         withdrawn_on: opt_date(row, "withdrawn_on")?,
+        reply_item: row
+            .try_get::<Option<String>, _>("reply_item_id")?
+            .map(|t| parse_column("reply_item_id", &t))
+            .transpose()?,
         consultations,
         registered_by: parse_column("registered_by", &text("registered_by")?)?,
         registered_at: parse_column("registered_at", &text("registered_at")?)?,
@@ -133,7 +137,7 @@ impl super::Tx {
         let conn = self.conn();
         sqlx::query(&format!(
             "INSERT INTO applications ({COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
         ))
         .bind(a.id.to_string())
         .bind(a.number.as_str())
@@ -153,6 +157,7 @@ impl super::Tx {
         .bind(a.result.map(|r| r.as_str()))
         .bind(a.answered_on.map(|d| d.to_string()))
         .bind(a.withdrawn_on.map(|d| d.to_string()))
+        .bind(a.reply_item.map(|i| i.to_string()))
         .bind(a.registered_by.to_string())
         .bind(a.registered_at.to_string())
         .bind(a.updated_at.to_string())
@@ -190,7 +195,7 @@ impl super::Tx {
         sqlx::query(
             "UPDATE applications SET state = $2, correction_requested_on = $3, correction_note = $4, corrected_on = $5, \
              extended_on = $6, extended_by = $7, extension_reason = $8, result = $9, answered_on = $10, \
-             withdrawn_on = $11, updated_at = $12 WHERE id = $1",
+             withdrawn_on = $11, reply_item_id = $12, updated_at = $13 WHERE id = $1",
         )
         .bind(a.id.to_string())
         .bind(a.state.as_str())
@@ -203,6 +208,7 @@ impl super::Tx {
         .bind(a.result.map(|r| r.as_str()))
         .bind(a.answered_on.map(|d| d.to_string()))
         .bind(a.withdrawn_on.map(|d| d.to_string()))
+        .bind(a.reply_item.map(|i| i.to_string()))
         .bind(now.to_string())
         .execute(&mut *conn)
         .await?;

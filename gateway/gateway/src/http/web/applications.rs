@@ -11,7 +11,8 @@ use super::{Layout, PageQuery, Posted, Session, done_message, error_page, render
 use crate::applications::{ApplicantKind, ApplicationState, Contact, ReceiptChannel, ResultCategory};
 use crate::auth::Duty;
 use crate::http::applications::{
-    ActionKind, ApplicationActionRequest, ApplicationQuery, ApplicationView, RegisterApplicationRequest,
+    ActionKind, ApplicationActionRequest, ApplicationQuery, ApplicationView, DraftReplyRequest,
+    RegisterApplicationRequest,
 };
 use crate::http::extract::InPath;
 use crate::http::{ApiError, AppQuery, AppState};
@@ -162,6 +163,8 @@ struct DetailPage {
     app: ApplicationView,
     forms: Vec<ActionForm>,
     can_handle: bool,
+    /// A drafter may draft the reply from a template.
+    can_draft: bool,
     results: Vec<(&'static str, &'static str)>,
     today: String,
 }
@@ -185,8 +188,8 @@ fn forms_for(session: &Session, a: &ApplicationView) -> Vec<ActionForm> {
         if matches!(a.state, S::Accepted | S::InProgress) {
             forms.push(form("consult", "征求第三方意见", true, "发出日期"));
         }
-        if matches!(a.state, S::Accepted | S::InProgress | S::CorrectionRequested) {
-            forms.push(form("answer", "登记答复（送达）", true, "送达日期"));
+        if a.reply_item_id.is_some() && matches!(a.state, S::InProgress | S::CorrectionRequested) {
+            forms.push(form("answer", "登记答复已送达（答复须已盖章）", true, "送达日期"));
         }
         if a.state == S::Answered {
             forms.push(form("close", "办结", false, ""));
@@ -208,6 +211,12 @@ fn detail(session: &Session, app: ApplicationView, layout: Layout) -> DetailPage
     DetailPage {
         forms: forms_for(session, &app),
         can_handle: session.principal().can(Duty::HandleApplications),
+        can_draft: session.principal().can(Duty::Draft)
+            && app.reply_item_id.is_none()
+            && matches!(
+                app.state,
+                ApplicationState::Accepted | ApplicationState::InProgress | ApplicationState::CorrectionRequested
+            ),
         results: ResultCategory::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
         today: crate::workflow::today().to_string(),
         layout,
@@ -241,45 +250,99 @@ pub async fn act(
     let kind = form.get("action").and_then(|a| serde_json::from_value::<ActionKind>(serde_json::json!(a)).ok());
     let result = match kind {
         None => Err(ApiError::invalid("action", "未知的操作")),
-        Some(action) => {
-            let result = match form.get("result") {
-                None => Ok(None),
-                Some(r) => {
-                    r.parse::<ResultCategory>().map(Some).map_err(|_| ApiError::invalid("result", "未知的答复结果"))
-                }
-            };
-            let seq = match form.get("seq") {
-                None => Ok(None),
-                Some(s) => s.parse::<i64>().map(Some).map_err(|_| ApiError::invalid("seq", "序号无效")),
-            };
-            match (result, seq) {
-                (Err(e), _) | (_, Err(e)) => Err(e),
-                (Ok(result), Ok(seq)) => {
-                    let request = ApplicationActionRequest {
-                        action,
-                        on: form.get("on"),
-                        note: form.get("note"),
-                        reason: form.get("reason"),
-                        third_party: form.get("third_party"),
-                        seq,
-                        result,
-                    };
-                    crate::http::applications::act_on(&state, &session.auth(), id, request).await
-                }
+        Some(action) => match form.get("seq").map(|s| s.parse::<i64>()).transpose() {
+            Err(_) => Err(ApiError::invalid("seq", "序号无效")),
+            Ok(seq) => {
+                let request = ApplicationActionRequest {
+                    action,
+                    on: form.get("on"),
+                    note: form.get("note"),
+                    reason: form.get("reason"),
+                    third_party: form.get("third_party"),
+                    seq,
+                };
+                crate::http::applications::act_on(&state, &session.auth(), id, request).await
             }
-        }
+        },
     };
+    done_or_form(&state, &session, id, result.map(|v| format!("/applications/{}?done=application_updated", v.id))).await
+}
+
+/// Drafts the reply from the template chosen on the page; on to the new item.
+pub async fn draft_reply(
+    State(state): State<AppState>,
+    InPath(id): InPath<ApplicationId>,
+    Posted { session, form, .. }: Posted,
+) -> Response {
+    let result = match form.get("result").map(|r| r.parse::<ResultCategory>()) {
+        Some(Ok(result)) => {
+            let request = DraftReplyRequest { result, issuer: form.get("issuer").unwrap_or_default() };
+            crate::http::applications::draft_reply_as(&state, &session.auth(), id, request)
+                .await
+                .map(|d| format!("/items/{}?done=reply_drafted", d.item_id))
+        }
+        _ => Err(ApiError::invalid("result", "请选择答复类型")),
+    };
+    done_or_form(&state, &session, id, result).await
+}
+
+/// On to `next`, or the application's page again with the refusal.
+async fn done_or_form(
+    state: &AppState,
+    session: &Session,
+    id: ApplicationId,
+    result: Result<String, ApiError>,
+) -> Response {
     match result {
-        Ok(view) => see_other(&format!("/applications/{}?done=application_updated", view.id)),
+        Ok(next) => see_other(&next),
         Err(e) if e.status().is_client_error() && e.status() != axum::http::StatusCode::FORBIDDEN => {
-            match crate::http::applications::get_of(&state, &session.auth(), id).await {
+            match crate::http::applications::get_of(state, &session.auth(), id).await {
                 Ok(app) => {
                     let layout = session.layout(format!("申请 {}", app.number), "/applications").with_error(&e);
-                    render_status(e.status(), &detail(&session, app, layout))
+                    render_status(e.status(), &detail(session, app, layout))
                 }
-                Err(_) => error_page(&session, e),
+                Err(_) => error_page(session, e),
             }
         }
-        Err(e) => error_page(&session, e),
+        Err(e) => error_page(session, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "application_letter.html")]
+struct LetterPage {
+    number: String,
+    addressee: String,
+    address: String,
+    title: String,
+    paragraphs: Vec<String>,
+    serial: String,
+    digest: String,
+    verify_url: String,
+    served_on: String,
+}
+
+/// `/applications/{id}/letter`: the sealed reply as a letter to print (the
+/// office): addressee, the sealed text, the seal serial and where anyone
+/// checks it.
+pub async fn letter(State(state): State<AppState>, session: Session, InPath(id): InPath<ApplicationId>) -> Response {
+    match crate::service::applications::letter(&state, session.principal(), id).await {
+        Ok(l) => {
+            let base = state.settings.public_url.as_deref().unwrap_or("").trim_end_matches('/');
+            let a = &l.application;
+            render(&LetterPage {
+                number: a.number.clone(),
+                addressee: a.applicant_name.clone(),
+                address: a.contact.address.clone().unwrap_or_default(),
+                title: l.title,
+                // The first paragraph (申请人（登记号 …）：) is replaced by the addressee.
+                paragraphs: l.body.split("\n\n").skip(1).map(str::to_owned).collect(),
+                verify_url: format!("{base}/api/v1/seals/{}/status", l.serial),
+                serial: l.serial,
+                digest: l.content_digest,
+                served_on: a.answered_on.map(crate::applications::chinese_date).unwrap_or_default(),
+            })
+        }
+        Err(e) => error_page(&session, e.into()),
     }
 }
