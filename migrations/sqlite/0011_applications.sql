@@ -53,3 +53,15 @@ CREATE TABLE application_consultations (
     answered_on     TEXT,
     PRIMARY KEY (application_id, seq)
 );
+
+-- 行政复议 and 行政诉讼 brought against an answer (the annual report's table
+-- 四): one row per kind (reconsideration, litigation_direct,
+-- litigation_after_reconsideration), its outcome (upheld, corrected, other,
+-- pending) updated as it is decided; filed_on places it in a year.
+CREATE TABLE application_remedies (
+    application_id  TEXT NOT NULL REFERENCES applications (id),
+    kind            TEXT NOT NULL,
+    outcome         TEXT NOT NULL,
+    filed_on        TEXT NOT NULL,
+    PRIMARY KEY (application_id, kind)
+);

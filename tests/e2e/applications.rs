@@ -16,7 +16,8 @@ use tests::{Backend, Client, TestApp, on_both_backends};
 on_both_backends!(
     issue_19_the_register_keeps_every_statutory_deadline,
     issue_19_duties_are_checked_and_refusals_change_nothing,
-    issue_19_the_office_registers_and_advances_from_the_pages
+    issue_19_the_office_registers_and_advances_from_the_pages,
+    issue_19_the_office_registers_an_application_and_prints_the_sealed_reply_in_the_browser
 );
 
 const PHONE: &str = "13812345678";
@@ -249,6 +250,60 @@ async fn issue_19_the_register_keeps_every_statutory_deadline(backend: Backend) 
             }
         }
     }
+    // A 行政复议 against A's answer, brought 12-01, upheld since.
+    let remedy =
+        json!({"action": "record_remedy", "remedy": "reconsideration", "outcome": "pending", "on": "2026-12-01"});
+    act(office, &a_id, remedy).await;
+    let remedy =
+        json!({"action": "record_remedy", "remedy": "reconsideration", "outcome": "upheld", "on": "2026-12-01"});
+    let v = act(office, &a_id, remedy).await;
+    assert_eq!(v["remedies"][0]["outcome"], "upheld");
+
+    // The annual tables for 2026, by hand. Columns: 自然人, 商业企业, 科研机构,
+    // 社会公益组织, 法律服务机构, 其他, 总计.
+    // 本年新收: A, D, F (persons), B (business), C (research), E (legal) = 6.
+    // 上年结转: none. Results: 予以公开 A; 部分公开 B; 不予公开（保护第三方）E;
+    // 无法提供（不掌握）F; 总计 4. 结转下年度: C (research) and D (person).
+    // 6 + 0 = 4 + 2. 行政复议: one, upheld.
+    let report = ok(auditor.get("/api/v1/applications/annual-report?year=2026").await);
+    let row = |label: &str| -> Vec<i64> {
+        let r =
+            report["applications"].as_array().unwrap().iter().find(|r| r["label"].as_str().unwrap().contains(label));
+        r.unwrap_or_else(|| panic!("{label}: {report}"))["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(row("本年新收"), vec![3, 1, 1, 0, 1, 0, 6]);
+    assert_eq!(row("上年结转"), vec![0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(row("— 予以公开"), vec![1, 0, 0, 0, 0, 0, 1]);
+    assert_eq!(row("部分公开"), vec![0, 1, 0, 0, 0, 0, 1]);
+    assert_eq!(row("保护第三方合法权益"), vec![0, 0, 0, 0, 1, 0, 1]);
+    assert_eq!(row("本机关不掌握"), vec![1, 0, 0, 0, 0, 0, 1]);
+    assert_eq!(row("（七）总计"), vec![2, 1, 0, 0, 1, 0, 4]);
+    assert_eq!(row("结转下年度"), vec![1, 0, 1, 0, 0, 0, 2]);
+    assert_eq!(report["remedies"][0]["values"], json!([1, 0, 0, 0, 1]));
+    assert_eq!(report["remedies"][1]["values"], json!([0, 0, 0, 0, 0]));
+    assert_eq!(report["due_on"], "2027-01-31");
+    let xlsx = auditor
+        .request(reqwest::Method::GET, "/api/v1/applications/annual-report?year=2026&format=xlsx")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status(), StatusCode::OK);
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+    assert_eq!(auditor.get("/api/v1/applications/annual-report?year=1999").await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    // The dashboard: the tables, and the on-time rate from the register:
+    // A, B, F on time, E one day late: 3 of 4 answered = 75.0%.
+    let html =
+        office.http.get(format!("{}/dashboard?year=2026", office.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("三、收到和处理政府信息公开申请情况") && html.contains("75.0%"), "{html}");
+    for secret in ["张三丰", PHONE] {
+        assert!(!html.contains(secret));
+    }
+
     // The printed letter: addressed to the applicant (the office prints it),
     // the sealed text, the serial and where to verify it.
     let letter = office.http.get(format!("{}/applications/{a_id}/letter", office.base)).send().await.unwrap();
@@ -433,4 +488,46 @@ async fn issue_19_the_office_registers_and_advances_from_the_pages(backend: Back
     let r =
         office.http.post(format!("{}{path}/action", office.base)).form(&[("action", "close")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn issue_19_the_office_registers_an_application_and_prints_the_sealed_reply_in_the_browser(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = Team::of(&app).await;
+    let b = tests::browser::Browser::start(&app.base, 1280, 900).await;
+    // The office (user "gong" of the team) registers an application on the page.
+    b.login("gong", "Pw-gong-2026").await;
+    b.goto("/applications/new").await;
+    b.assert_accessible("登记依申请公开申请").await;
+    b.fill("#a-name", "赵小燕").await;
+    b.fill("#a-phone", PHONE).await;
+    b.fill("#a-address", "江城市幸福路 8 号 3 单元").await;
+    b.fill("#a-request", "2026年江城市老旧小区改造项目清单").await;
+    b.client
+        .execute("document.getElementById('a-received').value = '2026-11-16';", vec![])
+        .await
+        .expect("set the date");
+    b.click_to("form.stack button[type=submit]").await;
+    assert!(b.text("p.notice").await.contains("申请已登记"));
+    let path = b.path().await;
+    let id = path.trim_start_matches("/applications/").split('?').next().unwrap().to_owned();
+    // 20 working days after Monday 11-16: 2026-12-14 (see issue_19_the_register_keeps_every_statutory_deadline, F).
+    assert!(b.text("dl.facts").await.contains("2026-12-14"));
+    b.click("details.action summary").await;
+    b.click_to("details.action form button[type=submit]").await;
+    assert!(b.text("dl.facts").await.contains("已受理"));
+    b.goto("/applications").await;
+    assert!(b.text("table.applications").await.contains("赵某某"), "lists mask the name");
+    b.assert_accessible("依申请公开申请登记").await;
+    b.screenshot("applications-register").await;
+    // The drafter drafts the reply, the team reviews and seals it, the office
+    // records its service.
+    let (_, serial) = sealed_reply(&t, &id, "granted").await;
+    act(&t.publisher, &id, json!({"action": "answer", "on": "2026-11-30"})).await;
+    b.goto(&format!("/applications/{id}")).await;
+    b.click_to("a[href$='/letter']").await;
+    let letter = b.text("main").await;
+    assert!(letter.contains("赵小燕：") && letter.contains(&serial) && letter.contains("2026年11月30日"), "{letter}");
+    assert_eq!(b.text(".seal-serial").await, serial);
+    b.assert_accessible("答复书").await;
+    b.screenshot("applications-letter").await;
 }

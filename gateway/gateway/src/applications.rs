@@ -98,6 +98,34 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// A remedy the applicant sought against the answer.
+    RemedyKind {
+        Reconsideration = "reconsideration" / "行政复议",
+        LitigationDirect = "litigation_direct" / "行政诉讼（未经复议直接起诉）",
+        LitigationAfterReconsideration = "litigation_after_reconsideration" / "行政诉讼（复议后起诉）",
+    }
+);
+
+vocabulary!(
+    /// How a remedy ended, as the annual report counts it.
+    RemedyOutcome {
+        Upheld = "upheld" / "结果维持",
+        Corrected = "corrected" / "结果纠正",
+        Other = "other" / "其他结果",
+        Pending = "pending" / "尚未审结",
+    }
+);
+
+/// A 行政复议 or 行政诉讼 against the answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remedy {
+    pub kind: RemedyKind,
+    pub outcome: RemedyOutcome,
+    /// The day it was brought.
+    pub filed_on: Date,
+}
+
 /// How the applicant can be reached: personal data, read whole only by the
 /// office.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -156,6 +184,7 @@ pub struct Application {
     /// The 答复 drafted for it: an item of kind `reply` for the `applicant` channel.
     pub reply_item: Option<crate::model::ItemId>,
     pub consultations: Vec<Consultation>,
+    pub remedies: Vec<Remedy>,
     pub registered_by: UserId,
     pub registered_at: Timestamp,
     pub updated_at: Timestamp,
@@ -202,6 +231,12 @@ pub enum Action {
     Withdraw {
         on: Date,
     },
+    /// A 行政复议 or 行政诉讼 brought `on` against the answer, or its outcome.
+    RecordRemedy {
+        kind: RemedyKind,
+        outcome: RemedyOutcome,
+        on: Date,
+    },
 }
 
 impl Action {
@@ -219,6 +254,7 @@ impl Action {
             Action::Answer { .. } => "application.answer",
             Action::Close => "application.close",
             Action::Withdraw { .. } => "application.withdraw",
+            Action::RecordRemedy { .. } => "application.remedy",
         }
     }
 }
@@ -450,6 +486,20 @@ impl Application {
                 }
                 self.state = S::Closed;
             }
+            Action::RecordRemedy { kind, outcome, on } => {
+                if !matches!(state, S::Answered | S::Closed) {
+                    return Err(Refusal::Conflict("只有已答复的申请才有行政复议或行政诉讼".into()));
+                }
+                not_future("on", *on)?;
+                if let Some(answered) = self.answered_on {
+                    not_before("on", *on, answered, "答复送达之日")?;
+                }
+                match self.remedies.iter_mut().find(|r| r.kind == *kind) {
+                    // The outcome as decided; the filing date stays.
+                    Some(r) => r.outcome = *outcome,
+                    None => self.remedies.push(Remedy { kind: *kind, outcome: *outcome, filed_on: *on }),
+                }
+            }
             Action::Withdraw { on } => {
                 if !state.is_open() {
                     return Err(wrong());
@@ -596,6 +646,94 @@ pub fn chinese_date(d: Date) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
+/// Columns of table 三 of the annual report: each applicant kind, then 总计.
+pub const KIND_COLUMNS: usize = 7;
+
+/// Table 三, 收到和处理政府信息公开申请情况, of 政府信息公开工作年度报告 for a
+/// calendar year: rows by the template, columns by applicant kind
+/// ([`ApplicantKind::ALL`] order) and 总计.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnnualApplications {
+    pub year: i32,
+    /// 一、本年新收: received in the year.
+    pub new: [i64; KIND_COLUMNS],
+    /// 二、上年结转: received before the year, neither answered nor withdrawn before it.
+    pub carried_in: [i64; KIND_COLUMNS],
+    /// 三、本年度办理结果: answered in the year, per [`ResultCategory::ALL`];
+    /// an application the applicant withdrew in the year counts as 其他处理：其他.
+    pub results: Vec<(ResultCategory, [i64; KIND_COLUMNS])>,
+    /// （七）总计 of the results.
+    pub total: [i64; KIND_COLUMNS],
+    /// 四、结转下年度继续办理: still open at the end of the year.
+    pub carried_out: [i64; KIND_COLUMNS],
+}
+
+/// Table 四, 行政复议、行政诉讼情况: per [`RemedyKind::ALL`], the counts of
+/// 结果维持, 结果纠正, 其他结果, 尚未审结 and 总计, of remedies brought in the year.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnnualRemedies {
+    pub year: i32,
+    pub rows: Vec<(RemedyKind, [i64; 5])>,
+}
+
+impl AnnualApplications {
+    /// The table of `year` from the register.
+    pub fn of(applications: &[Application], year: i32) -> AnnualApplications {
+        let start = Date::new(year, 1, 1).expect("1 January");
+        let end = Date::new(year, 12, 31).expect("31 December");
+        let column = |a: &Application| ApplicantKind::ALL.iter().position(|k| *k == a.applicant_kind).expect("listed");
+        let add = |row: &mut [i64; KIND_COLUMNS], a: &Application| {
+            row[column(a)] += 1;
+            row[KIND_COLUMNS - 1] += 1;
+        };
+        let finished = |a: &Application| a.answered_on.or(a.withdrawn_on);
+        let mut t = AnnualApplications {
+            year,
+            new: [0; KIND_COLUMNS],
+            carried_in: [0; KIND_COLUMNS],
+            results: ResultCategory::ALL.iter().map(|r| (*r, [0; KIND_COLUMNS])).collect(),
+            total: [0; KIND_COLUMNS],
+            carried_out: [0; KIND_COLUMNS],
+        };
+        for a in applications {
+            if a.received_on.year() == year {
+                add(&mut t.new, a);
+            }
+            if a.received_on < start && finished(a).is_none_or(|d| d >= start) {
+                add(&mut t.carried_in, a);
+            }
+            if a.received_on <= end && finished(a).is_none_or(|d| d > end) {
+                add(&mut t.carried_out, a);
+            }
+            let category = match (a.answered_on, a.result, a.withdrawn_on) {
+                (Some(d), Some(r), _) if d.year() == year => Some(r),
+                (None, _, Some(d)) if d.year() == year => Some(ResultCategory::Other),
+                _ => None,
+            };
+            if let Some(category) = category {
+                let row = &mut t.results.iter_mut().find(|(r, _)| *r == category).expect("every category").1;
+                add(row, a);
+                add(&mut t.total, a);
+            }
+        }
+        t
+    }
+}
+
+impl AnnualRemedies {
+    /// The table of `year`: remedies brought in the year, by their outcome now.
+    pub fn of(applications: &[Application], year: i32) -> AnnualRemedies {
+        let mut rows: Vec<(RemedyKind, [i64; 5])> = RemedyKind::ALL.iter().map(|k| (*k, [0; 5])).collect();
+        for r in applications.iter().flat_map(|a| &a.remedies).filter(|r| r.filed_on.year() == year) {
+            let row = &mut rows.iter_mut().find(|(k, _)| *k == r.kind).expect("every kind").1;
+            let col = RemedyOutcome::ALL.iter().position(|o| *o == r.outcome).expect("listed");
+            row[col] += 1;
+            row[4] += 1;
+        }
+        AnnualRemedies { year, rows }
+    }
+}
+
 /// A person's name as lists show it: the first character and 某某.
 pub fn mask_name(name: &str) -> String {
     let first: String = name.trim().chars().take(1).collect();
@@ -647,6 +785,7 @@ mod tests {
             withdrawn_on: None,
             reply_item: None,
             consultations: Vec::new(),
+            remedies: Vec::new(),
             registered_by: UserId::generate(),
             registered_at: Timestamp::now(),
             updated_at: Timestamp::now(),
@@ -757,6 +896,58 @@ mod tests {
             assert!(draft.legal_basis.starts_with("《中华人民共和国政府信息公开条例》第"), "{r}");
         }
         assert!(a.reply_draft(ResultCategory::Granted).body.contains("经检索"));
+    }
+
+    #[test]
+    fn annual_tables_carry_open_applications_across_years() {
+        let mut last_year = application("2025-12-20");
+        last_year.apply(&Action::Accept, d("2025-12-22")).unwrap();
+        let reply = crate::model::ItemId::generate();
+        last_year.apply(&Action::DraftReply { item: reply, result: ResultCategory::Partly }, d("2026-01-05")).unwrap();
+        last_year.apply(&Action::Answer { on: d("2026-01-10") }, d("2026-01-10")).unwrap();
+        last_year
+            .apply(
+                &Action::RecordRemedy {
+                    kind: RemedyKind::Reconsideration,
+                    outcome: RemedyOutcome::Pending,
+                    on: d("2026-02-01"),
+                },
+                d("2026-02-01"),
+            )
+            .unwrap();
+        last_year
+            .apply(
+                &Action::RecordRemedy {
+                    kind: RemedyKind::Reconsideration,
+                    outcome: RemedyOutcome::Upheld,
+                    on: d("2026-04-01"),
+                },
+                d("2026-04-01"),
+            )
+            .unwrap();
+        let mut withdrawn = application("2026-03-02");
+        withdrawn.applicant_kind = ApplicantKind::Business;
+        withdrawn.apply(&Action::Withdraw { on: d("2026-03-05") }, d("2026-03-05")).unwrap();
+        let mut open = application("2026-12-28");
+        open.applicant_kind = ApplicantKind::Research;
+        let apps = [last_year, withdrawn, open];
+        let t = AnnualApplications::of(&apps, 2026);
+        // New: the business and the research institute; carried in: the
+        // person's (open on 1 January); results: 部分公开 (person), 其他 (the
+        // withdrawal, business); carried out: the research institute's.
+        assert_eq!(t.new, [0, 1, 1, 0, 0, 0, 2]);
+        assert_eq!(t.carried_in, [1, 0, 0, 0, 0, 0, 1]);
+        let row = |c| t.results.iter().find(|(r, _)| *r == c).unwrap().1;
+        assert_eq!(row(ResultCategory::Partly), [1, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(row(ResultCategory::Other), [0, 1, 0, 0, 0, 0, 1]);
+        assert_eq!(t.total, [1, 1, 0, 0, 0, 0, 2]);
+        assert_eq!(t.carried_out, [0, 0, 1, 0, 0, 0, 1]);
+        // 新收 + 结转 = 办结 + 结转下年度.
+        assert_eq!(t.new[6] + t.carried_in[6], t.total[6] + t.carried_out[6]);
+        let t2025 = AnnualApplications::of(&apps, 2025);
+        assert_eq!((t2025.new[6], t2025.total[6], t2025.carried_out[6]), (1, 0, 1));
+        let r = AnnualRemedies::of(&apps, 2026);
+        assert_eq!(r.rows[0], (RemedyKind::Reconsideration, [1, 0, 0, 0, 1]), "the outcome as decided since");
     }
 
     #[test]

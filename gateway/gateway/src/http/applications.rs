@@ -40,6 +40,16 @@ pub struct ConsultationView {
     pub answered_on: Option<String>,
 }
 
+/// A 行政复议 or 行政诉讼 against the answer.
+#[derive(Serialize, ToSchema)]
+pub struct RemedyView {
+    pub kind: crate::applications::RemedyKind,
+    pub kind_label: &'static str,
+    pub outcome: crate::applications::RemedyOutcome,
+    pub outcome_label: &'static str,
+    pub filed_on: String,
+}
+
 /// An application as the API and the register pages show it.
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationView {
@@ -80,6 +90,7 @@ pub struct ApplicationView {
     /// The reply drafted for it (an item of kind `reply`).
     pub reply_item_id: Option<crate::model::ItemId>,
     pub consultations: Vec<ConsultationView>,
+    pub remedies: Vec<RemedyView>,
     /// Working days not counted for third-party consultations.
     pub excluded_working_days: u32,
     /// The statutory deadline; `None` while waiting for a 补正 and once withdrawn.
@@ -162,6 +173,17 @@ pub(super) fn view(state: &AppState, auth: &Auth, a: Application) -> Application
                 third_party: c.third_party.clone(),
                 sent_on: c.sent_on.to_string(),
                 answered_on: d(c.answered_on),
+            })
+            .collect(),
+        remedies: a
+            .remedies
+            .iter()
+            .map(|r| RemedyView {
+                kind: r.kind,
+                kind_label: r.kind.label(),
+                outcome: r.outcome,
+                outcome_label: r.outcome.label(),
+                filed_on: r.filed_on.to_string(),
             })
             .collect(),
         excluded_working_days: excluded,
@@ -296,6 +318,8 @@ pub enum ActionKind {
     Close,
     /// Withdrawn by the applicant `on`.
     Withdraw,
+    /// A 行政复议 or 行政诉讼 (`remedy`) brought `on`, or its `outcome`.
+    RecordRemedy,
 }
 
 /// An action on an application; which fields it needs depends on `action`.
@@ -309,6 +333,8 @@ pub struct ApplicationActionRequest {
     pub reason: Option<String>,
     pub third_party: Option<String>,
     pub seq: Option<i64>,
+    pub remedy: Option<crate::applications::RemedyKind>,
+    pub outcome: Option<crate::applications::RemedyOutcome>,
 }
 
 fn action_of(auth: &Auth, req: ApplicationActionRequest) -> Result<Action, ApiError> {
@@ -327,6 +353,11 @@ fn action_of(auth: &Auth, req: ApplicationActionRequest) -> Result<Action, ApiEr
         ActionKind::Answer => Action::Answer { on: on()? },
         ActionKind::Close => Action::Close,
         ActionKind::Withdraw => Action::Withdraw { on: on()? },
+        ActionKind::RecordRemedy => Action::RecordRemedy {
+            kind: req.remedy.ok_or_else(|| ApiError::invalid("remedy", "请选择行政复议或行政诉讼"))?,
+            outcome: req.outcome.ok_or_else(|| ApiError::invalid("outcome", "请选择结果（尚未审结的选“尚未审结”）"))?,
+            on: on()?,
+        },
     })
 }
 
@@ -403,4 +434,177 @@ pub async fn draft_reply(
     AppJson(req): AppJson<DraftReplyRequest>,
 ) -> Result<(StatusCode, axum::Json<ReplyDrafted>), ApiError> {
     Ok((StatusCode::CREATED, axum::Json(draft_reply_as(&state, &auth, id, req).await?)))
+}
+
+/// One row of an annual table: its label as the template words it, then
+/// its figures.
+#[derive(Serialize, ToSchema)]
+pub struct AnnualRow {
+    pub label: String,
+    pub values: Vec<i64>,
+}
+
+/// The application tables of the annual report (政府信息公开工作年度报告) for a
+/// calendar year, from the register.
+#[derive(Serialize, ToSchema)]
+pub struct AnnualReportView {
+    pub year: i32,
+    /// Table 三's columns: 自然人, the five kinds of 法人或其他组织, 总计.
+    pub columns: Vec<&'static str>,
+    /// Table 三: 本年新收, 上年结转, each result category, 总计, 结转下年度继续办理.
+    pub applications: Vec<AnnualRow>,
+    /// Table 四's columns: 结果维持, 结果纠正, 其他结果, 尚未审结, 总计.
+    pub remedy_columns: Vec<&'static str>,
+    /// Table 四: 行政复议, 行政诉讼（未经复议直接起诉）, 行政诉讼（复议后起诉）.
+    pub remedies: Vec<AnnualRow>,
+    /// `YYYY-01-31` of the next year: the report is due (条例 art. 50).
+    pub due_on: String,
+    /// From 1 January until the due date: how many days are left, in Chinese.
+    pub reminder: Option<String>,
+}
+
+/// The tables of `year` as the API, the export and the dashboard show them.
+pub fn annual_view(applications: &[Application], year: i32, today: Date) -> AnnualReportView {
+    use crate::applications::{AnnualApplications, AnnualRemedies, RemedyOutcome};
+    let t = AnnualApplications::of(applications, year);
+    let r = AnnualRemedies::of(applications, year);
+    let row = |label: &str, values: &[i64]| AnnualRow { label: label.to_owned(), values: values.to_vec() };
+    let mut rows =
+        vec![row("一、本年新收政府信息公开申请数量", &t.new), row("二、上年结转政府信息公开申请数量", &t.carried_in)];
+    for (category, values) in &t.results {
+        rows.push(row(&format!("三、本年度办理结果 — {}", category.label()), values));
+    }
+    rows.push(row("三、本年度办理结果 — （七）总计", &t.total));
+    rows.push(row("四、结转下年度继续办理", &t.carried_out));
+    let mut columns: Vec<&'static str> = ApplicantKind::ALL.iter().map(|k| k.label()).collect();
+    columns.push("总计");
+    let mut remedy_columns: Vec<&'static str> = RemedyOutcome::ALL.iter().map(|o| o.label()).collect();
+    remedy_columns.push("总计");
+    let due = Date::new(year + 1, 1, 31).expect("31 January");
+    let reminder = (today.year() == year + 1 && today <= due).then(|| {
+        format!(
+            "{year}年政府信息公开工作年度报告须于 {due} 前向社会公布（《政府信息公开条例》第五十条），还有 {} 天。",
+            today.days_until(due)
+        )
+    });
+    AnnualReportView {
+        year,
+        columns,
+        applications: rows,
+        remedy_columns,
+        remedies: r.rows.iter().map(|(k, v)| row(k.label(), v)).collect(),
+        due_on: due.to_string(),
+        reminder,
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AnnualQuery {
+    /// The calendar year; the previous year in January, else this year.
+    pub year: Option<i32>,
+    /// `json` (default) or `xlsx` (laid out like the template).
+    pub format: Option<String>,
+}
+
+/// The year a report is about by default: last year until 31 January, when
+/// it is due, else this year.
+pub fn default_year(today: Date) -> i32 {
+    if today.month() == 1 { today.year() - 1 } else { today.year() }
+}
+
+/// The annual tables as the API and the dashboard read them.
+pub(super) async fn annual_of(state: &AppState, auth: &Auth, year: Option<i32>) -> Result<AnnualReportView, ApiError> {
+    auth.require_scope(Scope::ItemsRead)?;
+    let today = crate::workflow::today();
+    let year = year.unwrap_or_else(|| default_year(today));
+    if !(2008..=today.year()).contains(&year) {
+        return Err(ApiError::invalid("year", format!("年份应在 2008 至 {} 之间", today.year())));
+    }
+    let all = service::list(state, &auth.0).await?;
+    Ok(annual_view(&all, year, today))
+}
+
+/// The application tables of the annual report for a year (表三
+/// 收到和处理政府信息公开申请情况, 表四 行政复议、行政诉讼情况), as JSON or as
+/// an XLSX laid out like the national template.
+#[utoipa::path(get, path = "/api/v1/applications/annual-report", tag = "applications", params(AnnualQuery),
+    responses((status = 200, description = "The tables as JSON (`format=json`, the default) or XLSX (`format=xlsx`)",
+            content((AnnualReportView = "application/json"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 400, body = super::Problem), (status = 403, body = super::Problem), (status = 422, body = super::Problem)))]
+pub async fn annual_report(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppQuery(q): AppQuery<AnnualQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let view = annual_of(&state, &auth, q.year).await?;
+    match q.format.as_deref().unwrap_or("json") {
+        "json" => Ok(axum::Json(view).into_response()),
+        "xlsx" => {
+            let year = view.year;
+            let bytes = state
+                .cpu
+                .run("annual report export", move || annual_xlsx(&view))
+                .await?
+                .map_err(|e| ApiError::Internal(format!("xlsx: {e}")))?;
+            Ok((
+                [
+                    (
+                        axum::http::header::CONTENT_TYPE,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+                    ),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"annual-report-{year}.xlsx\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        _ => Err(ApiError::BadRequest("format 只能是 json 或 xlsx".into())),
+    }
+}
+
+/// The two tables laid out like the template: table 三 with 自然人 and the
+/// five kinds under 法人或其他组织, then 总计; table 四 as one row of
+/// 行政复议 and 行政诉讼 (未经复议直接起诉, 复议后起诉), five figures each.
+fn annual_xlsx(v: &AnnualReportView) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook};
+    let mut book = Workbook::new();
+    let head = Format::new().set_bold().set_border(FormatBorder::Thin).set_align(FormatAlign::Center).set_text_wrap();
+    let cell = Format::new().set_border(FormatBorder::Thin);
+    let sheet = book.add_worksheet();
+    sheet.set_name("三、收到和处理政府信息公开申请情况")?;
+    sheet.merge_range(0, 0, 0, 7, &format!("{}年 三、收到和处理政府信息公开申请情况", v.year), &head)?;
+    sheet.merge_range(1, 0, 3, 0, "本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和", &head)?;
+    sheet.merge_range(1, 1, 1, 7, "申请人情况", &head)?;
+    sheet.merge_range(2, 1, 3, 1, "自然人", &head)?;
+    sheet.merge_range(2, 2, 2, 6, "法人或其他组织", &head)?;
+    for (col, label) in (2u16..).zip(&v.columns[1..6]) {
+        sheet.write_string_with_format(3, col, *label, &head)?;
+    }
+    sheet.merge_range(2, 7, 3, 7, "总计", &head)?;
+    for (r, row) in (4u32..).zip(&v.applications) {
+        sheet.write_string_with_format(r, 0, &row.label, &cell)?;
+        for (c, value) in (1u16..).zip(&row.values) {
+            sheet.write_number_with_format(r, c, *value as f64, &cell)?;
+        }
+    }
+    sheet.set_column_width(0, 60)?;
+    let sheet = book.add_worksheet();
+    sheet.set_name("四、行政复议、行政诉讼情况")?;
+    sheet.merge_range(0, 0, 0, 14, &format!("{}年 四、政府信息公开行政复议、行政诉讼情况", v.year), &head)?;
+    sheet.merge_range(1, 0, 2, 4, "行政复议", &head)?;
+    sheet.merge_range(1, 5, 1, 14, "行政诉讼", &head)?;
+    sheet.merge_range(2, 5, 2, 9, "未经复议直接起诉", &head)?;
+    sheet.merge_range(2, 10, 2, 14, "复议后起诉", &head)?;
+    for (block, row) in (0u16..).zip(&v.remedies) {
+        for (i, (label, value)) in (0u16..).zip(v.remedy_columns.iter().zip(&row.values)) {
+            sheet.write_string_with_format(3, block * 5 + i, *label, &head)?;
+            sheet.write_number_with_format(4, block * 5 + i, *value as f64, &cell)?;
+        }
+    }
+    book.save_to_buffer()
 }

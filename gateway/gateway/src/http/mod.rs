@@ -125,6 +125,7 @@ fn api_routes(max_attachment_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(applications::get))
         .routes(routes!(applications::act))
         .routes(routes!(applications::draft_reply))
+        .routes(routes!(applications::annual_report))
         .routes(routes!(admin::reload_policy, admin::policy_status))
         .routes(routes!(calendar::list))
         .routes(routes!(calendar::load))

@@ -120,6 +120,7 @@ pub async fn register(state: &AppState, principal: &Principal, new: NewApplicati
         withdrawn_on: None,
         reply_item: None,
         consultations: Vec::new(),
+        remedies: Vec::new(),
         registered_by: principal.user_id,
         registered_at: now,
         updated_at: now,
@@ -199,6 +200,11 @@ pub async fn act(
         Action::Answer { on } => {
             detail["on"] = json!(on);
             detail["result"] = json!(application.result);
+        }
+        Action::RecordRemedy { kind, outcome, on } => {
+            detail["kind"] = json!(kind);
+            detail["outcome"] = json!(outcome);
+            detail["on"] = json!(on);
         }
         Action::Accept | Action::Start | Action::Close => {}
     }
@@ -314,4 +320,10 @@ pub async fn letter(state: &AppState, principal: &Principal, id: ApplicationId) 
         content_digest: seal.content_digest.clone(),
         application,
     })
+}
+
+/// Every application, for the dashboard's aggregate figures (counts only:
+/// a page that uses them shows no applicant, request or contact).
+pub async fn for_statistics(state: &AppState) -> Result<Vec<Application>, Error> {
+    Ok(state.db.applications().await?)
 }

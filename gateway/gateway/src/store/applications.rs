@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use workdays::Date;
 
 use super::{Db, Result, StoreError, audit, from_json_text, json_text, parse_column};
-use crate::applications::{Application, Consultation};
+use crate::applications::{Application, Consultation, Remedy};
 use crate::model::{ApplicationId, Timestamp, UserId};
 
 const COLUMNS: &str = "id, number, applicant_kind, applicant_name, contact, channel, received_on, request, state, \
@@ -27,7 +27,7 @@ fn opt_date(row: &AnyRow, column: &str) -> Result<Option<Date>> {
     row.try_get::<Option<String>, _>(column)?.map(|t| date(column, &t)).transpose()
 }
 
-fn application(row: &AnyRow, consultations: Vec<Consultation>) -> Result<Application> {
+fn application(row: &AnyRow, consultations: Vec<Consultation>, remedies: Vec<Remedy>) -> Result<Application> {
     let text = |c: &str| row.try_get::<String, _>(c);
     Ok(Application {
         id: parse_column("id", &text("id")?)?,
@@ -56,10 +56,22 @@ fn application(row: &AnyRow, consultations: Vec<Consultation>) -> Result<Applica
             .map(|t| parse_column("reply_item_id", &t))
             .transpose()?,
         consultations,
+        remedies,
         registered_by: parse_column("registered_by", &text("registered_by")?)?,
         registered_at: parse_column("registered_at", &text("registered_at")?)?,
         updated_at: parse_column("updated_at", &text("updated_at")?)?,
     })
+}
+
+fn remedy(row: &AnyRow) -> Result<(String, Remedy)> {
+    Ok((
+        row.try_get("application_id")?,
+        Remedy {
+            kind: parse_column("kind", &row.try_get::<String, _>("kind")?)?,
+            outcome: parse_column("outcome", &row.try_get::<String, _>("outcome")?)?,
+            filed_on: date("filed_on", &row.try_get::<String, _>("filed_on")?)?,
+        },
+    ))
 }
 
 fn consultation(row: &AnyRow) -> Result<(String, Consultation)> {
@@ -88,10 +100,18 @@ impl Db {
             let (id, c) = consultation(&row)?;
             consulted.entry(id).or_default().push(c);
         }
+        let mut remedies: std::collections::HashMap<String, Vec<Remedy>> = std::collections::HashMap::new();
+        for row in sqlx::query("SELECT * FROM application_remedies ORDER BY application_id, filed_on, kind")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let (id, r) = remedy(&row)?;
+            remedies.entry(id).or_default().push(r);
+        }
         rows.iter()
             .map(|r| {
                 let id: String = r.try_get("id")?;
-                application(r, consulted.remove(&id).unwrap_or_default())
+                application(r, consulted.remove(&id).unwrap_or_default(), remedies.remove(&id).unwrap_or_default())
             })
             .collect()
     }
@@ -116,7 +136,14 @@ async fn load(conn: &mut sqlx::AnyConnection, id: ApplicationId) -> Result<Appli
         .iter()
         .map(|r| consultation(r).map(|(_, c)| c))
         .collect::<Result<Vec<_>>>()?;
-    application(&row, consultations)
+    let remedies = sqlx::query("SELECT * FROM application_remedies WHERE application_id = $1 ORDER BY filed_on, kind")
+        .bind(id.to_string())
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| remedy(r).map(|(_, r)| r))
+        .collect::<Result<Vec<_>>>()?;
+    application(&row, consultations, remedies)
 }
 
 impl super::Tx {
@@ -223,6 +250,18 @@ impl super::Tx {
             .bind(c.third_party.as_str())
             .bind(c.sent_on.to_string())
             .bind(c.answered_on.map(|d| d.to_string()))
+            .execute(&mut *conn)
+            .await?;
+        }
+        for r in &a.remedies {
+            sqlx::query(
+                "INSERT INTO application_remedies (application_id, kind, outcome, filed_on) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (application_id, kind) DO UPDATE SET outcome = excluded.outcome",
+            )
+            .bind(a.id.to_string())
+            .bind(r.kind.as_str())
+            .bind(r.outcome.as_str())
+            .bind(r.filed_on.to_string())
             .execute(&mut *conn)
             .await?;
         }

@@ -194,6 +194,9 @@ fn forms_for(session: &Session, a: &ApplicationView) -> Vec<ActionForm> {
         if a.state == S::Answered {
             forms.push(form("close", "办结", false, ""));
         }
+        if matches!(a.state, S::Answered | S::Closed) {
+            forms.push(form("record_remedy", "登记行政复议、行政诉讼及其结果", true, "提起日期"));
+        }
         if a.state.is_open() {
             forms.push(form("withdraw", "申请人撤回", true, "撤回日期"));
         }
@@ -260,6 +263,8 @@ pub async fn act(
                     reason: form.get("reason"),
                     third_party: form.get("third_party"),
                     seq,
+                    remedy: form.get("remedy").and_then(|r| r.parse().ok()),
+                    outcome: form.get("outcome").and_then(|r| r.parse().ok()),
                 };
                 crate::http::applications::act_on(&state, &session.auth(), id, request).await
             }
