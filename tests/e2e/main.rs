@@ -2,6 +2,7 @@
 //! SQLite and on PostgreSQL.
 
 mod accounts;
+mod applications;
 mod bad_input;
 mod calendar;
 mod channel_files;

@@ -132,6 +132,14 @@ pub enum Duty {
     SeeOverdue,
     /// Seal approved items (the seal custodian).
     Seal,
+    /// Read the application register (依申请公开申请登记), the applicants
+    /// masked (drafters too: they draft the replies).
+    ReadApplications,
+    /// Register and handle applications and read the applicants' contact
+    /// details (the publication office).
+    HandleApplications,
+    /// Approve the one extension of an application's deadline (art. 33).
+    ApproveExtension,
 }
 
 impl Role {
@@ -139,16 +147,16 @@ impl Role {
     pub fn duties(self) -> &'static [Duty] {
         use Duty::*;
         match self {
-            Role::Drafter => &[Draft, Comment],
+            Role::Drafter => &[Draft, Comment, ReadApplications],
             Role::Reviewer | Role::SecrecyReviewer => &[ReadAllItems, Comment, Recheck],
-            Role::Approver => &[ReadAllItems, Comment, Recheck, SeeOverdue],
-            Role::Leader => &[ReadAllItems, Comment, SeeOverdue],
+            Role::Approver => &[ReadAllItems, Comment, Recheck, SeeOverdue, ReadApplications, ApproveExtension],
+            Role::Leader => &[ReadAllItems, Comment, SeeOverdue, ReadApplications, ApproveExtension],
             Role::Cosigner | Role::Publicity => &[ReadAllItems, Comment],
-            Role::Publisher => &[ReadAllItems, Recheck, SeeOverdue, Seal],
+            Role::Publisher => &[ReadAllItems, Recheck, SeeOverdue, Seal, ReadApplications, HandleApplications],
             Role::Channel => &[],
             Role::Admin => &[ReadAllItems, Recheck, SeeOverdue],
             Role::SecurityAdmin => &[Recheck],
-            Role::Auditor => &[ReadAllItems, SeeOverdue],
+            Role::Auditor => &[ReadAllItems, SeeOverdue, ReadApplications],
         }
     }
 

@@ -4,6 +4,7 @@
 //!
 //! See `ARCHITECTURE.md` at the repository root for the codemap.
 
+pub mod applications;
 pub mod auth;
 pub mod calendar;
 pub mod channel;

@@ -76,6 +76,10 @@ uuid_id!(
     /// An organisational unit (机关 / 科室).
     UnitId
 );
+uuid_id!(
+    /// An application for disclosure in the application register (`applications`).
+    ApplicationId
+);
 
 /// A point in time, always UTC, stored and shown as RFC 3339 with
 /// milliseconds (`2026-11-23T14:16:56.123Z`), which sorts as text.

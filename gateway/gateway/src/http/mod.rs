@@ -11,6 +11,7 @@
 
 mod accounts;
 mod admin;
+mod applications;
 mod attachments;
 mod calendar;
 mod delivery;
@@ -120,6 +121,11 @@ fn api_routes(max_attachment_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(register::list))
         .routes(routes!(register::export))
         .routes(routes!(register::decide))
+        .routes(routes!(applications::register, applications::list))
+        .routes(routes!(applications::get))
+        .routes(routes!(applications::act))
+        .routes(routes!(applications::draft_reply))
+        .routes(routes!(applications::annual_report))
         .routes(routes!(admin::reload_policy, admin::policy_status))
         .routes(routes!(calendar::list))
         .routes(routes!(calendar::load))

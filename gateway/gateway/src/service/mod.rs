@@ -9,6 +9,7 @@
 //! call use cases here; they never call each other's handlers. The store
 //! only loads and saves; it does not decide.
 
+pub mod applications;
 pub mod delivery;
 pub mod items;
 pub mod register;

@@ -68,40 +68,10 @@ impl Db {
         unit: Option<UnitId>,
         content: &VersionContent,
     ) -> Result<VersionChange> {
-        let now = Timestamp::now();
-        let id = ItemId::generate();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO items (id, state, current_version, unit_id, created_by, created_at, updated_at) \
-             VALUES ($1, $2, 1, $3, $4, $5, $5)",
-        )
-        .bind(id.to_string())
-        .bind(ItemState::Draft.as_str())
-        .bind(unit.map(|u| u.to_string()))
-        .bind(actor.to_string())
-        .bind(now.to_string())
-        .execute(&mut *tx)
-        .await?;
-        let version = insert_version(&mut tx, id, 1, actor, now, content).await?;
-        audit::append(
-            &mut tx,
-            Some(actor),
-            "item.create",
-            Some((id, 1)),
-            serde_json::json!({ "content_digest": version.content_digest }),
-        )
-        .await?;
+        let created = create_item_on(&mut tx, actor, unit, content).await?;
         tx.commit().await?;
-        let item = ItemRecord {
-            id,
-            state: ItemState::Draft,
-            current_version: 1,
-            unit_id: unit,
-            created_by: actor,
-            created_at: now,
-            updated_at: now,
-        };
-        Ok(VersionChange { item, version })
+        Ok(created)
     }
 
     /// Adds a version on top of `base_version`, which must be the current
@@ -279,6 +249,60 @@ pub(super) async fn fetch_item(conn: &mut AnyConnection, id: ItemId) -> Result<I
     let sql = format!("SELECT {ITEM_COLUMNS} FROM items i WHERE i.id = $1");
     let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)?;
     item_from_row(&row)
+}
+
+/// Inserts a draft item with its first version and its `item.create` event.
+async fn create_item_on(
+    conn: &mut AnyConnection,
+    actor: UserId,
+    unit: Option<UnitId>,
+    content: &VersionContent,
+) -> Result<VersionChange> {
+    let now = Timestamp::now();
+    let id = ItemId::generate();
+    sqlx::query(
+        "INSERT INTO items (id, state, current_version, unit_id, created_by, created_at, updated_at) \
+         VALUES ($1, $2, 1, $3, $4, $5, $5)",
+    )
+    .bind(id.to_string())
+    .bind(ItemState::Draft.as_str())
+    .bind(unit.map(|u| u.to_string()))
+    .bind(actor.to_string())
+    .bind(now.to_string())
+    .execute(&mut *conn)
+    .await?;
+    let version = insert_version(conn, id, 1, actor, now, content).await?;
+    audit::append(
+        conn,
+        Some(actor),
+        "item.create",
+        Some((id, 1)),
+        serde_json::json!({ "content_digest": version.content_digest }),
+    )
+    .await?;
+    let item = ItemRecord {
+        id,
+        state: ItemState::Draft,
+        current_version: 1,
+        unit_id: unit,
+        created_by: actor,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok(VersionChange { item, version })
+}
+
+impl super::Tx {
+    /// Creates a draft item with its first version inside a use case's
+    /// transaction (a reply drafted for an application).
+    pub async fn create_item(
+        &mut self,
+        actor: UserId,
+        unit: Option<UnitId>,
+        content: &VersionContent,
+    ) -> Result<VersionChange> {
+        create_item_on(self.conn(), actor, unit, content).await
+    }
 }
 
 async fn insert_version(

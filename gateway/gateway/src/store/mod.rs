@@ -11,6 +11,7 @@
 //! audit events are only ever inserted; the store never interprets text it
 //! keeps (no normalisation, no trimming).
 
+mod applications;
 mod audit;
 mod blobs;
 mod calendar;

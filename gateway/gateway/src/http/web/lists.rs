@@ -189,6 +189,8 @@ struct DashboardPage {
     channels: Vec<String>,
     replies: Chart,
     reply_rows: Vec<(String, Vec<i64>)>,
+    /// The application tables of the annual report.
+    annual: crate::http::applications::AnnualReportView,
 }
 
 /// The last twelve months, `YYYY-MM`, oldest first, ending with today's.
@@ -208,14 +210,27 @@ fn last_months(today: workdays::Date, n: u8) -> Vec<String> {
     out
 }
 
-pub async fn dashboard(State(state): State<AppState>, session: Session) -> Response {
-    match dashboard_page(&state, &session).await {
+#[derive(serde::Deserialize, Default)]
+pub struct DashboardQuery {
+    year: Option<i32>,
+}
+
+pub async fn dashboard(
+    State(state): State<AppState>,
+    session: Session,
+    AppQuery(q): AppQuery<DashboardQuery>,
+) -> Response {
+    let today = crate::workflow::today();
+    if q.year.is_some_and(|y| !(2008..=today.year()).contains(&y)) {
+        return error_page(&session, ApiError::invalid("year", format!("年份应在 2008 至 {} 之间", today.year())));
+    }
+    match dashboard_page(&state, &session, q.year).await {
         Ok(page) => render(&page),
         Err(e) => error_page(&session, e),
     }
 }
 
-async fn dashboard_page(state: &AppState, session: &Session) -> Result<DashboardPage, ApiError> {
+async fn dashboard_page(state: &AppState, session: &Session, year: Option<i32>) -> Result<DashboardPage, ApiError> {
     let today = crate::workflow::today();
     let months = last_months(today, 12);
     let counts = state.db.published_per_month(&format!("{}-01", months[0])).await?;
@@ -243,10 +258,12 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
     let limit = state.workflow.deadlines.disclosure_working_days;
     let calendar = state.calendar.current();
     let t = Tally::of(&facts, &calendar.calendar, limit, today);
+    let applications = crate::service::applications::for_statistics(state).await?;
+    let replies = replies_of(&applications, &calendar.calendar, today);
     let reply_rows: Vec<(String, Vec<i64>)> = months
         .iter()
         .map(|m| {
-            let r = t.replies.iter().filter(|r| r.month == *m);
+            let r = replies.iter().filter(|r| r.month == *m);
             let count = |f: fn(&&Reply) -> bool| r.clone().filter(f).count() as i64;
             (m.clone(), vec![count(|_| true), count(|r| r.answered), count(|r| r.on_time)])
         })
@@ -254,8 +271,8 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
     let reply_series = vec!["受理".to_owned(), "已答复".to_owned(), "按期答复".to_owned()];
     let replies_chart =
         chart::grouped(&months, &reply_series, &reply_rows.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>());
-    let answered = t.replies.iter().filter(|r| r.answered).count();
-    let on_time = t.replies.iter().filter(|r| r.on_time).count();
+    let answered = replies.iter().filter(|r| r.answered).count();
+    let on_time = replies.iter().filter(|r| r.on_time).count();
     let year_total: i64 = published_rows.iter().flat_map(|(_, r)| r).sum();
     let figures = vec![
         Figure {
@@ -274,7 +291,10 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
         Figure {
             label: "依申请公开按期答复率",
             value: percent(on_time, answered),
-            note: format!("受理 {} 件，已答复 {answered} 件（按期：{limit} 个工作日内）", t.replies.len()),
+            note: format!(
+                "申请登记 {} 件，已答复 {answered} 件（按期：自收到申请或补正后的申请之日起 20 个工作日内，经批准延长的 40 个，征求第三方意见的时间不计）",
+                replies.len()
+            ),
         },
         Figure {
             label: "超过法定时限",
@@ -282,7 +302,10 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
             note: format!("逾期公开 {} 件，超过 {limit} 个工作日仍未公开 {} 件", t.late, t.waiting_late),
         },
     ];
+    let annual_year = year.unwrap_or_else(|| crate::http::applications::default_year(today));
+    let annual = crate::http::applications::annual_view(&applications, annual_year, today);
     Ok(DashboardPage {
+        annual,
         layout: session.layout("政务公开统计", "/dashboard"),
         calendar_warning: super::office::calendar_warning(state),
         figures,
@@ -294,13 +317,35 @@ async fn dashboard_page(state: &AppState, session: &Session) -> Result<Dashboard
     })
 }
 
-/// One 依申请公开 reply: the month it was received (created) and whether
-/// it was answered (sealed), within the statutory time.
+/// One application from the register: the month it was received, whether
+/// it was answered (its sealed reply served), and whether within its
+/// statutory deadline — counted from the receipt (or the corrected
+/// application), with the extension and third-party time, never from the
+/// reply's own 成文日期.
 #[derive(Debug, PartialEq, Eq)]
 struct Reply {
     month: String,
     answered: bool,
     on_time: bool,
+}
+
+fn replies_of(
+    applications: &[crate::applications::Application],
+    calendar: &workdays::Calendar,
+    today: workdays::Date,
+) -> Vec<Reply> {
+    applications
+        .iter()
+        .filter(|a| a.state != crate::applications::ApplicationState::Withdrawn)
+        .map(|a| {
+            let answered = a.answered_on.is_some();
+            Reply {
+                month: a.received_on.to_string()[..7].to_owned(),
+                answered,
+                on_time: answered && a.deadline(calendar, today).is_some_and(|d| !d.overdue()),
+            }
+        })
+        .collect()
 }
 
 /// The counts behind the dashboard's figures.
@@ -315,7 +360,6 @@ struct Tally {
     /// seal's China date (同步发布). A draft 解读, or one published later,
     /// does not count.
     interpreted: usize,
-    replies: Vec<Reply>,
     /// 主动公开 items sealed after `limit` working days from `formed_at`.
     late: usize,
     /// 主动公开 items not yet sealed and already past the limit.
@@ -354,20 +398,10 @@ impl Tally {
                 })
             })
             .count();
-        let replies = facts
-            .iter()
-            .filter(|f| f.kind == Kind::Reply)
-            .map(|f| Reply {
-                month: f.created_at.chars().take(7).collect(),
-                answered: f.first_sealed_at.is_some(),
-                on_time: sealed_in_time(f) == Some(true),
-            })
-            .collect();
         let public = || facts.iter().filter(|f| f.attribute == Attribute::Public && f.state != ItemState::Rejected);
         Tally {
             policies: policies.len(),
             interpreted,
-            replies,
             late: public().filter(|f| sealed_in_time(f) == Some(false)).count(),
             waiting_late: public()
                 .filter(|f| f.first_sealed_at.is_none() && deadline(f).is_some_and(|d| d.overdue()))
@@ -405,7 +439,7 @@ mod tests {
     }
 
     #[test]
-    fn figures_count_interpretations_timely_replies_and_late_items() {
+    fn figures_count_interpretations_and_late_items() {
         let today = workdays::Date::new(2026, 11, 23).unwrap();
         let published = ItemState::Published;
         let policy = facts(Kind::Policy, published, "2026-09-01", Some("2026-09-02T02:00:00Z"));
@@ -442,10 +476,6 @@ mod tests {
         ];
         let t = Tally::of(&all, &calendar(), 20, today);
         assert_eq!((t.policies, t.interpreted), (2, 1), "not a draft or forwarded policy; not a draft or late 解读");
-        assert_eq!(t.replies.len(), 3);
-        assert_eq!(t.replies.iter().filter(|r| r.answered).count(), 2);
-        assert_eq!(t.replies.iter().filter(|r| r.on_time).count(), 1);
-        assert_eq!(t.replies[0].month, "2026-09");
         assert_eq!(t.late, 1, "the reply sealed on 10-27");
         assert_eq!(t.waiting_late, 1, "the notice formed 09-21, still in review");
     }

@@ -19,6 +19,7 @@
 //! `/account` until the password is changed.
 
 mod account;
+mod applications;
 mod calendar;
 mod chart;
 mod highlight;
@@ -82,6 +83,12 @@ pub fn routes(limits: &Limits) -> Router<AppState> {
         .route("/notifications", get(people::notifications))
         .route("/notifications/{id}/open", post(people::open_notification))
         .route("/register/{id}/decision", post(lists::decide))
+        .route("/applications", get(applications::list).post(applications::register))
+        .route("/applications/new", get(applications::new_form))
+        .route("/applications/{id}", get(applications::page))
+        .route("/applications/{id}/action", post(applications::act))
+        .route("/applications/{id}/reply", post(applications::draft_reply))
+        .route("/applications/{id}/letter", get(applications::letter))
         .route(
             "/static/app.css",
             get(|| async { asset("text/css; charset=utf-8", include_str!("../../../static/app.css")) }),
@@ -165,6 +172,9 @@ impl Session {
         if p.has_role(Role::Publisher) || p.has_role(Role::SecurityAdmin) || p.has_role(Role::Auditor) {
             link("/office", "发布管理");
             link("/calendar", "节假日安排");
+        }
+        if p.can(crate::auth::Duty::ReadApplications) {
+            link("/applications", "申请登记");
         }
         if p.roles.iter().any(|r| super::register::READERS.contains(r)) {
             link("/register", "台账");
@@ -594,6 +604,9 @@ pub fn done_message(code: Option<&str>) -> Option<String> {
         "password_changed" => "密码已修改。",
         "totp_enrolled" => "动态口令已绑定。签发时须输入验证器当前显示的口令。",
         "decided" => "台账复核结论已记录。",
+        "application_registered" => "申请已登记，答复期限自收到申请之日起计算。",
+        "reply_drafted" => "已按模板起草答复。请补全检索过程等【】处内容后提交审核；盖章后由政务公开办公室打印送达。",
+        "application_updated" => "已记录，答复期限已按最新情况重新计算；操作已记入审计日志。",
         "waived" => "已豁免该问题，豁免理由已记入审计日志。",
         "calendar_loaded" => "节假日安排已载入并立即生效，各项期限已按新安排重新计算；载入记录已记入审计日志。",
         _ => return None,

@@ -1,0 +1,533 @@
+//! Issue 19, the application register (依申请公开申请登记): applications from a
+//! person and organisations of two kinds, a 补正, a third-party consultation
+//! across the 中秋 holiday, an extension, the 国庆 holiday with its make-up
+//! working days; every deadline checked against a hand computation; an
+//! overdue application on the overdue list; a deadline past the calendar's
+//! published years provisional; duties checked by the server; the
+//! applicant's personal data in no audit event, list or other reader's answer.
+
+use gateway::auth::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Row;
+use tests::team::Team;
+use tests::{Backend, Client, TestApp, on_both_backends};
+
+on_both_backends!(
+    issue_19_the_register_keeps_every_statutory_deadline,
+    issue_19_duties_are_checked_and_refusals_change_nothing,
+    issue_19_the_office_registers_and_advances_from_the_pages,
+    issue_19_the_office_registers_an_application_and_prints_the_sealed_reply_in_the_browser
+);
+
+const PHONE: &str = "13812345678";
+const ID_NUMBER: &str = "110101199003071234";
+const EMAIL: &str = "zhangsanfeng@example.cn";
+
+#[track_caller]
+fn ok(result: (StatusCode, Value)) -> Value {
+    assert!(result.0.is_success(), "{} {}", result.0, result.1);
+    result.1
+}
+
+async fn register(office: &Client, kind: &str, name: &str, channel: &str, received_on: &str) -> Value {
+    let (status, body) = office
+        .post(
+            "/api/v1/applications",
+            &json!({
+                "applicant_kind": kind, "applicant_name": name, "channel": channel, "received_on": received_on,
+                "contact": {"phone": PHONE, "email": EMAIL, "id_number": ID_NUMBER, "address": "江城市幸福路 8 号 3 单元"},
+                "request": "2026年江城市道路维修资金的使用情况",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+async fn act(c: &Client, id: &str, body: Value) -> Value {
+    ok(c.post(&format!("/api/v1/applications/{id}/actions"), &body).await)
+}
+
+fn due(v: &Value) -> (&str, bool) {
+    (v["deadline"]["due_on"].as_str().unwrap_or("none"), v["deadline"]["provisional"].as_bool().unwrap_or(false))
+}
+
+async fn people(app: &TestApp) -> (Client, Client, Client, Client) {
+    let office = app.user("gong", &[Role::Publisher], Some("政务公开办公室")).await;
+    let approver = app.user("feng", &[Role::Approver], Some("江城市民政局")).await;
+    let auditor = app.user("shenji", &[Role::Auditor], None).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("江城市民政局")).await;
+    (office, approver, auditor, drafter)
+}
+
+/// Drafts the reply of `result` (the drafter), takes it through the whole
+/// review and the seal; returns (item id, serial).
+async fn sealed_reply(t: &Team, id: &str, result: &str) -> (String, String) {
+    let drafted = ok(t
+        .drafter
+        .post(&format!("/api/v1/applications/{id}/reply"), &json!({"result": result, "issuer": "江城市民政局"}))
+        .await);
+    let item = drafted["item_id"].as_str().unwrap().to_owned();
+    assert_eq!(drafted["application"]["reply_item_id"], item.as_str());
+    let serial = t.approve_and_seal(&item, 1).await;
+    (item, serial)
+}
+
+async fn issue_19_the_register_keeps_every_statutory_deadline(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = Team::of(&app).await;
+    let (office, approver, auditor) = (&t.publisher, &t.approver, &t.auditor);
+
+    // A: a person, online, received Tuesday 2026-09-15. 20 working days
+    // after it (the day itself never counts): 09-16..18 (3), Sunday 09-20
+    // is a make-up working day (4), 09-21..24 (8), 09-25..27 中秋 off,
+    // 09-28..30 (11), 10-01..07 国庆 off, 10-08, 10-09 (13), Saturday 10-10
+    // make-up (14), 10-12..16 (19), 10-19 (20): due 2026-10-19.
+    let a = register(office, "person", "张三丰", "online", "2026-09-15").await;
+    let a_id = a["id"].as_str().unwrap().to_owned();
+    assert_eq!(a["applicant"], "张三丰", "the office reads the name whole");
+    assert_eq!(a["applicant_masked"], "张某某");
+    assert_eq!(due(&a), ("2026-10-19", false));
+    act(office, &a_id, json!({"action": "accept"})).await;
+    act(office, &a_id, json!({"action": "start"})).await;
+    // A third party (a company whose trade secrets are concerned) is
+    // consulted on Tuesday 09-22 and answers on Tuesday 09-29. Not counted
+    // (art. 32): the working days after 09-22 up to and including 09-29:
+    // 09-23, 09-24, (25..27 中秋), 09-28, 09-29 = 4. Due: 24 working days
+    // after 09-15 = 10-19 plus 10-20..23: 2026-10-23.
+    let v =
+        act(office, &a_id, json!({"action": "consult", "third_party": "江城燃气有限公司", "on": "2026-09-22"})).await;
+    assert_eq!(v["consulting"], true);
+    let v = act(office, &a_id, json!({"action": "consultation_answered", "seq": 1, "on": "2026-09-29"})).await;
+    assert_eq!((v["excluded_working_days"].as_u64(), due(&v)), (Some(4), ("2026-10-23", false)));
+    // The approver extends it once on 10-20 (before it runs out): 44
+    // working days: 10-23 (24), 10-26..30 (29), 11-02..06 (34),
+    // 11-09..13 (39), 11-16..20 (44): due 2026-11-20.
+    let v = act(approver, &a_id, json!({"action": "extend", "on": "2026-10-20", "reason": "需调取多年档案"})).await;
+    assert_eq!(due(&v), ("2026-11-20", false));
+    assert!(v["extended_by"].is_string(), "the approver is on record");
+    // The reply (予以公开) is drafted from its template; before it is sealed
+    // the office cannot record its service (书面答复制).
+    let drafted = ok(t
+        .drafter
+        .post(&format!("/api/v1/applications/{a_id}/reply"), &json!({"result": "granted", "issuer": "江城市民政局"}))
+        .await);
+    let a_item = drafted["item_id"].as_str().unwrap().to_owned();
+    let reply = ok(t.drafter.get(&format!("/api/v1/items/{a_item}")).await);
+    let text = reply["current"].to_string();
+    assert!(text.contains("经检索") && text.contains("第三十六条第（二）项") && text.contains("60日内"), "{text}");
+    assert!(!text.contains("张三丰") && !text.contains(PHONE), "the sealed text names the applicant by number only");
+    let (status, body) = office
+        .post(&format!("/api/v1/applications/{a_id}/actions"), &json!({"action": "answer", "on": "2026-11-18"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let a_serial = t.approve_and_seal(&a_item, 1).await;
+    // Served on 11-18: on time, with the margin it had that day.
+    let v = act(office, &a_id, json!({"action": "answer", "on": "2026-11-18"})).await;
+    assert_eq!(
+        (v["state"].as_str(), v["overdue"].as_bool(), v["time_left"].as_str()),
+        (Some("answered"), Some(false), Some("按期答复"))
+    );
+    assert_eq!(v["deadline"]["working_days_left"], 2, "11-19, 11-20 were left");
+    act(office, &a_id, json!({"action": "close"})).await;
+
+    // B: a business, by post, received Monday 11-02; 补正 asked on 11-04,
+    // the corrected application received Tuesday 11-10: the clock restarts
+    // there. 11-11..13 (3), 11-16..20 (8), 11-23..27 (13), 11-30 (14),
+    // 12-01..04 (18), 12-07, 12-08 (20): due 2026-12-08. Answered 11-20:
+    // 部分公开, on time.
+    let b = register(office, "business", "江城建设有限公司", "post", "2026-11-02").await;
+    let b_id = b["id"].as_str().unwrap().to_owned();
+    assert_eq!(b["applicant_masked"], "江城建设有限公司", "an organisation's name is not personal data");
+    let v = act(
+        office,
+        &b_id,
+        json!({"action": "request_correction", "on": "2026-11-04", "note": "请写明所需文件的名称或文号"}),
+    )
+    .await;
+    assert_eq!(
+        (v["deadline"].is_null(), v["state"].as_str()),
+        (true, Some("correction_requested")),
+        "no clock while waiting"
+    );
+    let v = act(office, &b_id, json!({"action": "corrected", "on": "2026-11-10"})).await;
+    assert_eq!((v["clock_start"].as_str(), due(&v)), (Some("2026-11-10"), ("2026-12-08", false)));
+    sealed_reply(&t, &b_id, "partly").await;
+    let v = act(office, &b_id, json!({"action": "answer", "on": "2026-11-20"})).await;
+    assert_eq!((v["time_left"].as_str(), v["result"].as_str()), (Some("按期答复"), Some("partly")));
+
+    // E: a legal-service firm, by e-mail, received Monday 10-12; 不予公开
+    // to protect a third party. 10-13..16 (4), 10-19..23 (9), 10-26..30
+    // (14), 11-02..06 (19), 11-09 (20): due 2026-11-09; served 11-10: one
+    // working day late.
+    let e = register(office, "legal_service", "江城明理律师事务所", "email", "2026-10-12").await;
+    let e_id = e["id"].as_str().unwrap().to_owned();
+    act(office, &e_id, json!({"action": "accept"})).await;
+    sealed_reply(&t, &e_id, "withheld_third_party").await;
+    let v = act(office, &e_id, json!({"action": "answer", "on": "2026-11-10"})).await;
+    assert_eq!((due(&v), v["time_left"].as_str()), (("2026-11-09", false), Some("逾期答复（1 个工作日）")));
+
+    // F: a person, by post, received Monday 11-16: 本机关不掌握. Due: 11-17..20
+    // (4), 11-23..27 (9), 11-30..12-04 (14), 12-07..11 (19), 12-14 (20).
+    let f = register(office, "person", "王小明", "post", "2026-11-16").await;
+    let f_id = f["id"].as_str().unwrap().to_owned();
+    act(office, &f_id, json!({"action": "accept"})).await;
+    sealed_reply(&t, &f_id, "unavailable_not_held").await;
+    let v = act(office, &f_id, json!({"action": "answer", "on": "2026-11-30"})).await;
+    assert_eq!((due(&v), v["result"].as_str()), (("2026-12-14", false), Some("unavailable_not_held")));
+
+    // C: a research institute, in person, received Tuesday 09-01 and never
+    // answered. 09-02..04 (3), 09-07..11 (8), 09-14..18 (13), Sunday 09-20
+    // make-up (14), 09-21..24 (18), 09-28 (19), 09-29 (20): due 2026-09-29,
+    // long past: overdue, and on the overdue list.
+    let c = register(office, "research", "江城大学城市研究院", "in_person", "2026-09-01").await;
+    let c_id = c["id"].as_str().unwrap().to_owned();
+    let v = act(office, &c_id, json!({"action": "accept"})).await;
+    assert_eq!(due(&v), ("2026-09-29", false));
+    assert_eq!(v["overdue"], true);
+    assert!(v["time_left"].as_str().unwrap().starts_with("已逾期 "), "{v}");
+    // Too late to extend: the period ran out.
+    let (status, body) = approver
+        .post(
+            &format!("/api/v1/applications/{c_id}/actions"),
+            &json!({"action": "extend", "on": "2026-10-09", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // D: a person, received Friday 2026-12-04. 12-07..31 are 19 working
+    // days; 2027-01-01 is 元旦 in the provisional 2027 file; the 20th is
+    // Monday 2027-01-04, 暂定 (the State Council's 2027 notice is not loaded).
+    let d = register(office, "person", "李四", "fax", "2026-12-04").await;
+    assert_eq!(due(&d), ("2027-01-04", true));
+    assert!(d["deadline_shown"].as_str().unwrap().ends_with("（暂定）"));
+
+    // The overdue list: C only.
+    let overdue = ok(auditor.get("/api/v1/applications?overdue=true").await);
+    let numbers: Vec<&str> = overdue.as_array().unwrap().iter().map(|v| v["number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, vec![c["number"].as_str().unwrap()]);
+
+    // Readers other than the office: names masked, no contact details.
+    let all = ok(approver.get("/api/v1/applications").await);
+    assert_eq!(all.as_array().unwrap().len(), 6);
+    let text = all.to_string();
+    for secret in ["张三丰", PHONE, ID_NUMBER, EMAIL, "幸福路"] {
+        assert!(!text.contains(secret), "{secret} shown to an approver: {text}");
+    }
+    assert!(text.contains("张某某") && text.contains("138****5678"));
+    let one = ok(auditor.get(&format!("/api/v1/applications/{a_id}")).await);
+    assert_eq!((one["applicant"].as_str(), one["contact"].is_null()), (Some("张某某"), true));
+
+    // Not in the audit chain, which records every step.
+    let rows = sqlx::query("SELECT action, detail FROM audit_events WHERE action LIKE 'application.%' ORDER BY seq")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+    let actions: Vec<String> = rows.iter().map(|r| r.try_get::<String, _>("action").unwrap()).collect();
+    assert_eq!(actions.iter().filter(|a| *a == "application.register").count(), 6);
+    assert!(
+        actions.contains(&"application.extend".to_owned()) && actions.contains(&"application.corrected".to_owned())
+    );
+    for r in &rows {
+        let detail: String = r.try_get("detail").unwrap();
+        for secret in ["张三丰", "李四", PHONE, ID_NUMBER, EMAIL, "幸福路"] {
+            assert!(!detail.contains(secret), "{secret} in an audit event: {detail}");
+        }
+    }
+    // Nor in a seal, a channel event (what feeds and webhooks carry) or any
+    // item: the sealed replies name the applicant by register number.
+    for sql in [
+        "SELECT jws || manifest AS r FROM seals",
+        "SELECT body AS r FROM channel_events",
+        "SELECT title || body AS r FROM item_versions",
+        "SELECT detail AS r FROM audit_events",
+    ] {
+        for row in sqlx::query(sql).fetch_all(app.db.pool()).await.unwrap() {
+            let r: String = row.try_get("r").unwrap();
+            for secret in ["张三丰", "王小明", PHONE, ID_NUMBER, EMAIL, "幸福路"] {
+                assert!(!r.contains(secret), "{secret} in {sql}");
+            }
+        }
+    }
+    // A 行政复议 against A's answer, brought 12-01, upheld since.
+    let remedy =
+        json!({"action": "record_remedy", "remedy": "reconsideration", "outcome": "pending", "on": "2026-12-01"});
+    act(office, &a_id, remedy).await;
+    let remedy =
+        json!({"action": "record_remedy", "remedy": "reconsideration", "outcome": "upheld", "on": "2026-12-01"});
+    let v = act(office, &a_id, remedy).await;
+    assert_eq!(v["remedies"][0]["outcome"], "upheld");
+
+    // The annual tables for 2026, by hand. Columns: 自然人, 商业企业, 科研机构,
+    // 社会公益组织, 法律服务机构, 其他, 总计.
+    // 本年新收: A, D, F (persons), B (business), C (research), E (legal) = 6.
+    // 上年结转: none. Results: 予以公开 A; 部分公开 B; 不予公开（保护第三方）E;
+    // 无法提供（不掌握）F; 总计 4. 结转下年度: C (research) and D (person).
+    // 6 + 0 = 4 + 2. 行政复议: one, upheld.
+    let report = ok(auditor.get("/api/v1/applications/annual-report?year=2026").await);
+    let row = |label: &str| -> Vec<i64> {
+        let r =
+            report["applications"].as_array().unwrap().iter().find(|r| r["label"].as_str().unwrap().contains(label));
+        r.unwrap_or_else(|| panic!("{label}: {report}"))["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(row("本年新收"), vec![3, 1, 1, 0, 1, 0, 6]);
+    assert_eq!(row("上年结转"), vec![0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(row("— 予以公开"), vec![1, 0, 0, 0, 0, 0, 1]);
+    assert_eq!(row("部分公开"), vec![0, 1, 0, 0, 0, 0, 1]);
+    assert_eq!(row("保护第三方合法权益"), vec![0, 0, 0, 0, 1, 0, 1]);
+    assert_eq!(row("本机关不掌握"), vec![1, 0, 0, 0, 0, 0, 1]);
+    assert_eq!(row("（七）总计"), vec![2, 1, 0, 0, 1, 0, 4]);
+    assert_eq!(row("结转下年度"), vec![1, 0, 1, 0, 0, 0, 2]);
+    assert_eq!(report["remedies"][0]["values"], json!([1, 0, 0, 0, 1]));
+    assert_eq!(report["remedies"][1]["values"], json!([0, 0, 0, 0, 0]));
+    assert_eq!(report["due_on"], "2027-01-31");
+    let xlsx = auditor
+        .request(reqwest::Method::GET, "/api/v1/applications/annual-report?year=2026&format=xlsx")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status(), StatusCode::OK);
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+    assert_eq!(auditor.get("/api/v1/applications/annual-report?year=1999").await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    // The dashboard: the tables, and the on-time rate from the register:
+    // A, B, F on time, E one day late: 3 of 4 answered = 75.0%.
+    let html =
+        office.http.get(format!("{}/dashboard?year=2026", office.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("三、收到和处理政府信息公开申请情况") && html.contains("75.0%"), "{html}");
+    for secret in ["张三丰", PHONE] {
+        assert!(!html.contains(secret));
+    }
+
+    // The printed letter: addressed to the applicant (the office prints it),
+    // the sealed text, the serial and where to verify it.
+    let letter = office.http.get(format!("{}/applications/{a_id}/letter", office.base)).send().await.unwrap();
+    assert_eq!(letter.status(), StatusCode::OK);
+    let letter = letter.text().await.unwrap();
+    assert!(
+        letter.contains("张三丰：")
+            && letter.contains(&a_serial)
+            && letter.contains(&format!("/api/v1/seals/{a_serial}/status")),
+        "{letter}"
+    );
+    assert!(letter.contains("2026年11月18日"), "the date of service");
+    // Only the office prints it.
+    let refused = approver.http.get(format!("{}/applications/{a_id}/letter", approver.base)).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // Nor on the list page, even the office's (lists mask).
+    let html = office.http.get(format!("{}/applications", office.base)).send().await.unwrap().text().await.unwrap();
+    for secret in ["张三丰", PHONE, ID_NUMBER, EMAIL] {
+        assert!(!html.contains(secret), "{secret} on the list page");
+    }
+    assert!(html.contains("已逾期") && html.contains("暂定") && html.contains("按期答复"), "{html}");
+}
+
+async fn issue_19_duties_are_checked_and_refusals_change_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (office, approver, auditor, drafter) = people(&app).await;
+    let a = register(&office, "legal_service", "江城律师事务所", "email", "2026-10-12").await;
+    let id = a["id"].as_str().unwrap().to_owned();
+    act(&office, &id, json!({"action": "accept"})).await;
+    let rows = async || {
+        sqlx::query("SELECT state || '|' || COALESCE(extended_on, '-') || '|' || COALESCE(answered_on, '-') AS r FROM applications")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String, _>("r").unwrap())
+            .collect::<Vec<_>>()
+    };
+    let before = rows().await;
+    let path = format!("/api/v1/applications/{id}/actions");
+    let refusals: Vec<(&Client, Value, StatusCode)> = vec![
+        // The drafter and the approver do not handle applications.
+        (&drafter, json!({"action": "accept"}), StatusCode::FORBIDDEN),
+        (&approver, json!({"action": "answer", "on": "2026-10-20"}), StatusCode::FORBIDDEN),
+        // The office does not approve its own extension.
+        (&office, json!({"action": "extend", "on": "2026-10-20", "reason": "x"}), StatusCode::FORBIDDEN),
+        (&auditor, json!({"action": "close"}), StatusCode::FORBIDDEN),
+        // No reason, a date in the future, a date before receipt, the wrong state.
+        (&approver, json!({"action": "extend", "on": "2026-10-20", "reason": " "}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            &office,
+            json!({"action": "consult", "third_party": "某公司", "on": "2999-01-04"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &office,
+            json!({"action": "consult", "third_party": "某公司", "on": "2026-10-01"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (&office, json!({"action": "close"}), StatusCode::CONFLICT),
+        // 书面答复制: no answer without a drafted, sealed reply.
+        (&office, json!({"action": "answer", "on": "2026-10-20"}), StatusCode::CONFLICT),
+        (&office, json!({"action": "answer"}), StatusCode::UNPROCESSABLE_ENTITY),
+        (&office, json!({"action": "answer", "on": "2026-13-01"}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            &office,
+            json!({"action": "answer", "result": "granted", "on": "2026-10-20"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (client, body, expected) in refusals {
+        let (status, answer) = client.post(&path, &body).await;
+        assert_eq!(status, expected, "{body}: {answer}");
+        assert_eq!(answer["status"], expected.as_u16(), "a problem document: {answer}");
+        assert_eq!(rows().await, before, "{body} changed something");
+    }
+    // The office does not draft replies (nobody seals what they drafted), the
+    // drafter does, once.
+    let reply = json!({"result": "granted", "issuer": "江城市民政局"});
+    assert_eq!(office.post(&format!("/api/v1/applications/{id}/reply"), &reply).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(auditor.post(&format!("/api/v1/applications/{id}/reply"), &reply).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(rows().await, before);
+    let (status, _) = approver
+        .post(
+            "/api/v1/applications",
+            &json!({"applicant_kind": "person", "applicant_name": "王五", "channel": "online",
+                    "received_on": "2026-10-12", "request": "x", "contact": {"phone": PHONE}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // No way to reach the applicant, a receipt in the future: refused, nothing stored.
+    for (body, field) in [
+        (
+            json!({"applicant_kind": "person", "applicant_name": "王五", "channel": "online", "received_on": "2026-10-12", "request": "x"}),
+            "contact",
+        ),
+        (
+            json!({"applicant_kind": "person", "applicant_name": "王五", "channel": "online", "received_on": "2999-10-12", "request": "x", "contact": {"phone": PHONE}}),
+            "received_on",
+        ),
+        (
+            json!({"applicant_kind": "robot", "applicant_name": "王五", "channel": "online", "received_on": "2026-10-12", "request": "x"}),
+            "",
+        ),
+    ] {
+        let (status, answer) = office.post("/api/v1/applications", &body).await;
+        assert!(status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST, "{status} {answer}");
+        assert!(field.is_empty() || answer.to_string().contains(field), "{answer}");
+    }
+    assert_eq!(rows().await, before);
+    // The one extension, then a second refused.
+    act(&approver, &id, json!({"action": "extend", "on": "2026-10-20", "reason": "需会商"})).await;
+    let (status, body) = approver.post(&path, &json!({"action": "extend", "on": "2026-10-21", "reason": "再延"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    ok(drafter.post(&format!("/api/v1/applications/{id}/reply"), &reply).await);
+    let (status, body) = drafter.post(&format!("/api/v1/applications/{id}/reply"), &reply).await;
+    assert_eq!(status, StatusCode::CONFLICT, "one reply: {body}");
+    // The drafter reads the register, masked.
+    let seen = ok(drafter.get("/api/v1/applications").await);
+    assert!(seen[0]["contact"].is_null());
+    let (status, _) = office.get("/api/v1/applications/00000000-0000-0000-0000-000000000000").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = office.get("/api/v1/applications/not-an-id").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn issue_19_the_office_registers_and_advances_from_the_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (office, approver, _, _) = people(&app).await;
+    let page = async |c: &Client, path: &str| {
+        let r = c.http.get(format!("{}{path}", c.base)).send().await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    let (status, form) = page(&office, "/applications/new").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = form.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("applicant_kind", "nonprofit"),
+        ("applicant_name", "江城市绿色家园环保协会"),
+        ("contact_person", "赵六"),
+        ("phone", PHONE),
+        ("email", ""),
+        ("address", ""),
+        ("id_number", ""),
+        ("channel", "in_person"),
+        ("received_on", "2026-09-15"),
+        ("request", "2026年江城河水质监测报告"),
+    ];
+    let r = office.http.post(format!("{}/applications", office.base)).form(&fields).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let path = r.url().path().to_owned();
+    let html = r.text().await.unwrap();
+    assert!(path.starts_with("/applications/"), "{path}");
+    assert!(html.contains("申请已登记") && html.contains("2026-10-19") && html.contains(PHONE), "the office reads it");
+    // Accepted from the page, then the list shows it overdue (due 10-19, see above).
+    let r = office
+        .http
+        .post(format!("{}{path}/action", office.base))
+        .form(&[("csrf", csrf.as_str()), ("action", "accept")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("已受理"));
+    let (_, list) = page(&office, "/applications?overdue=1").await;
+    assert!(list.contains("江城市绿色家园环保协会") && list.contains("已逾期"), "{list}");
+    // A refused action from the page: the form again with the reason, nothing changed.
+    let r = office
+        .http
+        .post(format!("{}{path}/action", office.base))
+        .form(&[("csrf", csrf.as_str()), ("action", "consult"), ("third_party", "某公司"), ("on", "2999-01-01")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("晚于今天"));
+    // The approver's page: masked contact, the extension form only.
+    let (_, seen) = page(&approver, &path).await;
+    assert!(!seen.contains(PHONE) && seen.contains("138****5678") && seen.contains("批准延长答复期限"), "{seen}");
+    assert!(!seen.contains("value=\"accept\""));
+    // A form from elsewhere (no CSRF token) is refused.
+    let r =
+        office.http.post(format!("{}{path}/action", office.base)).form(&[("action", "close")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn issue_19_the_office_registers_an_application_and_prints_the_sealed_reply_in_the_browser(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = Team::of(&app).await;
+    let b = tests::browser::Browser::start(&app.base, 1280, 900).await;
+    // The office (user "gong" of the team) registers an application on the page.
+    b.login("gong", "Pw-gong-2026").await;
+    b.goto("/applications/new").await;
+    b.assert_accessible("登记依申请公开申请").await;
+    b.fill("#a-name", "赵小燕").await;
+    b.fill("#a-phone", PHONE).await;
+    b.fill("#a-address", "江城市幸福路 8 号 3 单元").await;
+    b.fill("#a-request", "2026年江城市老旧小区改造项目清单").await;
+    b.client
+        .execute("document.getElementById('a-received').value = '2026-11-16';", vec![])
+        .await
+        .expect("set the date");
+    b.click_to("form.stack button[type=submit]").await;
+    assert!(b.text("p.notice").await.contains("申请已登记"));
+    let path = b.path().await;
+    let id = path.trim_start_matches("/applications/").split('?').next().unwrap().to_owned();
+    // 20 working days after Monday 11-16: 2026-12-14 (see issue_19_the_register_keeps_every_statutory_deadline, F).
+    assert!(b.text("dl.facts").await.contains("2026-12-14"));
+    b.click("details.action summary").await;
+    b.click_to("details.action form button[type=submit]").await;
+    assert!(b.text("dl.facts").await.contains("已受理"));
+    b.goto("/applications").await;
+    assert!(b.text("table.applications").await.contains("赵某某"), "lists mask the name");
+    b.assert_accessible("依申请公开申请登记").await;
+    b.screenshot("applications-register").await;
+    // The drafter drafts the reply, the team reviews and seals it, the office
+    // records its service.
+    let (_, serial) = sealed_reply(&t, &id, "granted").await;
+    act(&t.publisher, &id, json!({"action": "answer", "on": "2026-11-30"})).await;
+    b.goto(&format!("/applications/{id}")).await;
+    b.click_to("a[href$='/letter']").await;
+    let letter = b.text("main").await;
+    assert!(letter.contains("赵小燕：") && letter.contains(&serial) && letter.contains("2026年11月30日"), "{letter}");
+    assert_eq!(b.text(".seal-serial").await, serial);
+    b.assert_accessible("答复书").await;
+    b.screenshot("applications-letter").await;
+}
