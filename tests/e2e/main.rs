@@ -6,6 +6,7 @@ mod bad_input;
 mod calendar;
 mod connectors;
 mod crash;
+mod daily_work;
 mod delivery;
 mod hardening;
 mod hot_plugin;

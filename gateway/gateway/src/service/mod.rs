@@ -11,6 +11,7 @@
 
 pub mod delivery;
 pub mod items;
+pub mod opinions;
 pub mod register;
 pub mod seal;
 pub mod workflow;

@@ -20,10 +20,13 @@ use crate::http::web::highlight::{self, Mark, Segment};
 use crate::http::web::{ItemPath, Layout, PageQuery, Session, done_message, error_page, render, render_status};
 use crate::http::workflow::{CommentView, WorkflowView};
 use crate::http::{ApiError, AppQuery, AppState};
+use std::collections::BTreeMap;
+
 use crate::model::ItemId;
-use crate::model::{ItemState, VersionContent};
+use crate::model::{ItemState, UserId, VersionContent};
 use crate::review::{Field, Finding, Severity};
 use crate::service::delivery::{self as delivery_service, ItemDeliveries};
+use crate::service::opinions::{Opinion, OpinionKind};
 use crate::workflow::Status;
 
 /// One finding as the page lists it.
@@ -143,7 +146,7 @@ pub struct StageRow {
     pub note: String,
 }
 
-pub(super) fn stage_rows(w: &WorkflowView) -> Vec<StageRow> {
+pub(super) fn stage_rows(w: &WorkflowView, names: &BTreeMap<UserId, String>) -> Vec<StageRow> {
     w.requirements
         .iter()
         .map(|r| {
@@ -171,7 +174,14 @@ pub(super) fn stage_rows(w: &WorkflowView) -> Vec<StageRow> {
                 (None, true, _) => "已退回修改".into(),
                 (None, false, 0) if q.open && q.status == Status::Pending => "等待审核".into(),
                 (None, false, 0) => String::new(),
-                (None, false, n) => format!("{n} 人已同意"),
+                (None, false, _) => format!(
+                    "已同意：{}",
+                    q.approved_by
+                        .iter()
+                        .map(|u| names.get(u).map_or("（已删除的用户）", String::as_str))
+                        .collect::<Vec<_>>()
+                        .join("、")
+                ),
             };
             StageRow {
                 label: q.label.clone(),
@@ -181,6 +191,40 @@ pub(super) fn stage_rows(w: &WorkflowView) -> Vec<StageRow> {
                 provisional,
                 note,
             }
+        })
+        .collect()
+}
+
+/// One entry of the opinion trail as the page shows it.
+pub struct OpinionRow {
+    pub at: String,
+    pub who: String,
+    pub role: &'static str,
+    pub stage: String,
+    pub version: i64,
+    pub verb: &'static str,
+    pub class: &'static str,
+    pub text: Option<String>,
+    pub quote: Option<String>,
+    /// An opinion of the 保密审查 stage on the current version (the
+    /// sign-off form asks the leader to confirm these).
+    pub secrecy_now: bool,
+}
+
+pub(super) fn opinion_rows(opinions: &[Opinion], current_version: i64) -> Vec<OpinionRow> {
+    opinions
+        .iter()
+        .map(|o| OpinionRow {
+            at: crate::http::web::beijing(&o.at.to_string()),
+            who: o.who.clone(),
+            role: o.role.unwrap_or(""),
+            stage: o.stage.as_ref().map(|(_, label)| label.clone()).unwrap_or_default(),
+            version: o.version,
+            verb: o.kind.label(),
+            class: o.kind.class(),
+            text: o.text.clone(),
+            quote: o.quote.clone(),
+            secrecy_now: o.secrecy && (o.version == current_version || o.kind == OpinionKind::Veto),
         })
         .collect()
 }
@@ -294,6 +338,8 @@ pub(super) struct ItemPage {
     reviewed_with: String,
     workflow: Option<WorkflowView>,
     stages: Vec<StageRow>,
+    /// Every opinion given on the item, oldest first.
+    opinions: Vec<OpinionRow>,
     my_stages: Vec<MyStage>,
     overridable: Vec<OverridableStage>,
     comments: Vec<CommentView>,
@@ -431,6 +477,8 @@ pub(super) async fn build_page(
         })
         .unwrap_or_default();
     let comments = workflow::comments_of(state, &auth, id).await?;
+    let opinions = crate::service::opinions::opinions(state, p, id).await?;
+    let names: BTreeMap<UserId, String> = opinions.iter().map(|o| (o.user, o.who.clone())).collect();
     let from = q.from.or(item.previously_seen_version).filter(|v| *v < item.current_version && *v >= 1);
     let diff = match from {
         Some(from) => {
@@ -488,7 +536,8 @@ pub(super) async fn build_page(
         secrecy_rows,
         verdict,
         reviewed_with,
-        stages: workflow.as_ref().map(stage_rows).unwrap_or_default(),
+        stages: workflow.as_ref().map(|w| stage_rows(w, &names)).unwrap_or_default(),
+        opinions: opinion_rows(&opinions, item.current_version),
         my_stages,
         overridable,
         comments,
@@ -512,6 +561,11 @@ pub(super) async fn build_page(
 }
 
 impl ItemPage {
+    /// The 保密审查 stage has an opinion on the current version.
+    fn has_secrecy_opinion(&self) -> bool {
+        self.opinions.iter().any(|o| o.secrecy_now)
+    }
+
     /// A seal's status for people.
     fn seal_label(&self, s: &crate::store::SealState) -> &'static str {
         match s {
