@@ -6,12 +6,14 @@
 //! statement asks them to confirm.
 
 use gateway::auth::Role;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sqlx::Row;
 use tests::browser::Browser;
 use tests::team::{ok, titled_item};
 use tests::{Backend, TestApp, Totp, on_both_backends};
 
-on_both_backends!(people_see_each_others_opinions,);
+on_both_backends!(people_see_each_others_opinions, work_is_never_lost, a_form_sent_twice_creates_one_draft,);
 
 const UNIT: &str = "江城市民政局";
 
@@ -112,5 +114,203 @@ async fn people_see_each_others_opinions(backend: Backend) {
     b.assert_accessible("事项（签发后，手机）").await;
     b.logout().await;
     b.stop().await;
+    app.stop().await;
+}
+
+/// Logs in on the login page the browser is on (keeping its return path).
+async fn login_here(b: &Browser, username: &str) {
+    b.fill("#username", username).await;
+    b.fill("#password", &password(username)).await;
+    b.click_to("form[action='/login'] button[type=submit]").await;
+    if b.all("header .who").await.is_empty() {
+        panic!("{username} is not logged in at {}: {}", b.path().await, b.text("body").await);
+    }
+}
+
+/// Ends every session as the idle timeout would (their last use long ago).
+async fn expire_sessions(app: &TestApp) {
+    sqlx::query("UPDATE sessions SET last_seen_at = '2000-01-01T00:00:00.000Z'")
+        .execute(app.db.pool())
+        .await
+        .expect("sessions aged");
+}
+
+/// How many items carry `title`.
+async fn items_titled(app: &TestApp, title: &str) -> i64 {
+    sqlx::query("SELECT COUNT(*) AS n FROM item_versions WHERE title = $1 AND version = 1")
+        .bind(title)
+        .fetch_one(app.db.pool())
+        .await
+        .expect("count")
+        .try_get::<i64, _>("n")
+        .expect("a count")
+}
+
+async fn work_is_never_lost(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user("drafter", &[Role::Drafter], Some(UNIT)).await;
+    app.user("first", &[Role::Reviewer], Some(UNIT)).await;
+    app.user("second", &[Role::Reviewer], Some(UNIT)).await;
+    app.user("secrecy", &[Role::SecrecyReviewer], None).await;
+    app.user("approver", &[Role::Approver], Some(UNIT)).await;
+    let b = Browser::start(&app.base, 1280, 900).await;
+
+    // The drafter types a long text; the session ends before they save.
+    b.login("drafter", &password("drafter")).await;
+    b.goto("/items/new").await;
+    let title = "关于公布2026年第一批政府信息公开目录的通知";
+    let body = "各区、各部门：\n现将2026年第一批政府信息公开目录予以公布，请遵照执行。\n江城市民政局";
+    b.fill("#title", title).await;
+    b.fill("#body", body).await;
+    expire_sessions(&app).await;
+    b.click_to("button[name=then][value=save]").await;
+    assert_eq!(b.text("form h2").await, "登录", "the ended session asks to log in");
+    let message = b.text("p.notice").await;
+    assert!(message.contains("登录已超时，内容已保留"), "{message}");
+    assert_eq!(items_titled(&app, title).await, 0, "nothing was stored without a session");
+
+    // Someone else logging in on this browser gets nothing of it…
+    b.login("first", &password("first")).await;
+    assert_eq!(b.path().await, "/queue");
+    assert!(!b.text("main").await.contains(title));
+    b.logout().await;
+
+    // …and the kept form was offered once, to its own person only: it is gone.
+    b.login("drafter", &password("drafter")).await;
+    assert_eq!(b.path().await, "/items?mine=1");
+    b.goto("/items/new").await;
+    b.fill("#title", title).await;
+    b.fill("#body", body).await;
+    expire_sessions(&app).await;
+    b.click_to("button[name=then][value=save]").await;
+    assert!(b.text("p.notice").await.contains("内容已保留"));
+
+    // The drafter logs in again: the form comes back as typed.
+    b.login("drafter", &password("drafter")).await;
+    assert_eq!(b.path().await, "/kept");
+    assert!(b.text("p.notice").await.contains("登录已超时，内容已保留"));
+    assert_eq!(b.find("#title").await.prop("value").await.unwrap().unwrap(), title);
+    assert_eq!(b.find("#body").await.prop("value").await.unwrap().unwrap().replace("\r\n", "\n"), body);
+    b.assert_accessible("保留的稿件").await;
+    // A double click on a slow line: one draft.
+    b.mark_page().await;
+    b.client
+        .execute("const x = document.querySelector('button[name=then][value=save]'); x.click(); x.click();", vec![])
+        .await
+        .unwrap();
+    b.wait_new_page().await;
+    assert!(b.text("p.notice").await.contains("稿件已保存为草稿"), "{}", b.text("main").await);
+    let item_path = b.path().await;
+    assert_eq!(items_titled(&app, title).await, 1, "one draft");
+
+    // A vote's reason typed as the session ended comes back too, and a
+    // page asked for without a session is returned to after login.
+    let drafter = app.client();
+    ok(drafter.post("/api/v1/auth/login", &json!({"username": "drafter", "password": password("drafter")})).await);
+    let id = item_path.trim_start_matches("/items/").split('?').next().unwrap().to_owned();
+    ok(drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 1})).await);
+    b.logout().await;
+    b.login("first", &password("first")).await;
+    b.goto(&format!("/items/{id}")).await;
+    let reason = "目录第3项的公开方式与条例规定不符，请修改。";
+    b.fill("form.vote textarea[name=comment]", reason).await;
+    expire_sessions(&app).await;
+    b.click_to("form.vote button[value=changes]").await;
+    assert!(b.text("p.notice").await.contains("内容已保留"));
+    b.login("first", &password("first")).await;
+    assert_eq!(b.path().await, "/kept");
+    let kept = b.find("textarea[name=comment]").await.prop("value").await.unwrap().unwrap();
+    assert_eq!(kept, reason);
+    b.assert_accessible("保留的审核意见").await;
+    b.click_to("form button.primary").await;
+    assert_eq!(b.text(".summary .badge").await, "退回修改");
+    assert!(b.text("#opinions").await.contains(reason));
+
+    expire_sessions(&app).await;
+    b.goto(&format!("/items/{id}")).await;
+    assert_eq!(b.text("form h2").await, "登录");
+    login_here(&b, "first").await;
+    assert_eq!(b.path().await, format!("/items/{id}"), "back to the page asked for");
+    b.logout().await;
+
+    // The return path stays on this gateway.
+    for next in
+        ["//evil.example/x", "/\\evil.example", "https://evil.example/", "/\t/evil.example", "/\r\nSet-Cookie: x=1"]
+    {
+        let query: String =
+            reqwest::Url::parse_with_params("http://x/", &[("next", next)]).unwrap().query().unwrap().into();
+        b.goto(&format!("/?{query}")).await;
+        login_here(&b, "first").await;
+        assert_eq!(b.path().await, "/queue", "{next} is not followed");
+        b.logout().await;
+    }
+    b.stop().await;
+    app.stop().await;
+}
+
+/// The CSRF token and form token of the new-item form.
+async fn new_item_tokens(client: &tests::Client) -> (String, String) {
+    let page = client.http.get(format!("{}/items/new", client.base)).send().await.unwrap().text().await.unwrap();
+    let value = |name: &str| {
+        page.split(&format!("name=\"{name}\" value=\""))
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_else(|| panic!("the form carries {name}"))
+            .to_owned()
+    };
+    (value("csrf"), value("form_token"))
+}
+
+async fn a_form_sent_twice_creates_one_draft(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("drafter", &[Role::Drafter], Some(UNIT)).await;
+    let (csrf, token) = new_item_tokens(&drafter).await;
+    let title = "关于2026年春节期间办事大厅开放时间的公告";
+    let fields = |title: &str, body: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("form_token", token.clone()),
+            ("kind", "notice".to_owned()),
+            ("title", title.to_owned()),
+            ("body", body.to_owned()),
+            ("attribute", "public".to_owned()),
+            ("channels", "website".to_owned()),
+            ("then", "save".to_owned()),
+        ]
+    };
+
+    // Empty required fields (a browser without script): nothing is created,
+    // and the form says what is missing.
+    let before = app.snapshot().await;
+    let r = drafter.http.post(format!("{}/items/new", app.base)).form(&fields("  ", "")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("请填写标题") && page.contains("请填写正文"), "{page}");
+    assert_eq!(app.snapshot().await, before, "nothing was stored");
+    let (status, body) = drafter.post("/api/v1/items", &titled_item("", &["website"])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(app.snapshot().await, before, "nor through the API");
+
+    // The same form twice at once (a double click), then once more: one
+    // draft, and every answer opens it. The refused attempt above did not
+    // use the token up.
+    let send = || {
+        drafter
+            .http
+            .post(format!("{}/items/new", app.base))
+            .form(&fields(title, "春节期间（2月15日至2月23日）办事大厅暂停对外服务。"))
+            .send()
+    };
+    let (a, b) = tokio::join!(send(), send());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.status().is_success() && b.status().is_success(), "{} {}", a.status(), b.status());
+    let c = send().await.unwrap();
+    assert_eq!(items_titled(&app, title).await, 1, "one draft");
+    let paths: Vec<String> = [a.url(), b.url(), c.url()].iter().map(|u| u.path().to_owned()).collect();
+    assert!(paths.iter().all(|p| p == &paths[0] && p.starts_with("/items/")), "{paths:?}");
+
+    // A new form is a new draft.
+    let (_, other) = new_item_tokens(&drafter).await;
+    assert_ne!(other, token);
     app.stop().await;
 }
