@@ -13,7 +13,12 @@ use tests::browser::Browser;
 use tests::team::{ok, titled_item};
 use tests::{Backend, TestApp, Totp, on_both_backends};
 
-on_both_backends!(people_see_each_others_opinions, work_is_never_lost, a_form_sent_twice_creates_one_draft,);
+on_both_backends!(
+    people_see_each_others_opinions,
+    work_is_never_lost,
+    a_form_sent_twice_creates_one_draft,
+    findings_survive_a_one_click_fix,
+);
 
 const UNIT: &str = "江城市民政局";
 
@@ -65,6 +70,7 @@ async fn people_see_each_others_opinions(backend: Backend) {
         assert!(trail.contains(wanted), "the trail shows {wanted:?}: {trail}");
     }
     b.assert_accessible("事项（审核意见）").await;
+    assert_office_words(&b, "the drafter's item page").await;
     // …and in the notification.
     b.goto("/notifications").await;
     let notes = b.text("ul.notifications").await;
@@ -105,6 +111,7 @@ async fn people_see_each_others_opinions(backend: Backend) {
         confirm.contains(secrecy_note) && confirm.contains("测试secrecy") && confirm.contains("保密审查员"),
         "the sign-off form shows the 保密审查 opinion: {confirm}"
     );
+    assert_office_words(&b, "the leader's sign-off page").await;
     b.fill("form.vote input[name=password]", &password("approver")).await;
     b.fill("form.vote input[name=totp_code]", &approver_totp.code().await).await;
     b.click_to("form.vote button[value=approve]").await;
@@ -312,5 +319,68 @@ async fn a_form_sent_twice_creates_one_draft(backend: Backend) {
     // A new form is a new draft.
     let (_, other) = new_item_tokens(&drafter).await;
     assert_ne!(other, token);
+    app.stop().await;
+}
+
+/// What people read on the page (closed disclosures are not read): no rule
+/// id, plugin version, digest or HTTP status.
+async fn assert_office_words(b: &Browser, page: &str) {
+    let text = b.text("main").await;
+    for engineering in ["PII-", "SEC-", "ATTR-", "sha256:", "HTTP ", "urn:", "item.create"] {
+        assert!(!text.contains(engineering), "{page} shows {engineering:?}: {text}");
+    }
+    assert!(!b.all("details.tech").await.is_empty(), "{page} keeps the technical information behind 技术信息");
+}
+
+async fn findings_survive_a_one_click_fix(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("drafter", &[Role::Drafter], Some(UNIT)).await;
+    app.user("first", &[Role::Reviewer], Some(UNIT)).await;
+    app.user("second", &[Role::Reviewer], Some(UNIT)).await;
+    app.user("secrecy", &[Role::SecrecyReviewer], None).await;
+    app.user("approver", &[Role::Approver], Some(UNIT)).await;
+    let (one, two) = ("321183198506120412", "321183199003011235");
+    let mut draft = titled_item("关于2026年度临时救助对象的公示", &["website"]);
+    draft["issuer"] = json!(UNIT);
+    draft["body"] = json!(format!(
+        "经审核，申请人王某（身份证号码：{one}）、李某（身份证号码：{two}）符合临时救助条件。\n公示期为5个工作日。"
+    ));
+    let id = drafter.create_item(&draft).await["id"].as_str().unwrap().to_owned();
+
+    let b = Browser::start(&app.base, 1280, 900).await;
+    b.login("drafter", &password("drafter")).await;
+    b.goto(&format!("/items/{id}")).await;
+    b.click_to("form[action$='/submit'] button").await;
+    // A stopped submission is said as such, in red, not as a success.
+    assert_eq!(b.text(".summary .badge").await, "已拦截");
+    let banner = b.text("p.error").await;
+    assert!(banner.contains("已拦截") && banner.contains("请先修改以下问题"), "{banner}");
+    assert!(b.all("p.notice").await.is_empty(), "no success message");
+    assert_eq!(b.all(".finding.sev-block").await.len(), 2);
+    assert_office_words(&b, "the drafter's blocked item").await;
+    b.assert_accessible("事项（已拦截）").await;
+
+    // One suggested mask applied: the other finding is still shown, where
+    // its words now are, and can be fixed the same way.
+    b.click_to(".finding.sev-block button[name=finding]").await;
+    assert!(b.text("p.notice").await.contains("已按建议修改"));
+    let body = b.text(".doc-body").await;
+    assert!(!body.contains(one) && body.contains(two), "{body}");
+    let left = b.all(".finding.sev-block").await;
+    assert_eq!(left.len(), 1, "the other finding survived the fix");
+    assert!(left[0].text().await.unwrap().contains(two));
+    assert!(b.text("p.verdict").await.contains("仍然存在"));
+    assert_eq!(b.text(".doc-body a.hl-block").await, two, "still marked in the text");
+    b.click_to(".finding.sev-block button[name=finding]").await;
+    let body = b.text(".doc-body").await;
+    assert!(!body.contains(one) && !body.contains(two), "{body}");
+    assert!(b.all(".finding.sev-block").await.is_empty());
+
+    // Resubmitted, it is in review: no 修改 or 应用建议 while reviewers read it.
+    b.click_to("form[action$='/submit'] button").await;
+    assert_eq!(b.text(".summary .badge").await, "审核中");
+    assert!(b.text("p.notice").await.contains("已提交审核"));
+    assert!(b.all("a[href$='/edit']").await.is_empty() && b.all("form[action$='/fix']").await.is_empty());
+    b.stop().await;
     app.stop().await;
 }

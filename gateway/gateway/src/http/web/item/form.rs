@@ -11,8 +11,8 @@ use crate::http::web::{
     FilePart, Form, ItemPath, Layout, PageQuery, Posted, Session, error_page, item_id, render, render_status, see_other,
 };
 use crate::http::{ApiError, AppState};
-use crate::model::ItemId;
 use crate::model::{Attribute, Kind, SuperiorRef, VersionContent};
+use crate::model::{ItemId, ItemState};
 
 use super::*;
 
@@ -374,6 +374,8 @@ pub async fn edit(
 
 pub(super) async fn submit_version(state: &AppState, session: &Session, id: ItemId, version: i64) -> Response {
     match crate::http::items::submit(state, &session.auth(), id, version).await {
+        // A submission the checks stopped is not greeted as a success.
+        Ok(view) if view.state == ItemState::Blocked => see_other(&format!("/items/{id}?done=blocked")).into_response(),
         Ok(_) => see_other(&format!("/items/{id}?done=submitted")).into_response(),
         Err(e) => item_page(state, session, id, PageQuery::default(), Some(e)).await,
     }

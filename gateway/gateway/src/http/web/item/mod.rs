@@ -29,6 +29,9 @@ use crate::service::delivery::{self as delivery_service, ItemDeliveries};
 use crate::service::opinions::{Opinion, OpinionKind};
 use crate::workflow::Status;
 
+/// What a submission the checks stopped says, in red, above the findings.
+pub const BLOCKED_MESSAGE: &str = "已拦截：自动检查发现必须修改的问题，未进入审核。请先修改以下问题，再重新提交审核。";
+
 /// One finding as the page lists it.
 #[derive(Clone)]
 pub struct FindingRow {
@@ -132,6 +135,47 @@ pub(super) fn marks(findings: &[Finding], field: Field) -> Vec<Mark> {
             f.span.map(|s| Mark { finding: i + 1, start: s.start as usize, end: s.end as usize, severity: f.severity })
         })
         .collect()
+}
+
+/// The findings of the version before `new` that its text still shows,
+/// moved to where their words now are: after a one-click fix (or any
+/// edit), the other findings stay on the page until the next check. A
+/// finding whose words are gone (fixed) is dropped; one without a span
+/// (about the whole item) is kept as it was.
+pub(super) fn carry_findings(old: &VersionContent, findings: &[Finding], new: &VersionContent) -> Vec<Finding> {
+    findings
+        .iter()
+        .filter_map(|f| {
+            let Some(span) = f.span else { return Some(f.clone()) };
+            let quote = field_text(old, f.field)?.get(span.start as usize..span.end as usize)?;
+            let text = field_text(new, f.field)?;
+            // The occurrence nearest to where it was.
+            let at = text.match_indices(quote).map(|(at, _)| at).min_by_key(|at| at.abs_diff(span.start as usize))?;
+            let mut moved = f.clone();
+            moved.span = Some(crate::review::Span { start: at as u32, end: (at + quote.len()) as u32 });
+            Some(moved)
+        })
+        .collect()
+}
+
+/// The findings the page shows for the current version: its own check's,
+/// or, before it is checked, those of the previous version's check its
+/// text still shows (with that version's number).
+pub(super) async fn page_findings(state: &AppState, item: &ItemView) -> Result<(Vec<Finding>, Option<i64>), ApiError> {
+    if let Some(r) = &item.review {
+        return Ok((r.outcome.findings.clone(), None));
+    }
+    let previous = item.current_version - 1;
+    if previous < 1 {
+        return Ok((Vec::new(), None));
+    }
+    let Some(review) = state.db.reviews(item.id, Some(previous)).await?.into_iter().rfind(|r| r.phase == "submit")
+    else {
+        return Ok((Vec::new(), None));
+    };
+    let old = state.db.version(item.id, previous).await?;
+    let carried = carry_findings(&old.content, &review.outcome.findings, &item.current.content);
+    Ok((carried, Some(previous)))
 }
 
 /// A workflow stage as the page shows it.
@@ -345,6 +389,9 @@ pub(super) struct ItemPage {
     comments: Vec<CommentView>,
     diff: Option<DiffView>,
     can_edit: bool,
+    /// The findings shown are the previous version's (by number), carried
+    /// to the current text until it is checked.
+    carried_from: Option<i64>,
     can_submit: bool,
     can_fix: bool,
     can_seal: bool,
@@ -381,7 +428,11 @@ pub(super) async fn item_page(
 ) -> Response {
     match build_page(state, session, id, &q).await {
         Ok(mut page) => {
-            page.layout.notice = done_message(q.done.as_deref());
+            if q.done.as_deref() == Some("blocked") {
+                page.layout.error = Some(BLOCKED_MESSAGE.into());
+            } else {
+                page.layout.notice = done_message(q.done.as_deref());
+            }
             let status = error.as_ref().map(ApiError::status);
             if let Some(e) = &error {
                 page.layout = page.layout.with_error(e);
@@ -413,7 +464,7 @@ pub(super) async fn build_page(
     let workflow = Some(workflow::workflow_of(state, &auth, id).await?);
     let p = session.principal();
     let content = &item.current.content;
-    let findings: Vec<Finding> = item.review.as_ref().map(|r| r.outcome.findings.clone()).unwrap_or_default();
+    let (findings, carried_from) = page_findings(state, &item).await?;
     let mut rows = finding_rows(content, &findings);
     if let Some(w) = &workflow {
         let is_author = item.created_by == p.user_id;
@@ -427,7 +478,11 @@ pub(super) async fn build_page(
         }
     }
     let secrecy_rows: Vec<FindingRow> = rows.iter().filter(|r| r.secrecy).cloned().collect();
-    let can_fix = item.created_by == p.user_id && item.state.is_editable() && rows.iter().any(|r| r.fixable);
+    // Fixing and editing are offered where the drafter is expected to
+    // work on the text (not while reviewers are reading it, although an
+    // edit then is allowed and takes the item out of review).
+    let drafting = item.state.is_editable() && item.state != ItemState::InReview;
+    let can_fix = item.created_by == p.user_id && drafting && rows.iter().any(|r| r.fixable);
     let mut groups = Vec::new();
     for (severity, class) in [(Severity::Block, "block"), (Severity::Warn, "warn"), (Severity::Info, "info")] {
         let rows: Vec<FindingRow> = rows.iter().filter(|r| r.severity == severity.as_str()).cloned().collect();
@@ -542,7 +597,8 @@ pub(super) async fn build_page(
         overridable,
         comments,
         diff,
-        can_edit: is_author && item.state.is_editable() && p.has_role(Role::Drafter),
+        can_edit: is_author && drafting && p.has_role(Role::Drafter),
+        carried_from,
         can_submit: is_author && item.state.is_submittable() && p.has_role(Role::Drafter),
         can_fix,
         can_seal: item.state == crate::model::ItemState::Approved && p.has_role(Role::Publisher) && !is_author,
@@ -561,6 +617,11 @@ pub(super) async fn build_page(
 }
 
 impl ItemPage {
+    /// How many findings the page lists.
+    fn finding_count(&self) -> usize {
+        self.groups.iter().map(|g| g.rows.len()).sum()
+    }
+
     /// The 保密审查 stage has an opinion on the current version.
     fn has_secrecy_opinion(&self) -> bool {
         self.opinions.iter().any(|o| o.secrecy_now)
@@ -579,11 +640,6 @@ impl ItemPage {
     /// An RFC 3339 time as Beijing time, to the minute.
     fn local(&self, t: impl std::fmt::Display) -> String {
         crate::http::web::beijing(&t.to_string())
-    }
-
-    /// The content digest as people compare it: its first 12 hex digits.
-    fn short_digest(&self) -> String {
-        format!("{}…", short_hash(&self.item.current.content_digest.to_string()))
     }
 }
 
