@@ -112,6 +112,21 @@ async fn people_see_each_others_opinions(backend: Backend) {
         "the sign-off form shows the 保密审查 opinion: {confirm}"
     );
     assert_office_words(&b, "the leader's sign-off page").await;
+    // The sign-off fits the first screen of the phone: summary, the
+    // 保密审查 opinion, the statement and the form down to its button.
+    let fit = b
+        .client
+        .execute(
+            "window.scrollTo(0, 0); const q = (s) => document.querySelector(s).getBoundingClientRect(); \
+             return [q('#signoff .secrecy-opinions').top, q('#signoff blockquote.statement').top, \
+                     q('#signoff button[value=approve]').bottom, window.innerHeight];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let fit: Vec<f64> = fit.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    b.screenshot("12-signoff-phone-compact").await;
+    assert!(fit[2] <= fit[3], "the sign-off button is within the first screen: {fit:?}");
     b.fill("form.vote input[name=password]", &password("approver")).await;
     b.fill("form.vote input[name=totp_code]", &approver_totp.code().await).await;
     b.click_to("form.vote button[value=approve]").await;
