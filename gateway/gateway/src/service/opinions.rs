@@ -178,6 +178,6 @@ pub async fn opinions(state: &AppState, principal: &Principal, id: ItemId) -> Re
             quote: c.quote,
         });
     }
-    out.sort_by(|a, b| a.at.cmp(&b.at));
+    out.sort_by_key(|o| o.at);
     Ok(out)
 }

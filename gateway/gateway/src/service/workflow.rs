@@ -145,8 +145,8 @@ pub(super) async fn apply_in(
         let admins = tx.users_with_roles(&[Role::Admin, Role::SecurityAdmin]).await?;
         let mut names = std::collections::BTreeMap::new();
         for vote in context.snapshot.votes.iter().filter(|v| v.value != workflow::VoteValue::Approve) {
-            if !names.contains_key(&vote.user) {
-                names.insert(vote.user, tx.display_name(vote.user).await?);
+            if let std::collections::btree_map::Entry::Vacant(name) = names.entry(vote.user) {
+                name.insert(tx.display_name(vote.user).await?);
             }
         }
         for notice in workflow::notices(&context, &evaluation, &item, &admins, &names) {

@@ -85,7 +85,7 @@ pub fn objections(context: &WorkflowContext, evaluation: &Evaluation, names: &BT
                 || (v.value == VoteValue::Block && evaluation.requirements.iter().any(|r| r.stage == v.stage && r.veto))
         })
         .collect();
-    votes.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+    votes.sort_by_key(|v| v.created_at);
     votes
         .into_iter()
         .map(|v| {
