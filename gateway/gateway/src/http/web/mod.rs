@@ -497,15 +497,7 @@ pub fn safe_next(next: &str) -> Option<&str> {
 
 /// The key of a kept form in the request's cookie.
 fn kept_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == KEPT_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    super::extract::cookie(parts, KEPT_COOKIE)
 }
 
 /// A POST whose `Origin` (else `Referer`) is not the configured public
