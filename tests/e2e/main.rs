@@ -8,6 +8,7 @@ mod calendar;
 mod channel_files;
 mod connectors;
 mod crash;
+mod daily_work;
 mod delivery;
 mod hardening;
 mod hot_plugin;

@@ -3,6 +3,8 @@
 // 2. Attachments are uploaded to /api/v1/attachments as soon as they are chosen and added to the
 //    item form (without script, the form itself carries the chosen files).
 // 3. Forms with data-confirm ask before a destructive action.
+// 4. A form sent once is not sent again by a second click: its buttons are disabled once pressed
+//    (the server is idempotent anyway: the new-item form carries a token, votes bind to a digest).
 "use strict";
 (function () {
   const utf8 = (s) => new TextEncoder().encode(s).length;
@@ -71,5 +73,34 @@
     f.addEventListener("submit", function (e) {
       if (!window.confirm(f.dataset.confirm)) e.preventDefault();
     });
+  });
+
+  // After the per-form listeners (a confirmation may have cancelled the submission).
+  document.addEventListener("submit", function (e) {
+    const f = e.target;
+    if (e.defaultPrevented || !(f instanceof HTMLFormElement)) return;
+    if (f.dataset.sent) {
+      e.preventDefault();
+      return;
+    }
+    f.dataset.sent = "1";
+    f.setAttribute("aria-busy", "true");
+    // The submission's data already holds the pressed button; disable after it is taken.
+    setTimeout(function () {
+      f.querySelectorAll("button, input[type=submit]").forEach(function (b) { b.disabled = true; });
+    }, 0);
+    // A stopped or failed load must not leave the form dead.
+    setTimeout(function () { enable(f); }, 15000);
+  });
+
+  function enable(f) {
+    delete f.dataset.sent;
+    f.removeAttribute("aria-busy");
+    f.querySelectorAll("button, input[type=submit]").forEach(function (b) { b.disabled = false; });
+  }
+
+  // A page shown again from the back/forward cache gets its buttons back.
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted) document.querySelectorAll("form[data-sent]").forEach(enable);
   });
 })();

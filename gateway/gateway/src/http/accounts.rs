@@ -851,12 +851,12 @@ pub async fn step_up(
         .ok_or_else(|| ApiError::invalid("totp_code", "签发须输入您手机验证器当前显示的 6 位动态口令"))?;
     let verified = verify_login(state, &principal.username, password.to_owned(), address).await?;
     if verified.is_none_or(|u| u.id != principal.user_id) {
-        return Err(ApiError::Forbidden("密码不正确，签发未完成。".into()));
+        return Err(ApiError::StepUpFailed("密码不正确，请重新输入。签发未完成。".into()));
     }
     let secret = hex::decode(&secret).map_err(|e| ApiError::Internal(format!("stored totp secret: {e}")))?;
     let now = totp::step_at(Timestamp::now().as_offset().unix_timestamp());
     let step = totp::matching_step(&secret, code, now)
-        .ok_or_else(|| ApiError::Forbidden("动态口令不正确，签发未完成。".into()))?;
+        .ok_or_else(|| ApiError::StepUpFailed("动态口令不正确，请重新输入验证器当前显示的口令。签发未完成。".into()))?;
     if !state.db.use_totp_step(principal.user_id, step).await? {
         return Err(ApiError::Forbidden("该动态口令已使用过，请等待验证器显示新的口令后重试。".into()));
     }

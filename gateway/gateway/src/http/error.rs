@@ -25,6 +25,10 @@ pub enum ApiError {
     BadCredentials,
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The password or one-time code entered again for a step-up (the
+    /// sign-off) was wrong: said as a mistyping, not as a lack of rights.
+    #[error("step-up failed: {0}")]
+    StepUpFailed(String),
     #[error("not found: {0}")]
     NotFound(&'static str),
     #[error("conflict: {0}")]
@@ -70,7 +74,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::StepUpFailed(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) | ApiError::Stale { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -88,6 +92,7 @@ impl ApiError {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::BadCredentials => "bad-credentials",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::StepUpFailed(_) => "step-up-failed",
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict(_) => "conflict",
             ApiError::Stale { .. } => "stale-version",
@@ -108,6 +113,7 @@ impl ApiError {
             ApiError::Unauthenticated => "未登录",
             ApiError::BadCredentials => "用户名或密码错误",
             ApiError::Forbidden(_) => "无权执行此操作",
+            ApiError::StepUpFailed(_) => "身份确认未通过",
             ApiError::NotFound(_) => "未找到",
             ApiError::Conflict(_) => "操作冲突",
             ApiError::Stale { .. } => "版本已过期",
@@ -131,7 +137,7 @@ impl ApiError {
             ApiError::BadCredentials => {
                 "用户名或密码错误，或登录尝试过于频繁。请稍后重新输入；连续多次失败后须等待一段时间，或请安全管理员解锁。".into()
             }
-            ApiError::Forbidden(why) => why.clone(),
+            ApiError::Forbidden(why) | ApiError::StepUpFailed(why) => why.clone(),
             ApiError::NotFound(what) => format!("{what}不存在，或您无权查看。"),
             ApiError::Conflict(why) => why.clone(),
             ApiError::Stale { expected, current } => {

@@ -251,6 +251,11 @@ pub fn client_addr(parts: &Parts, trust_forwarded_for: bool) -> Option<String> {
 
 /// The session secret from the `Cookie` header, if any.
 pub fn session_cookie(parts: &Parts) -> Option<String> {
+    cookie(parts, SESSION_COOKIE)
+}
+
+/// The value of the request's cookie `wanted`.
+pub fn cookie(parts: &Parts, wanted: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -258,7 +263,7 @@ pub fn session_cookie(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_owned())
 }
 

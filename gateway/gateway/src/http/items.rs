@@ -211,6 +211,16 @@ const MAX_ATTACHMENTS: usize = 100;
 /// checked by serde; here lengths, channels, flags, attachments and links.
 async fn content_from_input(state: &AppState, input: ItemInput) -> Result<VersionContent, ApiError> {
     let mut problems = Vec::new();
+    // The title names a draft in every list and the body is what it is:
+    // a version without either is refused, so that nothing untitled is
+    // stored (the form marks both required; a browser without script
+    // posts them empty all the same).
+    if input.title.trim().is_empty() {
+        problems.push(FieldProblem::new("title", "请填写标题"));
+    }
+    if input.body.trim().is_empty() {
+        problems.push(FieldProblem::new("body", "请填写正文"));
+    }
     let mut text = |field: &str, value: String, max_chars: usize| -> String {
         if value.contains('\0') {
             problems.push(FieldProblem::new(field, "内容包含不可见的空字符（U+0000），请删除后重试"));

@@ -11,7 +11,9 @@
 
 pub mod applications;
 pub mod delivery;
+pub mod forms;
 pub mod items;
+pub mod opinions;
 pub mod register;
 pub mod seal;
 pub mod workflow;

@@ -144,7 +144,13 @@ pub(super) async fn apply_in(
     };
     if ACTIVE.contains(&item.state) || item.state == ItemState::Approved {
         let admins = tx.users_with_roles(&[Role::Admin, Role::SecurityAdmin]).await?;
-        for notice in workflow::notices(&context, &evaluation, &item, &admins) {
+        let mut names = std::collections::BTreeMap::new();
+        for vote in context.snapshot.votes.iter().filter(|v| v.value != workflow::VoteValue::Approve) {
+            if let std::collections::btree_map::Entry::Vacant(name) = names.entry(vote.user) {
+                name.insert(tx.display_name(vote.user).await?);
+            }
+        }
+        for notice in workflow::notices(&context, &evaluation, &item, &admins, &names) {
             tx.notify(&notice, now).await?;
         }
     }

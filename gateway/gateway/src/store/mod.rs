@@ -16,6 +16,7 @@ mod audit;
 mod blobs;
 mod calendar;
 mod delivery;
+mod forms;
 mod items;
 mod register;
 mod reviews;
@@ -37,6 +38,7 @@ pub use delivery::{
     AttemptRecord, Claimed, ConnectorConfig, DeliveryRecord, EndpointRecord, Escalation, FeedEvent, NOTIFY_CHANNEL,
     PostRecord, PostUpdate, WITHDRAW_PRIORITY, WithdrawRequest, Withdrawal, WithdrawalRecord,
 };
+pub use forms::{KeptForm, TokenClaim};
 pub use items::{ItemFilter, ItemPage, ListCursor, VersionChange};
 pub use register::{RegisterDecision, RegisterEntry};
 pub use seals::{NewSeal, NewSealKey, SealAudit, SealKeyRecord, SealRecord, SealState, SealStatusEntry};

@@ -145,6 +145,18 @@ impl super::Tx {
         Ok(ids.into_iter().collect())
     }
 
+    /// A person's display name (for texts that name who acted).
+    pub async fn display_name(&mut self, user: UserId) -> Result<String> {
+        let row = sqlx::query("SELECT display_name FROM users WHERE id = $1")
+            .bind(user.to_string())
+            .fetch_optional(&mut *self.conn())
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get("display_name")?,
+            None => user.to_string(),
+        })
+    }
+
     /// Adds a notification unless one with the same key exists.
     pub async fn notify(&mut self, n: &workflow::Notice, now: Timestamp) -> Result<bool> {
         insert_notification(self.conn(), n.user, n.kind, n.item, &n.message, &n.key, now).await

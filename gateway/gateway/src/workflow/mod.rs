@@ -12,6 +12,8 @@ pub mod context;
 pub mod policy;
 pub mod requirements;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -67,15 +69,48 @@ pub struct Notice {
     pub key: String,
 }
 
+/// The send-backs and vetoes that stand on the context's version, oldest
+/// first, as people read them: `初审（张三）：请核对救助金额` (`names`: the
+/// voters' display names; an unknown voter is shown as 审核人). A veto
+/// (保密审查 block) stands across versions until its author lifts it.
+pub fn objections(context: &WorkflowContext, evaluation: &Evaluation, names: &BTreeMap<UserId, String>) -> Vec<String> {
+    let digest = &context.version.content_digest;
+    let mut votes: Vec<&VoteRecord> = context
+        .snapshot
+        .votes
+        .iter()
+        .filter(|v| v.lifted_at.is_none() && v.value != VoteValue::Approve)
+        .filter(|v| {
+            &v.digest == digest
+                || (v.value == VoteValue::Block && evaluation.requirements.iter().any(|r| r.stage == v.stage && r.veto))
+        })
+        .collect();
+    votes.sort_by_key(|v| v.created_at);
+    votes
+        .into_iter()
+        .map(|v| {
+            let stage =
+                evaluation.requirements.iter().find(|r| r.stage == v.stage).map_or(v.stage.as_str(), |r| &r.label);
+            let who = names.get(&v.user).map_or("审核人", String::as_str);
+            match &v.comment {
+                Some(c) => format!("{stage}（{who}）：{c}"),
+                None => format!("{stage}（{who}）"),
+            }
+        })
+        .collect()
+}
+
 /// Who is told what after an action moved (or kept) `item` where it is:
 /// the eligible reviewers of every open pending stage, the drafter on a
-/// send-back, a block or the approval, and `admins` (who can appoint
-/// people) when a requirement nobody can fill stands.
+/// send-back (with who sent it back and why: [`objections`]), a block or
+/// the approval, and `admins` (who can appoint people) when a requirement
+/// nobody can fill stands.
 pub fn notices(
     context: &WorkflowContext,
     evaluation: &Evaluation,
     item: &ItemRecord,
     admins: &[UserId],
+    names: &BTreeMap<UserId, String>,
 ) -> Vec<Notice> {
     let title = context.version.content.title.as_str();
     let digest = context.version.content_digest.to_string();
@@ -102,11 +137,17 @@ pub fn notices(
         _ => None,
     };
     if let Some(message) = drafter_message {
+        let objections = match item.state {
+            ItemState::ChangesRequested | ItemState::Blocked => objections(context, evaluation, names),
+            _ => Vec::new(),
+        };
+        let why =
+            if objections.is_empty() { String::new() } else { format!("。审核意见：{}", objections.join("；")) };
         out.push(Notice {
             user: item.created_by,
             kind: "state",
             item: Some(id),
-            message: format!("您提交的《{title}》{message}"),
+            message: format!("您提交的《{title}》{message}{why}"),
             key: format!("state:{id}:{key_digest}:{}", item.state),
         });
     }

@@ -24,6 +24,7 @@ mod calendar;
 mod chart;
 mod highlight;
 mod item;
+mod kept;
 mod lists;
 mod office;
 mod people;
@@ -54,6 +55,7 @@ pub fn routes(limits: &Limits) -> Router<AppState> {
         .route("/", get(start))
         .route("/login", post(login))
         .route("/logout", post(logout))
+        .route("/kept", get(kept::kept_form))
         .route("/items", get(lists::items))
         .route("/items/new", get(item::new_form).post(item::create).layer(with_files))
         .route("/items/{id}", get(item::page))
@@ -217,8 +219,9 @@ const MUST_CHANGE_PAGES: &[&str] = &["/account", "/account/password", "/logout"]
 
 /// Why a page could not be shown to this request.
 pub enum Rejection {
-    /// Not logged in, or the session ended: to the login page.
-    Login { expired: bool },
+    /// Not logged in, or the session ended: to the login page, and from
+    /// there back to `next` (a path of this gateway, [`safe_next`]).
+    Login { expired: bool, next: Option<String> },
     /// The password was set by an administrator: to `/account` first.
     ChangePassword,
 }
@@ -226,8 +229,17 @@ pub enum Rejection {
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         match self {
-            Rejection::Login { expired: true } => Redirect::to("/?expired=1").into_response(),
-            Rejection::Login { expired: false } => Redirect::to("/").into_response(),
+            Rejection::Login { expired, next } => {
+                let mut query = form_urlencoded::Serializer::new(String::new());
+                if expired {
+                    query.append_pair("expired", "1");
+                }
+                if let Some(next) = next.as_deref().and_then(safe_next) {
+                    query.append_pair("next", next);
+                }
+                let query = query.finish();
+                see_other(&if query.is_empty() { "/".to_owned() } else { format!("/?{query}") })
+            }
             Rejection::ChangePassword => Redirect::to("/account?must=1").into_response(),
         }
     }
@@ -237,7 +249,12 @@ impl FromRequestParts<AppState> for Session {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Session, Rejection> {
-        let secret = session_cookie(parts).ok_or(Rejection::Login { expired: false })?;
+        // A page asked for without a live session is returned to after login.
+        let next = (parts.method == axum::http::Method::GET)
+            .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_owned()))
+            .flatten()
+            .filter(|p| safe_next(p).is_some());
+        let secret = session_cookie(parts).ok_or(Rejection::Login { expired: false, next: next.clone() })?;
         let idle = time::Duration::minutes(state.settings.session.idle_minutes);
         match state.db.session(&secret_hash(&secret), idle).await {
             Ok(Some(session)) => {
@@ -248,10 +265,10 @@ impl FromRequestParts<AppState> for Session {
                 let address = super::extract::client_addr(parts, state.settings.session.trust_forwarded_for);
                 Ok(Session { auth: Auth(session.principal), csrf: csrf_token(&secret), unread, address })
             }
-            Ok(None) => Err(Rejection::Login { expired: true }),
+            Ok(None) => Err(Rejection::Login { expired: true, next }),
             Err(e) => {
                 tracing::error!(error = %e, "cannot read a session");
-                Err(Rejection::Login { expired: false })
+                Err(Rejection::Login { expired: false, next })
             }
         }
     }
@@ -370,7 +387,20 @@ impl axum::extract::FromRequest<AppState> for Posted {
 
     async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Posted, Response> {
         let (mut parts, body) = req.into_parts();
-        let session = Session::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        // Whose session the cookie names, live or not: a form posted after
+        // it ended is kept for them (`keep_and_login`).
+        let cookie = session_cookie(&parts);
+        let owner = match &cookie {
+            Some(secret) => state.db.session_owner(&secret_hash(secret)).await.ok().flatten(),
+            None => None,
+        };
+        let session = match Session::from_request_parts(&mut parts, state).await {
+            Ok(session) => session,
+            Err(Rejection::Login { expired, .. }) => {
+                return Err(keep_and_login(state, parts, body, cookie.zip(owner), expired).await);
+            }
+            Err(rejection) => return Err(rejection.into_response()),
+        };
         let headers = parts.headers.clone();
         let is_multipart = headers
             .get(header::CONTENT_TYPE)
@@ -388,6 +418,104 @@ impl axum::extract::FromRequest<AppState> for Posted {
         };
         Posted::check(&state.settings, session, &headers, form, files).map_err(|refused| *refused)
     }
+}
+
+/// The cookie that names a kept form (its key; the store has its hash).
+const KEPT_COOKIE: &str = "gw_kept";
+
+/// A form posted with an ended session: kept for the person whose session
+/// it was, when the request passes the checks a live one would (same
+/// origin, and the CSRF token of that very session), then to the login page,
+/// which brings the person back to it ("登录已超时，内容已保留"). Nothing
+/// else is kept: a form without a session of its own, from another site or
+/// with a wrong token only leads to the login page.
+async fn keep_and_login(
+    state: &AppState,
+    parts: Parts,
+    body: axum::body::Body,
+    owner: Option<(String, crate::model::UserId)>,
+    expired: bool,
+) -> Response {
+    let path = parts.uri.path().to_owned();
+    let login = |kept: bool| {
+        let next = return_path(&path);
+        let mut response = Rejection::Login { expired, next: Some(next) }.into_response();
+        if kept && let Some(location) = response.headers().get(header::LOCATION).cloned() {
+            let location = location.to_str().unwrap_or("/");
+            let joiner = if location.contains('?') { '&' } else { '?' };
+            response = see_other(&format!("{location}{joiner}kept=1"));
+        }
+        response
+    };
+    let Some((secret, user)) = owner else { return login(false) };
+    if !same_origin(&state.settings, &parts.headers) {
+        return login(false);
+    }
+    let is_multipart = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let form = if is_multipart {
+        match multipart_form(axum::extract::Request::from_parts(parts, body), state).await {
+            Ok((form, _files)) => form,
+            Err(_) => return login(false),
+        }
+    } else {
+        match axum::body::to_bytes(body, state.settings.limits.max_body_bytes).await {
+            Ok(bytes) => Form::parse(&bytes),
+            Err(_) => return login(false),
+        }
+    };
+    if form.get("csrf").as_deref() != Some(csrf_token(&secret).as_str()) {
+        return login(false);
+    }
+    let key = crate::auth::new_secret("gwk_");
+    if let Err(e) = crate::service::forms::keep(state, user, &secret_hash(&key), &path, form.fields).await {
+        tracing::error!(error = %e, "cannot keep a form");
+        return login(false);
+    }
+    let mut response = login(true);
+    let secure = if state.settings.session.secure_cookie || state.settings.behind_tls() { "; Secure" } else { "" };
+    let cookie = format!(
+        "{KEPT_COOKIE}={key}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        crate::service::forms::KEEP_FOR.whole_seconds()
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The page a form's target belongs to: `/items/{id}/vote` → `/items/{id}`,
+/// `/items/new` → itself, `/users/{id}/roles` → `/users`.
+fn return_path(target: &str) -> String {
+    let segments: Vec<&str> = target.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["items", "new"] => "/items/new".into(),
+        ["items", id, ..] => format!("/items/{id}"),
+        [first, ..] if !first.is_empty() => format!("/{first}"),
+        _ => "/".into(),
+    }
+}
+
+/// A return path after login: a path of this gateway only (`/…`, never
+/// `//host` or `/\host`, which browsers read as another site; printable
+/// ASCII; not the login, logout or kept-form pages themselves).
+pub fn safe_next(next: &str) -> Option<&str> {
+    let path = next.split('?').next().unwrap_or_default();
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.len() <= 2048
+        && next.bytes().all(|b| b.is_ascii_graphic())
+        && !matches!(path, "/" | "/login" | "/logout" | "/kept");
+    ok.then_some(next)
+}
+
+/// The key of a kept form in the request's cookie.
+fn kept_cookie(parts: &Parts) -> Option<String> {
+    super::extract::cookie(parts, KEPT_COOKIE)
 }
 
 /// A POST whose `Origin` (else `Referer`) is not the configured public
@@ -464,7 +592,7 @@ pub struct ErrorPage {
 /// An API error as a page, with the API's status.
 pub fn error_page(session: &Session, error: ApiError) -> Response {
     if matches!(error, ApiError::Unauthenticated) {
-        return Rejection::Login { expired: true }.into_response();
+        return Rejection::Login { expired: true, next: None }.into_response();
     }
     let problem = error.problem();
     if let ApiError::Internal(cause) = &error {
@@ -481,12 +609,17 @@ struct LoginPage {
     message: Option<&'static str>,
     error: Option<String>,
     username: String,
+    /// Where to go after login (a [`safe_next`] path), or empty.
+    next: String,
 }
 
 #[derive(serde::Deserialize)]
 struct StartQuery {
     expired: Option<String>,
     out: Option<String>,
+    /// A form was kept (`keep_and_login`).
+    kept: Option<String>,
+    next: Option<String>,
 }
 
 /// `/`: the login page, or the person's home page.
@@ -501,14 +634,17 @@ async fn start(
         Err(rejection @ Rejection::ChangePassword) => return rejection.into_response(),
         Err(Rejection::Login { .. }) => {}
     }
-    let message = if q.expired.is_some() {
-        Some("会话已超时或已失效，请重新登录。")
+    let message = if q.kept.is_some() {
+        Some("登录已超时，内容已保留。请重新登录，登录后可检查并继续提交。")
+    } else if q.expired.is_some() {
+        Some("登录已超时，请重新登录，登录后回到您刚才的页面。")
     } else if q.out.is_some() {
         Some("您已安全退出。")
     } else {
         None
     };
-    render(&LoginPage { message, error: None, username: String::new() })
+    let next = q.next.as_deref().and_then(safe_next).unwrap_or_default().to_owned();
+    render(&LoginPage { message, error: None, username: String::new(), next })
 }
 
 /// Each role's home page.
@@ -531,20 +667,30 @@ fn home(p: &Principal) -> &'static str {
 async fn login(State(state): State<AppState>, parts: Parts, body: Bytes) -> Response {
     let form = Form::parse(&body);
     let username = form.get("username").unwrap_or_default();
+    let next = form.get("next").as_deref().and_then(safe_next).unwrap_or_default().to_owned();
+    let kept = kept_cookie(&parts).is_some();
     let address = super::extract::client_addr(&parts, state.settings.session.trust_forwarded_for);
     if !same_origin(&state.settings, &parts.headers) {
         return render_status(
             StatusCode::FORBIDDEN,
             &LoginPage {
-                message: None, error: Some("登录请求不是从本系统页面提交的。".into()), username
+                message: None, error: Some("登录请求不是从本系统页面提交的。".into()), username, next
             },
         );
     }
     let request = super::accounts::LoginRequest { username: username.clone(), password: form.raw("password") };
     match super::accounts::login(State(state), super::extract::ClientAddr(address), super::AppJson(request)).await {
         Ok(response) => {
-            // The start page sends the person on to their home page.
-            let mut redirect = Redirect::to("/").into_response();
+            // A kept form first; else the page asked for; else the start
+            // page, which sends the person on to their home page.
+            let to = if kept {
+                "/kept"
+            } else if next.is_empty() {
+                "/"
+            } else {
+                next.as_str()
+            };
+            let mut redirect = see_other(to);
             if let Some(cookie) = response.headers().get(header::SET_COOKIE).cloned() {
                 redirect.headers_mut().insert(header::SET_COOKIE, cookie);
             }
@@ -554,7 +700,8 @@ async fn login(State(state): State<AppState>, parts: Parts, body: Bytes) -> Resp
             let problem = error.problem();
             render_status(
                 error.status(),
-                &LoginPage { message: None, error: Some(format!("{}：{}", problem.title, problem.detail)), username },
+                // Said once: the detail repeats what the title says.
+                &LoginPage { message: None, error: Some(problem.detail), username, next },
             )
         }
     }
@@ -744,6 +891,31 @@ mod tests {
             "<p title=\"&#60;a&#62;⟨U+202E⟩txt.exe⟨U+200B⟩\">&#60;a&#62;⟨U+202E⟩txt.exe⟨U+200B⟩</p>\
              <input value=\"&#60;a&#62;\u{202E}txt.exe\u{200B}\">"
         );
+    }
+
+    #[test]
+    fn return_paths_stay_on_this_gateway() {
+        for ok in ["/items/1?from=2", "/queue", "/api/v1/items/x/form"] {
+            assert_eq!(safe_next(ok), Some(ok));
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil",
+            "https://evil.example",
+            "evil",
+            "/\t/x",
+            "/a b",
+            "/",
+            "/login",
+            "/kept",
+            "/\u{4e2d}",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+        assert_eq!(return_path("/items/abc/vote"), "/items/abc");
+        assert_eq!(return_path("/items/new"), "/items/new");
+        assert_eq!(return_path("/users/abc/roles"), "/users");
+        assert_eq!(return_path("/account/password"), "/account");
     }
 
     #[test]

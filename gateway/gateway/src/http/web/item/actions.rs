@@ -37,7 +37,9 @@ pub(super) async fn fix(state: &AppState, session: &Session, id: ItemId, form: &
     if version != item.current_version {
         return Err(ApiError::Stale { expected: version, current: item.current_version });
     }
-    let findings = item.review.as_ref().map(|r| r.outcome.findings.clone()).unwrap_or_default();
+    // The findings the page showed (its own check's, or those carried
+    // from the previous version's check), numbered as there.
+    let (findings, _) = super::page_findings(state, &item).await?;
     let chosen: Vec<&Finding> = match form.get("finding").as_deref() {
         Some("all") => findings.iter().collect(),
         Some(n) => {

@@ -11,8 +11,8 @@ use crate::http::web::{
     FilePart, Form, ItemPath, Layout, PageQuery, Posted, Session, error_page, item_id, render, render_status, see_other,
 };
 use crate::http::{ApiError, AppState};
-use crate::model::ItemId;
 use crate::model::{Attribute, Kind, SuperiorRef, VersionContent};
+use crate::model::{ItemId, ItemState};
 
 use super::*;
 
@@ -37,6 +37,8 @@ pub struct ItemForm {
     pub flags: Vec<String>,
     /// `digest|name` of attachments uploaded earlier.
     pub attachments: Vec<String>,
+    /// The new-item form's token, as sent.
+    pub form_token: Option<String>,
 }
 
 impl ItemForm {
@@ -58,6 +60,7 @@ impl ItemForm {
             formed_at: f.get("formed_at").unwrap_or_default(),
             flags: f.all("flags"),
             attachments: f.all("attachment"),
+            form_token: f.get("form_token"),
         }
     }
 
@@ -80,6 +83,7 @@ impl ItemForm {
             formed_at: c.formed_at.clone().unwrap_or_default(),
             flags: c.flags.clone(),
             attachments: c.attachments.iter().map(|a| format!("{}|{}", a.digest, a.name)).collect(),
+            form_token: None,
         }
     }
 
@@ -181,6 +185,9 @@ pub(super) struct ItemFormPage {
     flags: Vec<Choice>,
     /// `(digest|name, name)` of the attachments already on the form.
     attachments: Vec<(String, String)>,
+    /// The new-item form's token: the same form sent twice creates one
+    /// draft (`service::forms::claim`). Empty on the edit form.
+    form_token: String,
 }
 
 pub(super) fn form_page(
@@ -208,8 +215,35 @@ pub(super) fn form_page(
         channels: choices(state.settings.channels.iter().map(|c| (c.as_str(), channel_label(c))), &form.channels),
         flags: choices(FLAGS.iter().map(|(v, l)| (*v, (*l).to_owned())), &form.flags),
         attachments: form.attachments.iter().map(|a| (a.clone(), ItemForm::attachment_name(a).to_owned())).collect(),
+        form_token: if item_id.is_none() { crate::auth::new_secret("gwf_") } else { String::new() },
         form,
     }
+}
+
+/// The item form filled in from a form kept when its session ended
+/// (`web::kept`), for `/items/new` and `/items/{id}/edit`; `None` for the
+/// targets of other forms.
+pub fn kept_item_form(
+    state: &AppState,
+    session: &Session,
+    path: &str,
+    fields: &[(String, String)],
+) -> Option<Response> {
+    let form = Form { fields: fields.to_vec() };
+    let item = match path.trim_start_matches('/').split('/').collect::<Vec<_>>().as_slice() {
+        ["items", "new"] => None,
+        ["items", id, "edit"] => {
+            let base = form.get("base_version").and_then(|v| v.parse().ok()).unwrap_or(0);
+            Some((item_id(id).ok()?, base))
+        }
+        _ => return None,
+    };
+    let mut page = form_page(state, session, item, ItemForm::from_form(&form));
+    if let Some(token) = form.get("form_token").filter(|_| item.is_none()) {
+        page.form_token = token;
+    }
+    page.layout.notice = Some(crate::http::web::kept::KEPT_NOTICE.into());
+    Some(render(&page))
 }
 
 pub async fn new_form(State(state): State<AppState>, session: Session) -> Response {
@@ -226,11 +260,32 @@ pub async fn new_form(State(state): State<AppState>, session: Session) -> Respon
 }
 
 pub async fn create(State(state): State<AppState>, Posted { session, form, files }: Posted) -> Response {
+    use crate::service::forms::{self, Once};
     let mut values = ItemForm::from_form(&form);
+    // The same form sent again (a double click, a resubmission) opens the
+    // draft the first one created instead of creating another.
+    let token = form.get("form_token");
+    if let Some(token) = &token {
+        match forms::claim(&state, session.principal(), token).await {
+            Ok(Once::Create) => {}
+            Ok(Once::Created(id)) => return see_other(&format!("/items/{id}?done=created")),
+            Ok(Once::InProgress) => return see_other("/items?mine=1"),
+            Err(e) => return form_error(&state, &session, None, values, e.into()),
+        }
+    }
     let created = match attach_files(&state, &session, &mut values, files).await.and_then(|()| values.input(None)) {
         Ok(input) => crate::http::items::create(&state, &session.auth(), input).await,
         Err(e) => Err(e),
     };
+    if let Some(token) = &token {
+        let settled = match &created {
+            Ok(view) => forms::settle(&state, session.principal(), token, view.id).await,
+            Err(_) => forms::release(&state, session.principal(), token).await,
+        };
+        if let Err(e) = settled {
+            tracing::error!(error = %e, "cannot settle a form token");
+        }
+    }
     match created {
         Ok(view) => {
             if form.get("then").as_deref() == Some("submit") {
@@ -276,7 +331,12 @@ pub(super) fn form_error(
     values: ItemForm,
     e: ApiError,
 ) -> Response {
+    let form_token = values.form_token.clone().filter(|_| item.is_none());
     let mut page = form_page(state, session, item, values);
+    // The form keeps its token: nothing was created with it.
+    if let Some(token) = form_token {
+        page.form_token = token;
+    }
     page.layout = page.layout.with_error(&e);
     render_status(e.status(), &page)
 }
@@ -314,6 +374,8 @@ pub async fn edit(
 
 pub(super) async fn submit_version(state: &AppState, session: &Session, id: ItemId, version: i64) -> Response {
     match crate::http::items::submit(state, &session.auth(), id, version).await {
+        // A submission the checks stopped is not greeted as a success.
+        Ok(view) if view.state == ItemState::Blocked => see_other(&format!("/items/{id}?done=blocked")).into_response(),
         Ok(_) => see_other(&format!("/items/{id}?done=submitted")).into_response(),
         Err(e) => item_page(state, session, id, PageQuery::default(), Some(e)).await,
     }

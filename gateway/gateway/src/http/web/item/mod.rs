@@ -20,11 +20,17 @@ use crate::http::web::highlight::{self, Mark, Segment};
 use crate::http::web::{ItemPath, Layout, PageQuery, Session, done_message, error_page, render, render_status};
 use crate::http::workflow::{CommentView, WorkflowView};
 use crate::http::{ApiError, AppQuery, AppState};
+use std::collections::BTreeMap;
+
 use crate::model::ItemId;
-use crate::model::{ItemState, VersionContent};
+use crate::model::{ItemState, UserId, VersionContent};
 use crate::review::{Field, Finding, Severity};
 use crate::service::delivery::{self as delivery_service, ItemDeliveries};
+use crate::service::opinions::{Opinion, OpinionKind};
 use crate::workflow::Status;
+
+/// What a submission the checks stopped says, in red, above the findings.
+pub const BLOCKED_MESSAGE: &str = "已拦截：自动检查发现必须修改的问题，未进入审核。请先修改以下问题，再重新提交审核。";
 
 /// One finding as the page lists it.
 #[derive(Clone)]
@@ -131,6 +137,47 @@ pub(super) fn marks(findings: &[Finding], field: Field) -> Vec<Mark> {
         .collect()
 }
 
+/// The findings of the version before `new` that its text still shows,
+/// moved to where their words now are: after a one-click fix (or any
+/// edit), the other findings stay on the page until the next check. A
+/// finding whose words are gone (fixed) is dropped; one without a span
+/// (about the whole item) is kept as it was.
+pub(super) fn carry_findings(old: &VersionContent, findings: &[Finding], new: &VersionContent) -> Vec<Finding> {
+    findings
+        .iter()
+        .filter_map(|f| {
+            let Some(span) = f.span else { return Some(f.clone()) };
+            let quote = field_text(old, f.field)?.get(span.start as usize..span.end as usize)?;
+            let text = field_text(new, f.field)?;
+            // The occurrence nearest to where it was.
+            let at = text.match_indices(quote).map(|(at, _)| at).min_by_key(|at| at.abs_diff(span.start as usize))?;
+            let mut moved = f.clone();
+            moved.span = Some(crate::review::Span { start: at as u32, end: (at + quote.len()) as u32 });
+            Some(moved)
+        })
+        .collect()
+}
+
+/// The findings the page shows for the current version: its own check's,
+/// or, before it is checked, those of the previous version's check its
+/// text still shows (with that version's number).
+pub(super) async fn page_findings(state: &AppState, item: &ItemView) -> Result<(Vec<Finding>, Option<i64>), ApiError> {
+    if let Some(r) = &item.review {
+        return Ok((r.outcome.findings.clone(), None));
+    }
+    let previous = item.current_version - 1;
+    if previous < 1 {
+        return Ok((Vec::new(), None));
+    }
+    let Some(review) = state.db.reviews(item.id, Some(previous)).await?.into_iter().rfind(|r| r.phase == "submit")
+    else {
+        return Ok((Vec::new(), None));
+    };
+    let old = state.db.version(item.id, previous).await?;
+    let carried = carry_findings(&old.content, &review.outcome.findings, &item.current.content);
+    Ok((carried, Some(previous)))
+}
+
 /// A workflow stage as the page shows it.
 pub struct StageRow {
     pub label: String,
@@ -143,7 +190,7 @@ pub struct StageRow {
     pub note: String,
 }
 
-pub(super) fn stage_rows(w: &WorkflowView) -> Vec<StageRow> {
+pub(super) fn stage_rows(w: &WorkflowView, names: &BTreeMap<UserId, String>) -> Vec<StageRow> {
     w.requirements
         .iter()
         .map(|r| {
@@ -171,7 +218,14 @@ pub(super) fn stage_rows(w: &WorkflowView) -> Vec<StageRow> {
                 (None, true, _) => "已退回修改".into(),
                 (None, false, 0) if q.open && q.status == Status::Pending => "等待审核".into(),
                 (None, false, 0) => String::new(),
-                (None, false, n) => format!("{n} 人已同意"),
+                (None, false, _) => format!(
+                    "已同意：{}",
+                    q.approved_by
+                        .iter()
+                        .map(|u| names.get(u).map_or("（已删除的用户）", String::as_str))
+                        .collect::<Vec<_>>()
+                        .join("、")
+                ),
             };
             StageRow {
                 label: q.label.clone(),
@@ -181,6 +235,40 @@ pub(super) fn stage_rows(w: &WorkflowView) -> Vec<StageRow> {
                 provisional,
                 note,
             }
+        })
+        .collect()
+}
+
+/// One entry of the opinion trail as the page shows it.
+pub struct OpinionRow {
+    pub at: String,
+    pub who: String,
+    pub role: &'static str,
+    pub stage: String,
+    pub version: i64,
+    pub verb: &'static str,
+    pub class: &'static str,
+    pub text: Option<String>,
+    pub quote: Option<String>,
+    /// An opinion of the 保密审查 stage on the current version (the
+    /// sign-off form asks the leader to confirm these).
+    pub secrecy_now: bool,
+}
+
+pub(super) fn opinion_rows(opinions: &[Opinion], current_version: i64) -> Vec<OpinionRow> {
+    opinions
+        .iter()
+        .map(|o| OpinionRow {
+            at: crate::http::web::beijing(&o.at.to_string()),
+            who: o.who.clone(),
+            role: o.role.unwrap_or(""),
+            stage: o.stage.as_ref().map(|(_, label)| label.clone()).unwrap_or_default(),
+            version: o.version,
+            verb: o.kind.label(),
+            class: o.kind.class(),
+            text: o.text.clone(),
+            quote: o.quote.clone(),
+            secrecy_now: o.secrecy && (o.version == current_version || o.kind == OpinionKind::Veto),
         })
         .collect()
 }
@@ -294,11 +382,16 @@ pub(super) struct ItemPage {
     reviewed_with: String,
     workflow: Option<WorkflowView>,
     stages: Vec<StageRow>,
+    /// Every opinion given on the item, oldest first.
+    opinions: Vec<OpinionRow>,
     my_stages: Vec<MyStage>,
     overridable: Vec<OverridableStage>,
     comments: Vec<CommentView>,
     diff: Option<DiffView>,
     can_edit: bool,
+    /// The findings shown are the previous version's (by number), carried
+    /// to the current text until it is checked.
+    carried_from: Option<i64>,
     can_submit: bool,
     can_fix: bool,
     can_seal: bool,
@@ -335,7 +428,11 @@ pub(super) async fn item_page(
 ) -> Response {
     match build_page(state, session, id, &q).await {
         Ok(mut page) => {
-            page.layout.notice = done_message(q.done.as_deref());
+            if q.done.as_deref() == Some("blocked") {
+                page.layout.error = Some(BLOCKED_MESSAGE.into());
+            } else {
+                page.layout.notice = done_message(q.done.as_deref());
+            }
             let status = error.as_ref().map(ApiError::status);
             if let Some(e) = &error {
                 page.layout = page.layout.with_error(e);
@@ -367,7 +464,7 @@ pub(super) async fn build_page(
     let workflow = Some(workflow::workflow_of(state, &auth, id).await?);
     let p = session.principal();
     let content = &item.current.content;
-    let findings: Vec<Finding> = item.review.as_ref().map(|r| r.outcome.findings.clone()).unwrap_or_default();
+    let (findings, carried_from) = page_findings(state, &item).await?;
     let mut rows = finding_rows(content, &findings);
     if let Some(w) = &workflow {
         let is_author = item.created_by == p.user_id;
@@ -381,7 +478,11 @@ pub(super) async fn build_page(
         }
     }
     let secrecy_rows: Vec<FindingRow> = rows.iter().filter(|r| r.secrecy).cloned().collect();
-    let can_fix = item.created_by == p.user_id && item.state.is_editable() && rows.iter().any(|r| r.fixable);
+    // Fixing and editing are offered where the drafter is expected to
+    // work on the text (not while reviewers are reading it, although an
+    // edit then is allowed and takes the item out of review).
+    let drafting = item.state.is_editable() && item.state != ItemState::InReview;
+    let can_fix = item.created_by == p.user_id && drafting && rows.iter().any(|r| r.fixable);
     let mut groups = Vec::new();
     for (severity, class) in [(Severity::Block, "block"), (Severity::Warn, "warn"), (Severity::Info, "info")] {
         let rows: Vec<FindingRow> = rows.iter().filter(|r| r.severity == severity.as_str()).cloned().collect();
@@ -431,6 +532,8 @@ pub(super) async fn build_page(
         })
         .unwrap_or_default();
     let comments = workflow::comments_of(state, &auth, id).await?;
+    let opinions = crate::service::opinions::opinions(state, p, id).await?;
+    let names: BTreeMap<UserId, String> = opinions.iter().map(|o| (o.user, o.who.clone())).collect();
     let from = q.from.or(item.previously_seen_version).filter(|v| *v < item.current_version && *v >= 1);
     let diff = match from {
         Some(from) => {
@@ -488,12 +591,14 @@ pub(super) async fn build_page(
         secrecy_rows,
         verdict,
         reviewed_with,
-        stages: workflow.as_ref().map(stage_rows).unwrap_or_default(),
+        stages: workflow.as_ref().map(|w| stage_rows(w, &names)).unwrap_or_default(),
+        opinions: opinion_rows(&opinions, item.current_version),
         my_stages,
         overridable,
         comments,
         diff,
-        can_edit: is_author && item.state.is_editable() && p.has_role(Role::Drafter),
+        can_edit: is_author && drafting && p.has_role(Role::Drafter),
+        carried_from,
         can_submit: is_author && item.state.is_submittable() && p.has_role(Role::Drafter),
         can_fix,
         can_seal: item.state == crate::model::ItemState::Approved && p.has_role(Role::Publisher) && !is_author,
@@ -512,6 +617,16 @@ pub(super) async fn build_page(
 }
 
 impl ItemPage {
+    /// How many findings the page lists.
+    fn finding_count(&self) -> usize {
+        self.groups.iter().map(|g| g.rows.len()).sum()
+    }
+
+    /// The 保密审查 stage has an opinion on the current version.
+    fn has_secrecy_opinion(&self) -> bool {
+        self.opinions.iter().any(|o| o.secrecy_now)
+    }
+
     /// A seal's status for people.
     fn seal_label(&self, s: &crate::store::SealState) -> &'static str {
         match s {
@@ -525,11 +640,6 @@ impl ItemPage {
     /// An RFC 3339 time as Beijing time, to the minute.
     fn local(&self, t: impl std::fmt::Display) -> String {
         crate::http::web::beijing(&t.to_string())
-    }
-
-    /// The content digest as people compare it: its first 12 hex digits.
-    fn short_digest(&self) -> String {
-        format!("{}…", short_hash(&self.item.current.content_digest.to_string()))
     }
 }
 
