@@ -5,7 +5,6 @@
 //! public seal record of a 主动公开 item links its files while the seal is
 //! valid. A withdrawal ends both.
 
-use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tests::team::{Team, ok, titled_item};
@@ -49,17 +48,7 @@ async fn latest_event(token: &Client, channel: &str, item: &str) -> Value {
 
 /// The reference receiver for `channel`, pinning the gateway's keys.
 async fn reference_receiver(base: &str, channel: &str) -> receiver::Receiver<receiver::MemoryStore> {
-    let keys: Value = reqwest::get(format!("{base}/.well-known/webhook-keys")).await.unwrap().json().await.unwrap();
-    let x = keys["keys"][0]["x"].as_str().unwrap();
-    let bytes: [u8; 32] = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(x).unwrap().try_into().unwrap();
-    let transport =
-        receiver::TransportKey::from_verifying_key(ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap());
-    let seal_keys = reqwest::get(format!("{base}/.well-known/seal-keys")).await.unwrap().text().await.unwrap();
-    let seal_keys = seal::KeySet::from_jwks_json(seal_keys.as_bytes()).unwrap();
-    let mut config = receiver::Config::new(channel, vec![transport], seal_keys).unwrap();
-    // The test gateway seals with its development key.
-    config.dev_keys = receiver::DevKeys::Accept;
-    receiver::Receiver::new(config, receiver::MemoryStore::new())
+    receiver::Receiver::new(tests::pinned_receiver_config(base, channel).await, receiver::MemoryStore::new())
 }
 
 async fn channels_fetch_the_sealed_files_of_their_own_items(backend: Backend) {

@@ -19,7 +19,6 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode as AxStatus};
-use base64::Engine as _;
 use gateway::config::DeliverySettings;
 use receiver::{MemoryStore, Outcome, Store as _};
 use serde_json::{Value, json};
@@ -71,16 +70,7 @@ struct Rx {
 impl Rx {
     /// Pins the gateway's transport and seal keys, as an operator would.
     async fn start(base: &str, channel: &'static str) -> Rx {
-        let keys: Value = reqwest::get(format!("{base}/.well-known/webhook-keys")).await.unwrap().json().await.unwrap();
-        let x = keys["keys"][0]["x"].as_str().unwrap();
-        let bytes: [u8; 32] = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(x).unwrap().try_into().unwrap();
-        let transport =
-            receiver::TransportKey::from_verifying_key(ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap());
-        let seal_keys = reqwest::get(format!("{base}/.well-known/seal-keys")).await.unwrap().text().await.unwrap();
-        let seal_keys = seal::KeySet::from_jwks_json(seal_keys.as_bytes()).unwrap();
-        let mut config = receiver::Config::new(channel, vec![transport], seal_keys).unwrap();
-        // The test gateway seals with its development key.
-        config.dev_keys = receiver::DevKeys::Accept;
+        let config = tests::pinned_receiver_config(base, channel).await;
         let inner = Arc::new(Mutex::new(RxInner {
             rx: receiver::Receiver::new(config, MemoryStore::new()),
             receipts: Vec::new(),

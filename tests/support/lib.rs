@@ -513,3 +513,20 @@ pub async fn rewrite_audit_chain(
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(prev).execute(db.pool()).await.expect("the head");
     hashes
 }
+
+/// A reference receiver's configuration for `channel` at the gateway
+/// `base`: its transport and seal keys pinned, as an operator would, and
+/// its development seal key accepted (the test gateway seals with one).
+pub async fn pinned_receiver_config(base: &str, channel: &str) -> receiver::Config {
+    use base64::Engine as _;
+    let keys: Value = reqwest::get(format!("{base}/.well-known/webhook-keys")).await.unwrap().json().await.unwrap();
+    let x = keys["keys"][0]["x"].as_str().unwrap();
+    let bytes: [u8; 32] = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(x).unwrap().try_into().unwrap();
+    let transport =
+        receiver::TransportKey::from_verifying_key(ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap());
+    let seal_keys = reqwest::get(format!("{base}/.well-known/seal-keys")).await.unwrap().text().await.unwrap();
+    let seal_keys = seal::KeySet::from_jwks_json(seal_keys.as_bytes()).unwrap();
+    let mut config = receiver::Config::new(channel, vec![transport], seal_keys).unwrap();
+    config.dev_keys = receiver::DevKeys::Accept;
+    config
+}
