@@ -17,7 +17,9 @@ on_both_backends!(
     issue_19_the_register_keeps_every_statutory_deadline,
     issue_19_duties_are_checked_and_refusals_change_nothing,
     issue_19_the_office_registers_and_advances_from_the_pages,
-    issue_19_the_office_registers_an_application_and_prints_the_sealed_reply_in_the_browser
+    issue_19_the_office_registers_an_application_and_prints_the_sealed_reply_in_the_browser,
+    issue_19_the_office_is_reminded_of_each_application_once_across_two_processes,
+    issue_19_no_personal_data_in_the_log
 );
 
 const PHONE: &str = "13812345678";
@@ -295,11 +297,75 @@ async fn issue_19_the_register_keeps_every_statutory_deadline(backend: Backend) 
     assert_eq!(xlsx.status(), StatusCode::OK);
     assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
     assert_eq!(auditor.get("/api/v1/applications/annual-report?year=1999").await.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Table 二 (主动公开): the template's rows, every figure “—” (the gateway
+    // holds no 规章/规范性文件 distinction, no repeal, no permits, penalties,
+    // enforcement or fees), and what it counts itself: two 主动公开 notices
+    // sealed this year, a third only drafted; the four sealed replies are
+    // 依申请公开, not counted.
+    t.sealed_item("关于2026年冬季供暖的通知", &["website"]).await;
+    t.sealed_item("关于江城市道路维修工程的公告", &["website"]).await;
+    t.draft("关于尚未审核的通知", &["website"]).await;
+    let year = gateway::workflow::today().year();
+    let report = ok(auditor.get(&format!("/api/v1/applications/annual-report?year={year}")).await);
+    assert_eq!(
+        report["proactive"][0],
+        json!({"article": "第二十条第（一）项", "label": "规章",
+            "columns": ["本年制发件数", "本年废止件数", "现行有效件数"], "values": [null, null, null]})
+    );
+    let labels: Vec<&str> =
+        report["proactive"].as_array().unwrap().iter().map(|r| r["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["规章", "行政规范性文件", "行政许可", "行政处罚", "行政强制", "行政事业性收费"]);
+    assert!(
+        report["proactive"].as_array().unwrap().iter().all(|r| r["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(Value::is_null))
+    );
+    assert!(report["proactive_note"].as_str().unwrap().contains("不区分规章与行政规范性文件"), "{report}");
+    assert_eq!(
+        report["proactive_sealed"],
+        json!([{"label": "通知公告", "values": [2]}, {"label": "政策文件", "values": [0]},
+            {"label": "政策解读", "values": [0]}, {"label": "新媒体稿件", "values": [0]}])
+    );
+    let last_year = ok(auditor.get(&format!("/api/v1/applications/annual-report?year={}", year - 1)).await);
+    assert_eq!(last_year["proactive_sealed"][0]["values"], json!([0]), "sealed this year, not last");
+    let xlsx = auditor
+        .request(reqwest::Method::GET, &format!("/api/v1/applications/annual-report?year={year}&format=xlsx"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let strings = xlsx_part(&xlsx, "xl/sharedStrings.xml");
+    for text in [
+        "二、主动公开政府信息情况",
+        "第二十条第（一）项",
+        "行政规范性文件",
+        "本年废止件数",
+        "行政事业性收费",
+        "—",
+        "通知公告",
+    ] {
+        assert!(strings.contains(text), "{text} not in the workbook: {strings}");
+    }
+    let workbook = xlsx_part(&xlsx, "xl/workbook.xml");
+    let first = workbook.find("二、主动公开政府信息情况").unwrap();
+    assert!(first < workbook.find("三、收到和处理政府信息公开申请情况").unwrap(), "table 二 comes first: {workbook}");
     // The dashboard: the tables, and the on-time rate from the register:
     // A, B, F on time, E one day late: 3 of 4 answered = 75.0%.
     let html =
         office.http.get(format!("{}/dashboard?year=2026", office.base)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("三、收到和处理政府信息公开申请情况") && html.contains("75.0%"), "{html}");
+    assert!(
+        html.contains("二、主动公开政府信息情况") && html.contains("本年制发件数：—；本年废止件数：—；现行有效件数：—"),
+        "{html}"
+    );
+    let html =
+        office.http.get(format!("{}/dashboard?year={year}", office.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<th scope=\"row\">通知公告</th><td>2</td>"), "{html}");
     for secret in ["张三丰", PHONE] {
         assert!(!html.contains(secret));
     }
@@ -530,4 +596,178 @@ async fn issue_19_the_office_registers_an_application_and_prints_the_sealed_repl
     assert_eq!(b.text(".seal-serial").await, serial);
     b.assert_accessible("答复书").await;
     b.screenshot("applications-letter").await;
+}
+
+/// Reminders: two gateway processes on one database sweep every second.
+/// The office (every publisher, nobody else) is told once about an
+/// application past half its 20 working days, once about one past four
+/// fifths and once about an overdue one; nothing about one waiting for its
+/// 补正 or withdrawn; each by register number with the working days left,
+/// never the applicant.
+async fn issue_19_the_office_is_reminded_of_each_application_once_across_two_processes(backend: Backend) {
+    let mut d = tests::process::Deployment::new(backend, Default::default()).await;
+    d.configure(|s| s.workflow.sweep_seconds = 1);
+    let a = d.start().await;
+    let office = d.user(&a.base, "gong", &[Role::Publisher], Some("政务公开办公室")).await;
+    let drafter = d.user(&a.base, "zhou", &[Role::Drafter], Some("江城市民政局")).await;
+    let cal = gateway::workflow::policy::load_calendars(&tests::repo_root().join("policies/calendar")).unwrap();
+    let today = gateway::workflow::today();
+    // The latest day `n` working days before today (the day received never counts).
+    let before = |n: u32| {
+        (1..400).map(|k| today.add_days(-k)).find(|d| cal.reckon_working_days_between(*d, today).value == n).unwrap()
+    };
+    let accepted = async |kind: &str, name: &str, received: String| {
+        let v = register(&office, kind, name, "online", &received).await;
+        let id = v["id"].as_str().unwrap().to_owned();
+        act(&office, &id, json!({"action": "accept"})).await;
+        (id, v["number"].as_str().unwrap().to_owned())
+    };
+    // 12 of 20 working days used (60 %): the 50 % reminder, 8 left.
+    let (_, half) = accepted("person", "张三丰", before(12).to_string()).await;
+    // 17 used (85 %): the 80 % reminder only, 3 left.
+    let (_, most) = accepted("business", "江城建设有限公司", before(17).to_string()).await;
+    // Received 2026-09-01: due 2026-09-29 (hand-computed above), overdue.
+    let (_, late) = accepted("person", "李四光", "2026-09-01".into()).await;
+    // Just as late, but waiting for its 补正, or withdrawn: no clock, no reminder.
+    let waiting = register(&office, "person", "王五", "post", "2026-09-01").await["id"].as_str().unwrap().to_owned();
+    let (status, body) = office
+        .post(
+            &format!("/api/v1/applications/{waiting}/actions"),
+            &json!({"action": "request_correction", "on": "2026-09-02", "note": "请写明文件名称"}),
+        )
+        .await;
+    let correction = (status, body);
+    let (withdrawn, _) = accepted("person", "赵六", "2026-09-01".into()).await;
+    act(&office, &withdrawn, json!({"action": "withdraw", "on": "2026-09-03"})).await;
+
+    let application_notes = async |c: &Client| -> Vec<Value> {
+        let notes = ok(c.get("/api/v1/notifications").await);
+        notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"].as_str().unwrap().starts_with("application_"))
+            .cloned()
+            .collect()
+    };
+    tests::until(30, "three application reminders", async || application_notes(&office).await.len() >= 3).await;
+    // A second process joins; both sweep several times more.
+    let b = d.start().await;
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let notes = application_notes(&office).await;
+    let message = |number: &str| -> Vec<(String, String)> {
+        notes
+            .iter()
+            .filter(|n| n["message"].as_str().unwrap().contains(number))
+            .map(|n| (n["kind"].as_str().unwrap().to_owned(), n["message"].as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let h = message(&half);
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0].0, "application_reminder");
+    assert!(
+        h[0].1.starts_with(&format!("依申请公开申请 {half} 已用去 50% 的答复期限，还剩 8 个工作日，截止 ")),
+        "{h:?}"
+    );
+    let m = message(&most);
+    assert_eq!(m.len(), 1, "once, at the highest threshold reached: {m:?}");
+    assert!(
+        m[0].1.starts_with(&format!("依申请公开申请 {most} 已用去 80% 的答复期限，还剩 3 个工作日，截止 ")),
+        "{m:?}"
+    );
+    let l = message(&late);
+    assert_eq!(l.len(), 1, "{l:?}");
+    assert_eq!(l[0].0, "application_overdue");
+    assert!(l[0].1.contains("已超过答复期限（2026-09-29"), "{l:?}");
+    assert_eq!(notes.len(), 3, "nothing for the 补正 or the withdrawn one: {notes:?} ({correction:?})");
+    assert!(correction.0.is_success(), "{correction:?}");
+    for n in &notes {
+        let text = n.to_string();
+        for personal in ["张三丰", "李四光", "江城建设有限公司", PHONE, ID_NUMBER, EMAIL, "幸福路", "道路维修"]
+        {
+            assert!(!text.contains(personal), "{personal} in {text}");
+        }
+    }
+    assert!(application_notes(&drafter).await.is_empty(), "only the office is told");
+    // One row each in the database, whichever process wrote it.
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE kind LIKE 'application_%'")
+        .fetch_one(d.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows, 3);
+    drop((a, b));
+    d.stop().await;
+}
+
+/// The gateway's log (its standard error at `RUST_LOG=debug`) while the
+/// office registers an application from a person, refuses a bad one,
+/// consults, drafts, seals and serves the reply, lists and reads it and
+/// prints the letter: the applicant's name, phone, ID number, e-mail and
+/// address never appear in it.
+async fn issue_19_no_personal_data_in_the_log(backend: Backend) {
+    let mut d = tests::process::Deployment::new(backend, Default::default()).await;
+    let gw = d.start_with_env(&[("RUST_LOG", "debug")]).await;
+    let t = Team::create(async |name, roles, unit| d.user(&gw.base, name, roles, unit).await).await;
+    let office = &t.publisher;
+    // A refused registration that carries the personal data (a bad kind).
+    let (status, _) = office
+        .post(
+            "/api/v1/applications",
+            &json!({
+                "applicant_kind": "alien", "applicant_name": "张三丰", "channel": "online", "received_on": "2026-11-16",
+                "contact": {"phone": PHONE, "id_number": ID_NUMBER, "email": EMAIL, "address": "江城市幸福路 8 号 3 单元"},
+                "request": "2026年江城市道路维修资金的使用情况",
+            }),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    let v = register(office, "person", "张三丰", "online", "2026-11-16").await;
+    let id = v["id"].as_str().unwrap().to_owned();
+    act(office, &id, json!({"action": "accept"})).await;
+    act(office, &id, json!({"action": "start"})).await;
+    act(office, &id, json!({"action": "consult", "third_party": "江城燃气有限公司", "on": "2026-11-17"})).await;
+    act(office, &id, json!({"action": "consultation_answered", "seq": 1, "on": "2026-11-18"})).await;
+    let (item, serial) = sealed_reply(&t, &id, "granted").await;
+    let v = act(office, &id, json!({"action": "answer", "on": gateway::workflow::today().to_string()})).await;
+    assert_eq!(v["state"], "answered", "{v}");
+    assert_eq!(ok(office.get(&format!("/api/v1/applications/{id}")).await)["applicant"], "张三丰");
+    ok(office.get("/api/v1/applications").await);
+    let letter = office.request(reqwest::Method::GET, &format!("/applications/{id}/letter")).send().await.unwrap();
+    assert!(letter.status().is_success(), "{}", letter.status());
+    assert!(letter.text().await.unwrap().contains(&serial));
+    let log = gw.log_text();
+    assert!(log.contains("/api/v1/applications") && log.contains(&item), "the log is captured: {log}");
+    for personal in ["张三丰", PHONE, ID_NUMBER, EMAIL, "幸福路"] {
+        assert!(!log.contains(personal), "{personal} in the log");
+    }
+    drop(gw);
+    d.stop().await;
+}
+
+/// The uncompressed text of `name` in the zip archive `zip` (an XLSX),
+/// found through the central directory.
+fn xlsx_part(zip: &[u8], name: &str) -> String {
+    use std::io::Read as _;
+    let u16_at = |i: usize| usize::from(u16::from_le_bytes([zip[i], zip[i + 1]]));
+    let u32_at = |i: usize| u32::from_le_bytes([zip[i], zip[i + 1], zip[i + 2], zip[i + 3]]) as usize;
+    let mut i = zip.windows(4).position(|w| w == b"PK\x01\x02").expect("a central directory");
+    while zip[i..].starts_with(b"PK\x01\x02") {
+        let (method, size, name_len) = (u16_at(i + 10), u32_at(i + 20), u16_at(i + 28));
+        let (extra, comment, local) = (u16_at(i + 30), u16_at(i + 32), u32_at(i + 42));
+        if &zip[i + 46..i + 46 + name_len] == name.as_bytes() {
+            let start = local + 30 + u16_at(local + 26) + u16_at(local + 28);
+            let data = &zip[start..start + size];
+            let mut text = String::new();
+            match method {
+                0 => text = String::from_utf8(data.to_vec()).unwrap(),
+                8 => {
+                    flate2::read::DeflateDecoder::new(data).read_to_string(&mut text).unwrap();
+                }
+                m => panic!("compression method {m}"),
+            }
+            return text;
+        }
+        i += 46 + name_len + extra + comment;
+    }
+    panic!("no {name} in the workbook")
 }

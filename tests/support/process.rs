@@ -83,6 +83,13 @@ impl Deployment {
         std::fs::write(&self.config, config_toml(&self.settings)).expect("write gateway.toml");
     }
 
+    /// Changes the settings the next processes start with (only what
+    /// `gateway.toml` here carries) and rewrites the configuration file.
+    pub fn configure(&mut self, change: impl FnOnce(&mut Settings)) {
+        change(&mut self.settings);
+        std::fs::write(&self.config, config_toml(&self.settings)).expect("write gateway.toml");
+    }
+
     /// The settings the processes run with.
     pub fn settings(&self) -> &Settings {
         &self.settings
@@ -223,11 +230,12 @@ fn config_toml(s: &Settings) -> String {
     let path = |p: &Path| toml_string(&p.display().to_string());
     let d = &s.delivery;
     let mut text = format!(
-        "listen = \"127.0.0.1:0\"\ndata_dir = {}\n\n[review]\npolicy = {}\ncache_dir = {}\n\n[workflow]\npolicy = {}\n\n",
+        "listen = \"127.0.0.1:0\"\ndata_dir = {}\n\n[review]\npolicy = {}\ncache_dir = {}\n\n[workflow]\npolicy = {}\nsweep_seconds = {}\n\n",
         path(&s.data_dir),
         path(&s.review.policy),
         path(s.review.cache_dir.as_deref().expect("a cache dir")),
         path(&s.workflow.policy),
+        s.workflow.sweep_seconds,
     );
     text.push_str(&format!("[seal]\norg_code = {}\n\n", toml_string(&s.seal.org_code)));
     if let Some(url) = &s.database.url {

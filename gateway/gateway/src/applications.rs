@@ -190,6 +190,16 @@ pub struct Application {
     pub updated_at: Timestamp,
 }
 
+/// A reminder to the office about an open application (`Application::reminder`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reminder {
+    /// The notification kind: `application_reminder` or `application_overdue`.
+    pub kind: &'static str,
+    /// The notification key (one per clock and threshold; the user is added).
+    pub key: String,
+    pub message: String,
+}
+
 /// What may be done with an application.
 #[derive(Clone, Debug)]
 pub enum Action {
@@ -328,6 +338,49 @@ impl Application {
         };
         let n = self.allowed_working_days() + self.excluded_working_days(calendar, at);
         Some(crate::workflow::deadline(calendar, self.clock_start(), n, at))
+    }
+
+    /// The reminder the office is due for on `today`, if any: overdue once
+    /// the deadline passed, else the highest of `percents` (of the working
+    /// days allowed, consultation time not counted) reached. Its `key` names
+    /// the clock (its start and the days allowed), so a restarted or extended
+    /// clock reminds again and a repeat of the same one is a duplicate. The
+    /// message carries the register number, the deadline and the working days
+    /// left: never the applicant or what they asked.
+    pub fn reminder(&self, calendar: &Calendar, today: Date, percents: &[u32]) -> Option<Reminder> {
+        if !self.state.is_open() {
+            return None;
+        }
+        let deadline = self.deadline(calendar, today)?;
+        let allowed = self.allowed_working_days();
+        let clock = format!("{}:{}:{allowed}", self.id, self.clock_start());
+        let provisional = if deadline.provisional() { "（暂定）" } else { "" };
+        if deadline.overdue() {
+            return Some(Reminder {
+                kind: "application_overdue",
+                key: format!("application-overdue:{clock}"),
+                message: format!(
+                    "依申请公开申请 {} 已超过答复期限（{}{provisional}），已逾期 {} 个工作日，请尽快答复",
+                    self.number,
+                    deadline.due_on(),
+                    -deadline.working_days_left()
+                ),
+            });
+        }
+        let elapsed = calendar.reckon_working_days_between(self.clock_start(), today).value;
+        let used = elapsed.saturating_sub(self.excluded_working_days(calendar, today));
+        let percent = used.saturating_mul(100) / allowed.max(1);
+        let &at = percents.iter().filter(|p| percent >= **p).max()?;
+        Some(Reminder {
+            kind: "application_reminder",
+            key: format!("application-remind:{clock}:{at}"),
+            message: format!(
+                "依申请公开申请 {} 已用去 {at}% 的答复期限，还剩 {} 个工作日，截止 {}{provisional}",
+                self.number,
+                deadline.working_days_left(),
+                deadline.due_on()
+            ),
+        })
     }
 
     /// The applicant as lists show them: a person's name masked (`张某某`),
@@ -948,6 +1001,44 @@ mod tests {
         assert_eq!((t2025.new[6], t2025.total[6], t2025.carried_out[6]), (1, 0, 1));
         let r = AnnualRemedies::of(&apps, 2026);
         assert_eq!(r.rows[0], (RemedyKind::Reconsideration, [1, 0, 0, 0, 1]), "the outcome as decided since");
+    }
+
+    #[test]
+    fn reminders_at_half_and_four_fifths_then_overdue_name_the_number_only() {
+        let cal = calendar();
+        let mut a = application("2026-11-16");
+        a.contact.phone = Some("13812345678".into());
+        a.apply(&Action::Accept, d("2026-11-16")).unwrap();
+        // Due 2026-12-14 (20 working days after 11-16). 11-27 is the 9th
+        // working day: 45%, nothing yet.
+        assert_eq!(a.reminder(&cal, d("2026-11-27"), &[50, 80]), None);
+        // 11-30 is the 10th: 50%, 10 left.
+        let r = a.reminder(&cal, d("2026-11-30"), &[50, 80]).unwrap();
+        assert_eq!(r.kind, "application_reminder");
+        assert!(r.key.ends_with(":50"), "{}", r.key);
+        assert_eq!(r.message, "依申请公开申请 2026-0001 已用去 50% 的答复期限，还剩 10 个工作日，截止 2026-12-14");
+        // 12-08 is the 16th: 80%, 4 left.
+        let r = a.reminder(&cal, d("2026-12-08"), &[50, 80]).unwrap();
+        assert!(r.key.ends_with(":80") && r.message.contains("还剩 4 个工作日"), "{r:?}");
+        // 12-15: one working day late.
+        let r = a.reminder(&cal, d("2026-12-15"), &[50, 80]).unwrap();
+        assert_eq!(r.kind, "application_overdue");
+        assert!(r.message.contains("已逾期 1 个工作日"), "{}", r.message);
+        assert!(!r.message.contains("张三丰") && !r.message.contains("138"), "{}", r.message);
+        // Extended: a new clock, a new key.
+        let before = a.reminder(&cal, d("2026-12-08"), &[50, 80]).unwrap().key;
+        a.apply(&Action::Start, d("2026-12-08")).unwrap();
+        a.apply(&Action::Extend { on: d("2026-12-08"), by: UserId::generate(), reason: "x".into() }, d("2026-12-08"))
+            .unwrap();
+        // 16 of 40 working days: below half, nothing; the 20th (12-14) is
+        // half of the new clock, under a new key.
+        assert_eq!(a.reminder(&cal, d("2026-12-08"), &[50, 80]), None);
+        let after = a.reminder(&cal, d("2026-12-14"), &[50, 80]).unwrap();
+        assert!(after.key.ends_with(":40:50") && before != after.key, "{before} {}", after.key);
+        // Answered: nothing more.
+        a.state = ApplicationState::Answered;
+        a.answered_on = Some(d("2026-12-09"));
+        assert_eq!(a.reminder(&cal, d("2026-12-20"), &[50, 80]), None);
     }
 
     #[test]

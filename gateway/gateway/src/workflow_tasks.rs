@@ -8,7 +8,10 @@
 //!   a deadline past the loaded 放假安排 marked “暂定”; it also re-reads the
 //!   years the office loaded (so every process uses the same calendar), logs
 //!   the end-of-calendar warning once a day and notifies each publisher once
-//!   per calendar end (`calendar_ending`);
+//!   per calendar end (`calendar_ending`); and reminds the office (every
+//!   publisher) of each open application for disclosure at the same
+//!   percentages of its working days and once overdue, by register number
+//!   only (`applications::Application::reminder`);
 //! - the **notification hook** (when `workflow.notify_webhook` is set): POSTs
 //!   every notification as JSON to an agency's e-mail/SMS gateway, retrying
 //!   each until it is accepted (2xx), at most 50 times.
@@ -173,6 +176,33 @@ pub async fn sweep(state: &AppState) -> Result<(), crate::http::ApiError> {
                 .db
                 .notify(ctx.item.created_by, "disclosure_overdue", Some(id), &message, &format!("disclosure:{id}"))
                 .await?;
+        }
+    }
+    remind_applications(state, today).await
+}
+
+/// Reminds every active publisher (the office that answers) of each open
+/// application at the policy's percentages of its working days and once it
+/// is overdue: once per clock and threshold (`applications::Reminder::key`),
+/// however many sweeps or processes run. Only the register number and the
+/// deadline: no applicant, no contact, no request.
+async fn remind_applications(state: &AppState, today: workdays::Date) -> Result<(), crate::http::ApiError> {
+    let calendar = state.calendar.current();
+    let calendar = &calendar.calendar;
+    let percents = &state.workflow.deadlines.reminders;
+    let reminders: Vec<_> = crate::service::applications::for_statistics(state)
+        .await?
+        .iter()
+        .filter_map(|a| a.reminder(calendar, today, percents))
+        .collect();
+    if reminders.is_empty() {
+        return Ok(());
+    }
+    for user in state.db.users().await? {
+        if user.active && user.roles.contains(&crate::auth::Role::Publisher) {
+            for r in &reminders {
+                state.db.notify(user.id, r.kind, None, &r.message, &format!("{}:{}", r.key, user.id)).await?;
+            }
         }
     }
     Ok(())

@@ -444,11 +444,46 @@ pub struct AnnualRow {
     pub values: Vec<i64>,
 }
 
+/// One row of table 二 (主动公开政府信息情况) as the template lays it out.
+#[derive(Serialize, ToSchema)]
+pub struct ProactiveRow {
+    /// The article of the 条例 the row reports on, e.g. `第二十条第（一）项`.
+    pub article: &'static str,
+    /// 信息内容: 规章, 行政规范性文件, 行政许可…
+    pub label: &'static str,
+    /// The template's column heads for this row.
+    pub columns: Vec<&'static str>,
+    /// `null` (shown “—”): the gateway does not hold this figure (see `proactive_note`).
+    pub values: Vec<Option<i64>>,
+}
+
+impl ProactiveRow {
+    /// The figures as a page shows them: `本年制发件数：—；…`.
+    pub fn shown(&self) -> String {
+        let value = |v: &Option<i64>| v.map_or_else(|| "—".to_owned(), |n| n.to_string());
+        self.columns.iter().zip(&self.values).map(|(c, v)| format!("{c}：{}", value(v))).collect::<Vec<_>>().join("；")
+    }
+}
+
+/// What the gateway does not hold for table 二, in Chinese.
+pub const PROACTIVE_NOTE: &str = "本网关的事项只分通知公告、政策文件、政策解读、依申请公开答复、新媒体稿件，\
+不区分规章与行政规范性文件，不记录文件的废止，也不掌握行政许可、行政处罚、行政强制决定和行政事业性收费：\
+表二中以“—”表示的数字本网关不掌握，须由制发机关和业务系统据实填报。本网关能据实统计的是本年首次封签、现仍公开的主动公开信息（按事项类别，撤稿的不计）。";
+
 /// The application tables of the annual report (政府信息公开工作年度报告) for a
 /// calendar year, from the register.
 #[derive(Serialize, ToSchema)]
 pub struct AnnualReportView {
     pub year: i32,
+    /// Table 二 (主动公开政府信息情况) as the template lays it out: every figure
+    /// `null` (“—”), since the gateway holds none of them (`proactive_note`).
+    pub proactive: Vec<ProactiveRow>,
+    /// What the gateway counts itself for table 二: per item kind (通知公告,
+    /// 政策文件, 政策解读, 新媒体稿件), the 主动公开 items first sealed in the
+    /// year (China date) and still sealed or published (not withdrawn).
+    pub proactive_sealed: Vec<AnnualRow>,
+    /// Why table 二 shows “—”, in Chinese.
+    pub proactive_note: &'static str,
     /// Table 三's columns: 自然人, the five kinds of 法人或其他组织, 总计.
     pub columns: Vec<&'static str>,
     /// Table 三: 本年新收, 上年结转, each result category, 总计, 结转下年度继续办理.
@@ -463,8 +498,55 @@ pub struct AnnualReportView {
     pub reminder: Option<String>,
 }
 
+/// Table 二 as the template lays it out, every figure “—”.
+fn proactive_rows() -> Vec<ProactiveRow> {
+    const ISSUED: [&str; 3] = ["本年制发件数", "本年废止件数", "现行有效件数"];
+    const DECISIONS: [&str; 1] = ["本年处理决定数量"];
+    let row = |article, label, columns: &[&'static str]| ProactiveRow {
+        article,
+        label,
+        columns: columns.to_vec(),
+        values: vec![None; columns.len()],
+    };
+    vec![
+        row("第二十条第（一）项", "规章", &ISSUED),
+        row("第二十条第（一）项", "行政规范性文件", &ISSUED),
+        row("第二十条第（五）项", "行政许可", &DECISIONS),
+        row("第二十条第（六）项", "行政处罚", &DECISIONS),
+        row("第二十条第（六）项", "行政强制", &DECISIONS),
+        row("第二十条第（八）项", "行政事业性收费", &["本年收费金额（单位：万元）"]),
+    ]
+}
+
+/// Per item kind, the 主动公开 items first sealed in `year` (China date)
+/// that are still sealed, scheduled, being delivered or published.
+fn proactive_sealed(facts: &[crate::store::ItemFacts], year: i32) -> Vec<AnnualRow> {
+    use crate::model::{Attribute, ItemState, Kind};
+    let live = [ItemState::Sealed, ItemState::Scheduled, ItemState::Delivering, ItemState::Published];
+    let sealed_year = |secs: i64| {
+        let at = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
+        Some(crate::workflow::date_of(Timestamp::from_offset(at)).year())
+    };
+    [Kind::Notice, Kind::Policy, Kind::Interpretation, Kind::Post]
+        .into_iter()
+        .map(|kind| {
+            let n = facts
+                .iter()
+                .filter(|f| f.kind == kind && f.attribute == Attribute::Public && live.contains(&f.state))
+                .filter(|f| f.first_sealed_at.and_then(sealed_year) == Some(year))
+                .count();
+            AnnualRow { label: kind.label().to_owned(), values: vec![n as i64] }
+        })
+        .collect()
+}
+
 /// The tables of `year` as the API, the export and the dashboard show them.
-pub fn annual_view(applications: &[Application], year: i32, today: Date) -> AnnualReportView {
+pub fn annual_view(
+    applications: &[Application],
+    facts: &[crate::store::ItemFacts],
+    year: i32,
+    today: Date,
+) -> AnnualReportView {
     use crate::applications::{AnnualApplications, AnnualRemedies, RemedyOutcome};
     let t = AnnualApplications::of(applications, year);
     let r = AnnualRemedies::of(applications, year);
@@ -489,6 +571,9 @@ pub fn annual_view(applications: &[Application], year: i32, today: Date) -> Annu
     });
     AnnualReportView {
         year,
+        proactive: proactive_rows(),
+        proactive_sealed: proactive_sealed(facts, year),
+        proactive_note: PROACTIVE_NOTE,
         columns,
         applications: rows,
         remedy_columns,
@@ -522,7 +607,8 @@ pub(super) async fn annual_of(state: &AppState, auth: &Auth, year: Option<i32>) 
         return Err(ApiError::invalid("year", format!("年份应在 2008 至 {} 之间", today.year())));
     }
     let all = service::list(state, &auth.0).await?;
-    Ok(annual_view(&all, year, today))
+    let facts = state.db.item_facts().await?;
+    Ok(annual_view(&all, &facts, year, today))
 }
 
 /// The application tables of the annual report for a year (表三
@@ -567,7 +653,9 @@ pub async fn annual_report(
     }
 }
 
-/// The two tables laid out like the template: table 三 with 自然人 and the
+/// The three tables laid out like the template: table 二 by article of the
+/// 条例 (“—” where the gateway holds no figure, then its note and what it
+/// counts itself); table 三 with 自然人 and the
 /// five kinds under 法人或其他组织, then 总计; table 四 as one row of
 /// 行政复议 and 行政诉讼 (未经复议直接起诉, 复议后起诉), five figures each.
 fn annual_xlsx(v: &AnnualReportView) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
@@ -575,6 +663,44 @@ fn annual_xlsx(v: &AnnualReportView) -> Result<Vec<u8>, rust_xlsxwriter::XlsxErr
     let mut book = Workbook::new();
     let head = Format::new().set_bold().set_border(FormatBorder::Thin).set_align(FormatAlign::Center).set_text_wrap();
     let cell = Format::new().set_border(FormatBorder::Thin);
+    let sheet = book.add_worksheet();
+    sheet.set_name("二、主动公开政府信息情况")?;
+    sheet.merge_range(0, 0, 0, 3, &format!("{}年 二、主动公开政府信息情况", v.year), &head)?;
+    let mut r = 1u32;
+    let mut article = "";
+    for row in &v.proactive {
+        if row.article != article {
+            article = row.article;
+            sheet.merge_range(r, 0, r, 3, article, &head)?;
+            sheet.write_string_with_format(r + 1, 0, "信息内容", &head)?;
+            for (c, label) in (1u16..).zip(&row.columns) {
+                sheet.write_string_with_format(r + 1, c, *label, &head)?;
+            }
+            r += 2;
+        }
+        sheet.write_string_with_format(r, 0, row.label, &cell)?;
+        for (c, value) in (1u16..).zip(&row.values) {
+            match value {
+                Some(n) => sheet.write_number_with_format(r, c, *n as f64, &cell)?,
+                None => sheet.write_string_with_format(r, c, "—", &cell)?,
+            };
+        }
+        r += 1;
+    }
+    let note = Format::new().set_text_wrap();
+    sheet.merge_range(r + 1, 0, r + 1, 3, v.proactive_note, &note)?;
+    sheet.set_row_height(r + 1, 90)?;
+    sheet.merge_range(r + 3, 0, r + 3, 3, "本网关统计：本年首次封签、现仍公开的主动公开信息", &head)?;
+    sheet.write_string_with_format(r + 4, 0, "事项类别", &head)?;
+    sheet.write_string_with_format(r + 4, 1, "件数", &head)?;
+    for (i, row) in (r + 5..).zip(&v.proactive_sealed) {
+        sheet.write_string_with_format(i, 0, &row.label, &cell)?;
+        sheet.write_number_with_format(i, 1, row.values[0] as f64, &cell)?;
+    }
+    sheet.set_column_width(0, 24)?;
+    sheet.set_column_width(1, 16)?;
+    sheet.set_column_width(2, 16)?;
+    sheet.set_column_width(3, 16)?;
     let sheet = book.add_worksheet();
     sheet.set_name("三、收到和处理政府信息公开申请情况")?;
     sheet.merge_range(0, 0, 0, 7, &format!("{}年 三、收到和处理政府信息公开申请情况", v.year), &head)?;

@@ -322,8 +322,9 @@ pub async fn letter(state: &AppState, principal: &Principal, id: ApplicationId) 
     })
 }
 
-/// Every application, for the dashboard's aggregate figures (counts only:
-/// a page that uses them shows no applicant, request or contact).
+/// Every application, for the dashboard's aggregate figures and the
+/// sweeper's reminders (counts and register numbers only: what uses them
+/// shows no applicant, request or contact).
 pub async fn for_statistics(state: &AppState) -> Result<Vec<Application>, Error> {
     Ok(state.db.applications().await?)
 }

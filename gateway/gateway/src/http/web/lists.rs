@@ -303,7 +303,7 @@ async fn dashboard_page(state: &AppState, session: &Session, year: Option<i32>) 
         },
     ];
     let annual_year = year.unwrap_or_else(|| crate::http::applications::default_year(today));
-    let annual = crate::http::applications::annual_view(&applications, annual_year, today);
+    let annual = crate::http::applications::annual_view(&applications, &facts, annual_year, today);
     Ok(DashboardPage {
         annual,
         layout: session.layout("政务公开统计", "/dashboard"),
