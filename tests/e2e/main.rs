@@ -2,6 +2,7 @@
 //! SQLite and on PostgreSQL.
 
 mod accounts;
+mod attachments;
 mod bad_input;
 mod calendar;
 mod connectors;

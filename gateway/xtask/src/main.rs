@@ -197,7 +197,8 @@ fn read_manifest(ws: &Path) -> Result<Manifest> {
     Ok(toml::from_str(&text)?)
 }
 
-/// Rewrites `sha256 = "..."` in each `[[plugins]]` block of
+/// Rewrites `sha256 = "..."` in each `[[plugins]]` block (and the
+/// `[extractor]` table) of
 /// `policies/*.toml` whose `path` names a component in the manifest.
 /// Line-based, so comments and layout survive.
 fn pin_policies(ws: &Path, manifest: &Manifest) -> Result<()> {
@@ -224,14 +225,15 @@ fn pin_policies(ws: &Path, manifest: &Manifest) -> Result<()> {
 fn repin(text: &str, by_file: &BTreeMap<&str, &str>) -> (String, usize) {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let mut changed = 0;
-    let blocks: Vec<usize> =
-        lines.iter().enumerate().filter(|(_, l)| l.trim() == "[[plugins]]").map(|(i, _)| i).collect();
+    // `[[plugins]]` entries and the `[extractor]` table carry pins alike.
+    let is_block = |l: &str| l.trim() == "[[plugins]]" || l.trim() == "[extractor]";
+    let blocks: Vec<usize> = lines.iter().enumerate().filter(|(_, l)| is_block(l)).map(|(i, _)| i).collect();
     for (k, &start) in blocks.iter().enumerate() {
         let end = blocks.get(k + 1).copied().unwrap_or(lines.len());
         let end = (start + 1..end)
             .find(|&i| {
                 let t = lines[i].trim_start();
-                t.starts_with('[') && !t.starts_with("[[plugins]]")
+                t.starts_with('[') && !is_block(t)
             })
             .unwrap_or(end);
         let value = |key: &str, l: &str| -> Option<String> {
