@@ -38,7 +38,8 @@ async fn upload(drafter: &User, media_type: &str, bytes: Vec<u8>) -> String {
     body["digest"].as_str().unwrap().to_owned()
 }
 
-/// Creates and submits an item with one attachment; returns the submit answer.
+/// Creates and submits an item with one attachment; returns the submit
+/// answer, with the item's id under `"id"`.
 async fn submit_with(drafter: &User, title: &str, file: &str, media_type: &str, bytes: Vec<u8>) -> Value {
     let digest = upload(drafter, media_type, bytes).await;
     let mut item = sample_item();
@@ -55,6 +56,8 @@ async fn submit(drafter: &User, item: &Value) -> Value {
     // What the submit answer says is what the store kept.
     let (_, stored) = drafter.get(&format!("/api/v1/items/{id}")).await;
     assert_eq!(stored["state"], submitted["state"], "{stored}");
+    let mut submitted = submitted;
+    submitted["id"] = json!(id);
     submitted
 }
 
@@ -84,7 +87,7 @@ fn marked(f: &Value) -> String {
 }
 
 async fn a_docx_tracked_deletion_and_comment_are_read_and_block(backend: Backend) {
-    let mut app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn(backend).await;
     let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
     app.review_team(Some("市民政局")).await;
     let submitted =
@@ -124,7 +127,7 @@ async fn a_docx_tracked_deletion_and_comment_are_read_and_block(backend: Backend
 }
 
 async fn an_xlsx_gongshi_reports_ids_by_cell_and_the_hidden_sheet(backend: Backend) {
-    let mut app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn(backend).await;
     let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
     app.review_team(Some("市民政局")).await;
     let submitted = submit_with(
@@ -158,10 +161,22 @@ async fn an_xlsx_gongshi_reports_ids_by_cell_and_the_hidden_sheet(backend: Backe
     assert_eq!(marked(&phone), "13912345678");
     find(&submitted, "rule_id", "META-001", &[("sheet", json!("公示名单")), ("cell", json!("4:4"))]);
     find(&submitted, "rule_id", "META-001", &[("sheet", json!("公示名单")), ("cell", json!("D2"))]);
+
+    // The item page shows the finding in an excerpt of the extracted text
+    // with its locator.
+    let id = submitted["id"].as_str().unwrap();
+    let r = drafter.http.get(format!("{}/items/{id}", drafter.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("<span class=\"muted\">附件 公示名单.xlsx，工作表“公示名单”，单元格 C2：</span>")
+            && html.contains(">320102198001011238</mark>"),
+        "{html}"
+    );
 }
 
 async fn a_zip_bomb_is_a_clear_blocking_finding_and_the_gateway_keeps_serving(backend: Backend) {
-    let mut app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn(backend).await;
     let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
     app.review_team(Some("市民政局")).await;
     let bomb = fixture("zip-bomb.zip");
@@ -181,7 +196,7 @@ async fn a_zip_bomb_is_a_clear_blocking_finding_and_the_gateway_keeps_serving(ba
 }
 
 async fn an_html_body_with_a_hidden_link_is_blocked(backend: Backend) {
-    let mut app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn(backend).await;
     let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
     app.review_team(Some("市民政局")).await;
     let mut item = sample_item();

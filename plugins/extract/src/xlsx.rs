@@ -179,12 +179,10 @@ fn read_sheet(
     let (mut value, mut in_v) = (String::new(), false);
     events(&file, &sheet.part, &xml, |ev| {
         match ev {
-            Ev::Start("col", a) => {
-                if a.get("hidden").is_some_and(|h| h == "1" || h == "true") {
-                    let min = a.get("min").and_then(|v| v.parse::<u32>().ok()).unwrap_or(1);
-                    let max = a.get("max").and_then(|v| v.parse::<u32>().ok()).unwrap_or(min);
-                    hidden_cols.push((min.saturating_sub(1), max.saturating_sub(1)));
-                }
+            Ev::Start("col", a) if a.get("hidden").is_some_and(|h| h == "1" || h == "true") => {
+                let min = a.get("min").and_then(|v| v.parse::<u32>().ok()).unwrap_or(1);
+                let max = a.get("max").and_then(|v| v.parse::<u32>().ok()).unwrap_or(min);
+                hidden_cols.push((min.saturating_sub(1), max.saturating_sub(1)));
             }
             Ev::Start("row", a) => {
                 row_no = a.get("r").and_then(|r| r.parse::<u32>().ok()).map_or(row_no + 1, |r| r);
