@@ -21,7 +21,7 @@ use wasmtime::component::{ComponentExportIndex, ComponentType, InstancePre, Lift
 
 use super::engine::{HostState, PluginHost};
 use super::limits::{FailureCause, PluginLimits, classify, deadline_ticks};
-use super::load::{HostError, sha256_hex};
+use super::load::{HostError, read_pinned};
 use super::output::{self, BoundedList, BoundedString};
 pub use crate::finding::{Locator, Part};
 
@@ -284,15 +284,7 @@ impl PluginHost {
     /// compiling, checks the contract (its exports and `describe`'s name).
     pub fn load_extractor(self: &Arc<Self>, spec: ExtractorSpec) -> Result<LoadedExtractor, HostError> {
         let name = spec.name.clone();
-        let bytes = std::fs::read(&spec.path).map_err(|source| HostError::Read {
-            name: name.clone(),
-            path: spec.path.clone(),
-            source,
-        })?;
-        let actual = sha256_hex(&bytes);
-        if !actual.eq_ignore_ascii_case(spec.sha256.trim()) {
-            return Err(HostError::HashMismatch { name, path: spec.path, expected: spec.sha256, actual });
-        }
+        let (bytes, actual) = read_pinned(&name, &spec.path, &spec.sha256)?;
         let component = self.component(&name, &bytes, &actual)?;
         let contract = |found: String| HostError::Contract { name: name.clone(), found };
         let export = |f: &str| {

@@ -317,20 +317,27 @@ pub fn canary_item() -> ReviewItem {
     }
 }
 
+/// A component's memory cap in MiB: the policy's value (else the
+/// settings'), within 1 and the settings' ceiling.
+fn memory_mib(settings: &PluginSettings, policy: &Policy, what: &str, set: Option<u32>) -> Result<u32, PipelineError> {
+    let memory_mib = set.unwrap_or(settings.memory_mib);
+    let ceiling = settings.memory_ceiling_mib.max(settings.memory_mib);
+    if memory_mib > ceiling || memory_mib == 0 {
+        return Err(PipelineError::Limits {
+            path: policy.path.clone(),
+            reason: format!("{what} 的 memory_mib = {memory_mib} 超出网关允许的范围 1..={ceiling}"),
+        });
+    }
+    Ok(memory_mib)
+}
+
 /// Turns a policy's plugins into load specs, with the settings' limits.
 fn specs(settings: &PluginSettings, policy: &Policy) -> Result<Vec<PluginSpec>, PipelineError> {
     policy
         .plugins
         .iter()
         .map(|p| {
-            let memory_mib = p.memory_mib.unwrap_or(settings.memory_mib);
-            let ceiling = settings.memory_ceiling_mib.max(settings.memory_mib);
-            if memory_mib > ceiling || memory_mib == 0 {
-                return Err(PipelineError::Limits {
-                    path: policy.path.clone(),
-                    reason: format!("插件 {} 的 memory_mib = {memory_mib} 超出网关允许的范围 1..={ceiling}", p.name),
-                });
-            }
+            let memory_mib = memory_mib(settings, policy, &format!("插件 {}", p.name), p.memory_mib)?;
             Ok(PluginSpec {
                 name: p.name.clone(),
                 path: p.path.clone(),
@@ -360,14 +367,7 @@ fn extractor_spec(
     policy: &Policy,
     x: &PolicyExtractor,
 ) -> Result<ExtractorSpec, PipelineError> {
-    let memory_mib = x.memory_mib.unwrap_or(256);
-    let ceiling = settings.memory_ceiling_mib.max(settings.memory_mib);
-    if memory_mib > ceiling || memory_mib == 0 {
-        return Err(PipelineError::Limits {
-            path: policy.path.clone(),
-            reason: format!("附件提取器 {} 的 memory_mib = {memory_mib} 超出网关允许的范围 1..={ceiling}", x.name),
-        });
-    }
+    let memory_mib = memory_mib(settings, policy, &format!("附件提取器 {}", x.name), x.memory_mib.or(Some(256)))?;
     Ok(ExtractorSpec {
         name: x.name.clone(),
         path: x.path.clone(),
