@@ -54,6 +54,4 @@ pub use pool::LoadedPlugin;
 pub use settings::PluginSettings;
 
 #[cfg(test)]
-mod extract_tests;
-#[cfg(test)]
 mod tests;

@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::{ExtractBounds, ExtractFailure, ExtractorSpec, FailureCause, LoadedExtractor, PluginHost, PluginLimits};
 use crate::finding::{AttachmentFile, Field, Part, ReviewItem, Severity, Verdict};
+use crate::plugin_host::{
+    ExtractBounds, ExtractFailure, ExtractorSpec, FailureCause, LoadedExtractor, PluginHost, PluginLimits, built_pin,
+};
 use crate::policy::Policy;
 use crate::review::{Pipeline, PluginSettings};
 
@@ -43,7 +45,7 @@ fn limits() -> PluginLimits {
 }
 
 fn load(name: &str) -> LoadedExtractor {
-    let sha256 = super::built_pin(&dist(), name).unwrap_or_else(|e| panic!("{e}"));
+    let sha256 = built_pin(&dist(), name).unwrap_or_else(|e| panic!("{e}"));
     host()
         .load_extractor(ExtractorSpec {
             name: name.into(),
@@ -105,7 +107,7 @@ fn a_review_plugin_is_not_an_extractor_and_a_wrong_pin_is_refused() {
         limits: limits(),
         bounds: ExtractBounds::default(),
     };
-    let err = host().load_extractor(spec("noop", super::built_pin(&dist(), "noop").unwrap())).unwrap_err();
+    let err = host().load_extractor(spec("noop", built_pin(&dist(), "noop").unwrap())).unwrap_err();
     assert!(err.to_string().contains("extract"), "{err}");
     let err = host().load_extractor(spec("extract", "0".repeat(64))).unwrap_err();
     assert!(err.to_string().contains("哈希不符"), "{err}");
