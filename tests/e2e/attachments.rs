@@ -1,7 +1,8 @@
 //! Issue 18: what is attached is read, in the sandboxed extractor, and
 //! reviewed. Each attack of the acceptance paragraph goes through the real
 //! server over loopback: a DOCX whose tracked deletion still holds a 身份证
-//! number and whose comment holds a mobile number; an XLSX 公示 with ID
+//! number and whose comment holds a mobile number; an OFD 公文 whose first
+//! page carries 秘密★1年; an XLSX 公示 with ID
 //! numbers in column C and a hidden sheet; a zip bomb; an HTML body with a
 //! hidden link. Each is blocked with findings that say where (file, part,
 //! paragraph, sheet and cell), and the gateway keeps serving.
@@ -15,7 +16,8 @@ on_both_backends!(
     a_docx_tracked_deletion_and_comment_are_read_and_block,
     an_xlsx_gongshi_reports_ids_by_cell_and_the_hidden_sheet,
     a_zip_bomb_is_a_clear_blocking_finding_and_the_gateway_keeps_serving,
-    an_html_body_with_a_hidden_link_is_blocked
+    an_html_body_with_a_hidden_link_is_blocked,
+    an_ofd_with_a_secrecy_marking_on_its_first_page_is_blocked
 );
 
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -211,4 +213,49 @@ async fn an_html_body_with_a_hidden_link_is_blocked(backend: Backend) {
     assert!(hidden[0]["message"].as_str().unwrap().starts_with("正文，链接"), "{}", hidden[0]["message"]);
     // The visible link to an official site is no finding.
     assert!(!all.iter().any(|f| f["message"].as_str().unwrap().contains("www.gov.cn")), "{all:#?}");
+}
+
+async fn an_ofd_with_a_secrecy_marking_on_its_first_page_is_blocked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+    let submitted = submit_with(
+        &drafter,
+        "关于做好安全生产工作的通知",
+        "通知.ofd",
+        "application/ofd",
+        fixture("secret-marking.ofd"),
+    )
+    .await;
+    assert_eq!(submitted["state"], "blocked", "{submitted}");
+    // The 国家秘密标志 on page 1, found by the secrecy plugin in the OFD's
+    // page text, with the page and text object it is in.
+    let mark = find(
+        &submitted,
+        "kind",
+        "classification_marker",
+        &[("file", json!("通知.ofd")), ("part", json!("body")), ("page", json!(1)), ("paragraph", json!(1))],
+    );
+    assert_eq!(
+        (mark["plugin"].as_str(), mark["field"].as_str(), mark["severity"].as_str()),
+        (Some("secrecy"), Some("attachment"), Some("block"))
+    );
+    assert_eq!(marked(&mark), "秘密★1年");
+    assert!(mark["message"].as_str().unwrap().starts_with("附件 通知.ofd，第 1 页"), "{mark}");
+    // What else the package holds: the ID number in the embedded attachment,
+    // the attachment itself, the watermark annotation on page 2, the author.
+    let id =
+        find(&submitted, "kind", "id_number", &[("file", json!("通知.ofd/联系人名单.csv")), ("cell", json!("B2"))]);
+    assert_eq!(id["severity"], "block");
+    let embedded = find(
+        &submitted,
+        "rule_id",
+        "META-001",
+        &[("file", json!("通知.ofd")), ("detail", json!("Doc_0/Attachs/contacts.csv"))],
+    );
+    assert_eq!(embedded["severity"], "block");
+    find(&submitted, "rule_id", "META-001", &[("part", json!("comment")), ("page", json!(2))]);
+    find(&submitted, "rule_id", "META-001", &[("part", json!("property")), ("detail", json!("Author"))]);
+    let runs = submitted["review"]["outcome"]["plugins"].as_array().unwrap();
+    assert!(runs.iter().any(|r| r["name"] == "extract" && r["status"] == "ok"), "{runs:?}");
 }

@@ -1,4 +1,4 @@
-//! ZIP containers: the bounded reader that DOCX and XLSX parts and archive
+//! ZIP containers: the bounded reader that DOCX, XLSX and OFD parts and archive
 //! entries all go through, and archives of attachments (nested up to the
 //! depth bound).
 //!
@@ -113,8 +113,21 @@ impl<'a> Zip<'a> {
 
 /// Reads a ZIP container: a DOCX or XLSX by its parts, otherwise an archive
 /// whose entries are read as files of their own.
-pub(crate) fn read_zip(out: &mut Out<'_>, path: &str, bytes: &[u8], depth: u32) -> Result<&'static str, Failure> {
+///
+/// A file named `.ofd` or declared `application/ofd` is read as OFD and must
+/// have its `OFD.xml`; it is never read as a plain archive.
+pub(crate) fn read_zip(
+    out: &mut Out<'_>,
+    path: &str,
+    bytes: &[u8],
+    depth: u32,
+    ofd: bool,
+) -> Result<&'static str, Failure> {
     let mut zip = Zip::open(out, path, bytes)?;
+    if ofd || zip.has("OFD.xml") {
+        crate::ofd::read(out, &mut zip, depth)?;
+        return Ok("ofd");
+    }
     if zip.has("word/document.xml") {
         crate::docx::read(out, &mut zip)?;
         return Ok("docx");

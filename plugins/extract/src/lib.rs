@@ -6,7 +6,8 @@
 //! DOCX (body, tracked insertions and deletions, hidden text, comments,
 //! headers, footers, footnotes, document properties, external links), XLSX
 //! (cells with their A1 references, hidden and very hidden sheets, hidden
-//! rows and columns, `;;;` number formats, cell comments) and ZIP archives of
+//! rows and columns, `;;;` number formats, cell comments), OFD (text per
+//! page, annotations, DocInfo, custom tags, embedded attachments) and ZIP archives of
 //! these, nested up to a depth. Everything is bounded by the host's
 //! [`Bounds`]: archive depth, entries, total uncompressed bytes, compression
 //! ratio per entry (zip bombs), cells and extracted text. A bound hit is a
@@ -29,6 +30,7 @@ mod bindings {
 mod archive;
 mod docx;
 mod html;
+mod ofd;
 mod text;
 mod xlsx;
 mod xml;
@@ -180,7 +182,10 @@ pub(crate) fn read_file(
     depth: u32,
 ) -> Result<&'static str, Failure> {
     match sniff(path, media_type, bytes) {
-        Sniffed::Zip => archive::read_zip(out, path, bytes, depth),
+        Sniffed::Zip => {
+            let ofd = extension(path) == "ofd" || media_type.eq_ignore_ascii_case("application/ofd");
+            archive::read_zip(out, path, bytes, depth, ofd)
+        }
         Sniffed::Html => {
             let s = text::decode(path, bytes)?;
             html::read(out, path, &s)?;

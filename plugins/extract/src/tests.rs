@@ -96,6 +96,77 @@ pub(crate) const HTML: &str = r#"<html><head><title>通知</title><style>.x{colo
 <p>详见<a href="https://www.gov.cn/zhengce/">政策原文</a>。<a href="file://oa-server/share/名单.xls"></a></p>
 </body></html>"#;
 
+const OFD_NS: &str = r#"xmlns:ofd="http://www.ofdspec.org/2016""#;
+
+/// The parts of an OFD 公文 (GB/T 33190): the first page carries the
+/// 国家秘密标志 秘密★1年, the second the body; a watermark annotation on
+/// page 2, DocInfo with author and a custom datum, a custom tag and an
+/// embedded CSV attachment with an ID number. `page` lets a test swap the
+/// first page's location.
+pub(crate) fn ofd_parts(first_page: &str) -> Vec<(String, Vec<u8>)> {
+    let ns = OFD_NS;
+    let entry = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:OFD {ns} Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo><ofd:DocID>6f1c</ofd:DocID><ofd:Title>关于做好安全生产工作的通知</ofd:Title><ofd:Author>李科员</ofd:Author><ofd:CreationDate>2025-01-02</ofd:CreationDate><ofd:CustomDatas><ofd:CustomData Name="承办单位">某区应急管理局办公室</ofd:CustomData></ofd:CustomDatas></ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>"#
+    );
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Document {ns}><ofd:CommonData><ofd:MaxUnitID>20</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox></ofd:PageArea></ofd:CommonData><ofd:Pages><ofd:Page ID="1" BaseLoc="{first_page}"/><ofd:Page ID="2" BaseLoc="Pages/Page_1/Content.xml"/></ofd:Pages><ofd:Annotations>Annots/Annotations.xml</ofd:Annotations><ofd:Attachments>Attachs/Attachments.xml</ofd:Attachments><ofd:CustomTags>Tags/CustomTag.xml</ofd:CustomTags></ofd:Document>"#
+    );
+    let page = |objects: &[&str]| {
+        let objs: String = objects
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                format!(
+                    r#"<ofd:TextObject ID="{}" Boundary="20 {} 170 10" Font="3" Size="5"><ofd:TextCode X="0" Y="5" DeltaX="g 20 5">{t}</ofd:TextCode></ofd:TextObject>"#,
+                    i + 5,
+                    20 + 10 * i
+                )
+            })
+            .collect();
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}><ofd:Content><ofd:Layer ID="4">{objs}</ofd:Layer></ofd:Content></ofd:Page>"#
+        )
+    };
+    let page1 = page(&["秘密★1年", "区政府办〔2025〕3号", "关于做好安全生产工作的通知"]);
+    let page2 = page(&["各街道办事处、区政府各部门：", "现将有关事项通知如下。"]);
+    let annots = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Annotations {ns}><ofd:Page PageID="2"><ofd:FileLoc>Page_1/Annotation.xml</ofd:FileLoc></ofd:Page></ofd:Annotations>"#
+    );
+    let annot = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:PageAnnot {ns}><ofd:Annot ID="9" Type="Watermark" Creator="王科长"><ofd:Appearance Boundary="0 0 210 297"><ofd:TextObject ID="10" Boundary="50 100 100 20" Font="3" Size="12"><ofd:TextCode X="0" Y="12">征求意见稿</ofd:TextCode></ofd:TextObject></ofd:Appearance></ofd:Annot></ofd:PageAnnot>"#
+    );
+    let attachs = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Attachments {ns}><ofd:Attachment ID="11" Name="联系人名单" Format="csv" Visible="false"><ofd:FileLoc>contacts.csv</ofd:FileLoc></ofd:Attachment></ofd:Attachments>"#
+    );
+    let csv = format!("姓名,身份证号\n张某,{ID}\n");
+    let tags = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:CustomTags {ns}><ofd:CustomTag NameSpace="urn:gwbl"><ofd:FileLoc>gw.xml</ofd:FileLoc></ofd:CustomTag></ofd:CustomTags>"#
+    );
+    let gw = r#"<?xml version="1.0" encoding="UTF-8"?><gw><fwzh>区政府办〔2025〕3号</fwzh><ngr>李科员 13800138000</ngr></gw>"#;
+    vec![
+        ("OFD.xml".into(), entry.into_bytes()),
+        ("Doc_0/Document.xml".into(), document.into_bytes()),
+        ("Doc_0/Pages/Page_0/Content.xml".into(), page1.into_bytes()),
+        ("Doc_0/Pages/Page_1/Content.xml".into(), page2.into_bytes()),
+        ("Doc_0/Annots/Annotations.xml".into(), annots.into_bytes()),
+        ("Doc_0/Annots/Page_1/Annotation.xml".into(), annot.into_bytes()),
+        ("Doc_0/Attachs/Attachments.xml".into(), attachs.into_bytes()),
+        ("Doc_0/Attachs/contacts.csv".into(), csv.into_bytes()),
+        ("Doc_0/Tags/CustomTag.xml".into(), tags.into_bytes()),
+        ("Doc_0/Tags/gw.xml".into(), gw.as_bytes().to_vec()),
+    ]
+}
+
+fn zip_owned(parts: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let refs: Vec<(&str, &[u8])> = parts.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    zip_of(&refs)
+}
+
+/// An OFD 公文 whose first page carries 秘密★1年 (see [`ofd_parts`]).
+pub(crate) fn ofd() -> Vec<u8> {
+    zip_owned(&ofd_parts("Pages/Page_0/Content.xml"))
+}
+
 fn run(name: &str, bytes: &[u8]) -> Result<Extraction, Failure> {
     extract(&Input { name: name.into(), media_type: String::new(), bytes: bytes.to_vec() }, &default_bounds())
 }
@@ -235,6 +306,67 @@ fn bounds_on_cells_and_text() {
     assert_eq!(f.kind, FailureKind::LimitExceeded);
 }
 
+#[test]
+fn ofd_pages_annotations_docinfo_tags_and_embedded_files() {
+    let x = run("通知.ofd", &ofd()).unwrap();
+    assert_eq!(x.format, "ofd");
+    let mark = find(&x, Part::Body, "秘密★1年");
+    assert_eq!((mark.locator.page, mark.locator.paragraph), (Some(1), Some(1)));
+    assert_eq!(mark.locator.file, "通知.ofd");
+    let body = find(&x, Part::Body, "现将有关事项");
+    assert_eq!((body.locator.page, body.locator.paragraph), (Some(2), Some(2)));
+    let water = find(&x, Part::Comment, "征求意见稿");
+    assert_eq!(water.locator.page, Some(2));
+    assert_eq!(water.locator.detail.as_deref(), Some("Watermark，王科长"));
+    assert_eq!(facts(&x, FactKind::Comment).len(), 1);
+    let author = find(&x, Part::Property, "李科员");
+    assert_eq!(author.locator.detail.as_deref(), Some("Author"));
+    find(&x, Part::Property, "某区应急管理局办公室");
+    let props: Vec<&str> = facts(&x, FactKind::DocumentProperty).iter().map(|f| f.detail.as_str()).collect();
+    assert!(props.contains(&"承办单位：某区应急管理局办公室"), "{props:?}");
+    assert!(!props.iter().any(|p| p.starts_with("DocID") || p.starts_with("CreationDate")), "{props:?}");
+    let tag = find(&x, Part::Property, "13800138000");
+    assert_eq!(tag.locator.detail.as_deref(), Some("urn:gwbl#ngr"));
+    let embedded = facts(&x, FactKind::EmbeddedFile);
+    assert_eq!(embedded.len(), 1);
+    assert_eq!(embedded[0].detail, "OFD 内嵌附件 联系人名单");
+    let cell = find(&x, Part::Cell, ID);
+    assert_eq!((cell.locator.file.as_str(), cell.locator.cell.as_deref()), ("通知.ofd/联系人名单.csv", Some("B2")));
+}
+
+#[test]
+fn malformed_ofd_fails_closed() {
+    let malformed_with = |parts: Vec<(String, Vec<u8>)>, needle: &str| {
+        let err = run("通知.ofd", &zip_owned(&parts)).unwrap_err();
+        assert_eq!(err.kind, FailureKind::Malformed, "{}", err.message);
+        assert!(err.message.contains(needle), "{}", err.message);
+        assert_eq!(err.file, "通知.ofd");
+    };
+    // No OFD.xml: a `.ofd` is never read as a plain archive.
+    let mut parts = ofd_parts("Pages/Page_0/Content.xml");
+    parts.retain(|(n, _)| n != "OFD.xml");
+    malformed_with(parts.clone(), "缺少 OFD.xml");
+    let err = extract(
+        &Input { name: "gongwen".into(), media_type: "application/ofd".into(), bytes: zip_owned(&parts) },
+        &default_bounds(),
+    )
+    .unwrap_err();
+    assert!(err.message.contains("缺少 OFD.xml"), "{}", err.message);
+    // Bad XML in a page.
+    let mut parts = ofd_parts("Pages/Page_0/Content.xml");
+    parts[2].1 = "<ofd:Page><ofd:Content><ofd:TextObject><ofd:TextCode>秘密★1年</ofd:TextCode><![CDATA[ 未闭合".into();
+    malformed_with(parts, "Doc_0/Pages/Page_0/Content.xml");
+    // A page location that climbs out of the package.
+    malformed_with(ofd_parts("../../../etc/passwd"), "指向文件包之外");
+    malformed_with(ofd_parts("/../secret.xml"), "指向文件包之外");
+    // A page that is not there.
+    malformed_with(ofd_parts("Pages/Page_9/Content.xml"), "缺少 Doc_0/Pages/Page_9/Content.xml");
+    // No document root.
+    let mut parts = ofd_parts("Pages/Page_0/Content.xml");
+    parts[0].1 = format!(r#"<ofd:OFD {OFD_NS}><ofd:DocBody/></ofd:OFD>"#).into_bytes();
+    malformed_with(parts, "没有文档");
+}
+
 /// Writes the committed fixtures of `tests/data/attachments/`.
 #[test]
 #[ignore = "rewrites tests/data/attachments; run with --ignored to regenerate"]
@@ -245,6 +377,7 @@ fn write_fixtures() {
     std::fs::write(dir.join("gongshi-hidden-sheet.xlsx"), xlsx()).unwrap();
     std::fs::write(dir.join("zip-bomb.zip"), zip_bomb()).unwrap();
     std::fs::write(dir.join("hidden-link.html"), HTML).unwrap();
+    std::fs::write(dir.join("secret-marking.ofd"), ofd()).unwrap();
 }
 
 /// A brief, deterministic mutation fuzz run in every `cargo test`: the
@@ -259,6 +392,7 @@ fn mutated_files_never_panic() {
     let seeds: Vec<(&str, Vec<u8>)> = vec![
         ("a.docx", docx()),
         ("a.xlsx", xlsx()),
+        ("a.ofd", ofd()),
         ("a.html", HTML.as_bytes().to_vec()),
         ("a.csv", "姓名,号码\n\"张,某\",1\n".as_bytes().to_vec()),
         ("a.zip", small_bomb),

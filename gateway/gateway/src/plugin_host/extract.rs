@@ -124,6 +124,8 @@ pub enum FactKind {
     Link,
     /// A link in hidden content or without visible text.
     HiddenLink,
+    /// A file embedded in the document (an OFD attachment).
+    EmbeddedFile,
     /// Content that could not be read as text.
     NotExtracted,
 }
@@ -144,6 +146,7 @@ impl FactKind {
             WitFactKind::HiddenFormat => FactKind::HiddenFormat,
             WitFactKind::Link => FactKind::Link,
             WitFactKind::HiddenLink => FactKind::HiddenLink,
+            WitFactKind::EmbeddedFile => FactKind::EmbeddedFile,
             WitFactKind::NotExtracted => FactKind::NotExtracted,
         }
     }

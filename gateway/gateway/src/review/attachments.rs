@@ -314,6 +314,7 @@ fn fact_findings(extractor: &LoadedExtractor, item: &ReviewItem, x: &Extraction)
             FactKind::HiddenFormat => hidden(Severity::Block, "被格式隐藏的单元格"),
             FactKind::DocumentProperty => hidden(Severity::Warn, "文档属性"),
             FactKind::HeaderFooter => hidden(Severity::Info, "页眉页脚"),
+            FactKind::EmbeddedFile => hidden(Severity::Block, "内嵌附件"),
             FactKind::HiddenLink => host_finding(
                 plugin,
                 "LNK-001",
