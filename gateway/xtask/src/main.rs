@@ -9,7 +9,8 @@
 //! - `pin`: rewrites the pins from the existing manifest only.
 //! - `bench`: the plugin-platform, detection and seal benchmarks (see `bench.rs`); writes
 //!   their sections of `BENCHMARKS.md`. `bench seal` runs only the seal benchmark;
-//!   `bench delivery` the channel delivery benchmark (`bench_delivery.rs`).
+//!   `bench delivery` the channel delivery benchmark (`bench_delivery.rs`);
+//!   `bench attachments` the attachment extraction benchmark.
 //! - `schema`: checks that `migrations/postgres` is `migrations/sqlite` in
 //!   PostgreSQL's dialect (see `schema.rs`; `cargo test` runs the same check).
 //!
@@ -50,7 +51,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  build-plugins [--pin]  build plugins/* and tests/plugins/* to plugins/dist/ (and update policy pins)\n  pin                    update the sha256 pins in policies/*.toml from plugins/dist/manifest.toml\n  bench [--quick]        run the plugin-platform, detection and seal benchmarks and update BENCHMARKS.md\n  bench seal [--quick]   run only the seal benchmark\n  bench delivery [--quick]  deliveries per second and seal-to-confirmed latency (BENCHMARKS.md, Delivery)\n  schema                 check that migrations/postgres equals migrations/sqlite up to the dialect's column types"
+                "usage: cargo xtask <task>\n\n  build-plugins [--pin]  build plugins/* and tests/plugins/* to plugins/dist/ (and update policy pins)\n  pin                    update the sha256 pins in policies/*.toml from plugins/dist/manifest.toml\n  bench [--quick]        run the plugin-platform, detection and seal benchmarks and update BENCHMARKS.md\n  bench seal [--quick]   run only the seal benchmark\n  bench attachments [--quick]  attachment extraction + review, sandbox vs native, extractor memory\n  bench delivery [--quick]  deliveries per second and seal-to-confirmed latency (BENCHMARKS.md, Delivery)\n  schema                 check that migrations/postgres equals migrations/sqlite up to the dialect's column types"
             );
             bail!("unknown or missing task")
         }

@@ -353,14 +353,37 @@ impl LoadedExtractor {
     /// Reads one file on a fresh instance. Blocking (run it on the blocking
     /// pool); never panics on what the file or the extractor does.
     pub fn extract(&self, name: &str, media_type: &str, bytes: &[u8]) -> Result<Extraction, ExtractFailure> {
-        let sandbox = |cause| ExtractFailure::Sandbox { file: name.to_owned(), cause };
+        self.extract_measured(name, media_type, bytes).0
+    }
+
+    /// [`Self::extract`], also giving the instance's peak linear memory in
+    /// bytes (memory only grows, so its size after the call is the peak;
+    /// the benchmark reports it).
+    pub fn extract_measured(
+        &self,
+        name: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> (Result<Extraction, ExtractFailure>, usize) {
         let mut store = self.store(self.limits.deadline);
+        let result = self.extract_in(&mut store, name, media_type, bytes);
+        (result, store.data().limiter.used)
+    }
+
+    fn extract_in(
+        &self,
+        store: &mut wasmtime::Store<HostState>,
+        name: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<Extraction, ExtractFailure> {
+        let sandbox = |cause| ExtractFailure::Sandbox { file: name.to_owned(), cause };
         let instance = self
             .pre
-            .instantiate(&mut store)
+            .instantiate(&mut *store)
             .map_err(|e| sandbox(FailureCause::Instantiate(classify(&e, &self.limits).to_string())))?;
         let f: TypedFunc<(&Input, Bounds), (ExtractResult,)> = instance
-            .get_typed_func(&mut store, self.extract)
+            .get_typed_func(&mut *store, self.extract)
             .map_err(|e| sandbox(FailureCause::Instantiate(format!("{e:#}"))))?;
         let input = Input { name: name.to_owned(), media_type: media_type.to_owned(), bytes: bytes.to_vec() };
         let b = self.bounds;
@@ -373,7 +396,7 @@ impl LoadedExtractor {
             max_text_bytes: b.max_text_bytes,
         };
         let result = output::with_budget(self.limits.max_findings, self.limits.max_output_bytes, || {
-            f.call(&mut store, (&input, bounds))
+            f.call(&mut *store, (&input, bounds))
         });
         match result {
             Err(e) => Err(sandbox(match classify(&e, &self.limits) {

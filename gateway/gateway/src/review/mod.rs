@@ -106,6 +106,11 @@ pub struct LoadReport {
 }
 
 impl Generation {
+    /// The attachment extractor the policy pins, if any.
+    pub fn extractor(&self) -> Option<&crate::plugin_host::LoadedExtractor> {
+        self.extractor.as_deref()
+    }
+
     /// The policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
