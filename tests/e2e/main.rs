@@ -3,6 +3,7 @@
 
 mod accounts;
 mod applications;
+mod attachments;
 mod bad_input;
 mod calendar;
 mod channel_files;

@@ -35,6 +35,135 @@ pub struct Finding {
     pub message: String,
     /// Suggested replacement of the spanned text (e.g. a masked number).
     pub suggestion: Option<String>,
+    /// For a finding in an attachment (`field` is `attachment`): where in
+    /// the file, and an excerpt of the extracted text around it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<AttachmentSpot>,
+}
+
+/// Where in an attachment a finding is, with the extracted text to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AttachmentSpot {
+    /// The place in the file.
+    pub locator: Locator,
+    /// The extracted text around the finding (at most a few hundred characters).
+    pub excerpt: String,
+    /// The finding's bytes within `excerpt`, when it points at text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+}
+
+/// Which part of a file a piece of extracted text comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    /// Running text.
+    Body,
+    /// Page header.
+    Header,
+    /// Page footer.
+    Footer,
+    /// Footnote or endnote.
+    Footnote,
+    /// A reviewer's comment or cell note.
+    Comment,
+    /// A tracked insertion.
+    Insertion,
+    /// A tracked deletion.
+    Deletion,
+    /// Text formatted not to be shown.
+    HiddenText,
+    /// A document property.
+    Property,
+    /// A spreadsheet or CSV cell.
+    Cell,
+    /// A link target.
+    Link,
+}
+
+impl Part {
+    /// The part's name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Part::Body => "正文",
+            Part::Header => "页眉",
+            Part::Footer => "页脚",
+            Part::Footnote => "脚注",
+            Part::Comment => "批注",
+            Part::Insertion => "修订插入",
+            Part::Deletion => "修订删除",
+            Part::HiddenText => "隐藏文字",
+            Part::Property => "文档属性",
+            Part::Cell => "单元格",
+            Part::Link => "链接",
+        }
+    }
+}
+
+/// Where extracted text or hidden content is in an attachment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Locator {
+    /// The file, with the path inside archives (`材料.zip/公示.xlsx`).
+    pub file: String,
+    /// The part of the file.
+    pub part: Part,
+    /// 1-based page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    /// Worksheet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    /// A1 cell reference (or a row or column range for hidden rows/columns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell: Option<String>,
+    /// 1-based paragraph or line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paragraph: Option<u32>,
+    /// Author, property name, part file name or link address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl std::fmt::Display for Locator {
+    /// `附件 公示.xlsx，工作表“公示名单”，单元格 C2` and the like.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.file.strip_prefix("正文.html") {
+            Some("") => write!(f, "正文")?,
+            _ => write!(f, "附件 {}", self.file)?,
+        }
+        if let Some(p) = self.page {
+            write!(f, "，第 {p} 页")?;
+        }
+        if let Some(s) = &self.sheet {
+            write!(f, "，工作表“{s}”")?;
+        }
+        match &self.cell {
+            Some(c) if self.part == Part::Comment => write!(f, "，单元格 {c} 的批注")?,
+            Some(c) => write!(f, "，单元格 {c}")?,
+            None if !matches!(self.part, Part::Body | Part::Cell) => write!(f, "，{}", self.part.label())?,
+            None => {}
+        }
+        if let Some(n) = self.paragraph {
+            write!(f, "，第 {n} 段")?;
+        }
+        if let Some(d) = &self.detail
+            && matches!(self.part, Part::Comment | Part::Deletion | Part::Insertion | Part::Property)
+        {
+            write!(f, "（{d}）")?;
+        }
+        Ok(())
+    }
+}
+
+/// An attachment's bytes, as the review reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentFile {
+    /// The file name the drafter gave.
+    pub name: String,
+    /// The declared media type.
+    pub media_type: String,
+    /// The content.
+    pub bytes: Vec<u8>,
 }
 
 /// When in an item's life a review runs. A policy may limit a plugin to

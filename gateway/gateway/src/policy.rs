@@ -92,6 +92,36 @@ struct PolicyFile {
     plugins: Vec<PluginEntry>,
     #[serde(default)]
     overrides: Vec<OverrideEntry>,
+    #[serde(default)]
+    extractor: Option<ExtractorEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtractorEntry {
+    name: String,
+    path: PathBuf,
+    sha256: String,
+    #[serde(default)]
+    memory_mib: Option<u32>,
+    #[serde(default)]
+    deadline_ms: Option<u64>,
+}
+
+/// The attachment extractor a policy pins (`[extractor]`): it reads every
+/// attachment in the sandbox before the plugins review the item.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PolicyExtractor {
+    /// Name (must equal what the extractor's `describe` says).
+    pub name: String,
+    /// The component file, resolved against the policy's directory.
+    pub path: PathBuf,
+    /// Pinned SHA-256 of the file, hex.
+    pub sha256: String,
+    /// Memory cap override, MiB (default 256).
+    pub memory_mib: Option<u32>,
+    /// Deadline override per file, ms (default 10000).
+    pub deadline_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,6 +148,8 @@ struct PluginEntry {
     configure_deadline_ms: Option<u64>,
     #[serde(default)]
     extra_terms: Option<ExtraTermsEntry>,
+    #[serde(default)]
+    attachments: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -210,6 +242,11 @@ pub struct PolicyPlugin {
     pub configure_deadline_ms: Option<u64>,
     /// Receives `gateway check --terms` lists, if set.
     pub extra_terms: Option<ExtraTerms>,
+    /// Also reviews the text the extractor reads from attachments
+    /// (detection plugins: secrecy, pii, lexicon). Not serialised when
+    /// false, so the hashes of policies without it stay what they were.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub attachments: bool,
 }
 
 /// A policy's severity override; the first that matches a finding applies.
@@ -246,6 +283,8 @@ pub struct Policy {
     pub plugins: Vec<PolicyPlugin>,
     /// Severity overrides, first match wins.
     pub overrides: Vec<SeverityOverride>,
+    /// The attachment extractor, if the policy reads attachments.
+    pub extractor: Option<PolicyExtractor>,
 }
 
 impl Policy {
@@ -306,6 +345,7 @@ impl Policy {
                 deadline_ms: entry.deadline_ms,
                 configure_deadline_ms: entry.configure_deadline_ms,
                 extra_terms,
+                attachments: entry.attachments,
             });
         }
         let mut overrides = Vec::new();
@@ -322,7 +362,33 @@ impl Policy {
             }
             overrides.push(SeverityOverride { plugin: o.plugin, rule: o.rule, kind: o.kind, severity });
         }
-        Ok(Policy { name: file.name, description: file.description, path: path.to_owned(), plugins, overrides })
+        let extractor = match file.extractor {
+            None => None,
+            Some(x) => {
+                let pin = x.sha256.trim().to_ascii_lowercase();
+                if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(invalid(format!(
+                        "附件提取器 {} 的 sha256 应为 64 位十六进制数，实为“{}”",
+                        x.name, x.sha256
+                    )));
+                }
+                Some(PolicyExtractor {
+                    path: dir.join(&x.path),
+                    name: x.name,
+                    sha256: pin,
+                    memory_mib: x.memory_mib,
+                    deadline_ms: x.deadline_ms,
+                })
+            }
+        };
+        Ok(Policy {
+            name: file.name,
+            description: file.description,
+            path: path.to_owned(),
+            plugins,
+            overrides,
+            extractor,
+        })
     }
 
     /// The `sha256:` hash of the effective policy: name, every plugin's pin,
@@ -335,6 +401,13 @@ impl Policy {
         });
         // Paths differ between machines; the pins identify the components.
         let mut value = value;
+        // Only a policy that reads attachments has the key, so the hashes
+        // of policies without an extractor stay what they were.
+        if let Some(x) = &self.extractor {
+            value["extractor"] = json!({
+                "name": x.name, "sha256": x.sha256, "memory_mib": x.memory_mib, "deadline_ms": x.deadline_ms,
+            });
+        }
         if let Some(list) = value["plugins"].as_array_mut() {
             for p in list {
                 if let Some(o) = p.as_object_mut() {
@@ -528,6 +601,7 @@ lists = [{{ tag = "a", terms = {{ file = "terms/a.txt" }} }}]
             span: None,
             message: "m".into(),
             suggestion: None,
+            attachment: None,
         };
         assert_eq!(policy.severity_for(&f("pii", "PII-003", "mobile")), Severity::Info);
         assert_eq!(policy.severity_for(&f("pii", "PII-004", "mobile")), Severity::Block);

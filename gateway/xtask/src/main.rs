@@ -9,7 +9,8 @@
 //! - `pin`: rewrites the pins from the existing manifest only.
 //! - `bench`: the plugin-platform, detection and seal benchmarks (see `bench.rs`); writes
 //!   their sections of `BENCHMARKS.md`. `bench seal` runs only the seal benchmark;
-//!   `bench delivery` the channel delivery benchmark (`bench_delivery.rs`).
+//!   `bench delivery` the channel delivery benchmark (`bench_delivery.rs`);
+//!   `bench attachments` the attachment extraction benchmark.
 //! - `schema`: checks that `migrations/postgres` is `migrations/sqlite` in
 //!   PostgreSQL's dialect (see `schema.rs`; `cargo test` runs the same check).
 //!
@@ -50,7 +51,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  build-plugins [--pin]  build plugins/* and tests/plugins/* to plugins/dist/ (and update policy pins)\n  pin                    update the sha256 pins in policies/*.toml from plugins/dist/manifest.toml\n  bench [--quick]        run the plugin-platform, detection and seal benchmarks and update BENCHMARKS.md\n  bench seal [--quick]   run only the seal benchmark\n  bench delivery [--quick]  deliveries per second and seal-to-confirmed latency (BENCHMARKS.md, Delivery)\n  schema                 check that migrations/postgres equals migrations/sqlite up to the dialect's column types"
+                "usage: cargo xtask <task>\n\n  build-plugins [--pin]  build plugins/* and tests/plugins/* to plugins/dist/ (and update policy pins)\n  pin                    update the sha256 pins in policies/*.toml from plugins/dist/manifest.toml\n  bench [--quick]        run the plugin-platform, detection and seal benchmarks and update BENCHMARKS.md\n  bench seal [--quick]   run only the seal benchmark\n  bench attachments [--quick]  attachment extraction + review, sandbox vs native, extractor memory\n  bench delivery [--quick]  deliveries per second and seal-to-confirmed latency (BENCHMARKS.md, Delivery)\n  schema                 check that migrations/postgres equals migrations/sqlite up to the dialect's column types"
             );
             bail!("unknown or missing task")
         }
@@ -197,7 +198,8 @@ fn read_manifest(ws: &Path) -> Result<Manifest> {
     Ok(toml::from_str(&text)?)
 }
 
-/// Rewrites `sha256 = "..."` in each `[[plugins]]` block of
+/// Rewrites `sha256 = "..."` in each `[[plugins]]` block (and the
+/// `[extractor]` table) of
 /// `policies/*.toml` whose `path` names a component in the manifest.
 /// Line-based, so comments and layout survive.
 fn pin_policies(ws: &Path, manifest: &Manifest) -> Result<()> {
@@ -224,14 +226,15 @@ fn pin_policies(ws: &Path, manifest: &Manifest) -> Result<()> {
 fn repin(text: &str, by_file: &BTreeMap<&str, &str>) -> (String, usize) {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let mut changed = 0;
-    let blocks: Vec<usize> =
-        lines.iter().enumerate().filter(|(_, l)| l.trim() == "[[plugins]]").map(|(i, _)| i).collect();
+    // `[[plugins]]` entries and the `[extractor]` table carry pins alike.
+    let is_block = |l: &str| l.trim() == "[[plugins]]" || l.trim() == "[extractor]";
+    let blocks: Vec<usize> = lines.iter().enumerate().filter(|(_, l)| is_block(l)).map(|(i, _)| i).collect();
     for (k, &start) in blocks.iter().enumerate() {
         let end = blocks.get(k + 1).copied().unwrap_or(lines.len());
         let end = (start + 1..end)
             .find(|&i| {
                 let t = lines[i].trim_start();
-                t.starts_with('[') && !t.starts_with("[[plugins]]")
+                t.starts_with('[') && !is_block(t)
             })
             .unwrap_or(end);
         let value = |key: &str, l: &str| -> Option<String> {

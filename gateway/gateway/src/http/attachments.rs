@@ -31,6 +31,8 @@ const ALLOWED: &[(&str, &str, Signature, &[&str])] = &[
     ("image/jpeg", "JPEG 图片", |b| b.starts_with(b"\xff\xd8\xff"), &["jpg", "jpeg"]),
     ("text/plain", "纯文本", is_text, &["txt"]),
     ("text/csv", "CSV 表格", is_text, &["csv"]),
+    // Read by the sandboxed extractor like the files inside (review/attachments.rs).
+    ("application/zip", "ZIP 压缩包", is_zip, &["zip"]),
 ];
 
 fn is_zip(b: &[u8]) -> bool {

@@ -174,26 +174,33 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Reads a component file and checks it against its pin, before anything
+/// is compiled; returns the bytes and their SHA-256 (hex).
+pub(super) fn read_pinned(name: &str, path: &Path, pin: &str) -> Result<(Vec<u8>, String), HostError> {
+    let bytes = std::fs::read(path).map_err(|source| HostError::Read {
+        name: name.to_owned(),
+        path: path.to_owned(),
+        source,
+    })?;
+    let actual = sha256_hex(&bytes);
+    if !actual.eq_ignore_ascii_case(pin.trim()) {
+        return Err(HostError::HashMismatch {
+            name: name.to_owned(),
+            path: path.to_owned(),
+            expected: pin.to_owned(),
+            actual,
+        });
+    }
+    Ok((bytes, actual))
+}
+
 impl PluginHost {
     /// Loads one plugin: verifies the file against its pin, compiles (or
     /// loads from cache), checks the contract, links, describes and
     /// configures a first warm instance.
     pub fn load(self: &Arc<Self>, spec: PluginSpec) -> Result<LoadedPlugin, HostError> {
         let name = spec.name.clone();
-        let bytes = std::fs::read(&spec.path).map_err(|source| HostError::Read {
-            name: name.clone(),
-            path: spec.path.clone(),
-            source,
-        })?;
-        let actual = sha256_hex(&bytes);
-        if !actual.eq_ignore_ascii_case(spec.sha256.trim()) {
-            return Err(HostError::HashMismatch {
-                name,
-                path: spec.path.clone(),
-                expected: spec.sha256.clone(),
-                actual,
-            });
-        }
+        let (bytes, actual) = read_pinned(&name, &spec.path, &spec.sha256)?;
         let component = self.component(&name, &bytes, &actual)?;
         self.check_imports(&name, &component)?;
         let export = |f: &str| {

@@ -22,12 +22,14 @@
 //! Layout: `engine` (engine, ticker, empty WASI context, artifact cache),
 //! `load` (pins, contract check, `describe`), `pool` (warm instances and the
 //! `review` call), `limits` (limits, deadline, memory cap, failure causes),
-//! `output` (bounded lifting), `validate` (the output rules), `convert` (the
+//! `extract` (the attachment extractor: its own contract, a fresh instance per
+//! file, the same limits), `output` (bounded lifting), `validate` (the output rules), `convert` (the
 //! gateway's item into the contract's), `settings` (the `[review]` section).
 
 mod bindings;
 mod convert;
 mod engine;
+mod extract;
 mod limits;
 mod load;
 mod output;
@@ -42,6 +44,10 @@ pub use plugin_api::{CONTRACT_PACKAGE, CONTRACT_VERSION, PLUGIN_FAILURE_KIND, SH
 
 pub(crate) use convert::{WitItem, push_prior, wit_item};
 pub use engine::{HostConfig, PluginHost};
+pub use extract::{
+    EXTRACT_CONTRACT, ExtractBounds, ExtractFailure, Extraction, ExtractorSpec, Fact, FactKind, LoadedExtractor,
+    Locator, Part, Segment,
+};
 pub use limits::{FailureCause, PluginFailure, PluginLimits};
 pub use load::{HostError, PluginDescription, PluginSpec, RuleDescription, built_pin, built_pins, sha256_hex};
 pub use pool::LoadedPlugin;

@@ -367,3 +367,6 @@ fn the_shipped_policies_load_with_their_pins_and_pass_the_canary() {
         assert_eq!(out.plugins.len(), 8, "{name}: every shipped plugin runs");
     }
 }
+
+/// The attachment extractor's host-level tests.
+mod extract;

@@ -62,6 +62,7 @@ impl LoadedPlugin {
                 span,
                 message: f.message.0,
                 suggestion: f.suggestion.map(|s| s.0),
+                attachment: None,
             });
         }
         Ok(out)

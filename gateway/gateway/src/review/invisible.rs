@@ -177,6 +177,7 @@ fn check(out: &mut Vec<Finding>, field: Field, label: &str, value: &str, identif
                 span,
                 message,
                 suggestion: span.map(|_| String::new()),
+                attachment: None,
             });
         }
     }

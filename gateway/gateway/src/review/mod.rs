@@ -15,6 +15,7 @@
 //! This module does no IO of its own beyond loading policies and plugins on
 //! `load`/`reload`; it never touches the store.
 
+pub mod attachments;
 pub mod invisible;
 
 // The review types live in the leaf module `finding` (so that the plugin
@@ -31,9 +32,10 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 
 use crate::plugin_host::{
-    HostError, LoadedPlugin, PluginFailure, PluginHost, PluginLimits, PluginSpec, push_prior, wit_item,
+    ExtractBounds, ExtractorSpec, HostError, LoadedExtractor, LoadedPlugin, PluginFailure, PluginHost, PluginLimits,
+    PluginSpec, push_prior, wit_item,
 };
-use crate::policy::{Applicability, Policy, PolicyError};
+use crate::policy::{Applicability, Policy, PolicyError, PolicyExtractor};
 
 /// Why a pipeline could not be built or reloaded (the old one keeps serving).
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,8 @@ pub enum PipelineError {
 struct Stage {
     plugin: Arc<LoadedPlugin>,
     applies: Applicability,
+    /// Also reviews attachment text (`attachments = true` in the policy).
+    attachments: bool,
 }
 
 /// A policy with its loaded plugins: what one review runs on.
@@ -74,6 +78,8 @@ pub struct Generation {
     policy: Policy,
     hash: String,
     stages: Vec<Stage>,
+    /// The attachment extractor, if the policy names one.
+    extractor: Option<Arc<LoadedExtractor>>,
 }
 
 impl std::fmt::Debug for Generation {
@@ -100,6 +106,11 @@ pub struct LoadReport {
 }
 
 impl Generation {
+    /// The attachment extractor the policy pins, if any.
+    pub fn extractor(&self) -> Option<&crate::plugin_host::LoadedExtractor> {
+        self.extractor.as_deref()
+    }
+
     /// The policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
@@ -141,11 +152,15 @@ impl Generation {
         let mut stages = Vec::with_capacity(specs.len());
         for (spec, p) in specs.into_iter().zip(&policy.plugins) {
             let plugin = host.load(spec)?;
-            stages.push(Stage { plugin: Arc::new(plugin), applies: p.applies.clone() });
+            stages.push(Stage { plugin: Arc::new(plugin), applies: p.applies.clone(), attachments: p.attachments });
         }
+        let extractor = match &policy.extractor {
+            Some(x) => Some(Arc::new(host.load_extractor(extractor_spec(settings, &policy, x)?)?)),
+            None => None,
+        };
         let hash = policy.hash();
         tracing::info!(policy = %policy.name, %hash, plugins = stages.len(), ms = started.elapsed().as_millis() as u64, "review policy loaded");
-        Ok(Generation { policy, hash, stages })
+        Ok(Generation { policy, hash, stages, extractor })
     }
 
     /// Runs every plugin on the canary item; any failure refuses the
@@ -157,6 +172,11 @@ impl Generation {
             if let Err(PluginFailure { plugin, cause }) = stage.plugin.review(&wit) {
                 return Err(PipelineError::Canary { plugin, cause: cause.to_string() });
             }
+        }
+        if let Some(x) = &self.extractor
+            && let Err(failure) = x.extract("canary.txt", "text/plain", "政务公开附件提取自检。\n".as_bytes())
+        {
+            return Err(PipelineError::Canary { plugin: x.name().to_owned(), cause: failure.to_string() });
         }
         Ok(())
     }
@@ -174,6 +194,28 @@ impl Generation {
     /// Reviews `item` with every applicable plugin, in order; blocking.
     pub fn review(&self, item: &ReviewItem, now: &str) -> ReviewOutcome {
         self.review_at(item, now, None)
+    }
+
+    /// Like [`Generation::review_at`], and reads and reviews the
+    /// attachments' `files` at submission and in the whole gate
+    /// (`review/attachments.rs`); the seal gate reviews the same digest
+    /// again and does not repeat it.
+    pub fn review_files_at(
+        &self,
+        item: &ReviewItem,
+        files: &[AttachmentFile],
+        now: &str,
+        phase: Option<Phase>,
+    ) -> ReviewOutcome {
+        let mut outcome = self.review_at(item, now, phase);
+        if phase != Some(Phase::Seal) {
+            outcome.findings.extend(self.review_html_body(item));
+            let (found, runs) = self.review_attachments(item, files, now);
+            outcome.findings.extend(found);
+            outcome.plugins.extend(runs);
+            outcome.verdict = Verdict::from_findings(&outcome.findings);
+        }
+        outcome
     }
 
     /// Reviews `item` with the plugins that apply to it at `phase` (every
@@ -243,6 +285,7 @@ pub fn failure_finding(failure: &PluginFailure) -> Finding {
             failure.plugin, failure.cause
         ),
         suggestion: None,
+        attachment: None,
     }
 }
 
@@ -279,20 +322,27 @@ pub fn canary_item() -> ReviewItem {
     }
 }
 
+/// A component's memory cap in MiB: the policy's value (else the
+/// settings'), within 1 and the settings' ceiling.
+fn memory_mib(settings: &PluginSettings, policy: &Policy, what: &str, set: Option<u32>) -> Result<u32, PipelineError> {
+    let memory_mib = set.unwrap_or(settings.memory_mib);
+    let ceiling = settings.memory_ceiling_mib.max(settings.memory_mib);
+    if memory_mib > ceiling || memory_mib == 0 {
+        return Err(PipelineError::Limits {
+            path: policy.path.clone(),
+            reason: format!("{what} 的 memory_mib = {memory_mib} 超出网关允许的范围 1..={ceiling}"),
+        });
+    }
+    Ok(memory_mib)
+}
+
 /// Turns a policy's plugins into load specs, with the settings' limits.
 fn specs(settings: &PluginSettings, policy: &Policy) -> Result<Vec<PluginSpec>, PipelineError> {
     policy
         .plugins
         .iter()
         .map(|p| {
-            let memory_mib = p.memory_mib.unwrap_or(settings.memory_mib);
-            let ceiling = settings.memory_ceiling_mib.max(settings.memory_mib);
-            if memory_mib > ceiling || memory_mib == 0 {
-                return Err(PipelineError::Limits {
-                    path: policy.path.clone(),
-                    reason: format!("插件 {} 的 memory_mib = {memory_mib} 超出网关允许的范围 1..={ceiling}", p.name),
-                });
-            }
+            let memory_mib = memory_mib(settings, policy, &format!("插件 {}", p.name), p.memory_mib)?;
             Ok(PluginSpec {
                 name: p.name.clone(),
                 path: p.path.clone(),
@@ -312,6 +362,32 @@ fn specs(settings: &PluginSettings, policy: &Policy) -> Result<Vec<PluginSpec>, 
             })
         })
         .collect()
+}
+
+/// The extractor's load spec: a policy may set its memory (default 256 MiB,
+/// at most the settings' ceiling) and deadline per file (default 10 s); its
+/// output may hold up to 500,000 segments and facts and 64 MiB of text.
+fn extractor_spec(
+    settings: &PluginSettings,
+    policy: &Policy,
+    x: &PolicyExtractor,
+) -> Result<ExtractorSpec, PipelineError> {
+    let memory_mib = memory_mib(settings, policy, &format!("附件提取器 {}", x.name), x.memory_mib.or(Some(256)))?;
+    Ok(ExtractorSpec {
+        name: x.name.clone(),
+        path: x.path.clone(),
+        sha256: x.sha256.clone(),
+        limits: PluginLimits {
+            deadline: Duration::from_millis(x.deadline_ms.unwrap_or(10_000)),
+            configure_deadline: Duration::from_millis(settings.configure_deadline_ms),
+            memory: (memory_mib as usize) << 20,
+            max_findings: 500_000,
+            max_output_bytes: 64 << 20,
+            recycle_after: 1,
+            max_idle: 0,
+        },
+        bounds: ExtractBounds::default(),
+    })
 }
 
 /// The review pipeline: the plugin host plus the current generation, hot
@@ -398,6 +474,17 @@ impl Pipeline {
 
     /// Like [`Pipeline::review`], with only the plugins that run at `phase`.
     pub async fn review_at(&self, item: &ReviewItem, phase: Option<Phase>) -> ReviewOutcome {
+        self.review_files_at(item, Vec::new(), phase).await
+    }
+
+    /// Like [`Pipeline::review_at`], also reading and reviewing the
+    /// attachments' bytes (`files`, in the item's order).
+    pub async fn review_files_at(
+        &self,
+        item: &ReviewItem,
+        files: Vec<AttachmentFile>,
+        phase: Option<Phase>,
+    ) -> ReviewOutcome {
         let generation = self.current();
         let now = now_rfc3339();
         let permit = self.permits.clone().acquire_owned().await;
@@ -405,7 +492,7 @@ impl Pipeline {
         let id = item.id.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            generation.review_at(&item, &now, phase)
+            generation.review_files_at(&item, &files, &now, phase)
         })
         .await;
         match joined {

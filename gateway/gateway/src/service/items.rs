@@ -5,7 +5,7 @@ use super::Error;
 use super::workflow::{SealCheck, apply_in};
 use crate::auth::{Duty, Principal};
 use crate::model::{ItemId, ItemRecord, ItemState, StoredVersion, Timestamp, Transition};
-use crate::review::{Phase, ReviewItem, Verdict};
+use crate::review::{AttachmentFile, Phase, ReviewItem, Verdict};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::workflow::{Action, Next, StoredReview};
@@ -107,7 +107,8 @@ pub async fn submit(
     let id = item.id;
     require_writable(principal, &item, "提交")?;
     let version = check_submittable(&item, state.db.version(id, version).await, version)?;
-    let outcome = state.pipeline.review_at(&review_item(&version), Some(Phase::Submit)).await;
+    let files = attachment_files(state, &version).await?;
+    let outcome = state.pipeline.review_files_at(&review_item(&version), files, Some(Phase::Submit)).await;
     let now = Timestamp::now();
     let mut tx = state.db.begin().await?;
     tx.lock_item(id).await?;
@@ -128,6 +129,21 @@ pub async fn submit(
         applied.item
     };
     Ok(Submitted { item, version, review })
+}
+
+/// The bytes of every attachment of `version`, in its order, for the review
+/// to read. A listed attachment whose bytes are missing is an error, never
+/// a review without it.
+async fn attachment_files(state: &AppState, version: &StoredVersion) -> Result<Vec<AttachmentFile>, Error> {
+    let mut files = Vec::with_capacity(version.content.attachments.len());
+    for a in &version.content.attachments {
+        let (_, bytes) = state.db.blob_content(&a.digest).await.map_err(|e| match e {
+            StoreError::NotFound => Error::Internal(format!("附件 {} 的内容不在存储中", a.name)),
+            other => other.into(),
+        })?;
+        files.push(AttachmentFile { name: a.name.clone(), media_type: a.media_type.clone(), bytes });
+    }
+    Ok(files)
 }
 
 /// The version may be submitted: it is the current one, the item is in a

@@ -54,6 +54,37 @@ pub struct FindingRow {
     pub waivable: Option<String>,
     /// Waived (by someone with the policy's role, with a reason).
     pub waived: bool,
+    /// For a finding in an attachment: where, and the extracted text.
+    pub attachment: Option<AttachmentExcerpt>,
+}
+
+/// A finding's place in an attachment and the extracted text around it
+/// (`templates/finding_attachment.html`).
+#[derive(Clone)]
+pub struct AttachmentExcerpt {
+    /// `附件 公示.xlsx，工作表“公示名单”，单元格 C2`.
+    pub locator: String,
+    pub before: String,
+    pub marked: String,
+    pub after: String,
+}
+
+fn attachment_excerpt(f: &Finding) -> Option<AttachmentExcerpt> {
+    let spot = f.attachment.as_ref()?;
+    let text = spot.excerpt.as_str();
+    let (before, marked, after) = spot
+        .span
+        .and_then(|s| {
+            let (a, b) = (s.start as usize, s.end as usize);
+            Some((text.get(..a)?, text.get(a..b)?, text.get(b..)?))
+        })
+        .unwrap_or((text, "", ""));
+    Some(AttachmentExcerpt {
+        locator: spot.locator.to_string(),
+        before: before.to_owned(),
+        marked: marked.to_owned(),
+        after: after.to_owned(),
+    })
 }
 
 /// Findings of one severity.
@@ -79,6 +110,7 @@ pub(super) fn field_label(f: Field) -> &'static str {
         Field::Issuer => "发文机关",
         Field::Attribute => "公开属性",
         Field::AttributeReason => "不公开理由",
+        Field::Attachment => "附件",
         _ => "整体",
     }
 }
@@ -121,6 +153,7 @@ pub(super) fn finding_rows(content: &VersionContent, findings: &[Finding]) -> Ve
                 secrecy: is_secrecy(f),
                 waivable: None,
                 waived: false,
+                attachment: attachment_excerpt(f),
             }
         })
         .collect()

@@ -1,0 +1,226 @@
+//! The attachment extractor: a WebAssembly component (contract
+//! `plugins/wit-extract/extract.wit`) that reads one untrusted file into text
+//! segments with locators and facts about hidden content.
+//!
+//! Formats: plain text and CSV (UTF-8, UTF-16 with BOM, else GB18030), HTML,
+//! DOCX (body, tracked insertions and deletions, hidden text, comments,
+//! headers, footers, footnotes, document properties, external links), XLSX
+//! (cells with their A1 references, hidden and very hidden sheets, hidden
+//! rows and columns, `;;;` number formats, cell comments), OFD (text per
+//! page, annotations, DocInfo, custom tags, embedded attachments) and ZIP archives of
+//! these, nested up to a depth. Everything is bounded by the host's
+//! [`Bounds`]: archive depth, entries, total uncompressed bytes, compression
+//! ratio per entry (zip bombs), cells and extracted text. A bound hit is a
+//! [`Failure`], which the gateway turns into a blocking finding naming the
+//! file; so is a malformed or encrypted file. A file that is not text at all
+//! (an image) is a `not-extracted` fact, never a silent pass.
+//!
+//! The parsing is plain Rust over the generated contract types, so it is
+//! tested natively (`cargo test -p extract`); the component only adds the
+//! export.
+
+#[allow(unsafe_code, clippy::all, missing_docs)]
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit-extract",
+        world: "extractor",
+    });
+}
+
+mod archive;
+mod docx;
+mod html;
+mod ofd;
+mod text;
+mod xlsx;
+mod xml;
+
+pub use bindings::gov_disclosure::extract::types::{
+    Bounds, Extraction, Fact, FactKind, Failure, FailureKind, Input, Locator, Part, Segment,
+};
+
+/// The extractor's name, as `describe` reports it with the version.
+pub const NAME: &str = "extract";
+
+/// Bounds suitable for tests and as the host's defaults.
+pub fn default_bounds() -> Bounds {
+    Bounds {
+        max_depth: 3,
+        max_entries: 1_000,
+        max_total_bytes: 256 << 20,
+        max_ratio: 100,
+        max_cells: 1_000_000,
+        max_text_bytes: 32 << 20,
+    }
+}
+
+/// Reads one file.
+pub fn extract(input: &Input, bounds: &Bounds) -> Result<Extraction, Failure> {
+    let mut out = Out::new(bounds);
+    let format = read_file(&mut out, &input.name, &input.media_type, &input.bytes, 0)?;
+    Ok(Extraction { format: format.to_owned(), segments: out.segments, facts: out.facts })
+}
+
+/// What the extraction has produced so far, and what is left of the bounds.
+pub(crate) struct Out<'b> {
+    pub(crate) bounds: &'b Bounds,
+    pub(crate) segments: Vec<Segment>,
+    pub(crate) facts: Vec<Fact>,
+    text_bytes: u64,
+    pub(crate) entries: u32,
+    pub(crate) archive_bytes: u64,
+    pub(crate) cells: u32,
+}
+
+impl<'b> Out<'b> {
+    fn new(bounds: &'b Bounds) -> Self {
+        Out { bounds, segments: Vec::new(), facts: Vec::new(), text_bytes: 0, entries: 0, archive_bytes: 0, cells: 0 }
+    }
+
+    /// Adds a segment; empty (or whitespace-only) text is dropped.
+    pub(crate) fn segment(&mut self, locator: Locator, text: String) -> Result<(), Failure> {
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        self.charge(&locator.file, text.len())?;
+        self.segments.push(Segment { locator, text });
+        Ok(())
+    }
+
+    pub(crate) fn fact(&mut self, kind: FactKind, locator: Locator, detail: String) -> Result<(), Failure> {
+        self.charge(&locator.file, detail.len() + 64)?;
+        self.facts.push(Fact { kind, locator, detail });
+        Ok(())
+    }
+
+    fn charge(&mut self, file: &str, bytes: usize) -> Result<(), Failure> {
+        self.text_bytes += bytes as u64;
+        if self.text_bytes > self.bounds.max_text_bytes {
+            return Err(limit(file, format!("提取出的文字超过上限 {} MiB", self.bounds.max_text_bytes >> 20)));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn count_cell(&mut self, file: &str) -> Result<(), Failure> {
+        self.cells += 1;
+        if self.cells > self.bounds.max_cells {
+            return Err(limit(file, format!("表格单元格超过上限 {} 个", self.bounds.max_cells)));
+        }
+        Ok(())
+    }
+}
+
+/// A locator for `part` of `file`, other fields empty.
+pub(crate) fn at(file: &str, part: Part) -> Locator {
+    Locator { file: file.to_owned(), part, page: None, sheet: None, cell: None, paragraph: None, detail: None }
+}
+
+pub(crate) fn malformed(file: &str, message: impl Into<String>) -> Failure {
+    Failure { kind: FailureKind::Malformed, file: file.to_owned(), message: message.into() }
+}
+
+pub(crate) fn limit(file: &str, message: impl Into<String>) -> Failure {
+    Failure { kind: FailureKind::LimitExceeded, file: file.to_owned(), message: message.into() }
+}
+
+/// What a file's bytes are, by content first (a DOCX named `.txt` is still a
+/// DOCX), then by name and declared type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sniffed {
+    Zip,
+    Html,
+    Csv,
+    Text,
+    Other(&'static str),
+}
+
+fn extension(name: &str) -> String {
+    name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default()
+}
+
+fn sniff(name: &str, media_type: &str, bytes: &[u8]) -> Sniffed {
+    const MAGIC: &[(&[u8], &str)] = &[
+        (b"%PDF", "PDF"),
+        (b"\x89PNG", "PNG 图片"),
+        (b"\xFF\xD8\xFF", "JPEG 图片"),
+        (b"GIF8", "GIF 图片"),
+        (b"\xD0\xCF\x11\xE0", "旧版 Office（DOC/XLS）"),
+        (b"Rar!", "RAR 压缩包"),
+        (b"7z\xBC\xAF", "7z 压缩包"),
+        (b"\x1F\x8B", "gzip 压缩文件"),
+        (b"II*\0", "TIFF 图片"),
+        (b"MM\0*", "TIFF 图片"),
+    ];
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        return Sniffed::Zip;
+    }
+    for (magic, what) in MAGIC {
+        if bytes.starts_with(magic) {
+            return Sniffed::Other(what);
+        }
+    }
+    let ext = extension(name);
+    let mt = media_type.to_ascii_lowercase();
+    if matches!(ext.as_str(), "html" | "htm" | "xhtml") || mt.starts_with("text/html") || mt.contains("xhtml") {
+        return Sniffed::Html;
+    }
+    if ext == "csv" || mt.starts_with("text/csv") {
+        return Sniffed::Csv;
+    }
+    if bytes.contains(&0) && !bytes.starts_with(b"\xFF\xFE") && !bytes.starts_with(b"\xFE\xFF") {
+        return Sniffed::Other("二进制文件");
+    }
+    Sniffed::Text
+}
+
+/// Reads one file (at archive depth `depth`) into `out`; returns the format.
+pub(crate) fn read_file(
+    out: &mut Out<'_>,
+    path: &str,
+    media_type: &str,
+    bytes: &[u8],
+    depth: u32,
+) -> Result<&'static str, Failure> {
+    match sniff(path, media_type, bytes) {
+        Sniffed::Zip => {
+            let ofd = extension(path) == "ofd" || media_type.eq_ignore_ascii_case("application/ofd");
+            archive::read_zip(out, path, bytes, depth, ofd)
+        }
+        Sniffed::Html => {
+            let s = text::decode(path, bytes)?;
+            html::read(out, path, &s)?;
+            Ok("html")
+        }
+        Sniffed::Csv => {
+            let s = text::decode(path, bytes)?;
+            text::read_csv(out, path, &s)?;
+            Ok("csv")
+        }
+        Sniffed::Text => {
+            let s = text::decode(path, bytes)?;
+            text::read_lines(out, path, &s)?;
+            Ok("txt")
+        }
+        Sniffed::Other(what) => {
+            out.fact(FactKind::NotExtracted, at(path, Part::Body), format!("{what}：未能提取文字"))?;
+            Ok("unsupported")
+        }
+    }
+}
+
+struct Component;
+
+impl bindings::Guest for Component {
+    fn describe() -> String {
+        format!("{NAME}@{}", env!("CARGO_PKG_VERSION"))
+    }
+
+    fn extract(file: Input, bounds: Bounds) -> Result<Extraction, Failure> {
+        extract(&file, &bounds)
+    }
+}
+
+bindings::export!(Component with_types_in bindings);
+
+#[cfg(test)]
+mod tests;

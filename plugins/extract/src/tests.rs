@@ -1,0 +1,426 @@
+//! The extractor's own tests, natively, on files made here with writer
+//! crates (the same files are committed under `tests/data/attachments/` for
+//! the host and end-to-end tests: `cargo test -p extract -- --ignored
+//! write_fixtures` rewrites them).
+
+use std::io::{Cursor, Write};
+
+use zip::write::SimpleFileOptions;
+
+use crate::*;
+
+/// A valid 18-digit resident ID (checksum MOD 11-2).
+pub(crate) const ID: &str = "320102198001011238";
+pub(crate) const ID2: &str = "440305199003154568";
+
+fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in files {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// A DOCX whose drafting round left a tracked deletion holding an ID
+/// number, a tracked insertion, a comment, hidden text, a 内部资料 header,
+/// author and company.
+pub(crate) fn docx() -> Vec<u8> {
+    let w = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships""#;
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document {w}><w:body>
+<w:p><w:r><w:t>关于低保对象的公示</w:t></w:r></w:p>
+<w:p><w:r><w:t xml:space="preserve">申请人张某，</w:t></w:r><w:del w:id="1" w:author="李科员" w:date="2025-01-02T09:00:00Z"><w:r><w:delText>身份证号{ID}，</w:delText></w:r></w:del><w:ins w:id="2" w:author="王科长"><w:r><w:t>经审核符合条件。</w:t></w:r></w:ins><w:commentRangeStart w:id="0"/><w:r><w:t>特此公示。</w:t></w:r><w:commentRangeEnd w:id="0"/></w:p>
+<w:p><w:r><w:rPr><w:vanish/></w:rPr><w:t>内部掌握：家庭住址见附表</w:t></w:r></w:p>
+<w:p><w:hyperlink r:id="rId9"><w:r><w:t>详见政策原文</w:t></w:r></w:hyperlink></w:p>
+</w:body></w:document>"#
+    );
+    let comments = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:comments {w}><w:comment w:id="0" w:author="王科长"><w:p><w:r><w:t>此人电话13800138000，核实后删除</w:t></w:r></w:p></w:comment></w:comments>"#
+    );
+    let header =
+        format!(r#"<?xml version="1.0"?><w:hdr {w}><w:p><w:r><w:t>内部资料 注意保存</w:t></w:r></w:p></w:hdr>"#);
+    let rels = r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="http://10.1.2.3/oa/list.xls" TargetMode="External"/></Relationships>"#;
+    let core = r#"<?xml version="1.0"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>李科员</dc:creator><cp:lastModifiedBy>王科长</cp:lastModifiedBy><cp:revision>7</cp:revision></cp:coreProperties>"#;
+    let app = r#"<?xml version="1.0"?><Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"><Company>某区民政局</Company></Properties>"#;
+    let types = r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/></Types>"#;
+    zip_of(&[
+        ("[Content_Types].xml", types.as_bytes()),
+        ("word/document.xml", document.as_bytes()),
+        ("word/_rels/document.xml.rels", rels.as_bytes()),
+        ("word/comments.xml", comments.as_bytes()),
+        ("word/header1.xml", header.as_bytes()),
+        ("docProps/core.xml", core.as_bytes()),
+        ("docProps/app.xml", app.as_bytes()),
+    ])
+}
+
+/// An XLSX 公示 with ID numbers in column C, a hidden sheet, a hidden row,
+/// a `;;;` cell and a note.
+pub(crate) fn xlsx() -> Vec<u8> {
+    use rust_xlsxwriter::{DocProperties, Format, Note, Workbook};
+    let mut wb = Workbook::new();
+    wb.set_properties(&DocProperties::new().set_author("张三").set_company("某区民政局"));
+    let ws = wb.add_worksheet();
+    ws.set_name("公示名单").unwrap();
+    for (c, h) in ["序号", "姓名", "身份证号", "金额"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "1").unwrap();
+    ws.write_string(1, 1, "张某").unwrap();
+    ws.write_string(1, 2, ID).unwrap();
+    ws.write_string(2, 0, "2").unwrap();
+    ws.write_string(2, 1, "李某").unwrap();
+    ws.write_string(2, 2, ID2).unwrap();
+    ws.write_string(3, 1, "备注：王某已退出").unwrap();
+    ws.set_row_hidden(3).unwrap();
+    ws.write_string_with_format(1, 3, "家庭年收入 12000 元", &Format::new().set_num_format(";;;")).unwrap();
+    ws.insert_note(2, 2, &Note::new("核对后删除")).unwrap();
+    let hidden = wb.add_worksheet();
+    hidden.set_name("原始数据").unwrap();
+    hidden.write_string(0, 0, "联系电话 13912345678").unwrap();
+    hidden.set_hidden(true);
+    wb.save_to_buffer().unwrap()
+}
+
+/// A zip bomb: 64 MiB of zeros that deflate to about 64 KiB.
+pub(crate) fn zip_bomb() -> Vec<u8> {
+    zip_of(&[("名单.csv", &vec![b'0'; 64 << 20])])
+}
+
+pub(crate) const HTML: &str = r#"<html><head><title>通知</title><style>.x{color:red}</style></head><body>
+<p>各单位：现将有关事项通知如下。</p>
+<div style="display: none"><a href="http://casino.example.com/">娱乐城</a> 内部联系人 13800138000</div>
+<p>详见<a href="https://www.gov.cn/zhengce/">政策原文</a>。<a href="file://oa-server/share/名单.xls"></a></p>
+</body></html>"#;
+
+const OFD_NS: &str = r#"xmlns:ofd="http://www.ofdspec.org/2016""#;
+
+/// The parts of an OFD 公文 (GB/T 33190): the first page carries the
+/// 国家秘密标志 秘密★1年, the second the body; a watermark annotation on
+/// page 2, DocInfo with author and a custom datum, a custom tag and an
+/// embedded CSV attachment with an ID number. `page` lets a test swap the
+/// first page's location.
+pub(crate) fn ofd_parts(first_page: &str) -> Vec<(String, Vec<u8>)> {
+    let ns = OFD_NS;
+    let entry = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:OFD {ns} Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo><ofd:DocID>6f1c</ofd:DocID><ofd:Title>关于做好安全生产工作的通知</ofd:Title><ofd:Author>李科员</ofd:Author><ofd:CreationDate>2025-01-02</ofd:CreationDate><ofd:CustomDatas><ofd:CustomData Name="承办单位">某区应急管理局办公室</ofd:CustomData></ofd:CustomDatas></ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>"#
+    );
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Document {ns}><ofd:CommonData><ofd:MaxUnitID>20</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox></ofd:PageArea></ofd:CommonData><ofd:Pages><ofd:Page ID="1" BaseLoc="{first_page}"/><ofd:Page ID="2" BaseLoc="Pages/Page_1/Content.xml"/></ofd:Pages><ofd:Annotations>Annots/Annotations.xml</ofd:Annotations><ofd:Attachments>Attachs/Attachments.xml</ofd:Attachments><ofd:CustomTags>Tags/CustomTag.xml</ofd:CustomTags></ofd:Document>"#
+    );
+    let page = |objects: &[&str]| {
+        let objs: String = objects
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                format!(
+                    r#"<ofd:TextObject ID="{}" Boundary="20 {} 170 10" Font="3" Size="5"><ofd:TextCode X="0" Y="5" DeltaX="g 20 5">{t}</ofd:TextCode></ofd:TextObject>"#,
+                    i + 5,
+                    20 + 10 * i
+                )
+            })
+            .collect();
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}><ofd:Content><ofd:Layer ID="4">{objs}</ofd:Layer></ofd:Content></ofd:Page>"#
+        )
+    };
+    let page1 = page(&["秘密★1年", "区政府办〔2025〕3号", "关于做好安全生产工作的通知"]);
+    let page2 = page(&["各街道办事处、区政府各部门：", "现将有关事项通知如下。"]);
+    let annots = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Annotations {ns}><ofd:Page PageID="2"><ofd:FileLoc>Page_1/Annotation.xml</ofd:FileLoc></ofd:Page></ofd:Annotations>"#
+    );
+    let annot = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:PageAnnot {ns}><ofd:Annot ID="9" Type="Watermark" Creator="王科长"><ofd:Appearance Boundary="0 0 210 297"><ofd:TextObject ID="10" Boundary="50 100 100 20" Font="3" Size="12"><ofd:TextCode X="0" Y="12">征求意见稿</ofd:TextCode></ofd:TextObject></ofd:Appearance></ofd:Annot></ofd:PageAnnot>"#
+    );
+    let attachs = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Attachments {ns}><ofd:Attachment ID="11" Name="联系人名单" Format="csv" Visible="false"><ofd:FileLoc>contacts.csv</ofd:FileLoc></ofd:Attachment></ofd:Attachments>"#
+    );
+    let csv = format!("姓名,身份证号\n张某,{ID}\n");
+    let tags = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:CustomTags {ns}><ofd:CustomTag NameSpace="urn:gwbl"><ofd:FileLoc>gw.xml</ofd:FileLoc></ofd:CustomTag></ofd:CustomTags>"#
+    );
+    let gw = r#"<?xml version="1.0" encoding="UTF-8"?><gw><fwzh>区政府办〔2025〕3号</fwzh><ngr>李科员 13800138000</ngr></gw>"#;
+    vec![
+        ("OFD.xml".into(), entry.into_bytes()),
+        ("Doc_0/Document.xml".into(), document.into_bytes()),
+        ("Doc_0/Pages/Page_0/Content.xml".into(), page1.into_bytes()),
+        ("Doc_0/Pages/Page_1/Content.xml".into(), page2.into_bytes()),
+        ("Doc_0/Annots/Annotations.xml".into(), annots.into_bytes()),
+        ("Doc_0/Annots/Page_1/Annotation.xml".into(), annot.into_bytes()),
+        ("Doc_0/Attachs/Attachments.xml".into(), attachs.into_bytes()),
+        ("Doc_0/Attachs/contacts.csv".into(), csv.into_bytes()),
+        ("Doc_0/Tags/CustomTag.xml".into(), tags.into_bytes()),
+        ("Doc_0/Tags/gw.xml".into(), gw.as_bytes().to_vec()),
+    ]
+}
+
+fn zip_owned(parts: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let refs: Vec<(&str, &[u8])> = parts.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    zip_of(&refs)
+}
+
+/// An OFD 公文 whose first page carries 秘密★1年 (see [`ofd_parts`]).
+pub(crate) fn ofd() -> Vec<u8> {
+    zip_owned(&ofd_parts("Pages/Page_0/Content.xml"))
+}
+
+fn run(name: &str, bytes: &[u8]) -> Result<Extraction, Failure> {
+    extract(&Input { name: name.into(), media_type: String::new(), bytes: bytes.to_vec() }, &default_bounds())
+}
+
+fn find<'e>(x: &'e Extraction, part: Part, needle: &str) -> &'e Segment {
+    x.segments
+        .iter()
+        .find(|s| s.locator.part == part && s.text.contains(needle))
+        .unwrap_or_else(|| panic!("no {part:?} segment with {needle}: {:#?}", x.segments))
+}
+
+fn facts(x: &Extraction, kind: FactKind) -> Vec<&Fact> {
+    x.facts.iter().filter(|f| f.kind == kind).collect()
+}
+
+#[test]
+fn docx_tracked_deletion_comment_hidden_text_properties() {
+    let x = run("公示.docx", &docx()).unwrap();
+    assert_eq!(x.format, "docx");
+    let body = find(&x, Part::Body, "申请人张某");
+    assert_eq!(body.text, "申请人张某，经审核符合条件。特此公示。", "insertions accepted, deletions not");
+    assert_eq!(body.locator.paragraph, Some(2));
+    let del = find(&x, Part::Deletion, ID);
+    assert_eq!((del.locator.paragraph, del.locator.detail.as_deref()), (Some(2), Some("李科员")));
+    assert_eq!(facts(&x, FactKind::TrackedDeletion).len(), 1);
+    assert_eq!(facts(&x, FactKind::TrackedInsertion).len(), 1);
+    let comment = find(&x, Part::Comment, "13800138000");
+    assert_eq!(comment.locator.detail.as_deref(), Some("王科长"));
+    assert_eq!(facts(&x, FactKind::Comment).len(), 1);
+    assert_eq!(find(&x, Part::HiddenText, "家庭住址").locator.paragraph, Some(3));
+    assert_eq!(facts(&x, FactKind::HiddenText).len(), 1);
+    assert!(find(&x, Part::Header, "内部资料").locator.detail.as_deref() == Some("word/header1.xml"));
+    let props: Vec<_> = facts(&x, FactKind::DocumentProperty).iter().map(|f| f.detail.clone()).collect();
+    assert!(
+        props.contains(&"creator：李科员".to_owned()) && props.contains(&"Company：某区民政局".to_owned()),
+        "{props:?}"
+    );
+    let links = facts(&x, FactKind::Link);
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].detail, "http://10.1.2.3/oa/list.xls");
+}
+
+#[test]
+fn xlsx_cells_hidden_sheet_hidden_row_hidden_format_note() {
+    let x = run("公示.xlsx", &xlsx()).unwrap();
+    assert_eq!(x.format, "xlsx");
+    let c2 = find(&x, Part::Cell, ID);
+    assert_eq!((c2.locator.sheet.as_deref(), c2.locator.cell.as_deref()), (Some("公示名单"), Some("C2")));
+    assert_eq!(find(&x, Part::Cell, ID2).locator.cell.as_deref(), Some("C3"));
+    let phone = find(&x, Part::Cell, "13912345678");
+    assert_eq!((phone.locator.sheet.as_deref(), phone.locator.cell.as_deref()), (Some("原始数据"), Some("A1")));
+    let hidden = facts(&x, FactKind::HiddenSheet);
+    assert_eq!(hidden.len(), 1);
+    assert_eq!(hidden[0].locator.sheet.as_deref(), Some("原始数据"));
+    let rows = facts(&x, FactKind::HiddenRow);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].locator.cell.as_deref(), Some("4:4"));
+    let fmt = facts(&x, FactKind::HiddenFormat);
+    assert_eq!(fmt.len(), 1);
+    assert_eq!(fmt[0].locator.cell.as_deref(), Some("D2"));
+    let note = find(&x, Part::Comment, "核对后删除");
+    assert_eq!((note.locator.sheet.as_deref(), note.locator.cell.as_deref()), (Some("公示名单"), Some("C3")));
+    assert!(facts(&x, FactKind::DocumentProperty).iter().any(|f| f.detail == "creator：张三"));
+}
+
+#[test]
+fn zip_bomb_is_refused_with_the_ratio() {
+    let bomb = zip_bomb();
+    assert!(bomb.len() < 1 << 20, "the bomb itself is small: {}", bomb.len());
+    let f = run("材料.zip", &bomb).unwrap_err();
+    assert_eq!(f.kind, FailureKind::LimitExceeded);
+    assert_eq!(f.file, "材料.zip/名单.csv");
+    assert!(f.message.contains("压缩炸弹"), "{}", f.message);
+}
+
+#[test]
+fn archives_nest_up_to_the_depth_bound_with_paths_in_locators() {
+    let inner = zip_of(&[("公示.xlsx", &xlsx()), ("说明.txt", "第一行\n联系人 13800138000".as_bytes())]);
+    let outer = zip_of(&[("附件/材料.zip", &inner)]);
+    let x = run("全部.zip", &outer).unwrap();
+    assert_eq!(find(&x, Part::Cell, ID).locator.file, "全部.zip/附件/材料.zip/公示.xlsx");
+    let line = find(&x, Part::Body, "13800138000");
+    assert_eq!((line.locator.file.as_str(), line.locator.paragraph), ("全部.zip/附件/材料.zip/说明.txt", Some(2)));
+    let mut deep = outer;
+    for i in 0..3 {
+        deep = zip_of(&[(&format!("层{i}.zip"), &deep)]);
+    }
+    let f = run("深.zip", &deep).unwrap_err();
+    assert_eq!(f.kind, FailureKind::LimitExceeded);
+    assert!(f.message.contains("嵌套"), "{}", f.message);
+}
+
+#[test]
+fn html_hidden_text_and_links() {
+    let x = run("正文.html", HTML.as_bytes()).unwrap();
+    assert_eq!(x.format, "html");
+    assert!(find(&x, Part::Body, "各单位").locator.paragraph.is_some());
+    assert!(find(&x, Part::HiddenText, "13800138000").text.contains("娱乐城"));
+    let hidden: Vec<_> = facts(&x, FactKind::HiddenLink).iter().map(|f| f.detail.clone()).collect();
+    assert_eq!(hidden, ["http://casino.example.com/", "file://oa-server/share/名单.xls"]);
+    let links: Vec<_> = facts(&x, FactKind::Link).iter().map(|f| f.detail.clone()).collect();
+    assert_eq!(links, ["https://www.gov.cn/zhengce/"]);
+    assert!(!x.segments.iter().any(|s| s.text.contains("color:red")), "style text is not content");
+}
+
+#[test]
+fn text_and_csv_with_encodings() {
+    let x = run("名单.csv", "姓名,身份证号\n张某,\"320102198001011238\"\n\"李,某\",x".as_bytes()).unwrap();
+    assert_eq!(find(&x, Part::Cell, ID).locator.cell.as_deref(), Some("B2"));
+    assert_eq!(find(&x, Part::Cell, "李,某").locator.cell.as_deref(), Some("A3"));
+    let (gbk, _, _) = encoding_rs::GBK.encode("第一行\n内部资料");
+    let x = run("说明.txt", &gbk).unwrap();
+    assert_eq!(find(&x, Part::Body, "内部资料").locator.paragraph, Some(2));
+    let f = run("坏.csv", b"a,\"b\n").unwrap_err();
+    assert_eq!(f.kind, FailureKind::Malformed);
+}
+
+#[test]
+fn images_and_unknown_binaries_are_not_extracted_facts() {
+    let x = run("扫描件.png", b"\x89PNG\r\n\x1a\n....").unwrap();
+    assert_eq!(x.format, "unsupported");
+    assert_eq!(facts(&x, FactKind::NotExtracted).len(), 1);
+    let f = run("坏.docx", b"PK\x03\x04garbage").unwrap_err();
+    assert_eq!(f.kind, FailureKind::Malformed);
+}
+
+#[test]
+fn bounds_on_cells_and_text() {
+    let mut b = default_bounds();
+    b.max_cells = 3;
+    let input = Input { name: "公示.xlsx".into(), media_type: String::new(), bytes: xlsx() };
+    let f = extract(&input, &b).unwrap_err();
+    assert_eq!((f.kind, f.file.as_str()), (FailureKind::LimitExceeded, "公示.xlsx"));
+    let mut b = default_bounds();
+    b.max_text_bytes = 10;
+    let f = extract(&Input { bytes: "一二三四五六七八九十".into(), ..input }, &b).unwrap_err();
+    assert_eq!(f.kind, FailureKind::LimitExceeded);
+}
+
+#[test]
+fn ofd_pages_annotations_docinfo_tags_and_embedded_files() {
+    let x = run("通知.ofd", &ofd()).unwrap();
+    assert_eq!(x.format, "ofd");
+    let mark = find(&x, Part::Body, "秘密★1年");
+    assert_eq!((mark.locator.page, mark.locator.paragraph), (Some(1), Some(1)));
+    assert_eq!(mark.locator.file, "通知.ofd");
+    let body = find(&x, Part::Body, "现将有关事项");
+    assert_eq!((body.locator.page, body.locator.paragraph), (Some(2), Some(2)));
+    let water = find(&x, Part::Comment, "征求意见稿");
+    assert_eq!(water.locator.page, Some(2));
+    assert_eq!(water.locator.detail.as_deref(), Some("Watermark，王科长"));
+    assert_eq!(facts(&x, FactKind::Comment).len(), 1);
+    let author = find(&x, Part::Property, "李科员");
+    assert_eq!(author.locator.detail.as_deref(), Some("Author"));
+    find(&x, Part::Property, "某区应急管理局办公室");
+    let props: Vec<&str> = facts(&x, FactKind::DocumentProperty).iter().map(|f| f.detail.as_str()).collect();
+    assert!(props.contains(&"承办单位：某区应急管理局办公室"), "{props:?}");
+    assert!(!props.iter().any(|p| p.starts_with("DocID") || p.starts_with("CreationDate")), "{props:?}");
+    let tag = find(&x, Part::Property, "13800138000");
+    assert_eq!(tag.locator.detail.as_deref(), Some("urn:gwbl#ngr"));
+    let embedded = facts(&x, FactKind::EmbeddedFile);
+    assert_eq!(embedded.len(), 1);
+    assert_eq!(embedded[0].detail, "OFD 内嵌附件 联系人名单");
+    let cell = find(&x, Part::Cell, ID);
+    assert_eq!((cell.locator.file.as_str(), cell.locator.cell.as_deref()), ("通知.ofd/联系人名单.csv", Some("B2")));
+}
+
+#[test]
+fn malformed_ofd_fails_closed() {
+    let malformed_with = |parts: Vec<(String, Vec<u8>)>, needle: &str| {
+        let err = run("通知.ofd", &zip_owned(&parts)).unwrap_err();
+        assert_eq!(err.kind, FailureKind::Malformed, "{}", err.message);
+        assert!(err.message.contains(needle), "{}", err.message);
+        assert_eq!(err.file, "通知.ofd");
+    };
+    // No OFD.xml: a `.ofd` is never read as a plain archive.
+    let mut parts = ofd_parts("Pages/Page_0/Content.xml");
+    parts.retain(|(n, _)| n != "OFD.xml");
+    malformed_with(parts.clone(), "缺少 OFD.xml");
+    let err = extract(
+        &Input { name: "gongwen".into(), media_type: "application/ofd".into(), bytes: zip_owned(&parts) },
+        &default_bounds(),
+    )
+    .unwrap_err();
+    assert!(err.message.contains("缺少 OFD.xml"), "{}", err.message);
+    // Bad XML in a page.
+    let mut parts = ofd_parts("Pages/Page_0/Content.xml");
+    parts[2].1 = "<ofd:Page><ofd:Content><ofd:TextObject><ofd:TextCode>秘密★1年</ofd:TextCode><![CDATA[ 未闭合".into();
+    malformed_with(parts, "Doc_0/Pages/Page_0/Content.xml");
+    // A page location that climbs out of the package.
+    malformed_with(ofd_parts("../../../etc/passwd"), "指向文件包之外");
+    malformed_with(ofd_parts("/../secret.xml"), "指向文件包之外");
+    // A page that is not there.
+    malformed_with(ofd_parts("Pages/Page_9/Content.xml"), "缺少 Doc_0/Pages/Page_9/Content.xml");
+    // No document root.
+    let mut parts = ofd_parts("Pages/Page_0/Content.xml");
+    parts[0].1 = format!(r#"<ofd:OFD {OFD_NS}><ofd:DocBody/></ofd:OFD>"#).into_bytes();
+    malformed_with(parts, "没有文档");
+}
+
+/// Writes the committed fixtures of `tests/data/attachments/`.
+#[test]
+#[ignore = "rewrites tests/data/attachments; run with --ignored to regenerate"]
+fn write_fixtures() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/attachments");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("tracked-deletion.docx"), docx()).unwrap();
+    std::fs::write(dir.join("gongshi-hidden-sheet.xlsx"), xlsx()).unwrap();
+    std::fs::write(dir.join("zip-bomb.zip"), zip_bomb()).unwrap();
+    std::fs::write(dir.join("hidden-link.html"), HTML).unwrap();
+    std::fs::write(dir.join("secret-marking.ofd"), ofd()).unwrap();
+}
+
+/// A brief, deterministic mutation fuzz run in every `cargo test`: the
+/// fixtures with bytes overwritten, inserted and cut at pseudo-random places
+/// must each give an extraction or a failure, never a panic (which in the
+/// sandbox would be a trap: still closed, but a bug). A longer run: set
+/// `EXTRACT_FUZZ_ROUNDS`.
+#[test]
+fn mutated_files_never_panic() {
+    let rounds: u64 = std::env::var("EXTRACT_FUZZ_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let small_bomb = zip_of(&[("a.csv", &vec![b'0'; 2 << 20])]);
+    let seeds: Vec<(&str, Vec<u8>)> = vec![
+        ("a.docx", docx()),
+        ("a.xlsx", xlsx()),
+        ("a.ofd", ofd()),
+        ("a.html", HTML.as_bytes().to_vec()),
+        ("a.csv", "姓名,号码\n\"张,某\",1\n".as_bytes().to_vec()),
+        ("a.zip", small_bomb),
+    ];
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..rounds {
+        for (name, seed) in &seeds {
+            let mut bytes = seed.clone();
+            for _ in 0..1 + next() % 8 {
+                let at = (next() as usize) % bytes.len().max(1);
+                match next() % 3 {
+                    0 if !bytes.is_empty() => bytes[at] = next() as u8,
+                    1 => bytes.insert(at, next() as u8),
+                    _ => {
+                        let end = (at + (next() as usize) % 64).min(bytes.len());
+                        bytes.drain(at..end);
+                    }
+                }
+            }
+            let input = Input { name: (*name).into(), media_type: String::new(), bytes };
+            let outcome = std::panic::catch_unwind(|| extract(&input, &default_bounds()));
+            assert!(outcome.is_ok(), "round {round}: {name} panicked");
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Issue 18: what is attached is read, in the sandboxed extractor, and
+//! reviewed. Each attack of the acceptance paragraph goes through the real
+//! server over loopback: a DOCX whose tracked deletion still holds a 身份证
+//! number and whose comment holds a mobile number; an OFD 公文 whose first
+//! page carries 秘密★1年; an XLSX 公示 with ID
+//! numbers in column C and a hidden sheet; a zip bomb; an HTML body with a
+//! hidden link. Each is blocked with findings that say where (file, part,
+//! paragraph, sheet and cell), and the gateway keeps serving.
+
+use gateway::auth::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tests::{Backend, Client as User, TestApp, on_both_backends, sample_item};
+
+on_both_backends!(
+    a_docx_tracked_deletion_and_comment_are_read_and_block,
+    an_xlsx_gongshi_reports_ids_by_cell_and_the_hidden_sheet,
+    a_zip_bomb_is_a_clear_blocking_finding_and_the_gateway_keeps_serving,
+    an_html_body_with_a_hidden_link_is_blocked,
+    an_ofd_with_a_secrecy_marking_on_its_first_page_is_blocked
+);
+
+const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/attachments").join(name)).unwrap()
+}
+
+async fn upload(drafter: &User, media_type: &str, bytes: Vec<u8>) -> String {
+    let (status, body) = drafter
+        .send(
+            drafter
+                .request(reqwest::Method::POST, "/api/v1/attachments")
+                .header("content-type", media_type)
+                .body(bytes),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["digest"].as_str().unwrap().to_owned()
+}
+
+/// Creates and submits an item with one attachment; returns the submit
+/// answer, with the item's id under `"id"`.
+async fn submit_with(drafter: &User, title: &str, file: &str, media_type: &str, bytes: Vec<u8>) -> Value {
+    let digest = upload(drafter, media_type, bytes).await;
+    let mut item = sample_item();
+    item["title"] = json!(title);
+    item["attachments"] = json!([{"name": file, "digest": digest}]);
+    submit(drafter, &item).await
+}
+
+async fn submit(drafter: &User, item: &Value) -> Value {
+    let created = drafter.create_item(item).await;
+    let id = created["id"].as_str().unwrap();
+    let (status, submitted) = drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 1})).await;
+    assert_eq!(status, StatusCode::OK, "{submitted}");
+    // What the submit answer says is what the store kept.
+    let (_, stored) = drafter.get(&format!("/api/v1/items/{id}")).await;
+    assert_eq!(stored["state"], submitted["state"], "{stored}");
+    let mut submitted = submitted;
+    submitted["id"] = json!(id);
+    submitted
+}
+
+fn findings(submitted: &Value) -> Vec<Value> {
+    submitted["review"]["outcome"]["findings"].as_array().unwrap().clone()
+}
+
+/// The one finding with `rule` (or kind) whose locator has every pair of `at`.
+#[track_caller]
+fn find(submitted: &Value, key: &str, value: &str, at: &[(&str, Value)]) -> Value {
+    let all = findings(submitted);
+    let hits: Vec<&Value> = all
+        .iter()
+        .filter(|f| f[key] == value)
+        .filter(|f| at.iter().all(|(k, v)| f["attachment"]["locator"][*k] == *v))
+        .collect();
+    assert!(!hits.is_empty(), "no {key} = {value} at {at:?} in {all:#?}");
+    hits[0].clone()
+}
+
+/// The text the finding's span marks in its excerpt.
+fn marked(f: &Value) -> String {
+    let spot = &f["attachment"];
+    let excerpt = spot["excerpt"].as_str().unwrap();
+    let (s, e) = (spot["span"]["start"].as_u64().unwrap() as usize, spot["span"]["end"].as_u64().unwrap() as usize);
+    excerpt[s..e].to_owned()
+}
+
+async fn a_docx_tracked_deletion_and_comment_are_read_and_block(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+    let submitted =
+        submit_with(&drafter, "关于低保对象的公示", "公示.docx", DOCX, fixture("tracked-deletion.docx")).await;
+    assert_eq!(submitted["state"], "blocked", "{submitted}");
+    assert_eq!(submitted["review"]["outcome"]["verdict"], "blocked");
+
+    // The ID number deleted in the drafting round is still in the file.
+    let id = find(
+        &submitted,
+        "kind",
+        "id_number",
+        &[("file", json!("公示.docx")), ("part", json!("deletion")), ("paragraph", json!(2))],
+    );
+    assert_eq!(
+        (id["plugin"].as_str(), id["field"].as_str(), id["severity"].as_str()),
+        (Some("pii"), Some("attachment"), Some("block"))
+    );
+    assert_eq!(marked(&id), "320102198001011238");
+    assert!(id["message"].as_str().unwrap().starts_with("附件 公示.docx，修订删除，第 2 段（李科员）："), "{id}");
+    // The comment's mobile number, and the comment itself.
+    let mobile = find(&submitted, "kind", "mobile", &[("part", json!("comment")), ("detail", json!("王科长"))]);
+    assert_eq!(marked(&mobile), "13800138000");
+    let comment = find(&submitted, "rule_id", "META-001", &[("part", json!("comment"))]);
+    assert_eq!(comment["severity"], "block");
+    let deletion = find(&submitted, "rule_id", "META-001", &[("part", json!("deletion")), ("paragraph", json!(2))]);
+    assert!(deletion["message"].as_str().unwrap().contains("修订删除（李科员）"), "{deletion}");
+    find(&submitted, "rule_id", "META-001", &[("part", json!("hidden_text")), ("paragraph", json!(3))]);
+    // The 内部资料 header, the author, the intranet link.
+    find(&submitted, "rule_id", "SEC-004", &[("part", json!("header"))]);
+    let author = find(&submitted, "rule_id", "META-001", &[("part", json!("property")), ("detail", json!("creator"))]);
+    assert_eq!(author["severity"], "warn");
+    let link = find(&submitted, "rule_id", "LNK-002", &[("part", json!("link"))]);
+    assert!(link["message"].as_str().unwrap().contains("http://10.1.2.3/oa/list.xls"), "{link}");
+    let runs = submitted["review"]["outcome"]["plugins"].as_array().unwrap();
+    assert!(runs.iter().any(|r| r["name"] == "extract" && r["status"] == "ok"), "{runs:?}");
+}
+
+async fn an_xlsx_gongshi_reports_ids_by_cell_and_the_hidden_sheet(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+    let submitted = submit_with(
+        &drafter,
+        "2025年第一批低保对象名单公示",
+        "公示名单.xlsx",
+        XLSX,
+        fixture("gongshi-hidden-sheet.xlsx"),
+    )
+    .await;
+    assert_eq!(submitted["state"], "blocked", "{submitted}");
+    for (cell, id) in [("C2", "320102198001011238"), ("C3", "440305199003154568")] {
+        let f = find(
+            &submitted,
+            "kind",
+            "id_number",
+            &[("file", json!("公示名单.xlsx")), ("sheet", json!("公示名单")), ("cell", json!(cell))],
+        );
+        assert_eq!(marked(&f), id);
+        assert!(
+            f["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("附件 公示名单.xlsx，工作表“公示名单”，单元格 {cell}："))
+        );
+    }
+    let hidden = find(&submitted, "rule_id", "META-001", &[("sheet", json!("原始数据"))]);
+    assert!(hidden["message"].as_str().unwrap().contains("工作表“原始数据”被隐藏"), "{hidden}");
+    // What the hidden sheet holds is reviewed too.
+    let phone = find(&submitted, "kind", "mobile", &[("sheet", json!("原始数据")), ("cell", json!("A1"))]);
+    assert_eq!(marked(&phone), "13912345678");
+    find(&submitted, "rule_id", "META-001", &[("sheet", json!("公示名单")), ("cell", json!("4:4"))]);
+    find(&submitted, "rule_id", "META-001", &[("sheet", json!("公示名单")), ("cell", json!("D2"))]);
+
+    // The item page shows the finding in an excerpt of the extracted text
+    // with its locator.
+    let id = submitted["id"].as_str().unwrap();
+    let r = drafter.http.get(format!("{}/items/{id}", drafter.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("<span class=\"muted\">附件 公示名单.xlsx，工作表“公示名单”，单元格 C2：</span>")
+            && html.contains(">320102198001011238</mark>"),
+        "{html}"
+    );
+}
+
+async fn a_zip_bomb_is_a_clear_blocking_finding_and_the_gateway_keeps_serving(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+    let bomb = fixture("zip-bomb.zip");
+    assert!(bomb.len() < 100_000);
+    // As an archive, and disguised as a Word document.
+    for (name, media_type) in [("材料.zip", "application/zip"), ("材料.docx", DOCX)] {
+        let submitted = submit_with(&drafter, "关于补助发放的通知", name, media_type, bomb.clone()).await;
+        assert_eq!(submitted["state"], "blocked", "{submitted}");
+        let f = find(&submitted, "rule_id", "META-002", &[("file", json!(format!("{name}/名单.csv")))]);
+        assert_eq!(f["severity"], "block");
+        let message = f["message"].as_str().unwrap();
+        assert!(message.contains("疑似压缩炸弹") && message.contains(&format!("{name}/名单.csv")), "{message}");
+    }
+    // The gateway keeps serving: a clean item still goes to review.
+    let clean = submit(&drafter, &sample_item()).await;
+    assert_eq!(clean["state"], "in_review", "{clean}");
+}
+
+async fn an_html_body_with_a_hidden_link_is_blocked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+    let mut item = sample_item();
+    item["body"] = json!(std::str::from_utf8(&fixture("hidden-link.html")).unwrap());
+    let submitted = submit(&drafter, &item).await;
+    assert_eq!(submitted["state"], "blocked", "{submitted}");
+    let all = findings(&submitted);
+    let hidden: Vec<&Value> = all.iter().filter(|f| f["rule_id"] == "LNK-001").collect();
+    let targets: Vec<&str> = hidden.iter().map(|f| f["attachment"]["locator"]["detail"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["http://casino.example.com/", "file://oa-server/share/名单.xls"], "{all:#?}");
+    assert!(hidden.iter().all(|f| f["field"] == "body" && f["severity"] == "block"));
+    assert!(hidden[0]["message"].as_str().unwrap().starts_with("正文，链接"), "{}", hidden[0]["message"]);
+    // The visible link to an official site is no finding.
+    assert!(!all.iter().any(|f| f["message"].as_str().unwrap().contains("www.gov.cn")), "{all:#?}");
+}
+
+async fn an_ofd_with_a_secrecy_marking_on_its_first_page_is_blocked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+    let submitted = submit_with(
+        &drafter,
+        "关于做好安全生产工作的通知",
+        "通知.ofd",
+        "application/ofd",
+        fixture("secret-marking.ofd"),
+    )
+    .await;
+    assert_eq!(submitted["state"], "blocked", "{submitted}");
+    // The 国家秘密标志 on page 1, found by the secrecy plugin in the OFD's
+    // page text, with the page and text object it is in.
+    let mark = find(
+        &submitted,
+        "kind",
+        "classification_marker",
+        &[("file", json!("通知.ofd")), ("part", json!("body")), ("page", json!(1)), ("paragraph", json!(1))],
+    );
+    assert_eq!(
+        (mark["plugin"].as_str(), mark["field"].as_str(), mark["severity"].as_str()),
+        (Some("secrecy"), Some("attachment"), Some("block"))
+    );
+    assert_eq!(marked(&mark), "秘密★1年");
+    assert!(mark["message"].as_str().unwrap().starts_with("附件 通知.ofd，第 1 页"), "{mark}");
+    // What else the package holds: the ID number in the embedded attachment,
+    // the attachment itself, the watermark annotation on page 2, the author.
+    let id =
+        find(&submitted, "kind", "id_number", &[("file", json!("通知.ofd/联系人名单.csv")), ("cell", json!("B2"))]);
+    assert_eq!(id["severity"], "block");
+    let embedded = find(
+        &submitted,
+        "rule_id",
+        "META-001",
+        &[("file", json!("通知.ofd")), ("detail", json!("Doc_0/Attachs/contacts.csv"))],
+    );
+    assert_eq!(embedded["severity"], "block");
+    find(&submitted, "rule_id", "META-001", &[("part", json!("comment")), ("page", json!(2))]);
+    find(&submitted, "rule_id", "META-001", &[("part", json!("property")), ("detail", json!("Author"))]);
+    let runs = submitted["review"]["outcome"]["plugins"].as_array().unwrap();
+    assert!(runs.iter().any(|r| r["name"] == "extract" && r["status"] == "ok"), "{runs:?}");
+}
