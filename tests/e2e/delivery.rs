@@ -533,7 +533,13 @@ async fn redelivery_and_the_pull_feed(backend: Backend) {
     let cursor2 = page["cursor"].as_str().unwrap().to_owned();
     let empty = ok(bot.get(&format!("/api/v1/channels/wechat/changes?cursor={cursor2}")).await);
     assert!(empty["events"].as_array().unwrap().is_empty());
-    assert_eq!(empty["cursor"], cursor2.as_str());
+    // The same position (a cursor also carries the second it was issued in,
+    // for the retention check, so compare the position only).
+    let position = |c: &str| {
+        let text = String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).unwrap()).unwrap();
+        text.rsplit_once('.').unwrap().0.to_owned()
+    };
+    assert_eq!(position(empty["cursor"].as_str().unwrap()), position(&cursor2));
 
     // A cursor past the retention answers 410 (the test knows the cursor's
     // form: it is opaque to channels); the snapshot lists what is live.

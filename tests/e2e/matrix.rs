@@ -290,6 +290,41 @@ const ROUTES: &[Row] = &[
         Json(r#"{"year":1999,"source":"矩阵测试","text":""}"#),
     ),
     row("post", "/api/v1/admin/policy/reload", &["admin"], Forbidden, NoBody),
+    // The register of applications for disclosure (issue 19): readers see it
+    // masked, the office registers and handles (accepting here), a drafter
+    // drafts the reply (the fixture id is no application: 404).
+    row("get", "/api/v1/applications", &["drafter", "approver", "leader", "publisher", "auditor"], Forbidden, NoBody),
+    row(
+        "get",
+        "/api/v1/applications/annual-report",
+        &["drafter", "approver", "leader", "publisher", "auditor"],
+        Forbidden,
+        NoBody,
+    ),
+    row(
+        "post",
+        "/api/v1/applications",
+        &["publisher"],
+        Forbidden,
+        Json(
+            r#"{"applicant_kind":"person","applicant_name":"矩阵测试","channel":"online","received_on":"2026-12-01","request":"矩阵测试"}"#,
+        ),
+    ),
+    row(
+        "get",
+        "/api/v1/applications/{id}",
+        &["drafter", "approver", "leader", "publisher", "auditor"],
+        Missing,
+        NoBody,
+    ),
+    row("post", "/api/v1/applications/{id}/actions", &["publisher"], Missing, Json(r#"{"action":"accept"}"#)),
+    row(
+        "post",
+        "/api/v1/applications/{id}/reply",
+        &["drafter"],
+        Missing,
+        Json(r#"{"result":"granted","issuer":"江城市民政局"}"#),
+    ),
     // Seals and the public trust endpoints.
     row("post", "/api/v1/items/{id}/seal", &["publisher"], Hides, Json(r#"{"content_digest":"{stale}"}"#)),
     row("get", "/.well-known/seal-keys", PUBLIC, Forbidden, NoBody),
@@ -388,6 +423,7 @@ fn path_of(row: &Row, f: &Fixture) -> String {
     let query = match row.path {
         "/api/v1/items/{id}/diff" => "?from=1&to=1",
         "/api/v1/register/export" => "?format=csv",
+        "/api/v1/applications/annual-report" => "?year=2026",
         "/api/v1/log/proof/inclusion" => "?serial=ZZ-2026-000000",
         "/api/v1/log/proof/consistency" => "?from=0",
         _ => "",
