@@ -190,6 +190,51 @@ pub struct Application {
     pub updated_at: Timestamp,
 }
 
+/// What registration records of an application as it was received.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub applicant_kind: ApplicantKind,
+    pub applicant_name: String,
+    pub contact: Contact,
+    pub channel: ReceiptChannel,
+    pub received_on: Date,
+    pub request: String,
+}
+
+impl Application {
+    /// A freshly registered application under its register `number`:
+    /// nothing has happened to it yet.
+    pub fn registered(number: String, received: Received, registered_by: UserId, at: Timestamp) -> Application {
+        let Received { applicant_kind, applicant_name, contact, channel, received_on, request } = received;
+        Application {
+            id: crate::model::ApplicationId::generate(),
+            number,
+            applicant_kind,
+            applicant_name,
+            contact,
+            channel,
+            received_on,
+            request,
+            state: ApplicationState::Registered,
+            correction_requested_on: None,
+            correction_note: None,
+            corrected_on: None,
+            extended_on: None,
+            extended_by: None,
+            extension_reason: None,
+            result: None,
+            answered_on: None,
+            withdrawn_on: None,
+            reply_item: None,
+            consultations: Vec::new(),
+            remedies: Vec::new(),
+            registered_by,
+            registered_at: at,
+            updated_at: at,
+        }
+    }
+}
+
 /// A reminder to the office about an open application (`Application::reminder`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reminder {
@@ -817,32 +862,15 @@ mod tests {
     }
 
     fn application(received: &str) -> Application {
-        Application {
-            id: crate::model::ApplicationId::generate(),
-            number: "2026-0001".into(),
+        let received = Received {
             applicant_kind: ApplicantKind::Person,
             applicant_name: "张三丰".into(),
             contact: Contact::default(),
             channel: ReceiptChannel::Online,
             received_on: d(received),
             request: "2026年道路维修计划".into(),
-            state: ApplicationState::Registered,
-            correction_requested_on: None,
-            correction_note: None,
-            corrected_on: None,
-            extended_on: None,
-            extended_by: None,
-            extension_reason: None,
-            result: None,
-            answered_on: None,
-            withdrawn_on: None,
-            reply_item: None,
-            consultations: Vec::new(),
-            remedies: Vec::new(),
-            registered_by: UserId::generate(),
-            registered_at: Timestamp::now(),
-            updated_at: Timestamp::now(),
-        }
+        };
+        Application::registered("2026-0001".into(), received, UserId::generate(), Timestamp::now())
     }
 
     #[test]

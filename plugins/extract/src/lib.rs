@@ -42,16 +42,12 @@ pub use bindings::gov_disclosure::extract::types::{
 /// The extractor's name, as `describe` reports it with the version.
 pub const NAME: &str = "extract";
 
-/// Bounds suitable for tests and as the host's defaults.
+/// The default bounds (`extract_api::Bounds::DEFAULT`, the host's too) in
+/// the contract's type: for tests, fuzzing and the benchmark.
 pub fn default_bounds() -> Bounds {
-    Bounds {
-        max_depth: 3,
-        max_entries: 1_000,
-        max_total_bytes: 256 << 20,
-        max_ratio: 100,
-        max_cells: 1_000_000,
-        max_text_bytes: 32 << 20,
-    }
+    let extract_api::Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes } =
+        extract_api::Bounds::DEFAULT;
+    Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes }
 }
 
 /// Reads one file.

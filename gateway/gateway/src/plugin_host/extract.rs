@@ -38,36 +38,9 @@ use bindings::gov_disclosure::extract::types::{Bounds, FactKind as WitFactKind, 
 /// The extractor contract's package and version.
 pub const EXTRACT_CONTRACT: &str = "gov-disclosure:extract@0.1.0";
 
-/// Bounds the extractor enforces inside the sandbox (archive depth, entries,
-/// total uncompressed size, compression ratio, cells, text).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct ExtractBounds {
-    /// Archive nesting depth.
-    pub max_depth: u32,
-    /// Archive entries, all archives of one file together.
-    pub max_entries: u32,
-    /// Uncompressed bytes read from archives, all together.
-    pub max_total_bytes: u64,
-    /// Uncompressed over compressed size of one entry (zip bombs).
-    pub max_ratio: u32,
-    /// Spreadsheet cells.
-    pub max_cells: u32,
-    /// Bytes of extracted text.
-    pub max_text_bytes: u64,
-}
-
-impl Default for ExtractBounds {
-    fn default() -> Self {
-        ExtractBounds {
-            max_depth: 3,
-            max_entries: 1_000,
-            max_total_bytes: 256 << 20,
-            max_ratio: 100,
-            max_cells: 1_000_000,
-            max_text_bytes: 32 << 20,
-        }
-    }
-}
+/// Bounds the extractor enforces inside the sandbox; one definition with
+/// its defaults, shared with the extractor (`plugins/extract-api`).
+pub use extract_api::Bounds as ExtractBounds;
 
 /// What to load: the extractor a policy names.
 #[derive(Debug, Clone)]
@@ -386,15 +359,9 @@ impl LoadedExtractor {
             .get_typed_func(&mut *store, self.extract)
             .map_err(|e| sandbox(FailureCause::Instantiate(format!("{e:#}"))))?;
         let input = Input { name: name.to_owned(), media_type: media_type.to_owned(), bytes: bytes.to_vec() };
-        let b = self.bounds;
-        let bounds = Bounds {
-            max_depth: b.max_depth,
-            max_entries: b.max_entries,
-            max_total_bytes: b.max_total_bytes,
-            max_ratio: b.max_ratio,
-            max_cells: b.max_cells,
-            max_text_bytes: b.max_text_bytes,
-        };
+        let ExtractBounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes } =
+            self.bounds;
+        let bounds = Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes };
         let result = output::with_budget(self.limits.max_findings, self.limits.max_output_bytes, || {
             f.call(&mut *store, (&input, bounds))
         });

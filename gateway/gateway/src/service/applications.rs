@@ -14,7 +14,7 @@ use serde_json::json;
 use workdays::Date;
 
 use super::Error;
-use crate::applications::{Action, ApplicantKind, Application, ApplicationState, Contact, ReceiptChannel, Refusal};
+use crate::applications::{Action, ApplicantKind, Application, Contact, ReceiptChannel, Received, Refusal};
 use crate::auth::{Duty, Principal, Role};
 use crate::model::{ApplicationId, Timestamp};
 use crate::state::AppState;
@@ -96,35 +96,17 @@ pub async fn register(state: &AppState, principal: &Principal, new: NewApplicati
     if new.received_on > today {
         return Err(Error::invalid("received_on", format!("收到申请的日期 {} 晚于今天", new.received_on)));
     }
-    let now = Timestamp::now();
     let mut tx = state.db.begin().await?;
     let number = tx.next_application_number(today.year()).await?;
-    let application = Application {
-        id: ApplicationId::generate(),
-        number,
+    let received = Received {
         applicant_kind: new.applicant_kind,
         applicant_name,
         contact,
         channel: new.channel,
         received_on: new.received_on,
         request,
-        state: ApplicationState::Registered,
-        correction_requested_on: None,
-        correction_note: None,
-        corrected_on: None,
-        extended_on: None,
-        extended_by: None,
-        extension_reason: None,
-        result: None,
-        answered_on: None,
-        withdrawn_on: None,
-        reply_item: None,
-        consultations: Vec::new(),
-        remedies: Vec::new(),
-        registered_by: principal.user_id,
-        registered_at: now,
-        updated_at: now,
     };
+    let application = Application::registered(number, received, principal.user_id, Timestamp::now());
     let detail = json!({
         "application_id": application.id, "number": application.number,
         "applicant_kind": application.applicant_kind, "channel": application.channel,

@@ -15,6 +15,25 @@ use super::{Db, Result, StoreError, audit, from_json_text, json_text, parse_colu
 use crate::applications::{Application, Consultation, Remedy};
 use crate::model::{ApplicationId, Timestamp, UserId};
 
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds what actions change (`state` through `reply_item_id`, in the
+/// order of [`COLUMNS`]): shared by insert and save.
+fn bind_progress<'q>(query: Query<'q>, a: &'q Application) -> Query<'q> {
+    query
+        .bind(a.state.as_str())
+        .bind(a.correction_requested_on.map(|d| d.to_string()))
+        .bind(a.correction_note.as_deref())
+        .bind(a.corrected_on.map(|d| d.to_string()))
+        .bind(a.extended_on.map(|d| d.to_string()))
+        .bind(a.extended_by.map(|u| u.to_string()))
+        .bind(a.extension_reason.as_deref())
+        .bind(a.result.map(|r| r.as_str()))
+        .bind(a.answered_on.map(|d| d.to_string()))
+        .bind(a.withdrawn_on.map(|d| d.to_string()))
+        .bind(a.reply_item.map(|i| i.to_string()))
+}
+
 const COLUMNS: &str = "id, number, applicant_kind, applicant_name, contact, channel, received_on, request, state, \
      correction_requested_on, correction_note, corrected_on, extended_on, extended_by, extension_reason, result, \
      answered_on, withdrawn_on, reply_item_id, registered_by, registered_at, updated_at";
@@ -162,34 +181,25 @@ impl super::Tx {
     /// Inserts a newly registered application and its `application.register` event.
     pub async fn insert_application(&mut self, a: &Application, detail: Value) -> Result<()> {
         let conn = self.conn();
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO applications ({COLUMNS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
-        ))
-        .bind(a.id.to_string())
-        .bind(a.number.as_str())
-        .bind(a.applicant_kind.as_str())
-        .bind(a.applicant_name.as_str())
-        .bind(json_text(&a.contact))
-        .bind(a.channel.as_str())
-        .bind(a.received_on.to_string())
-        .bind(a.request.as_str())
-        .bind(a.state.as_str())
-        .bind(a.correction_requested_on.map(|d| d.to_string()))
-        .bind(a.correction_note.as_deref())
-        .bind(a.corrected_on.map(|d| d.to_string()))
-        .bind(a.extended_on.map(|d| d.to_string()))
-        .bind(a.extended_by.map(|u| u.to_string()))
-        .bind(a.extension_reason.as_deref())
-        .bind(a.result.map(|r| r.as_str()))
-        .bind(a.answered_on.map(|d| d.to_string()))
-        .bind(a.withdrawn_on.map(|d| d.to_string()))
-        .bind(a.reply_item.map(|i| i.to_string()))
-        .bind(a.registered_by.to_string())
-        .bind(a.registered_at.to_string())
-        .bind(a.updated_at.to_string())
-        .execute(&mut *conn)
-        .await?;
+        );
+        let query = sqlx::query(&sql)
+            .bind(a.id.to_string())
+            .bind(a.number.as_str())
+            .bind(a.applicant_kind.as_str())
+            .bind(a.applicant_name.as_str())
+            .bind(json_text(&a.contact))
+            .bind(a.channel.as_str())
+            .bind(a.received_on.to_string())
+            .bind(a.request.as_str());
+        bind_progress(query, a)
+            .bind(a.registered_by.to_string())
+            .bind(a.registered_at.to_string())
+            .bind(a.updated_at.to_string())
+            .execute(&mut *conn)
+            .await?;
         audit::append(conn, Some(a.registered_by), "application.register", None, detail).await?;
         Ok(())
     }
@@ -219,26 +229,13 @@ impl super::Tx {
         detail: Value,
     ) -> Result<()> {
         let conn = self.conn();
-        sqlx::query(
+        let query = sqlx::query(
             "UPDATE applications SET state = $2, correction_requested_on = $3, correction_note = $4, corrected_on = $5, \
              extended_on = $6, extended_by = $7, extension_reason = $8, result = $9, answered_on = $10, \
              withdrawn_on = $11, reply_item_id = $12, updated_at = $13 WHERE id = $1",
         )
-        .bind(a.id.to_string())
-        .bind(a.state.as_str())
-        .bind(a.correction_requested_on.map(|d| d.to_string()))
-        .bind(a.correction_note.as_deref())
-        .bind(a.corrected_on.map(|d| d.to_string()))
-        .bind(a.extended_on.map(|d| d.to_string()))
-        .bind(a.extended_by.map(|u| u.to_string()))
-        .bind(a.extension_reason.as_deref())
-        .bind(a.result.map(|r| r.as_str()))
-        .bind(a.answered_on.map(|d| d.to_string()))
-        .bind(a.withdrawn_on.map(|d| d.to_string()))
-        .bind(a.reply_item.map(|i| i.to_string()))
-        .bind(now.to_string())
-        .execute(&mut *conn)
-        .await?;
+        .bind(a.id.to_string());
+        bind_progress(query, a).bind(now.to_string()).execute(&mut *conn).await?;
         for c in &a.consultations {
             sqlx::query(
                 "INSERT INTO application_consultations (application_id, seq, third_party, sent_on, answered_on) \
