@@ -17,7 +17,9 @@ on_both_backends!(
     an_xlsx_gongshi_reports_ids_by_cell_and_the_hidden_sheet,
     a_zip_bomb_is_a_clear_blocking_finding_and_the_gateway_keeps_serving,
     an_html_body_with_a_hidden_link_is_blocked,
-    an_ofd_with_a_secrecy_marking_on_its_first_page_is_blocked
+    an_ofd_with_a_secrecy_marking_on_its_first_page_is_blocked,
+    a_scanned_list_is_read_by_ocr_and_its_mobile_and_id_numbers_block,
+    an_image_ocr_cannot_read_is_not_reviewed_and_blocks_a_gongshi
 );
 
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -258,4 +260,101 @@ async fn an_ofd_with_a_secrecy_marking_on_its_first_page_is_blocked(backend: Bac
     find(&submitted, "rule_id", "META-001", &[("part", json!("property")), ("detail", json!("Author"))]);
     let runs = submitted["review"]["outcome"]["plugins"].as_array().unwrap();
     assert!(runs.iter().any(|r| r["name"] == "extract" && r["status"] == "ok"), "{runs:?}");
+}
+
+/// A photographed 低保 list (tests/data/attachments/make_scans.py): OCR
+/// reads it in a bounded child process, and pii finds the mobile and the ID
+/// number on their lines, with the line's box.
+async fn a_scanned_list_is_read_by_ocr_and_its_mobile_and_id_numbers_block(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+    let submitted = submit_with(&drafter, "低保对象公示", "名单.png", "image/png", fixture("scanned-list.png")).await;
+    assert_eq!(submitted["state"], "blocked", "{submitted}");
+    let mobile = find(&submitted, "kind", "mobile", &[("file", json!("名单.png")), ("part", json!("scanned"))]);
+    assert_eq!(marked(&mobile), "13812345678");
+    let line = mobile["attachment"]["locator"]["paragraph"].as_u64().unwrap();
+    assert!(
+        mobile["message"].as_str().unwrap().starts_with(&format!("附件 名单.png，第 1 页，文字识别，第 {line} 行：")),
+        "{mobile}"
+    );
+    let bbox: Vec<u32> =
+        mobile["attachment"]["locator"]["detail"].as_str().unwrap().split(',').map(|n| n.parse().unwrap()).collect();
+    assert_eq!(bbox.len(), 4, "{mobile}");
+    assert!(bbox[2] > 0 && bbox[3] > 0 && bbox[0] + bbox[2] <= 1240 && bbox[1] + bbox[3] <= 600, "{bbox:?}");
+    let id = find(&submitted, "kind", "id_number", &[("file", json!("名单.png")), ("paragraph", json!(line))]);
+    assert_eq!(marked(&id), "320102198001011238");
+    // The image was read: no "not reviewed" finding for it.
+    assert!(findings(&submitted).iter().all(|f| f["rule_id"] != "META-002"), "{submitted:#}");
+}
+
+/// What OCR cannot read is never a pass: an image with no text in a 公示
+/// blocks (META-002), and the same image in a plain notice only warns.
+async fn an_image_ocr_cannot_read_is_not_reviewed_and_blocks_a_gongshi(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+    // A blank 64×64 greyscale PNG: a valid image without a word on it.
+    let blank = blank_png();
+    let gongshi = submit_with(&drafter, "低保对象公示", "名单.png", "image/png", blank.clone()).await;
+    assert_eq!(gongshi["state"], "blocked", "{gongshi}");
+    let f = find(&gongshi, "rule_id", "META-002", &[("file", json!("名单.png"))]);
+    assert_eq!(f["severity"], "block");
+    assert!(f["message"].as_str().unwrap().contains("未识别出文字"), "{f}");
+
+    let mut item = sample_item();
+    item["title"] = json!("关于开展道路维修的通知");
+    item["body"] = json!("各有关单位：现将道路维修安排通知如下，请遵照执行。");
+    item["attachments"] = json!([{"name": "示意图.png", "digest": upload(&drafter, "image/png", blank).await}]);
+    let notice = submit(&drafter, &item).await;
+    let f = find(&notice, "rule_id", "META-002", &[("file", json!("示意图.png"))]);
+    assert_eq!(f["severity"], "warn", "{f}");
+}
+
+/// A blank PNG (64×64, 8-bit greyscale), written out byte by byte: zlib
+/// with stored blocks and the CRCs computed here.
+fn blank_png() -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend((data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend(data);
+        out.extend(&body);
+        out.extend(crc32(&body).to_be_bytes());
+    }
+    let (w, h) = (64u32, 64u32);
+    let mut raw = Vec::new();
+    for _ in 0..h {
+        raw.push(0); // filter: none
+        raw.extend(std::iter::repeat_n(255u8, w as usize));
+    }
+    // zlib: header, one stored block, Adler-32.
+    let mut z = vec![0x78, 0x01, 0x01];
+    z.extend((raw.len() as u16).to_le_bytes());
+    z.extend((!(raw.len() as u16)).to_le_bytes());
+    z.extend(&raw);
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + u32::from(x)) % 65521;
+        b = (b + a) % 65521;
+    }
+    z.extend(((b << 16) | a).to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend(w.to_be_bytes());
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &z);
+    chunk(&mut png, b"IEND", &[]);
+    png
 }

@@ -79,6 +79,10 @@ pub enum Part {
     Cell,
     /// A link target.
     Link,
+    /// Text read by OCR from an image or a scanned page (host only: the
+    /// extractor never produces it); `paragraph` is the line, `detail` the
+    /// box `left,top,width,height` in pixels.
+    Scanned,
 }
 
 impl Part {
@@ -96,6 +100,7 @@ impl Part {
             Part::Property => "文档属性",
             Part::Cell => "单元格",
             Part::Link => "链接",
+            Part::Scanned => "文字识别",
         }
     }
 }
@@ -143,8 +148,10 @@ impl std::fmt::Display for Locator {
             None if !matches!(self.part, Part::Body | Part::Cell) => write!(f, "，{}", self.part.label())?,
             None => {}
         }
-        if let Some(n) = self.paragraph {
-            write!(f, "，第 {n} 段")?;
+        match self.paragraph {
+            Some(n) if self.part == Part::Scanned => write!(f, "，第 {n} 行")?,
+            Some(n) => write!(f, "，第 {n} 段")?,
+            None => {}
         }
         if let Some(d) = &self.detail
             && matches!(self.part, Part::Comment | Part::Deletion | Part::Insertion | Part::Property)

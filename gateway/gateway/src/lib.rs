@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod finding;
 pub mod http;
 pub mod model;
+pub mod ocr;
 pub mod offload;
 pub mod plugin_host;
 pub mod policy;

@@ -94,6 +94,21 @@ struct PolicyFile {
     overrides: Vec<OverrideEntry>,
     #[serde(default)]
     extractor: Option<ExtractorEntry>,
+    #[serde(default)]
+    ocr: Option<OcrEntry>,
+}
+
+/// `[ocr]`: reading images and scanned pages (see `crate::ocr`); every
+/// field has a default.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OcrEntry {
+    command: Option<PathBuf>,
+    languages: Option<String>,
+    rasterizer: Option<PathBuf>,
+    deadline_ms: Option<u64>,
+    memory_mib: Option<u32>,
+    max_pages: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,6 +300,8 @@ pub struct Policy {
     pub overrides: Vec<SeverityOverride>,
     /// The attachment extractor, if the policy reads attachments.
     pub extractor: Option<PolicyExtractor>,
+    /// OCR of images and scanned pages, if the policy reads them (with an extractor only).
+    pub ocr: Option<crate::ocr::OcrSettings>,
 }
 
 impl Policy {
@@ -381,6 +398,36 @@ impl Policy {
                 })
             }
         };
+        let ocr = match file.ocr {
+            None => None,
+            Some(_) if extractor.is_none() => {
+                return Err(invalid("[ocr] 需要同时配置附件提取器 [extractor]".into()));
+            }
+            Some(o) => {
+                let d = crate::ocr::OcrSettings::default();
+                let settings = crate::ocr::OcrSettings {
+                    command: o.command.unwrap_or(d.command),
+                    languages: o.languages.unwrap_or(d.languages),
+                    rasterizer: o.rasterizer.unwrap_or(d.rasterizer),
+                    deadline_ms: o.deadline_ms.unwrap_or(d.deadline_ms),
+                    memory_mib: o.memory_mib.unwrap_or(d.memory_mib),
+                    max_pages: o.max_pages.unwrap_or(d.max_pages),
+                };
+                let language_ok = |l: &str| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                if !settings.languages.split('+').all(language_ok) {
+                    return Err(invalid(format!("[ocr] languages 应形如 chi_sim+eng，实为“{}”", settings.languages)));
+                }
+                if !(1_000..=600_000).contains(&settings.deadline_ms)
+                    || !(64..=8192).contains(&settings.memory_mib)
+                    || !(1..=500).contains(&settings.max_pages)
+                {
+                    return Err(invalid(
+                        "[ocr] 的上限超出范围：deadline_ms 1000–600000，memory_mib 64–8192，max_pages 1–500".into(),
+                    ));
+                }
+                Some(settings)
+            }
+        };
         Ok(Policy {
             name: file.name,
             description: file.description,
@@ -388,6 +435,7 @@ impl Policy {
             plugins,
             overrides,
             extractor,
+            ocr,
         })
     }
 
@@ -406,6 +454,13 @@ impl Policy {
         if let Some(x) = &self.extractor {
             value["extractor"] = json!({
                 "name": x.name, "sha256": x.sha256, "memory_mib": x.memory_mib, "deadline_ms": x.deadline_ms,
+            });
+        }
+        // The OCR settings change what is read; the tools' paths do not.
+        if let Some(o) = &self.ocr {
+            value["ocr"] = json!({
+                "languages": o.languages, "deadline_ms": o.deadline_ms, "memory_mib": o.memory_mib,
+                "max_pages": o.max_pages,
             });
         }
         if let Some(list) = value["plugins"].as_array_mut() {

@@ -27,7 +27,8 @@ use crate::finding::{
     AttachmentFile, AttachmentSpot, Field, Finding, Locator, PLUGIN_FAILURE_KIND, PLUGIN_FAILURE_RULE, Part, PluginRun,
     ReviewItem, RunStatus, Severity, Span,
 };
-use crate::plugin_host::{ExtractFailure, Extraction, FactKind, LoadedExtractor, wit_item};
+use crate::ocr::OcrLine;
+use crate::plugin_host::{ExtractFailure, Extraction, FactKind, LoadedExtractor, Segment, wit_item};
 
 use super::Generation;
 
@@ -104,9 +105,16 @@ fn internal_target(target: &str) -> Option<String> {
     intranet.then(|| format!("指向内网主机 {host}"))
 }
 
-/// Whether the item is a 公示 (then unreadable content blocks).
-fn is_announcement(item: &ReviewItem) -> bool {
-    item.title.contains("公示") || item.body.contains("公示")
+/// Words that make unreadable content block: a 公示 or a list of people,
+/// where an unread image most likely carries personal data.
+const PERSONAL_CONTEXT: &[&str] =
+    &["公示", "名单", "名册", "花名册", "人员", "身份证", "低保", "救助", "补贴", "补助", "发放", "资助", "困难"];
+
+/// Whether unreadable content of this item blocks (a 公示 or a
+/// personal-data context) or only warns.
+fn unreadable_severity(item: &ReviewItem) -> Severity {
+    let personal = PERSONAL_CONTEXT.iter().any(|w| item.title.contains(w) || item.body.contains(w));
+    if personal { Severity::Block } else { Severity::Warn }
 }
 
 /// The name the HTML body is read under; its locators say 正文.
@@ -138,6 +146,37 @@ impl Generation {
         }
     }
 
+    /// Reads an attachment that is an image with OCR (`crate::ocr`): its
+    /// lines become segments (part 文字识别, with the line and its box) and
+    /// replace the extractor's "not extracted" fact. An image OCR cannot
+    /// read, or a policy without OCR, keeps META-002; OCR that fails or finds
+    /// no text is a META-002 of its own saying why.
+    fn read_scans(&self, item: &ReviewItem, file: &AttachmentFile, x: &mut Extraction) -> Vec<Finding> {
+        let (Some(ocr), Some(format)) = (&self.ocr, crate::ocr::image_format(&file.bytes)) else {
+            return Vec::new();
+        };
+        x.facts.retain(|f| !(f.kind == FactKind::NotExtracted && f.locator.file == file.name));
+        let unreadable = |why: String| {
+            host_finding(
+                "ocr",
+                "META-002",
+                UNREADABLE_KIND,
+                unreadable_severity(item),
+                file_locator(&file.name),
+                String::new(),
+                format!("图片（{format}）{why}，未经内容审查；请人工核对，或提供可提取文字的版本。"),
+            )
+        };
+        match ocr.image(&file.bytes) {
+            Err(e) => vec![unreadable(format!("无法识别：{e}"))],
+            Ok(lines) if lines.is_empty() => vec![unreadable("中未识别出文字".into())],
+            Ok(lines) => {
+                x.segments.extend(scanned_segments(&file.name, Some(1), lines));
+                Vec::new()
+            }
+        }
+    }
+
     /// Reads and reviews every attachment; returns the findings and a run
     /// record per file read. Nothing when the policy has no extractor.
     pub(super) fn review_attachments(
@@ -164,7 +203,8 @@ impl Generation {
             });
             match result {
                 Err(failure) => findings.push(failure_finding(extractor, &failure)),
-                Ok(x) => {
+                Ok(mut x) => {
+                    findings.extend(self.read_scans(item, file, &mut x));
                     findings.extend(fact_findings(extractor, item, &x));
                     findings.extend(self.scan_text(item, &file.name, &x, now));
                 }
@@ -263,6 +303,25 @@ fn file_locator(name: &str) -> Locator {
     }
 }
 
+/// OCR lines as segments of `file` (page `page`), one per line.
+fn scanned_segments(file: &str, page: Option<u32>, lines: Vec<OcrLine>) -> impl Iterator<Item = Segment> + '_ {
+    lines.into_iter().enumerate().map(move |(i, line)| {
+        let [l, t, w, h] = line.bbox;
+        Segment {
+            locator: Locator {
+                file: file.to_owned(),
+                part: Part::Scanned,
+                page,
+                sheet: None,
+                cell: None,
+                paragraph: Some(i as u32 + 1),
+                detail: Some(format!("{l},{t},{w},{h}")),
+            },
+            text: line.text,
+        }
+    })
+}
+
 fn failure_finding(extractor: &LoadedExtractor, failure: &ExtractFailure) -> Finding {
     let locator = file_locator(failure.file());
     match failure {
@@ -336,18 +395,15 @@ fn fact_findings(extractor: &LoadedExtractor, item: &ReviewItem, x: &Extraction)
                 ),
                 None => continue,
             },
-            FactKind::NotExtracted => {
-                let severity = if is_announcement(item) { Severity::Block } else { Severity::Warn };
-                host_finding(
-                    plugin,
-                    "META-002",
-                    UNREADABLE_KIND,
-                    severity,
-                    fact.locator.clone(),
-                    fact.detail.clone(),
-                    format!("{}，未经内容审查；请人工核对，或提供可提取文字的版本。", fact.detail),
-                )
-            }
+            FactKind::NotExtracted => host_finding(
+                plugin,
+                "META-002",
+                UNREADABLE_KIND,
+                unreadable_severity(item),
+                fact.locator.clone(),
+                fact.detail.clone(),
+                format!("{}，未经内容审查；请人工核对，或提供可提取文字的版本。", fact.detail),
+            ),
         };
         out.push(finding);
     }

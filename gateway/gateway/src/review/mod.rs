@@ -80,6 +80,8 @@ pub struct Generation {
     stages: Vec<Stage>,
     /// The attachment extractor, if the policy names one.
     extractor: Option<Arc<LoadedExtractor>>,
+    /// OCR of images and scanned pages, if the policy asks for it.
+    ocr: Option<crate::ocr::Ocr>,
 }
 
 impl std::fmt::Debug for Generation {
@@ -158,9 +160,10 @@ impl Generation {
             Some(x) => Some(Arc::new(host.load_extractor(extractor_spec(settings, &policy, x)?)?)),
             None => None,
         };
+        let ocr = policy.ocr.clone().map(crate::ocr::Ocr::load);
         let hash = policy.hash();
         tracing::info!(policy = %policy.name, %hash, plugins = stages.len(), ms = started.elapsed().as_millis() as u64, "review policy loaded");
-        Ok(Generation { policy, hash, stages, extractor })
+        Ok(Generation { policy, hash, stages, extractor, ocr })
     }
 
     /// Runs every plugin on the canary item; any failure refuses the
