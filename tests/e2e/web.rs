@@ -155,10 +155,11 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     b.click("input[name=flags][value=major]").await;
     // The attachment is uploaded by the page's script and listed on the form.
     let dir = tempfile::tempdir().unwrap();
-    let pdf = dir.path().join("救助名单.pdf");
-    std::fs::write(&pdf, b"%PDF-1.4\n% test attachment\n%%EOF\n").unwrap();
-    b.find("#upload").await.send_keys(pdf.to_str().unwrap()).await.unwrap();
-    wait_for_text(&b, "#attachments", "救助名单.pdf").await;
+    // A real file the extractor reads (a file it cannot read blocks a 公示).
+    let csv = dir.path().join("救助标准.csv");
+    std::fs::write(&csv, "档次,月标准（元）\n一档,800\n二档,600\n").unwrap();
+    b.find("#upload").await.send_keys(csv.to_str().unwrap()).await.unwrap();
+    wait_for_text(&b, "#attachments", "救助标准.csv").await;
     b.screenshot("02-new-item").await;
     b.assert_accessible("新建稿件").await;
     b.click_to("button[name=then][value=submit]").await;
@@ -166,7 +167,7 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     // The finding is highlighted in the text, with the mask suggested.
     let mark = b.find(".doc-body a.hl-block").await;
     assert!(
-        b.text("a[href^='/api/v1/attachments/sha256:']").await.contains("救助名单.pdf"),
+        b.text("a[href^='/api/v1/attachments/sha256:']").await.contains("救助标准.csv"),
         "the attachment is on the item"
     );
     // Uploaded by the script, it did not go again with the form.

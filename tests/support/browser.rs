@@ -106,12 +106,21 @@ impl Browser {
 
     /// The element, waiting for it to appear (pages load after a click).
     pub async fn find(&self, css: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css:?} on the page: {e}"))
+        match self.client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await {
+            Ok(element) => element,
+            Err(e) => {
+                // Say what the page was, so a failure can be read from the log.
+                let url = self.client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+                let text = self
+                    .client
+                    .execute("return document.body ? document.body.innerText : ''", vec![])
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_str().map(|t| t.chars().take(2000).collect::<String>()))
+                    .unwrap_or_default();
+                panic!("no element {css:?} on the page {url}: {e}\n--- page text ---\n{text}")
+            }
+        }
     }
 
     /// Every element matching.

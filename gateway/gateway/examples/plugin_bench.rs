@@ -167,17 +167,17 @@ fn main() {
     let originals = items.clone();
     for r in 1..rounds {
         items.extend(originals.iter().cloned().map(|mut i| {
-            i.id = format!("{}-{r}", i.id);
+            i.item.id = format!("{}-{r}", i.item.id);
             i
         }));
     }
-    let bytes: usize = items.iter().map(|i| i.title.len() + i.body.len()).sum();
+    let bytes: usize = items.iter().map(|i| i.item.title.len() + i.item.body.len()).sum();
     let generation = pipeline.current();
     let mut lat: Vec<Duration> = items
         .iter()
         .map(|i| {
             let s = Instant::now();
-            black_box(generation.review(i, "2025-01-01T00:00:00Z"));
+            black_box(generation.review(&i.item, "2025-01-01T00:00:00Z"));
             s.elapsed()
         })
         .collect();
@@ -199,7 +199,7 @@ fn main() {
         out.push_str(&format!("| {workers} | {:.0} | {p50} | {p99} |\n", items.len() as f64 / took.as_secs_f64()));
     }
     let per_plugin = {
-        let o = generation.review(&items[0], "2025-01-01T00:00:00Z");
+        let o = generation.review(&items[0].item, "2025-01-01T00:00:00Z");
         o.plugins.iter().map(|r| format!("{} {} µs", r.name, r.micros)).collect::<Vec<_>>().join(", ")
     };
     out.push_str(&format!("\nOne item, per plugin: {per_plugin}.\n"));

@@ -4,8 +4,13 @@
 //!
 //! Input: one item a line; only `id` and `body` are required, and missing
 //! fields take the contract's defaults (kind `notice`, attribute `public`,
-//! channels `["website"]`, the rest null). Output: one finding a line, then
-//! one verdict line per item (or the verdicts in a second file). `--terms`
+//! channels `["website"]`, the rest null). An item may also name
+//! `attachments` (`[{"name", "path", "media_type"?}]`, paths relative to the
+//! input file), which are read and reviewed as at submission (extractor,
+//! OCR, the plugins marked for attachments). Output: one finding a line, then
+//! one verdict line per item (or the verdicts in a second file); a finding in
+//! an attachment has `field` `attachment`, null offsets, its `locator` and
+//! the `text` it marks. `--terms`
 //! adds plain-text term lists to the plugins whose policy entry declares
 //! `extra_terms` (the sensitive-term plugin).
 //!
@@ -21,7 +26,10 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::policy::Policy;
-use crate::review::{Pipeline, PluginSettings, ReviewItem, ReviewOutcome, Signoff, SuperiorRef, Verdict};
+use crate::review::{
+    Attachment, AttachmentFile, Locator, Pipeline, PluginSettings, ReviewItem, ReviewOutcome, Signoff, SuperiorRef,
+    Verdict,
+};
 
 /// Arguments of `gateway check`.
 #[derive(Debug, Clone, clap::Args)]
@@ -78,6 +86,26 @@ struct InputItem {
     signoff: Option<InputSignoff>,
     #[serde(default)]
     formed_at: Option<String>,
+    #[serde(default)]
+    attachments: Vec<InputAttachment>,
+}
+
+/// A file an input item attaches, read from `path` (relative to the input file).
+#[derive(Debug, Deserialize)]
+struct InputAttachment {
+    name: String,
+    path: PathBuf,
+    #[serde(default)]
+    media_type: Option<String>,
+}
+
+/// An item to check with the bytes of its attachments.
+#[derive(Debug, Clone)]
+pub struct CheckItem {
+    /// The item, its `attachments` describing `files`.
+    pub item: ReviewItem,
+    /// The attachments' bytes, in the item's order.
+    pub files: Vec<AttachmentFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,6 +129,28 @@ struct InputSignoff {
 }
 
 impl InputItem {
+    /// The item and its files (read relative to `dir`).
+    fn into_check_item(mut self, dir: &std::path::Path) -> Result<CheckItem> {
+        let mut files = Vec::with_capacity(self.attachments.len());
+        for a in std::mem::take(&mut self.attachments) {
+            let path = dir.join(&a.path);
+            let bytes = std::fs::read(&path).with_context(|| format!("无法读取附件 {}", path.display()))?;
+            let media_type = a.media_type.unwrap_or_default();
+            files.push(AttachmentFile { name: a.name, media_type, bytes });
+        }
+        let mut item = self.into_item();
+        item.attachments = files
+            .iter()
+            .map(|f| Attachment {
+                name: f.name.clone(),
+                media_type: f.media_type.clone(),
+                digest: format!("sha256:{}", crate::plugin_host::sha256_hex(&f.bytes)),
+                size: f.bytes.len() as u64,
+            })
+            .collect();
+        Ok(CheckItem { item, files })
+    }
+
     fn into_item(self) -> ReviewItem {
         let mut item = ReviewItem::new(self.id, self.body);
         item.title = self.title.unwrap_or_default();
@@ -148,6 +198,12 @@ struct OutputFinding<'a> {
     plugin: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     suggestion: Option<&'a str>,
+    /// Where in an attachment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locator: Option<&'a Locator>,
+    /// The text an attachment finding marks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
 }
 
 /// One output verdict line.
@@ -157,8 +213,10 @@ struct OutputVerdict<'a> {
     verdict: &'a str,
 }
 
-/// Reads a JSONL file of items in the contract's input format.
-pub fn read_items(path: &PathBuf) -> Result<Vec<ReviewItem>> {
+/// Reads a JSONL file of items in the contract's input format, with the
+/// files they attach.
+pub fn read_items(path: &PathBuf) -> Result<Vec<CheckItem>> {
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
     let file = std::fs::File::open(path).with_context(|| format!("无法打开输入文件 {}", path.display()))?;
     let mut items = Vec::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -168,13 +226,14 @@ pub fn read_items(path: &PathBuf) -> Result<Vec<ReviewItem>> {
         }
         let input: InputItem = serde_json::from_str(&line)
             .with_context(|| format!("{}:{}: 不是有效的条目 JSON", path.display(), n + 1))?;
-        items.push(input.into_item());
+        items.push(input.into_check_item(dir).with_context(|| format!("{}:{}", path.display(), n + 1))?);
     }
     Ok(items)
 }
 
 /// Reviews every item of `items` with `workers` threads, in input order.
-pub fn review_all(pipeline: &Pipeline, items: &[ReviewItem], workers: usize) -> Vec<ReviewOutcome> {
+pub fn review_all(pipeline: &Pipeline, items: &[CheckItem], workers: usize) -> Vec<ReviewOutcome> {
+    let now = crate::review::now_rfc3339();
     let next = AtomicUsize::new(0);
     let mut slots: Vec<Option<ReviewOutcome>> = vec![None; items.len()];
     let chunks: Vec<Vec<(usize, ReviewOutcome)>> = std::thread::scope(|s| {
@@ -185,7 +244,8 @@ pub fn review_all(pipeline: &Pipeline, items: &[ReviewItem], workers: usize) -> 
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(item) = items.get(i) else { break };
-                        done.push((i, pipeline.review_blocking(item)));
+                        let generation = pipeline.current();
+                        done.push((i, generation.review_files_at(&item.item, &item.files, &now, None)));
                     }
                     done
                 })
@@ -225,8 +285,10 @@ pub fn run(args: CheckArgs) -> Result<()> {
         Ok(BufWriter::new(std::fs::File::create(p).with_context(|| format!("无法写入 {}", p.display()))?))
     };
     let mut out = create(&args.output)?;
-    for (item, outcome) in items.iter().zip(&outcomes) {
+    for (CheckItem { item, .. }, outcome) in items.iter().zip(&outcomes) {
         for f in &outcome.findings {
+            let spot = f.attachment.as_ref();
+            let text = spot.and_then(|a| a.span.and_then(|s| a.excerpt.get(s.start as usize..s.end as usize)));
             let line = OutputFinding {
                 id: &item.id,
                 kind: &f.kind,
@@ -238,6 +300,8 @@ pub fn run(args: CheckArgs) -> Result<()> {
                 message: &f.message,
                 plugin: &f.plugin,
                 suggestion: f.suggestion.as_deref(),
+                locator: spot.map(|a| &a.locator),
+                text,
             };
             serde_json::to_writer(&mut out, &line)?;
             out.write_all(b"\n")?;
@@ -248,7 +312,7 @@ pub fn run(args: CheckArgs) -> Result<()> {
         None => None,
     };
     let mut counts = [0usize; 3];
-    for (item, outcome) in items.iter().zip(&outcomes) {
+    for (CheckItem { item, .. }, outcome) in items.iter().zip(&outcomes) {
         counts[match outcome.verdict {
             Verdict::Blocked => 0,
             Verdict::Flagged => 1,
