@@ -412,4 +412,62 @@ mod tests {
         let err = format!("{:#}", run(args).unwrap_err());
         assert!(err.contains("in.jsonl:2"), "{err}");
     }
+
+    #[test]
+    fn check_reads_attachments_and_reports_where_in_them() {
+        let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/dist");
+        let pin = |name: &str| crate::plugin_host::built_pin(&dist, name).unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
+        let policy = dir.path().join("p.toml");
+        std::fs::write(
+            &policy,
+            format!(
+                "name = \"t\"\n[extractor]\nname = \"extract\"\npath = \"{}\"\nsha256 = \"{}\"\n\
+                 [[plugins]]\nname = \"template\"\npath = \"{}\"\nsha256 = \"{}\"\nattachments = true\n\
+                 [plugins.config]\nwords = [\"示例词\"]\n",
+                dist.join("extract.wasm").display(),
+                pin("extract"),
+                dist.join("template.wasm").display(),
+                pin("template"),
+            ),
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("files")).unwrap();
+        std::fs::write(dir.path().join("files/a.csv"), "序号,说明\n1,无\n2,含示例词的一行\n").unwrap();
+        let input = dir.path().join("in.jsonl");
+        std::fs::write(
+            &input,
+            "{\"id\": \"a\", \"body\": \"详见附件。\", \"attachments\": [{\"name\": \"名单.csv\", \"path\": \"files/a.csv\"}]}\n",
+        )
+        .unwrap();
+        let output = dir.path().join("out.jsonl");
+        let args = CheckArgs {
+            policy,
+            terms: Vec::new(),
+            input: input.clone(),
+            output: output.clone(),
+            verdicts: None,
+            cache_dir: None,
+            workers: Some(1),
+        };
+        run(args.clone()).unwrap();
+        let lines: Vec<serde_json::Value> =
+            std::fs::read_to_string(&output).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let f = lines.iter().find(|l| l["field"] == "attachment").unwrap_or_else(|| panic!("{lines:#?}"));
+        assert_eq!((f["bstart"].is_null(), f["text"].as_str()), (true, Some("示例词")), "{f}");
+        assert_eq!(
+            (f["locator"]["file"].as_str(), f["locator"]["cell"].as_str()),
+            (Some("名单.csv"), Some("B3")),
+            "{f}"
+        );
+
+        // A missing file is an error naming the line, not an item without it.
+        std::fs::write(
+            &input,
+            "{\"id\": \"a\", \"body\": \"x\", \"attachments\": [{\"name\": \"b\", \"path\": \"nope\"}]}\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", run(args).unwrap_err());
+        assert!(err.contains("in.jsonl:1") && err.contains("nope"), "{err}");
+    }
 }
