@@ -2,11 +2,14 @@
 //! (a finding's exact text at its locator, and its suggested mask) applied,
 //! and every other part of the file left as it was.
 //!
-//! - XLSX: an edited cell becomes an inline-string cell holding the masked
-//!   text (its style kept). The shared-string table is not touched, since
-//!   other cells may share the entry; a number cell (an ID number stored as
-//!   a number) becomes a string cell. Only the edited worksheets' parts are
-//!   rewritten; every other ZIP entry is copied raw, byte for byte.
+//! - XLSX: a shared string all of whose cells are edited is rewritten in
+//!   the shared-string table (the original must not stay in the file,
+//!   unreferenced); a cell whose string other cells also show, an inline
+//!   string or a number (an ID number stored as a number) becomes an
+//!   inline-string cell holding the masked text (its style kept). A workbook
+//!   with pivot, chart or external-link caches (copies of values) is
+//!   refused. Only the rewritten parts change; every other ZIP entry is
+//!   copied raw, byte for byte.
 //! - CSV: the edited cells are re-quoted as needed, and the text is encoded
 //!   back in the encoding it was read in (UTF-8 with or without BOM, UTF-16
 //!   with BOM, GB18030).
@@ -149,8 +152,19 @@ fn apply(file: &str, text: &str, edits: &[&Edit], where_: &str) -> Result<String
 
 // --- XLSX ---
 
+/// Parts of a workbook that keep copies of cell values the extraction does
+/// not read (pivot caches, chart caches, external links): a masked copy
+/// would still hold the original there, so it is refused.
+const CACHES: &[&str] = &["xl/pivotCache/", "xl/charts/", "xl/externalLinks/", "xl/queryTables/"];
+
 fn xlsx(out: &mut Out<'_>, zip: &mut Zip<'_>, edits: &[Edit]) -> Result<HashMap<String, Vec<u8>>, Failure> {
     let file = zip.path.clone();
+    if let Some(cache) = zip.names().into_iter().find(|n| CACHES.iter().any(|c| n.starts_with(c))) {
+        return Err(refuse(
+            &file,
+            format!("工作簿含有数据透视表、图表或外部链接的缓存（{cache}），其中可能保留原值，无法自动打码；请替换文件后重新提交"),
+        ));
+    }
     let strings = crate::xlsx::shared_strings(out, zip)?;
     let sheets = crate::xlsx::sheets(out, zip)?;
     let mut by_part: BTreeMap<String, (String, BTreeMap<String, Vec<&Edit>>)> = BTreeMap::new();
@@ -169,15 +183,137 @@ fn xlsx(out: &mut Out<'_>, zip: &mut Zip<'_>, edits: &[Edit]) -> Result<HashMap<
             .or_default()
             .push(e);
     }
+    // Shared strings: an entry every one of whose cells is edited to the
+    // same text is rewritten in the table (nothing of the original stays in
+    // the file); an entry also shown by cells not edited stays, and the
+    // edited cells become inline strings.
+    let mut masked_entries: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut kept_entries: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    let mut parts: HashMap<String, Vec<u8>> = HashMap::new();
+    for sheet in &sheets {
+        let Some(xml) = zip.read(out, &sheet.part)? else {
+            return Err(malformed(&file, format!("缺少工作表“{}”的部件 {}", sheet.name, sheet.part)));
+        };
+        let edited = by_part.get(&sheet.part).map(|(_, cells)| cells);
+        for (reference, index) in shared_cells(&file, &sheet.part, &xml)? {
+            match edited.and_then(|cells| cells.get(&reference)) {
+                Some(edits) => {
+                    let text = strings.get(index).ok_or_else(|| {
+                        malformed(&file, format!("工作表“{}”引用了不存在的共享字符串", sheet.name))
+                    })?;
+                    let at = format!("工作表“{}”单元格 {reference} ", sheet.name);
+                    masked_entries.entry(index).or_default().push(apply(&file, text, edits, &at)?);
+                }
+                None => drop(kept_entries.insert(index)),
+            }
+        }
+        if by_part.contains_key(&sheet.part) {
+            parts.insert(sheet.part.clone(), xml);
+        }
+    }
+    let mut rewritten: BTreeMap<usize, String> = BTreeMap::new();
+    for (index, texts) in masked_entries {
+        if kept_entries.contains(&index) {
+            continue;
+        }
+        if texts.iter().any(|t| t != &texts[0]) {
+            return Err(refuse(&file, "多个单元格共用同一文字但打码结果不同，无法自动打码；请替换文件后重新提交"));
+        }
+        rewritten.insert(index, texts[0].clone());
+    }
     let mut replaced = HashMap::new();
     for (part, (sheet, cells)) in by_part {
-        let Some(xml) = zip.read(out, &part)? else {
-            return Err(malformed(&file, format!("缺少工作表“{sheet}”的部件 {part}")));
-        };
-        let new = rewrite_sheet(&file, &sheet, &part, &xml, &strings, cells)?;
+        let xml = parts.remove(&part).unwrap_or_default();
+        let new = rewrite_sheet(&file, &sheet, &part, &xml, &strings, cells, &rewritten)?;
         replaced.insert(part, new);
     }
+    if !rewritten.is_empty() {
+        let Some(xml) = zip.read(out, "xl/sharedStrings.xml")? else {
+            return Err(malformed(&file, "缺少共享字符串表"));
+        };
+        replaced.insert("xl/sharedStrings.xml".to_owned(), rewrite_shared_strings(&file, &xml, &rewritten)?);
+    }
     Ok(replaced)
+}
+
+/// The cells of a worksheet that show a shared string: (A1 reference, index).
+fn shared_cells(file: &str, part: &str, xml: &[u8]) -> Result<Vec<(String, usize)>, Failure> {
+    let mut found = Vec::new();
+    let (mut row_no, mut next_col) = (0u32, 0u32);
+    let mut cell: Option<(String, bool)> = None;
+    let (mut value, mut in_v) = (String::new(), false);
+    crate::xml::events(file, part, xml, |ev| {
+        match ev {
+            crate::xml::Ev::Start("row", a) => {
+                row_no = a.get("r").and_then(|r| r.parse().ok()).unwrap_or(row_no + 1);
+                next_col = 0;
+            }
+            crate::xml::Ev::Start("c", a) => {
+                let (col, row) =
+                    a.get("r").and_then(crate::xlsx::parse_ref).unwrap_or((next_col, row_no.saturating_sub(1)));
+                next_col = col + 1;
+                cell = Some((format!("{}{}", column_name(col), row + 1), a.get("t") == Some("s")));
+                value.clear();
+            }
+            crate::xml::Ev::Start("v", _) => in_v = true,
+            crate::xml::Ev::End("v") => in_v = false,
+            crate::xml::Ev::Text(t) if in_v => value.push_str(t),
+            crate::xml::Ev::End("c") => {
+                if let Some((reference, true)) = cell.take()
+                    && let Ok(index) = value.trim().parse::<usize>()
+                {
+                    found.push((reference, index));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// The shared-string table with the entries in `rewritten` replaced by
+/// plain text (rich-text runs and phonetic readings of them dropped).
+fn rewrite_shared_strings(file: &str, xml: &[u8], rewritten: &BTreeMap<usize, String>) -> Result<Vec<u8>, Failure> {
+    let bad = |e: &dyn std::fmt::Display| malformed(file, format!("xl/sharedStrings.xml 不是有效的 XML：{e}"));
+    let mut reader = Reader::from_reader(xml);
+    reader.config_mut().check_end_names = false;
+    let mut buf = Vec::new();
+    let mut new = Vec::with_capacity(xml.len());
+    let (mut copied, mut index) = (0usize, 0usize);
+    let mut open: Option<(usize, String)> = None;
+    let mut done = 0usize;
+    loop {
+        buf.clear();
+        let before = reader.buffer_position() as usize;
+        let event = reader.read_event_into(&mut buf).map_err(|e| bad(&e))?;
+        let after = reader.buffer_position() as usize;
+        match event {
+            Event::Start(ref e) if local(e.name().as_ref()) == "si" => {
+                if rewritten.contains_key(&index) {
+                    open = Some((after, prefix(e.name().as_ref())));
+                }
+            }
+            Event::Empty(ref e) if local(e.name().as_ref()) == "si" => index += 1,
+            Event::End(ref e) if local(e.name().as_ref()) == "si" => {
+                if let Some((start, p)) = open.take() {
+                    new.extend_from_slice(&xml[copied..start]);
+                    let text = escape(&rewritten[&index]);
+                    new.extend_from_slice(format!("<{p}t xml:space=\"preserve\">{text}</{p}t>").as_bytes());
+                    copied = before;
+                    done += 1;
+                }
+                index += 1;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if done != rewritten.len() {
+        return Err(malformed(file, "共享字符串表与工作表不符"));
+    }
+    new.extend_from_slice(&xml[copied..]);
+    Ok(new)
 }
 
 /// A cell being rewritten, from its start tag to its end tag.
@@ -199,6 +335,7 @@ fn rewrite_sheet(
     xml: &[u8],
     strings: &[String],
     mut cells: BTreeMap<String, Vec<&Edit>>,
+    rewritten: &BTreeMap<usize, String>,
 ) -> Result<Vec<u8>, Failure> {
     let bad = |e: &dyn std::fmt::Display| malformed(file, format!("{part} 不是有效的 XML：{e}"));
     let mut reader = Reader::from_reader(xml);
@@ -209,6 +346,7 @@ fn rewrite_sheet(
     let (mut row_no, mut next_col) = (0u32, 0u32);
     let mut open: Option<OpenCell> = None;
     loop {
+        buf.clear();
         let before = reader.buffer_position() as usize;
         let event = reader.read_event_into(&mut buf).map_err(|e| bad(&e))?;
         let after = reader.buffer_position() as usize;
@@ -306,10 +444,15 @@ fn rewrite_sheet(
                         if c.formula {
                             return Err(refuse(file, format!("{at}是公式，无法自动打码；请在原文件中处理后替换文件")));
                         }
+                        let shared = c.value.trim().parse::<usize>().ok().filter(|_| c.ty == "s");
+                        if shared.is_some_and(|i| rewritten.contains_key(&i)) {
+                            // Masked in the shared-string table.
+                            continue;
+                        }
                         let text = match c.ty.as_str() {
-                            "s" => c.value.trim().parse::<usize>().ok().and_then(|i| strings.get(i)).cloned().ok_or_else(
-                                || malformed(file, format!("{at}引用了不存在的共享字符串")),
-                            )?,
+                            "s" => shared.and_then(|i| strings.get(i)).cloned().ok_or_else(|| {
+                                malformed(file, format!("{at}引用了不存在的共享字符串"))
+                            })?,
                             "b" | "e" => return Err(not_found(file, edits[0], &at)),
                             _ => c.value.clone(),
                         };
@@ -324,7 +467,6 @@ fn rewrite_sheet(
             Event::Eof => break,
             _ => {}
         }
-        buf.clear();
     }
     if let Some((reference, edits)) = cells.into_iter().next() {
         return Err(not_found(file, edits[0], &format!("工作表“{sheet}”单元格 {reference} ")));
@@ -377,6 +519,10 @@ fn docx(out: &mut Out<'_>, zip: &mut Zip<'_>, edits: &[Edit]) -> Result<HashMap<
         let Some(xml) = zip.read(out, &part)? else {
             return Err(malformed(&file, format!("缺少部件 {part}")));
         };
+        // Content controls bound to custom XML keep their value there too.
+        if xml.windows(b"dataBinding".len()).any(|w| w == b"dataBinding") {
+            return Err(refuse(&file, "文档含有绑定到自定义 XML 的内容控件，其中可能保留原值，无法自动打码；请替换文件后重新提交"));
+        }
         replaced.insert(part.clone(), rewrite_story(&file, &part, &xml, paragraphs)?);
     }
     Ok(replaced)
@@ -409,6 +555,7 @@ fn rewrite_story(
     let (mut in_rpr, mut hidden) = (false, false);
     let mut open: Option<Piece> = None;
     loop {
+        buf.clear();
         let before = reader.buffer_position() as usize;
         let event = reader.read_event_into(&mut buf).map_err(|e| bad(&e))?;
         let after = reader.buffer_position() as usize;
@@ -487,7 +634,6 @@ fn rewrite_story(
             Event::Eof => break,
             _ => {}
         }
-        buf.clear();
     }
     let mut changes: Vec<(usize, usize, String)> = Vec::new();
     for (n, edits) in std::mem::take(&mut paragraphs) {

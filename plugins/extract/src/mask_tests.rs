@@ -58,7 +58,12 @@ fn xlsx_cells_are_masked_and_every_other_part_is_byte_identical() {
     let (old, new) = (entries(&original), entries(&copy));
     assert_eq!(old.iter().map(|e| &e.0).collect::<Vec<_>>(), new.iter().map(|e| &e.0).collect::<Vec<_>>());
     let differing: Vec<&str> = old.iter().zip(&new).filter(|(a, b)| a.1 != b.1).map(|(a, _)| a.0.as_str()).collect();
-    assert_eq!(differing, ["xl/worksheets/sheet1.xml"]);
+    assert_eq!(differing, ["xl/sharedStrings.xml"], "each ID is in a string of its own: masked in the table");
+    // Nothing of the originals is left anywhere in the file.
+    for (name, data) in &new {
+        let text = String::from_utf8_lossy(data);
+        assert!(!text.contains(ID) && !text.contains(ID2), "{name} still holds an ID");
+    }
 }
 
 #[test]
@@ -75,6 +80,39 @@ fn xlsx_number_cells_become_string_cells_with_the_mask() {
     let after = run("电话.xlsx", &copy).unwrap();
     assert!(after.segments.iter().any(|s| locator_eq(&s.locator, &a2) && s.text == "138****5678"));
     assert!(!after.segments.iter().any(|s| s.text.contains("13812345678")));
+}
+
+#[test]
+fn a_shared_string_also_shown_unedited_stays_and_the_edited_cell_becomes_inline() {
+    use rust_xlsxwriter::Workbook;
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, ID).unwrap();
+    ws.write_string(1, 0, ID).unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    let before = run("重复.xlsx", &bytes).unwrap();
+    let a1 = before.segments[0].locator.clone();
+    let copy = mask_file("重复.xlsx", &bytes, &[edit(&a1, ID, &masked(ID))]).unwrap();
+    let after = run("重复.xlsx", &copy).unwrap();
+    let texts: Vec<&str> = after.segments.iter().filter(|s| s.locator.part == Part::Cell).map(|s| s.text.as_str()).collect();
+    assert_eq!(texts, [masked(ID).as_str(), ID], "A2 was not asked for and still shows it");
+    // Both asked for: the entry itself is masked.
+    let a2 = before.segments[1].locator.clone();
+    let copy = mask_file("重复.xlsx", &bytes, &[edit(&a1, ID, &masked(ID)), edit(&a2, ID, &masked(ID))]).unwrap();
+    assert!(!entries(&copy).iter().any(|(_, d)| String::from_utf8_lossy(d).contains(ID)));
+}
+
+#[test]
+fn a_workbook_with_value_caches_is_refused() {
+    let original = xlsx();
+    let mut parts = entries(&original);
+    parts.push(("xl/pivotCache/pivotCacheRecords1.xml".into(), format!("<r><s v=\"{ID}\"/></r>").into_bytes()));
+    let refs: Vec<(&str, &[u8])> = parts.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let bytes = zip_of(&refs);
+    let before = run("公示.xlsx", &bytes).unwrap();
+    let c2 = before.segments.iter().find(|s| s.text == ID).unwrap().locator.clone();
+    let f = mask_file("公示.xlsx", &bytes, &[edit(&c2, ID, &masked(ID))]).unwrap_err();
+    assert!(f.message.contains("缓存"), "{f:?}");
 }
 
 #[test]
