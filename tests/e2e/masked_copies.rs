@@ -48,8 +48,10 @@ fn gongshi_xlsx() -> Vec<u8> {
 
 fn docx_with(paragraphs: &[&str]) -> Vec<u8> {
     let w = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
-    let body: String = paragraphs.iter().map(|p| format!("<w:p><w:r><w:t xml:space=\"preserve\">{p}</w:t></w:r></w:p>")).collect();
-    let document = format!(r#"<?xml version="1.0" encoding="UTF-8"?><w:document {w}><w:body>{body}</w:body></w:document>"#);
+    let body: String =
+        paragraphs.iter().map(|p| format!("<w:p><w:r><w:t xml:space=\"preserve\">{p}</w:t></w:r></w:p>")).collect();
+    let document =
+        format!(r#"<?xml version="1.0" encoding="UTF-8"?><w:document {w}><w:body>{body}</w:body></w:document>"#);
     let types = r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/></Types>"#;
     let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
@@ -82,7 +84,13 @@ async fn upload(drafter: &Client, media_type: &str, bytes: Vec<u8>) -> String {
 }
 
 /// Creates an item with the attachment and submits it; returns (id, submit answer).
-async fn submitted_with(drafter: &Client, title: &str, file: &str, media_type: &str, bytes: Vec<u8>) -> (String, Value) {
+async fn submitted_with(
+    drafter: &Client,
+    title: &str,
+    file: &str,
+    media_type: &str,
+    bytes: Vec<u8>,
+) -> (String, Value) {
     let digest = upload(drafter, media_type, bytes).await;
     let mut item = titled_item(title, &["website"]);
     item["attachments"] = json!([{"name": file, "digest": digest}]);
@@ -101,7 +109,8 @@ fn id_findings(submitted: &Value) -> Vec<(Value, String, String)> {
         .map(|f| {
             let spot = &f["attachment"];
             let excerpt = spot["excerpt"].as_str().unwrap();
-            let (s, e) = (spot["span"]["start"].as_u64().unwrap() as usize, spot["span"]["end"].as_u64().unwrap() as usize);
+            let (s, e) =
+                (spot["span"]["start"].as_u64().unwrap() as usize, spot["span"]["end"].as_u64().unwrap() as usize);
             (spot["locator"].clone(), excerpt[s..e].to_owned(), f["suggestion"].as_str().unwrap().to_owned())
         })
         .collect()
@@ -183,7 +192,8 @@ async fn an_xlsx_masked_copy_passes_review_is_sealed_delivered_and_served(backen
     // Delivered: the publish event links the masked file; the reference
     // receiver fetches it, checks it against the sealed digest, serves it.
     let changes = ok(website.get("/api/v1/channels/website/changes").await);
-    let event = changes["events"].as_array().unwrap().iter().rev().find(|e| e["item_id"] == id.as_str()).unwrap().clone();
+    let event =
+        changes["events"].as_array().unwrap().iter().rev().find(|e| e["item_id"] == id.as_str()).unwrap().clone();
     assert_eq!(event["type"], "publish");
     assert_eq!(event["attachments"][0]["digest"], masked_digest.as_str());
     let mut rx = receiver::Receiver::new(
@@ -221,7 +231,8 @@ async fn csv_and_docx_masked_copies_replace_the_attachment(backend: Backend) {
     app.review_team(Some(UNIT)).await;
     let csv = format!("序号,姓名,身份证号\n1,张某,{}\n2,李某,\"{}\"\n", IDS[0], IDS[1]);
     let docx = docx_with(&["临时救助对象公示", &format!("申请人张某，身份证号{}，家住某街道。", IDS[2])]);
-    for (file, media_type, bytes) in [("名单.csv", "text/csv", csv.clone().into_bytes()), ("公示.docx", DOCX, docx)] {
+    for (file, media_type, bytes) in [("名单.csv", "text/csv", csv.clone().into_bytes()), ("公示.docx", DOCX, docx)]
+    {
         let (id, submitted) = submitted_with(&drafter, "临时救助对象公示", file, media_type, bytes).await;
         assert_eq!(submitted["state"], "blocked", "{file}: {submitted:#}");
         let found = id_findings(&submitted);
@@ -232,13 +243,17 @@ async fn csv_and_docx_masked_copies_replace_the_attachment(backend: Backend) {
         let changes = masked["changes"].as_array().unwrap();
         assert_eq!(changes.len(), found.len(), "{masked:#}");
         for (change, (locator, original, suggestion)) in changes.iter().zip(&found) {
-            assert_eq!((&change["locator"], &change["original"], &change["replacement"]), (locator, &json!(original), &json!(suggestion)));
+            assert_eq!(
+                (&change["locator"], &change["original"], &change["replacement"]),
+                (locator, &json!(original), &json!(suggestion))
+            );
         }
         let place = changes[0]["place"].as_str().unwrap();
         assert_eq!(place, if file.ends_with(".csv") { "单元格 C2" } else { "正文 第 2 段" }, "{masked:#}");
         // The stored copy is the answer's, and it passes the review.
         let new_digest = masked["attachment"]["digest"].as_str().unwrap();
-        let r = drafter.request(reqwest::Method::GET, &format!("/api/v1/attachments/{new_digest}")).send().await.unwrap();
+        let r =
+            drafter.request(reqwest::Method::GET, &format!("/api/v1/attachments/{new_digest}")).send().await.unwrap();
         let copy = r.bytes().await.unwrap().to_vec();
         assert_eq!(seal::ContentDigest::of(&copy).to_string(), new_digest);
         let text = if file.ends_with(".csv") {
@@ -296,9 +311,14 @@ async fn stale_findings_other_units_reviewers_and_pdfs_are_refused(backend: Back
 
     // A PDF: no button; the page says plainly that it must be replaced,
     // and the API refuses.
-    let (pdf_id, pdf) =
-        submitted_with(&drafter, "临时救助对象公示", "救助名单.pdf", "application/pdf", b"%PDF-1.7\n%scanned\n".to_vec())
-            .await;
+    let (pdf_id, pdf) = submitted_with(
+        &drafter,
+        "临时救助对象公示",
+        "救助名单.pdf",
+        "application/pdf",
+        b"%PDF-1.7\n%scanned\n".to_vec(),
+    )
+    .await;
     assert_eq!(pdf["state"], "blocked", "{pdf:#}");
     let html = page(&drafter, &format!("/items/{pdf_id}")).await;
     assert!(html.contains("附件 救助名单.pdf：此类文件无法自动打码，请替换文件后重新提交"), "{html}");

@@ -162,7 +162,9 @@ fn xlsx(out: &mut Out<'_>, zip: &mut Zip<'_>, edits: &[Edit]) -> Result<HashMap<
     if let Some(cache) = zip.names().into_iter().find(|n| CACHES.iter().any(|c| n.starts_with(c))) {
         return Err(refuse(
             &file,
-            format!("工作簿含有数据透视表、图表或外部链接的缓存（{cache}），其中可能保留原值，无法自动打码；请替换文件后重新提交"),
+            format!(
+                "工作簿含有数据透视表、图表或外部链接的缓存（{cache}），其中可能保留原值，无法自动打码；请替换文件后重新提交"
+            ),
         ));
     }
     let strings = crate::xlsx::shared_strings(out, zip)?;
@@ -198,9 +200,9 @@ fn xlsx(out: &mut Out<'_>, zip: &mut Zip<'_>, edits: &[Edit]) -> Result<HashMap<
         for (reference, index) in shared_cells(&file, &sheet.part, &xml)? {
             match edited.and_then(|cells| cells.get(&reference)) {
                 Some(edits) => {
-                    let text = strings.get(index).ok_or_else(|| {
-                        malformed(&file, format!("工作表“{}”引用了不存在的共享字符串", sheet.name))
-                    })?;
+                    let text = strings
+                        .get(index)
+                        .ok_or_else(|| malformed(&file, format!("工作表“{}”引用了不存在的共享字符串", sheet.name)))?;
                     let at = format!("工作表“{}”单元格 {reference} ", sheet.name);
                     masked_entries.entry(index).or_default().push(apply(&file, text, edits, &at)?);
                 }
@@ -289,10 +291,8 @@ fn rewrite_shared_strings(file: &str, xml: &[u8], rewritten: &BTreeMap<usize, St
         let event = reader.read_event_into(&mut buf).map_err(|e| bad(&e))?;
         let after = reader.buffer_position() as usize;
         match event {
-            Event::Start(ref e) if local(e.name().as_ref()) == "si" => {
-                if rewritten.contains_key(&index) {
-                    open = Some((after, prefix(e.name().as_ref())));
-                }
+            Event::Start(ref e) if local(e.name().as_ref()) == "si" && rewritten.contains_key(&index) => {
+                open = Some((after, prefix(e.name().as_ref())));
             }
             Event::Empty(ref e) if local(e.name().as_ref()) == "si" => index += 1,
             Event::End(ref e) if local(e.name().as_ref()) == "si" => {
@@ -358,7 +358,7 @@ fn rewrite_sheet(
                         .with_checks(false)
                         .filter_map(Result::ok)
                         .find(|a| local(a.key.as_ref()) == name)
-                        .map(|a| unescape(&&a.value))
+                        .map(|a| unescape(&a.value))
                 };
                 match local(qname.as_ref()) {
                     "row" => {
@@ -380,12 +380,7 @@ fn rewrite_sheet(
                                 .attributes()
                                 .with_checks(false)
                                 .filter_map(Result::ok)
-                                .map(|a| {
-                                    (
-                                        a.key.as_ref().to_owned(),
-                                        unescape(&&a.value),
-                                    )
-                                })
+                                .map(|a| (a.key.as_ref().to_owned(), unescape(&a.value)))
                                 .collect();
                             open = Some(OpenCell {
                                 start: before,
@@ -419,7 +414,7 @@ fn rewrite_sheet(
             }
             Event::CData(ref t) => {
                 if let Some(c) = open.as_mut().filter(|c| c.in_v) {
-                    c.value.push_str(&&**t);
+                    c.value.push_str(t);
                 }
             }
             Event::GeneralRef(ref r) => {
@@ -450,9 +445,10 @@ fn rewrite_sheet(
                             continue;
                         }
                         let text = match c.ty.as_str() {
-                            "s" => shared.and_then(|i| strings.get(i)).cloned().ok_or_else(|| {
-                                malformed(file, format!("{at}引用了不存在的共享字符串"))
-                            })?,
+                            "s" => shared
+                                .and_then(|i| strings.get(i))
+                                .cloned()
+                                .ok_or_else(|| malformed(file, format!("{at}引用了不存在的共享字符串")))?,
                             "b" | "e" => return Err(not_found(file, edits[0], &at)),
                             _ => c.value.clone(),
                         };
@@ -483,10 +479,7 @@ fn inline_cell(c: &OpenCell, text: &str) -> String {
     for (k, v) in c.attrs.iter().filter(|(k, _)| local(k) != "t") {
         s.push_str(&format!(" {k}=\"{}\"", escape(v)));
     }
-    s.push_str(&format!(
-        " t=\"inlineStr\"><{p}is><{p}t xml:space=\"preserve\">{}</{p}t></{p}is></{p}c>",
-        escape(text)
-    ));
+    s.push_str(&format!(" t=\"inlineStr\"><{p}is><{p}t xml:space=\"preserve\">{}</{p}t></{p}is></{p}c>", escape(text)));
     s
 }
 
@@ -521,7 +514,10 @@ fn docx(out: &mut Out<'_>, zip: &mut Zip<'_>, edits: &[Edit]) -> Result<HashMap<
         };
         // Content controls bound to custom XML keep their value there too.
         if xml.windows(b"dataBinding".len()).any(|w| w == b"dataBinding") {
-            return Err(refuse(&file, "文档含有绑定到自定义 XML 的内容控件，其中可能保留原值，无法自动打码；请替换文件后重新提交"));
+            return Err(refuse(
+                &file,
+                "文档含有绑定到自定义 XML 的内容控件，其中可能保留原值，无法自动打码；请替换文件后重新提交",
+            ));
         }
         replaced.insert(part.clone(), rewrite_story(&file, &part, &xml, paragraphs)?);
     }
@@ -583,7 +579,8 @@ fn rewrite_story(
                         hidden = !off;
                     }
                     "t" if !empty && visible && target.is_some() => {
-                        open = Some(Piece { start: after, end: after, text: String::new(), fixed: false, changed: false });
+                        open =
+                            Some(Piece { start: after, end: after, text: String::new(), fixed: false, changed: false });
                     }
                     "tab" | "br" | "cr" if visible && !in_rpr => {
                         if let Some(n) = target {
@@ -607,7 +604,7 @@ fn rewrite_story(
             }
             Event::CData(ref t) => {
                 if let Some(p) = &mut open {
-                    p.text.push_str(&&**t);
+                    p.text.push_str(t);
                 }
             }
             Event::GeneralRef(ref r) => {

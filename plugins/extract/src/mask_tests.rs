@@ -24,7 +24,11 @@ fn mask_file(name: &str, bytes: &[u8], edits: &[Edit]) -> Result<Vec<u8>, Failur
 
 /// The segments other than those at `changed` locators, as (locator, text).
 fn others(x: &Extraction, changed: &[&Locator]) -> Vec<String> {
-    x.segments.iter().filter(|s| !changed.iter().any(|l| locator_eq(l, &s.locator))).map(|s| format!("{:?} {}", s.locator, s.text)).collect()
+    x.segments
+        .iter()
+        .filter(|s| !changed.iter().any(|l| locator_eq(l, &s.locator)))
+        .map(|s| format!("{:?} {}", s.locator, s.text))
+        .collect()
 }
 
 fn entries(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
@@ -48,12 +52,17 @@ fn xlsx_cells_are_masked_and_every_other_part_is_byte_identical() {
     assert_eq!((c2.sheet.as_deref(), c2.cell.as_deref()), (Some("公示名单"), Some("C2")));
     let copy = mask_file("公示.xlsx", &original, &[edit(&c2, ID, &masked(ID)), edit(&c3, ID2, &masked(ID2))]).unwrap();
     let after = run("公示.xlsx", &copy).unwrap();
-    let text = |x: &Extraction, l: &Locator| x.segments.iter().find(|s| locator_eq(&s.locator, l)).map(|s| s.text.clone());
+    let text =
+        |x: &Extraction, l: &Locator| x.segments.iter().find(|s| locator_eq(&s.locator, l)).map(|s| s.text.clone());
     assert_eq!(text(&after, &c2), Some(masked(ID)));
     assert_eq!(text(&after, &c3), Some(masked(ID2)));
     assert!(!after.segments.iter().any(|s| s.text.contains(ID) || s.text.contains(ID2)));
     assert_eq!(others(&after, &[&c2, &c3]), others(&before, &[&c2, &c3]));
-    assert_eq!(format!("{:?}", after.facts), format!("{:?}", before.facts), "hidden sheet, row, format and note are still reported");
+    assert_eq!(
+        format!("{:?}", after.facts),
+        format!("{:?}", before.facts),
+        "hidden sheet, row, format and note are still reported"
+    );
     // Only the edited worksheet's part differs.
     let (old, new) = (entries(&original), entries(&copy));
     assert_eq!(old.iter().map(|e| &e.0).collect::<Vec<_>>(), new.iter().map(|e| &e.0).collect::<Vec<_>>());
@@ -94,7 +103,8 @@ fn a_shared_string_also_shown_unedited_stays_and_the_edited_cell_becomes_inline(
     let a1 = before.segments[0].locator.clone();
     let copy = mask_file("重复.xlsx", &bytes, &[edit(&a1, ID, &masked(ID))]).unwrap();
     let after = run("重复.xlsx", &copy).unwrap();
-    let texts: Vec<&str> = after.segments.iter().filter(|s| s.locator.part == Part::Cell).map(|s| s.text.as_str()).collect();
+    let texts: Vec<&str> =
+        after.segments.iter().filter(|s| s.locator.part == Part::Cell).map(|s| s.text.as_str()).collect();
     assert_eq!(texts, [masked(ID).as_str(), ID], "A2 was not asked for and still shows it");
     // Both asked for: the entry itself is masked.
     let a2 = before.segments[1].locator.clone();
@@ -139,7 +149,10 @@ fn a_text_not_at_its_locator_is_refused_never_guessed() {
 fn csv_is_rewritten_in_its_own_encoding() {
     for (name, bytes) in [
         ("utf8.csv", format!("姓名,身份证号\n张某,\"{ID}\"\n李某,{ID2}\n").into_bytes()),
-        ("gbk.csv", encoding_rs::GB18030.encode(&format!("姓名,身份证号\r\n张某,{ID}\r\n李某,{ID2}\r\n")).0.into_owned()),
+        (
+            "gbk.csv",
+            encoding_rs::GB18030.encode(&format!("姓名,身份证号\r\n张某,{ID}\r\n李某,{ID2}\r\n")).0.into_owned(),
+        ),
     ] {
         let before = run(name, &bytes).unwrap();
         let b2 = before.segments.iter().find(|s| s.text == ID).unwrap().locator.clone();

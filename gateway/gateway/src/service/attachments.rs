@@ -83,7 +83,8 @@ pub fn edits_for(findings: &[Finding], name: &str) -> Vec<MaskEdit> {
         if spot.locator.file != name || original.is_empty() || original == suggestion {
             continue;
         }
-        let edit = MaskEdit { locator: spot.locator.clone(), original: original.to_owned(), replacement: suggestion.clone() };
+        let edit =
+            MaskEdit { locator: spot.locator.clone(), original: original.to_owned(), replacement: suggestion.clone() };
         if !edits.contains(&edit) {
             edits.push(edit);
         }
@@ -133,9 +134,8 @@ pub async fn mask_attachment(
     }
     // The findings must be this version's own, on this content: a review of
     // another version or content (the findings carried after an edit) is stale.
-    let review = state.db.reviews(id, Some(version.version)).await?.pop().filter(|r| {
-        r.content_digest == version.content_digest
-    });
+    let review =
+        state.db.reviews(id, Some(version.version)).await?.pop().filter(|r| r.content_digest == version.content_digest);
     let Some(review) = review else {
         return Err(Error::Conflict(
             "当前版本尚未经过自动检查，审查结果已过期：请先提交审核，再根据新的检查结果生成打码副本。".into(),
@@ -162,7 +162,12 @@ pub async fn mask_attachment(
     };
     let changes: Vec<MaskChange> = edits
         .into_iter()
-        .map(|e| MaskChange { place: place(&e.locator), locator: e.locator, original: e.original, replacement: e.replacement })
+        .map(|e| MaskChange {
+            place: place(&e.locator),
+            locator: e.locator,
+            original: e.original,
+            replacement: e.replacement,
+        })
         .collect();
     let mut tx = state.db.begin().await?;
     let current = tx.item(id).await?;

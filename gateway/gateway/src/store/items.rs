@@ -85,7 +85,8 @@ impl Db {
         content: &VersionContent,
     ) -> Result<VersionChange> {
         let mut tx = self.pool.begin().await?;
-        let change = add_version_on(&mut tx, id, base_version, actor, content, "item.edit", serde_json::json!({})).await?;
+        let change =
+            add_version_on(&mut tx, id, base_version, actor, content, "item.edit", serde_json::json!({})).await?;
         tx.commit().await?;
         Ok(change)
     }
