@@ -14,6 +14,7 @@ mod delivery;
 mod hardening;
 mod hot_plugin;
 mod items;
+mod masked_copies;
 mod matrix;
 mod misbehaviour;
 mod review;

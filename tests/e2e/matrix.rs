@@ -196,6 +196,15 @@ const ROUTES: &[Row] = &[
     row("put", "/api/v1/items/{id}", &["drafter"], Hides, Json("{stale_edit}")),
     row("get", "/api/v1/items/{id}/versions/{version}", READERS, Hides, NoBody),
     row("post", "/api/v1/items/{id}/submit", &["drafter"], Hides, Json(r#"{"version":99}"#)),
+    row(
+        "post",
+        "/api/v1/items/{id}/attachments/mask",
+        &["drafter"],
+        Hides,
+        Json(
+            r#"{"version":99,"content_digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","attachment":"x.xlsx"}"#,
+        ),
+    ),
     row("get", "/api/v1/items/{id}/diff", READERS, Hides, NoBody),
     row("get", "/api/v1/items/{id}/reviews", READERS, Hides, NoBody),
     // The review workflow (stage `first`: 初审 by a reviewer of the item's unit).

@@ -17,7 +17,7 @@
 //!
 //! The parsing is plain Rust over the generated contract types, so it is
 //! tested natively (`cargo test -p extract`); the component only adds the
-//! export.
+//! export. `mask` writes a masked copy of an XLSX, CSV or DOCX (`mask.rs`).
 
 #[allow(unsafe_code, clippy::all, missing_docs)]
 mod bindings {
@@ -30,14 +30,16 @@ mod bindings {
 mod archive;
 mod docx;
 mod html;
+mod mask;
 mod ofd;
 mod text;
 mod xlsx;
 mod xml;
 
 pub use bindings::gov_disclosure::extract::types::{
-    Bounds, Extraction, Fact, FactKind, Failure, FailureKind, Input, Locator, Part, Segment,
+    Bounds, Edit, Extraction, Fact, FactKind, Failure, FailureKind, Input, Locator, Part, Segment,
 };
+pub use mask::{NOT_MASKABLE, mask};
 
 /// The extractor's name, as `describe` reports it with the version.
 pub const NAME: &str = "extract";
@@ -213,6 +215,10 @@ impl bindings::Guest for Component {
 
     fn extract(file: Input, bounds: Bounds) -> Result<Extraction, Failure> {
         extract(&file, &bounds)
+    }
+
+    fn mask(file: Input, edits: Vec<Edit>, bounds: Bounds) -> Result<Vec<u8>, Failure> {
+        mask(&file, &edits, &bounds)
     }
 }
 

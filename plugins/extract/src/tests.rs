@@ -13,7 +13,7 @@ use crate::*;
 pub(crate) const ID: &str = "320102198001011238";
 pub(crate) const ID2: &str = "440305199003154568";
 
-fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     for (name, bytes) in files {
@@ -167,7 +167,7 @@ pub(crate) fn ofd() -> Vec<u8> {
     zip_owned(&ofd_parts("Pages/Page_0/Content.xml"))
 }
 
-fn run(name: &str, bytes: &[u8]) -> Result<Extraction, Failure> {
+pub(crate) fn run(name: &str, bytes: &[u8]) -> Result<Extraction, Failure> {
     extract(&Input { name: name.into(), media_type: String::new(), bytes: bytes.to_vec() }, &default_bounds())
 }
 
@@ -424,3 +424,7 @@ fn mutated_files_never_panic() {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "mask_tests.rs"]
+mod mask_tests;

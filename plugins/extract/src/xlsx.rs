@@ -56,7 +56,7 @@ fn rels(
 }
 
 /// The 0-based (column, row) of an A1 reference.
-fn parse_ref(r: &str) -> Option<(u32, u32)> {
+pub(crate) fn parse_ref(r: &str) -> Option<(u32, u32)> {
     let letters = r.bytes().take_while(u8::is_ascii_alphabetic).count();
     if letters == 0 || letters > 3 {
         return None;
@@ -66,7 +66,7 @@ fn parse_ref(r: &str) -> Option<(u32, u32)> {
     Some((col, row.checked_sub(1)?))
 }
 
-fn shared_strings(out: &mut Out<'_>, zip: &mut Zip<'_>) -> Result<Vec<String>, Failure> {
+pub(crate) fn shared_strings(out: &mut Out<'_>, zip: &mut Zip<'_>) -> Result<Vec<String>, Failure> {
     let mut strings = Vec::new();
     let Some(xml) = zip.read(out, "xl/sharedStrings.xml")? else {
         return Ok(strings);
@@ -127,13 +127,13 @@ fn hiding_styles(out: &mut Out<'_>, zip: &mut Zip<'_>) -> Result<HashSet<u32>, F
     Ok(hiding)
 }
 
-struct Sheet {
-    name: String,
+pub(crate) struct Sheet {
+    pub(crate) name: String,
     state: String,
-    part: String,
+    pub(crate) part: String,
 }
 
-fn sheets(out: &mut Out<'_>, zip: &mut Zip<'_>) -> Result<Vec<Sheet>, Failure> {
+pub(crate) fn sheets(out: &mut Out<'_>, zip: &mut Zip<'_>) -> Result<Vec<Sheet>, Failure> {
     let targets: HashMap<String, String> =
         rels(out, zip, "xl/_rels/workbook.xml.rels", "xl")?.into_iter().map(|(id, _, t)| (id, t)).collect();
     let Some(xml) = zip.read(out, "xl/workbook.xml")? else {

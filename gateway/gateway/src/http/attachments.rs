@@ -56,6 +56,22 @@ pub struct AttachmentView {
     pub size: i64,
 }
 
+/// An attachment as a version lists it.
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentRefView {
+    pub name: String,
+    #[schema(value_type = String, example = "sha256:…")]
+    pub digest: ContentDigest,
+    pub media_type: String,
+    pub size: i64,
+}
+
+impl From<crate::model::AttachmentRef> for AttachmentRefView {
+    fn from(a: crate::model::AttachmentRef) -> Self {
+        AttachmentRefView { name: a.name, digest: a.digest, media_type: a.media_type, size: a.size }
+    }
+}
+
 /// Uploads an attachment: the raw bytes as the body, the type in
 /// `Content-Type`. Answers with the digest to refer to it by.
 #[utoipa::path(post, path = "/api/v1/attachments", tag = "attachments",

@@ -19,6 +19,7 @@ mod error;
 pub(crate) mod extract;
 mod form;
 mod items;
+pub(crate) mod masked;
 #[cfg(test)]
 mod openapi_tests;
 mod register;
@@ -104,6 +105,7 @@ fn api_routes(max_attachment_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(items::submit_item))
         .routes(routes!(items::diff_versions))
         .routes(routes!(items::list_reviews))
+        .routes(routes!(masked::mask_attachment))
         .routes(routes!(workflow::get_workflow))
         .routes(routes!(workflow::vote))
         .routes(routes!(workflow::override_stage))

@@ -1,6 +1,7 @@
 //! The attachment extractor (`plugins/wit-extract`, package
-//! `gov-disclosure:extract@0.1.0`): loading it against its pin, and running
-//! it on one untrusted file.
+//! `gov-disclosure:extract@0.2.0`): loading it against its pin, and running
+//! it on one untrusted file: reading it (`extract`), or writing a masked
+//! copy of it (`mask`, for XLSX, CSV and DOCX) under the same limits.
 //!
 //! Each file gets a **fresh instance** (instantiation costs tens of
 //! microseconds and the extractor has no configuration), so nothing one
@@ -33,10 +34,12 @@ mod bindings {
     });
 }
 
-use bindings::gov_disclosure::extract::types::{Bounds, FactKind as WitFactKind, FailureKind, Input, Part as WitPart};
+use bindings::gov_disclosure::extract::types::{
+    Bounds, Edit as WitEdit, FactKind as WitFactKind, FailureKind, Input, Locator as WitLocator, Part as WitPart,
+};
 
 /// The extractor contract's package and version.
-pub const EXTRACT_CONTRACT: &str = "gov-disclosure:extract@0.1.0";
+pub const EXTRACT_CONTRACT: &str = "gov-disclosure:extract@0.2.0";
 
 /// Bounds the extractor enforces inside the sandbox; one definition with
 /// its defaults, shared with the extractor (`plugins/extract-api`).
@@ -233,6 +236,19 @@ struct RawFailure {
 }
 
 type ExtractResult = Result<RawExtraction, RawFailure>;
+type MaskResult = Result<BoundedList<u8>, RawFailure>;
+
+/// One replacement for [`LoadedExtractor::mask`]: at `locator`, the exact
+/// text `original` becomes `replacement`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MaskEdit {
+    /// Where (a cell, a paragraph).
+    pub locator: Locator,
+    /// The finding's text, as extracted.
+    pub original: String,
+    /// Its mask.
+    pub replacement: String,
+}
 
 /// A loaded, verified extractor.
 pub struct LoadedExtractor {
@@ -242,6 +258,7 @@ pub struct LoadedExtractor {
     sha256: String,
     pre: InstancePre<HostState>,
     extract: ComponentExportIndex,
+    mask: ComponentExportIndex,
     limits: PluginLimits,
     bounds: ExtractBounds,
 }
@@ -268,7 +285,7 @@ impl PluginHost {
                 .get_export_index(None, f)
                 .ok_or_else(|| contract(format!("不是附件提取器（{EXTRACT_CONTRACT}）：缺少导出函数 {f}")))
         };
-        let (describe, extract) = (export("describe")?, export("extract")?);
+        let (describe, extract, mask) = (export("describe")?, export("extract")?, export("mask")?);
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -280,6 +297,7 @@ impl PluginHost {
             sha256: actual,
             pre,
             extract,
+            mask,
             limits: spec.limits,
             bounds: spec.bounds,
         };
@@ -291,6 +309,9 @@ impl PluginHost {
         instance
             .get_typed_func::<(&Input, Bounds), (ExtractResult,)>(&mut store, extract)
             .map_err(|e| contract(format!("extract 的类型不符（{EXTRACT_CONTRACT}）：{e:#}")))?;
+        instance
+            .get_typed_func::<(&Input, &[WitEdit], Bounds), (MaskResult,)>(&mut store, mask)
+            .map_err(|e| contract(format!("mask 的类型不符（{EXTRACT_CONTRACT}）：{e:#}")))?;
         let (described,) = output::with_budget(0, 4096, || f.call(&mut store, ()))
             .map_err(|e| HostError::Describe { name: name.clone(), reason: classify(&e, &spec.limits).to_string() })?;
         let (described_name, version) = described.0.split_once('@').unwrap_or((described.0.as_str(), ""));
@@ -359,33 +380,111 @@ impl LoadedExtractor {
             .get_typed_func(&mut *store, self.extract)
             .map_err(|e| sandbox(FailureCause::Instantiate(format!("{e:#}"))))?;
         let input = Input { name: name.to_owned(), media_type: media_type.to_owned(), bytes: bytes.to_vec() };
-        let ExtractBounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes } =
-            self.bounds;
-        let bounds = Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes };
         let result = output::with_budget(self.limits.max_findings, self.limits.max_output_bytes, || {
-            f.call(&mut *store, (&input, bounds))
+            f.call(&mut *store, (&input, self.wit_bounds()))
         });
         match result {
-            Err(e) => Err(sandbox(match classify(&e, &self.limits) {
-                FailureCause::Trap(t) => match store.data().stderr.last_line() {
-                    Some(line) => FailureCause::Trap(format!("{t}；提取器输出：{line}")),
-                    None => FailureCause::Trap(t),
-                },
-                other => other,
-            })),
-            Ok((Err(failure),)) => {
-                let file = failure.file.0;
-                if !within(name, &file) {
-                    return Err(sandbox(FailureCause::InvalidOutput(format!("失败报告指向了另一个文件“{file}”"))));
-                }
-                Err(ExtractFailure::File {
-                    file,
-                    limit: matches!(failure.kind, FailureKind::LimitExceeded),
-                    message: failure.message.0,
-                })
-            }
+            Err(e) => Err(self.trapped(store, name, &e)),
+            Ok((Err(failure),)) => Err(reported(name, failure)),
             Ok((Ok(raw),)) => validate(name, raw).map_err(|why| sandbox(FailureCause::InvalidOutput(why))),
         }
+    }
+
+    fn wit_bounds(&self) -> Bounds {
+        let ExtractBounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes } =
+            self.bounds;
+        Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes }
+    }
+
+    /// A call that did not return: trap (with the guest's last line of
+    /// stderr), deadline, memory cap, oversized output.
+    fn trapped(&self, store: &wasmtime::Store<HostState>, name: &str, e: &wasmtime::Error) -> ExtractFailure {
+        let cause = match classify(e, &self.limits) {
+            FailureCause::Trap(t) => match store.data().stderr.last_line() {
+                Some(line) => FailureCause::Trap(format!("{t}；提取器输出：{line}")),
+                None => FailureCause::Trap(t),
+            },
+            other => other,
+        };
+        ExtractFailure::Sandbox { file: name.to_owned(), cause }
+    }
+
+    /// Writes a masked copy of one file (XLSX, CSV, DOCX) on a fresh
+    /// instance, under the same deadline and memory cap as [`Self::extract`];
+    /// the copy is lifted only within the output byte budget. Any edit the
+    /// extractor cannot apply exactly (its text is not at its locator), a
+    /// format it cannot rewrite, or any sandbox failure is an
+    /// [`ExtractFailure`]: never a partial copy. Blocking.
+    pub fn mask(
+        &self,
+        name: &str,
+        media_type: &str,
+        bytes: &[u8],
+        edits: &[MaskEdit],
+    ) -> Result<Vec<u8>, ExtractFailure> {
+        let mut store = self.store(self.limits.deadline);
+        let sandbox = |cause| ExtractFailure::Sandbox { file: name.to_owned(), cause };
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| sandbox(FailureCause::Instantiate(classify(&e, &self.limits).to_string())))?;
+        let f: TypedFunc<(&Input, &[WitEdit], Bounds), (MaskResult,)> = instance
+            .get_typed_func(&mut store, self.mask)
+            .map_err(|e| sandbox(FailureCause::Instantiate(format!("{e:#}"))))?;
+        let input = Input { name: name.to_owned(), media_type: media_type.to_owned(), bytes: bytes.to_vec() };
+        let edits: Vec<WitEdit> = edits
+            .iter()
+            .map(|e| WitEdit {
+                locator: wit_locator(&e.locator),
+                original: e.original.clone(),
+                replacement: e.replacement.clone(),
+            })
+            .collect();
+        // The copy is one list of bytes: its length is bounded by the
+        // output byte budget, as extracted text is.
+        let budget = self.limits.max_output_bytes;
+        let result = output::with_budget(budget, budget, || f.call(&mut store, (&input, &edits, self.wit_bounds())));
+        match result {
+            Err(e) => Err(self.trapped(&store, name, &e)),
+            Ok((Err(failure),)) => Err(reported(name, failure)),
+            Ok((Ok(copy),)) => Ok(copy.0),
+        }
+    }
+}
+
+/// A failure the extractor reported itself, if it names this file.
+fn reported(name: &str, failure: RawFailure) -> ExtractFailure {
+    let file = failure.file.0;
+    if !within(name, &file) {
+        return ExtractFailure::Sandbox {
+            file: name.to_owned(),
+            cause: FailureCause::InvalidOutput(format!("失败报告指向了另一个文件“{file}”")),
+        };
+    }
+    ExtractFailure::File { file, limit: matches!(failure.kind, FailureKind::LimitExceeded), message: failure.message.0 }
+}
+
+fn wit_locator(l: &Locator) -> WitLocator {
+    WitLocator {
+        file: l.file.clone(),
+        part: match l.part {
+            Part::Body => WitPart::Body,
+            Part::Header => WitPart::Header,
+            Part::Footer => WitPart::Footer,
+            Part::Footnote => WitPart::Footnote,
+            Part::Comment => WitPart::Comment,
+            Part::Insertion => WitPart::Insertion,
+            Part::Deletion => WitPart::Deletion,
+            Part::HiddenText => WitPart::HiddenText,
+            Part::Property => WitPart::Property,
+            Part::Cell => WitPart::Cell,
+            Part::Link => WitPart::Link,
+        },
+        page: l.page,
+        sheet: l.sheet.clone(),
+        cell: l.cell.clone(),
+        paragraph: l.paragraph,
+        detail: l.detail.clone(),
     }
 }
 

@@ -46,7 +46,7 @@ pub(crate) use convert::{WitItem, push_prior, wit_item};
 pub use engine::{HostConfig, PluginHost};
 pub use extract::{
     EXTRACT_CONTRACT, ExtractBounds, ExtractFailure, Extraction, ExtractorSpec, Fact, FactKind, LoadedExtractor,
-    Locator, Part, Segment,
+    Locator, MaskEdit, Part, Segment,
 };
 pub use limits::{FailureCause, PluginFailure, PluginLimits};
 pub use load::{HostError, PluginDescription, PluginSpec, RuleDescription, built_pin, built_pins, sha256_hex};

@@ -521,6 +521,32 @@ impl Pipeline {
         }
     }
 
+    /// Writes a masked copy of one attachment with the current generation's
+    /// extractor (in the sandbox, on the blocking pool, at most `workers`
+    /// at a time). `None` when the policy names no extractor.
+    pub async fn mask(
+        &self,
+        file: AttachmentFile,
+        edits: Vec<crate::plugin_host::MaskEdit>,
+    ) -> Option<Result<Vec<u8>, crate::plugin_host::ExtractFailure>> {
+        let generation = self.current();
+        generation.extractor.as_ref()?;
+        let permit = self.permits.clone().acquire_owned().await;
+        let name = file.name.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            generation.extractor.as_ref().map(|x| x.mask(&file.name, &file.media_type, &file.bytes, &edits))
+        })
+        .await;
+        match joined {
+            Ok(result) => result,
+            Err(e) => Some(Err(crate::plugin_host::ExtractFailure::Sandbox {
+                file: name,
+                cause: crate::plugin_host::FailureCause::Trap(e.to_string()),
+            })),
+        }
+    }
+
     /// Hot reload: reads the policy at `path` (or the current policy's file
     /// again), verifies every pin, compiles, configures, runs the canary and
     /// swaps atomically. On any error the current generation keeps serving

@@ -15,37 +15,57 @@ pub struct Blob {
     pub size: i64,
 }
 
+/// Stores `content` under its digest on a connection (a no-op when the
+/// bytes are stored already); returns the digest.
+async fn put_blob_on(
+    conn: &mut sqlx::AnyConnection,
+    actor: UserId,
+    media_type: &str,
+    content: &[u8],
+) -> Result<ContentDigest> {
+    let digest = ContentDigest::of(content);
+    let size = i64::try_from(content.len()).map_err(|_| StoreError::Conflict("attachment too large"))?;
+    let inserted = sqlx::query(
+        "INSERT INTO blobs (digest, media_type, size, content, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (digest) DO NOTHING",
+    )
+    .bind(digest.to_string())
+    .bind(media_type)
+    .bind(size)
+    .bind(content)
+    .bind(actor.to_string())
+    .bind(Timestamp::now().to_string())
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        audit::append(
+            conn,
+            Some(actor),
+            "attachment.store",
+            None,
+            serde_json::json!({ "digest": digest, "media_type": media_type, "size": size }),
+        )
+        .await?;
+    }
+    Ok(digest)
+}
+
+impl super::Tx {
+    /// Stores an attachment's bytes inside a use case's transaction (a
+    /// masked copy stored with the version that lists it).
+    pub async fn put_blob(&mut self, actor: UserId, media_type: &str, content: &[u8]) -> Result<ContentDigest> {
+        put_blob_on(self.conn(), actor, media_type, content).await
+    }
+}
+
 impl Db {
     /// Stores `content` under its digest. Storing the same bytes twice is a
     /// no-op that returns the existing record.
     pub async fn put_blob(&self, actor: UserId, media_type: &str, content: &[u8]) -> Result<Blob> {
-        let digest = ContentDigest::of(content);
-        let size = i64::try_from(content.len()).map_err(|_| StoreError::Conflict("attachment too large"))?;
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO blobs (digest, media_type, size, content, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (digest) DO NOTHING",
-        )
-        .bind(digest.to_string())
-        .bind(media_type)
-        .bind(size)
-        .bind(content)
-        .bind(actor.to_string())
-        .bind(Timestamp::now().to_string())
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 1 {
-            audit::append(
-                &mut tx,
-                Some(actor),
-                "attachment.store",
-                None,
-                serde_json::json!({ "digest": digest, "media_type": media_type, "size": size }),
-            )
-            .await?;
-        }
+        put_blob_on(&mut tx, actor, media_type, content).await?;
         tx.commit().await?;
-        self.blob(&digest).await
+        self.blob(&ContentDigest::of(content)).await
     }
 
     /// A blob's metadata, or `NotFound`.

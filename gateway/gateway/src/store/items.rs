@@ -84,45 +84,11 @@ impl Db {
         actor: UserId,
         content: &VersionContent,
     ) -> Result<VersionChange> {
-        let now = Timestamp::now();
-        let editable: Vec<&str> = ItemState::ALL.iter().filter(|s| s.is_editable()).map(|s| s.as_str()).collect();
         let mut tx = self.pool.begin().await?;
-        // The conditional update comes first: it takes the write lock on both
-        // backends and makes the version check and the bump one atomic step.
-        let sql = format!(
-            "UPDATE items SET current_version = current_version + 1, state = $1, updated_at = $2 \
-             WHERE id = $3 AND current_version = $4 AND state IN ({})",
-            placeholders(5, editable.len())
-        );
-        let mut query = sqlx::query(&sql)
-            .bind(ItemState::Draft.as_str())
-            .bind(now.to_string())
-            .bind(id.to_string())
-            .bind(base_version);
-        for state in &editable {
-            query = query.bind(*state);
-        }
-        if query.execute(&mut *tx).await?.rows_affected() == 0 {
-            let item = fetch_item(&mut tx, id).await?;
-            return Err(if item.current_version != base_version {
-                StoreError::Stale { expected: base_version, current: item.current_version }
-            } else {
-                StoreError::WrongState { state: item.state }
-            });
-        }
-        let new_version = base_version + 1;
-        let version = insert_version(&mut tx, id, new_version, actor, now, content).await?;
-        audit::append(
-            &mut tx,
-            Some(actor),
-            "item.edit",
-            Some((id, new_version)),
-            serde_json::json!({ "content_digest": version.content_digest, "base_version": base_version }),
-        )
-        .await?;
-        let item = fetch_item(&mut tx, id).await?;
+        let change =
+            add_version_on(&mut tx, id, base_version, actor, content, "item.edit", serde_json::json!({})).await?;
         tx.commit().await?;
-        Ok(VersionChange { item, version })
+        Ok(change)
     }
 
     pub async fn item(&self, id: ItemId) -> Result<ItemRecord> {
@@ -292,7 +258,66 @@ async fn create_item_on(
     Ok(VersionChange { item, version })
 }
 
+/// [`Db::add_version`] on a connection, recording `action` in the audit log
+/// with `detail` (besides the new content digest and the base version).
+async fn add_version_on(
+    conn: &mut AnyConnection,
+    id: ItemId,
+    base_version: i64,
+    actor: UserId,
+    content: &VersionContent,
+    action: &str,
+    mut detail: serde_json::Value,
+) -> Result<VersionChange> {
+    let now = Timestamp::now();
+    let editable: Vec<&str> = ItemState::ALL.iter().filter(|s| s.is_editable()).map(|s| s.as_str()).collect();
+    // The conditional update comes first: it takes the write lock on both
+    // backends and makes the version check and the bump one atomic step.
+    let sql = format!(
+        "UPDATE items SET current_version = current_version + 1, state = $1, updated_at = $2 \
+         WHERE id = $3 AND current_version = $4 AND state IN ({})",
+        placeholders(5, editable.len())
+    );
+    let mut query =
+        sqlx::query(&sql).bind(ItemState::Draft.as_str()).bind(now.to_string()).bind(id.to_string()).bind(base_version);
+    for state in &editable {
+        query = query.bind(*state);
+    }
+    if query.execute(&mut *conn).await?.rows_affected() == 0 {
+        let item = fetch_item(&mut *conn, id).await?;
+        return Err(if item.current_version != base_version {
+            StoreError::Stale { expected: base_version, current: item.current_version }
+        } else {
+            StoreError::WrongState { state: item.state }
+        });
+    }
+    let new_version = base_version + 1;
+    let version = insert_version(&mut *conn, id, new_version, actor, now, content).await?;
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("content_digest".into(), serde_json::json!(version.content_digest));
+        map.insert("base_version".into(), serde_json::json!(base_version));
+    }
+    audit::append(&mut *conn, Some(actor), action, Some((id, new_version)), detail).await?;
+    let item = fetch_item(&mut *conn, id).await?;
+    Ok(VersionChange { item, version })
+}
+
 impl super::Tx {
+    /// Adds a version on top of `base_version` (as [`Db::add_version`])
+    /// inside a use case's transaction, recorded in the audit log as
+    /// `action` with `detail` (an object).
+    pub async fn add_version(
+        &mut self,
+        id: ItemId,
+        base_version: i64,
+        actor: UserId,
+        content: &VersionContent,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<VersionChange> {
+        add_version_on(self.conn(), id, base_version, actor, content, action, detail).await
+    }
+
     /// Creates a draft item with its first version inside a use case's
     /// transaction (a reply drafted for an application).
     pub async fn create_item(

@@ -1,6 +1,7 @@
 //! Test extractor for the fail-closed tests of the extractor host: what it
 //! does depends on the file name (`loop`, `panic`, `oom`, `flood`, `foreign`;
-//! anything else is read as one text segment).
+//! anything else is read as one text segment; `mask` returns the bytes as
+//! they are, or, for `flood`, a copy larger than any output budget).
 
 #[allow(unsafe_code, clippy::all, missing_docs)]
 mod bindings {
@@ -10,7 +11,7 @@ mod bindings {
     });
 }
 
-use bindings::gov_disclosure::extract::types::{Bounds, Extraction, Failure, Input, Locator, Part, Segment};
+use bindings::gov_disclosure::extract::types::{Bounds, Edit, Extraction, Failure, Input, Locator, Part, Segment};
 
 struct Evil;
 
@@ -60,6 +61,14 @@ impl bindings::Guest for Evil {
             _ => segments.push(segment(&file.name, String::from_utf8_lossy(&file.bytes).into_owned())),
         }
         Ok(Extraction { format: "txt".into(), segments, facts: Vec::new() })
+    }
+
+    fn mask(file: Input, _edits: Vec<Edit>, bounds: Bounds) -> Result<Vec<u8>, Failure> {
+        match file.name.as_str() {
+            "flood" => Ok(vec![b'x'; 8 << 20]),
+            "loop" | "panic" | "oom" => Self::extract(file, bounds).map(|_| Vec::new()),
+            _ => Ok(file.bytes),
+        }
     }
 }
 

@@ -62,6 +62,7 @@ pub fn routes(limits: &Limits) -> Router<AppState> {
         .route("/items/{id}/edit", get(item::edit_form).post(item::edit).layer(with_files))
         .route("/items/{id}/submit", post(item::submit))
         .route("/items/{id}/fix", post(item::apply_fix))
+        .route("/items/{id}/mask", post(item::mask_attachment))
         .route("/items/{id}/vote", post(item::vote))
         .route("/items/{id}/override", post(item::override_stage))
         .route("/items/{id}/comment", post(item::comment))
@@ -730,6 +731,7 @@ pub fn done_message(code: Option<&str>) -> Option<String> {
         "created" => "稿件已保存为草稿。检查无误后请提交审核。",
         "edited" => "已保存为新版本。",
         "fixed" => "已按建议修改，生成了新版本。请确认后重新提交审核。",
+        "masked" => "已生成附件的打码副本，作为新版本保存。请核对下方列出的修改，再重新提交审核。",
         "submitted" => "已提交审核，自动检查已完成。",
         "voted" => "审核意见已提交。",
         "overridden" => "已越级通过该环节，理由已记录在案。",

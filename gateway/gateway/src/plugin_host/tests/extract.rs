@@ -98,6 +98,32 @@ fn a_misbehaving_extractor_fails_closed_naming_the_file_and_the_next_file_is_rea
     reads_normally(&x);
 }
 
+/// The cause of a sandbox failure of `mask` on `file`.
+#[track_caller]
+fn mask_cause(x: &LoadedExtractor, file: &str) -> FailureCause {
+    match x.mask(file, "text/csv", b"x", &[]) {
+        Err(ExtractFailure::Sandbox { file: f, cause }) => {
+            assert_eq!(f, file);
+            cause
+        }
+        other => panic!("{file}: expected a sandbox failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_misbehaving_mask_fails_closed_under_the_extraction_limits() {
+    let x = load("extract-evil");
+    assert_eq!(x.mask("名单.csv", "text/csv", b"a,b", &[]).unwrap(), b"a,b");
+    let started = Instant::now();
+    assert_eq!(mask_cause(&x, "loop"), FailureCause::Deadline(Duration::from_millis(300)));
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(matches!(mask_cause(&x, "panic"), FailureCause::Trap(_)));
+    assert!(matches!(mask_cause(&x, "oom"), FailureCause::MemoryCap { cap, .. } if cap == 32 << 20));
+    // A copy over the output byte budget is never lifted into the host.
+    assert!(matches!(mask_cause(&x, "flood"), FailureCause::OutputTooLarge(_)));
+    assert_eq!(x.mask("名单.csv", "text/csv", b"a,b", &[]).unwrap(), b"a,b");
+}
+
 #[test]
 fn a_review_plugin_is_not_an_extractor_and_a_wrong_pin_is_refused() {
     let spec = |name: &str, sha256: String| ExtractorSpec {

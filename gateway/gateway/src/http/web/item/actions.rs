@@ -75,6 +75,27 @@ pub(super) async fn fix(state: &AppState, session: &Session, id: ItemId, form: &
     Ok(())
 }
 
+/// Replaces an attachment with its masked copy (the masks its personal-data
+/// findings suggest) as a new version; the page then lists what changed.
+pub async fn mask_attachment(
+    State(state): State<AppState>,
+    ItemPath(id): ItemPath,
+    Posted { session, form, .. }: Posted,
+) -> Response {
+    let result = match form.digest() {
+        Ok(content_digest) => {
+            let request = crate::http::masked::MaskAttachmentRequest {
+                version: form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0),
+                content_digest,
+                attachment: form.get("attachment").unwrap_or_default(),
+            };
+            crate::http::masked::mask(&state, &session.auth(), id, request).await
+        }
+        Err(e) => Err(e),
+    };
+    after(&state, &session, id, result, "masked#masked").await
+}
+
 pub async fn vote(
     State(state): State<AppState>,
     ItemPath(id): ItemPath,

@@ -87,6 +87,45 @@ fn attachment_excerpt(f: &Finding) -> Option<AttachmentExcerpt> {
     })
 }
 
+/// An attachment with findings, as the checks section offers to handle it:
+/// a masked copy in one click (XLSX, CSV, DOCX with suggested masks from
+/// the current version's own check), or the plain word that the file must
+/// be replaced.
+pub struct AttachmentAction {
+    pub name: String,
+    /// Suggested masks in it (0 when it cannot be masked).
+    pub edits: usize,
+    pub maskable: bool,
+}
+
+fn attachment_actions(content: &VersionContent, findings: &[Finding], checked: bool) -> Vec<AttachmentAction> {
+    use crate::service::attachments::{edits_for, maskable};
+    content
+        .attachments
+        .iter()
+        .filter_map(|a| {
+            let concerned = findings.iter().any(|f| {
+                f.field == Field::Attachment
+                    && matches!(f.severity, Severity::Block | Severity::Warn)
+                    && f.attachment.as_ref().is_some_and(|s| in_file(&s.locator.file, &a.name))
+            });
+            if !concerned {
+                return None;
+            }
+            if !maskable(&a.name, &a.media_type) {
+                return Some(AttachmentAction { name: a.name.clone(), edits: 0, maskable: false });
+            }
+            let edits = if checked { edits_for(findings, &a.name).len() } else { 0 };
+            (edits > 0).then(|| AttachmentAction { name: a.name.clone(), edits, maskable: true })
+        })
+        .collect()
+}
+
+/// Whether a locator's `file` is the attachment `name` or a file inside it.
+fn in_file(file: &str, name: &str) -> bool {
+    file == name || file.strip_prefix(name).is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// Findings of one severity.
 pub struct FindingGroup {
     pub label: &'static str,
@@ -179,6 +218,18 @@ pub(super) fn carry_findings(old: &VersionContent, findings: &[Finding], new: &V
     findings
         .iter()
         .filter_map(|f| {
+            // A finding in an attachment stays while the same file does: a
+            // replaced (or masked) file is checked afresh.
+            if let Some(spot) = &f.attachment
+                && f.field == Field::Attachment
+            {
+                let same = |a: &&crate::model::AttachmentRef| in_file(&spot.locator.file, &a.name);
+                let (was, is) = (old.attachments.iter().find(same), new.attachments.iter().find(same));
+                return match (was, is) {
+                    (Some(was), Some(is)) if was.digest == is.digest => Some(f.clone()),
+                    _ => None,
+                };
+            }
             let Some(span) = f.span else { return Some(f.clone()) };
             let quote = field_text(old, f.field)?.get(span.start as usize..span.end as usize)?;
             let text = field_text(new, f.field)?;
@@ -439,6 +490,11 @@ pub(super) struct ItemPage {
     withdrawals: Vec<crate::store::WithdrawalRecord>,
     /// Per channel that was sent a withdrawal: whether it confirmed removal.
     withdraw_checklist: Vec<(String, bool)>,
+    /// Attachments with findings: a masked copy offered, or the word that
+    /// the file must be replaced (`templates/attachment_mask.html`).
+    attachment_actions: Vec<AttachmentAction>,
+    /// What the masked copy that made the current version changed.
+    masked_changes: Vec<crate::service::attachments::MaskChange>,
 }
 
 pub async fn page(
@@ -516,6 +572,15 @@ pub(super) async fn build_page(
     // edit then is allowed and takes the item out of review).
     let drafting = item.state.is_editable() && item.state != ItemState::InReview;
     let can_fix = item.created_by == p.user_id && drafting && rows.iter().any(|r| r.fixable);
+    let can_mask = item.created_by == p.user_id && drafting && p.has_role(Role::Drafter);
+    let attachment_actions = if can_mask {
+        // Masks are offered only from the current version's own check.
+        attachment_actions(content, &findings, carried_from.is_none() && item.review.is_some())
+    } else {
+        Vec::new()
+    };
+    let record = items::readable_item(state, &auth, id).await?;
+    let masked_changes = crate::service::attachments::changes_of(state, &record, item.current_version).await?;
     let mut groups = Vec::new();
     for (severity, class) in [(Severity::Block, "block"), (Severity::Warn, "warn"), (Severity::Info, "info")] {
         let rows: Vec<FindingRow> = rows.iter().filter(|r| r.severity == severity.as_str()).cloned().collect();
@@ -646,6 +711,8 @@ pub(super) async fn build_page(
         seals,
         workflow,
         item,
+        attachment_actions,
+        masked_changes,
     })
 }
 
