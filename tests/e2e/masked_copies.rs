@@ -181,6 +181,9 @@ async fn an_xlsx_masked_copy_passes_review_is_sealed_delivered_and_served(backen
     let events = ok(t.auditor.get(&format!("/api/v1/audit/events?item={id}")).await);
     let text = events.to_string();
     assert!(text.contains("item.mask_attachment") && text.contains(&masked_digest), "{events:#}");
+    // Where and what mask, never the personal data it replaced: the
+    // hash-chained log cannot forget.
+    assert!(IDS.iter().all(|n| !text.contains(n)), "{events:#}");
 
     // The masked copy passes review, the review chain and the seal.
     let serial = t.approve_and_seal(&id, 2).await;

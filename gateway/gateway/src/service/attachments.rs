@@ -8,7 +8,8 @@
 //! limits); the gateway only picks the edits (the current version's own
 //! review: each finding's exact text at its locator, and its suggestion),
 //! stores the copy by digest and the new version in one transaction, and
-//! records what changed in the audit log. The new version is a draft like
+//! records what changed in the audit log — the places and the masks, never
+//! the personal data replaced (the hash-chained log cannot forget it). The new version is a draft like
 //! any edit, reviewed again when it is submitted: the copy must pass.
 //!
 //! Fail closed: a review of another version or content (stale findings,
@@ -52,7 +53,9 @@ pub struct MaskChange {
     pub locator: Locator,
     /// `工作表 公示名单 C2`, `单元格 B2`, `正文 第 3 段`.
     pub place: String,
-    /// The text that was there.
+    /// The text that was there (personal data: never in the audit log; a
+    /// change read back from it takes this from the review it was made from).
+    #[serde(default)]
     pub original: String,
     /// Its mask.
     pub replacement: String,
@@ -181,12 +184,17 @@ pub async fn mask_attachment(
     };
     let mut content = version.content.clone();
     content.attachments[index] = masked.clone();
+    // The audit log keeps where and what mask, not the text replaced.
+    let recorded: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|c| serde_json::json!({"locator": c.locator, "place": c.place, "replacement": c.replacement}))
+        .collect();
     let detail = serde_json::json!({
         "attachment": attached.name,
         "from_digest": attached.digest,
         "to_digest": digest,
         "review_id": review.id,
-        "changes": changes,
+        "changes": recorded,
     });
     let change = tx.add_version(id, version.version, principal.user_id, &content, MASK_ACTION, detail).await?;
     tx.commit().await?;
@@ -205,13 +213,27 @@ fn check_editable(item: &ItemRecord, version: i64) -> Result<(), Error> {
 }
 
 /// The changes recorded for the masked copy that made `version`, if it was
-/// made so (from the audit log's detail).
+/// made so: places and masks from the audit log's detail, the text each
+/// replaced from the review the copy was made from (the previous version's).
 pub async fn changes_of(state: &AppState, item: &ItemRecord, version: i64) -> Result<Vec<MaskChange>, Error> {
     let events = state.db.audit_events(Some(item.id), 0, 10_000).await?;
     let Some(event) = events.iter().rev().find(|e| e.action == MASK_ACTION && e.version == Some(version)) else {
         return Ok(Vec::new());
     };
-    Ok(serde_json::from_value(event.detail.get("changes").cloned().unwrap_or_default()).unwrap_or_default())
+    let mut changes: Vec<MaskChange> =
+        serde_json::from_value(event.detail.get("changes").cloned().unwrap_or_default()).unwrap_or_default();
+    let review_id = event.detail.get("review_id").and_then(|v| v.as_str()).unwrap_or_default();
+    let attachment = event.detail.get("attachment").and_then(|v| v.as_str()).unwrap_or_default();
+    let reviews = state.db.reviews(item.id, Some(version - 1)).await?;
+    if let Some(review) = reviews.iter().find(|r| r.id == review_id) {
+        let edits = edits_for(&review.outcome.findings, attachment);
+        for c in &mut changes {
+            if let Some(e) = edits.iter().find(|e| e.locator == c.locator && e.replacement == c.replacement) {
+                c.original.clone_from(&e.original);
+            }
+        }
+    }
+    Ok(changes)
 }
 
 #[cfg(test)]
