@@ -231,7 +231,7 @@ vocabulary!(
         ChangesRequested = "changes_requested" / "退回修改",
         Blocked = "blocked" / "已拦截",
         Approved = "approved" / "已批准",
-        Sealed = "sealed" / "已加封签",
+        Sealed = "sealed" / "已盖章",
         Scheduled = "scheduled" / "待发布",
         Delivering = "delivering" / "发布中",
         Published = "published" / "已发布",

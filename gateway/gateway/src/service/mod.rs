@@ -10,6 +10,7 @@
 //! only loads and saves; it does not decide.
 
 pub mod applications;
+pub mod approval;
 pub mod delivery;
 pub mod forms;
 pub mod items;
