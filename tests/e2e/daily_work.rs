@@ -635,7 +635,7 @@ async fn channels_are_managed_from_the_office_page(backend: Backend) {
     let admin = app.user("root", &[Role::SecurityAdmin], None).await;
     let office = app.user("office", &[Role::Publisher], None).await;
     let (hook, received) = crate::web::website().await;
-    let endpoints = async || ok(admin.get("/api/v1/channel-endpoints").await).as_array().unwrap().clone();
+    let endpoints = async || ok(admin.get("/api/v1/channel-endpoints").await)["endpoints"].as_array().unwrap().clone();
 
     let b = Browser::start(&app.base, 1280, 900).await;
     b.login("root", &password("root")).await;
