@@ -521,10 +521,11 @@ pub fn normalize_formed_at(s: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn sample() -> VersionContent {
+    /// A complete notice (also for other modules' tests).
+    pub(crate) fn sample() -> VersionContent {
         VersionContent {
             kind: Kind::Notice,
             title: "关于开展培训的通知".into(),

@@ -93,26 +93,8 @@ pub fn header_changes(old: &VersionContent, new: &VersionContent) -> Vec<HeaderC
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AttachmentRef, Attribute, Kind};
-
-    fn sample() -> VersionContent {
-        VersionContent {
-            kind: Kind::Notice,
-            title: "关于开展培训的通知".into(),
-            body: "各区：\n定于3月18日举办培训。".into(),
-            attribute: Attribute::Public,
-            attribute_reason: None,
-            legal_basis: None,
-            doc_number: Some("江政办发〔2024〕6号".into()),
-            issuer: Some("江城市人民政府办公室".into()),
-            superior: None,
-            interprets: None,
-            channels: vec!["website".into()],
-            attachments: vec![],
-            formed_at: Some("2024-12-26".into()),
-            flags: vec![],
-        }
-    }
+    use crate::model::tests::sample;
+    use crate::model::{AttachmentRef, Attribute};
 
     fn attachment(name: &str, byte: u8) -> AttachmentRef {
         let digest = format!("sha256:{}", hex::encode([byte; 32]));
