@@ -205,7 +205,7 @@ async fn a_publish_reaches_two_receivers_and_wechat_and_the_withdrawal_is_confir
     assert_eq!(article["title"], "关于开展政务公开业务培训的通知");
     assert_eq!(article["thumb_media_id"], "COVER_MEDIA_ID");
     assert_eq!(article["content_source_url"], LINK.replace("{serial}", &serial));
-    assert!(article["content"].as_str().unwrap().contains(&format!("封签编号：{serial}")), "{article}");
+    assert!(article["content"].as_str().unwrap().contains(&format!("专用章编号：{serial}")), "{article}");
     assert_eq!(calls[1].body["media_id"], "MEDIA_ID_1");
     let wx = of_channel(&d, "wechat", "publish");
     assert_eq!((wx.len(), wx[0]["state"].as_str()), (1, Some("delivered")), "{d:#}");
@@ -368,7 +368,7 @@ async fn weibo_shares_a_link_to_the_seal_page_and_deletes_it(backend: Backend) {
     assert_eq!(statuses.len(), 1);
     let (status_id, text) = statuses.into_iter().next().unwrap();
     assert!(text.starts_with("【关于 开展 2025年度政务公开业务培训的通知】各区、各部门："), "{text}");
-    assert!(text.ends_with(&format!("封签{serial} {}", LINK.replace("{serial}", &serial))), "{text}");
+    assert!(text.ends_with(&format!("专用章{serial} {}", LINK.replace("{serial}", &serial))), "{text}");
     assert!(text.chars().count() <= 140);
     let post = post_of(&d, &serial);
     assert_eq!(post["post_id"], status_id.as_str());

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Row;
 use tests::browser::Browser;
-use tests::team::{ok, titled_item};
+use tests::team::{Team, ok, titled_item};
 use tests::{Backend, TestApp, Totp, on_both_backends};
 
 on_both_backends!(
@@ -18,6 +18,9 @@ on_both_backends!(
     work_is_never_lost,
     a_form_sent_twice_creates_one_draft,
     findings_survive_a_one_click_fix,
+    notifications_follow_an_item_to_publication_and_withdrawal,
+    header_fields_change_in_words,
+    channels_are_managed_from_the_office_page,
 );
 
 const UNIT: &str = "江城市民政局";
@@ -134,6 +137,47 @@ async fn people_see_each_others_opinions(backend: Backend) {
     let trail = b.text("#opinions").await;
     assert!(trail.contains("签发") && trail.contains("测试approver"), "{trail}");
     b.assert_accessible("事项（签发后，手机）").await;
+
+    // The 审批表 is a page of the interface, linked from the item: the
+    // 拟稿人, every opinion, events in Chinese, times in Beijing time, and
+    // a way back.
+    b.client.set_window_size(1280, 900).await.unwrap();
+    b.click_to("a[href$='/approval']").await;
+    assert_eq!(b.path().await, format!("/items/{id}/approval"));
+    let sheet = b.text(".approval-sheet").await;
+    for wanted in ["拟稿人", "测试drafter", reason, note, secrecy_note, "起草稿件", "提交审核", "签发时已再次验证密码"]
+    {
+        assert!(sheet.contains(wanted), "the 审批表 shows {wanted:?}: {sheet}");
+    }
+    let created = ok(drafter.get(&format!("/api/v1/items/{id}")).await)["created_at"].as_str().unwrap().to_owned();
+    let created = time::OffsetDateTime::parse(&created, &time::format_description::well_known::Rfc3339).unwrap();
+    let shown = |at: time::OffsetDateTime| {
+        let at = at.to_offset(time::macros::offset!(+8));
+        format!("{:04}-{:02}-{:02} {:02}:{:02}", at.year(), u8::from(at.month()), at.day(), at.hour(), at.minute())
+    };
+    assert!(
+        [created, created + time::Duration::seconds(1)].into_iter().any(|at| sheet.contains(&shown(at))),
+        "the drafting time is in Beijing time ({}): {sheet}",
+        shown(created)
+    );
+    assert_plain_words(&b, "审批表").await;
+    b.assert_accessible("审批表").await;
+    b.screenshot("14-approval-sheet").await;
+    // Printed, the sheet stands alone: no navigation, no disclosure.
+    let printed = b
+        .client
+        .execute(
+            "const rules = [...document.styleSheets].flatMap((s) => [...s.cssRules]) \
+               .filter((r) => r.media && r.media.mediaText === 'print'); \
+             return rules.map((r) => r.cssText).join(' ');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let printed = printed.as_str().unwrap();
+    assert!(printed.contains("header.top") && printed.contains("details.tech"), "print styles: {printed}");
+    b.click_to(&format!("a[href='/items/{id}']")).await;
+    assert_eq!(b.path().await, item_path);
     b.logout().await;
     b.stop().await;
     app.stop().await;
@@ -340,11 +384,33 @@ async fn a_form_sent_twice_creates_one_draft(backend: Backend) {
 /// What people read on the page (closed disclosures are not read): no rule
 /// id, plugin version, digest or HTTP status.
 async fn assert_office_words(b: &Browser, page: &str) {
-    let text = b.text("main").await;
-    for engineering in ["PII-", "SEC-", "ATTR-", "sha256:", "HTTP ", "urn:", "item.create"] {
-        assert!(!text.contains(engineering), "{page} shows {engineering:?}: {text}");
-    }
+    assert_plain_words(b, page).await;
     assert!(!b.all("details.tech").await.is_empty(), "{page} keeps the technical information behind 技术信息");
+}
+
+/// What engineers read and the office should not have to: rule and plugin
+/// ids, digests, HTTP codes, URNs and event codes.
+const ENGINEERING: &[&str] =
+    &["PII-", "SEC-", "ATTR-", "HOST-", "META-", "sha256:", "HTTP ", "urn:", "item.create", "item.state"];
+
+/// Asserts the page shows no engineering vocabulary outside the 技术信息
+/// disclosures (`details.tech`), whether or not the page has one: the
+/// visible text of `main` is read with every disclosure taken out.
+pub(crate) async fn assert_plain_words(b: &Browser, page: &str) {
+    let text = b
+        .client
+        .execute(
+            "const m = document.querySelector('main').cloneNode(true); \
+             m.querySelectorAll('details.tech').forEach((d) => d.remove()); return m.textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let text = text.as_str().unwrap_or_default();
+    assert!(!text.trim().is_empty(), "{page} has text");
+    for engineering in ENGINEERING {
+        assert!(!text.contains(engineering), "{page} shows {engineering:?} outside 技术信息: {text}");
+    }
 }
 
 async fn findings_survive_a_one_click_fix(backend: Backend) {
@@ -397,5 +463,239 @@ async fn findings_survive_a_one_click_fix(backend: Backend) {
     assert!(b.text("p.notice").await.contains("已提交审核"));
     assert!(b.all("a[href$='/edit']").await.is_empty() && b.all("form[action$='/fix']").await.is_empty());
     b.stop().await;
+    app.stop().await;
+}
+
+/// The caller's notifications about `id` (unread only if asked).
+async fn notes_about(client: &tests::Client, id: &str, unread: bool) -> Vec<Value> {
+    let list = ok(client.get(&format!("/api/v1/notifications?unread={unread}")).await);
+    list.as_array().unwrap().iter().filter(|n| n["item_id"] == id).cloned().collect()
+}
+
+async fn notifications_follow_an_item_to_publication_and_withdrawal(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = Team::of(&app).await;
+    let (hook, received) = crate::web::website().await;
+    t.add_endpoint(json!({"channel": "website", "kind": "webhook", "url": hook})).await;
+    let title = "关于2026年度城乡居民医疗保险缴费标准的通知";
+    let id = t.draft(title, &["website"]).await;
+    t.approve(&id, 1).await;
+
+    // The office is told the item waits for the seal (待加盖); the drafter,
+    // who may not seal, is told it waits, not asked to seal it.
+    let waiting = notes_about(&t.publisher, &id, true).await;
+    assert!(
+        waiting
+            .iter()
+            .any(|n| n["kind"] == "seal_requested" && n["message"].as_str().unwrap().contains("待加盖信息公开专用章")),
+        "the publisher is told: {waiting:?}"
+    );
+    assert!(notes_about(&t.drafter, &id, false).await.iter().all(|n| n["kind"] != "seal_requested"));
+
+    // Opening the notification marks it read and lands on the item.
+    let b = Browser::start(&app.base, 1280, 900).await;
+    b.login("gong", &password("gong")).await;
+    b.goto("/notifications").await;
+    assert!(b.text("ul.notifications li.unread").await.contains(title));
+    b.assert_accessible("通知").await;
+    b.click_to("ul.notifications li.unread form button").await;
+    assert_eq!(b.path().await, format!("/items/{id}"));
+    assert!(notes_about(&t.publisher, &id, true).await.is_empty(), "opened, so read");
+
+    // The seal asks first: the channels and the publication time, and
+    // nothing is sealed until it is confirmed.
+    b.client
+        .execute("document.querySelector('#not_before').value = arguments[0];", vec![json!("2030-01-02T09:30")])
+        .await
+        .unwrap();
+    b.click_to("form.seal-form button").await;
+    let confirm = b.text(".seal-confirm").await;
+    for wanted in [title, "政府网站", "2030-01-02 09:30（北京时间）起发布"] {
+        assert!(confirm.contains(wanted), "the confirmation shows {wanted:?}: {confirm}");
+    }
+    b.assert_accessible("加盖确认").await;
+    assert_eq!(ok(t.publisher.get(&format!("/api/v1/items/{id}")).await)["state"], "approved", "not sealed yet");
+    // Back without the embargo: published at once.
+    b.click_to(".seal-confirm a").await;
+    b.click_to("form.seal-form button").await;
+    assert!(b.text(".seal-confirm .when").await.contains("加盖后立即发布"));
+    b.screenshot("13-seal-confirm").await;
+    b.click_to("form.seal-confirm-form button").await;
+    assert!(b.text("p.notice").await.contains("已加盖信息公开专用章"));
+    // The serial opens the seal's page, not the JSON record.
+    b.click_to("#deliveries a[href^='/seals/']").await;
+    let serial = b.path().await.trim_start_matches("/seals/").to_owned();
+    let record = b.text(".seal-record").await;
+    for wanted in [title, serial.as_str(), "有效", "加盖后立即发布", "政府网站"] {
+        assert!(record.contains(wanted), "the seal's page shows {wanted:?}: {record}");
+    }
+    assert_office_words(&b, "the seal's page").await;
+    b.assert_accessible("加盖记录").await;
+    b.logout().await;
+    // Someone who may not read the item learns nothing from the serial.
+    let other = app.user("other", &[Role::Drafter], Some("江城市财政局")).await;
+    let r = other.http.get(format!("{}/seals/{serial}", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(!r.text().await.unwrap().contains(title));
+    let r = t.drafter.http.get(format!("{}/seals/{serial}", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the drafter reads the seal of their item");
+
+    // The drafter is told of the publication (已发布)…
+    tests::eventually("the item published", async || {
+        ok(t.drafter.get(&format!("/api/v1/items/{id}")).await)["state"] == "published"
+    })
+    .await;
+    assert_eq!(received.lock().unwrap().len(), 1);
+    let published = notes_about(&t.drafter, &id, true).await;
+    assert!(
+        published.iter().any(|n| n["kind"] == "published" && n["message"].as_str().unwrap().contains("已发布")),
+        "{published:?}"
+    );
+    // …and reading the item's page, without the notification, reads it.
+    b.login("zhou", &password("zhou")).await;
+    b.goto(&format!("/items/{id}")).await;
+    assert!(notes_about(&t.drafter, &id, true).await.is_empty(), "the item page marks its notifications read");
+    assert!(b.all("a.bell .count").await.is_empty(), "the bell shows nothing unread");
+
+    // 撤稿: the drafter is told, with the reason.
+    let reason = "缴费标准已由新文件调整，原通知撤下。";
+    ok(t.publisher.post(&format!("/api/v1/items/{id}/withdraw"), &json!({"reason": reason})).await);
+    let withdrawn = notes_about(&t.drafter, &id, true).await;
+    assert!(
+        withdrawn.iter().any(|n| n["kind"] == "withdrawn"
+            && n["message"].as_str().unwrap().contains("已撤稿")
+            && n["message"].as_str().unwrap().contains(reason)),
+        "{withdrawn:?}"
+    );
+    b.goto("/notifications").await;
+    assert!(b.text("ul.notifications li.unread").await.contains(reason));
+    assert_plain_words(&b, "the drafter's notifications").await;
+    b.stop().await;
+    app.stop().await;
+}
+
+async fn header_fields_change_in_words(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("drafter", &[Role::Drafter], Some(UNIT)).await;
+    let mut draft = titled_item("关于调整临时救助标准的通知", &["website"]);
+    draft["issuer"] = json!(UNIT);
+    draft["doc_number"] = json!("江民发〔2026〕3号");
+    let id = drafter.create_item(&draft).await["id"].as_str().unwrap().to_owned();
+    let (status, file) = drafter
+        .send(
+            drafter
+                .request(reqwest::Method::POST, "/api/v1/attachments")
+                .header("content-type", "text/csv")
+                .body("姓名,金额\n王某,3000\n".as_bytes().to_vec()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    let mut v2 = draft.clone();
+    v2["doc_number"] = json!("江民发〔2026〕5号");
+    v2["channels"] = json!(["website", "wechat"]);
+    v2["attachments"] = json!([{"name": "救助名单.csv", "digest": file["digest"]}]);
+    v2["base_version"] = json!(1);
+    let (status, body) = drafter.put(&format!("/api/v1/items/{id}"), &v2).await;
+    assert!(status.is_success(), "{body}");
+
+    let b = Browser::start(&app.base, 1280, 900).await;
+    b.login("drafter", &password("drafter")).await;
+    b.goto(&format!("/items/{id}?from=1")).await;
+    let changes = b.text("dl.header-changes").await;
+    for wanted in [
+        "发文字号",
+        "江民发〔2026〕3号",
+        "江民发〔2026〕5号",
+        "发布渠道",
+        "政府网站、微信公众号",
+        "附件",
+        "新增 救助名单.csv",
+    ] {
+        assert!(changes.contains(wanted), "the change shows {wanted:?}: {changes}");
+    }
+    for raw in ["sha256:", "attachments", "doc_number", "wechat", "[", "{"] {
+        assert!(!changes.contains(raw), "no {raw:?} in the change: {changes}");
+    }
+    assert!(!changes.contains("标题"), "the title did not change: {changes}");
+    assert_plain_words(&b, "the drafter's diff").await;
+    b.assert_accessible("版本差异").await;
+    b.stop().await;
+    app.stop().await;
+}
+
+/// The CSRF token of a session's page (`name="csrf" value="…"`).
+async fn csrf_of(client: &tests::Client, base: &str, path: &str) -> String {
+    let html = client.http.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap();
+    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+async fn channels_are_managed_from_the_office_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.user("root", &[Role::SecurityAdmin], None).await;
+    let office = app.user("office", &[Role::Publisher], None).await;
+    let (hook, received) = crate::web::website().await;
+    let endpoints = async || ok(admin.get("/api/v1/channel-endpoints").await)["endpoints"].as_array().unwrap().clone();
+
+    let b = Browser::start(&app.base, 1280, 900).await;
+    b.login("root", &password("root")).await;
+    b.goto("/office").await;
+    let page = b.text("main").await;
+    assert!(!page.contains("gateway channels"), "no command line: {page}");
+    b.click("details.add-endpoint summary").await;
+    b.click("#ep-channel option[value=website]").await;
+    b.click("#ep-kind option[value=webhook]").await;
+    // A refused form says why in Chinese, keeps what was typed, adds nothing.
+    b.fill("#ep-url", "ftp://files.example/hook").await;
+    b.click_to("form.endpoint-form button[type=submit]").await;
+    let error = b.text("p.error").await;
+    assert!(error.contains("地址") && error.contains("http://"), "{error}");
+    assert_eq!(b.find("#ep-url").await.prop("value").await.unwrap().as_deref(), Some("ftp://files.example/hook"));
+    assert!(endpoints().await.is_empty(), "nothing was added");
+    b.assert_accessible("发布管理（添加端点）").await;
+
+    b.find("#ep-url").await.clear().await.unwrap();
+    b.fill("#ep-url", &hook).await;
+    b.click_to("form.endpoint-form button[type=submit]").await;
+    assert!(b.text("p.notice").await.contains("已添加并启用"));
+    let list = endpoints().await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!((list[0]["channel"].as_str(), list[0]["url"].as_str()), (Some("website"), Some(hook.as_str())));
+
+    // 测试 sends the endpoint a signed test event and says what came back.
+    b.click_to("form.endpoint-test button").await;
+    assert!(b.text("p.notice").await.contains("测试成功"), "{}", b.text("main").await);
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one test event: {got:?}");
+    assert_eq!(got[0]["type"], "ping");
+
+    // 停用, with a reason.
+    b.fill("form.endpoint-disable input[name=reason]", "网站改版，暂停接收。").await;
+    b.click_to("form.endpoint-disable button").await;
+    assert!(b.text("p.notice").await.contains("端点已停用"));
+    let list = endpoints().await;
+    assert_eq!(list[0]["enabled"], false);
+    assert_eq!(list[0]["disabled_reason"], "网站改版，暂停接收。");
+    assert!(b.text("table.endpoints").await.contains("已停用"));
+    b.assert_accessible("发布管理（端点已停用）").await;
+    b.logout().await;
+    b.stop().await;
+
+    // The publication office reads the endpoints but does not manage them:
+    // its own forms (with its CSRF token) are refused and change nothing.
+    let csrf = csrf_of(&office, &app.base, "/office").await;
+    let before = endpoints().await;
+    let form = [("csrf", csrf.as_str()), ("channel", "website"), ("kind", "webhook"), ("url", hook.as_str())];
+    let r = office.http.post(format!("{}/office/endpoints", app.base)).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let id = before[0]["id"].as_str().unwrap();
+    for action in ["test", "disable"] {
+        let form = [("csrf", csrf.as_str()), ("reason", "x")];
+        let r =
+            office.http.post(format!("{}/office/endpoints/{id}/{action}", app.base)).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{action}");
+    }
+    assert_eq!(endpoints().await, before, "nothing changed");
+    assert_eq!(received.lock().unwrap().len(), 1, "nothing was sent");
     app.stop().await;
 }

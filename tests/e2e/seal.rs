@@ -267,7 +267,7 @@ async fn an_approved_item_is_sealed_and_verifies_everywhere(backend: Backend) {
     assert_eq!(status(&app, &serial).await["status"], "valid");
 
     // Sealing again is refused: the item is sealed.
-    refused(seal(&t.publisher, &id, &digest).await, StatusCode::CONFLICT, "已加封签");
+    refused(seal(&t.publisher, &id, &digest).await, StatusCode::CONFLICT, "已盖章");
 
     // A second seal; the log grows; its proofs and checkpoints verify.
     let (id2, digest2, _) = approved_item(&t, "关于2025年度政务公开工作要点的通知").await;

@@ -38,8 +38,14 @@ fn password(username: &str) -> String {
     format!("Pw-{username}-2026")
 }
 
+/// No rule id, hash or HTTP code outside 技术信息 (issue 21): every page a
+/// drafter or a leader sees in the journey.
+async fn plain(b: &Browser, page: &str) {
+    crate::daily_work::assert_plain_words(b, page).await;
+}
+
 /// A channel endpoint that accepts every push and records it.
-async fn website() -> (String, Arc<Mutex<Vec<Value>>>) {
+pub(crate) async fn website() -> (String, Arc<Mutex<Vec<Value>>>) {
     let got: Arc<Mutex<Vec<Value>>> = Arc::default();
     let sink = got.clone();
     let router = axum::Router::new().route(
@@ -93,9 +99,13 @@ async fn approve_from_queue(b: &Browser, username: &str, title: &str, signoff: O
     b.login(username, &password(username)).await;
     assert_eq!(b.path().await, "/queue", "{username} lands on the queue");
     assert_eq!(b.text("table.queue td a").await, title);
+    if signoff.is_some() {
+        plain(b, "the leader's queue").await;
+    }
     b.click_to("table.queue td a").await;
     let form = b.find("form.vote").await;
     if let Some(totp) = signoff {
+        plain(b, "the leader's sign-off page").await;
         let statement = b.text("form.vote blockquote.statement").await;
         assert!(statement.contains("谁发布谁负责"), "the sign-off statement is shown: {statement}");
         b.fill("form.vote input[name=password]", &password(username)).await;
@@ -109,6 +119,9 @@ async fn approve_from_queue(b: &Browser, username: &str, title: &str, signoff: O
     b.wait_new_page().await;
     let notice = b.text("p.notice").await;
     assert!(notice.contains(if signoff.is_some() { "已签发" } else { "审核意见已提交" }), "{username}: {notice}");
+    if signoff.is_some() {
+        plain(b, "the leader's item after signing").await;
+    }
     b.logout().await;
 }
 
@@ -137,7 +150,9 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     // The drafter writes a notice with an ID number and submits it.
     b.login("drafter", &password("drafter")).await;
     assert_eq!(b.path().await, "/items?mine=1");
+    plain(&b, "the drafter's list").await;
     b.click_to("nav a[href='/items/new']").await;
+    plain(&b, "the new item form").await;
     let title = "关于发放2026年度困难群众临时救助金的公示";
     b.fill("#title", title).await;
     b.fill("#issuer", UNIT).await;
@@ -178,6 +193,7 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     let finding_text = finding.text().await.unwrap();
     // The office's words: the rule id is behind the technical disclosure.
     assert!(!finding_text.contains("PII-001") && finding_text.contains("3211**********0412"), "{finding_text}");
+    plain(&b, "the drafter's blocked item").await;
     b.screenshot("03-finding-in-text").await;
     b.assert_accessible("事项（检查结果）").await;
 
@@ -192,6 +208,7 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     assert!(b.text("p.notice").await.contains("已提交审核"));
     assert_eq!(b.text(".summary .badge").await, "审核中");
     assert!(b.all(".finding.sev-block").await.is_empty(), "no blocking finding is left");
+    plain(&b, "the drafter's submitted item").await;
     let item_path = b.path().await;
     let item_id = item_path.trim_start_matches("/items/").split('?').next().unwrap().to_owned();
     b.logout().await;
@@ -215,7 +232,9 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     b.login("drafter", &password("drafter")).await;
     b.goto(&item_path).await;
     assert!(b.text("ul.comments").await.contains("救助金额与审批表不一致"));
+    plain(&b, "the drafter's item sent back").await;
     b.click_to("a[href$='/edit']").await;
+    plain(&b, "the edit form").await;
     let corrected = b.find("#body").await.prop("value").await.unwrap().unwrap().replace("3000元", "3200元");
     b.fill("#body", &corrected).await;
     b.click_to("button[name=then][value=submit]").await;
@@ -256,11 +275,15 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     b.login("office", &password("office")).await;
     b.goto("/office").await;
     let lane = b.text(".lane").await;
-    assert!(lane.contains("待加封签") && lane.contains(title), "{lane}");
+    assert!(lane.contains("待加盖") && lane.contains(title), "{lane}");
     b.screenshot("08-office").await;
     b.assert_accessible("发布管理").await;
     b.goto(&format!("/items/{item_id}")).await;
     b.click_to("form.seal-form button").await;
+    // The seal is confirmed on a page that lists the channels and the time.
+    let confirm = b.text(".seal-confirm").await;
+    assert!(confirm.contains("政府网站") && confirm.contains("加盖后立即发布"), "{confirm}");
+    b.click_to("form.seal-confirm-form button").await;
     assert!(b.text("p.notice").await.contains("已加盖信息公开专用章"));
     b.reload_until("the channel's confirmation", async |b| !b.all("#deliveries .badge.dv-delivered").await.is_empty())
         .await;
@@ -545,7 +568,10 @@ async fn people_register_and_notification_pages(backend: Backend) {
     .await;
     assert_eq!((status, url), (StatusCode::OK, format!("/items/{id}")));
     let list = drafter.http.get(format!("{}/notifications", app.base)).send().await.unwrap().text().await.unwrap();
-    assert_eq!(list.matches("class=\"unread\"").count(), unread_before - 1, "opened means read");
+    assert!(list.matches("class=\"unread\"").count() < unread_before, "opened means read");
+    // The item's page it opened read every other notification about the item.
+    let unread = ok(drafter.get("/api/v1/notifications?unread=true").await);
+    assert!(unread.as_array().unwrap().iter().all(|n| n["item_id"] != id.as_str()), "{unread}");
 
     // A blocking 身份证 finding may be waived by the 保密审查员 (the policy's
     // role for PII-*) on the item page, with a reason; not by its drafter.

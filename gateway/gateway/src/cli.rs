@@ -425,13 +425,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match report.problem {
                 None => {
                     println!(
-                        "封签核查通过：{} 个封签、{} 个日志叶、{} 个签名检查点与审计链一致。",
+                        "专用章核查通过：{} 个信息公开专用章、{} 个日志叶、{} 个签名检查点与审计链一致。",
                         report.seals, report.leaves, report.checkpoints
                     );
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(problem) => {
-                    println!("封签核查未通过：{problem}");
+                    println!("专用章核查未通过：{problem}");
                     Ok(ExitCode::from(1))
                 }
             }
@@ -612,7 +612,7 @@ async fn calendar(settings: &Settings, command: CalendarCommand) -> anyhow::Resu
 async fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<ExitCode> {
     if let KeysCommand::Generate { out } = &command {
         let kid = gateway::sealing::generate_key_file(out)?;
-        println!("已生成封签密钥 {}（kid {kid}），文件权限 0600。", out.display());
+        println!("已生成专用章密钥 {}（kid {kid}），文件权限 0600。", out.display());
         return Ok(ExitCode::SUCCESS);
     }
     let db = server::open_database(settings).await?;
@@ -637,11 +637,11 @@ async fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<ExitC
             // (the gateway refuses it too, at start and when sealing).
             anyhow::ensure!(
                 settings.seal.org_code != gateway::config::DEFAULT_ORG_CODE,
-                "[seal] org_code 仍为开发用默认值 {}：启用正式封签密钥前请设置本机关的机构代码（否则两台网关会签发相同的序号）",
+                "[seal] org_code 仍为开发用默认值 {}：启用正式专用章密钥前请设置本机关的机构代码（否则两台网关会签发相同的序号）",
                 gateway::config::DEFAULT_ORG_CODE
             );
             let key = gateway::sealing::rotate(&db, &key_file).await?;
-            println!("已启用新封签密钥 {}；原密钥已停用，仍在公钥集中发布，旧封签可继续验证。", key.kid);
+            println!("已启用新专用章密钥 {}；原密钥已停用，仍在公钥集中发布，旧专用章可继续验证。", key.kid);
         }
         KeysCommand::Retire { kid } => {
             let key = db.retire_seal_key(&kid, None).await.with_context(|| format!("无法停用密钥 {kid}"))?;
@@ -649,7 +649,10 @@ async fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<ExitC
         }
         KeysCommand::Revoke { kid } => {
             let key = db.revoke_seal_key(&kid, None).await.with_context(|| format!("无法吊销密钥 {kid}"))?;
-            println!("密钥 {} 已吊销：其全部封签即时失效。请用新密钥重新加封签仍在发布的事项。", key.kid);
+            println!(
+                "密钥 {} 已吊销：其加盖的全部专用章即时失效。请用新密钥重新加盖信息公开专用章仍在发布的事项。",
+                key.kid
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -231,7 +231,7 @@ vocabulary!(
         ChangesRequested = "changes_requested" / "退回修改",
         Blocked = "blocked" / "已拦截",
         Approved = "approved" / "已批准",
-        Sealed = "sealed" / "已加封签",
+        Sealed = "sealed" / "已盖章",
         Scheduled = "scheduled" / "待发布",
         Delivering = "delivering" / "发布中",
         Published = "published" / "已发布",
@@ -521,10 +521,11 @@ pub fn normalize_formed_at(s: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn sample() -> VersionContent {
+    /// A complete notice (also for other modules' tests).
+    pub(crate) fn sample() -> VersionContent {
         VersionContent {
             kind: Kind::Notice,
             title: "关于开展培训的通知".into(),

@@ -356,7 +356,7 @@ pub fn manifest(approved: &ApprovedVersion, p: &SealParams<'_>) -> Result<Manife
             crate::model::Attribute::OnRequest => seal::Attribute::OnRequest,
             crate::model::Attribute::Withheld => seal::Attribute::Withheld,
         },
-        issuer: content.issuer.clone().ok_or("事项没有发布机关（issuer），不能加封签")?,
+        issuer: content.issuer.clone().ok_or("事项没有发布机关（issuer），不能加盖信息公开专用章")?,
         doc_number: content.doc_number.clone(),
         channels: content.channels.clone(),
         not_before: p.not_before,

@@ -385,6 +385,27 @@ pub async fn send(
     }
 }
 
+/// What a webhook endpoint answered a signed test event (`type: "ping"`,
+/// no item, nothing for a receiver to apply): its status, or why it could
+/// not be reached (redacted, without the URL). Sent through the same
+/// outbound rules as every delivery.
+pub async fn ping(settings: &Settings, key: &TransportKey, url: &str) -> Result<u16, String> {
+    let networks = AllowedNetworks::of(&settings.delivery);
+    let client = http_client(Duration::from_secs(10), &networks);
+    let id = format!("ping_{}", uuid::Uuid::now_v7().simple());
+    let timestamp = Timestamp::now().as_offset().unix_timestamp();
+    let body = serde_json::json!({ "type": "ping", "id": id, "sent_at": Timestamp::now().to_string() }).to_string();
+    let request = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", key.signature(&id, timestamp, body.as_bytes()))
+        .body(body);
+    let response = outbound::send(&networks, request).await?;
+    Ok(response.status().as_u16())
+}
+
 /// A pull endpoint's deliveries are confirmed by the channel, never claimed
 /// for sending (`Db::claim_deliveries`); should one be, it is retried
 /// rather than sent anywhere.

@@ -468,7 +468,7 @@ impl ProactiveRow {
 /// What the gateway does not hold for table 二, in Chinese.
 pub const PROACTIVE_NOTE: &str = "本网关的事项只分通知公告、政策文件、政策解读、依申请公开答复、新媒体稿件，\
 不区分规章与行政规范性文件，不记录文件的废止，也不掌握行政许可、行政处罚、行政强制决定和行政事业性收费：\
-表二中以“—”表示的数字本网关不掌握，须由制发机关和业务系统据实填报。本网关能据实统计的是本年首次封签、现仍公开的主动公开信息（按事项类别，撤稿的不计）。";
+表二中以“—”表示的数字本网关不掌握，须由制发机关和业务系统据实填报。本网关能据实统计的是本年首次盖章、现仍公开的主动公开信息（按事项类别，撤稿的不计）。";
 
 /// The application tables of the annual report (政府信息公开工作年度报告) for a
 /// calendar year, from the register.
@@ -690,7 +690,7 @@ fn annual_xlsx(v: &AnnualReportView) -> Result<Vec<u8>, rust_xlsxwriter::XlsxErr
     let note = Format::new().set_text_wrap();
     sheet.merge_range(r + 1, 0, r + 1, 3, v.proactive_note, &note)?;
     sheet.set_row_height(r + 1, 90)?;
-    sheet.merge_range(r + 3, 0, r + 3, 3, "本网关统计：本年首次封签、现仍公开的主动公开信息", &head)?;
+    sheet.merge_range(r + 3, 0, r + 3, 3, "本网关统计：本年首次盖章、现仍公开的主动公开信息", &head)?;
     sheet.write_string_with_format(r + 4, 0, "事项类别", &head)?;
     sheet.write_string_with_format(r + 4, 1, "件数", &head)?;
     for (i, row) in (r + 5..).zip(&v.proactive_sealed) {

@@ -245,7 +245,7 @@ fn conflict_detail(what: &str) -> String {
         "already waived" => "该问题已被豁免。".into(),
         "no urgent withdrawal awaits confirmation" => "该事项没有待确认的紧急撤稿。".into(),
         "an urgent withdrawal is confirmed by someone else" => "紧急撤稿须由发起人以外的人员确认。".into(),
-        "no valid seal to withdraw" => "该事项没有有效的封签可撤回。".into(),
+        "no valid seal to withdraw" => "该事项没有有效的信息公开专用章可撤回。".into(),
         "the publication was withdrawn" => "该发布已撤稿，不能重新投递。".into(),
         other => format!("操作与现有数据冲突（{other}）。"),
     }

@@ -5,18 +5,13 @@
 //! events with their hashes, so a paper copy can be checked against the
 //! chain. Plain HTML with print styles; no script.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
 
 use super::extract::InPath;
-use super::items::readable_item;
 use super::{ApiError, AppState, Auth};
 use crate::model::ItemId;
-use crate::model::UserId;
-use crate::workflow::VoteValue;
 
 /// The page (`templates/approval_form.html`). Every value is plain text:
 /// the template's escaper (`askama.toml`) escapes it and shows hidden
@@ -91,80 +86,42 @@ pub async fn approval_form(
     auth: Auth,
     InPath(id): InPath<ItemId>,
 ) -> Result<Html<String>, ApiError> {
-    readable_item(&state, &auth, id).await?;
-    let ctx = state.db.workflow_context(id).await?;
-    let evaluation = ctx.evaluate(&state.workflow);
-    let (_, approvals_digest) = ctx.approval_record(&evaluation);
-    let names: BTreeMap<UserId, String> =
-        state.db.users().await?.into_iter().map(|u| (u.id, format!("{}（{}）", u.display_name, u.username))).collect();
-    let name = |u: &UserId| names.get(u).cloned().unwrap_or_else(|| u.to_string());
-    let c = &ctx.version.content;
-    let stages = evaluation
-        .requirements
-        .iter()
-        .map(|r| StageRow {
-            label: r.label.clone(),
-            status: r.status.label(),
-            // Votes of this version by people who may still decide (a lifted
-            // one is shown as lifted); see `Snapshot::counts`.
-            votes: ctx
-                .snapshot
-                .votes
-                .iter()
-                .filter(|v| ctx.snapshot.counts(v.user, v.version, &v.digest))
-                .filter(|v| v.stage == r.stage)
-                .map(|v| VoteLine {
-                    who: name(&v.user),
-                    verb: match v.value {
-                        VoteValue::Approve => "同意",
-                        VoteValue::Changes => "要求修改",
-                        VoteValue::Block => "拦截",
-                    },
-                    at: v.created_at.to_string(),
-                    comment: v.comment.clone(),
-                    lifted: v.lifted_at.map(|t| t.to_string()),
-                    signoff: v.signoff.as_ref().map(|s| {
-                        let field = |k: &str| s[k].as_str().unwrap_or("").to_owned();
-                        (field("statement_id"), field("statement_version"))
-                    }),
-                })
-                .collect(),
-            overrides: ctx
-                .snapshot
-                .current_overrides()
-                .filter(|o| o.stage == r.stage)
-                .map(|o| OverrideLine {
-                    who: name(&o.user),
-                    role: o.role.label(),
-                    at: o.created_at.to_string(),
-                    reason: o.reason.clone(),
-                })
-                .collect(),
-        })
-        .collect();
-    let waivers = ctx
-        .waivers
-        .iter()
-        .map(|w| WaiverRow {
-            rule: w.rule_id.clone(),
-            who: name(&w.user_id),
-            role: w.role.label(),
-            at: w.created_at.to_string(),
-            reason: w.reason.clone(),
-        })
-        .collect();
-    let events = state
-        .db
-        .audit_events(Some(id), 0, 10_000)
-        .await?
+    let r = crate::service::approval::approval_record(&state, &auth.0, id).await?;
+    let c = &r.version.content;
+    let stages = r
+        .stages
         .into_iter()
-        .map(|e| EventRow {
-            actor: e.actor_id.as_deref().and_then(|a| a.parse().ok()).map_or_else(|| "系统".to_owned(), |u| name(&u)),
-            seq: e.seq,
-            at: e.at,
-            action: e.action,
-            hash: e.hash,
+        .map(|s| StageRow {
+            label: s.label,
+            status: s.status,
+            votes: s
+                .votes
+                .into_iter()
+                .map(|v| VoteLine {
+                    who: v.who,
+                    verb: v.verb,
+                    at: v.at.to_string(),
+                    comment: v.comment,
+                    lifted: v.lifted.map(|t| t.to_string()),
+                    signoff: v.signoff,
+                })
+                .collect(),
+            overrides: s
+                .overrides
+                .into_iter()
+                .map(|o| OverrideLine { who: o.who, role: o.role, at: o.at.to_string(), reason: o.reason })
+                .collect(),
         })
+        .collect();
+    let waivers = r
+        .waivers
+        .into_iter()
+        .map(|w| WaiverRow { rule: w.rule, who: w.who, role: w.role, at: w.at.to_string(), reason: w.reason })
+        .collect();
+    let events = r
+        .events
+        .into_iter()
+        .map(|e| EventRow { seq: e.seq, at: e.at, action: e.action, actor: e.actor, hash: e.hash })
         .collect();
     let form = ApprovalForm {
         title: c.title.clone(),
@@ -173,12 +130,12 @@ pub async fn approval_form(
         attribute: c.attribute.label(),
         reason: c.attribute_reason.clone().map(|r| (r, c.legal_basis.clone().unwrap_or_else(|| "—".into()))),
         channels: c.channels.join("、"),
-        version: ctx.version.version,
-        digest: ctx.version.content_digest.to_string(),
-        state: ctx.item.state.label(),
-        approvals: approvals_digest.to_string(),
+        version: r.version.version,
+        digest: r.version.content_digest.to_string(),
+        state: r.item.state.label(),
+        approvals: r.approvals_digest,
         stages,
-        statement: state.workflow.statement.text.clone(),
+        statement: r.statement,
         waivers,
         events,
     };

@@ -309,7 +309,7 @@ pub async fn get_seal(
     State(state): State<AppState>,
     Path(serial): Path<String>,
 ) -> Result<axum::Json<SealView>, ApiError> {
-    let (seal, key) = state.db.seal_by_serial(&serial).await.map_err(super::items::not_found("该封签"))?;
+    let (seal, key) = state.db.seal_by_serial(&serial).await.map_err(super::items::not_found("该信息公开专用章"))?;
     Ok(axum::Json(seal_view(&state, seal, &key, true).await?))
 }
 
@@ -338,7 +338,7 @@ fn status_code(status: crate::store::SealState, key_revoked: bool) -> u8 {
 #[utoipa::path(get, path = "/api/v1/seals/{serial}/status", tag = "seals", params(("serial" = String, Path)),
     responses((status = 200, body = SealStatusView), (status = 404, body = super::Problem)))]
 pub async fn seal_status(State(state): State<AppState>, Path(serial): Path<String>) -> Result<Response, ApiError> {
-    let (seal, key) = state.db.seal_by_serial(&serial).await.map_err(super::items::not_found("该封签"))?;
+    let (seal, key) = state.db.seal_by_serial(&serial).await.map_err(super::items::not_found("该信息公开专用章"))?;
     let view = SealStatusView {
         status: effective_status(&seal, &key).to_owned(),
         status_code: status_code(seal.status, key.is_revoked()),
@@ -526,12 +526,15 @@ pub async fn inclusion_proof(
     State(state): State<AppState>,
     AppQuery(q): AppQuery<InclusionQuery>,
 ) -> Result<axum::Json<InclusionProof>, ApiError> {
-    let index = state.db.tlog_index_of(&q.serial).await.map_err(super::items::not_found("该封签"))?;
+    let index = state.db.tlog_index_of(&q.serial).await.map_err(super::items::not_found("该信息公开专用章"))?;
     let leaves = state.db.tlog_leaf_hashes().await?;
     let size = q.size.unwrap_or(leaves.len() as u64);
     let index = u64::try_from(index).map_err(|_| ApiError::Internal("negative log index".into()))?;
     if size <= index || size > leaves.len() as u64 {
-        return Err(ApiError::invalid("size", format!("树大小须大于该封签的序号 {index} 且不超过 {}", leaves.len())));
+        return Err(ApiError::invalid(
+            "size",
+            format!("树大小须大于该信息公开专用章的序号 {index} 且不超过 {}", leaves.len()),
+        ));
     }
     let proof =
         seal::tlog::inclusion_proof(&leaves[..size as usize], index).map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -154,7 +154,7 @@ pub async fn act(
     if let (Action::Answer { .. }, Some(reply)) = (&action, application.reply_item)
         && tx.seal_in_force(reply).await?.is_none()
     {
-        return Err(Error::Conflict("答复尚未经审核并加盖政府信息公开专用章，不能登记送达".into()));
+        return Err(Error::Conflict("答复尚未经审核并加盖信息公开专用章，不能登记送达".into()));
     }
     application.apply(&action, today).map_err(refused)?;
     let now = Timestamp::now();
@@ -292,7 +292,7 @@ pub async fn letter(state: &AppState, principal: &Principal, id: ApplicationId) 
     };
     let seals = state.db.seals_of_item(item).await?;
     let Some(seal) = seals.iter().rev().find(|s| s.status == crate::store::SealState::Valid) else {
-        return Err(Error::Conflict("答复尚未加盖政府信息公开专用章（或印章已撤回），不能打印送达".into()));
+        return Err(Error::Conflict("答复尚未加盖信息公开专用章（或专用章已撤回），不能打印送达".into()));
     };
     let version = state.db.version(item, seal.version).await?;
     Ok(Letter {

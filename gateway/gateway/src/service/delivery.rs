@@ -100,6 +100,88 @@ pub async fn add_endpoint(state: &AppState, actor: &Principal, new: NewEndpoint)
     Ok(state.db.add_endpoint(&new.channel, kind, url.as_deref(), new.connector.as_ref(), Some(actor.user_id)).await?)
 }
 
+/// Disables an endpoint (security administrator), with a reason: its
+/// deliveries wait until it is enabled again (补发 enables it).
+pub async fn disable_endpoint(
+    state: &AppState,
+    actor: &Principal,
+    id: &str,
+    reason: &str,
+) -> Result<EndpointRecord, Error> {
+    require_any(actor, &ENDPOINT_MANAGERS)?;
+    require_scope(actor, Scope::Admin)?;
+    let reason = note(reason, "reason", "请填写停用原因（不超过 500 字）")?;
+    state.db.disable_endpoint_by(id, actor.user_id, &reason).await.map_err(|e| match e {
+        StoreError::NotFound => Error::NotFound("该发布渠道端点"),
+        StoreError::Conflict(_) => Error::Conflict("该端点已经停用。如需恢复，请用“补发此后全部事件”重新启用。".into()),
+        other => other.into(),
+    })
+}
+
+/// What testing an endpoint found, in the office's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EndpointTest {
+    /// The webhook answered the signed test event with success.
+    Reached,
+    /// The webhook answered, but not with success (its status).
+    Answered(u16),
+    /// The webhook could not be reached (why, redacted).
+    Unreachable(String),
+    /// A pull endpoint: the channel reads with its token; nothing to reach.
+    Pull,
+    /// A connector whose secret is in place (its name).
+    SecretFound(String),
+    /// A connector whose secret cannot be read (why).
+    SecretMissing(String),
+}
+
+impl EndpointTest {
+    /// The result as a sentence, and whether it is good news.
+    pub fn message(&self) -> (String, bool) {
+        match self {
+            EndpointTest::Reached => ("测试成功：端点已收到签名的测试消息并确认。".into(), true),
+            EndpointTest::Answered(status) => (
+                format!(
+                    "测试未通过：端点收到了测试消息，但未确认（对方回应状态码 {status}）。请联系接收方核对签名公钥和接收程序。"
+                ),
+                false,
+            ),
+            EndpointTest::Unreachable(why) => (format!("测试未通过：无法连接端点（{why}）。请核对地址和网络。"), false),
+            EndpointTest::Pull => {
+                ("拉取方式的渠道由接收方凭令牌自行拉取，网关无需连接；请确认接收方已取得渠道令牌。".into(), true)
+            }
+            EndpointTest::SecretFound(name) => {
+                (format!("连接器密钥 {name} 已就绪；首次发布时将向平台取得访问令牌。"), true)
+            }
+            EndpointTest::SecretMissing(why) => (format!("测试未通过：{why}"), false),
+        }
+    }
+}
+
+/// Tests an endpoint (security administrator): a webhook is sent a signed
+/// test event through the outbound rules; a connector's secret is looked
+/// up by its name (never shown); a pull endpoint needs nothing.
+pub async fn test_endpoint(state: &AppState, actor: &Principal, id: &str) -> Result<EndpointTest, Error> {
+    require_any(actor, &ENDPOINT_MANAGERS)?;
+    require_scope(actor, Scope::Admin)?;
+    let endpoint = state.db.endpoint(id).await.map_err(not_found("该发布渠道端点"))?;
+    Ok(match (endpoint.kind, endpoint.url.as_deref(), endpoint.connector.as_ref()) {
+        (crate::channel::EndpointKind::Pull, _, _) => EndpointTest::Pull,
+        (crate::channel::EndpointKind::Connector(_), _, Some(c)) => {
+            match crate::delivery::connector::read_secret(&state.settings, &c.secret_name) {
+                Ok(_) => EndpointTest::SecretFound(c.secret_name.clone()),
+                Err(why) => EndpointTest::SecretMissing(why),
+            }
+        }
+        (_, Some(url), _) => match crate::delivery::ping(&state.settings, &state.transport, url).await {
+            Ok(status) if (200..300).contains(&status) => EndpointTest::Reached,
+            Ok(status) => EndpointTest::Answered(status),
+            Err(why) => EndpointTest::Unreachable(why),
+        },
+        _ => EndpointTest::Unreachable("端点没有地址".into()),
+    })
+}
+
 /// Every endpoint (security administrator, publication office, auditor).
 pub async fn endpoints(state: &AppState, actor: &Principal) -> Result<Vec<EndpointRecord>, Error> {
     require_any(actor, &DELIVERY_READERS)?;
@@ -250,7 +332,7 @@ pub async fn withdraw(
     let request = WithdrawRequest { item: item.id, reason: &reason, urgent, actor: actor.user_id };
     let done = state.db.withdraw_item(request).await.map_err(|e| match e {
         StoreError::WrongState { state } => Error::Conflict(format!(
-            "事项当前状态为“{}”，只有已加封签、待发布、发布中或已发布的事项才能撤稿。",
+            "事项当前状态为“{}”，只有已盖章、待发布、发布中或已发布的事项才能撤稿。",
             state.label()
         )),
         other => other.into(),

@@ -11,6 +11,7 @@
 
 pub mod applications;
 pub mod attachments;
+pub mod approval;
 pub mod delivery;
 pub mod forms;
 pub mod items;

@@ -24,14 +24,16 @@ use crate::workflow::approved::ApprovedVersion;
 /// to the log, the person reads that the configuration is wrong.
 fn no_seal_key(item: ItemId, why: impl std::fmt::Display) -> Error {
     tracing::error!(item = %item, "cannot seal: {why}");
-    Error::Conflict("封签密钥或机构代码配置有误，暂不能加封签（详见网关日志），请联系安全管理员。".into())
+    Error::Conflict("专用章密钥或机构代码配置有误，暂不能加盖信息公开专用章（详见网关日志），请联系安全管理员。".into())
 }
 
 /// Refuses unless `principal` may seal at all: the seal custodian's duty,
 /// never an administrator's.
 pub fn may_seal(principal: &Principal) -> Result<(), Error> {
     if principal.is_administrator() {
-        return Err(Error::Forbidden("系统管理员、安全管理员和审计管理员不能加封签（管理与发布职责分离）。".into()));
+        return Err(Error::Forbidden(
+            "系统管理员、安全管理员和审计管理员不能加盖信息公开专用章（管理与发布职责分离）。".into(),
+        ));
     }
     if !principal.can(crate::auth::Duty::Seal) {
         let names: Vec<&str> = crate::auth::Role::with_duty(crate::auth::Duty::Seal).map(|r| r.label()).collect();
@@ -53,7 +55,9 @@ pub async fn seal(
     may_seal(principal)?;
     let ctx = state.db.workflow_context(id).await?;
     if ctx.snapshot.authors.contains(&principal.user_id) {
-        return Err(Error::Forbidden("您起草或修改过该事项，不能为其加封签（起草与发布职责分离）。".into()));
+        return Err(Error::Forbidden(
+            "您起草或修改过该事项，不能为其加盖信息公开专用章（起草与发布职责分离）。".into(),
+        ));
     }
     // If the review policy changed since the seal-phase check, the
     // seal-phase plugins run again now, outside the transaction.
@@ -75,7 +79,9 @@ pub async fn seal(
         // The review policy changed since the seal-phase review: the
         // plugins ran again with the same approvals; a block refuses.
         if p.outcome.verdict == Verdict::Blocked {
-            return Err(Error::Conflict("按现行审核策略重新进行的加封签前检查发现阻断级问题，不能加封签。".into()));
+            return Err(Error::Conflict(
+                "按现行审核策略重新进行的加盖前检查发现阻断级问题，不能加盖信息公开专用章。".into(),
+            ));
         }
         if p.outcome.policy_hash != policy_hash {
             return Err(StoreError::Moved.into());
@@ -90,6 +96,23 @@ pub async fn seal(
     state.wake_delivery().await;
     tracing::info!(serial = %record.serial, item = %id, kid = %record.kid, "sealed");
     Ok(record)
+}
+
+/// The seal numbered `serial` with its item, for a person who may read
+/// the item; "not found" to anyone else (the serial reveals nothing more).
+pub async fn seal_of_readable_item(
+    state: &AppState,
+    principal: &Principal,
+    serial: &str,
+) -> Result<(SealRecord, crate::model::ItemRecord), Error> {
+    let (seal, _) = state.db.seal_by_serial(serial).await.map_err(|e| match e {
+        StoreError::NotFound => Error::NotFound("该信息公开专用章"),
+        other => other.into(),
+    })?;
+    let item = super::items::readable(state, principal, seal.item_id)
+        .await
+        .map_err(|_| Error::NotFound("该信息公开专用章"))?;
+    Ok((seal, item))
 }
 
 /// Numbers, signs and stores the seal of `approved`, then the checkpoint

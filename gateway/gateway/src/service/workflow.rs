@@ -150,7 +150,14 @@ pub(super) async fn apply_in(
                 name.insert(tx.display_name(vote.user).await?);
             }
         }
-        for notice in workflow::notices(&context, &evaluation, &item, &admins, &names) {
+        let sealers = if item.state == ItemState::Approved {
+            let roles: Vec<Role> = Role::with_duty(crate::auth::Duty::Seal).collect();
+            tx.users_with_roles(&roles).await?
+        } else {
+            Vec::new()
+        };
+        let people = workflow::Addressees { admins: &admins, sealers: &sealers, names: &names };
+        for notice in workflow::notices(&context, &evaluation, &item, &people) {
             tx.notify(&notice, now).await?;
         }
     }

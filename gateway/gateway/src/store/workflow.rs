@@ -406,6 +406,20 @@ impl Db {
         Ok(())
     }
 
+    /// Marks every unread notification of `user` about `item` read (the
+    /// person opened the item's page); returns how many.
+    pub async fn mark_item_notifications_read(&self, user: UserId, item: ItemId) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND item_id = $3 AND read_at IS NULL",
+        )
+        .bind(Timestamp::now().to_string())
+        .bind(user.to_string())
+        .bind(item.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Notifications not yet delivered to the outgoing hook, oldest first,
     /// with the recipient's username.
     pub async fn pending_webhook_notifications(&self, limit: i64) -> Result<Vec<(NotificationRecord, String)>> {

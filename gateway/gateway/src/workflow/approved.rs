@@ -79,45 +79,48 @@ impl ApprovedVersion {
     ) -> Result<ApprovedVersion, NotApproved> {
         let refuse = |m: String| Err(NotApproved(m));
         if ctx.item.state != ItemState::Approved {
-            return refuse(format!("事项当前状态为“{}”，只有已批准的事项才能加封签。", ctx.item.state.label()));
+            return refuse(format!(
+                "事项当前状态为“{}”，只有已批准的事项才能加盖信息公开专用章。",
+                ctx.item.state.label()
+            ));
         }
         if ctx.version.version != ctx.item.current_version {
             return refuse("事项的当前版本已变化，请重新审核。".into());
         }
         if ctx.version.content_digest != seen_digest {
             return refuse(format!(
-                "事项内容已是第 {} 版（摘要 {}），与您确认的摘要不一致，不能加封签。",
+                "事项内容已是第 {} 版（摘要 {}），与您确认的摘要不一致，不能加盖信息公开专用章。",
                 ctx.version.version, ctx.version.content_digest
             ));
         }
         if ctx.version.content.digest() != ctx.version.content_digest {
-            return refuse("事项内容与其摘要不一致，不能加封签。".into());
+            return refuse("事项内容与其摘要不一致，不能加盖信息公开专用章。".into());
         }
         let evaluation = ctx.evaluate(policy);
         if !evaluation.all_done() {
-            return refuse("仍有审核环节未完成，不能加封签。".into());
+            return refuse("仍有审核环节未完成，不能加盖信息公开专用章。".into());
         }
         let (_, approvals_digest) = ctx.approval_record(&evaluation);
         let Some(review) = ctx.seal_review.as_ref() else {
-            return refuse("没有加封签前检查的记录，不能加封签。".into());
+            return refuse("没有加盖前检查的记录，不能加盖信息公开专用章。".into());
         };
         if review.approvals_digest.as_deref() != Some(approvals_digest.as_str()) {
-            return refuse("审批记录在加封签前检查之后发生了变化，请重新审核。".into());
+            return refuse("审批记录在加盖前检查之后发生了变化，请重新审核。".into());
         }
         if review.policy_hash != policy_hash {
-            return refuse("审核策略已变更，须按现行策略重新检查后再加封签。".into());
+            return refuse("审核策略已变更，须按现行策略重新检查后再加盖信息公开专用章。".into());
         }
         if review.content_digest != ctx.version.content_digest || review.version != ctx.version.version {
-            return refuse("加封签前检查针对的不是当前版本。".into());
+            return refuse("加盖前检查针对的不是当前版本。".into());
         }
         let blocking = ctx.unwaived_blocking(Some(&approvals_digest));
         match super::next(&evaluation, &blocking) {
             Next::Complete => {}
-            Next::Blocked(reasons) => return refuse(format!("不能加封签：{}。", reasons.join("；"))),
-            _ => return refuse("审核尚未完成，不能加封签。".into()),
+            Next::Blocked(reasons) => return refuse(format!("不能加盖信息公开专用章：{}。", reasons.join("；"))),
+            _ => return refuse("审核尚未完成，不能加盖信息公开专用章。".into()),
         }
         let Some(sign_off) = sign_off(ctx) else {
-            return refuse("没有有效的签发记录，不能加封签。".into());
+            return refuse("没有有效的签发记录，不能加盖信息公开专用章。".into());
         };
         let approvals_digest = approvals_digest
             .parse::<ContentDigest>()

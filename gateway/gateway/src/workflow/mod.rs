@@ -103,15 +103,17 @@ pub fn objections(context: &WorkflowContext, evaluation: &Evaluation, names: &BT
 /// Who is told what after an action moved (or kept) `item` where it is:
 /// the eligible reviewers of every open pending stage, the drafter on a
 /// send-back (with who sent it back and why: [`objections`]), a block or
-/// the approval, and `admins` (who can appoint people) when a requirement
-/// nobody can fill stands.
+/// the approval, `sealers` (who hold the seal, 待加盖) once the item is
+/// approved, except those who drafted or edited it (they may not seal it),
+/// and `admins` (who can appoint people) when a requirement nobody can fill
+/// stands.
 pub fn notices(
     context: &WorkflowContext,
     evaluation: &Evaluation,
     item: &ItemRecord,
-    admins: &[UserId],
-    names: &BTreeMap<UserId, String>,
+    people: &Addressees<'_>,
 ) -> Vec<Notice> {
+    let Addressees { admins, sealers, names } = *people;
     let title = context.version.content.title.as_str();
     let digest = context.version.content_digest.to_string();
     let key_digest = &digest["sha256:".len().min(digest.len())..];
@@ -133,7 +135,7 @@ pub fn notices(
     let drafter_message = match item.state {
         ItemState::ChangesRequested => Some("审核人要求修改"),
         ItemState::Blocked => Some("已被拦截，请查看原因"),
-        ItemState::Approved => Some("已通过全部审核，等待加封签发布"),
+        ItemState::Approved => Some("已通过全部审核，等待加盖信息公开专用章后发布"),
         _ => None,
     };
     if let Some(message) = drafter_message {
@@ -151,6 +153,17 @@ pub fn notices(
             key: format!("state:{id}:{key_digest}:{}", item.state),
         });
     }
+    if item.state == ItemState::Approved {
+        for sealer in sealers.iter().filter(|u| !context.snapshot.authors.contains(*u)) {
+            out.push(Notice {
+                user: *sealer,
+                kind: "seal_requested",
+                item: Some(id),
+                message: format!("待加盖信息公开专用章：《{title}》已通过全部审核，请核对发布渠道和发布时间后加盖"),
+                key: format!("seal:{id}:{key_digest}:{sealer}"),
+            });
+        }
+    }
     let unfillable: Vec<&Requirement> = evaluation.unfillable().collect();
     for admin in admins.iter().filter(|_| !unfillable.is_empty()) {
         for r in &unfillable {
@@ -164,6 +177,40 @@ pub fn notices(
         }
     }
     out
+}
+
+/// Who besides reviewers and the drafter [`notices`] may address.
+#[derive(Clone, Copy)]
+pub struct Addressees<'a> {
+    /// Who can appoint people (told of a requirement nobody can fill).
+    pub admins: &'a [UserId],
+    /// Who holds the seal (told when an item waits for it).
+    pub sealers: &'a [UserId],
+    /// Display names of the voters whose objections are quoted.
+    pub names: &'a BTreeMap<UserId, String>,
+}
+
+/// The drafter told that `item` is published on every channel (已发布).
+pub fn published_notice(item: ItemId, drafter: UserId, title: &str, version: i64) -> Notice {
+    Notice {
+        user: drafter,
+        kind: "published",
+        item: Some(item),
+        message: format!("您起草的《{title}》已发布：各发布渠道均已确认收到"),
+        key: format!("published:{item}:{version}"),
+    }
+}
+
+/// The drafter told that `item` was withdrawn (已撤稿), with the reason.
+/// `withdrawal` names the request (one notice per request).
+pub fn withdrawn_notice(item: ItemId, drafter: UserId, title: &str, reason: &str, withdrawal: &str) -> Notice {
+    Notice {
+        user: drafter,
+        kind: "withdrawn",
+        item: Some(item),
+        message: format!("您起草的《{title}》已撤稿，正在从各发布渠道删除。撤稿原因：{reason}"),
+        key: format!("withdrawn:{item}:{withdrawal}"),
+    }
 }
 
 /// Decides where the item goes. Vetoes come first, then blocking findings,

@@ -320,7 +320,7 @@ pub fn check_config(
     if let Some(link) = &c.link_template
         && (!(link.starts_with("http://") || link.starts_with("https://")) || !link.contains("{serial}"))
     {
-        return Err(("link_template", "link_template 须为 http(s) 开头、含 {serial} 的封签公示页地址".into()));
+        return Err(("link_template", "link_template 须为 http(s) 开头、含 {serial} 的专用章公示页地址".into()));
     }
     if c.recheck_secs < 0 {
         return Err(("recheck_secs", "recheck_secs 不能为负数".into()));
@@ -338,7 +338,7 @@ pub fn check_config(
             if c.link_template.is_none() {
                 return Err((
                     "link_template",
-                    "微博只能分享链接：link_template 须为应用安全域名下的封签公示页地址，含 {serial}".into(),
+                    "微博只能分享链接：link_template 须为应用安全域名下的专用章公示页地址，含 {serial}".into(),
                 ));
             }
         }
@@ -508,7 +508,7 @@ async fn retire_superseded(
             return Err((e, std::mem::take(posts)));
         }
         posts.push(PostUpdate {
-            reason: Some(format!("已由更正稿（封签 {serial}）取代")),
+            reason: Some(format!("已由更正稿（信息公开专用章 {serial}）取代")),
             ..PostUpdate::new(p.delivery_id.clone(), PostStatus::Deleted)
         });
     }
@@ -620,7 +620,7 @@ pub async fn recheck(state: &Context, client: &reqwest::Client, shared: &Shared)
         };
         if let Some(reason) = reason {
             let message = format!(
-                "事项 {} 在{}的发布已被平台删除或封禁（{}），封签 {}，原链接 {}。请核实并处理。",
+                "事项 {} 在{}的发布已被平台删除或封禁（{}），专用章编号 {}，原链接 {}。请核实并处理。",
                 post.item_id,
                 platform.label(),
                 reason,

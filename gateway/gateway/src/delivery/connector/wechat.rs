@@ -135,7 +135,7 @@ impl<'a> WeChat<'a> {
         for line in post.body.lines().map(str::trim).filter(|l| !l.is_empty()) {
             html.push_str(&format!("<p>{}</p>", escape(line)));
         }
-        html.push_str(&format!("<p>本文已经审核并加盖发布封签，封签编号：{}", escape(&post.serial)));
+        html.push_str(&format!("<p>本文已经审核并加盖信息公开专用章，专用章编号：{}", escape(&post.serial)));
         if let Some(link) = &post.link {
             html.push_str(&format!("，核验地址：{}", escape(link)));
         }
@@ -289,7 +289,7 @@ mod tests {
         assert_eq!(a["content_source_url"], "https://gk.example.gov.cn/seal/321183-2026-000001");
         let html = a["content"].as_str().unwrap();
         assert!(html.contains("<p>第一段 &amp; 说明</p><p>第二段</p>"), "{html}");
-        assert!(html.contains("封签编号：321183-2026-000001"), "{html}");
+        assert!(html.contains("专用章编号：321183-2026-000001"), "{html}");
         assert!(!html.contains("<试行>"));
     }
 

@@ -59,7 +59,7 @@ impl<'a> Weibo<'a> {
 /// the link, within [`LIMIT`]; `#` is dropped (it would make a topic).
 pub fn status_text(post: &Post, link: &str) -> String {
     let clean = |s: &str| s.replace(['#', '\n'], " ").split_whitespace().collect::<Vec<_>>().join(" ");
-    let tail = format!(" 封签{} {link}", post.serial);
+    let tail = format!(" 专用章{} {link}", post.serial);
     let room = LIMIT.saturating_sub(tail.chars().count());
     let title = clip(&format!("【{}】", clean(&post.title)), room);
     let room = room.saturating_sub(title.chars().count());
@@ -73,7 +73,7 @@ impl Connector for Weibo<'_> {
             return Ok(Publication::Published);
         }
         let Some(link) = &post.link else {
-            return Err(ConnectorError::Refused("微博须分享封签公示页链接，但端点未配置 link_template".into()));
+            return Err(ConnectorError::Refused("微博须分享专用章公示页链接，但端点未配置 link_template".into()));
         };
         let form = [("status", status_text(post, link))];
         let v = answer(exchange(self.log, "statuses/share", self.post("statuses/share").form(&form)).await?)?;
@@ -141,7 +141,7 @@ mod tests {
         let s = status_text(&post, link);
         assert!(s.chars().count() <= LIMIT, "{} {s}", s.chars().count());
         assert!(s.starts_with("【关于 开展 政务公开培训的通知】各区、各部门："), "{s}");
-        assert!(s.ends_with(&format!(" 封签321183-2026-000001 {link}")), "{s}");
+        assert!(s.ends_with(&format!(" 专用章321183-2026-000001 {link}")), "{s}");
         assert!(!s.contains('#'));
     }
 

@@ -20,6 +20,7 @@
 
 mod account;
 mod applications;
+mod approval;
 mod calendar;
 mod chart;
 mod highlight;
@@ -28,6 +29,7 @@ mod kept;
 mod lists;
 mod office;
 mod people;
+mod seal_record;
 
 use std::collections::BTreeMap;
 
@@ -59,6 +61,7 @@ pub fn routes(limits: &Limits) -> Router<AppState> {
         .route("/items", get(lists::items))
         .route("/items/new", get(item::new_form).post(item::create).layer(with_files))
         .route("/items/{id}", get(item::page))
+        .route("/items/{id}/approval", get(approval::page))
         .route("/items/{id}/edit", get(item::edit_form).post(item::edit).layer(with_files))
         .route("/items/{id}/submit", post(item::submit))
         .route("/items/{id}/fix", post(item::apply_fix))
@@ -71,11 +74,15 @@ pub fn routes(limits: &Limits) -> Router<AppState> {
         .route("/items/{id}/withdraw", post(item::withdraw))
         .route("/items/{id}/withdraw/confirm", post(item::confirm_withdrawal))
         .route("/items/{id}/redeliver", post(item::redeliver))
+        .route("/seals/{serial}", get(seal_record::page))
         .route("/queue", get(lists::queue))
         .route("/register", get(lists::register))
         .route("/dashboard", get(lists::dashboard))
         .route("/office", get(office::office))
         .route("/calendar", get(calendar::page).post(calendar::load))
+        .route("/office/endpoints", post(office::add_endpoint))
+        .route("/office/endpoints/{id}/test", post(office::test_endpoint))
+        .route("/office/endpoints/{id}/disable", post(office::disable_endpoint))
         .route("/office/endpoints/{id}/redeliver", post(office::resend))
         .route("/users", get(people::users).post(people::create_user))
         .route("/users/{id}/{action}", post(people::user_action))
@@ -742,6 +749,8 @@ pub fn done_message(code: Option<&str>) -> Option<String> {
         "redelivered" => "已安排重新投递。",
         "resent" => "已安排补发该端点自所选时间以来的全部事件，端点已重新启用。",
         "confirmed" => "已确认紧急撤稿。",
+        "endpoint_added" => "发布渠道端点已添加并启用。请点“测试”确认接收方能收到消息。",
+        "endpoint_disabled" => "端点已停用，其待投递的事件暂停；用“补发此后全部事件”可重新启用并补发。",
         "user_created" => {
             "账户已创建（尚无角色，请安全管理员授予）。请将初始密码当面或通过安全渠道告知本人；本人首次登录须修改密码。"
         }
@@ -918,6 +927,37 @@ mod tests {
         assert_eq!(return_path("/items/new"), "/items/new");
         assert_eq!(return_path("/users/abc/roles"), "/users");
         assert_eq!(return_path("/account/password"), "/account");
+    }
+
+    /// One term for the seal (issue 21): 信息公开专用章, applied by 加盖.
+    /// No page or message the gateway shows names it 封签, nor 电子印章.
+    #[test]
+    fn the_seal_has_one_name_everywhere() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut stack = vec![root.join("src"), root.join("templates"), root.join("static")];
+        let mut offenders = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.trim_start();
+                    if code.starts_with("//") || code.starts_with("{#") {
+                        continue;
+                    }
+                    // Spelt in pieces, so that this test does not find itself.
+                    let other = [concat!("封", "签"), concat!("电子", "印章"), concat!("政府", "信息公开专用章")];
+                    if other.iter().any(|w| line.contains(w)) {
+                        offenders.push(format!("{}:{}: {line}", path.display(), n + 1));
+                    }
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "another name for the seal:\n{}", offenders.join("\n"));
     }
 
     #[test]

@@ -54,6 +54,14 @@ struct OfficePage {
     endpoints: Vec<EndpointRow>,
     /// The office and admins may resend an endpoint's events since a time.
     can_resend: bool,
+    /// The security administrator adds, tests and disables endpoints here.
+    can_manage: bool,
+    /// The configured channels (value, name) and endpoint kinds (value, name)
+    /// the add form offers.
+    channel_choices: Vec<(String, String)>,
+    kind_choices: Vec<(&'static str, &'static str)>,
+    /// The add form as last sent (kept when it was refused).
+    draft: EndpointDraft,
     transport_key: String,
     keys: Vec<KeyRow>,
     policy_name: String,
@@ -100,12 +108,146 @@ pub async fn resend(
     }
 }
 
+/// The add-endpoint form's fields, as typed.
+#[derive(Default)]
+pub struct EndpointDraft {
+    pub channel: String,
+    pub kind: String,
+    pub url: String,
+    pub app_id: String,
+    pub secret_name: String,
+    pub link_template: String,
+    pub cover_media_id: String,
+}
+
+impl EndpointDraft {
+    fn of(form: &super::Form) -> EndpointDraft {
+        let get = |k: &str| form.get(k).unwrap_or_default();
+        EndpointDraft {
+            channel: get("channel"),
+            kind: get("kind"),
+            url: get("url"),
+            app_id: get("app_id"),
+            secret_name: get("secret_name"),
+            link_template: get("link_template"),
+            cover_media_id: get("cover_media_id"),
+        }
+    }
+
+    /// The use case's request: a connector's settings only for a connector.
+    fn request(&self) -> crate::service::delivery::NewEndpoint {
+        let some = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+        let connector = self.kind.parse::<crate::channel::EndpointKind>().ok().and_then(|k| match k {
+            crate::channel::EndpointKind::Connector(_) => Some(crate::store::ConnectorConfig {
+                app_id: some(&self.app_id),
+                secret_name: self.secret_name.clone(),
+                link_template: some(&self.link_template),
+                cover_media_id: some(&self.cover_media_id),
+                recheck_secs: 3600,
+            }),
+            _ => None,
+        });
+        crate::service::delivery::NewEndpoint {
+            channel: self.channel.clone(),
+            kind: some(&self.kind),
+            url: some(&self.url),
+            connector,
+        }
+    }
+}
+
+/// The names of the add form's fields, for a refusal that names one.
+fn field_label(field: &str) -> &str {
+    match field {
+        "channel" => "发布渠道",
+        "kind" => "接入方式",
+        "url" => "地址",
+        "app_id" => "AppID",
+        "secret_name" => "密钥名称",
+        "link_template" => "专用章公示页地址",
+        "cover_media_id" => "封面素材",
+        other => other,
+    }
+}
+
+/// The office page again, with what happened (`Ok`: a notice, `Err`: the
+/// refusal and its status) and the add form as it was sent.
+async fn office_again(
+    state: &AppState,
+    session: &Session,
+    outcome: Result<String, ApiError>,
+    draft: Option<EndpointDraft>,
+) -> Response {
+    match office_page(state, session).await {
+        Ok(mut page) => {
+            if let Some(draft) = draft {
+                page.draft = draft;
+            }
+            match outcome {
+                Ok(notice) => {
+                    page.layout.notice = Some(notice);
+                    render(&page)
+                }
+                Err(e) => {
+                    page.layout = page.layout.with_error(&e);
+                    render_status(e.status(), &page)
+                }
+            }
+        }
+        Err(e) => error_page(session, e),
+    }
+}
+
+/// Adds a channel endpoint from the form (security administrator).
+pub async fn add_endpoint(State(state): State<AppState>, Posted { session, form, .. }: Posted) -> Response {
+    let draft = EndpointDraft::of(&form);
+    match crate::service::delivery::add_endpoint(&state, session.principal(), draft.request()).await {
+        Ok(_) => Redirect::to("/office?done=endpoint_added#ep-h").into_response(),
+        Err(crate::service::Error::Invalid(problems)) => {
+            let said: Vec<String> =
+                problems.iter().map(|p| format!("{}：{}", field_label(&p.field), p.message)).collect();
+            let e = ApiError::invalid("endpoint", said.join("；"));
+            office_again(&state, &session, Err(e), Some(draft)).await
+        }
+        Err(e) => office_again(&state, &session, Err(e.into()), Some(draft)).await,
+    }
+}
+
+/// Tests an endpoint and says what it found (security administrator).
+pub async fn test_endpoint(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { session, .. }: Posted,
+) -> Response {
+    let outcome = match crate::service::delivery::test_endpoint(&state, session.principal(), &id).await {
+        Ok(test) => match test.message() {
+            (text, true) => Ok(text),
+            (text, false) => Err(ApiError::Conflict(text)),
+        },
+        Err(e) => Err(e.into()),
+    };
+    office_again(&state, &session, outcome, None).await
+}
+
+/// Disables an endpoint with a reason (security administrator).
+pub async fn disable_endpoint(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { session, form, .. }: Posted,
+) -> Response {
+    let reason = form.get("reason").unwrap_or_default();
+    match crate::service::delivery::disable_endpoint(&state, session.principal(), &id, &reason).await {
+        Ok(_) => Redirect::to("/office?done=endpoint_disabled#ep-h").into_response(),
+        Err(e) => office_again(&state, &session, Err(e.into()), None).await,
+    }
+}
+
 async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, ApiError> {
     if ![Role::Publisher, Role::SecurityAdmin, Role::Auditor].iter().any(|r| session.has(*r)) {
         return Err(ApiError::Forbidden("发布管理页面仅供政务公开办公室、管理员和审计人员使用。".into()));
     }
     let lane_states = [
-        (ItemState::Approved, "待加封签"),
+        (ItemState::Approved, "待加盖"),
         (ItemState::Scheduled, "定时发布"),
         (ItemState::Delivering, "发布中"),
         (ItemState::Withdrawing, "撤稿中"),
@@ -163,6 +305,10 @@ async fn office_page(state: &AppState, session: &Session) -> Result<OfficePage, 
         calendar_warning: calendar_warning(state),
         endpoints,
         can_resend: session.has(Role::Publisher) || session.has(Role::SecurityAdmin),
+        can_manage: session.has(Role::SecurityAdmin),
+        channel_choices: state.settings.channels.iter().map(|c| (c.clone(), channel_label(c))).collect(),
+        kind_choices: crate::channel::EndpointKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
+        draft: EndpointDraft::default(),
         transport_key: state.transport.whpk(),
         keys,
         policy_name: report.policy_name,

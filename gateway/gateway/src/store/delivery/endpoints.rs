@@ -165,4 +165,37 @@ impl Db {
             .transpose()?
             .ok_or(StoreError::NotFound)
     }
+
+    /// Disables an endpoint by a person's decision, with the reason and an
+    /// audit event naming them; `Conflict` when it is already disabled.
+    /// Its pending deliveries wait (resending enables it again).
+    pub async fn disable_endpoint_by(&self, id: &str, actor: UserId, reason: &str) -> Result<EndpointRecord> {
+        let mut tx = self.pool.begin().await?;
+        let done =
+            sqlx::query("UPDATE channel_endpoints SET enabled = 0, disabled_reason = $1 WHERE id = $2 AND enabled = 1")
+                .bind(reason)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            let exists =
+                sqlx::query("SELECT id FROM channel_endpoints WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            return Err(if exists.is_some() {
+                StoreError::Conflict("endpoint already disabled")
+            } else {
+                StoreError::NotFound
+            });
+        }
+        audit::append(
+            &mut tx,
+            Some(actor),
+            "channel_endpoint.disable",
+            None,
+            json!({ "endpoint": id, "reason": reason }),
+        )
+        .await?;
+        let row = sqlx::query("SELECT * FROM channel_endpoints WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        endpoint_from_row(&row)
+    }
 }

@@ -64,6 +64,24 @@ async fn item_version(conn: &mut AnyConnection, item: &str) -> Result<(ItemState
     Ok((parse_column("state", &row.try_get::<String, _>("state")?)?, row.try_get("current_version")?))
 }
 
+/// The drafter of `item` and the title of its current version (for the
+/// notices of its publication and withdrawal).
+async fn drafter_and_title(conn: &mut AnyConnection, item: &str) -> Result<(UserId, String, i64)> {
+    let row = sqlx::query(
+        "SELECT i.created_by, i.current_version, v.title FROM items i \
+         JOIN item_versions v ON v.item_id = i.id AND v.version = i.current_version WHERE i.id = $1",
+    )
+    .bind(item)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    Ok((
+        parse_column("created_by", &row.try_get::<String, _>("created_by")?)?,
+        row.try_get("title")?,
+        row.try_get("current_version")?,
+    ))
+}
+
 /// Moves an item from one of `from` to `to` with an `item.state` event;
 /// returns whether it moved.
 async fn move_item(
@@ -112,7 +130,14 @@ async fn progress_item(conn: &mut AnyConnection, item: &str, now: Timestamp) -> 
     if open > 0 {
         return Ok(());
     }
-    move_item(conn, item, &[state], next.to, None, json!({ "reason": next.reason }), now).await?;
+    let moved = move_item(conn, item, &[state], next.to, None, json!({ "reason": next.reason }), now).await?;
+    if moved && next.to == ItemState::Published {
+        // The drafter is told in the transaction that publishes (已发布).
+        let (drafter, title, version) = drafter_and_title(conn, item).await?;
+        let id: ItemId = parse_column("item_id", item)?;
+        let n = crate::workflow::published_notice(id, drafter, &title, version);
+        super::workflow::insert_notification(conn, n.user, n.kind, n.item, &n.message, &n.key, now).await?;
+    }
     if next.to == ItemState::Withdrawn {
         complete_withdrawals(conn, item, now).await?;
     }

@@ -6,8 +6,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{
-    NewEvent, enabled_endpoints, finish_withdrawal, insert_deliveries, insert_event, item_version, lock_item,
-    move_item, ts_after,
+    NewEvent, drafter_and_title, enabled_endpoints, finish_withdrawal, insert_deliveries, insert_event, item_version,
+    lock_item, move_item, ts_after,
 };
 use crate::channel::{self, EventKind};
 use crate::model::{ItemId, ItemState, Timestamp, UserId};
@@ -156,6 +156,10 @@ impl Db {
         )
         .await?;
         move_item(&mut tx, &item, &[state], withdrawing, Some(req.actor), json!({ "withdrawal": id }), now).await?;
+        // The drafter is told, with the reason, in the same transaction.
+        let (drafter, title, _) = drafter_and_title(&mut tx, &item).await?;
+        let n = crate::workflow::withdrawn_notice(req.item, drafter, &title, req.reason, &id);
+        crate::store::workflow::insert_notification(&mut tx, n.user, n.kind, n.item, &n.message, &n.key, now).await?;
         let channels: Vec<String> = sqlx::query(
             "SELECT DISTINCT channel FROM channel_events WHERE item_id = $1 AND kind = 'publish' ORDER BY channel",
         )

@@ -173,11 +173,76 @@ pub async fn comment(
     after(&state, &session, id, result, "commented#comments").await
 }
 
+/// The step before the seal: what will be sealed, the channels it goes to
+/// and when it is published, with the form that applies it
+/// (`confirm=1`). The item page's seal button posts here first.
+#[derive(askama::Template)]
+#[template(path = "seal_confirm.html")]
+pub(super) struct SealConfirmPage {
+    layout: crate::http::web::Layout,
+    id: ItemId,
+    title: String,
+    version: i64,
+    digest: String,
+    channels: Vec<String>,
+    /// The publication time as typed (`datetime-local`), sent on.
+    not_before: String,
+    /// The same in words: `2026-12-08 09:30（北京时间）` or 立即.
+    when: String,
+}
+
+async fn seal_confirmation(
+    state: &AppState,
+    session: &Session,
+    id: ItemId,
+    form: &Form,
+) -> Result<SealConfirmPage, ApiError> {
+    let item = readable(state, session, id).await?;
+    service::seal::may_seal(session.principal())?;
+    if item.state != crate::model::ItemState::Approved {
+        return Err(ApiError::Conflict(format!(
+            "事项当前状态为“{}”，只有已通过全部审核的事项才能加盖信息公开专用章。",
+            item.state.label()
+        )));
+    }
+    let digest = form.digest()?;
+    let version = state.db.version(id, item.current_version).await?;
+    if version.content_digest != digest {
+        return Err(ApiError::Conflict("稿件在您打开页面后已有新版本，请刷新页面后重新核对。".into()));
+    }
+    let not_before = form.get("not_before").unwrap_or_default();
+    let when = if not_before.is_empty() {
+        "加盖后立即发布".to_owned()
+    } else {
+        let at = crate::http::web::china_time_input(&not_before);
+        match time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339) {
+            Ok(_) => format!("{}（北京时间）起发布", crate::http::web::beijing(&at)),
+            Err(_) => return Err(ApiError::invalid("not_before", "定时发布时间格式不正确，请重新选择日期和时间")),
+        }
+    };
+    Ok(SealConfirmPage {
+        layout: session.layout("确认加盖信息公开专用章", ""),
+        id,
+        title: version.content.title.clone(),
+        version: version.version,
+        digest: version.content_digest.to_string(),
+        channels: version.content.channels.iter().map(|c| channel_label(c)).collect(),
+        not_before,
+        when,
+    })
+}
+
 pub async fn seal(
     State(state): State<AppState>,
     ItemPath(id): ItemPath,
     Posted { session, form, .. }: Posted,
 ) -> Response {
+    if form.get("confirm").is_none() {
+        return match seal_confirmation(&state, &session, id, &form).await {
+            Ok(page) => crate::http::web::render(&page),
+            Err(e) => item_page(&state, &session, id, PageQuery::default(), Some(e)).await,
+        };
+    }
     let not_before = form.get("not_before").map(|v| crate::http::web::china_time_input(&v));
     let result = match form.digest() {
         Ok(content_digest) => {

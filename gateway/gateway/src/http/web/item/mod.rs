@@ -4,6 +4,7 @@
 //! taken from it (`actions`).
 
 mod actions;
+mod changes;
 mod form;
 
 pub use actions::*;
@@ -372,6 +373,16 @@ pub struct OverridableStage {
     pub label: String,
 }
 
+/// A seal's status as people read it.
+pub fn seal_state_label(s: crate::store::SealState) -> &'static str {
+    match s {
+        crate::store::SealState::Valid => "有效",
+        crate::store::SealState::Withdrawn => "已撤回",
+        crate::store::SealState::Suspended => "已暂停",
+        crate::store::SealState::Superseded => "已被更正版本取代",
+    }
+}
+
 /// Deliveries of one channel.
 pub struct ChannelRow {
     pub channel: String,
@@ -472,6 +483,8 @@ pub(super) struct ItemPage {
     overridable: Vec<OverridableStage>,
     comments: Vec<CommentView>,
     diff: Option<DiffView>,
+    /// The diff's header fields, field by field in words.
+    header_changes: Vec<changes::HeaderChange>,
     can_edit: bool,
     /// The findings shown are the previous version's (by number), carried
     /// to the current text until it is checked.
@@ -517,6 +530,11 @@ pub(super) async fn item_page(
 ) -> Response {
     match build_page(state, session, id, &q).await {
         Ok(mut page) => {
+            // The person has now seen the item: its notifications are read.
+            match state.db.mark_item_notifications_read(session.principal().user_id, id).await {
+                Ok(n) => page.layout.unread = page.layout.unread.saturating_sub(usize::try_from(n).unwrap_or(0)),
+                Err(e) => tracing::warn!(error = %e, "cannot mark the item's notifications read"),
+            }
             if q.done.as_deref() == Some("blocked") {
                 page.layout.error = Some(BLOCKED_MESSAGE.into());
             } else {
@@ -639,6 +657,11 @@ pub(super) async fn build_page(
         }
         None => None,
     };
+    // The header fields in words, from the two versions the diff compared.
+    let header_changes = match &diff {
+        Some(d) => changes::header_changes(&state.db.version(id, d.from).await?.content, content),
+        None => Vec::new(),
+    };
     // Cutting a long text at every finding is proportional to its size:
     // on the CPU pool, like the diff.
     let (title, body) = (content.title.clone(), content.body.clone());
@@ -695,6 +718,7 @@ pub(super) async fn build_page(
         overridable,
         comments,
         diff,
+        header_changes,
         can_edit: is_author && drafting && p.has_role(Role::Drafter),
         carried_from,
         can_submit: is_author && item.state.is_submittable() && p.has_role(Role::Drafter),
@@ -729,12 +753,7 @@ impl ItemPage {
 
     /// A seal's status for people.
     fn seal_label(&self, s: &crate::store::SealState) -> &'static str {
-        match s {
-            crate::store::SealState::Valid => "有效",
-            crate::store::SealState::Withdrawn => "已撤回",
-            crate::store::SealState::Suspended => "已暂停",
-            crate::store::SealState::Superseded => "已被更正版本取代",
-        }
+        seal_state_label(*s)
     }
 
     /// An RFC 3339 time as Beijing time, to the minute.
