@@ -479,6 +479,10 @@ fn wit_locator(l: &Locator) -> WitLocator {
             Part::Property => WitPart::Property,
             Part::Cell => WitPart::Cell,
             Part::Link => WitPart::Link,
+            // OCR text is the host's own (images are never rewritten:
+            // `service::attachments::edits_for` leaves it out); the
+            // extractor refuses an edit it cannot find at a body locator.
+            Part::Scanned => WitPart::Body,
         },
         page: l.page,
         sheet: l.sheet.clone(),

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Error;
 use super::items::require_writable;
-use crate::finding::{Field, Finding, Locator, Severity};
+use crate::finding::{Field, Finding, Locator, Part, Severity};
 use crate::model::{AttachmentRef, ItemRecord, StoredVersion};
 use crate::plugin_host::{ExtractFailure, MaskEdit};
 use crate::review::AttachmentFile;
@@ -83,7 +83,12 @@ pub fn edits_for(findings: &[Finding], name: &str) -> Vec<MaskEdit> {
         let (Some(spot), Some(suggestion)) = (&f.attachment, &f.suggestion) else { continue };
         let Some(span) = spot.span else { continue };
         let Some(original) = spot.excerpt.get(span.start as usize..span.end as usize) else { continue };
-        if spot.locator.file != name || original.is_empty() || original == suggestion {
+        // Text read by OCR is in pixels, not in the file: the image must be replaced.
+        if spot.locator.file != name
+            || spot.locator.part == Part::Scanned
+            || original.is_empty()
+            || original == suggestion
+        {
             continue;
         }
         let edit =
@@ -239,7 +244,6 @@ pub async fn changes_of(state: &AppState, item: &ItemRecord, version: i64) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::Part;
 
     #[test]
     fn places_in_chinese() {

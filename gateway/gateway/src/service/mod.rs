@@ -10,8 +10,8 @@
 //! only loads and saves; it does not decide.
 
 pub mod applications;
-pub mod attachments;
 pub mod approval;
+pub mod attachments;
 pub mod delivery;
 pub mod forms;
 pub mod items;
