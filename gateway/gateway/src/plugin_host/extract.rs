@@ -1,5 +1,5 @@
 //! The attachment extractor (`plugins/wit-extract`, package
-//! `gov-disclosure:extract@0.1.0`): loading it against its pin, and running
+//! `gov-disclosure:extract@0.2.0`): loading it against its pin, and running
 //! it on one untrusted file.
 //!
 //! Each file gets a **fresh instance** (instantiation costs tens of
@@ -36,7 +36,7 @@ mod bindings {
 use bindings::gov_disclosure::extract::types::{Bounds, FactKind as WitFactKind, FailureKind, Input, Part as WitPart};
 
 /// The extractor contract's package and version.
-pub const EXTRACT_CONTRACT: &str = "gov-disclosure:extract@0.1.0";
+pub const EXTRACT_CONTRACT: &str = "gov-disclosure:extract@0.2.0";
 
 /// Bounds the extractor enforces inside the sandbox; one definition with
 /// its defaults, shared with the extractor (`plugins/extract-api`).
@@ -97,10 +97,18 @@ pub enum FactKind {
     Link,
     /// A link in hidden content or without visible text.
     HiddenLink,
-    /// A file embedded in the document (an OFD attachment).
+    /// A file embedded in the document (an OFD attachment, a PDF embedded
+    /// file).
     EmbeddedFile,
     /// Content that could not be read as text.
     NotExtracted,
+    /// Failed redaction: text still there under a box painted over it or an
+    /// unapplied redaction annotation.
+    CoveredText,
+    /// Earlier revisions kept by incremental updates (PDF).
+    EarlierRevision,
+    /// A page with images and no text layer (OCR reads it).
+    ImagePage,
 }
 
 impl FactKind {
@@ -121,6 +129,9 @@ impl FactKind {
             WitFactKind::HiddenLink => FactKind::HiddenLink,
             WitFactKind::EmbeddedFile => FactKind::EmbeddedFile,
             WitFactKind::NotExtracted => FactKind::NotExtracted,
+            WitFactKind::CoveredText => FactKind::CoveredText,
+            WitFactKind::EarlierRevision => FactKind::EarlierRevision,
+            WitFactKind::ImagePage => FactKind::ImagePage,
         }
     }
 }
@@ -139,7 +150,7 @@ pub struct Fact {
 /// What came out of one file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Extraction {
-    /// `txt`, `csv`, `html`, `docx`, `xlsx`, `zip` or `unsupported`.
+    /// `txt`, `csv`, `html`, `docx`, `xlsx`, `ofd`, `pdf`, `zip` or `unsupported`.
     pub format: String,
     /// Text with locators.
     pub segments: Vec<Segment>,
@@ -359,9 +370,9 @@ impl LoadedExtractor {
             .get_typed_func(&mut *store, self.extract)
             .map_err(|e| sandbox(FailureCause::Instantiate(format!("{e:#}"))))?;
         let input = Input { name: name.to_owned(), media_type: media_type.to_owned(), bytes: bytes.to_vec() };
-        let ExtractBounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes } =
+        let ExtractBounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_pages, max_text_bytes } =
             self.bounds;
-        let bounds = Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes };
+        let bounds = Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_pages, max_text_bytes };
         let result = output::with_budget(self.limits.max_findings, self.limits.max_output_bytes, || {
             f.call(&mut *store, (&input, bounds))
         });

@@ -9,7 +9,9 @@
 //!   excerpt (`Finding::attachment`), and its field is `attachment`;
 //! - hidden content is a finding of its own: META-001 (tracked changes,
 //!   comments, hidden text, hidden sheets, rows, columns and `;;;` cells
-//!   block; document properties and headers/footers warn), SEC-004 for
+//!   block, so does text under a box painted over it or under an unapplied
+//!   redaction (a failed PDF redaction); document properties, earlier
+//!   revisions and headers/footers warn), SEC-004 for
 //!   watermark and marking words (内部资料 blocks, 征求意见稿 and 草稿
 //!   warn), LNK-001 for hidden links (block), LNK-002 for `file://`, private
 //!   addresses and intranet host names (warn);
@@ -17,8 +19,8 @@
 //!   (malformed, encrypted, over a bound such as a zip bomb's ratio) is a
 //!   blocking META-002 naming the file; a sandbox failure (trap, deadline,
 //!   memory cap, malformed output) a blocking `plugin_failure`; content that
-//!   is not text (an image) META-002, blocking for a 公示 and a warning
-//!   otherwise.
+//!   is not text (an image, a PDF page with images and no text layer)
+//!   META-002, blocking for a 公示 and a warning otherwise.
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -315,6 +317,19 @@ fn fact_findings(extractor: &LoadedExtractor, item: &ReviewItem, x: &Extraction)
             FactKind::DocumentProperty => hidden(Severity::Warn, "文档属性"),
             FactKind::HeaderFooter => hidden(Severity::Info, "页眉页脚"),
             FactKind::EmbeddedFile => hidden(Severity::Block, "内嵌附件"),
+            FactKind::CoveredText => host_finding(
+                plugin,
+                "META-001",
+                HIDDEN_CONTENT_KIND,
+                Severity::Block,
+                fact.locator.clone(),
+                fact.detail.clone(),
+                format!(
+                    "附件中被黑框或涂黑注释遮盖的文字仍可复制提取（遮盖无效）：{}。请用真正删除内容的方式脱敏后重新生成文件。",
+                    fact.detail
+                ),
+            ),
+            FactKind::EarlierRevision => hidden(Severity::Warn, "增量修改保留的早期版本"),
             FactKind::HiddenLink => host_finding(
                 plugin,
                 "LNK-001",
@@ -336,7 +351,8 @@ fn fact_findings(extractor: &LoadedExtractor, item: &ReviewItem, x: &Extraction)
                 ),
                 None => continue,
             },
-            FactKind::NotExtracted => {
+            // Until OCR reads it, an image-only page is unread content.
+            FactKind::NotExtracted | FactKind::ImagePage => {
                 let severity = if is_announcement(item) { Severity::Block } else { Severity::Warn };
                 host_finding(
                     plugin,
