@@ -48,8 +48,15 @@ pub const NAME: &str = "extract";
 /// The default bounds (`extract_api::Bounds::DEFAULT`, the host's too) in
 /// the contract's type: for tests, fuzzing and the benchmark.
 pub fn default_bounds() -> Bounds {
-    let extract_api::Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_pages, max_text_bytes } =
-        extract_api::Bounds::DEFAULT;
+    let extract_api::Bounds {
+        max_depth,
+        max_entries,
+        max_total_bytes,
+        max_ratio,
+        max_cells,
+        max_pages,
+        max_text_bytes,
+    } = extract_api::Bounds::DEFAULT;
     Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_pages, max_text_bytes }
 }
 

@@ -258,7 +258,10 @@ impl<'d> Interp<'d, '_, '_> {
     fn charge(&mut self, bytes: u64) -> Result<(), Failure> {
         self.out.archive_bytes += bytes.max(STREAM_COST);
         if self.out.archive_bytes > self.out.bounds.max_total_bytes {
-            return Err(limit(self.file, format!("PDF 解压后的内容超过上限 {} MiB", self.out.bounds.max_total_bytes >> 20)));
+            return Err(limit(
+                self.file,
+                format!("PDF 解压后的内容超过上限 {} MiB", self.out.bounds.max_total_bytes >> 20),
+            ));
         }
         Ok(())
     }
@@ -286,7 +289,13 @@ impl<'d> Interp<'d, '_, '_> {
     }
 
     /// Interprets one content stream with its resources under `ctm`.
-    fn run(&mut self, content: &[u8], resources: Option<&'d Dictionary>, ctm: Matrix, depth: u32) -> Result<(), Failure> {
+    fn run(
+        &mut self,
+        content: &[u8],
+        resources: Option<&'d Dictionary>,
+        ctm: Matrix,
+        depth: u32,
+    ) -> Result<(), Failure> {
         let doc = self.doc;
         let mut gs = GState::new(ctm);
         let mut stack: Vec<GState> = Vec::new();
@@ -311,7 +320,8 @@ impl<'d> Interp<'d, '_, '_> {
                 }
                 "BT" => (tm, tlm) = (IDENTITY, IDENTITY),
                 "Tf" => {
-                    if let (Some(name), Some(size)) = (a.first().and_then(|o| o.as_name().ok()), a.get(1).and_then(num)) {
+                    if let (Some(name), Some(size)) = (a.first().and_then(|o| o.as_name().ok()), a.get(1).and_then(num))
+                    {
                         gs.font = self.font(resources, name);
                         gs.size = size;
                     }
@@ -398,7 +408,9 @@ impl<'d> Interp<'d, '_, '_> {
                         Ok(b"Form") if depth < MAX_FORM_DEPTH => {
                             let data = match stream.decompressed_content_with_limit(self.left()) {
                                 Ok(d) => d,
-                                Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. })) => {
+                                Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded {
+                                    ..
+                                })) => {
                                     return Err(limit(self.file, "PDF 表单对象解压后超过上限"));
                                 }
                                 Err(_) if !stream.is_compressed() => stream.content.clone(),
@@ -449,7 +461,8 @@ impl<'d> Interp<'d, '_, '_> {
                     };
                     for c in s.chars() {
                         let w = if u32::from(c) >= 0x2E80 { 1.0 } else { 0.5 };
-                        adv += (w * gs.size + gs.char_spacing + if c == ' ' { gs.word_spacing } else { 0.0 }) * gs.scale;
+                        adv +=
+                            (w * gs.size + gs.char_spacing + if c == ' ' { gs.word_spacing } else { 0.0 }) * gs.scale;
                     }
                     text.push_str(&s);
                 }
@@ -509,12 +522,7 @@ struct PageText {
 }
 
 /// Interprets page `id` of `doc`.
-fn page_text(
-    doc: &Document,
-    out: &mut Out<'_>,
-    file: &str,
-    id: ObjectId,
-) -> Result<PageText, Failure> {
+fn page_text(doc: &Document, out: &mut Out<'_>, file: &str, id: ObjectId) -> Result<PageText, Failure> {
     let dict = doc.get_dictionary(id).map_err(|e| malformed(file, format!("PDF 页面对象无法读取：{e}")))?;
     let left = usize::try_from(out.bounds.max_total_bytes.saturating_sub(out.archive_bytes)).unwrap_or(usize::MAX);
     let content = match doc.get_page_content_with_limit(id, left) {
@@ -570,7 +578,11 @@ fn page_text(
         }
         last = Some((class, run.end, run.size));
     }
-    Ok(PageText { lines, image_only: page.runs.is_empty() && page.unmapped == 0 && !page.images.is_empty(), unmapped: page.unmapped })
+    Ok(PageText {
+        lines,
+        image_only: page.runs.is_empty() && page.unmapped == 0 && !page.images.is_empty(),
+        unmapped: page.unmapped,
+    })
 }
 
 fn load(file: &str, bytes: &[u8], budget: u64) -> Result<Document, Failure> {
@@ -578,7 +590,10 @@ fn load(file: &str, bytes: &[u8], budget: u64) -> Result<Document, Failure> {
         max_decompressed_size: Some(usize::try_from(budget).unwrap_or(usize::MAX)),
         ..LoadOptions::default()
     };
-    let encrypted = || Failure { kind: FailureKind::Encrypted, file: file.to_owned(), message: "PDF 文件已加密，无法读取".into() };
+    let encrypted =
+        || Failure {
+            kind: FailureKind::Encrypted, file: file.to_owned(), message: "PDF 文件已加密，无法读取".into()
+        };
     match Document::load_mem_with_options(bytes, options) {
         Ok(doc) if doc.was_encrypted() || doc.is_encrypted() => Err(encrypted()),
         Ok(doc) => Ok(doc),
@@ -622,7 +637,11 @@ pub(crate) fn read(out: &mut Out<'_>, file: &str, bytes: &[u8], depth: u32) -> R
             let mut loc = page_loc(file, part, n);
             if let Some(kind) = kind {
                 loc.detail = Some(what.to_owned());
-                let detail = if kind == FactKind::CoveredText { clip(&line.text) } else { format!("{what}：{}", clip(&line.text)) };
+                let detail = if kind == FactKind::CoveredText {
+                    clip(&line.text)
+                } else {
+                    format!("{what}：{}", clip(&line.text))
+                };
                 out.fact(kind, loc.clone(), detail)?;
             } else {
                 paragraph += 1;
@@ -741,12 +760,20 @@ fn embedded(
         Ok(d) => d,
         Err(_) if !stream.is_compressed() => stream.content.clone(),
         Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. })) => {
-            return Err(limit(file, format!("PDF 内嵌文件 {name} 解压后超过上限 {} MiB", out.bounds.max_total_bytes >> 20)));
+            return Err(limit(
+                file,
+                format!("PDF 内嵌文件 {name} 解压后超过上限 {} MiB", out.bounds.max_total_bytes >> 20),
+            ));
         }
         Err(e) => return Err(malformed(file, format!("PDF 内嵌文件 {name} 无法解压：{e}"))),
     };
     out.archive_bytes += data.len() as u64;
-    let media = stream.dict.get(b"Subtype").and_then(Object::as_name).map(|s| String::from_utf8_lossy(s).replace("#2F", "/")).unwrap_or_default();
+    let media = stream
+        .dict
+        .get(b"Subtype")
+        .and_then(Object::as_name)
+        .map(|s| String::from_utf8_lossy(s).replace("#2F", "/"))
+        .unwrap_or_default();
     read_file(out, &format!("{file}/{name}"), &media, &data, depth + 1)?;
     Ok(())
 }
@@ -784,7 +811,20 @@ fn embedded_files(out: &mut Out<'_>, doc: &Document, file: &str, depth: u32) -> 
 /// Info keys that are bookkeeping, not telling.
 const QUIET: &[&str] = &["CreationDate", "ModDate", "Trapped"];
 /// XMP elements and attributes worth showing (local names).
-const XMP: &[&str] = &["creator", "title", "description", "subject", "rights", "CreatorTool", "Producer", "Keywords", "Author", "Company", "Manager", "LastModifiedBy"];
+const XMP: &[&str] = &[
+    "creator",
+    "title",
+    "description",
+    "subject",
+    "rights",
+    "CreatorTool",
+    "Producer",
+    "Keywords",
+    "Author",
+    "Company",
+    "Manager",
+    "LastModifiedBy",
+];
 
 /// The Info dictionary and the XMP metadata, as properties.
 fn properties(out: &mut Out<'_>, doc: &Document, file: &str) -> Result<(), Failure> {
@@ -802,7 +842,9 @@ fn properties(out: &mut Out<'_>, doc: &Document, file: &str) -> Result<(), Failu
         .ok()
         .and_then(|c| c.get(b"Metadata").ok())
         .and_then(|m| deref(doc, m).as_stream().ok())
-        .and_then(|s| s.decompressed_content_with_limit(1 << 20).ok().or_else(|| (!s.is_compressed()).then(|| s.content.clone())));
+        .and_then(|s| {
+            s.decompressed_content_with_limit(1 << 20).ok().or_else(|| (!s.is_compressed()).then(|| s.content.clone()))
+        });
     if let Some(xml) = xmp {
         let mut stack: Vec<String> = Vec::new();
         let mut xmp_found = Vec::new();
@@ -844,7 +886,13 @@ fn properties(out: &mut Out<'_>, doc: &Document, file: &str) -> Result<(), Failu
 
 /// Earlier revisions kept by incremental updates: a fact, and the lines of
 /// each earlier revision the latest one no longer shows, as deletions.
-fn revisions(out: &mut Out<'_>, doc: &Document, file: &str, bytes: &[u8], latest: &HashSet<String>) -> Result<(), Failure> {
+fn revisions(
+    out: &mut Out<'_>,
+    doc: &Document,
+    file: &str,
+    bytes: &[u8],
+    latest: &HashSet<String>,
+) -> Result<(), Failure> {
     let count = doc.revision_count();
     if count < 2 {
         return Ok(());
@@ -873,7 +921,12 @@ fn revisions(out: &mut Out<'_>, doc: &Document, file: &str, bytes: &[u8], latest
     let mut loc = at(file, Part::Body);
     loc.detail = Some(format!("共 {count} 个版本"));
     let summary = match removed.first() {
-        Some((_, _, t)) => format!("文件经增量修改保留了 {} 个早期版本；早期版本中有 {} 行文字在最终版本中已删除或替换，如“{}”", count - 1, removed.len(), clip(t)),
+        Some((_, _, t)) => format!(
+            "文件经增量修改保留了 {} 个早期版本；早期版本中有 {} 行文字在最终版本中已删除或替换，如“{}”",
+            count - 1,
+            removed.len(),
+            clip(t)
+        ),
         None => format!("文件经增量修改保留了 {} 个早期版本（可从文件中恢复）", count - 1),
     };
     out.fact(FactKind::EarlierRevision, loc, summary)?;

@@ -86,7 +86,10 @@ fn type0(doc: &mut Document, to_unicode_of: Option<&str>) -> Object {
 /// no ToUnicode) and `/F3` (Helvetica, WinAnsi); `finish` may add to the
 /// document (catalog entries, Info; it gets the page ids) before it is saved. Content streams are
 /// Flate-compressed.
-pub(crate) fn write_pdf(pages: Vec<PdfPage>, alphabet: &str, finish: impl FnOnce(&mut Document, &mut Dictionary, &[lopdf::ObjectId]),
+pub(crate) fn write_pdf(
+    pages: Vec<PdfPage>,
+    alphabet: &str,
+    finish: impl FnOnce(&mut Document, &mut Dictionary, &[lopdf::ObjectId]),
 ) -> Vec<u8> {
     let mut doc = Document::with_version("1.4");
     let pages_id = doc.new_object_id();
@@ -108,7 +111,8 @@ pub(crate) fn write_pdf(pages: Vec<PdfPage>, alphabet: &str, finish: impl FnOnce
         let mut content = Stream::new(Dictionary::new(), p.content.into_bytes());
         content.compress().unwrap();
         let content = doc.add_object(content);
-        let mut resources = dictionary! { "Font" => dictionary! { "F1" => f1.clone(), "F2" => f2.clone(), "F3" => f3 } };
+        let mut resources =
+            dictionary! { "Font" => dictionary! { "F1" => f1.clone(), "F2" => f2.clone(), "F3" => f3 } };
         if p.image {
             resources.set("XObject", dictionary! { "Im1" => image });
         }
@@ -128,7 +132,8 @@ pub(crate) fn write_pdf(pages: Vec<PdfPage>, alphabet: &str, finish: impl FnOnce
         kids.push(id.into());
     }
     let count = kids.len() as i64;
-    doc.objects.insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
+    doc.objects
+        .insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
     let mut catalog = dictionary! { "Type" => "Catalog", "Pages" => pages_id };
     finish(&mut doc, &mut catalog, &ids);
     let catalog = doc.add_object(catalog);
@@ -201,7 +206,8 @@ pub(crate) fn pdf_hidden() -> Vec<u8> {
     let p2 = page("BT /F2 12 Tf 72 700 Td <0102030405> Tj ET\n");
     // Page 3: a scan with an OCR layer (invisible text over the image): the
     // page's own text, not hidden content.
-    let mut p3 = page(format!("q 595 0 0 842 0 0 cm /Im1 Do Q\nBT 3 Tr /F1 12 Tf 72 700 Td {} Tj ET\n", cjk("扫描识别的文字")));
+    let mut p3 =
+        page(format!("q 595 0 0 842 0 0 cm /Im1 Do Q\nBT 3 Tr /F1 12 Tf 72 700 Td {} Tj ET\n", cjk("扫描识别的文字")));
     p3.image = true;
     write_pdf(vec![p1, p2, p3], alphabet, |doc, catalog, pages| {
         let attached = file_spec(doc, "名单.csv", format!("姓名,身份证号\n张某,{ID}\n").as_bytes());
@@ -214,7 +220,8 @@ pub(crate) fn pdf_hidden() -> Vec<u8> {
         let embedded = file_spec(doc, "附表.txt", "联系电话 13912345678".as_bytes());
         catalog.set("Names", dictionary! { "EmbeddedFiles" => dictionary! { "Names" => vec![text_string("附表.txt"), embedded.into()] } });
         let xmp = r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreatorTool="WPS 文字"><dc:creator><rdf:Seq><rdf:li>张科员</rdf:li></rdf:Seq></dc:creator></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>"#;
-        let meta = doc.add_object(Stream::new(dictionary! { "Type" => "Metadata", "Subtype" => "XML" }, xmp.as_bytes().to_vec()));
+        let meta = doc
+            .add_object(Stream::new(dictionary! { "Type" => "Metadata", "Subtype" => "XML" }, xmp.as_bytes().to_vec()));
         catalog.set("Metadata", meta);
         let info = doc.add_object(dictionary! { "Author" => text_string("李科员"), "Producer" => string("OA export 3.1"), "CreationDate" => string("D:20250102") });
         doc.trailer.set("Info", info);
@@ -233,7 +240,9 @@ pub(crate) fn append_revision(bytes: &[u8], id: u32, content: &str) -> Vec<u8> {
     let mut out = bytes.to_vec();
     out.push(b'\n');
     let at = out.len();
-    out.extend(format!("{id} 0 obj\n<< /Length {} >>\nstream\n{content}\nendstream\nendobj\n", content.len() + 1).as_bytes());
+    out.extend(
+        format!("{id} 0 obj\n<< /Length {} >>\nstream\n{content}\nendstream\nendobj\n", content.len() + 1).as_bytes(),
+    );
     let xref = out.len();
     out.extend(
         format!(
@@ -386,7 +395,13 @@ fn encrypted_malformed_and_over_bound_pdfs_fail_closed() {
         "U" => Object::String(vec![0x22; 32], StringFormat::Hexadecimal),
     });
     enc.trailer.set("Encrypt", handler);
-    enc.trailer.set("ID", vec![Object::String(vec![1; 16], StringFormat::Hexadecimal), Object::String(vec![1; 16], StringFormat::Hexadecimal)]);
+    enc.trailer.set(
+        "ID",
+        vec![
+            Object::String(vec![1; 16], StringFormat::Hexadecimal),
+            Object::String(vec![1; 16], StringFormat::Hexadecimal),
+        ],
+    );
     let mut encrypted = Vec::new();
     enc.save_to(&mut encrypted).unwrap();
     assert_eq!(run("密.pdf", &encrypted).unwrap_err().kind, FailureKind::Encrypted);

@@ -372,7 +372,8 @@ impl LoadedExtractor {
         let input = Input { name: name.to_owned(), media_type: media_type.to_owned(), bytes: bytes.to_vec() };
         let ExtractBounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_pages, max_text_bytes } =
             self.bounds;
-        let bounds = Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_pages, max_text_bytes };
+        let bounds =
+            Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_pages, max_text_bytes };
         let result = output::with_budget(self.limits.max_findings, self.limits.max_output_bytes, || {
             f.call(&mut *store, (&input, bounds))
         });
