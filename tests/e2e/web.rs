@@ -156,7 +156,7 @@ async fn an_item_goes_from_draft_to_delivered_in_the_browser(backend: Backend) {
     // The attachment is uploaded by the page's script and listed on the form.
     let dir = tempfile::tempdir().unwrap();
     let pdf = dir.path().join("救助名单.pdf");
-    std::fs::write(&pdf, b"%PDF-1.4\n% test attachment\n%%EOF\n").unwrap();
+    std::fs::copy(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/attachments/notice.pdf"), &pdf).unwrap();
     b.find("#upload").await.send_keys(pdf.to_str().unwrap()).await.unwrap();
     wait_for_text(&b, "#attachments", "救助名单.pdf").await;
     b.screenshot("02-new-item").await;

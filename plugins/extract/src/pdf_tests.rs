@@ -157,6 +157,12 @@ pub(crate) fn pdf_redaction() -> Vec<u8> {
     write_pdf(vec![page(content)], &alphabet, |_, _, _| {})
 }
 
+/// A plain one-page notice with nothing to find (channels deliver it).
+pub(crate) fn pdf_notice() -> Vec<u8> {
+    let text = "关于开展政务公开业务培训的通知";
+    write_pdf(vec![page(line(72.0, 780.0, text))], text, |_, _, _| {})
+}
+
 /// A 公示 whose second page is a scan: an image and no text layer.
 pub(crate) fn pdf_image_page() -> Vec<u8> {
     let alphabet = "附件：低保对象名单（扫描件）";

@@ -380,6 +380,7 @@ fn write_fixtures() {
     std::fs::write(dir.join("secret-marking.ofd"), ofd()).unwrap();
     std::fs::write(dir.join("black-box-redaction.pdf"), crate::pdf_tests::pdf_redaction()).unwrap();
     std::fs::write(dir.join("image-only-page.pdf"), crate::pdf_tests::pdf_image_page()).unwrap();
+    std::fs::write(dir.join("notice.pdf"), crate::pdf_tests::pdf_notice()).unwrap();
 }
 
 /// A brief, deterministic mutation fuzz run in every `cargo test`: the
