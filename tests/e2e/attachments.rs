@@ -4,7 +4,8 @@
 //! number and whose comment holds a mobile number; an OFD 公文 whose first
 //! page carries 秘密★1年; an XLSX 公示 with ID
 //! numbers in column C and a hidden sheet; a zip bomb; an HTML body with a
-//! hidden link. Each is blocked with findings that say where (file, part,
+//! hidden link; a PDF 公示 whose "redaction" is a black box over a 身份证
+//! number that is still in the file; a PDF with a scanned, image-only page. Each is blocked with findings that say where (file, part,
 //! paragraph, sheet and cell), and the gateway keeps serving.
 
 use gateway::auth::Role;
@@ -18,8 +19,11 @@ on_both_backends!(
     a_zip_bomb_is_a_clear_blocking_finding_and_the_gateway_keeps_serving,
     an_html_body_with_a_hidden_link_is_blocked,
     an_ofd_with_a_secrecy_marking_on_its_first_page_is_blocked,
+    a_pdf_id_number_under_a_black_box_is_found_and_blocks,
+    an_image_only_pdf_page_is_not_scannable,
     a_scanned_list_is_read_by_ocr_and_its_mobile_and_id_numbers_block,
-    an_image_ocr_cannot_read_is_not_reviewed_and_blocks_a_gongshi
+    an_image_ocr_cannot_read_is_not_reviewed_and_blocks_a_gongshi,
+    a_scanned_pdf_page_is_read_by_ocr
 );
 
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -262,6 +266,73 @@ async fn an_ofd_with_a_secrecy_marking_on_its_first_page_is_blocked(backend: Bac
     assert!(runs.iter().any(|r| r["name"] == "extract" && r["status"] == "ok"), "{runs:?}");
 }
 
+async fn a_pdf_id_number_under_a_black_box_is_found_and_blocks(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+    let submitted =
+        submit_with(&drafter, "关于低保对象的公示", "公示.pdf", "application/pdf", fixture("black-box-redaction.pdf"))
+            .await;
+    assert_eq!(submitted["state"], "blocked", "{submitted}");
+    // The box hides the number on screen; the text under it is still in the
+    // file, and pii finds it there, on page 1.
+    let id = find(
+        &submitted,
+        "kind",
+        "id_number",
+        &[("file", json!("公示.pdf")), ("part", json!("hidden_text")), ("page", json!(1))],
+    );
+    assert_eq!(
+        (id["plugin"].as_str(), id["field"].as_str(), id["severity"].as_str()),
+        (Some("pii"), Some("attachment"), Some("block"))
+    );
+    assert_eq!(marked(&id), "320102198001011238");
+    assert!(id["message"].as_str().unwrap().starts_with("附件 公示.pdf，第 1 页"), "{id}");
+    // The failed redaction itself blocks, naming the covered text.
+    let covered = find(&submitted, "rule_id", "META-001", &[("part", json!("hidden_text")), ("page", json!(1))]);
+    assert_eq!(covered["severity"], "block");
+    let message = covered["message"].as_str().unwrap();
+    assert!(message.contains("遮盖无效") && message.contains("320102198001011238"), "{covered}");
+    // What the box does not cover is the page's text, and it passes.
+    assert!(
+        !findings(&submitted).iter().any(|f| f["attachment"]["locator"]["part"] == "body"
+            && f["attachment"]["locator"]["file"] == "公示.pdf"
+            && f["severity"] == "block"),
+        "{submitted}"
+    );
+    let runs = submitted["review"]["outcome"]["plugins"].as_array().unwrap();
+    assert!(runs.iter().any(|r| r["name"] == "extract" && r["status"] == "ok"), "{runs:?}");
+}
+
+async fn an_image_only_pdf_page_is_not_scannable(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+    // In a 公示 the unread scanned page blocks ...
+    let submitted =
+        submit_with(&drafter, "低保对象名单公示", "名单.pdf", "application/pdf", fixture("image-only-page.pdf")).await;
+    assert_eq!(submitted["state"], "blocked", "{submitted}");
+    let page = find(&submitted, "rule_id", "META-002", &[("file", json!("名单.pdf")), ("page", json!(2))]);
+    assert_eq!((page["kind"].as_str(), page["severity"].as_str()), (Some("attachment_unreadable"), Some("block")));
+    assert!(page["message"].as_str().unwrap().contains("没有文字层"), "{page}");
+    // ... page 1 has text, so it is not flagged.
+    assert!(
+        !findings(&submitted).iter().any(|f| f["rule_id"] == "META-002" && f["attachment"]["locator"]["page"] == 1),
+        "{submitted}"
+    );
+    // ... elsewhere it is a warning that says the page was not read.
+    let submitted = submit_with(
+        &drafter,
+        "关于开展政务公开业务培训的通知",
+        "材料.pdf",
+        "application/pdf",
+        fixture("image-only-page.pdf"),
+    )
+    .await;
+    let page = find(&submitted, "rule_id", "META-002", &[("file", json!("材料.pdf")), ("page", json!(2))]);
+    assert_eq!(page["severity"], "warn", "{page}");
+}
+
 /// A photographed 低保 list (tests/data/attachments/make_scans.py): OCR
 /// reads it in a bounded child process, and pii finds the mobile and the ID
 /// number on their lines, with the line's box.
@@ -357,4 +428,26 @@ fn blank_png() -> Vec<u8> {
     chunk(&mut png, b"IDAT", &z);
     chunk(&mut png, b"IEND", &[]);
     png
+}
+
+/// The same photographed list as an image-only PDF: the extractor reports
+/// the page without a text layer, the gateway rasterises it (pdftoppm) and
+/// reads it (Tesseract), both bounded child processes.
+async fn a_scanned_pdf_page_is_read_by_ocr(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+    let submitted =
+        submit_with(&drafter, "低保对象公示", "名单.pdf", "application/pdf", fixture("scanned-list.pdf")).await;
+    assert_eq!(submitted["state"], "blocked", "{submitted}");
+    let id = find(
+        &submitted,
+        "kind",
+        "id_number",
+        &[("file", json!("名单.pdf")), ("page", json!(1)), ("part", json!("scanned"))],
+    );
+    assert_eq!(marked(&id), "320102198001011238");
+    let mobile = find(&submitted, "kind", "mobile", &[("file", json!("名单.pdf")), ("page", json!(1))]);
+    assert_eq!(marked(&mobile), "13812345678");
+    assert!(findings(&submitted).iter().all(|f| f["rule_id"] != "META-002"), "the page was read: {submitted:#}");
 }

@@ -13,7 +13,11 @@ use tests::{Backend, Client, TestApp, on_both_backends};
 on_both_backends!(channels_fetch_the_sealed_files_of_their_own_items);
 
 const TABLE: &[u8] = "序号,项目,金额（元）\n1,道路养护,120000\n2,路灯维修,36000\n".as_bytes();
-const LETTER: &[u8] = b"%PDF-1.7\n% the attached notice\n";
+/// A real one-page PDF notice (the extractor reads attachments now, and a
+/// file that only starts like a PDF is a malformed one that blocks).
+fn notice_pdf() -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/attachments/notice.pdf")).unwrap()
+}
 
 /// Uploads `bytes` as `media_type`; returns the digest.
 async fn upload(drafter: &Client, media_type: &str, bytes: &[u8]) -> String {
@@ -62,7 +66,7 @@ async fn channels_fetch_the_sealed_files_of_their_own_items(backend: Backend) {
     let wechat = account.token(&["channel"], &["wechat"]).await;
 
     let table = upload(&t.drafter, "text/csv", TABLE).await;
-    let letter = upload(&t.drafter, "application/pdf", LETTER).await;
+    let letter = upload(&t.drafter, "application/pdf", &notice_pdf()).await;
     // A file of another item, never sealed.
     let draft_only = upload(&t.drafter, "text/plain", "仅在草稿中的附件".as_bytes()).await;
     let mut draft = titled_item("关于道路养护经费安排情况的说明（草稿）", &["website"]);
@@ -135,7 +139,7 @@ async fn channels_fetch_the_sealed_files_of_their_own_items(backend: Backend) {
     }
     assert_eq!(rx.missing_files(&id).unwrap(), Vec::<String>::new());
     assert_eq!(rx.file(&id, &table).unwrap(), Some(("text/csv".to_owned(), TABLE.to_vec())));
-    assert_eq!(rx.file(&id, &letter).unwrap(), Some(("application/pdf".to_owned(), LETTER.to_vec())));
+    assert_eq!(rx.file(&id, &letter).unwrap(), Some(("application/pdf".to_owned(), notice_pdf())));
     assert_eq!(rx.file(&id, &draft_only).unwrap(), None);
     assert!(rx.files_to_fetch(&parsed).unwrap().is_empty(), "nothing left to fetch");
 
@@ -146,7 +150,10 @@ async fn channels_fetch_the_sealed_files_of_their_own_items(backend: Backend) {
     let public_href = files[1]["href"].as_str().unwrap().to_owned();
     assert_eq!(public_href, format!("/api/v1/seals/{serial}/attachments/{letter}"));
     let (status, media_type, bytes) = fetch(None, &app.base, &public_href).await;
-    assert_eq!((status, media_type.as_str(), bytes.as_slice()), (StatusCode::OK, "application/pdf", LETTER));
+    assert_eq!(
+        (status, media_type.as_str(), bytes.as_slice()),
+        (StatusCode::OK, "application/pdf", notice_pdf().as_slice())
+    );
     let other = fetch(None, &app.base, &format!("/api/v1/seals/{serial}/attachments/{draft_only}")).await;
     assert_eq!(other.0, StatusCode::NOT_FOUND);
 

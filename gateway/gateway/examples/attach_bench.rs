@@ -3,7 +3,9 @@
 //! into BENCHMARKS.md.
 //!
 //! For each file (a ~5 MB XLSX 公示 written with rust_xlsxwriter, a large
-//! DOCX, a large TXT), in one run: extraction in the sandboxed extractor
+//! DOCX, a large TXT, a 50-page text PDF written with lopdf in a Type0 font
+//! with a ToUnicode CMap, as Chinese office software writes them), in one
+//! run: extraction in the sandboxed extractor
 //! the default policy pins (a fresh instance per file, as at submission)
 //! against the same extractor crate called natively on the same bytes (the
 //! ratio is the sandbox's price); extraction + review through the whole
@@ -90,6 +92,66 @@ fn docx(paragraphs: usize) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
+/// A PDF of `pages` pages, each 40 lines of 40 characters in a Type0
+/// (Identity-H) font whose ToUnicode CMap maps each 2-byte code to the
+/// character with that UTF-16 unit; content streams Flate-compressed.
+fn pdf(pages: usize) -> Vec<u8> {
+    use lopdf::{Dictionary, Document, Object, Stream, dictionary};
+    let mut rng = Rng(0x0F0F_1234_5678_9ABC);
+    let mut doc = Document::with_version("1.7");
+    let mut cmap = String::from(
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
+    );
+    for chunk in (0x4E00u32..0x4E00 + 3000).collect::<Vec<_>>().chunks(100) {
+        cmap.push_str(&format!("{} beginbfchar\n", chunk.len()));
+        for u in chunk {
+            cmap.push_str(&format!("<{u:04X}> <{u:04X}>\n"));
+        }
+        cmap.push_str("endbfchar\n");
+    }
+    cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+    let mut to_unicode = Stream::new(Dictionary::new(), cmap.into_bytes());
+    to_unicode.compress().unwrap();
+    let to_unicode = doc.add_object(to_unicode);
+    let cid = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "CIDFontType2", "BaseFont" => "SimSun", "DW" => 1000,
+        "CIDSystemInfo" => dictionary! { "Registry" => Object::string_literal("Adobe"), "Ordering" => Object::string_literal("Identity"), "Supplement" => 0 },
+    });
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type0", "BaseFont" => "SimSun", "Encoding" => "Identity-H",
+        "DescendantFonts" => vec![cid.into()], "ToUnicode" => to_unicode,
+    });
+    let pages_id = doc.new_object_id();
+    let mut kids = Vec::new();
+    for _ in 0..pages {
+        let mut content = String::from("BT /F1 12 Tf 14 TL 50 800 Td\n");
+        for _ in 0..40 {
+            let hex: String = rng.hanzi(40).encode_utf16().map(|u| format!("{u:04X}")).collect();
+            content.push_str(&format!("<{hex}> Tj T*\n"));
+        }
+        content.push_str("ET\n");
+        let mut stream = Stream::new(Dictionary::new(), content.into_bytes());
+        stream.compress().unwrap();
+        let content = doc.add_object(stream);
+        kids.push(
+            doc.add_object(dictionary! {
+                "Type" => "Page", "Parent" => pages_id, "Contents" => content,
+                "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+                "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+            })
+            .into(),
+        );
+    }
+    let count = kids.len() as i64;
+    doc.objects
+        .insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    bytes
+}
+
 /// A UTF-8 text file of `lines` lines of 100 characters.
 fn txt(lines: usize) -> Vec<u8> {
     let mut rng = Rng(0x1234_5678_9ABC_DEF1);
@@ -144,6 +206,7 @@ fn main() {
             docx(if quick { 500 } else { 5_000 }),
         ),
         ("名单（20,000 行）.txt".into(), "text/plain", txt(if quick { 2_000 } else { 20_000 })),
+        ("通知（50 页）.pdf".into(), "application/pdf", pdf(if quick { 5 } else { 50 })),
     ];
 
     println!("{runs} run(s) per figure, median; one file per submission, a fresh extractor instance per file.\n");

@@ -10,7 +10,7 @@
 #![forbid(unsafe_code)]
 
 /// Bounds the extractor enforces inside the sandbox (archive depth, entries,
-/// total uncompressed size, compression ratio, cells, text). Each one hit is
+/// total uncompressed size, compression ratio, cells, PDF pages, text). Each one hit is
 /// a failure that blocks the item, never a silent truncation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -25,13 +25,15 @@ pub struct Bounds {
     pub max_ratio: u32,
     /// Spreadsheet cells.
     pub max_cells: u32,
+    /// PDF pages (each one is interpreted; an earlier revision's too).
+    pub max_pages: u32,
     /// Bytes of extracted text.
     pub max_text_bytes: u64,
 }
 
 impl Bounds {
     /// The defaults: generous for real agency files (a 1 000 000-cell
-    /// workbook, 32 MiB of text), tight enough that a zip bomb or a deeply
+    /// workbook, a 5,000-page PDF, 32 MiB of text), tight enough that a zip bomb or a deeply
     /// nested archive stops early.
     pub const DEFAULT: Bounds = Bounds {
         max_depth: 3,
@@ -39,6 +41,7 @@ impl Bounds {
         max_total_bytes: 256 << 20,
         max_ratio: 100,
         max_cells: 1_000_000,
+        max_pages: 5_000,
         max_text_bytes: 32 << 20,
     };
 }

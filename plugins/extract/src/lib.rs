@@ -7,10 +7,12 @@
 //! headers, footers, footnotes, document properties, external links), XLSX
 //! (cells with their A1 references, hidden and very hidden sheets, hidden
 //! rows and columns, `;;;` number formats, cell comments), OFD (text per
-//! page, annotations, DocInfo, custom tags, embedded attachments) and ZIP archives of
-//! these, nested up to a depth. Everything is bounded by the host's
+//! page, annotations, DocInfo, custom tags, embedded attachments), PDF (text
+//! per page through ToUnicode CMaps, failed redactions, invisible and
+//! off-page text, earlier revisions, embedded files, metadata, links,
+//! image-only pages) and ZIP archives of these, nested up to a depth. Everything is bounded by the host's
 //! [`Bounds`]: archive depth, entries, total uncompressed bytes, compression
-//! ratio per entry (zip bombs), cells and extracted text. A bound hit is a
+//! ratio per entry (zip bombs), cells, PDF pages and extracted text. A bound hit is a
 //! [`Failure`], which the gateway turns into a blocking finding naming the
 //! file; so is a malformed or encrypted file. A file that is not text at all
 //! (an image) is a `not-extracted` fact, never a silent pass.
@@ -32,6 +34,7 @@ mod docx;
 mod html;
 mod mask;
 mod ofd;
+mod pdf;
 mod text;
 mod xlsx;
 mod xml;
@@ -47,9 +50,16 @@ pub const NAME: &str = "extract";
 /// The default bounds (`extract_api::Bounds::DEFAULT`, the host's too) in
 /// the contract's type: for tests, fuzzing and the benchmark.
 pub fn default_bounds() -> Bounds {
-    let extract_api::Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes } =
-        extract_api::Bounds::DEFAULT;
-    Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes }
+    let extract_api::Bounds {
+        max_depth,
+        max_entries,
+        max_total_bytes,
+        max_ratio,
+        max_cells,
+        max_pages,
+        max_text_bytes,
+    } = extract_api::Bounds::DEFAULT;
+    Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_pages, max_text_bytes }
 }
 
 /// Reads one file.
@@ -126,6 +136,7 @@ pub(crate) fn limit(file: &str, message: impl Into<String>) -> Failure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sniffed {
     Zip,
+    Pdf,
     Html,
     Csv,
     Text,
@@ -138,7 +149,6 @@ fn extension(name: &str) -> String {
 
 fn sniff(name: &str, media_type: &str, bytes: &[u8]) -> Sniffed {
     const MAGIC: &[(&[u8], &str)] = &[
-        (b"%PDF", "PDF"),
         (b"\x89PNG", "PNG 图片"),
         (b"\xFF\xD8\xFF", "JPEG 图片"),
         (b"GIF8", "GIF 图片"),
@@ -151,6 +161,12 @@ fn sniff(name: &str, media_type: &str, bytes: &[u8]) -> Sniffed {
     ];
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         return Sniffed::Zip;
+    }
+    // A PDF may have bytes before its header (readers accept them within
+    // the first 1024 bytes) when it says it is one.
+    let says_pdf = extension(name) == "pdf" || media_type.eq_ignore_ascii_case("application/pdf");
+    if bytes.starts_with(b"%PDF-") || (says_pdf && bytes[..bytes.len().min(1024)].windows(5).any(|w| w == b"%PDF-")) {
+        return Sniffed::Pdf;
     }
     for (magic, what) in MAGIC {
         if bytes.starts_with(magic) {
@@ -183,6 +199,10 @@ pub(crate) fn read_file(
         Sniffed::Zip => {
             let ofd = extension(path) == "ofd" || media_type.eq_ignore_ascii_case("application/ofd");
             archive::read_zip(out, path, bytes, depth, ofd)
+        }
+        Sniffed::Pdf => {
+            pdf::read(out, path, bytes, depth)?;
+            Ok("pdf")
         }
         Sniffed::Html => {
             let s = text::decode(path, bytes)?;
@@ -224,5 +244,7 @@ impl bindings::Guest for Component {
 
 bindings::export!(Component with_types_in bindings);
 
+#[cfg(test)]
+mod pdf_tests;
 #[cfg(test)]
 mod tests;

@@ -378,6 +378,9 @@ fn write_fixtures() {
     std::fs::write(dir.join("zip-bomb.zip"), zip_bomb()).unwrap();
     std::fs::write(dir.join("hidden-link.html"), HTML).unwrap();
     std::fs::write(dir.join("secret-marking.ofd"), ofd()).unwrap();
+    std::fs::write(dir.join("black-box-redaction.pdf"), crate::pdf_tests::pdf_redaction()).unwrap();
+    std::fs::write(dir.join("image-only-page.pdf"), crate::pdf_tests::pdf_image_page()).unwrap();
+    std::fs::write(dir.join("notice.pdf"), crate::pdf_tests::pdf_notice()).unwrap();
 }
 
 /// A brief, deterministic mutation fuzz run in every `cargo test`: the
@@ -393,6 +396,8 @@ fn mutated_files_never_panic() {
         ("a.docx", docx()),
         ("a.xlsx", xlsx()),
         ("a.ofd", ofd()),
+        ("a.pdf", crate::pdf_tests::pdf_hidden()),
+        ("b.pdf", crate::pdf_tests::pdf_revised()),
         ("a.html", HTML.as_bytes().to_vec()),
         ("a.csv", "姓名,号码\n\"张,某\",1\n".as_bytes().to_vec()),
         ("a.zip", small_bomb),

@@ -100,10 +100,18 @@ pub enum FactKind {
     Link,
     /// A link in hidden content or without visible text.
     HiddenLink,
-    /// A file embedded in the document (an OFD attachment).
+    /// A file embedded in the document (an OFD attachment, a PDF embedded
+    /// file).
     EmbeddedFile,
     /// Content that could not be read as text.
     NotExtracted,
+    /// Failed redaction: text still there under a box painted over it or an
+    /// unapplied redaction annotation.
+    CoveredText,
+    /// Earlier revisions kept by incremental updates (PDF).
+    EarlierRevision,
+    /// A page with images and no text layer (OCR reads it).
+    ImagePage,
 }
 
 impl FactKind {
@@ -124,6 +132,9 @@ impl FactKind {
             WitFactKind::HiddenLink => FactKind::HiddenLink,
             WitFactKind::EmbeddedFile => FactKind::EmbeddedFile,
             WitFactKind::NotExtracted => FactKind::NotExtracted,
+            WitFactKind::CoveredText => FactKind::CoveredText,
+            WitFactKind::EarlierRevision => FactKind::EarlierRevision,
+            WitFactKind::ImagePage => FactKind::ImagePage,
         }
     }
 }
@@ -142,7 +153,7 @@ pub struct Fact {
 /// What came out of one file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Extraction {
-    /// `txt`, `csv`, `html`, `docx`, `xlsx`, `zip` or `unsupported`.
+    /// `txt`, `csv`, `html`, `docx`, `xlsx`, `ofd`, `pdf`, `zip` or `unsupported`.
     pub format: String,
     /// Text with locators.
     pub segments: Vec<Segment>,
@@ -391,9 +402,9 @@ impl LoadedExtractor {
     }
 
     fn wit_bounds(&self) -> Bounds {
-        let ExtractBounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes } =
+        let ExtractBounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_pages, max_text_bytes } =
             self.bounds;
-        Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_text_bytes }
+        Bounds { max_depth, max_entries, max_total_bytes, max_ratio, max_cells, max_pages, max_text_bytes }
     }
 
     /// A call that did not return: trap (with the guest's last line of

@@ -9,7 +9,9 @@
 //!   excerpt (`Finding::attachment`), and its field is `attachment`;
 //! - hidden content is a finding of its own: META-001 (tracked changes,
 //!   comments, hidden text, hidden sheets, rows, columns and `;;;` cells
-//!   block; document properties and headers/footers warn), SEC-004 for
+//!   block, so does text under a box painted over it or under an unapplied
+//!   redaction (a failed PDF redaction); document properties, earlier
+//!   revisions and headers/footers warn), SEC-004 for
 //!   watermark and marking words (内部资料 blocks, 征求意见稿 and 草稿
 //!   warn), LNK-001 for hidden links (block), LNK-002 for `file://`, private
 //!   addresses and intranet host names (warn);
@@ -17,8 +19,8 @@
 //!   (malformed, encrypted, over a bound such as a zip bomb's ratio) is a
 //!   blocking META-002 naming the file; a sandbox failure (trap, deadline,
 //!   memory cap, malformed output) a blocking `plugin_failure`; content that
-//!   is not text (an image) META-002, blocking for a 公示 and a warning
-//!   otherwise.
+//!   is not text (an image, a PDF page with images and no text layer)
+//!   META-002, blocking for a 公示 and a warning otherwise.
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -146,35 +148,65 @@ impl Generation {
         }
     }
 
-    /// Reads an attachment that is an image with OCR (`crate::ocr`): its
-    /// lines become segments (part 文字识别, with the line and its box) and
-    /// replace the extractor's "not extracted" fact. An image OCR cannot
-    /// read, or a policy without OCR, keeps META-002; OCR that fails or finds
-    /// no text is a META-002 of its own saying why.
+    /// Reads with OCR (`crate::ocr`) what the extractor could not: an
+    /// attachment that is an image, and the image-only pages of a PDF
+    /// attachment (`image-page` facts). The lines become segments (part
+    /// 文字识别, with page, line and box) and replace the fact. A policy
+    /// without OCR keeps the facts (META-002); OCR that fails or finds no
+    /// text is a META-002 of its own saying why.
     fn read_scans(&self, item: &ReviewItem, file: &AttachmentFile, x: &mut Extraction) -> Vec<Finding> {
-        let (Some(ocr), Some(format)) = (&self.ocr, crate::ocr::image_format(&file.bytes)) else {
-            return Vec::new();
+        let Some(ocr) = &self.ocr else { return Vec::new() };
+        let unreadable = |page: Option<u32>, why: String| {
+            let mut locator = file_locator(&file.name);
+            locator.page = page;
+            host_finding("ocr", "META-002", UNREADABLE_KIND, unreadable_severity(item), locator, String::new(), why)
         };
-        x.facts.retain(|f| !(f.kind == FactKind::NotExtracted && f.locator.file == file.name));
-        let unreadable = |why: String| {
-            host_finding(
-                "ocr",
-                "META-002",
-                UNREADABLE_KIND,
-                unreadable_severity(item),
-                file_locator(&file.name),
-                String::new(),
-                format!("图片（{format}）{why}，未经内容审查；请人工核对，或提供可提取文字的版本。"),
-            )
-        };
-        match ocr.image(&file.bytes) {
-            Err(e) => vec![unreadable(format!("无法识别：{e}"))],
-            Ok(lines) if lines.is_empty() => vec![unreadable("中未识别出文字".into())],
-            Ok(lines) => {
-                x.segments.extend(scanned_segments(&file.name, Some(1), lines));
-                Vec::new()
+        let advice = "未经内容审查；请人工核对，或提供可提取文字的版本。";
+        if let Some(format) = crate::ocr::image_format(&file.bytes) {
+            x.facts.retain(|f| !(f.kind == FactKind::NotExtracted && f.locator.file == file.name));
+            return match ocr.image(&file.bytes) {
+                Err(e) => vec![unreadable(None, format!("图片（{format}）无法识别：{e}，{advice}"))],
+                Ok(lines) if lines.is_empty() => {
+                    vec![unreadable(None, format!("图片（{format}）中未识别出文字，{advice}"))]
+                }
+                Ok(lines) => {
+                    x.segments.extend(scanned_segments(&file.name, Some(1), lines));
+                    Vec::new()
+                }
+            };
+        }
+        // Image-only pages of the PDF itself (not of a file inside it).
+        let pages: Vec<u32> = x
+            .facts
+            .iter()
+            .filter(|f| f.kind == FactKind::ImagePage && f.locator.file == file.name)
+            .filter_map(|f| f.locator.page)
+            .collect();
+        let mut out = Vec::new();
+        for (n, page) in pages.into_iter().enumerate() {
+            if n as u32 >= ocr.settings().max_pages {
+                // Left as image-page facts: META-002 each.
+                break;
+            }
+            let result = ocr.pdf_page(&file.bytes, page);
+            x.facts.retain(|f| {
+                !(f.kind == FactKind::ImagePage && f.locator.file == file.name && f.locator.page == Some(page))
+            });
+            match result {
+                Err(e) => out.push(unreadable(
+                    Some(page),
+                    format!("第 {page} 页是没有文字层的扫描图像，无法识别：{e}，{advice}"),
+                )),
+                Ok(lines) if lines.is_empty() => {
+                    out.push(unreadable(
+                        Some(page),
+                        format!("第 {page} 页是没有文字层的扫描图像，未识别出文字，{advice}"),
+                    ));
+                }
+                Ok(lines) => x.segments.extend(scanned_segments(&file.name, Some(page), lines)),
             }
         }
+        out
     }
 
     /// Reads and reviews every attachment; returns the findings and a run
@@ -374,6 +406,19 @@ fn fact_findings(extractor: &LoadedExtractor, item: &ReviewItem, x: &Extraction)
             FactKind::DocumentProperty => hidden(Severity::Warn, "文档属性"),
             FactKind::HeaderFooter => hidden(Severity::Info, "页眉页脚"),
             FactKind::EmbeddedFile => hidden(Severity::Block, "内嵌附件"),
+            FactKind::CoveredText => host_finding(
+                plugin,
+                "META-001",
+                HIDDEN_CONTENT_KIND,
+                Severity::Block,
+                fact.locator.clone(),
+                fact.detail.clone(),
+                format!(
+                    "附件中被黑框或涂黑注释遮盖的文字仍可复制提取（遮盖无效）：{}。请用真正删除内容的方式脱敏后重新生成文件。",
+                    fact.detail
+                ),
+            ),
+            FactKind::EarlierRevision => hidden(Severity::Warn, "增量修改保留的早期版本"),
             FactKind::HiddenLink => host_finding(
                 plugin,
                 "LNK-001",
@@ -395,7 +440,7 @@ fn fact_findings(extractor: &LoadedExtractor, item: &ReviewItem, x: &Extraction)
                 ),
                 None => continue,
             },
-            FactKind::NotExtracted => host_finding(
+            FactKind::NotExtracted | FactKind::ImagePage => host_finding(
                 plugin,
                 "META-002",
                 UNREADABLE_KIND,
