@@ -107,10 +107,12 @@ fn internal_target(target: &str) -> Option<String> {
     intranet.then(|| format!("指向内网主机 {host}"))
 }
 
-/// Words that make unreadable content block: a 公示 or a list of people,
-/// where an unread image most likely carries personal data.
+/// Words that make unreadable content block: a 公示 or a list of people
+/// (assistance recipients and the like), where an unread image most likely
+/// carries personal data. Narrow on purpose: "工作人员" in a notice does not
+/// make it a list of people.
 const PERSONAL_CONTEXT: &[&str] =
-    &["公示", "名单", "名册", "花名册", "人员", "身份证", "低保", "救助", "补贴", "补助", "发放", "资助", "困难"];
+    &["公示", "名单", "名册", "身份证", "低保", "特困", "救助", "困难群众", "补贴对象", "补助对象", "资助对象"];
 
 /// Whether unreadable content of this item blocks (a 公示 or a
 /// personal-data context) or only warns.
