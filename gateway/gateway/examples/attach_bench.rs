@@ -11,12 +11,15 @@
 //! ratio is the sandbox's price); extraction + review through the whole
 //! default policy (`review_files_at`, what a submission does); and the peak
 //! linear memory the extractor instance used (its size after the call:
-//! WebAssembly memory only grows).
+//! WebAssembly memory only grows). Then a scanned page (the OCR fixture):
+//! Tesseract in the gateway's bounded child process against Tesseract run
+//! directly, and OCR + review, as a PNG and as an image-only PDF page.
 
 use std::io::{Cursor, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use gateway::ocr::{Ocr, OcrSettings};
 use gateway::policy::Policy;
 use gateway::review::{AttachmentFile, Pipeline, PluginSettings, ReviewItem, RunStatus};
 
@@ -242,6 +245,60 @@ fn main() {
             mb_s(bytes.len(), reviewed),
             outcome.findings.len(),
             peak as f64 / f64::from(1u32 << 20),
+        );
+    }
+    scanned(&ws, runs, &generation);
+}
+
+/// A scanned page: OCR by Tesseract in the gateway's bounded child process
+/// (`gateway::ocr`) against the same Tesseract run directly on the same
+/// image, and OCR + review through the default policy; then the same page as
+/// an image-only PDF (rasterised by pdftoppm first).
+fn scanned(ws: &Path, runs: usize, generation: &gateway::review::Generation) {
+    let ocr = Ocr::load(OcrSettings::default());
+    if let Err(e) = ocr.available() {
+        println!("\nScanned page: not measured ({e}).");
+        return;
+    }
+    let dir = ws.join("tests/data/attachments");
+    let png_path = dir.join("scanned-list.png");
+    let png = std::fs::read(&png_path).expect("tests/data/attachments/scanned-list.png");
+    let pdf = std::fs::read(dir.join("scanned-list.pdf")).expect("tests/data/attachments/scanned-list.pdf");
+    let (direct, _) = timed(runs, || {
+        let out = std::process::Command::new("tesseract")
+            .arg(&png_path)
+            .args(["stdout", "-l", "chi_sim+eng", "--psm", "3", "tsv"])
+            .output()
+            .expect("tesseract runs");
+        assert!(out.status.success());
+    });
+    let (bounded, lines) = timed(runs, || ocr.image(&png).expect("the scan is read"));
+    println!(
+        "\n| scanned page | size | lines read | Tesseract directly | bounded OCR | ratio | OCR + review (default policy) | findings |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let item = ReviewItem::new("bench", "附件见下。");
+    for (name, media_type, bytes, native) in
+        [("名单.png", "image/png", &png, Some(direct)), ("名单（扫描，1 页）.pdf", "application/pdf", &pdf, None)]
+    {
+        let file = [AttachmentFile { name: name.into(), media_type: media_type.into(), bytes: bytes.clone() }];
+        let (reviewed, outcome) =
+            timed(runs, || generation.review_files_at(&item, &file, "2025-06-01T00:00:00Z", None));
+        assert!(outcome.findings.iter().any(|f| f.kind == "mobile"), "the scan's mobile number is found");
+        let (direct, ocr_time, ratio) = match native {
+            Some(d) => (
+                format!("{} ms", d.as_millis()),
+                format!("{} ms", bounded.as_millis()),
+                format!("{:.2}×", bounded.as_secs_f64() / d.as_secs_f64()),
+            ),
+            None => ("–".into(), "–".into(), "–".into()),
+        };
+        println!(
+            "| {name} | {:.0} KB | {} | {direct} | {ocr_time} | {ratio} | {} ms | {} |",
+            bytes.len() as f64 / 1e3,
+            lines.len(),
+            reviewed.as_millis(),
+            outcome.findings.len()
         );
     }
 }
