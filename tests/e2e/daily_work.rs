@@ -570,8 +570,73 @@ async fn notifications_follow_an_item_to_publication_and_withdrawal(backend: Bac
     b.goto("/notifications").await;
     assert!(b.text("ul.notifications li.unread").await.contains(reason));
     assert_plain_words(&b, "the drafter's notifications").await;
+    correct_and_republish(&app, &t, &b, &id, title, &received).await;
     b.stop().await;
     app.stop().await;
+}
+
+/// 更正: the drafter corrects the withdrawn item `id` from its page. The
+/// correction is a new item, linked both ways, that goes through the whole
+/// gate again and is published anew; the original stays withdrawn. Nobody
+/// corrects what is not withdrawn or what is not their unit's.
+async fn correct_and_republish(
+    app: &TestApp,
+    t: &Team,
+    b: &Browser,
+    id: &str,
+    title: &str,
+    received: &std::sync::Mutex<Vec<Value>>,
+) {
+    tests::eventually("the item withdrawn", async || {
+        ok(t.drafter.get(&format!("/api/v1/items/{id}")).await)["state"] == "withdrawn"
+    })
+    .await;
+    b.goto(&format!("/items/{id}")).await;
+    b.click_to(&format!(".summary a[href='/items/new?corrects={id}']")).await;
+    assert!(b.text("p.notice").await.contains("更正已撤稿的稿件"), "the form says what it is");
+    assert_eq!(b.find("#title").await.prop("value").await.unwrap().unwrap(), title, "the original's text is carried");
+    let body = b.find("#body").await.prop("value").await.unwrap().unwrap().replace("\r\n", "\n");
+    b.fill("#body", &format!("{body}\n本通知所列缴费标准已按新文件更正。")).await;
+    b.assert_accessible("更正稿件").await;
+    b.screenshot("16-correction-form").await;
+    b.click_to("button[name=then][value=submit]").await;
+    let correction = b.path().await.trim_start_matches("/items/").to_owned();
+    assert_ne!(correction, id, "a correction is a new item");
+    assert_eq!(b.text(".summary .badge").await, "审核中");
+    assert!(b.text(".summary p.correction").await.contains("更正已撤稿的原稿"));
+    let view = ok(t.drafter.get(&format!("/api/v1/items/{correction}")).await);
+    assert_eq!(view["corrects"], id);
+    assert!(view["current"]["body"].as_str().unwrap().contains("已按新文件更正"));
+    b.goto(&format!("/items/{id}")).await;
+    assert_eq!(b.text(".summary .badge").await, "已撤稿", "the original stays withdrawn");
+    assert!(b.text(".summary p.correction").await.contains("本稿已更正"));
+    assert_plain_words(b, "the withdrawn item's page").await;
+
+    // Through the whole gate again, and published anew.
+    t.approve_and_seal(&correction, 1).await;
+    tests::eventually("the correction published", async || {
+        ok(t.drafter.get(&format!("/api/v1/items/{correction}")).await)["state"] == "published"
+    })
+    .await;
+    assert!(received.lock().unwrap().iter().any(|p| p.to_string().contains(&correction)), "the channel got it");
+
+    // Only a withdrawn item is corrected this way, and only by its unit.
+    let mut again = titled_item(title, &["website"]);
+    again["corrects"] = json!(correction);
+    let (status, problem) = t.drafter.post("/api/v1/items", &again).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a published item is corrected by editing it: {problem}");
+    again["corrects"] = json!(id);
+    let outsider = app.user("outsider", &[Role::Drafter], Some("江城市交通运输局")).await;
+    let (status, _) = outsider.post("/api/v1/items", &again).await;
+    assert!(matches!(status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN), "another unit's item: {status}");
+    let r = outsider.http.get(format!("{}/items/new?corrects={id}", app.base)).send().await.unwrap();
+    let page = r.text().await.unwrap();
+    assert!(!page.contains(title), "another unit's form does not carry the text");
+    let mut edit = titled_item(title, &["website"]);
+    edit["base_version"] = json!(2);
+    edit["corrects"] = json!(id);
+    let (status, _) = t.drafter.put(&format!("/api/v1/items/{correction}"), &edit).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the link is set on creation only");
 }
 
 async fn header_fields_change_in_words(backend: Backend) {

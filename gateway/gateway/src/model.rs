@@ -596,6 +596,8 @@ pub struct ItemRecord {
     pub created_by: UserId,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The withdrawn item this one corrects and republishes (更正).
+    pub corrects: Option<ItemId>,
 }
 
 /// One stored version, exactly as written.

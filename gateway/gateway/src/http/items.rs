@@ -58,6 +58,12 @@ pub struct ItemInput {
     pub formed_at: Option<String>,
     #[serde(default)]
     pub flags: Vec<String>,
+    /// For a new item only: the withdrawn item of the caller's unit that
+    /// this one corrects and republishes (更正). The correction goes through
+    /// the whole gate again; the withdrawn item stays withdrawn.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub corrects: Option<ItemId>,
 }
 
 /// An attachment uploaded earlier, by digest, with the name to show.
@@ -113,6 +119,10 @@ pub struct ItemView {
     #[schema(value_type = String)]
     pub updated_at: Timestamp,
     pub current: VersionView,
+    /// The withdrawn item this one corrects and republishes (更正).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub corrects: Option<ItemId>,
     /// Every version, oldest first (omitted in lists).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<VersionSummary>,
@@ -174,6 +184,7 @@ pub(super) fn item_view(item: ItemRecord, current: StoredVersion, versions: Vec<
         created_by: item.created_by,
         created_at: item.created_at,
         updated_at: item.updated_at,
+        corrects: item.corrects,
         current: version_view(current),
         versions,
         review: None,
@@ -344,8 +355,15 @@ pub(super) async fn create(state: &AppState, auth: &Auth, input: ItemInput) -> R
     if input.base_version.is_some() {
         return Err(ApiError::invalid("base_version", "新建事项时不应提供 base_version"));
     }
+    let corrects = input.corrects;
+    if let Some(original) = corrects {
+        let original = writable_item(state, auth, original, "更正").await?;
+        if original.state != ItemState::Withdrawn {
+            return Err(ApiError::invalid("corrects", "只有已撤稿的事项可以更正后重新发布；已发布的事项请直接修改"));
+        }
+    }
     let content = content_from_input(state, input).await?;
-    let created = state.db.create_item(principal.user_id, principal.unit_id, &content).await?;
+    let created = state.db.create_item(principal.user_id, principal.unit_id, &content, corrects).await?;
     let summary = summary(&created.version);
     Ok(item_view(created.item, created.version, vec![summary]))
 }
@@ -374,7 +392,10 @@ pub async fn edit_item(
 
 /// A new version as the API and the web form store it.
 pub(super) async fn edit(state: &AppState, auth: &Auth, id: ItemId, input: ItemInput) -> Result<ItemView, ApiError> {
-    writable_item(state, auth, id, "修改").await?;
+    let item = writable_item(state, auth, id, "修改").await?;
+    if input.corrects.is_some() && input.corrects != item.corrects {
+        return Err(ApiError::invalid("corrects", "所更正的事项只能在新建时指定，修改时不能更改"));
+    }
     let base_version = input
         .base_version
         .ok_or_else(|| ApiError::invalid("base_version", "修改时必须提供所基于的版本号 base_version"))?;

@@ -55,21 +55,23 @@ pub struct VersionChange {
 }
 
 pub(super) const ITEM_COLUMNS: &str =
-    "i.id, i.state, i.current_version, i.unit_id, i.created_by, i.created_at, i.updated_at";
+    "i.id, i.state, i.current_version, i.unit_id, i.created_by, i.created_at, i.updated_at, i.corrects";
 const VERSION_COLUMNS: &str = "v.item_id, v.version, v.kind, v.title, v.body, v.attribute, v.attribute_reason, \
      v.legal_basis, v.doc_number, v.issuer, v.superior, v.interprets, v.channels, v.attachments, v.formed_at, \
      v.flags, v.content_digest, v.created_by AS v_created_by, v.created_at AS v_created_at";
 
 impl Db {
-    /// Creates an item with its first version, in one transaction.
+    /// Creates an item with its first version, in one transaction;
+    /// `corrects` names the withdrawn item it corrects and republishes.
     pub async fn create_item(
         &self,
         actor: UserId,
         unit: Option<UnitId>,
         content: &VersionContent,
+        corrects: Option<ItemId>,
     ) -> Result<VersionChange> {
         let mut tx = self.pool.begin().await?;
-        let created = create_item_on(&mut tx, actor, unit, content).await?;
+        let created = create_item_on(&mut tx, actor, unit, content, corrects).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -94,6 +96,13 @@ impl Db {
     pub async fn item(&self, id: ItemId) -> Result<ItemRecord> {
         let mut conn = self.pool.acquire().await?;
         fetch_item(&mut conn, id).await
+    }
+
+    /// The items that correct `id` (a withdrawn item), oldest first.
+    pub async fn corrections_of(&self, id: ItemId) -> Result<Vec<ItemRecord>> {
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM items i WHERE i.corrects = $1 ORDER BY i.id");
+        let rows = sqlx::query(&sql).bind(id.to_string()).fetch_all(&self.pool).await?;
+        rows.iter().map(item_from_row).collect()
     }
 
     /// Every version of an item, oldest first.
@@ -223,18 +232,20 @@ async fn create_item_on(
     actor: UserId,
     unit: Option<UnitId>,
     content: &VersionContent,
+    corrects: Option<ItemId>,
 ) -> Result<VersionChange> {
     let now = Timestamp::now();
     let id = ItemId::generate();
     sqlx::query(
-        "INSERT INTO items (id, state, current_version, unit_id, created_by, created_at, updated_at) \
-         VALUES ($1, $2, 1, $3, $4, $5, $5)",
+        "INSERT INTO items (id, state, current_version, unit_id, created_by, created_at, updated_at, corrects) \
+         VALUES ($1, $2, 1, $3, $4, $5, $5, $6)",
     )
     .bind(id.to_string())
     .bind(ItemState::Draft.as_str())
     .bind(unit.map(|u| u.to_string()))
     .bind(actor.to_string())
     .bind(now.to_string())
+    .bind(corrects.map(|c| c.to_string()))
     .execute(&mut *conn)
     .await?;
     let version = insert_version(conn, id, 1, actor, now, content).await?;
@@ -243,7 +254,7 @@ async fn create_item_on(
         Some(actor),
         "item.create",
         Some((id, 1)),
-        serde_json::json!({ "content_digest": version.content_digest }),
+        serde_json::json!({ "content_digest": version.content_digest, "corrects": corrects }),
     )
     .await?;
     let item = ItemRecord {
@@ -254,6 +265,7 @@ async fn create_item_on(
         created_by: actor,
         created_at: now,
         updated_at: now,
+        corrects,
     };
     Ok(VersionChange { item, version })
 }
@@ -326,7 +338,7 @@ impl super::Tx {
         unit: Option<UnitId>,
         content: &VersionContent,
     ) -> Result<VersionChange> {
-        create_item_on(self.conn(), actor, unit, content).await
+        create_item_on(self.conn(), actor, unit, content, None).await
     }
 }
 
@@ -385,6 +397,7 @@ async fn insert_version(
 
 pub(super) fn item_from_row(row: &AnyRow) -> Result<ItemRecord> {
     let unit: Option<String> = row.try_get("unit_id")?;
+    let corrects: Option<String> = row.try_get("corrects")?;
     Ok(ItemRecord {
         id: parse_column("id", &row.try_get::<String, _>("id")?)?,
         state: parse_column("state", &row.try_get::<String, _>("state")?)?,
@@ -393,6 +406,7 @@ pub(super) fn item_from_row(row: &AnyRow) -> Result<ItemRecord> {
         created_by: parse_column("created_by", &row.try_get::<String, _>("created_by")?)?,
         created_at: parse_column("created_at", &row.try_get::<String, _>("created_at")?)?,
         updated_at: parse_column("updated_at", &row.try_get::<String, _>("updated_at")?)?,
+        corrects: corrects.map(|c| parse_column("corrects", &c)).transpose()?,
     })
 }
 

@@ -10,7 +10,7 @@ use crate::http::items::{AttachmentInput, ItemInput};
 use crate::http::web::{
     FilePart, Form, ItemPath, Layout, PageQuery, Posted, Session, error_page, item_id, render, render_status, see_other,
 };
-use crate::http::{ApiError, AppState};
+use crate::http::{ApiError, AppQuery, AppState};
 use crate::model::{Attribute, Kind, SuperiorRef, VersionContent};
 use crate::model::{ItemId, ItemState};
 
@@ -39,6 +39,8 @@ pub struct ItemForm {
     pub attachments: Vec<String>,
     /// The new-item form's token, as sent.
     pub form_token: Option<String>,
+    /// The withdrawn item a new item corrects (更正), as its id.
+    pub corrects: String,
 }
 
 impl ItemForm {
@@ -61,6 +63,7 @@ impl ItemForm {
             flags: f.all("flags"),
             attachments: f.all("attachment"),
             form_token: f.get("form_token"),
+            corrects: f.get("corrects").unwrap_or_default(),
         }
     }
 
@@ -84,6 +87,7 @@ impl ItemForm {
             flags: c.flags.clone(),
             attachments: c.attachments.iter().map(|a| format!("{}|{}", a.digest, a.name)).collect(),
             form_token: None,
+            corrects: String::new(),
         }
     }
 
@@ -106,6 +110,10 @@ impl ItemForm {
         let interprets = match self.interprets.trim() {
             "" => None,
             id => Some(item_id(id).map_err(|_| ApiError::invalid("interprets", "所解读的政策文件编号格式不正确"))?),
+        };
+        let corrects = match self.corrects.trim() {
+            "" => None,
+            id => Some(item_id(id).map_err(|_| ApiError::invalid("corrects", "所更正的稿件编号格式不正确"))?),
         };
         let mut attachments = Vec::new();
         for a in &self.attachments {
@@ -130,6 +138,7 @@ impl ItemForm {
             attachments,
             formed_at: opt(&self.formed_at),
             flags: self.flags.clone(),
+            corrects,
         })
     }
 
@@ -246,17 +255,53 @@ pub fn kept_item_form(
     Some(render(&page))
 }
 
-pub async fn new_form(State(state): State<AppState>, session: Session) -> Response {
+/// `/items/new?corrects={id}`: the form filled in from a withdrawn item.
+#[derive(serde::Deserialize, Default)]
+pub struct NewItemQuery {
+    corrects: Option<String>,
+}
+
+/// What the form says above a correction.
+const CORRECTION_NOTICE: &str = "更正已撤稿的稿件：原稿内容已带入，请修改后保存并提交审核。更正稿经审核、加盖信息公开专用章后作为新稿件发布，原稿仍为已撤稿。";
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    session: Session,
+    AppQuery(query): AppQuery<NewItemQuery>,
+) -> Response {
     if !session.has(Role::Drafter) {
         return error_page(&session, ApiError::Forbidden("只有起草人可以新建稿件。".into()));
     }
-    let form = ItemForm {
-        kind: Kind::Notice.as_str().into(),
-        attribute: Attribute::Public.as_str().into(),
-        channels: state.settings.channels.first().cloned().into_iter().collect(),
-        ..ItemForm::default()
+    let form = match query.corrects.as_deref() {
+        Some(id) => match correction_form(&state, &session, id).await {
+            Ok(form) => form,
+            Err(e) => return error_page(&session, e),
+        },
+        None => ItemForm {
+            kind: Kind::Notice.as_str().into(),
+            attribute: Attribute::Public.as_str().into(),
+            channels: state.settings.channels.first().cloned().into_iter().collect(),
+            ..ItemForm::default()
+        },
     };
-    render(&form_page(&state, &session, None, form))
+    let correction = !form.corrects.is_empty();
+    let mut page = form_page(&state, &session, None, form);
+    if correction {
+        page.layout.notice = Some(CORRECTION_NOTICE.into());
+    }
+    render(&page)
+}
+
+/// The new-item form carrying a withdrawn item's last text, headers and
+/// attachments, to correct and republish. Only the item's own unit may.
+async fn correction_form(state: &AppState, session: &Session, id: &str) -> Result<ItemForm, ApiError> {
+    let view = crate::http::items::item_of(state, &session.auth(), item_id(id)?).await?;
+    let item = crate::service::items::readable(state, session.principal(), view.id).await?;
+    crate::service::items::require_writable(session.principal(), &item, "更正")?;
+    if view.state != ItemState::Withdrawn {
+        return Err(ApiError::Conflict("只有已撤稿的稿件可以更正后重新发布；其他稿件请直接修改。".into()));
+    }
+    Ok(ItemForm { corrects: view.id.to_string(), ..ItemForm::from_content(&view.current.content) })
 }
 
 pub async fn create(State(state): State<AppState>, Posted { session, form, files }: Posted) -> Response {

@@ -486,6 +486,10 @@ pub(super) struct ItemPage {
     /// The diff's header fields, field by field in words.
     header_changes: Vec<changes::HeaderChange>,
     can_edit: bool,
+    /// A withdrawn item its unit's drafter may correct and republish.
+    can_correct: bool,
+    /// The items that correct this withdrawn one: id and state.
+    corrections: Vec<(ItemId, &'static str)>,
     /// The findings shown are the previous version's (by number), carried
     /// to the current text until it is checked.
     carried_from: Option<i64>,
@@ -681,6 +685,12 @@ pub(super) async fn build_page(
     };
     let live_seal = seals.iter().any(|s| s.status == crate::store::SealState::Valid);
     let is_author = item.created_by == p.user_id;
+    let corrections = if item.state == ItemState::Withdrawn {
+        let all = state.db.corrections_of(id).await?;
+        all.into_iter().filter(|c| crate::service::items::may_read(p, c)).map(|c| (c.id, c.state.label())).collect()
+    } else {
+        Vec::new()
+    };
     let verdict = item.review.as_ref().map(|r| match r.outcome.verdict {
         crate::review::Verdict::Clean => "通过自动检查",
         crate::review::Verdict::Flagged => "有需要审核关注的问题",
@@ -720,6 +730,8 @@ pub(super) async fn build_page(
         diff,
         header_changes,
         can_edit: is_author && drafting && p.has_role(Role::Drafter),
+        can_correct: item.state == ItemState::Withdrawn && crate::service::items::may_edit(p, &record),
+        corrections,
         carried_from,
         can_submit: is_author && item.state.is_submittable() && p.has_role(Role::Drafter),
         can_fix,
