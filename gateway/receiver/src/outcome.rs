@@ -187,10 +187,10 @@ impl Outcome {
     pub fn reason_zh(&self) -> String {
         match self {
             Outcome::Applied(Applied::Published { item_id, serial, replaced: None }) => {
-                format!("已发布：事项 {item_id}，封签 {serial}")
+                format!("已发布：事项 {item_id}，专用章 {serial}")
             }
             Outcome::Applied(Applied::Published { item_id, serial, replaced: Some(old) }) => {
-                format!("已更正：事项 {item_id} 以封签 {serial} 原位替换 {old}")
+                format!("已更正：事项 {item_id} 以专用章 {serial} 原位替换 {old}")
             }
             Outcome::Applied(Applied::Withdrawn { item_id, removed: true }) => format!("已撤下：事项 {item_id}"),
             Outcome::Applied(Applied::Withdrawn { item_id, removed: false }) => {
@@ -283,14 +283,14 @@ impl Refusal {
             Refusal::Stale { item_id, last, got } => {
                 format!("过期事件：事项 {item_id} 已处理到第 {last} 号，收到新的第 {got} 号事件，拒收")
             }
-            Refusal::Unsealed => "未加封签：发布事件没有封签，拒绝发布".into(),
-            Refusal::NoContent => "封签信封未附内容，无法发布".into(),
-            Refusal::Seal { check, reason } => format!("封签校验未通过（{}）：{reason}", check_zh(check)),
-            Refusal::Mismatch(what) => format!("事件与封签不一致：{what}"),
-            Refusal::BadContent(what) => format!("封签内容格式不符：{what}"),
+            Refusal::Unsealed => "未加盖专用章：发布事件没有专用章，拒绝发布".into(),
+            Refusal::NoContent => "发布事件未附内容，无法发布".into(),
+            Refusal::Seal { check, reason } => format!("专用章校验未通过（{}）：{reason}", check_zh(check)),
+            Refusal::Mismatch(what) => format!("事件与专用章不一致：{what}"),
+            Refusal::BadContent(what) => format!("专用章内容格式不符：{what}"),
             Refusal::RetiredSerial { serial, status } => {
                 let s = if status == "withdrawn" { "已撤回" } else { "已被更正" };
-                format!("封签 {serial} {s}，不得再次发布")
+                format!("专用章 {serial} {s}，不得再次发布")
             }
             Refusal::NotYet { not_before, .. } => {
                 format!("未到发布时间：{} 之后方可发布，请届时重试", rfc3339(*not_before))
@@ -346,20 +346,20 @@ impl fmt::Display for Refusal {
 /// The Chinese name of a seal check (`docs/seal.md` §6).
 fn check_zh(check: &str) -> &'static str {
     match check {
-        "structure" => "封签格式",
-        "header" => "封签头",
+        "structure" => "专用章格式",
+        "header" => "专用章头",
         "key" => "签名密钥不在密钥集中",
-        "signature" => "封签签名",
-        "manifest" => "封签清单",
+        "signature" => "专用章签名",
+        "manifest" => "专用章清单",
         "key-binding" => "密钥绑定",
         "key-validity" => "密钥有效期",
         "key-revocation" => "密钥已吊销",
-        "seal-status" => "封签状态",
+        "seal-status" => "专用章状态",
         "content" => "内容摘要不符",
-        "channel" => "封签未授权本渠道",
+        "channel" => "专用章未授权本渠道",
         "not-before" => "未到发布时间",
         "dev-key" => "开发密钥",
-        _ => "封签",
+        _ => "专用章",
     }
 }
 

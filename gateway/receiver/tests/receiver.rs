@@ -225,7 +225,7 @@ fn a_valid_publish_is_applied_and_confirmed() {
             replaced: None
         })
     );
-    assert_eq!(out.reason_zh(), format!("已发布：事项 {ITEM}，封签 321183-2026-000001"));
+    assert_eq!(out.reason_zh(), format!("已发布：事项 {ITEM}，专用章 321183-2026-000001"));
     let p = r.store().publication(ITEM).unwrap().unwrap();
     assert_eq!(
         (p.title.as_str(), p.serial.as_str(), p.sequence),
@@ -365,7 +365,7 @@ fn unsealed_publishes_are_refused() {
     let mut r = gw.receiver();
     let out = gw.deliver(&mut r, &publish("evt_1", ITEM, 1, "321183-2026-000001", None, Value::Null), NOW);
     refused(&out, 422, "unsealed");
-    assert!(out.reason_zh().contains("未加封签"), "{}", out.reason_zh());
+    assert!(out.reason_zh().contains("未加盖专用章"), "{}", out.reason_zh());
     let out = gw.deliver(
         &mut r,
         &publish("evt_3", ITEM, 1, "321183-2026-000001", None, json!({"content": content("t")})),
@@ -430,7 +430,7 @@ fn the_wrong_channel_is_refused() {
         SealSpec { channels: &["wechat"], ..SealSpec::new(&gw.current, "321183-2026-000001") }.envelope(&content("t"));
     let out = gw.deliver(&mut r, &publish("evt_2", ITEM, 1, "321183-2026-000001", None, env), NOW);
     refused(&out, 422, "seal:channel");
-    assert!(out.reason_zh().contains("封签未授权本渠道"), "{}", out.reason_zh());
+    assert!(out.reason_zh().contains("专用章未授权本渠道"), "{}", out.reason_zh());
     assert_eq!(r.store().applies(), 0);
 }
 

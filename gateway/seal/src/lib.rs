@@ -1,4 +1,4 @@
-//! The publication seal (信息公开审核封签) and its building blocks.
+//! The publication seal (信息公开专用章) and its building blocks.
 //!
 //! - [`canonical`]: RFC 8785 canonical JSON for the values we produce (no floats);
 //! - [`ContentDigest`]: the `sha256:` digest every approval and seal binds to;

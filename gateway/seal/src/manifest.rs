@@ -24,7 +24,7 @@ pub const CONTENT_FORMAT: &str = "gov-disclosure/content@1";
 /// Largest integer any manifest or key-set number may carry (2^53 − 1, I-JSON).
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
-/// What a publication seal (信息公开审核封签) asserts about one item version.
+/// What a publication seal (信息公开专用章) asserts about one item version.
 ///
 /// Every member is always written (optional ones as `null`), except the
 /// reserved `sm3` digest members, which are omitted when absent. See

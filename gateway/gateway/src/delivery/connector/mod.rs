@@ -293,7 +293,7 @@ pub fn check_config(
     delivery: &DeliverySettings,
 ) -> Result<String, (&'static str, String)> {
     let host = platform.api_host();
-    let kind = platform.as_str();
+    let kind = platform.label();
     let base = url.unwrap_or(host).trim_end_matches('/').to_owned();
     if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() > 2048 {
         return Err(("url", "平台接口地址须为 http:// 或 https:// 开头的 URL".into()));
@@ -307,38 +307,41 @@ pub fn check_config(
         ));
     }
     let Some(c) = c else {
-        return Err(("secret_name", format!("{kind} 端点须配置 secret_name（密钥所在的环境变量名或文件名）")));
+        return Err(("secret_name", format!("{kind}端点须配置密钥名称（密钥所在的环境变量名或文件名）")));
     };
     if !is_secret_name(&c.secret_name) {
         return Err((
             "secret_name",
             format!(
-                "secret_name 须为 1–64 位字母、数字或下划线：<data_dir>/secrets/ 下的文件名（或环境变量 {SECRET_ENV_PREFIX}<名称> 的名称部分），不是密钥本身"
+                "密钥名称须为 1–64 位字母、数字或下划线：数据目录下 secrets/ 中的文件名（或环境变量 {SECRET_ENV_PREFIX}<名称> 的名称部分），不是密钥本身"
             ),
         ));
     }
     if let Some(link) = &c.link_template
         && (!(link.starts_with("http://") || link.starts_with("https://")) || !link.contains("{serial}"))
     {
-        return Err(("link_template", "link_template 须为 http(s) 开头、含 {serial} 的专用章公示页地址".into()));
+        return Err((
+            "link_template",
+            "专用章公示页地址须以 http:// 或 https:// 开头，并含 {serial}（专用章编号所在位置）".into(),
+        ));
     }
     if c.recheck_secs < 0 {
-        return Err(("recheck_secs", "recheck_secs 不能为负数".into()));
+        return Err(("recheck_secs", "复查间隔（秒）不能为负数".into()));
     }
     match platform {
         Platform::Wechat => {
             if !c.app_id.as_deref().is_some_and(is_secret_name) {
-                return Err(("app_id", "微信公众号端点须配置 AppID（app_id）".into()));
+                return Err(("app_id", "微信公众号端点须配置 AppID".into()));
             }
             if !c.cover_media_id.as_deref().is_some_and(|m| !m.is_empty() && m.len() <= 256) {
-                return Err(("cover_media_id", "微信图文须有封面：cover_media_id 为永久图片素材的 media_id".into()));
+                return Err(("cover_media_id", "微信图文须有封面：请填写封面素材（永久图片素材的 media_id）".into()));
             }
         }
         Platform::Weibo => {
             if c.link_template.is_none() {
                 return Err((
                     "link_template",
-                    "微博只能分享链接：link_template 须为应用安全域名下的专用章公示页地址，含 {serial}".into(),
+                    "微博只能分享链接：请填写应用安全域名下的专用章公示页地址，含 {serial}".into(),
                 ));
             }
         }

@@ -166,6 +166,7 @@ fn field_label(field: &str) -> &str {
         "secret_name" => "密钥名称",
         "link_template" => "专用章公示页地址",
         "cover_media_id" => "封面素材",
+        "recheck_secs" => "复查间隔",
         other => other,
     }
 }
