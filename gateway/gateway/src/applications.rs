@@ -238,7 +238,8 @@ impl Application {
 /// A reminder to the office about an open application (`Application::reminder`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reminder {
-    /// The notification kind: `application_reminder` or `application_overdue`.
+    /// The notification kind: `application_reminder`, `application_overdue`
+    /// or `annual_report_due`.
     pub kind: &'static str,
     /// The notification key (one per clock and threshold; the user is added).
     pub key: String,
@@ -848,6 +849,38 @@ pub fn mask_phone(phone: &str) -> String {
     format!("{}****{}", head.iter().collect::<String>(), tail.iter().collect::<String>())
 }
 
+/// The annual report on government information disclosure of `year` is
+/// due by 31 January of the next year (条例 art. 50).
+pub fn annual_report_due(year: i32) -> Date {
+    Date::new(year + 1, 1, 31).expect("31 January is a date")
+}
+
+/// What the annual report's page says while the report of `year` is due
+/// (from 1 January to its due date), with the days left.
+pub fn annual_report_note(year: i32, today: Date) -> Option<String> {
+    let due = annual_report_due(year);
+    (today.year() == year + 1 && today <= due).then(|| {
+        format!(
+            "{year}年政府信息公开工作年度报告须于 {due} 前向社会公布（《政府信息公开条例》第五十条），还有 {} 天。",
+            today.days_until(due)
+        )
+    })
+}
+
+/// The publication office's reminder of the annual report on `today`: once
+/// when January begins and again in its last week, each with its own key
+/// (the user is added) so that a sweep sends it once.
+pub fn annual_report_reminder(today: Date) -> Option<Reminder> {
+    let year = today.year() - 1;
+    let note = annual_report_note(year, today)?;
+    let round = if today.days_until(annual_report_due(year)) < 7 { "last-week" } else { "january" };
+    Some(Reminder {
+        kind: "annual_report_due",
+        key: format!("annual-report:{year}:{round}"),
+        message: format!("{note}请在“年度报告”页核对并导出报表。"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1029,6 +1062,21 @@ mod tests {
         assert_eq!((t2025.new[6], t2025.total[6], t2025.carried_out[6]), (1, 0, 1));
         let r = AnnualRemedies::of(&apps, 2026);
         assert_eq!(r.rows[0], (RemedyKind::Reconsideration, [1, 0, 0, 0, 1]), "the outcome as decided since");
+    }
+
+    #[test]
+    fn the_annual_report_is_reminded_in_january_and_again_in_its_last_week() {
+        assert_eq!(annual_report_reminder(d("2026-12-31")), None, "not before January");
+        assert_eq!(annual_report_reminder(d("2027-02-01")), None, "not after the due date");
+        let first = annual_report_reminder(d("2027-01-01")).unwrap();
+        assert_eq!(first.key, "annual-report:2026:january");
+        assert!(first.message.contains("2026年政府信息公开工作年度报告须于 2027-01-31 前"), "{}", first.message);
+        assert!(first.message.contains("还有 30 天"), "{}", first.message);
+        assert_eq!(annual_report_reminder(d("2027-01-24")).unwrap().key, first.key, "the same round");
+        let last = annual_report_reminder(d("2027-01-25")).unwrap();
+        assert_eq!(last.key, "annual-report:2026:last-week");
+        assert!(annual_report_reminder(d("2027-01-31")).unwrap().message.contains("还有 0 天"));
+        assert_eq!(annual_report_note(2026, d("2026-06-01")), None, "the year is not over");
     }
 
     #[test]

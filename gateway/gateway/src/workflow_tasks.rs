@@ -111,6 +111,7 @@ pub async fn sweep(state: &AppState) -> Result<(), crate::http::ApiError> {
     let today = workflow::today();
     state.calendar.refresh(&state.db).await?;
     warn_calendar_ending(state, today).await?;
+    remind_annual_report(state, today).await?;
     let calendar = state.calendar.current();
     let calendar = &calendar.calendar;
     for id in state.db.active_item_ids().await? {
@@ -225,6 +226,18 @@ async fn warn_calendar_ending(state: &AppState, today: workdays::Date) -> Result
         if user.active && user.roles.contains(&crate::auth::Role::Publisher) {
             let key = format!("calendar-ending:{end}:{}", user.id);
             state.db.notify(user.id, "calendar_ending", None, &w.message, &key).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Tells the publication office, in January, that last year's annual
+/// report is due by 31 January (条例 art. 50); again in its last week.
+async fn remind_annual_report(state: &AppState, today: workdays::Date) -> Result<(), crate::http::ApiError> {
+    let Some(r) = crate::applications::annual_report_reminder(today) else { return Ok(()) };
+    for user in state.db.users().await? {
+        if user.active && user.roles.contains(&crate::auth::Role::Publisher) {
+            state.db.notify(user.id, r.kind, None, &r.message, &format!("{}:{}", r.key, user.id)).await?;
         }
     }
     Ok(())

@@ -562,13 +562,8 @@ pub fn annual_view(
     columns.push("总计");
     let mut remedy_columns: Vec<&'static str> = RemedyOutcome::ALL.iter().map(|o| o.label()).collect();
     remedy_columns.push("总计");
-    let due = Date::new(year + 1, 1, 31).expect("31 January");
-    let reminder = (today.year() == year + 1 && today <= due).then(|| {
-        format!(
-            "{year}年政府信息公开工作年度报告须于 {due} 前向社会公布（《政府信息公开条例》第五十条），还有 {} 天。",
-            today.days_until(due)
-        )
-    });
+    let due = crate::applications::annual_report_due(year);
+    let reminder = crate::applications::annual_report_note(year, today);
     AnnualReportView {
         year,
         proactive: proactive_rows(),
