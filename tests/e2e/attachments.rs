@@ -208,17 +208,26 @@ async fn an_html_body_with_a_hidden_link_is_blocked(backend: Backend) {
     let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
     app.review_team(Some("市民政局")).await;
     let mut item = sample_item();
-    item["body"] = json!(std::str::from_utf8(&fixture("hidden-link.html")).unwrap());
+    let body = std::str::from_utf8(&fixture("hidden-link.html")).unwrap().to_owned();
+    item["body"] = json!(format!("{body}<p>另见<a href=\"https://unlisted.example.org/page\">外部网站</a>。</p>"));
     let submitted = submit(&drafter, &item).await;
     assert_eq!(submitted["state"], "blocked", "{submitted}");
     let all = findings(&submitted);
-    let hidden: Vec<&Value> = all.iter().filter(|f| f["rule_id"] == "LNK-001").collect();
+    let hidden: Vec<&Value> = all.iter().filter(|f| f["rule_id"] == "LNK-001" && f["severity"] == "block").collect();
     let targets: Vec<&str> = hidden.iter().map(|f| f["attachment"]["locator"]["detail"].as_str().unwrap()).collect();
     assert_eq!(targets, ["http://casino.example.com/", "file://oa-server/share/名单.xls"], "{all:#?}");
     assert!(hidden.iter().all(|f| f["field"] == "body" && f["severity"] == "block"));
     assert!(hidden[0]["message"].as_str().unwrap().starts_with("正文，链接"), "{}", hidden[0]["message"]);
-    // The visible link to an official site is no finding.
+    // The visible link to an official site is no finding; one to a site
+    // outside the policy's allow-list (`[links]`) warns.
     assert!(!all.iter().any(|f| f["message"].as_str().unwrap().contains("www.gov.cn")), "{all:#?}");
+    let unlisted: Vec<&Value> = all.iter().filter(|f| f["rule_id"] == "LNK-001" && f["severity"] == "warn").collect();
+    assert_eq!(unlisted.len(), 1, "{all:#?}");
+    let message = unlisted[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("unlisted.example.org") && message.contains("不在本机关允许链接的网站清单中"),
+        "{message}"
+    );
 }
 
 async fn an_ofd_with_a_secrecy_marking_on_its_first_page_is_blocked(backend: Backend) {

@@ -96,6 +96,67 @@ struct PolicyFile {
     extractor: Option<ExtractorEntry>,
     #[serde(default)]
     ocr: Option<OcrEntry>,
+    #[serde(default)]
+    links: Option<LinkPolicy>,
+}
+
+/// `[links]`: the agency's link lists (LNK-001). A link to a blocked host
+/// blocks; an external link to a host outside `allowed_hosts` warns (no
+/// allow-list: no warning). A host entry covers its subdomains (`gov.cn`
+/// covers `www.gov.cn`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkPolicy {
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    #[serde(default)]
+    pub blocked_hosts: Vec<String>,
+}
+
+/// What the link lists say of a link's host.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LinkVerdict {
+    /// On the blocked list.
+    Blocked(String),
+    /// An external link outside a non-empty allow-list.
+    Unlisted(String),
+}
+
+impl LinkPolicy {
+    /// The verdict on an `http(s)` link target; `None` for a listed host,
+    /// another scheme, or when the policy has no lists.
+    pub fn judge(&self, target: &str) -> Option<LinkVerdict> {
+        let lower = target.trim().to_ascii_lowercase();
+        let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"))?;
+        let authority = rest.split(['/', '?', '#']).next()?;
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = host.split(':').next()?.trim_end_matches('.');
+        let covered = |list: &[String]| list.iter().any(|h| host == h || host.ends_with(&format!(".{h}")));
+        if covered(&self.blocked_hosts) {
+            Some(LinkVerdict::Blocked(host.to_owned()))
+        } else if !self.allowed_hosts.is_empty() && !covered(&self.allowed_hosts) {
+            Some(LinkVerdict::Unlisted(host.to_owned()))
+        } else {
+            None
+        }
+    }
+
+    /// Lower-cases the entries and refuses what is not a host name.
+    fn checked(mut self) -> Result<LinkPolicy, String> {
+        for list in [&mut self.allowed_hosts, &mut self.blocked_hosts] {
+            for h in list.iter_mut() {
+                *h = h.trim().trim_end_matches('.').to_ascii_lowercase();
+                let host_like = !h.is_empty()
+                    && h.len() <= 253
+                    && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+                    && !h.starts_with('.');
+                if !host_like {
+                    return Err(format!("[links] 中的“{h}”不是域名：只写域名（如 gov.cn），不带 http:// 或路径"));
+                }
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// `[ocr]`: reading images and scanned pages (see `crate::ocr`); every
@@ -302,6 +363,8 @@ pub struct Policy {
     pub extractor: Option<PolicyExtractor>,
     /// OCR of images and scanned pages, if the policy reads them (with an extractor only).
     pub ocr: Option<crate::ocr::OcrSettings>,
+    /// The agency's link lists (`[links]`).
+    pub links: LinkPolicy,
 }
 
 impl Policy {
@@ -428,6 +491,7 @@ impl Policy {
                 Some(settings)
             }
         };
+        let links = file.links.unwrap_or_default().checked().map_err(invalid)?;
         Ok(Policy {
             name: file.name,
             description: file.description,
@@ -436,6 +500,7 @@ impl Policy {
             overrides,
             extractor,
             ocr,
+            links,
         })
     }
 
@@ -462,6 +527,11 @@ impl Policy {
                 "languages": o.languages, "deadline_ms": o.deadline_ms, "memory_mib": o.memory_mib,
                 "max_pages": o.max_pages,
             });
+        }
+        // Link lists change verdicts; an empty `[links]` leaves the hash as
+        // it was.
+        if self.links != LinkPolicy::default() {
+            value["links"] = json!(self.links);
         }
         if let Some(list) = value["plugins"].as_array_mut() {
             for p in list {
@@ -570,6 +640,33 @@ fn resolve_files(value: &mut Value, policy: &Path, dir: &Path) -> Result<(), Pol
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_lists_block_warn_and_cover_subdomains() {
+        let links = LinkPolicy {
+            allowed_hosts: vec!["gov.cn".into(), "xinhuanet.com".into()],
+            blocked_hosts: vec!["casino.example".into()],
+        }
+        .checked()
+        .unwrap();
+        assert_eq!(links.judge("https://www.gov.cn/zhengce/"), None);
+        assert_eq!(links.judge("HTTP://WWW.GOV.CN./x"), None, "case and a trailing dot");
+        assert_eq!(links.judge("http://news.xinhuanet.com:8080/a"), None);
+        assert_eq!(
+            links.judge("https://gov.cn.evil.example/"),
+            Some(LinkVerdict::Unlisted("gov.cn.evil.example".into()))
+        );
+        assert_eq!(links.judge("https://notgov.cn/"), Some(LinkVerdict::Unlisted("notgov.cn".into())));
+        assert_eq!(links.judge("https://a.casino.example/"), Some(LinkVerdict::Blocked("a.casino.example".into())));
+        assert_eq!(
+            links.judge("https://user@www.gov.cn@casino.example/"),
+            Some(LinkVerdict::Blocked("casino.example".into()))
+        );
+        assert_eq!(links.judge("mailto:x@y.cn"), None, "not a web link");
+        assert_eq!(LinkPolicy::default().judge("https://anything.example/"), None, "no lists, no verdict");
+        let bad = LinkPolicy { allowed_hosts: vec!["https://gov.cn/".into()], blocked_hosts: vec![] };
+        assert!(bad.checked().unwrap_err().contains("不是域名"));
+    }
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let p = dir.join(name);

@@ -13,8 +13,10 @@
 //!   redaction (a failed PDF redaction); document properties, earlier
 //!   revisions and headers/footers warn), SEC-004 for
 //!   watermark and marking words (内部资料 blocks, 征求意见稿 and 草稿
-//!   warn), LNK-001 for hidden links (block), LNK-002 for `file://`, private
-//!   addresses and intranet host names (warn);
+//!   warn), LNK-001 for hidden links and links to hosts the policy's
+//!   `[links]` blocks (block) and for external links outside its allow-list
+//!   (warn), LNK-002 for `file://`, private addresses and intranet host
+//!   names (warn);
 //! - what cannot be read is never a pass: a file the extractor refuses
 //!   (malformed, encrypted, over a bound such as a zip bomb's ratio) is a
 //!   blocking META-002 naming the file; a sandbox failure (trap, deadline,
@@ -31,6 +33,7 @@ use crate::finding::{
 };
 use crate::ocr::OcrLine;
 use crate::plugin_host::{ExtractFailure, Extraction, FactKind, LoadedExtractor, Segment, wit_item};
+use crate::policy::{LinkPolicy, LinkVerdict};
 
 use super::Generation;
 
@@ -140,7 +143,7 @@ impl Generation {
         };
         match extractor.extract(BODY_FILE, "text/html", item.body.as_bytes()) {
             Err(failure) => vec![failure_finding(extractor, &failure)],
-            Ok(x) => fact_findings(extractor, item, &x)
+            Ok(x) => fact_findings(extractor, &self.policy.links, item, &x)
                 .into_iter()
                 .map(|mut f| {
                     f.field = Field::Body;
@@ -239,7 +242,7 @@ impl Generation {
                 Err(failure) => findings.push(failure_finding(extractor, &failure)),
                 Ok(mut x) => {
                     findings.extend(self.read_scans(item, file, &mut x));
-                    findings.extend(fact_findings(extractor, item, &x));
+                    findings.extend(fact_findings(extractor, &self.policy.links, item, &x));
                     findings.extend(self.scan_text(item, &file.name, &x, now));
                 }
             }
@@ -383,7 +386,7 @@ fn failure_finding(extractor: &LoadedExtractor, failure: &ExtractFailure) -> Fin
     }
 }
 
-fn fact_findings(extractor: &LoadedExtractor, item: &ReviewItem, x: &Extraction) -> Vec<Finding> {
+fn fact_findings(extractor: &LoadedExtractor, links: &LinkPolicy, item: &ReviewItem, x: &Extraction) -> Vec<Finding> {
     let plugin = extractor.name();
     let mut out = Vec::new();
     for fact in &x.facts {
@@ -440,7 +443,30 @@ fn fact_findings(extractor: &LoadedExtractor, item: &ReviewItem, x: &Extraction)
                     fact.detail.clone(),
                     format!("链接 {} {why}，公开后会暴露内部系统，请删除或改为公开地址。", fact.detail),
                 ),
-                None => continue,
+                None => match links.judge(&fact.detail) {
+                    Some(LinkVerdict::Blocked(host)) => host_finding(
+                        plugin,
+                        "LNK-001",
+                        LINK_KIND,
+                        Severity::Block,
+                        fact.locator.clone(),
+                        fact.detail.clone(),
+                        format!("链接 {} 指向本机关禁止链接的网站 {host}，请删除。", fact.detail),
+                    ),
+                    Some(LinkVerdict::Unlisted(host)) => host_finding(
+                        plugin,
+                        "LNK-001",
+                        LINK_KIND,
+                        Severity::Warn,
+                        fact.locator.clone(),
+                        fact.detail.clone(),
+                        format!(
+                            "外部链接 {} 指向 {host}，不在本机关允许链接的网站清单中；请核实该网站可靠、链接必要，或改为政府网站上的地址。",
+                            fact.detail
+                        ),
+                    ),
+                    None => continue,
+                },
             },
             FactKind::NotExtracted | FactKind::ImagePage => host_finding(
                 plugin,
