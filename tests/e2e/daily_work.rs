@@ -598,11 +598,13 @@ async fn correct_and_republish(
     let body = b.find("#body").await.prop("value").await.unwrap().unwrap().replace("\r\n", "\n");
     b.fill("#body", &format!("{body}\n本通知所列缴费标准已按新文件更正。")).await;
     b.assert_accessible("更正稿件").await;
+    b.client.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
     b.screenshot("16-correction-form").await;
-    b.click_to("button[name=then][value=submit]").await;
-    let correction = b.path().await.trim_start_matches("/items/").to_owned();
+    b.click_to("button[name=then][value=save]").await;
+    let path = b.path().await;
+    let correction = path.trim_start_matches("/items/").split('?').next().unwrap().to_owned();
     assert_ne!(correction, id, "a correction is a new item");
-    assert_eq!(b.text(".summary .badge").await, "审核中");
+    assert_eq!(b.text(".summary .badge").await, "草稿");
     assert!(b.text(".summary p.correction").await.contains("更正已撤稿的原稿"));
     let view = ok(t.drafter.get(&format!("/api/v1/items/{correction}")).await);
     assert_eq!(view["corrects"], id);
@@ -633,8 +635,8 @@ async fn correct_and_republish(
     let page = r.text().await.unwrap();
     assert!(!page.contains(title), "another unit's form does not carry the text");
     let mut edit = titled_item(title, &["website"]);
-    edit["base_version"] = json!(2);
-    edit["corrects"] = json!(id);
+    edit["base_version"] = json!(1);
+    edit["corrects"] = json!(correction);
     let (status, _) = t.drafter.put(&format!("/api/v1/items/{correction}"), &edit).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the link is set on creation only");
 }

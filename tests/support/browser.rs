@@ -48,7 +48,13 @@ impl Browser {
         let chromium = binary("GATEWAY_CHROMIUM", "/usr/bin/chromium");
         let chromedriver = binary("GATEWAY_CHROMEDRIVER", "/usr/bin/chromedriver");
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        // On Linux Chromium takes its locale from the environment (LANGUAGE
+        // first), not from `--lang`: the date pickers and validation bubbles
+        // speak Chinese. LANG stays a locale every machine has, with UTF-8,
+        // so that file paths with Chinese names reach the browser intact.
         let driver = Command::new(chromedriver)
+            .env("LANGUAGE", "zh_CN")
+            .env("LANG", "C.UTF-8")
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())

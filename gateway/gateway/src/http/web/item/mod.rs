@@ -397,12 +397,38 @@ pub struct DeliveryRow {
     pub state_label: &'static str,
     pub serial: String,
     pub attempts: i64,
+    /// The last attempt's result in words.
     pub last: String,
+    /// The same with its technical detail (HTTP status, the transport's
+    /// error), for the 技术信息 disclosure.
+    pub last_tech: Option<String>,
     pub retryable: bool,
     /// On a platform the gateway posts to (WeChat, Weibo): what the
     /// platform says, and the post's public address.
     pub platform: Option<String>,
     pub post_url: Option<String>,
+}
+
+/// A delivery's last attempt in the office's words, and its technical
+/// detail apart: an HTTP status says what the channel did; an error written
+/// for people is shown as it is, one that names the protocol only behind
+/// the disclosure.
+fn last_attempt(status: Option<i64>, error: Option<&str>) -> (String, Option<String>) {
+    let said = |s: i64| match s {
+        200..=299 => "渠道已接收",
+        408 | 429 => "渠道繁忙，稍后自动重试",
+        400..=499 => "渠道拒收",
+        500..=599 => "渠道服务出错，稍后自动重试",
+        _ => "渠道回应异常",
+    };
+    let error: Option<String> = error.map(|e| e.chars().take(120).collect());
+    match (status, error) {
+        (_, Some(e)) if !e.contains("HTTP") => (e, status.map(|s| format!("HTTP {s}"))),
+        (Some(s), Some(e)) => (said(s).to_owned(), Some(e)),
+        (None, Some(e)) => ("投递未成功，稍后自动重试".to_owned(), Some(e)),
+        (Some(s), None) => (said(s).to_owned(), Some(format!("HTTP {s}"))),
+        (None, None) => (String::new(), None),
+    }
 }
 
 pub(super) fn channel_rows(d: &ItemDeliveries) -> Vec<ChannelRow> {
@@ -416,11 +442,7 @@ pub(super) fn channel_rows(d: &ItemDeliveries) -> Vec<ChannelRow> {
                 .into_iter()
                 .map(|v| {
                     let d = &v.delivery;
-                    let last = match (&d.last_status, &d.last_error) {
-                        (_, Some(e)) => e.chars().take(120).collect(),
-                        (Some(s), None) => format!("HTTP {s}"),
-                        (None, None) => String::new(),
-                    };
+                    let (last, last_tech) = last_attempt(d.last_status, d.last_error.as_deref());
                     let post = posts.iter().find(|p| p.delivery_id == d.id);
                     DeliveryRow {
                         platform: post.map(|p| match &p.reason {
@@ -438,6 +460,7 @@ pub(super) fn channel_rows(d: &ItemDeliveries) -> Vec<ChannelRow> {
                         serial: d.serial.clone(),
                         attempts: d.attempts,
                         last,
+                        last_tech,
                         retryable: d.state.is_retryable(),
                     }
                 })
@@ -777,4 +800,24 @@ impl ItemPage {
 /// `sha256:abcd…` → `abcd1234`.
 pub fn short_hash(h: &str) -> String {
     h.trim_start_matches("sha256:").chars().take(12).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_attempt;
+
+    #[test]
+    fn a_deliverys_last_attempt_is_said_in_words_with_the_protocol_apart() {
+        assert_eq!(last_attempt(Some(200), None), ("渠道已接收".into(), Some("HTTP 200".into())));
+        assert_eq!(last_attempt(Some(503), None).0, "渠道服务出错，稍后自动重试");
+        assert_eq!(last_attempt(Some(404), None).0, "渠道拒收");
+        let (said, tech) = last_attempt(Some(500), Some("平台接口 发布 返回 HTTP 500"));
+        assert_eq!(
+            (said.as_str(), tech.as_deref()),
+            ("渠道服务出错，稍后自动重试", Some("平台接口 发布 返回 HTTP 500"))
+        );
+        let (said, tech) = last_attempt(None, Some("签名密钥不可用"));
+        assert_eq!((said.as_str(), tech), ("签名密钥不可用", None), "an error written for people stays in view");
+        assert_eq!(last_attempt(None, None), (String::new(), None));
+    }
 }
