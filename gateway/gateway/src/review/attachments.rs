@@ -390,6 +390,9 @@ fn fact_findings(extractor: &LoadedExtractor, links: &LinkPolicy, item: &ReviewI
     let plugin = extractor.name();
     let mut out = Vec::new();
     for fact in &x.facts {
+        let link = |rule: &str, severity: Severity, message: String| {
+            host_finding(plugin, rule, LINK_KIND, severity, fact.locator.clone(), fact.detail.clone(), message)
+        };
         let hidden = |severity: Severity, what: &str| {
             host_finding(
                 plugin,
@@ -424,49 +427,29 @@ fn fact_findings(extractor: &LoadedExtractor, links: &LinkPolicy, item: &ReviewI
                 ),
             ),
             FactKind::EarlierRevision => hidden(Severity::Warn, "增量修改保留的早期版本"),
-            FactKind::HiddenLink => host_finding(
-                plugin,
-                "LNK-001",
-                LINK_KIND,
-                Severity::Block,
-                fact.locator.clone(),
-                fact.detail.clone(),
-                format!("隐藏链接（暗链）指向 {}，请删除。", fact.detail),
-            ),
-            FactKind::Link => match internal_target(&fact.detail) {
-                Some(why) => host_finding(
-                    plugin,
+            FactKind::HiddenLink => {
+                link("LNK-001", Severity::Block, format!("隐藏链接（暗链）指向 {}，请删除。", fact.detail))
+            }
+            FactKind::Link => match (internal_target(&fact.detail), links.judge(&fact.detail)) {
+                (Some(why), _) => link(
                     "LNK-002",
-                    LINK_KIND,
                     Severity::Warn,
-                    fact.locator.clone(),
-                    fact.detail.clone(),
                     format!("链接 {} {why}，公开后会暴露内部系统，请删除或改为公开地址。", fact.detail),
                 ),
-                None => match links.judge(&fact.detail) {
-                    Some(LinkVerdict::Blocked(host)) => host_finding(
-                        plugin,
-                        "LNK-001",
-                        LINK_KIND,
-                        Severity::Block,
-                        fact.locator.clone(),
-                        fact.detail.clone(),
-                        format!("链接 {} 指向本机关禁止链接的网站 {host}，请删除。", fact.detail),
+                (None, Some(LinkVerdict::Blocked(host))) => link(
+                    "LNK-001",
+                    Severity::Block,
+                    format!("链接 {} 指向本机关禁止链接的网站 {host}，请删除。", fact.detail),
+                ),
+                (None, Some(LinkVerdict::Unlisted(host))) => link(
+                    "LNK-001",
+                    Severity::Warn,
+                    format!(
+                        "外部链接 {} 指向 {host}，不在本机关允许链接的网站清单中；请核实该网站可靠、链接必要，或改为政府网站上的地址。",
+                        fact.detail
                     ),
-                    Some(LinkVerdict::Unlisted(host)) => host_finding(
-                        plugin,
-                        "LNK-001",
-                        LINK_KIND,
-                        Severity::Warn,
-                        fact.locator.clone(),
-                        fact.detail.clone(),
-                        format!(
-                            "外部链接 {} 指向 {host}，不在本机关允许链接的网站清单中；请核实该网站可靠、链接必要，或改为政府网站上的地址。",
-                            fact.detail
-                        ),
-                    ),
-                    None => continue,
-                },
+                ),
+                (None, None) => continue,
             },
             FactKind::NotExtracted | FactKind::ImagePage => host_finding(
                 plugin,

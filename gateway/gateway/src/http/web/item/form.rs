@@ -287,6 +287,7 @@ pub async fn new_form(
     let correction = !form.corrects.is_empty();
     let mut page = form_page(&state, &session, None, form);
     if correction {
+        page.layout.title = "更正稿件".into();
         page.layout.notice = Some(CORRECTION_NOTICE.into());
     }
     render(&page)
