@@ -479,10 +479,8 @@ async fn a_publication_the_platform_never_decides_is_given_up(backend: Backend) 
     assert_eq!(wx[0]["state"], "failed", "{d:#}");
     assert!(wx[0]["last_error"].as_str().unwrap().contains("仍未给出发布结果"), "{d:#}");
     assert!(wechat.paths().iter().filter(|p| *p == "freepublish/get").count() >= 2, "it was polled first");
-    // The office is told right after the attempt is recorded (the
-    // dispatcher writes the notification once the delivery has failed).
-    tests::eventually("the office told", async || !notifications(&t.publisher, "delivery_rejected").await.is_empty())
-        .await;
+    // The office is told in the transaction that fails the delivery: once
+    // the failure shows, so does the notification.
     let notes = notifications(&t.publisher, "delivery_rejected").await;
     assert_eq!(notes.len(), 1, "{notes:?}");
     app.stop().await;

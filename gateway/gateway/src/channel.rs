@@ -198,6 +198,12 @@ impl PostStatus {
 
 // ------------------------------------------------------------- decisions
 
+/// What the publication office is told when a platform rejects a
+/// publication for good (`Outcome::Rejected`).
+pub fn rejected_notice(item: &str, kind: EndpointKind, reason: &str) -> String {
+    format!("事项 {item} 在{}发布失败：{reason}。该渠道未发布，事项为部分发布，请处理。", kind.platform_name())
+}
+
 /// How an attempt ended (reported by the dispatcher and the connectors).
 #[derive(Clone, Debug)]
 pub enum Outcome {

@@ -319,24 +319,10 @@ async fn dispatch_once(
                 }
                 EndpointKind::Pull => (pull_is_not_pushed(&c, &settings), Vec::new()),
             };
+            // A rejection's notice to the office is written in the same
+            // transaction (`Db::record_attempt`).
             if let Err(e) = state.db.record_attempt(&c, started, &outcome, &posts).await {
                 tracing::warn!(error = %e, delivery = %c.id, "cannot record a delivery attempt; the lease will expire");
-                return;
-            }
-            if let Outcome::Rejected { reason, .. } = &outcome {
-                let message = format!(
-                    "事项 {} 在{}发布失败：{reason}。该渠道未发布，事项为部分发布，请处理。",
-                    c.item_id,
-                    c.endpoint_kind.platform_name()
-                );
-                connector::notify_office(
-                    &state,
-                    &c.item_id,
-                    "delivery_rejected",
-                    &message,
-                    &format!("rejected:{}", c.id),
-                )
-                .await;
             }
         });
     }

@@ -269,6 +269,13 @@ impl Db {
             Consequence::Rejected => {
                 let item: ItemId = parse_column("item_id", &claimed.item_id)?;
                 let (_, version) = item_version(&mut tx, &claimed.item_id).await?;
+                // The office is told in the transaction that fails the
+                // delivery: a failure is never recorded without its notice.
+                if let Outcome::Rejected { reason, .. } = outcome {
+                    let message = channel::rejected_notice(&claimed.item_id, claimed.endpoint_kind, reason);
+                    let key = format!("rejected:{}", claimed.id);
+                    notify_publishers(&mut tx, "delivery_rejected", Some(item), &message, &key, now).await?;
+                }
                 audit::append(
                     &mut tx,
                     None,
@@ -464,4 +471,28 @@ impl Db {
         tx.commit().await?;
         Ok(n)
     }
+}
+
+/// Notifies every active member of the publication office, in the caller's
+/// transaction (one notification per person and `key`).
+async fn notify_publishers(
+    conn: &mut AnyConnection,
+    kind: &str,
+    item: Option<ItemId>,
+    message: &str,
+    key: &str,
+    now: Timestamp,
+) -> Result<()> {
+    let rows = sqlx::query(
+        "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id WHERE r.role = $1 AND u.active = 1 ORDER BY u.id",
+    )
+    .bind(crate::auth::Role::Publisher.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        let user: UserId = parse_column("user_id", &row.try_get::<String, _>("id")?)?;
+        let dedupe = format!("{key}:{user}");
+        crate::store::workflow::insert_notification(conn, user, kind, item, message, &dedupe, now).await?;
+    }
+    Ok(())
 }
