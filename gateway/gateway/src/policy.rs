@@ -113,6 +113,16 @@ pub struct LinkPolicy {
     pub blocked_hosts: Vec<String>,
 }
 
+/// The host of a URL-like target (`scheme://user@host:port/...`), if any:
+/// the authority after its last `@`, as browsers read it.
+pub fn url_host(target: &str) -> Option<&str> {
+    let rest = target.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host.strip_prefix('[') { v6.split(']').next()? } else { host.split(':').next()? };
+    Some(host)
+}
+
 /// What the link lists say of a link's host.
 #[derive(Debug, PartialEq, Eq)]
 pub enum LinkVerdict {
@@ -127,10 +137,10 @@ impl LinkPolicy {
     /// another scheme, or when the policy has no lists.
     pub fn judge(&self, target: &str) -> Option<LinkVerdict> {
         let lower = target.trim().to_ascii_lowercase();
-        let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"))?;
-        let authority = rest.split(['/', '?', '#']).next()?;
-        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        let host = host.split(':').next()?.trim_end_matches('.');
+        if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+            return None;
+        }
+        let host = url_host(&lower)?.trim_end_matches('.');
         let covered = |list: &[String]| list.iter().any(|h| host == h || host.ends_with(&format!(".{h}")));
         if covered(&self.blocked_hosts) {
             Some(LinkVerdict::Blocked(host.to_owned()))

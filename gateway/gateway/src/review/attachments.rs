@@ -33,7 +33,7 @@ use crate::finding::{
 };
 use crate::ocr::OcrLine;
 use crate::plugin_host::{ExtractFailure, Extraction, FactKind, LoadedExtractor, Segment, wit_item};
-use crate::policy::{LinkPolicy, LinkVerdict};
+use crate::policy::{LinkPolicy, LinkVerdict, url_host};
 
 use super::Generation;
 
@@ -78,15 +78,6 @@ fn excerpt(text: &str, start: usize, end: usize) -> (String, Span) {
     let from = text[..start].char_indices().rev().nth(CONTEXT_CHARS - 1).map_or(0, |(i, _)| i);
     let to = text[end..].char_indices().nth(CONTEXT_CHARS).map_or(text.len(), |(i, _)| end + i);
     (text[from..to].to_owned(), Span { start: (start - from) as u32, end: (end - from) as u32 })
-}
-
-/// The host of a URL-like target (`http://host:port/...`), if any.
-fn url_host(target: &str) -> Option<&str> {
-    let rest = target.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host.strip_prefix('[') { v6.split(']').next()? } else { host.split(':').next()? };
-    Some(host)
 }
 
 /// Why a link target reveals internal systems (LNK-002), if it does.

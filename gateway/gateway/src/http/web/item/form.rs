@@ -296,13 +296,13 @@ pub async fn new_form(
 /// The new-item form carrying a withdrawn item's last text, headers and
 /// attachments, to correct and republish. Only the item's own unit may.
 async fn correction_form(state: &AppState, session: &Session, id: &str) -> Result<ItemForm, ApiError> {
-    let view = crate::http::items::item_of(state, &session.auth(), item_id(id)?).await?;
-    let item = crate::service::items::readable(state, session.principal(), view.id).await?;
+    let item = crate::service::items::readable(state, session.principal(), item_id(id)?).await?;
     crate::service::items::require_writable(session.principal(), &item, "更正")?;
-    if view.state != ItemState::Withdrawn {
+    if item.state != ItemState::Withdrawn {
         return Err(ApiError::Conflict("只有已撤稿的稿件可以更正后重新发布；其他稿件请直接修改。".into()));
     }
-    Ok(ItemForm { corrects: view.id.to_string(), ..ItemForm::from_content(&view.current.content) })
+    let last = state.db.version(item.id, item.current_version).await?;
+    Ok(ItemForm { corrects: item.id.to_string(), ..ItemForm::from_content(&last.content) })
 }
 
 pub async fn create(State(state): State<AppState>, Posted { session, form, files }: Posted) -> Response {
