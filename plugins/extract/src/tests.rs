@@ -232,6 +232,53 @@ fn xlsx_cells_hidden_sheet_hidden_row_hidden_format_note() {
     assert!(facts(&x, FactKind::DocumentProperty).iter().any(|f| f.detail == "creator：张三"));
 }
 
+/// The cells of an XLSX whose style hides the text by its colour.
+fn invisible_cells(formats: &[(&str, rust_xlsxwriter::Format)]) -> Vec<(String, String)> {
+    use rust_xlsxwriter::Workbook;
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("名单").unwrap();
+    for (row, (text, format)) in formats.iter().enumerate() {
+        ws.write_string_with_format(row as u32, 2, *text, format).unwrap();
+    }
+    let x = run("名单.xlsx", &wb.save_to_buffer().unwrap()).unwrap();
+    facts(&x, FactKind::HiddenFormat)
+        .iter()
+        .map(|f| (f.locator.cell.clone().unwrap_or_default(), f.detail.clone()))
+        .collect()
+}
+
+#[test]
+fn xlsx_text_the_colour_of_its_fill_is_hidden() {
+    use rust_xlsxwriter::{Color, Format};
+    let hidden = invisible_cells(&[
+        ("白字无底色", Format::new().set_font_color(Color::White)),
+        ("白字白底", Format::new().set_font_color(Color::RGB(0xFFFFFF)).set_background_color(Color::White)),
+        ("同色字底", Format::new().set_font_color(Color::RGB(0x1F4E79)).set_background_color(Color::RGB(0x1F4E79))),
+        ("近似色", Format::new().set_font_color(Color::RGB(0xFAFAFA)).set_background_color(Color::RGB(0xFFFFFF))),
+        // Theme colour 0 is lt1, white in the default theme.
+        ("主题白字", Format::new().set_font_color(Color::Theme(0, 0))),
+    ]);
+    let cells: Vec<&str> = hidden.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(cells, ["C1", "C2", "C3", "C4", "C5"], "{hidden:?}");
+    assert_eq!(hidden[1].1, "工作表“名单”的单元格 C2 文字颜色与底色相同，内容不可见");
+}
+
+#[test]
+fn xlsx_visible_colours_are_not_hidden() {
+    use rust_xlsxwriter::{Color, Format};
+    let hidden = invisible_cells(&[
+        ("默认", Format::new()),
+        ("白字深底", Format::new().set_font_color(Color::White).set_background_color(Color::RGB(0x1F4E79))),
+        ("黑字白底", Format::new().set_font_color(Color::Black).set_background_color(Color::White)),
+        ("黄底", Format::new().set_background_color(Color::Yellow)),
+        // Theme colour 1 is dk1, black in the default theme.
+        ("主题黑字", Format::new().set_font_color(Color::Theme(1, 0))),
+        ("红字", Format::new().set_font_color(Color::Red)),
+    ]);
+    assert!(hidden.is_empty(), "{hidden:?}");
+}
+
 #[test]
 fn zip_bomb_is_refused_with_the_ratio() {
     let bomb = zip_bomb();

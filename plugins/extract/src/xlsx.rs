@@ -1,7 +1,8 @@
 //! XLSX (SpreadsheetML): every cell with text or a value as a segment with
 //! its sheet and A1 reference, and facts for what a reader does not see:
 //! hidden and very hidden sheets, hidden rows and columns (with content),
-//! cells whose number format hides the value (`;;;`), cell comments.
+//! cells whose number format hides the value (`;;;`) or whose font colour is
+//! the colour of their fill (white on white), cell comments.
 //!
 //! Read with zip + quick-xml rather than calamine: calamine returns values
 //! but not row/column visibility, number formats or comments' cells, which
@@ -94,15 +95,171 @@ fn hides_value(code: &str) -> bool {
     code.contains(';') && code.split(';').all(|s| s.trim().is_empty())
 }
 
-/// Indexes of cell styles (`cellXfs`) whose number format hides the value.
-fn hiding_styles(out: &mut Out<'_>, zip: &mut Zip<'_>) -> Result<HashSet<u32>, Failure> {
-    let mut hiding = HashSet::new();
-    let Some(xml) = zip.read(out, "xl/styles.xml")? else {
-        return Ok(hiding);
+/// An sRGB colour.
+type Rgb = [u8; 3];
+
+/// The default palette of `indexed` colours (ECMA-376 Part 1, 18.8.27),
+/// used unless `styles.xml` gives its own `indexedColors`. 64 is the system
+/// foreground (window text, black) and 65 the system background (white).
+const PALETTE: [u32; 66] = [
+    0x000000, 0xFFFFFF, 0xFF0000, 0x00FF00, 0x0000FF, 0xFFFF00, 0xFF00FF, 0x00FFFF, // 0-7
+    0x000000, 0xFFFFFF, 0xFF0000, 0x00FF00, 0x0000FF, 0xFFFF00, 0xFF00FF, 0x00FFFF, // 8-15
+    0x800000, 0x008000, 0x000080, 0x808000, 0x800080, 0x008080, 0xC0C0C0, 0x808080, // 16-23
+    0x9999FF, 0x993366, 0xFFFFCC, 0xCCFFFF, 0x660066, 0xFF8080, 0x0066CC, 0xCCCCFF, // 24-31
+    0x000080, 0xFF00FF, 0xFFFF00, 0x00FFFF, 0x800080, 0x800000, 0x008080, 0x0000FF, // 32-39
+    0x00CCFF, 0xCCFFFF, 0xCCFFCC, 0xFFFF99, 0x99CCFF, 0xFF99CC, 0xCC99FF, 0xFFCC99, // 40-47
+    0x3366FF, 0x33CCCC, 0x99CC00, 0xFFCC00, 0xFF9900, 0xFF6600, 0x666699, 0x969696, // 48-55
+    0x003366, 0x339966, 0x003300, 0x333300, 0x993300, 0x993366, 0x333399, 0x333333, // 56-63
+    0x000000, 0xFFFFFF, // 64-65
+];
+
+const BLACK: Rgb = [0, 0, 0];
+const WHITE: Rgb = [0xFF, 0xFF, 0xFF];
+/// Colours closer than this in every channel cannot be told apart on screen.
+const SAME_COLOUR: u8 = 16;
+
+fn rgb_of(v: u32) -> Rgb {
+    [(v >> 16) as u8, (v >> 8) as u8, v as u8]
+}
+
+/// `FFRRGGBB` (ARGB, alpha not applied by Excel) or `RRGGBB`.
+fn parse_rgb(s: &str) -> Option<Rgb> {
+    let hex = match s.len() {
+        8 => &s[2..],
+        6 => s,
+        _ => return None,
+    };
+    u32::from_str_radix(hex, 16).ok().map(rgb_of)
+}
+
+/// A colour element's attributes (`rgb`, `indexed`, `theme` with `tint`;
+/// `auto` is `None`: the application's default).
+#[derive(Clone, Default)]
+struct ColourRef {
+    rgb: Option<Rgb>,
+    indexed: Option<usize>,
+    theme: Option<usize>,
+    tint: f32,
+}
+
+impl ColourRef {
+    fn of(a: &crate::xml::Attrs) -> ColourRef {
+        ColourRef {
+            rgb: a.get("rgb").and_then(parse_rgb),
+            indexed: a.get("indexed").and_then(|v| v.parse().ok()),
+            theme: a.get("theme").and_then(|v| v.parse().ok()),
+            tint: a.get("tint").and_then(|v| v.parse::<f32>().ok()).unwrap_or(0.0).clamp(-1.0, 1.0),
+        }
+    }
+
+    /// The colour, if it can be resolved: `rgb` first, then `indexed`
+    /// through the palette, then `theme` through the theme's colour scheme
+    /// (index 0 is lt1, 1 dk1, 2 lt2, 3 dk2, 4-9 the accents, as Excel maps
+    /// them). A tint lightens or darkens each channel linearly, which is
+    /// exact for white, black and greys and close for the rest (Excel tints
+    /// in HLS).
+    fn resolve(&self, palette: &[Rgb], theme: &[Option<Rgb>]) -> Option<Rgb> {
+        let base = if let Some(rgb) = self.rgb {
+            rgb
+        } else if let Some(i) = self.indexed {
+            *palette.get(i)?
+        } else if let Some(i) = self.theme {
+            let slot = match i {
+                0 => 1,
+                1 => 0,
+                2 => 3,
+                3 => 2,
+                n => n,
+            };
+            (*theme.get(slot)?)?
+        } else {
+            return None;
+        };
+        let t = self.tint;
+        Some(base.map(|c| {
+            let c = f32::from(c);
+            (if t < 0.0 { c * (1.0 + t) } else { c + (255.0 - c) * t }).round() as u8
+        }))
+    }
+}
+
+fn same_colour(a: Rgb, b: Rgb) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= SAME_COLOUR)
+}
+
+/// What a cell style (`cellXfs` index) hides.
+#[derive(Default)]
+struct Styles {
+    /// Number format `;;;`.
+    hidden_format: HashSet<u32>,
+    /// Font colour the same as the fill (or white on no fill).
+    invisible_colour: HashSet<u32>,
+}
+
+/// The theme's colour scheme in document order (dk1, lt1, dk2, lt2,
+/// accent1-6, hlink, folHlink), from the workbook's theme part.
+fn theme_colours(out: &mut Out<'_>, zip: &mut Zip<'_>) -> Result<Vec<Option<Rgb>>, Failure> {
+    let part = rels(out, zip, "xl/_rels/workbook.xml.rels", "xl")?
+        .into_iter()
+        .find(|(_, ty, _)| ty == "theme")
+        .map_or_else(|| "xl/theme/theme1.xml".to_owned(), |(_, _, t)| t);
+    let Some(xml) = zip.read(out, &part)? else {
+        return Ok(Vec::new());
     };
     let file = zip.path.clone();
+    // Depth inside `clrScheme`: 1 a slot (`dk1` ...), 2 its colour.
+    let (mut colours, mut depth, mut slot) = (Vec::new(), 0u32, None::<Rgb>);
+    events(&file, &part, &xml, |ev| {
+        match ev {
+            Ev::Start("clrScheme", _) if depth == 0 => depth = 1,
+            Ev::Start(name, a) if depth > 0 => {
+                depth += 1;
+                if depth == 3 {
+                    slot = match name {
+                        "srgbClr" => a.get("val").and_then(parse_rgb),
+                        "sysClr" => a.get("lastClr").and_then(parse_rgb).or(match a.get("val") {
+                            Some("window") => Some(WHITE),
+                            _ => Some(BLACK),
+                        }),
+                        _ => slot,
+                    };
+                }
+            }
+            Ev::End(_) if depth > 0 => {
+                depth -= 1;
+                if depth == 1 {
+                    // The slot ends: unknown colours keep their place.
+                    colours.push(slot.take());
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(colours)
+}
+
+/// Reads `styles.xml`: which cell styles hide their value, by a `;;;`
+/// number format or by a font colour the same as the cell's fill (white on
+/// no fill included: no fill shows the white sheet). Not resolved, so never
+/// reported: gradient and non-solid pattern fills, conditional formats,
+/// rich-text runs with colours of their own, and colours a style leaves to
+/// the application (`auto`: black text).
+fn styles(out: &mut Out<'_>, zip: &mut Zip<'_>) -> Result<Styles, Failure> {
+    let mut found = Styles::default();
+    let Some(xml) = zip.read(out, "xl/styles.xml")? else {
+        return Ok(found);
+    };
+    let theme = theme_colours(out, zip)?;
+    let file = zip.path.clone();
     let mut hidden_formats = HashSet::new();
-    let (mut in_xfs, mut index) = (false, 0u32);
+    let mut palette: Vec<Rgb> = Vec::new();
+    // Font colours and fill colours (`None`: no fill; `Some(None)` a fill
+    // whose colour is not known).
+    let mut fonts: Vec<Option<ColourRef>> = Vec::new();
+    let mut fills: Vec<Option<Option<ColourRef>>> = Vec::new();
+    let mut xfs: Vec<(u32, usize, usize)> = Vec::new();
+    let (mut section, mut in_font, mut pattern) = ("", false, None::<String>);
     events(&file, "xl/styles.xml", &xml, |ev| {
         match ev {
             Ev::Start("numFmt", a) => {
@@ -112,19 +269,74 @@ fn hiding_styles(out: &mut Out<'_>, zip: &mut Zip<'_>) -> Result<HashSet<u32>, F
                     hidden_formats.insert(id.to_owned());
                 }
             }
-            Ev::Start("cellXfs", _) => in_xfs = true,
-            Ev::End("cellXfs") => in_xfs = false,
-            Ev::Start("xf", a) if in_xfs => {
-                if a.get("numFmtId").is_some_and(|id| hidden_formats.contains(id)) {
-                    hiding.insert(index);
+            Ev::Start(s @ ("fonts" | "fills" | "cellXfs" | "indexedColors" | "cellStyleXfs" | "dxfs"), _) => {
+                section = match s {
+                    "fonts" => "fonts",
+                    "fills" => "fills",
+                    "cellXfs" => "cellXfs",
+                    "indexedColors" => "indexedColors",
+                    _ => "other",
+                };
+            }
+            Ev::End("fonts" | "fills" | "cellXfs" | "indexedColors" | "cellStyleXfs" | "dxfs") => section = "",
+            Ev::Start("rgbColor", a) if section == "indexedColors" => {
+                palette.push(a.get("rgb").and_then(parse_rgb).unwrap_or(BLACK));
+            }
+            Ev::Start("font", _) if section == "fonts" => {
+                in_font = true;
+                fonts.push(None);
+            }
+            Ev::End("font") => in_font = false,
+            Ev::Start("color", a) if in_font => {
+                if let Some(last) = fonts.last_mut() {
+                    *last = Some(ColourRef::of(a));
                 }
-                index += 1;
+            }
+            Ev::Start("fill", _) if section == "fills" => {
+                fills.push(Some(None));
+                pattern = None;
+            }
+            Ev::Start("patternFill", a) if section == "fills" => {
+                let ty = a.get("patternType").unwrap_or("none").to_owned();
+                if ty == "none"
+                    && let Some(last) = fills.last_mut()
+                {
+                    *last = None;
+                }
+                pattern = Some(ty);
+            }
+            Ev::Start("fgColor", a) if section == "fills" && pattern.as_deref() == Some("solid") => {
+                if let Some(last) = fills.last_mut() {
+                    *last = Some(Some(ColourRef::of(a)));
+                }
+            }
+            Ev::Start("xf", a) if section == "cellXfs" => {
+                let index = xfs.len() as u32;
+                if a.get("numFmtId").is_some_and(|id| hidden_formats.contains(id)) {
+                    found.hidden_format.insert(index);
+                }
+                let id = |k: &str| a.get(k).and_then(|v| v.parse().ok()).unwrap_or(0usize);
+                xfs.push((index, id("fontId"), id("fillId")));
             }
             _ => {}
         }
         Ok(())
     })?;
-    Ok(hiding)
+    let mut full: Vec<Rgb> = PALETTE.iter().copied().map(rgb_of).collect();
+    for (i, c) in palette.into_iter().enumerate() {
+        full[i] = c;
+    }
+    for (index, font, fill) in xfs {
+        let Some(text) = fonts.get(font).and_then(|c| c.as_ref()?.resolve(&full, &theme)) else { continue };
+        let background = match fills.get(fill) {
+            None | Some(None) => Some(WHITE),
+            Some(Some(colour)) => colour.as_ref().and_then(|c| c.resolve(&full, &theme)),
+        };
+        if background.is_some_and(|b| same_colour(text, b)) {
+            found.invisible_colour.insert(index);
+        }
+    }
+    Ok(found)
 }
 
 pub(crate) struct Sheet {
@@ -162,7 +374,7 @@ fn read_sheet(
     zip: &mut Zip<'_>,
     sheet: &Sheet,
     strings: &[String],
-    hiding: &HashSet<u32>,
+    styles: &Styles,
 ) -> Result<(), Failure> {
     let Some(xml) = zip.read(out, &sheet.part)? else {
         return Err(malformed(&zip.path, format!("缺少工作表“{}”的部件 {}", sheet.name, sheet.part)));
@@ -172,6 +384,7 @@ fn read_sheet(
     let mut hidden_cols: Vec<(u32, u32)> = Vec::new();
     let mut hidden_rows_with_content: Vec<u32> = Vec::new();
     let mut hidden_format_cells: Vec<String> = Vec::new();
+    let mut invisible_cells: Vec<String> = Vec::new();
     let (mut row_hidden, mut row_reported) = (false, false);
     let mut row_no = 0u32;
     let mut next_col = 0u32;
@@ -222,8 +435,12 @@ fn read_sheet(
                             row_reported = true;
                             hidden_rows_with_content.push(row + 1);
                         }
-                        if style.is_some_and(|s| hiding.contains(&s)) {
+                        // A cell without a style has style 0.
+                        let style = style.unwrap_or(0);
+                        if styles.hidden_format.contains(&style) {
                             hidden_format_cells.push(loc.cell.clone().unwrap_or_default());
+                        } else if styles.invisible_colour.contains(&style) {
+                            invisible_cells.push(loc.cell.clone().unwrap_or_default());
                         }
                         out.segment(loc, text)?;
                     }
@@ -253,6 +470,15 @@ fn read_sheet(
         let mut loc = sheet_at();
         loc.cell = Some(cell.clone());
         out.fact(FactKind::HiddenFormat, loc, format!("工作表“{}”的单元格 {cell} 用格式“;;;”隐藏了内容", sheet.name))?;
+    }
+    for cell in invisible_cells {
+        let mut loc = sheet_at();
+        loc.cell = Some(cell.clone());
+        out.fact(
+            FactKind::HiddenFormat,
+            loc,
+            format!("工作表“{}”的单元格 {cell} 文字颜色与底色相同，内容不可见", sheet.name),
+        )?;
     }
     Ok(())
 }
@@ -307,7 +533,7 @@ fn read_comments(out: &mut Out<'_>, zip: &mut Zip<'_>, sheet: &Sheet) -> Result<
 /// Reads an XLSX.
 pub(crate) fn read(out: &mut Out<'_>, zip: &mut Zip<'_>) -> Result<(), Failure> {
     let strings = shared_strings(out, zip)?;
-    let hiding = hiding_styles(out, zip)?;
+    let styles = styles(out, zip)?;
     for sheet in sheets(out, zip)? {
         let kind = match sheet.state.as_str() {
             "hidden" => Some(FactKind::HiddenSheet),
@@ -320,7 +546,7 @@ pub(crate) fn read(out: &mut Out<'_>, zip: &mut Zip<'_>) -> Result<(), Failure> 
             let how = if kind == FactKind::VeryHiddenSheet { "深度隐藏（veryHidden）" } else { "隐藏" };
             out.fact(kind, loc, format!("工作表“{}”被{how}", sheet.name))?;
         }
-        read_sheet(out, zip, &sheet, &strings, &hiding)?;
+        read_sheet(out, zip, &sheet, &strings, &styles)?;
         read_comments(out, zip, &sheet)?;
     }
     for part in ["docProps/core.xml", "docProps/app.xml", "docProps/custom.xml"] {
