@@ -12,10 +12,16 @@
 //! mapping is never guessed at: its page gets a `not-extracted` fact.
 //!
 //! Facts:
-//! - `covered-text` (failed redaction): text drawn under an opaque dark
-//!   rectangle (`re` then a fill) painted later on the same page, or lying
-//!   under a `Redact` annotation that was never applied; the text is also a
-//!   `hidden-text` segment, so the plugins review it;
+//! - `covered-text` (failed redaction): text drawn under an opaque
+//!   rectangle (`re` then a fill) of any colour painted later on the same
+//!   page — a black box or a white "white-out" box — or lying under a
+//!   `Redact` annotation that was never applied; the text is also a
+//!   `hidden-text` segment, so the plugins review it. Paint order tells a
+//!   cover from a table cell's background or a highlight (painted before
+//!   their text); a fill is not opaque under a fill alpha (`ca`) below
+//!   [`OPAQUE`], a soft mask, a pattern, or a blend mode other than Normal
+//!   (Multiply and Darken still hide under a dark fill). Shadings and images
+//!   painted over text are not counted;
 //! - `hidden-text`: invisible text (render mode 3 or 7) that is not an OCR
 //!   layer over a scanned image, and text outside the page's visible box
 //!   (CropBox within MediaBox);
@@ -48,8 +54,14 @@ const MAX_REVISIONS: usize = 8;
 /// What one stream decode costs at least, against the decompressed-bytes
 /// budget (so a form drawn a million times still runs out).
 const STREAM_COST: u64 = 1024;
-/// Fill colours at most this light (0 black, 1 white) hide what is under them.
+/// Fill colours at most this light (0 black, 1 white) are dark: they hide
+/// what is under them even when multiplied in, and a cover of this colour is
+/// a black box.
 const DARK: f32 = 0.35;
+/// A fill alpha (`ca`) from which a box hides the text under it: at 0.9 the
+/// text keeps a tenth of its contrast, which no reader sees; a highlight is
+/// far more transparent.
+const OPAQUE: f32 = 0.9;
 
 type Matrix = [f32; 6];
 const IDENTITY: Matrix = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
@@ -167,8 +179,10 @@ enum Class {
     Invisible,
     /// Outside the visible page box.
     Outside,
-    /// Under a later opaque dark rectangle.
-    Covered,
+    /// Under a later opaque rectangle (dark: a black box).
+    Covered {
+        dark: bool,
+    },
     /// Under an unapplied Redact annotation.
     Redacted,
 }
@@ -186,10 +200,26 @@ struct Run {
     invisible: bool,
 }
 
+/// How a fill is composited (the ExtGState's `BM`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Blend {
+    Normal,
+    /// Multiply, Darken, ColorBurn: the darker colour wins.
+    Darkening,
+    Other,
+}
+
 #[derive(Clone)]
 struct GState {
     ctm: Matrix,
-    fill_dark: bool,
+    /// The fill colour's lightness (0 black, 1 white); `None` for a
+    /// pattern or a colour not known.
+    fill: Option<f32>,
+    /// Whether a fill paints opaquely: alpha, soft mask and blend mode
+    /// (`Darkening` for Multiply, Darken, ColorBurn: only dark fills hide).
+    fill_alpha: f32,
+    blend: Blend,
+    soft_mask: bool,
     font: Option<usize>,
     size: f32,
     char_spacing: f32,
@@ -201,10 +231,49 @@ struct GState {
 }
 
 impl GState {
+    /// Whether a fill now hides what is under it, and whether it is dark.
+    fn cover(&self) -> Option<bool> {
+        let light = self.fill?;
+        let dark = light <= DARK;
+        let hides = self.fill_alpha >= OPAQUE
+            && !self.soft_mask
+            && match self.blend {
+                Blend::Normal => true,
+                Blend::Darkening => dark,
+                Blend::Other => false,
+            };
+        hides.then_some(dark)
+    }
+
+    /// Applies an ExtGState dictionary's fill alpha, blend mode and soft
+    /// mask.
+    fn set_ext(&mut self, doc: &Document, ext: &Dictionary) {
+        if let Some(ca) = ext.get(b"ca").ok().map(|o| deref(doc, o)).and_then(num) {
+            self.fill_alpha = ca;
+        }
+        if let Ok(bm) = ext.get(b"BM").map(|o| deref(doc, o)) {
+            let name = match bm {
+                Object::Array(a) => a.first().and_then(|o| o.as_name().ok()),
+                o => o.as_name().ok(),
+            };
+            self.blend = match name {
+                Some(b"Normal" | b"Compatible") => Blend::Normal,
+                Some(b"Multiply" | b"Darken" | b"ColorBurn") => Blend::Darkening,
+                _ => Blend::Other,
+            };
+        }
+        if let Ok(mask) = ext.get(b"SMask").map(|o| deref(doc, o)) {
+            self.soft_mask = !matches!(mask, Object::Name(n) if n == b"None");
+        }
+    }
+
     fn new(ctm: Matrix) -> Self {
         GState {
             ctm,
-            fill_dark: true,
+            fill: Some(0.0),
+            fill_alpha: 1.0,
+            blend: Blend::Normal,
+            soft_mask: false,
             font: None,
             size: 0.0,
             char_spacing: 0.0,
@@ -221,8 +290,8 @@ impl GState {
 #[derive(Default)]
 struct Page {
     runs: Vec<Run>,
-    /// Opaque dark rectangles, with their paint order.
-    covers: Vec<(Rect, u32)>,
+    /// Opaque rectangles, with their paint order and whether dark.
+    covers: Vec<(Rect, u32, bool)>,
     /// Where images were drawn.
     images: Vec<Rect>,
     /// Text shown with a font that has no usable mapping (operations).
@@ -369,19 +438,34 @@ impl<'d> Interp<'d, '_, '_> {
                 }
                 "g" | "rg" | "k" | "sc" | "scn" => {
                     let n = nums(a);
-                    let light = match n[..] {
-                        [g] => g,
-                        [r, g, b] => 0.299 * r + 0.587 * g + 0.114 * b,
+                    gs.fill = match n[..] {
+                        // A pattern (a name operand) is not a plain fill.
+                        _ if a.iter().any(|o| o.as_name().is_ok()) => None,
+                        [g] => Some(g),
+                        [r, g, b] => Some(0.299 * r + 0.587 * g + 0.114 * b),
                         [c, m, y, k] => {
                             let w = 1.0 - k;
-                            0.299 * (1.0 - c) * w + 0.587 * (1.0 - m) * w + 0.114 * (1.0 - y) * w
+                            Some(0.299 * (1.0 - c) * w + 0.587 * (1.0 - m) * w + 0.114 * (1.0 - y) * w)
                         }
-                        // A pattern or an unknown space: not a plain dark fill.
-                        _ => 1.0,
+                        _ => None,
                     };
-                    gs.fill_dark = light <= DARK;
                 }
-                "cs" => gs.fill_dark = true,
+                // A colour space starts black, a pattern space with no pattern.
+                "cs" => {
+                    gs.fill =
+                        if a.first().and_then(|o| o.as_name().ok()) == Some(b"Pattern") { None } else { Some(0.0) };
+                }
+                "gs" => {
+                    let ext = a
+                        .first()
+                        .and_then(|o| o.as_name().ok())
+                        .zip(resources.and_then(|r| r.get(b"ExtGState").ok()).and_then(|x| as_dict(doc, x)))
+                        .and_then(|(name, all)| all.get(name).ok())
+                        .and_then(|e| as_dict(doc, e));
+                    if let Some(ext) = ext {
+                        gs.set_ext(doc, ext);
+                    }
+                }
                 "re" => {
                     if let [x, y, w, h] = nums(a)[..] {
                         path.push(transform_rect(&gs.ctm, &[x.min(x + w), y.min(y + h), x.max(x + w), y.max(y + h)]));
@@ -389,8 +473,8 @@ impl<'d> Interp<'d, '_, '_> {
                 }
                 "f" | "F" | "f*" | "B" | "B*" | "b" | "b*" => {
                     let seq = self.next_seq();
-                    if gs.fill_dark {
-                        self.page.covers.extend(path.drain(..).map(|r| (r, seq)));
+                    if let Some(dark) = gs.cover() {
+                        self.page.covers.extend(path.drain(..).map(|r| (r, seq, dark)));
                     }
                     path.clear();
                 }
@@ -556,8 +640,10 @@ fn page_text(doc: &Document, out: &mut Out<'_>, file: &str, id: ObjectId) -> Res
             Class::Invisible
         } else if !inside(&visible, run.center, 1.0) {
             Class::Outside
-        } else if page.covers.iter().any(|(r, seq)| *seq > run.seq && inside(r, run.center, 0.0)) {
-            Class::Covered
+        } else if let Some(&(_, _, dark)) =
+            page.covers.iter().find(|(r, seq, _)| *seq > run.seq && inside(r, run.center, 0.0))
+        {
+            Class::Covered { dark }
         } else if redactions.iter().any(|r| inside(r, run.center, 0.0)) {
             Class::Redacted
         } else {
@@ -631,7 +717,12 @@ pub(crate) fn read(out: &mut Out<'_>, file: &str, bytes: &[u8], depth: u32) -> R
                 Class::Visible => (Part::Body, None, ""),
                 Class::Invisible => (Part::HiddenText, Some(FactKind::HiddenText), "隐形文字（渲染模式 3）"),
                 Class::Outside => (Part::HiddenText, Some(FactKind::HiddenText), "页面可见区域之外的文字"),
-                Class::Covered => (Part::HiddenText, Some(FactKind::CoveredText), "被黑框遮盖但仍可提取的文字"),
+                Class::Covered { dark: true } => {
+                    (Part::HiddenText, Some(FactKind::CoveredText), "被黑框遮盖但仍可提取的文字")
+                }
+                Class::Covered { dark: false } => {
+                    (Part::HiddenText, Some(FactKind::CoveredText), "被不透明色块（如白框）遮盖但仍可提取的文字")
+                }
                 Class::Redacted => (Part::HiddenText, Some(FactKind::CoveredText), "涂黑注释下仍可提取的文字"),
             };
             let mut loc = page_loc(file, part, n);

@@ -83,7 +83,8 @@ fn type0(doc: &mut Document, to_unicode_of: Option<&str>) -> Object {
 
 /// Writes a PDF 1.4 (classic xref table) of `pages` with fonts `/F1`
 /// (Type0, Identity-H, ToUnicode for `alphabet`), `/F2` (Type0, Identity-H,
-/// no ToUnicode) and `/F3` (Helvetica, WinAnsi); `finish` may add to the
+/// no ToUnicode) and `/F3` (Helvetica, WinAnsi), and the graphics states
+/// `/Translucent` (fill alpha 0.4), `/Multiply` and `/Opaque`; `finish` may add to the
 /// document (catalog entries, Info; it gets the page ids) before it is saved. Content streams are
 /// Flate-compressed.
 pub(crate) fn write_pdf(
@@ -111,8 +112,16 @@ pub(crate) fn write_pdf(
         let mut content = Stream::new(Dictionary::new(), p.content.into_bytes());
         content.compress().unwrap();
         let content = doc.add_object(content);
-        let mut resources =
-            dictionary! { "Font" => dictionary! { "F1" => f1.clone(), "F2" => f2.clone(), "F3" => f3 } };
+        let mut resources = dictionary! {
+            "Font" => dictionary! { "F1" => f1.clone(), "F2" => f2.clone(), "F3" => f3 },
+            // A translucent fill, a multiplied one (how a highlight is
+            // painted over text) and an opaque one.
+            "ExtGState" => dictionary! {
+                "Translucent" => dictionary! { "Type" => "ExtGState", "ca" => 0.4 },
+                "Multiply" => dictionary! { "Type" => "ExtGState", "BM" => "Multiply" },
+                "Opaque" => dictionary! { "Type" => "ExtGState", "ca" => 1, "BM" => "Normal" },
+            },
+        };
         if p.image {
             resources.set("XObject", dictionary! { "Im1" => image });
         }
@@ -312,15 +321,51 @@ fn text_under_a_black_box_is_covered_text_with_its_page() {
     assert_eq!(body, ["关于低保对象的公示", "特此公示。"]);
 }
 
+/// A white box painted over the text: a "white-out" redaction.
+pub(crate) fn pdf_white_box() -> Vec<u8> {
+    let covered = format!("联系电话 13800138000 身份证号{ID}");
+    let alphabet = format!("名单{covered}");
+    let content = format!(
+        "{}{}q /Opaque gs 1 1 1 rg 60 690 420 30 re f Q\n",
+        line(72.0, 780.0, "名单"),
+        line(72.0, 700.0, &covered)
+    );
+    write_pdf(vec![page(content)], &alphabet, |_, _, _| {})
+}
+
 #[test]
-fn a_box_painted_before_the_text_or_in_a_light_colour_covers_nothing() {
+fn text_under_a_white_box_is_covered_text() {
+    let x = run("名单.pdf", &pdf_white_box()).unwrap();
+    let covered = facts(&x, FactKind::CoveredText);
+    assert_eq!(covered.len(), 1, "{:#?}", x.facts);
+    assert!(covered[0].detail.contains(ID), "{}", covered[0].detail);
+    assert_eq!(covered[0].locator.detail.as_deref(), Some("被不透明色块（如白框）遮盖但仍可提取的文字"));
+    assert_eq!(seg(&x, Part::HiddenText, "13800138000").locator.page, Some(1));
+    assert_eq!(seg(&x, Part::Body, "名单").text, "名单");
+    // Any opaque colour hides, in any colour space.
+    for fill in ["0.9 g", "1 1 0.8 rg", "0 0 0 0 k", "/DeviceRGB cs 1 1 1 sc"] {
+        let content = format!("{}q {fill} 60 690 420 30 re f Q\n", line(72.0, 700.0, "表格标题"));
+        let x = run("表.pdf", &write_pdf(vec![page(content)], "表格标题", |_, _, _| {})).unwrap();
+        assert_eq!(facts(&x, FactKind::CoveredText).len(), 1, "{fill}: {:#?}", x.facts);
+    }
+}
+
+#[test]
+fn a_box_painted_before_the_text_or_see_through_covers_nothing() {
     let alphabet = "表格标题";
+    let text = line(72.0, 700.0, "表格标题");
     for content in [
         // A dark cell background drawn first, text on top (white text on a
         // dark header is visible).
-        format!("q 0 g 60 690 420 30 re f Q\n{}", line(72.0, 700.0, "表格标题")),
-        // A light grey box drawn over the text (a highlight).
-        format!("{}q 0.9 g 60 690 420 30 re f Q\n", line(72.0, 700.0, "表格标题")),
+        format!("q 0 g 60 690 420 30 re f Q\n{text}"),
+        // A light cell background and a white page background drawn first.
+        format!("q 1 g 0 0 595 842 re f 0.85 0.9 1 rg 60 690 420 30 re f Q\n{text}"),
+        // A highlight over the text: translucent, or multiplied in.
+        format!("{text}q /Translucent gs 1 1 0 rg 60 690 420 30 re f Q\n"),
+        format!("{text}q /Multiply gs 1 1 0 rg 60 690 420 30 re f Q\n"),
+        // A box outlined, not filled; a pattern fill.
+        format!("{text}q 1 g 60 690 420 30 re S Q\n"),
+        format!("{text}q /Pattern cs /P1 scn 60 690 420 30 re f Q\n"),
     ] {
         let x = run("表.pdf", &write_pdf(vec![page(content)], alphabet, |_, _, _| {})).unwrap();
         assert!(facts(&x, FactKind::CoveredText).is_empty(), "{:#?}", x.facts);
