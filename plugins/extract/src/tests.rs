@@ -381,6 +381,108 @@ fn ofd_pages_annotations_docinfo_tags_and_embedded_files() {
     assert_eq!((cell.locator.file.as_str(), cell.locator.cell.as_deref()), ("通知.ofd/联系人名单.csv", Some("B2")));
 }
 
+/// A DER value: `tag`, then `body` with its definite length.
+fn der(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut v = vec![tag];
+    match body.len() {
+        n if n < 0x80 => v.push(n as u8),
+        n if n < 0x100 => v.extend([0x81, n as u8]),
+        n => v.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    v.extend_from_slice(body);
+    v
+}
+
+/// The OFD of [`ofd_parts`] with a template page carrying 内部资料 that
+/// both pages use, a template no page uses, and an electronic seal on page
+/// 2 whose signed value (a reduced SES_Signature) names the seal and holds
+/// the signer's certificate subject inside an OCTET STRING.
+pub(crate) fn ofd_template_and_seal() -> Vec<u8> {
+    let ns = OFD_NS;
+    let mut parts = ofd_parts("Pages/Page_0/Content.xml");
+    let text = |s: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}><ofd:Content><ofd:Layer ID="30"><ofd:TextObject ID="31" Boundary="60 140 100 20" Font="3" Size="12"><ofd:TextCode X="0" Y="12">{s}</ofd:TextCode></ofd:TextObject></ofd:Layer></ofd:Content></ofd:Page>"#
+        )
+    };
+    for (name, bytes) in parts.iter_mut() {
+        let xml = String::from_utf8(bytes.clone()).unwrap();
+        let xml = match name.as_str() {
+            "OFD.xml" => xml.replace("</ofd:DocRoot>", "</ofd:DocRoot><ofd:Signatures>Doc_0/Signs/Signatures.xml</ofd:Signatures>"),
+            "Doc_0/Document.xml" => xml.replace(
+                "</ofd:PageArea>",
+                r#"</ofd:PageArea><ofd:TemplatePage ID="21" BaseLoc="Tpls/Tpl_0/Content.xml" ZOrder="Background"/><ofd:TemplatePage ID="22" BaseLoc="Tpls/Tpl_1/Content.xml"/>"#,
+            ),
+            n if n.starts_with("Doc_0/Pages/") => {
+                xml.replace("<ofd:Content>", r#"<ofd:Template TemplateID="21" ZOrder="Background"/><ofd:Content>"#)
+            }
+            _ => continue,
+        };
+        *bytes = xml.into_bytes();
+    }
+    let cert =
+        der(0x30, &der(0x31, &der(0x30, &[der(0x06, &[0x55, 0x04, 0x03]), der(0x0C, "李科员".as_bytes())].concat())));
+    let value = der(
+        0x30,
+        &[
+            der(0x16, b"11010000000001"),
+            der(0x0C, "某区人民政府办公室".as_bytes()),
+            der(0x04, &cert),
+            der(0x18, b"20250102093000Z"),
+        ]
+        .concat(),
+    );
+    let signatures = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Signatures {ns}><ofd:MaxSignId>1</ofd:MaxSignId><ofd:Signature ID="1" Type="Seal" BaseLoc="Sign_0/Signature.xml"/></ofd:Signatures>"#
+    );
+    let signature = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Signature {ns}><ofd:SignedInfo><ofd:Provider ProviderName="某签章组件" Version="1.0"/><ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod><ofd:SignatureDateTime>20250102093000Z</ofd:SignatureDateTime><ofd:References CheckMethod="1.2.156.10197.1.401"><ofd:Reference FileRef="/Doc_0/Document.xml"><ofd:CheckValue>AAAA</ofd:CheckValue></ofd:Reference></ofd:References><ofd:StampAnnot ID="1" PageRef="2" Boundary="120 200 40 40"/></ofd:SignedInfo><ofd:SignedValue>SignedValue.dat</ofd:SignedValue></ofd:Signature>"#
+    );
+    parts.extend([
+        ("Doc_0/Tpls/Tpl_0/Content.xml".to_owned(), text("内部资料 注意保存").into_bytes()),
+        ("Doc_0/Tpls/Tpl_1/Content.xml".to_owned(), text("旧版抬头 联系人13800138000").into_bytes()),
+        ("Doc_0/Signs/Signatures.xml".to_owned(), signatures.into_bytes()),
+        ("Doc_0/Signs/Sign_0/Signature.xml".to_owned(), signature.into_bytes()),
+        ("Doc_0/Signs/Sign_0/SignedValue.dat".to_owned(), value),
+    ]);
+    zip_owned(&parts)
+}
+
+#[test]
+fn ofd_template_pages_and_seals() {
+    let x = run("通知.ofd", &ofd_template_and_seal()).unwrap();
+    // The template both pages use is page text, at the first page using it.
+    let mark = find(&x, Part::Body, "内部资料");
+    assert_eq!((mark.locator.page, mark.locator.paragraph), (Some(1), Some(1)));
+    assert_eq!(mark.locator.detail.as_deref(), Some("模板页 21"));
+    // A template no page uses is not shown: hidden text.
+    let unused = find(&x, Part::HiddenText, "13800138000");
+    assert_eq!((unused.locator.page, unused.locator.detail.as_deref()), (None, Some("模板页 22")));
+    assert_eq!(facts(&x, FactKind::HiddenText).len(), 1);
+    // The seal: names from its signed value, time, page, provider.
+    let seal = facts(&x, FactKind::DocumentProperty)
+        .into_iter()
+        .find(|f| f.detail.starts_with("电子签章"))
+        .unwrap_or_else(|| panic!("{:#?}", x.facts));
+    let full = "电子签章，签章信息 某区人民政府办公室、李科员，签署时间 20250102093000Z，第 2 页，签章组件 某签章组件";
+    assert!(full.starts_with(seal.detail.trim_end_matches('…')), "{}", seal.detail);
+    assert_eq!(find(&x, Part::Property, "某签章组件").text, full);
+    assert_eq!(
+        (seal.locator.page, seal.locator.detail.as_deref()),
+        (Some(2), Some("Doc_0/Signs/Sign_0/Signature.xml"))
+    );
+    // Everything else is still read.
+    assert_eq!(find(&x, Part::Body, "秘密★1年").locator.page, Some(1));
+    // A signature part that is not there is malformed.
+    let mut parts = ofd_parts("Pages/Page_0/Content.xml");
+    parts[0].1 = String::from_utf8(parts[0].1.clone())
+        .unwrap()
+        .replace("</ofd:DocRoot>", "</ofd:DocRoot><ofd:Signatures>Doc_0/Signs/Signatures.xml</ofd:Signatures>")
+        .into_bytes();
+    let err = run("通知.ofd", &zip_owned(&parts)).unwrap_err();
+    assert!(err.message.contains("Signatures.xml"), "{}", err.message);
+}
+
 #[test]
 fn malformed_ofd_fails_closed() {
     let malformed_with = |parts: Vec<(String, Vec<u8>)>, needle: &str| {
@@ -443,6 +545,7 @@ fn mutated_files_never_panic() {
         ("a.docx", docx()),
         ("a.xlsx", xlsx()),
         ("a.ofd", ofd()),
+        ("b.ofd", ofd_template_and_seal()),
         ("a.pdf", crate::pdf_tests::pdf_hidden()),
         ("b.pdf", crate::pdf_tests::pdf_revised()),
         ("a.html", HTML.as_bytes().to_vec()),
