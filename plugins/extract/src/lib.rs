@@ -6,7 +6,9 @@
 //! DOCX (body, tracked insertions and deletions, hidden text, comments,
 //! headers, footers, footnotes, document properties, external links), XLSX
 //! (cells with their A1 references, hidden and very hidden sheets, hidden
-//! rows and columns, `;;;` number formats, cell comments), OFD (text per
+//! rows and columns, `;;;` number formats and text the colour of its fill,
+//! cell comments), legacy XLS (cells, hidden sheets, rows and columns, `;;;`
+//! formats; through calamine after a bounded walk of its records), OFD (text per
 //! page, annotations, DocInfo, custom tags, embedded attachments), PDF (text
 //! per page through ToUnicode CMaps, failed redactions, invisible and
 //! off-page text, earlier revisions, embedded files, metadata, links,
@@ -36,6 +38,7 @@ mod mask;
 mod ofd;
 mod pdf;
 mod text;
+mod xls;
 mod xlsx;
 mod xml;
 
@@ -136,6 +139,9 @@ pub(crate) fn limit(file: &str, message: impl Into<String>) -> Failure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sniffed {
     Zip,
+    /// A CFB (OLE2) container: legacy Office (XLS, DOC, PPT) or an
+    /// encrypted OOXML package.
+    Cfb,
     Pdf,
     Html,
     Csv,
@@ -152,7 +158,6 @@ fn sniff(name: &str, media_type: &str, bytes: &[u8]) -> Sniffed {
         (b"\x89PNG", "PNG 图片"),
         (b"\xFF\xD8\xFF", "JPEG 图片"),
         (b"GIF8", "GIF 图片"),
-        (b"\xD0\xCF\x11\xE0", "旧版 Office（DOC/XLS）"),
         (b"Rar!", "RAR 压缩包"),
         (b"7z\xBC\xAF", "7z 压缩包"),
         (b"\x1F\x8B", "gzip 压缩文件"),
@@ -161,6 +166,9 @@ fn sniff(name: &str, media_type: &str, bytes: &[u8]) -> Sniffed {
     ];
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         return Sniffed::Zip;
+    }
+    if bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
+        return Sniffed::Cfb;
     }
     // A PDF may have bytes before its header (readers accept them within
     // the first 1024 bytes) when it says it is one.
@@ -200,6 +208,7 @@ pub(crate) fn read_file(
             let ofd = extension(path) == "ofd" || media_type.eq_ignore_ascii_case("application/ofd");
             archive::read_zip(out, path, bytes, depth, ofd)
         }
+        Sniffed::Cfb => read_cfb(out, path, bytes),
         Sniffed::Pdf => {
             pdf::read(out, path, bytes, depth)?;
             Ok("pdf")
@@ -224,6 +233,34 @@ pub(crate) fn read_file(
             Ok("unsupported")
         }
     }
+}
+
+/// A CFB container: an XLS is read, an encrypted OOXML package (its
+/// `EncryptedPackage` stream) is `encrypted`, anything else (DOC, PPT) is a
+/// `not-extracted` fact; a container that does not parse is malformed.
+fn read_cfb(out: &mut Out<'_>, path: &str, bytes: &[u8]) -> Result<&'static str, Failure> {
+    let mut comp = cfb::CompoundFile::open(std::io::Cursor::new(bytes))
+        .map_err(|e| malformed(path, format!("旧版 Office 文件（CFB 容器）无法解析：{e}")))?;
+    if comp.is_stream("/EncryptedPackage") {
+        return Err(Failure {
+            kind: FailureKind::Encrypted,
+            file: path.to_owned(),
+            message: "Office 文档已加密（设置了打开密码），无法读取".into(),
+        });
+    }
+    if let Some(stream) = xls::workbook_stream(out, path, &mut comp)? {
+        xls::read(out, path, bytes, &stream)?;
+        return Ok("xls");
+    }
+    let what = if comp.is_stream("/WordDocument") {
+        "旧版 Word 文档（DOC）"
+    } else if comp.is_stream("/PowerPoint Document") {
+        "旧版 PowerPoint 演示文稿（PPT）"
+    } else {
+        "旧版 Office 文件（CFB 容器）"
+    };
+    out.fact(FactKind::NotExtracted, at(path, Part::Body), format!("{what}：未能提取文字"))?;
+    Ok("unsupported")
 }
 
 struct Component;

@@ -85,6 +85,102 @@ pub(crate) fn xlsx() -> Vec<u8> {
     wb.save_to_buffer().unwrap()
 }
 
+/// One BIFF8 record.
+fn biff(typ: u16, data: &[u8]) -> Vec<u8> {
+    let mut r = typ.to_le_bytes().to_vec();
+    r.extend((data.len() as u16).to_le_bytes());
+    r.extend_from_slice(data);
+    r
+}
+
+/// Little-endian bytes of 16-bit values.
+fn le(values: &[u16]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// A BIFF8 worksheet substream: `cells` as (row, col, xf, shared string).
+fn biff_sheet(cells: &[(u16, u16, u16, u32)], hidden_row: Option<u16>, hidden_cols: Option<(u16, u16)>) -> Vec<u8> {
+    let mut s = biff(0x0809, &le(&[0x0600, 0x0010, 0, 0, 0, 0, 0, 0]));
+    let rows = cells.iter().map(|c| c.0 + 1).max().unwrap_or(0);
+    let cols = cells.iter().map(|c| c.1 + 1).max().unwrap_or(0);
+    // DIMENSIONS: first row, last row + 1 (32-bit), first, last column + 1.
+    s.extend(biff(0x0200, &le(&[0, 0, rows, 0, 0, cols, 0])));
+    if let Some((first, last)) = hidden_cols {
+        // COLINFO: first, last, width, xf, flags (fHidden), reserved.
+        s.extend(biff(0x007D, &le(&[first, last, 2340, 15, 1, 0])));
+    }
+    if let Some(row) = hidden_row {
+        // ROW: row, first and last column, height, 2 reserved, flags
+        // (fDyZero | fGhostDirty), xf.
+        s.extend(biff(0x0208, &le(&[row, 0, 4, 255, 0, 0, 0x0120, 15])));
+    }
+    for &(row, col, xf, sst) in cells {
+        let mut d = le(&[row, col, xf]);
+        d.extend(sst.to_le_bytes());
+        s.extend(biff(0x00FD, &d));
+    }
+    s.extend(biff(0x000A, &[]));
+    s
+}
+
+/// A legacy XLS 公示 (BIFF8 in a CFB container): names and ID numbers on a
+/// visible sheet whose row 3 is hidden, column D hidden and D2 in a `;;;`
+/// format, and a hidden sheet with a phone number.
+pub(crate) fn xls() -> Vec<u8> {
+    let strings = ["姓名", "身份证号", "张某", ID, "李某", ID2, "备注", "联系电话 13912345678"];
+    let mut sst = [(strings.len() as u32).to_le_bytes(), (strings.len() as u32).to_le_bytes()].concat();
+    for s in strings {
+        let units: Vec<u16> = s.encode_utf16().collect();
+        sst.extend((units.len() as u16).to_le_bytes());
+        sst.push(1);
+        sst.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+    }
+    let bound = |state: u8, name: &str| {
+        let units: Vec<u16> = name.encode_utf16().collect();
+        let mut d = vec![0, 0, 0, 0, state, 0, units.len() as u8, 1];
+        d.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+        d
+    };
+    let format: Vec<u8> = [le(&[164, 3]).as_slice(), &[0], b";;;"].concat();
+    let xf = |fmt: u16| {
+        [0u16.to_le_bytes(), fmt.to_le_bytes(), [0; 16].chunks(2).next().map(|_| [0, 0]).unwrap()]
+            .concat()
+            .into_iter()
+            .chain([0u8; 14])
+            .collect::<Vec<u8>>()
+    };
+    let sheets = [bound(0, "公示名单"), bound(1, "原始数据")];
+    let globals_with = |positions: [u32; 2]| {
+        let mut g = biff(0x0809, &le(&[0x0600, 0x0005, 0, 0, 0, 0, 0, 0]));
+        g.extend(biff(0x0042, &le(&[1200])));
+        g.extend(biff(0x041E, &format));
+        g.extend(biff(0x00E0, &xf(0)));
+        g.extend(biff(0x00E0, &xf(164)));
+        for (sheet, pos) in sheets.iter().zip(positions) {
+            let mut d = sheet.clone();
+            d[..4].copy_from_slice(&pos.to_le_bytes());
+            g.extend(biff(0x0085, &d));
+        }
+        g.extend(biff(0x00FC, &sst));
+        g.extend(biff(0x000A, &[]));
+        g
+    };
+    let first = biff_sheet(
+        &[(0, 0, 0, 0), (0, 1, 0, 1), (1, 0, 0, 2), (1, 1, 0, 3), (1, 3, 1, 6), (2, 0, 0, 4), (2, 1, 0, 5)],
+        Some(2),
+        Some((3, 3)),
+    );
+    let second = biff_sheet(&[(0, 0, 0, 7)], None, None);
+    let len = globals_with([0, 0]).len() as u32;
+    let mut stream = globals_with([len, len + first.len() as u32]);
+    stream.extend(first);
+    stream.extend(second);
+    let mut comp = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+    comp.create_stream("/Workbook").unwrap().write_all(&stream).unwrap();
+    comp.flush().unwrap();
+    comp.into_inner().into_inner()
+}
+
 /// A zip bomb: 64 MiB of zeros that deflate to about 64 KiB.
 pub(crate) fn zip_bomb() -> Vec<u8> {
     zip_of(&[("名单.csv", &vec![b'0'; 64 << 20])])
@@ -277,6 +373,68 @@ fn xlsx_visible_colours_are_not_hidden() {
         ("红字", Format::new().set_font_color(Color::Red)),
     ]);
     assert!(hidden.is_empty(), "{hidden:?}");
+}
+
+#[test]
+fn xls_cells_hidden_sheet_rows_columns_and_formats() {
+    let x = run("公示.xls", &xls()).unwrap();
+    assert_eq!(x.format, "xls");
+    let id = find(&x, Part::Cell, ID);
+    assert_eq!((id.locator.sheet.as_deref(), id.locator.cell.as_deref()), (Some("公示名单"), Some("B2")));
+    assert_eq!(find(&x, Part::Cell, ID2).locator.cell.as_deref(), Some("B3"));
+    let phone = find(&x, Part::Cell, "13912345678");
+    assert_eq!((phone.locator.sheet.as_deref(), phone.locator.cell.as_deref()), (Some("原始数据"), Some("A1")));
+    let hidden = facts(&x, FactKind::HiddenSheet);
+    assert_eq!(hidden.len(), 1);
+    assert_eq!(hidden[0].detail, "工作表“原始数据”被隐藏");
+    let rows: Vec<_> = facts(&x, FactKind::HiddenRow).iter().map(|f| f.locator.cell.clone()).collect();
+    assert_eq!(rows, [Some("3:3".to_owned())]);
+    let cols: Vec<_> = facts(&x, FactKind::HiddenColumn).iter().map(|f| f.locator.cell.clone()).collect();
+    assert_eq!(cols, [Some("D:D".to_owned())]);
+    let fmt: Vec<_> = facts(&x, FactKind::HiddenFormat).iter().map(|f| f.detail.clone()).collect();
+    assert_eq!(fmt, ["工作表“公示名单”的单元格 D2 用格式“;;;”隐藏了内容"]);
+    assert!(facts(&x, FactKind::NotExtracted).is_empty(), "{:#?}", x.facts);
+}
+
+#[test]
+fn xls_bounds_encryption_and_other_cfb_files() {
+    // Cells are counted against the bound, and a grid calamine would
+    // allocate is refused before it does.
+    let mut b = default_bounds();
+    b.max_cells = 5;
+    let f = extract(&Input { name: "公示.xls".into(), media_type: String::new(), bytes: xls() }, &b).unwrap_err();
+    assert_eq!(f.kind, FailureKind::LimitExceeded, "{}", f.message);
+    // A DIMENSIONS record claiming the whole 65,536 × 256 grid in a tiny
+    // file is refused before calamine reserves it.
+    let mut bytes = xls();
+    let dims = bytes.windows(4).position(|w| w == [0x00, 0x02, 0x0E, 0x00]).unwrap();
+    bytes[dims + 8..dims + 12].copy_from_slice(&65_536u32.to_le_bytes());
+    bytes[dims + 14..dims + 16].copy_from_slice(&256u16.to_le_bytes());
+    let f = run("公示.xls", &bytes).unwrap_err();
+    assert_eq!(f.kind, FailureKind::LimitExceeded, "{}", f.message);
+    assert!(f.message.contains("表格范围"), "{}", f.message);
+    // A Word 97-2003 document is not read: not-extracted, as before.
+    let mut comp = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+    comp.create_stream("/WordDocument").unwrap().write_all(&[0; 64]).unwrap();
+    comp.flush().unwrap();
+    let x = run("通知.doc", &comp.into_inner().into_inner()).unwrap();
+    assert_eq!(x.format, "unsupported");
+    assert_eq!(facts(&x, FactKind::NotExtracted)[0].detail, "旧版 Word 文档（DOC）：未能提取文字");
+    // A password-protected DOCX/XLSX is a CFB with an EncryptedPackage.
+    let mut comp = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+    comp.create_stream("/EncryptedPackage").unwrap().write_all(&[1; 64]).unwrap();
+    comp.flush().unwrap();
+    let f = run("名单.xlsx", &comp.into_inner().into_inner()).unwrap_err();
+    assert_eq!(f.kind, FailureKind::Encrypted);
+    // A FILEPASS record: an encrypted workbook.
+    let mut bytes = xls();
+    let codepage = bytes.windows(6).position(|w| w == [0x42, 0x00, 0x02, 0x00, 0xB0, 0x04]).unwrap();
+    bytes[codepage] = 0x2F;
+    let f = run("公示.xls", &bytes).unwrap_err();
+    assert_eq!(f.kind, FailureKind::Encrypted, "{}", f.message);
+    // A broken container is malformed.
+    let f = run("公示.xls", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 and nothing else").unwrap_err();
+    assert_eq!(f.kind, FailureKind::Malformed);
 }
 
 #[test]
@@ -544,6 +702,7 @@ fn mutated_files_never_panic() {
     let seeds: Vec<(&str, Vec<u8>)> = vec![
         ("a.docx", docx()),
         ("a.xlsx", xlsx()),
+        ("a.xls", xls()),
         ("a.ofd", ofd()),
         ("b.ofd", ofd_template_and_seal()),
         ("a.pdf", crate::pdf_tests::pdf_hidden()),
