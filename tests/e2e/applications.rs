@@ -19,7 +19,8 @@ on_both_backends!(
     issue_19_the_office_registers_and_advances_from_the_pages,
     issue_19_the_office_registers_an_application_and_prints_the_sealed_reply_in_the_browser,
     issue_19_the_office_is_reminded_of_each_application_once_across_two_processes,
-    issue_19_no_personal_data_in_the_log
+    issue_19_no_personal_data_in_the_log,
+    issue_19_a_sealed_reply_is_served_by_email_and_its_date_of_service_recorded
 );
 
 const PHONE: &str = "13812345678";
@@ -557,7 +558,12 @@ async fn issue_19_the_office_registers_and_advances_from_the_pages(backend: Back
 }
 
 async fn issue_19_the_office_registers_an_application_and_prints_the_sealed_reply_in_the_browser(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let sink = tests::mail::SmtpSink::start().await;
+    let app = TestApp::spawn_with(backend, |s| {
+        s.mail.smtp = Some(sink.url());
+        s.mail.from = Some("江城市民政局 <gongkai@example.gov.cn>".into());
+    })
+    .await;
     let t = Team::of(&app).await;
     let b = tests::browser::Browser::start(&app.base, 1280, 900).await;
     // The office (user "gong" of the team) registers an application on the page.
@@ -566,6 +572,7 @@ async fn issue_19_the_office_registers_an_application_and_prints_the_sealed_repl
     b.assert_accessible("登记依申请公开申请").await;
     b.fill("#a-name", "赵小燕").await;
     b.fill("#a-phone", PHONE).await;
+    b.fill("#a-email", EMAIL).await;
     b.fill("#a-address", "江城市幸福路 8 号 3 单元").await;
     b.fill("#a-request", "2026年江城市老旧小区改造项目清单").await;
     b.client
@@ -586,13 +593,20 @@ async fn issue_19_the_office_registers_an_application_and_prints_the_sealed_repl
     b.assert_accessible("依申请公开申请登记").await;
     b.screenshot("applications-register").await;
     // The drafter drafts the reply, the team reviews and seals it, the office
-    // records its service.
+    // serves it by e-mail from the page: the date of service is today's.
     let (_, serial) = sealed_reply(&t, &id, "granted").await;
-    act(&t.publisher, &id, json!({"action": "answer", "on": "2026-11-30"})).await;
     b.goto(&format!("/applications/{id}")).await;
+    b.click_to("#serve-email button[type=submit]").await;
+    assert!(b.text("p.notice").await.contains("电子邮件发出"));
+    let today = gateway::workflow::today();
+    assert!(b.text("dl.facts").await.contains(&format!("{today} 送达")));
+    assert_eq!(sink.received().len(), 1);
+    assert!(b.all("#serve-email").await.is_empty(), "served once");
     b.click_to("a[href$='/letter']").await;
     let letter = b.text("main").await;
-    assert!(letter.contains("赵小燕：") && letter.contains(&serial) && letter.contains("2026年11月30日"), "{letter}");
+    let served = gateway::applications::chinese_date(today);
+    assert!(letter.contains("赵小燕：") && letter.contains(&serial) && letter.contains(&served), "{letter}");
+    assert!(b.text("a.letter-pdf").await.contains("PDF"));
     assert_eq!(b.text(".seal-serial").await, serial);
     b.assert_accessible("答复书").await;
     b.screenshot("applications-letter").await;
@@ -701,11 +715,17 @@ async fn issue_19_the_office_is_reminded_of_each_application_once_across_two_pro
 
 /// The gateway's log (its standard error at `RUST_LOG=debug`) while the
 /// office registers an application from a person, refuses a bad one,
-/// consults, drafts, seals and serves the reply, lists and reads it and
-/// prints the letter: the applicant's name, phone, ID number, e-mail and
-/// address never appear in it.
+/// consults, drafts and seals the reply, has the mail server refuse it once
+/// and then serves it by e-mail, lists and reads it and prints the letter:
+/// the applicant's name, phone, ID number, e-mail and address never appear
+/// in it.
 async fn issue_19_no_personal_data_in_the_log(backend: Backend) {
+    let sink = tests::mail::SmtpSink::start().await;
     let mut d = tests::process::Deployment::new(backend, Default::default()).await;
+    d.configure(|s| {
+        s.mail.smtp = Some(sink.url());
+        s.mail.from = Some("江城市民政局 <gongkai@example.gov.cn>".into());
+    });
     let gw = d.start_with_env(&[("RUST_LOG", "debug")]).await;
     let t = Team::create(async |name, roles, unit| d.user(&gw.base, name, roles, unit).await).await;
     let office = &t.publisher;
@@ -728,13 +748,19 @@ async fn issue_19_no_personal_data_in_the_log(backend: Backend) {
     act(office, &id, json!({"action": "consult", "third_party": "江城燃气有限公司", "on": "2026-11-17"})).await;
     act(office, &id, json!({"action": "consultation_answered", "seq": 1, "on": "2026-11-18"})).await;
     let (item, serial) = sealed_reply(&t, &id, "granted").await;
-    let v = act(office, &id, json!({"action": "answer", "on": gateway::workflow::today().to_string()})).await;
+    sink.refuse_next();
+    let (status, _) = office.post(&format!("/api/v1/applications/{id}/serve-email"), &json!({})).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    let v = ok(office.post(&format!("/api/v1/applications/{id}/serve-email"), &json!({})).await);
     assert_eq!(v["state"], "answered", "{v}");
+    assert_eq!(sink.received()[0].rcpt_to, [EMAIL]);
     assert_eq!(ok(office.get(&format!("/api/v1/applications/{id}")).await)["applicant"], "张三丰");
     ok(office.get("/api/v1/applications").await);
     let letter = office.request(reqwest::Method::GET, &format!("/applications/{id}/letter")).send().await.unwrap();
     assert!(letter.status().is_success(), "{}", letter.status());
     assert!(letter.text().await.unwrap().contains(&serial));
+    let pdf = office.request(reqwest::Method::GET, &format!("/applications/{id}/letter.pdf")).send().await.unwrap();
+    assert_eq!(pdf.status(), StatusCode::OK);
     let log = gw.log_text();
     assert!(log.contains("/api/v1/applications") && log.contains(&item), "the log is captured: {log}");
     for personal in ["张三丰", PHONE, ID_NUMBER, EMAIL, "幸福路"] {
@@ -742,6 +768,142 @@ async fn issue_19_no_personal_data_in_the_log(backend: Backend) {
     }
     drop(gw);
     d.stop().await;
+}
+
+/// The text `pdftotext` (Poppler) reads from a PDF: what a person's reader
+/// shows and copies.
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("letter.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output().expect("pdftotext runs");
+    assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The office serves a sealed reply by e-mail through a real SMTP
+/// exchange (a mail server on loopback): nothing goes out before the reply
+/// is sealed; a mail the server refuses records nothing; the one it takes
+/// answers the application with today as the date of service, carrying the
+/// letter as text and as a PDF whose words (read by Poppler) are the
+/// letter's; the audit says it was by e-mail and names no address; a second
+/// send is refused; an applicant who gave no address is served by post.
+async fn issue_19_a_sealed_reply_is_served_by_email_and_its_date_of_service_recorded(backend: Backend) {
+    let sink = tests::mail::SmtpSink::start().await;
+    let app = TestApp::spawn_with(backend, |s| {
+        s.mail.smtp = Some(sink.url());
+        s.mail.from = Some("江城市民政局 <gongkai@example.gov.cn>".into());
+    })
+    .await;
+    let t = Team::of(&app).await;
+    let office = &t.publisher;
+    let today = gateway::workflow::today();
+    let serve = |id: &str| format!("/api/v1/applications/{id}/serve-email");
+
+    let a = register(office, "person", "张三丰", "email", &today.to_string()).await;
+    let id = a["id"].as_str().unwrap().to_owned();
+    act(office, &id, json!({"action": "accept"})).await;
+    act(office, &id, json!({"action": "start"})).await;
+    let drafted = ok(t
+        .drafter
+        .post(&format!("/api/v1/applications/{id}/reply"), &json!({"result": "granted", "issuer": "江城市民政局"}))
+        .await);
+    let item = drafted["item_id"].as_str().unwrap().to_owned();
+    // Not sealed yet: refused, nothing sent.
+    let (status, body) = office.post(&serve(&id), &json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("专用章"), "{body}");
+    assert!(sink.received().is_empty());
+    let serial = t.approve_and_seal(&item, 1).await;
+    // Only the office serves replies.
+    let (status, _) = t.approver.post(&serve(&id), &json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The mail server refuses: 502 with its answer, nothing recorded.
+    sink.refuse_next();
+    let (status, body) = office.post(&serve(&id), &json!({})).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("邮件服务器拒收"), "{body}");
+    let v = ok(office.get(&format!("/api/v1/applications/{id}")).await);
+    assert_eq!((v["state"].as_str(), v["answered_on"].is_null()), (Some("in_progress"), true), "{v}");
+    assert!(sink.received().is_empty());
+
+    // Served: the server took it, today is the date of service.
+    let v = ok(office.post(&serve(&id), &json!({})).await);
+    assert_eq!((v["state"].as_str(), v["answered_on"].as_str()), (Some("answered"), Some(today.to_string().as_str())));
+    assert_eq!(v["time_left"], "按期答复");
+    let mails = sink.received();
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert_eq!((mail.mail_from.as_str(), mail.rcpt_to.clone()), ("gongkai@example.gov.cn", vec![EMAIL.to_owned()]));
+    let parts = mail.parts();
+    let text = parts.iter().find(|p| p.header("content-type").is_some_and(|c| c.starts_with("text/plain"))).unwrap();
+    let text = String::from_utf8(text.body.clone()).unwrap();
+    let chinese_today = format!("{}年{}月{}日", today.year(), today.month(), today.day());
+    assert!(
+        text.contains("张三丰：")
+            && text.contains(&serial)
+            && text.contains(&format!("/api/v1/seals/{serial}/status"))
+            && text.contains(&format!("送达日期：{chinese_today}")),
+        "{text}"
+    );
+    let pdf =
+        parts.iter().find(|p| p.header("content-type").is_some_and(|c| c.starts_with("application/pdf"))).unwrap();
+    assert!(pdf.header("content-disposition").unwrap().starts_with("attachment"));
+    let words = pdf_text(&pdf.body);
+    let number = v["number"].as_str().unwrap();
+    for needle in ["张三丰：", "经检索", number, serial.as_str(), chinese_today.as_str()] {
+        assert!(words.contains(needle), "{needle} not in the PDF: {words}");
+    }
+    // The same letter is downloaded as a PDF by the office only.
+    let response =
+        office.request(reqwest::Method::GET, &format!("/api/v1/applications/{id}/letter.pdf")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    assert!(pdf_text(&response.bytes().await.unwrap()).contains(&serial));
+    let response = t
+        .approver
+        .request(reqwest::Method::GET, &format!("/api/v1/applications/{id}/letter.pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // The audit: by e-mail, with the message's id; never the address.
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_events WHERE action = 'application.answer' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let detail: Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!(detail["by"], "email", "{detail}");
+    assert!(detail["message_id"].as_str().is_some_and(|m| mail.data.contains(m)), "{detail}");
+    assert!(!detail.to_string().contains(EMAIL));
+
+    // Served once: a second send is refused and sends nothing.
+    let (status, body) = office.post(&serve(&id), &json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(sink.received().len(), 1);
+
+    // No address given: served by post, said so.
+    let (status, body) = office
+        .post(
+            "/api/v1/applications",
+            &json!({
+                "applicant_kind": "person", "applicant_name": "王小明", "channel": "post", "received_on": today.to_string(),
+                "contact": {"address": "江城市幸福路 9 号"}, "request": "2026年江城市道路维修资金的使用情况",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let b = body["id"].as_str().unwrap().to_owned();
+    act(office, &b, json!({"action": "accept"})).await;
+    sealed_reply(&t, &b, "unavailable_not_held").await;
+    let (status, body) = office.post(&serve(&b), &json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("未留电子邮箱"), "{body}");
+    assert_eq!(sink.received().len(), 1);
 }
 
 /// The uncompressed text of `name` in the zip archive `zip` (an XLSX),

@@ -327,6 +327,10 @@ const ROUTES: &[Row] = &[
         NoBody,
     ),
     row("post", "/api/v1/applications/{id}/actions", &["publisher"], Missing, Json(r#"{"action":"accept"}"#)),
+    // The sealed reply's letter (the office: it carries the applicant's name
+    // and address) and its service by e-mail.
+    row("get", "/api/v1/applications/{id}/letter.pdf", &["publisher"], Missing, NoBody),
+    row("post", "/api/v1/applications/{id}/serve-email", &["publisher"], Missing, NoBody),
     row(
         "post",
         "/api/v1/applications/{id}/reply",

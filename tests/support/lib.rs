@@ -19,6 +19,7 @@ use sqlx::Row;
 use tempfile::TempDir;
 
 pub mod browser;
+pub mod mail;
 pub mod platforms;
 pub mod process;
 pub mod team;

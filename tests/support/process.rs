@@ -257,6 +257,9 @@ fn config_toml(s: &Settings) -> String {
         serde_json::to_string(&d.allowed_networks.iter().map(ToString::to_string).collect::<Vec<_>>()).unwrap(),
         serde_json::to_string(&d.connector_api_bases).unwrap(),
     ));
+    if let (Some(smtp), Some(from)) = (&s.mail.smtp, &s.mail.from) {
+        text.push_str(&format!("\n[mail]\nsmtp = {}\nfrom = {}\n", toml_string(smtp), toml_string(from)));
+    }
     text
 }
 

@@ -53,6 +53,8 @@ pub struct Settings {
     pub seal: SealSettings,
     /// Channel delivery: dispatcher timing, retries, withdrawal escalation.
     pub delivery: DeliverySettings,
+    /// E-mail to applicants (sealed replies served by e-mail); off unless set.
+    pub mail: MailSettings,
     /// The address people and channels reach the gateway at, e.g.
     /// `https://gongkai.example.gov.cn` (scheme, host, port; no path).
     /// Cookie-authenticated writes must come from this origin; `https`
@@ -118,6 +120,84 @@ impl Default for DeliverySettings {
             allowed_networks: Vec::new(),
             connector_api_bases: Vec::new(),
         }
+    }
+}
+
+/// `[mail]`: serving a sealed reply on an applicant by e-mail, through the
+/// agency's own SMTP server. Without `smtp` e-mail service is off: replies
+/// are printed and their service recorded by the office.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    /// The SMTP server: `smtps://host[:465]` (TLS from the start) or
+    /// `smtp://host[:587]` (STARTTLS, required). Plain SMTP is allowed only
+    /// to a loopback relay (`smtp://127.0.0.1:25`): a reply carries
+    /// personal data and never crosses a network in clear text. A user name
+    /// goes before the host (`smtps://gongkai@mail.example.gov.cn`).
+    pub smtp: Option<String>,
+    /// The sender, e.g. `江城市人民政府办公室 <gongkai@example.gov.cn>`.
+    pub from: Option<String>,
+    /// The name of the secret holding the SMTP password: the environment
+    /// variable `GATEWAY_CONNECTOR_SECRET_<name>` or the 0600 file
+    /// `<data_dir>/secrets/<name>`, read when a mail is sent (as connector
+    /// secrets are), so it can be rotated without a restart.
+    pub password_secret: Option<String>,
+    /// How long the server may take to accept a mail, seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for MailSettings {
+    fn default() -> MailSettings {
+        MailSettings { smtp: None, from: None, password_secret: None, timeout_secs: 30 }
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// `smtps://`: TLS from the first byte.
+    Tls,
+    /// `smtp://` to a host that is not loopback: STARTTLS or no mail.
+    StartTls,
+    /// `smtp://` to a loopback relay only.
+    Plain,
+}
+
+/// Where mail goes, read from `[mail] smtp`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmtpTarget {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+}
+
+impl MailSettings {
+    /// The SMTP server, when e-mail is configured.
+    pub fn target(&self) -> Result<Option<SmtpTarget>, String> {
+        let Some(url) = self.smtp.as_deref() else { return Ok(None) };
+        let url = reqwest::Url::parse(url.trim()).map_err(|_| "must be an smtps:// or smtp:// URL".to_owned())?;
+        let security = match url.scheme() {
+            "smtps" => SmtpSecurity::Tls,
+            "smtp" => SmtpSecurity::StartTls,
+            _ => return Err("must be an smtps:// or smtp:// URL".into()),
+        };
+        if !(url.path().is_empty() || url.path() == "/") || url.query().is_some() || url.password().is_some() {
+            return Err("give scheme, user name, host and port only; the password is [mail] password_secret".into());
+        }
+        let Some(host) = url.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned()) else {
+            return Err("has no host".into());
+        };
+        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let security = if security == SmtpSecurity::StartTls && loopback { SmtpSecurity::Plain } else { security };
+        let port = url.port().unwrap_or(match security {
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::Plain => 25,
+        });
+        let username = (!url.username().is_empty())
+            .then(|| percent_encoding::percent_decode_str(url.username()).decode_utf8_lossy().into_owned());
+        Ok(Some(SmtpTarget { host, port, security, username }))
     }
 }
 
@@ -249,6 +329,7 @@ impl Default for Settings {
             workflow: WorkflowSettings::default(),
             seal: SealSettings::default(),
             delivery: DeliverySettings::default(),
+            mail: MailSettings::default(),
             public_url: None,
         }
     }
@@ -526,6 +607,22 @@ impl Settings {
                 );
             }
             _ => {}
+        }
+        match self.mail.target() {
+            Err(why) => return Err(ConfigError::Invalid { name: "mail.smtp", message: why }),
+            Ok(Some(_)) => {
+                let from = self.mail.from.as_deref().unwrap_or("");
+                if from.trim().parse::<lettre::message::Mailbox>().is_err() {
+                    return invalid(
+                        "mail.from",
+                        "required with mail.smtp: a sender such as 办公室 <gongkai@example.gov.cn>",
+                    );
+                }
+                if self.mail.timeout_secs == 0 {
+                    return invalid("mail.timeout_secs", "must be at least 1");
+                }
+            }
+            Ok(None) => {}
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");

@@ -13,6 +13,8 @@ pub mod config;
 pub mod delivery;
 pub mod finding;
 pub mod http;
+pub mod letter;
+pub mod mail;
 pub mod model;
 pub mod ocr;
 pub mod offload;

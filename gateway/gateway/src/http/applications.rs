@@ -391,6 +391,73 @@ pub async fn act(
     Ok(axum::Json(act_on(&state, &auth, id, req).await?))
 }
 
+pub(super) async fn serve_by_email_as(
+    state: &AppState,
+    auth: &Auth,
+    id: ApplicationId,
+) -> Result<ApplicationView, ApiError> {
+    auth.require_scope(Scope::ItemsWrite)?;
+    let a = service::serve_by_email(state, &auth.0, id).await?;
+    Ok(view(state, auth, a))
+}
+
+/// Serves the sealed reply on the applicant by e-mail (the publication
+/// office; the applicant gave an address and `[mail]` is configured): the
+/// letter as text with its PDF attached. When the mail server accepts it the
+/// application is answered, today being the date of service; when it
+/// refuses, nothing is recorded (502 with its answer).
+#[utoipa::path(post, path = "/api/v1/applications/{id}/serve-email", tag = "applications",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ApplicationView), (status = 403, body = super::Problem),
+        (status = 404, body = super::Problem), (status = 409, body = super::Problem), (status = 422, body = super::Problem),
+        (status = 502, body = super::Problem)))]
+pub async fn serve_by_email(
+    State(state): State<AppState>,
+    auth: Auth,
+    InPath(id): InPath<ApplicationId>,
+) -> Result<axum::Json<ApplicationView>, ApiError> {
+    Ok(axum::Json(serve_by_email_as(&state, &auth, id).await?))
+}
+
+/// The sealed reply as a PDF letter (the publication office: it carries the
+/// applicant's name and address): the same words as the printed letter,
+/// with the seal serial, the content digest and the verification link.
+#[utoipa::path(get, path = "/api/v1/applications/{id}/letter.pdf", tag = "applications",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The letter", content((Vec<u8> = "application/pdf"))),
+        (status = 403, body = super::Problem), (status = 404, body = super::Problem), (status = 409, body = super::Problem)))]
+pub async fn letter_pdf(
+    State(state): State<AppState>,
+    auth: Auth,
+    InPath(id): InPath<ApplicationId>,
+) -> Result<axum::response::Response, ApiError> {
+    letter_pdf_as(&state, &auth, id).await
+}
+
+pub(super) async fn letter_pdf_as(
+    state: &AppState,
+    auth: &Auth,
+    id: ApplicationId,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    auth.require_scope(Scope::ItemsRead)?;
+    let letter = service::letter(state, &auth.0, id).await?.document(&state.settings.public_base());
+    let name = format!("答复书-{}.pdf", letter.number);
+    let pdf = state.cpu.run("reply letter", move || letter.pdf()).await?;
+    let disposition = format!(
+        "attachment; filename=\"reply-letter.pdf\"; filename*=UTF-8''{}",
+        percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC)
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
 /// The answer type of the reply to draft.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

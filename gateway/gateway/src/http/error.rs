@@ -51,6 +51,8 @@ pub enum ApiError {
     Internal(String),
     #[error("busy: {0}")]
     Busy(String),
+    #[error("upstream: {0}")]
+    Upstream(String),
 }
 
 /// The body of every error answer.
@@ -83,6 +85,7 @@ impl ApiError {
             ApiError::PasswordChangeRequired | ApiError::CrossOrigin => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -104,6 +107,7 @@ impl ApiError {
             ApiError::CrossOrigin => "cross-origin",
             ApiError::Internal(_) => "internal",
             ApiError::Busy(_) => "busy",
+            ApiError::Upstream(_) => "upstream",
         }
     }
 
@@ -125,6 +129,7 @@ impl ApiError {
             ApiError::CrossOrigin => "跨站请求被拒绝",
             ApiError::Internal(_) => "服务器内部错误",
             ApiError::Busy(_) => "服务器繁忙",
+            ApiError::Upstream(_) => "外部服务出错",
         }
     }
 
@@ -160,6 +165,7 @@ impl ApiError {
                 .into(),
             ApiError::Internal(_) => "服务器处理请求时出错，已记录日志。请稍后重试；如持续出现，请联系管理员。".into(),
             ApiError::Busy(_) => "服务器正忙于处理其他大型比对或导出，请稍后重试。".into(),
+            ApiError::Upstream(why) => why.clone(),
         }
     }
 
@@ -231,6 +237,7 @@ impl From<crate::service::Error> for ApiError {
             Error::Invalid(problems) => ApiError::Invalid(problems),
             Error::Unprocessable(why) => ApiError::Unprocessable(why),
             Error::Busy(why) => ApiError::Busy(why),
+            Error::Upstream(why) => ApiError::Upstream(why),
             Error::Store(e) => e.into(),
             Error::Internal(why) => ApiError::Internal(why),
         }

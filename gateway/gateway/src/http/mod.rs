@@ -127,6 +127,8 @@ fn api_routes(max_attachment_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(applications::get))
         .routes(routes!(applications::act))
         .routes(routes!(applications::draft_reply))
+        .routes(routes!(applications::serve_by_email))
+        .routes(routes!(applications::letter_pdf))
         .routes(routes!(applications::annual_report))
         .routes(routes!(admin::reload_policy, admin::policy_status))
         .routes(routes!(calendar::list))

@@ -87,7 +87,7 @@ pub async fn register(state: &AppState, principal: &Principal, new: NewApplicati
         id_number: optional("contact.id_number", c.id_number.as_deref(), "证件号码")?,
         contact_person: optional("contact.contact_person", c.contact_person.as_deref(), "联系人")?,
     };
-    if contact.email.as_deref().is_some_and(|e| !e.contains('@') || e.chars().any(char::is_whitespace)) {
+    if contact.email.as_deref().is_some_and(|e| e.parse::<lettre::Address>().is_err()) {
         return Err(Error::invalid("contact.email", "电子邮箱格式不正确"));
     }
     if contact.phone.is_none() && contact.email.is_none() && contact.address.is_none() {
@@ -125,6 +125,17 @@ pub async fn act(
     principal: &Principal,
     id: ApplicationId,
     action: Action,
+) -> Result<Application, Error> {
+    act_noting(state, principal, id, action, serde_json::Map::new()).await
+}
+
+/// [`act`], with `note` added to the audit event's detail.
+async fn act_noting(
+    state: &AppState,
+    principal: &Principal,
+    id: ApplicationId,
+    action: Action,
+    note: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Application, Error> {
     match &action {
         Action::Extend { by, .. } => {
@@ -189,6 +200,9 @@ pub async fn act(
             detail["on"] = json!(on);
         }
         Action::Accept | Action::Start | Action::Close => {}
+    }
+    for (key, value) in note {
+        detail[key] = value;
     }
     tx.save_application(&application, principal.user_id, now, action.event(), detail).await?;
     tx.commit().await?;
@@ -301,6 +315,70 @@ pub async fn letter(state: &AppState, principal: &Principal, id: ApplicationId) 
         body: version.content.body.clone(),
         content_digest: seal.content_digest.clone(),
         application,
+    })
+}
+
+impl Letter {
+    /// The letter as the page, the PDF and the e-mail show it; `base` is the
+    /// gateway's public URL, where the seal is checked.
+    pub fn document(&self, base: &str) -> crate::letter::Letter {
+        let a = &self.application;
+        crate::letter::Letter {
+            number: a.number.clone(),
+            addressee: a.applicant_name.clone(),
+            address: a.contact.address.clone(),
+            title: self.title.clone(),
+            // The first paragraph (申请人（登记号 …）：) is replaced by the addressee.
+            paragraphs: self.body.split("\n\n").skip(1).map(str::to_owned).collect(),
+            verify_url: format!("{}/api/v1/seals/{}/status", base.trim_end_matches('/'), self.serial),
+            serial: self.serial.clone(),
+            digest: self.content_digest.clone(),
+            served_on: a.answered_on.map(crate::applications::chinese_date),
+        }
+    }
+}
+
+/// Serves the sealed reply on the applicant by e-mail, where they gave an
+/// address: the letter as text with its PDF attached, through the agency's
+/// SMTP server (`[mail]`). When the server accepts the mail, the
+/// application is answered with today (Beijing) as the date of service, in
+/// one transaction with its `application.answered` event, which says it
+/// was by e-mail and names the message, never the address. Everything the
+/// answer would be refused for is checked before anything is sent, so no
+/// mail goes out for an application that cannot be answered; a mail the
+/// server refuses records nothing.
+pub async fn serve_by_email(state: &AppState, principal: &Principal, id: ApplicationId) -> Result<Application, Error> {
+    let letter = letter(state, principal, id).await?;
+    let application = &letter.application;
+    let Some(to) = application.contact.email.clone() else {
+        return Err(Error::Conflict("申请人未留电子邮箱，请打印答复书送达后登记送达日期".into()));
+    };
+    if !crate::mail::configured(&state.settings) {
+        return Err(Error::Conflict(crate::mail::MailError::NotConfigured.to_string()));
+    }
+    let today = crate::workflow::today();
+    application.clone().apply(&Action::Answer { on: today }, today).map_err(refused)?;
+    let mut document = letter.document(&state.settings.public_base());
+    document.served_on = Some(crate::applications::chinese_date(today));
+    let mail = crate::mail::Outgoing {
+        to,
+        subject: format!("{}（登记号：{}）", document.title, document.number),
+        text: document.plain_text(),
+        pdf: (format!("答复书-{}.pdf", document.number), document.pdf()),
+    };
+    let message_id = crate::mail::send(&state.settings, mail).await.map_err(|e| match e {
+        crate::mail::MailError::BadAddress(_) => Error::Conflict(e.to_string()),
+        crate::mail::MailError::NotConfigured | crate::mail::MailError::Setup(_) => Error::Unprocessable(e.to_string()),
+        crate::mail::MailError::Refused(_) | crate::mail::MailError::Unreachable(_) => Error::Upstream(e.to_string()),
+    })?;
+    let mut note = serde_json::Map::new();
+    note.insert("by".into(), json!("email"));
+    note.insert("message_id".into(), json!(message_id));
+    act_noting(state, principal, id, Action::Answer { on: today }, note).await.map_err(|e| match e {
+        Error::Conflict(why) | Error::Unprocessable(why) => {
+            Error::Conflict(format!("答复邮件已发出，但登记送达时申请已有变化：{why}"))
+        }
+        other => other,
     })
 }
 

@@ -47,6 +47,10 @@ pub enum Error {
     /// A shared resource is saturated; retry later.
     #[error("busy: {0}")]
     Busy(String),
+    /// A service outside the gateway (the mail server) refused or did not
+    /// answer (the text says which and what it said).
+    #[error("upstream: {0}")]
+    Upstream(String),
     /// Loading or saving failed.
     #[error(transparent)]
     Store(#[from] StoreError),

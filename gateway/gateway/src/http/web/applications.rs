@@ -163,6 +163,9 @@ struct DetailPage {
     app: ApplicationView,
     forms: Vec<ActionForm>,
     can_handle: bool,
+    /// The office may serve the sealed reply by e-mail: the applicant gave
+    /// an address, the mail server is configured and the answer is due.
+    can_email: bool,
     /// A drafter may draft the reply from a template.
     can_draft: bool,
     results: Vec<(&'static str, &'static str)>,
@@ -210,10 +213,16 @@ fn forms_for(session: &Session, a: &ApplicationView) -> Vec<ActionForm> {
     forms
 }
 
-fn detail(session: &Session, app: ApplicationView, layout: Layout) -> DetailPage {
+fn detail(state: &AppState, session: &Session, app: ApplicationView, layout: Layout) -> DetailPage {
+    let can_handle = session.principal().can(Duty::HandleApplications);
     DetailPage {
         forms: forms_for(session, &app),
-        can_handle: session.principal().can(Duty::HandleApplications),
+        can_email: can_handle
+            && crate::mail::configured(&state.settings)
+            && app.reply_item_id.is_some()
+            && matches!(app.state, ApplicationState::InProgress | ApplicationState::CorrectionRequested)
+            && app.contact.as_ref().is_some_and(|c| c.email.is_some()),
+        can_handle,
         can_draft: session.principal().can(Duty::Draft)
             && app.reply_item_id.is_none()
             && matches!(
@@ -238,7 +247,7 @@ pub async fn page(
         Ok(app) => {
             let mut layout = session.layout(format!("申请 {}", app.number), "/applications");
             layout.notice = done_message(q.done.as_deref());
-            render(&detail(&session, app, layout))
+            render(&detail(&state, &session, app, layout))
         }
         Err(e) => error_page(&session, e),
     }
@@ -273,6 +282,32 @@ pub async fn act(
     done_or_form(&state, &session, id, result.map(|v| format!("/applications/{}?done=application_updated", v.id))).await
 }
 
+/// Serves the sealed reply by e-mail from the page; back to the
+/// application, answered, or with the refusal or the mail server's answer.
+pub async fn serve_by_email(
+    State(state): State<AppState>,
+    InPath(id): InPath<ApplicationId>,
+    Posted { session, .. }: Posted,
+) -> Response {
+    let result = crate::http::applications::serve_by_email_as(&state, &session.auth(), id)
+        .await
+        .map(|v| format!("/applications/{}?done=served_by_email", v.id));
+    done_or_form(&state, &session, id, result).await
+}
+
+/// `/applications/{id}/letter.pdf`: the letter as a PDF, for the page's
+/// download link (the same answer as the API's).
+pub async fn letter_pdf(
+    State(state): State<AppState>,
+    session: Session,
+    InPath(id): InPath<ApplicationId>,
+) -> Response {
+    match crate::http::applications::letter_pdf_as(&state, &session.auth(), id).await {
+        Ok(response) => response,
+        Err(e) => error_page(&session, e),
+    }
+}
+
 /// Drafts the reply from the template chosen on the page; on to the new item.
 pub async fn draft_reply(
     State(state): State<AppState>,
@@ -304,7 +339,7 @@ async fn done_or_form(
             match crate::http::applications::get_of(state, &session.auth(), id).await {
                 Ok(app) => {
                     let layout = session.layout(format!("申请 {}", app.number), "/applications").with_error(&e);
-                    render_status(e.status(), &detail(session, app, layout))
+                    render_status(e.status(), &detail(state, session, app, layout))
                 }
                 Err(_) => error_page(session, e),
             }
@@ -316,38 +351,16 @@ async fn done_or_form(
 #[derive(Template)]
 #[template(path = "application_letter.html")]
 struct LetterPage {
-    number: String,
-    addressee: String,
-    address: String,
-    title: String,
-    paragraphs: Vec<String>,
-    serial: String,
-    digest: String,
-    verify_url: String,
-    served_on: String,
+    id: ApplicationId,
+    letter: crate::letter::Letter,
 }
 
 /// `/applications/{id}/letter`: the sealed reply as a letter to print (the
 /// office): addressee, the sealed text, the seal serial and where anyone
-/// checks it.
+/// checks it; its PDF beside it.
 pub async fn letter(State(state): State<AppState>, session: Session, InPath(id): InPath<ApplicationId>) -> Response {
     match crate::service::applications::letter(&state, session.principal(), id).await {
-        Ok(l) => {
-            let base = state.settings.public_url.as_deref().unwrap_or("").trim_end_matches('/');
-            let a = &l.application;
-            render(&LetterPage {
-                number: a.number.clone(),
-                addressee: a.applicant_name.clone(),
-                address: a.contact.address.clone().unwrap_or_default(),
-                title: l.title,
-                // The first paragraph (申请人（登记号 …）：) is replaced by the addressee.
-                paragraphs: l.body.split("\n\n").skip(1).map(str::to_owned).collect(),
-                verify_url: format!("{base}/api/v1/seals/{}/status", l.serial),
-                serial: l.serial,
-                digest: l.content_digest,
-                served_on: a.answered_on.map(crate::applications::chinese_date).unwrap_or_default(),
-            })
-        }
+        Ok(l) => render(&LetterPage { id, letter: l.document(&state.settings.public_base()) }),
         Err(e) => error_page(&session, e.into()),
     }
 }

@@ -99,6 +99,8 @@ pub fn routes(limits: &Limits) -> Router<AppState> {
         .route("/applications/{id}/action", post(applications::act))
         .route("/applications/{id}/reply", post(applications::draft_reply))
         .route("/applications/{id}/letter", get(applications::letter))
+        .route("/applications/{id}/letter.pdf", get(applications::letter_pdf))
+        .route("/applications/{id}/email", post(applications::serve_by_email))
         .route(
             "/static/app.css",
             get(|| async { asset("text/css; charset=utf-8", include_str!("../../../static/app.css")) }),
@@ -763,7 +765,10 @@ pub fn done_message(code: Option<&str>) -> Option<String> {
         "totp_enrolled" => "动态口令已绑定。签发时须输入验证器当前显示的口令。",
         "decided" => "台账复核结论已记录。",
         "application_registered" => "申请已登记，答复期限自收到申请之日起计算。",
-        "reply_drafted" => "已按模板起草答复。请补全检索过程等【】处内容后提交审核；盖章后由政务公开办公室打印送达。",
+        "reply_drafted" => {
+            "已按模板起草答复。请补全检索过程等【】处内容后提交审核；盖章后由政务公开办公室打印或以电子邮件送达。"
+        }
+        "served_by_email" => "答复书已通过电子邮件发出，邮件服务器已接收；送达日期已登记为今天，并记入审计日志。",
         "application_updated" => "已记录，答复期限已按最新情况重新计算；操作已记入审计日志。",
         "waived" => "已豁免该问题，豁免理由已记入审计日志。",
         "calendar_loaded" => "节假日安排已载入并立即生效，各项期限已按新安排重新计算；载入记录已记入审计日志。",
