@@ -23,7 +23,8 @@ on_both_backends!(
     an_image_only_pdf_page_is_not_scannable,
     a_scanned_list_is_read_by_ocr_and_its_mobile_and_id_numbers_block,
     an_image_ocr_cannot_read_is_not_reviewed_and_blocks_a_gongshi,
-    a_scanned_pdf_page_is_read_by_ocr
+    a_scanned_pdf_page_is_read_by_ocr,
+    a_gb18030_csv_as_excel_saves_it_is_accepted_and_read_by_cell
 );
 
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -181,6 +182,64 @@ async fn an_xlsx_gongshi_reports_ids_by_cell_and_the_hidden_sheet(backend: Backe
             && html.contains(">320102198001011238</mark>"),
         "{html}"
     );
+}
+
+/// A CSV as Excel saves it on a Chinese system (GB18030, CRLF) is accepted
+/// by the upload and read by the extractor: the ID number is found in its
+/// cell. Bytes that are no text in any encoding read are still refused.
+async fn a_gb18030_csv_as_excel_saves_it_is_accepted_and_read_by_cell(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+    let csv = "序号,姓名,身份证号,补助金额\r\n1,王某某,320102198001011238,1200\r\n";
+    let gb: Vec<u8> = csv
+        .chars()
+        .flat_map(|c| match c {
+            '序' => vec![0xD0, 0xF2],
+            '号' => vec![0xBA, 0xC5],
+            '姓' => vec![0xD0, 0xD5],
+            '名' => vec![0xC3, 0xFB],
+            '身' => vec![0xC9, 0xED],
+            '份' => vec![0xB7, 0xDD],
+            '证' => vec![0xD6, 0xA4],
+            '补' => vec![0xB2, 0xB9],
+            '助' => vec![0xD6, 0xFA],
+            '金' => vec![0xBD, 0xF0],
+            '额' => vec![0xB6, 0xEE],
+            '王' => vec![0xCD, 0xF5],
+            '某' => vec![0xC4, 0xB3],
+            c if c.is_ascii() => vec![c as u8],
+            c => panic!("{c} has no GB2312 code in this table"),
+        })
+        .collect();
+    assert!(std::str::from_utf8(&gb).is_err(), "the file is not UTF-8");
+    let submitted = submit_with(&drafter, "2025年第一批临时救助对象名单公示", "救助名单.csv", "text/csv", gb).await;
+    assert_eq!(submitted["state"], "blocked", "{submitted}");
+    let f = find(&submitted, "kind", "id_number", &[("file", json!("救助名单.csv")), ("cell", json!("C2"))]);
+    assert_eq!(marked(&f), "320102198001011238");
+    // Its masked copy is written back in GB18030, stored, and passes review.
+    let id = submitted["id"].as_str().unwrap();
+    let digest = submitted["current"]["content_digest"].as_str().unwrap();
+    let body = json!({"version": 1, "content_digest": digest, "attachment": "救助名单.csv"});
+    let (status, masked) = drafter.post(&format!("/api/v1/items/{id}/attachments/mask"), &body).await;
+    assert_eq!(status, StatusCode::OK, "{masked}");
+    let copy = masked["attachment"]["digest"].as_str().unwrap();
+    let r = drafter.request(reqwest::Method::GET, &format!("/api/v1/attachments/{copy}")).send().await.unwrap();
+    let copy = r.bytes().await.unwrap().to_vec();
+    assert!(std::str::from_utf8(&copy).is_err(), "still GB18030");
+    assert!(!copy.windows(18).any(|w| w == b"320102198001011238"), "masked");
+    let (status, resubmitted) = drafter.post(&format!("/api/v1/items/{id}/submit"), &json!({"version": 2})).await;
+    assert_eq!((status, resubmitted["state"].as_str()), (StatusCode::OK, Some("in_review")), "{resubmitted}");
+    let (status, body) = drafter
+        .send(
+            drafter
+                .request(reqwest::Method::POST, "/api/v1/attachments")
+                .header("content-type", "text/csv")
+                .body(b"a,b\r\n\xff\xfe\xfd".to_vec()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("文件内容与声明的类型（CSV 表格）不符"), "{body}");
 }
 
 async fn a_zip_bomb_is_a_clear_blocking_finding_and_the_gateway_keeps_serving(backend: Backend) {

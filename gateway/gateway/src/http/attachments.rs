@@ -43,8 +43,19 @@ fn is_ole(b: &[u8]) -> bool {
     b.starts_with(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 }
 
+/// Text as the extractor reads it (`plugins/extract/src/text.rs`): after
+/// a byte-order mark (UTF-8, UTF-16), else UTF-8, else GB18030 (a superset
+/// of GBK and GB2312, what Chinese office software saves text and CSV in),
+/// decoding without an error and holding no NUL.
 fn is_text(b: &[u8]) -> bool {
-    std::str::from_utf8(b).is_ok_and(|s| !s.contains('\0'))
+    let decoded = match encoding_rs::Encoding::for_bom(b) {
+        Some((encoding, bom)) => encoding.decode_without_bom_handling_and_without_replacement(&b[bom..]),
+        None => match std::str::from_utf8(b) {
+            Ok(s) => Some(std::borrow::Cow::Borrowed(s)),
+            Err(_) => encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(b),
+        },
+    };
+    decoded.is_some_and(|s| !s.contains('\0'))
 }
 
 /// A stored attachment.
@@ -198,7 +209,21 @@ pub(super) fn file_response(blob: &Blob, content: Vec<u8>) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::file_type;
+    use super::{file_type, is_text};
+
+    #[test]
+    fn text_is_utf8_utf16_with_its_mark_or_gb18030_and_nothing_else() {
+        let name_list = "姓名,身份证号\r\n张三,110101199003071234\r\n";
+        let (gb, _, _) = encoding_rs::GB18030.encode(name_list);
+        assert!(is_text(name_list.as_bytes()) && is_text(&gb), "UTF-8 and GB18030 (as Excel saves CSV in China)");
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(name_list.encode_utf16().flat_map(u16::to_le_bytes));
+        assert!(is_text(&utf16), "UTF-16 with its mark (Excel's 'Unicode text')");
+        assert!(!is_text(&name_list.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<_>>()), "no mark: NULs");
+        assert!(!is_text(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "binary");
+        assert!(!is_text(b"abc\xff\xfe\xfd"), "neither UTF-8 nor GB18030");
+        assert!(!is_text(b"\xef\xbb\xbfabc\xff"), "a UTF-8 mark and then something else");
+    }
 
     #[test]
     fn a_file_type_is_the_declared_one_if_allowed_else_the_extension_says() {
