@@ -7,7 +7,7 @@
 //! SHA-256 is the sealed digest. CSV and DOCX copies through the API; stale
 //! findings (409), a drafter of another unit, a reviewer and a PDF (no
 //! button, the plain word that it must be replaced) are refused, and
-//! nothing is stored.
+//! nothing is stored. The one click is also made in a real browser.
 
 use std::io::{Cursor, Read, Write};
 
@@ -20,7 +20,8 @@ use tests::{Backend, Client, TestApp, on_both_backends};
 on_both_backends!(
     an_xlsx_masked_copy_passes_review_is_sealed_delivered_and_served,
     csv_and_docx_masked_copies_replace_the_attachment,
-    stale_findings_other_units_reviewers_and_pdfs_are_refused
+    stale_findings_other_units_reviewers_and_pdfs_are_refused,
+    the_drafter_masks_a_list_with_one_click_in_the_browser
 );
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -225,6 +226,41 @@ async fn an_xlsx_masked_copy_passes_review_is_sealed_delivered_and_served(backen
     }
     let strings = &parts.iter().find(|(n, _)| n == "xl/sharedStrings.xml").unwrap().1;
     assert!(masks.iter().all(|m| strings.contains(m.as_str())), "{strings}");
+    app.stop().await;
+}
+
+/// In a real browser: the drafter opens the blocked 公示, sees the ID
+/// numbers found in column C and the offer beside them, presses
+/// 一键生成打码副本 once, and lands on the new version with what changed
+/// per cell and no offer left; the page passes the accessibility check
+/// before and after.
+async fn the_drafter_masks_a_list_with_one_click_in_the_browser(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = Team::of(&app).await;
+    let (id, submitted) =
+        submitted_with(&t.drafter, "2026年第一批临时救助对象公示", "救助名单.xlsx", XLSX, gongshi_xlsx()).await;
+    assert_eq!(submitted["state"], "blocked", "{submitted:#}");
+    let masks: Vec<String> = id_findings(&submitted).into_iter().map(|(_, _, m)| m).collect();
+    let b = tests::browser::Browser::start(&app.base, 1280, 900).await;
+    b.login("zhou", "Pw-zhou-2026").await;
+    b.goto(&format!("/items/{id}")).await;
+    let offer = b.text("form.mask-offer").await;
+    assert!(offer.contains("附件 救助名单.xlsx 中有 3 处个人信息可按建议打码"), "{offer}");
+    b.assert_accessible("事项（打码前）").await;
+    b.click_to("form.mask-offer button[type=submit]").await;
+    assert!(b.path().await.contains("done=masked"), "{}", b.path().await);
+    let diff = b.text("#masked").await;
+    assert!(diff.contains("打码副本的修改（共 3 处）"), "{diff}");
+    for ((cell, id), m) in ["C2", "C3", "C4"].iter().zip(IDS).zip(&masks) {
+        let line = format!("附件 救助名单.xlsx，工作表 Sheet1 {cell}：“{id}” → “{m}”");
+        assert!(diff.contains(&line), "missing {line} in {diff}");
+    }
+    assert!(b.all("form.mask-offer").await.is_empty(), "no offer on the masked version");
+    b.assert_accessible("事项（打码后）").await;
+    b.screenshot("masked-copy").await;
+    let item = ok(t.drafter.get(&format!("/api/v1/items/{id}")).await);
+    assert_eq!((item["current_version"].as_i64(), item["state"].as_str()), (Some(2), Some("draft")));
+    b.stop().await;
     app.stop().await;
 }
 
