@@ -58,9 +58,14 @@ fn main() -> Result<()> {
     }
 }
 
-/// The workspace root (the parent of `gateway/xtask`).
+/// The workspace root (the parent of `gateway/xtask`): of the checkout
+/// `cargo xtask` runs in (cargo sets `CARGO_MANIFEST_DIR` for the process
+/// it runs), not the one the binary was compiled in — two checkouts
+/// sharing a target directory share one `xtask` binary.
 fn workspace_root() -> Result<PathBuf> {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let here = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     Ok(here.ancestors().nth(2).context("xtask is not at gateway/xtask")?.to_path_buf())
 }
 
