@@ -413,7 +413,7 @@ fn fact_findings(extractor: &LoadedExtractor, links: &LinkPolicy, item: &ReviewI
                 fact.locator.clone(),
                 fact.detail.clone(),
                 format!(
-                    "附件中被黑框或涂黑注释遮盖的文字仍可复制提取（遮盖无效）：{}。请用真正删除内容的方式脱敏后重新生成文件。",
+                    "附件中被方框（黑框、白框等）或涂黑注释遮盖的文字仍可复制提取（遮盖无效）：{}。请用真正删除内容的方式脱敏后重新生成文件。",
                     fact.detail
                 ),
             ),
