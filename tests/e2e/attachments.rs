@@ -24,7 +24,8 @@ on_both_backends!(
     a_scanned_list_is_read_by_ocr_and_its_mobile_and_id_numbers_block,
     an_image_ocr_cannot_read_is_not_reviewed_and_blocks_a_gongshi,
     a_scanned_pdf_page_is_read_by_ocr,
-    a_gb18030_csv_as_excel_saves_it_is_accepted_and_read_by_cell
+    a_gb18030_csv_as_excel_saves_it_is_accepted_and_read_by_cell,
+    a_word_97_doc_is_read_its_tracked_deletion_comment_and_header_found
 );
 
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -240,6 +241,40 @@ async fn a_gb18030_csv_as_excel_saves_it_is_accepted_and_read_by_cell(backend: B
         .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("文件内容与声明的类型（CSV 表格）不符"), "{body}");
+}
+
+/// A Word 97-2003 `.doc` (the binary format many offices still save in) is
+/// read in the sandbox like a DOCX: the ID number in a tracked deletion,
+/// the comment, the hidden text, the 内部资料 header and the link with
+/// nothing shown, each with its paragraph.
+async fn a_word_97_doc_is_read_its_tracked_deletion_comment_and_header_found(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let drafter = app.user("zhou", &[Role::Drafter], Some("市民政局")).await;
+    app.review_team(Some("市民政局")).await;
+    let submitted =
+        submit_with(&drafter, "关于低保对象的公示", "公示.doc", "application/msword", fixture("tracked-deletion.doc"))
+            .await;
+    assert_eq!(submitted["state"], "blocked", "{submitted}");
+    let id = find(
+        &submitted,
+        "kind",
+        "id_number",
+        &[("file", json!("公示.doc")), ("part", json!("deletion")), ("paragraph", json!(2))],
+    );
+    assert_eq!(marked(&id), "320102198001011238");
+    assert_eq!(id["severity"], "block");
+    find(&submitted, "rule_id", "META-001", &[("part", json!("comment"))]);
+    find(&submitted, "rule_id", "META-001", &[("part", json!("hidden_text")), ("paragraph", json!(3))]);
+    find(&submitted, "rule_id", "SEC-004", &[("part", json!("header"))]);
+    let links: Vec<Value> = findings(&submitted)
+        .into_iter()
+        .filter(|f| {
+            f["attachment"]["locator"]["part"] == "link" && f["rule_id"].as_str().unwrap_or("").starts_with("LNK-")
+        })
+        .collect();
+    assert!(links.iter().any(|l| l["message"].as_str().unwrap().contains("http://oa.intra/doc")), "{links:#?}");
+    // Nothing said it could not be read.
+    assert!(findings(&submitted).iter().all(|f| f["rule_id"] != "META-002"), "{submitted:#}");
 }
 
 async fn a_zip_bomb_is_a_clear_blocking_finding_and_the_gateway_keeps_serving(backend: Backend) {

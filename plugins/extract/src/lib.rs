@@ -32,6 +32,7 @@ mod bindings {
 }
 
 mod archive;
+mod doc;
 mod docx;
 mod html;
 mod mask;
@@ -252,9 +253,10 @@ fn read_cfb(out: &mut Out<'_>, path: &str, bytes: &[u8]) -> Result<&'static str,
         xls::read(out, path, bytes, &stream)?;
         return Ok("xls");
     }
-    let what = if comp.is_stream("/WordDocument") {
-        "旧版 Word 文档（DOC）"
-    } else if comp.is_stream("/PowerPoint Document") {
+    if comp.is_stream("/WordDocument") {
+        return doc::read(out, path, &mut comp);
+    }
+    let what = if comp.is_stream("/PowerPoint Document") {
         "旧版 PowerPoint 演示文稿（PPT）"
     } else {
         "旧版 Office 文件（CFB 容器）"

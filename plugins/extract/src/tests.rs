@@ -413,13 +413,19 @@ fn xls_bounds_encryption_and_other_cfb_files() {
     let f = run("公示.xls", &bytes).unwrap_err();
     assert_eq!(f.kind, FailureKind::LimitExceeded, "{}", f.message);
     assert!(f.message.contains("表格范围"), "{}", f.message);
-    // A Word 97-2003 document is not read: not-extracted, as before.
+    // A Word document stream that is no Word document is malformed.
     let mut comp = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
     comp.create_stream("/WordDocument").unwrap().write_all(&[0; 64]).unwrap();
     comp.flush().unwrap();
-    let x = run("通知.doc", &comp.into_inner().into_inner()).unwrap();
+    let f = run("通知.doc", &comp.into_inner().into_inner()).unwrap_err();
+    assert_eq!(f.kind, FailureKind::Malformed, "{}", f.message);
+    // A PowerPoint 97-2003 file is not read: not-extracted.
+    let mut comp = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+    comp.create_stream("/PowerPoint Document").unwrap().write_all(&[0; 64]).unwrap();
+    comp.flush().unwrap();
+    let x = run("汇报.ppt", &comp.into_inner().into_inner()).unwrap();
     assert_eq!(x.format, "unsupported");
-    assert_eq!(facts(&x, FactKind::NotExtracted)[0].detail, "旧版 Word 文档（DOC）：未能提取文字");
+    assert_eq!(facts(&x, FactKind::NotExtracted)[0].detail, "旧版 PowerPoint 演示文稿（PPT）：未能提取文字");
     // A password-protected DOCX/XLSX is a CFB with an EncryptedPackage.
     let mut comp = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
     comp.create_stream("/EncryptedPackage").unwrap().write_all(&[1; 64]).unwrap();
@@ -688,6 +694,129 @@ fn write_fixtures() {
     std::fs::write(dir.join("black-box-redaction.pdf"), crate::pdf_tests::pdf_redaction()).unwrap();
     std::fs::write(dir.join("image-only-page.pdf"), crate::pdf_tests::pdf_image_page()).unwrap();
     std::fs::write(dir.join("notice.pdf"), crate::pdf_tests::pdf_notice()).unwrap();
+    std::fs::write(dir.join("tracked-deletion.doc"), doc()).unwrap();
+}
+
+/// A Word 97-2003 document built by hand as Word writes one: the FIB, the
+/// text in three pieces (UTF-16, then 8-bit Windows-1252, then UTF-16 for
+/// the header and comment stories), a character-run page (FKP) marking a
+/// tracked deletion of an ID number and hidden text, a `HYPERLINK` field to
+/// an intranet host with nothing shown, a header 内部资料 and a comment.
+/// `flags` is `FibBase`'s flags word (0x0200: the table is `1Table`).
+pub(crate) fn doc_with(n_fib: u16, flags: u16) -> Vec<u8> {
+    let utf16 = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+    let chars = |s: &str| s.encode_utf16().count() as u32;
+    let title = "关于2025年低保对象的公示\r申请人张某，身份证号";
+    let after = "，经审核符合条件。\r";
+    let hidden = "家庭住址：幸福路8号";
+    let field = "\r\u{13} HYPERLINK \"http://oa.intra/doc\" \u{14}\u{15}\r";
+    let main_utf16 = format!("{title}{ID}{after}{hidden}{field}");
+    let ascii = "Tel 13800138000\r";
+    let (header, comment) = ("内部资料\r", "请删去身份证号\r");
+    let mut word = vec![0u8; 4096];
+    word[0..2].copy_from_slice(&0xA5ECu16.to_le_bytes());
+    word[2..4].copy_from_slice(&n_fib.to_le_bytes());
+    word[0x0A..0x0C].copy_from_slice(&flags.to_le_bytes());
+    word[32..34].copy_from_slice(&14u16.to_le_bytes());
+    word[62..64].copy_from_slice(&22u16.to_le_bytes());
+    let lw = |w: &mut Vec<u8>, i: usize, v: u32| w[64 + 4 * i..68 + 4 * i].copy_from_slice(&v.to_le_bytes());
+    lw(&mut word, 3, chars(&main_utf16) + ascii.len() as u32);
+    lw(&mut word, 5, chars(header));
+    lw(&mut word, 7, chars(comment));
+    word[152..154].copy_from_slice(&93u16.to_le_bytes());
+    let pair = |w: &mut Vec<u8>, i: usize, fc: u32, lcb: u32| {
+        w[154 + 8 * i..158 + 8 * i].copy_from_slice(&fc.to_le_bytes());
+        w[158 + 8 * i..162 + 8 * i].copy_from_slice(&lcb.to_le_bytes());
+    };
+    // The text: piece 1 at 1024, piece 2 (8-bit) after it, piece 3 after that.
+    let p1 = 1024u32;
+    let p2 = p1 + 2 * chars(&main_utf16);
+    let p3 = p2 + ascii.len() as u32;
+    let rest = utf16(&format!("{header}{comment}"));
+    for (at, bytes) in [(p1, utf16(&main_utf16)), (p2, ascii.as_bytes().to_vec()), (p3, rest.clone())] {
+        word[at as usize..at as usize + bytes.len()].copy_from_slice(&bytes);
+    }
+    // One FKP page of character runs: the ID deleted, the address hidden.
+    let del = p1 + 2 * chars(title);
+    let del_end = del + 2 * chars(ID);
+    let hid = del_end + 2 * chars(after);
+    let hid_end = hid + 2 * chars(hidden);
+    let mut page = vec![0u8; 512];
+    for (i, fc) in [del, del_end, hid, hid_end].into_iter().enumerate() {
+        page[4 * i..4 * i + 4].copy_from_slice(&fc.to_le_bytes());
+    }
+    page[16..19].copy_from_slice(&[200, 0, 205]);
+    page[400..404].copy_from_slice(&[3, 0x00, 0x08, 0x01]); // sprmCFRMarkDel on
+    page[410..414].copy_from_slice(&[3, 0x3C, 0x08, 0x01]); // sprmCFVanish on
+    page[511] = 3;
+    word.extend_from_slice(&page); // page 8
+    // The table stream: the piece table, then the character-run table.
+    let cps = [0, chars(&main_utf16), chars(&main_utf16) + ascii.len() as u32];
+    let cps = [cps[0], cps[1], cps[2], cps[2] + chars(&format!("{header}{comment}"))];
+    let mut plc = Vec::new();
+    for cp in cps {
+        plc.extend(cp.to_le_bytes());
+    }
+    for (fc, compressed) in [(p1, false), (p2, true), (p3, false)] {
+        plc.extend([0, 0]);
+        plc.extend(if compressed { (fc * 2) | 0x4000_0000 } else { fc }.to_le_bytes());
+        plc.extend([0, 0]);
+    }
+    let mut table = vec![0x02];
+    table.extend((plc.len() as u32).to_le_bytes());
+    table.extend(plc);
+    let clx_len = table.len() as u32;
+    let bte = table.len() as u32;
+    for v in [del, hid_end, 8] {
+        table.extend(v.to_le_bytes());
+    }
+    pair(&mut word, 33, 0, clx_len);
+    pair(&mut word, 12, bte, 12);
+    let table_name = if flags & 0x0200 != 0 { "/1Table" } else { "/0Table" };
+    let mut comp = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+    comp.create_stream("/WordDocument").unwrap().write_all(&word).unwrap();
+    comp.create_stream(table_name).unwrap().write_all(&table).unwrap();
+    comp.flush().unwrap();
+    comp.into_inner().into_inner()
+}
+
+pub(crate) fn doc() -> Vec<u8> {
+    doc_with(0x00C1, 0x0200)
+}
+
+#[test]
+fn doc_pieces_tracked_deletion_hidden_text_field_header_and_comment() {
+    let x = run("公示.doc", &doc()).unwrap();
+    assert_eq!(x.format, "doc");
+    assert_eq!(find(&x, Part::Body, "低保对象").locator.paragraph, Some(1));
+    let body = find(&x, Part::Body, "申请人张某");
+    assert_eq!(body.text, "申请人张某，身份证号，经审核符合条件。", "the deletion is not read as text");
+    assert_eq!(body.locator.paragraph, Some(2));
+    assert_eq!(find(&x, Part::Deletion, ID).locator.paragraph, Some(2));
+    assert_eq!(facts(&x, FactKind::TrackedDeletion).len(), 1);
+    assert_eq!(find(&x, Part::HiddenText, "家庭住址").locator.paragraph, Some(3));
+    assert_eq!(facts(&x, FactKind::HiddenText).len(), 1);
+    let link = facts(&x, FactKind::HiddenLink);
+    assert_eq!(link.len(), 1, "{:#?}", x.facts);
+    assert_eq!(link[0].detail, "http://oa.intra/doc");
+    assert!(x.segments.iter().all(|s| !s.text.contains("HYPERLINK")), "an instruction is not text");
+    assert_eq!(find(&x, Part::Body, "Tel").text, "Tel 13800138000", "the 8-bit piece");
+    assert_eq!(find(&x, Part::Header, "内部资料").locator.detail.as_deref(), Some("页眉或页脚"));
+    assert_eq!(facts(&x, FactKind::HeaderFooter)[0].detail, "内部资料");
+    find(&x, Part::Comment, "请删去身份证号");
+    assert_eq!(facts(&x, FactKind::Comment)[0].detail, "批注：请删去身份证号");
+    // The table stream named by the flags is the one read.
+    assert_eq!(run("公示.doc", &doc_with(0x00C1, 0)).unwrap().format, "doc");
+    // Word 6.0/95 (another FIB): not extracted. Encrypted: said so.
+    let x = run("旧.doc", &doc_with(0x0065, 0x0200)).unwrap();
+    assert_eq!((x.format.as_str(), facts(&x, FactKind::NotExtracted).len()), ("unsupported", 1));
+    let f = run("密.doc", &doc_with(0x00C1, 0x0300)).unwrap_err();
+    assert_eq!(f.kind, FailureKind::Encrypted);
+    // A piece beyond the stream is malformed, not a panic.
+    let mut bytes = doc();
+    let at = bytes.windows(4).position(|w| w == 1024u32.to_le_bytes()).unwrap();
+    bytes[at..at + 4].copy_from_slice(&0x0FFF_FFF0u32.to_le_bytes());
+    assert!(run("坏.doc", &bytes).is_err());
 }
 
 /// A brief, deterministic mutation fuzz run in every `cargo test`: the
@@ -703,6 +832,7 @@ fn mutated_files_never_panic() {
         ("a.docx", docx()),
         ("a.xlsx", xlsx()),
         ("a.xls", xls()),
+        ("a.doc", doc()),
         ("a.ofd", ofd()),
         ("b.ofd", ofd_template_and_seal()),
         ("a.pdf", crate::pdf_tests::pdf_hidden()),

@@ -23,8 +23,9 @@
 //!
 //! Calamine indexes some records without checking their length; the walk
 //! refuses the ones found to panic it (a sheet position outside the stream,
-//! short `BOUNDSHEET`, `BOF`, `CODEPAGE`, `DATEMODE`, an inverted
-//! `DIMENSIONS`). Another corrupt record that panics it is a trap in the
+//! short `BOUNDSHEET`, `BOF`, `CODEPAGE`, `DATEMODE`, `EXTERNSHEET`, a
+//! `Lbl` whose formula does not fit, an `SST` string cut short across its
+//! `CONTINUE` records, an inverted `DIMENSIONS`). Another corrupt record that panics it is a trap in the
 //! sandbox, which fails the review closed.
 
 use std::collections::{BTreeSet, HashSet};
@@ -106,6 +107,80 @@ fn dimensions(d: &[u8]) -> Option<u64> {
     Some(u64::from(rows) * u64::from(cols))
 }
 
+/// Whether a `Lbl` record is long enough for what calamine reads of it:
+/// 14 bytes of header, a formula of `cce` bytes within the record, and a
+/// 3-D reference or area whole (up to 21 bytes in BIFF5, 11 in BIFF8).
+fn defined_name_is_sound(data: &[u8]) -> bool {
+    let Some(cce) = u16_at(data, 4).map(usize::from) else { return false };
+    if data.len() < 14 || cce > data.len() - 14 {
+        return false;
+    }
+    match data.get(data.len() - cce) {
+        Some(0x3a..=0x3d | 0x5a..=0x5d | 0x7a..=0x7d) => cce >= 21,
+        _ => true,
+    }
+}
+
+/// Whether calamine's parse of an `SST` record and its `CONTINUE` records
+/// (`parse_sst`, `read_rich_extended_string`, `read_dbcs`) stays in bounds:
+/// it indexes a rich or extended string's header cut short, and the first
+/// byte of an empty `CONTINUE` where a string's characters go on, without
+/// checking. Walks the strings as it does; what it refuses with an error
+/// is left to it.
+fn sst_is_sound(sst: &[u8], cont: &[&[u8]]) -> bool {
+    let mut cont = cont.iter().copied();
+    let Some(mut data) = sst.get(8..) else { return true };
+    loop {
+        if data.is_empty() {
+            match cont.next() {
+                Some(c) => data = c,
+                None => return true,
+            }
+            continue;
+        }
+        let (Some(cch), Some(&flags)) = (u16_at(data, 0), data.get(2)) else { return true };
+        data = &data[3..];
+        let mut skip = 0usize;
+        if flags & 0x8 != 0 {
+            let Some(runs) = u16_at(data, 0) else { return false };
+            skip = usize::from(runs) * 4;
+            data = &data[2..];
+        }
+        if flags & 0x4 != 0 {
+            let Some(ext) = u32_at(data, 0) else { return false };
+            skip = skip.saturating_add(ext as i32 as usize);
+            data = &data[4..];
+        }
+        let (mut left, mut wide) = (usize::from(cch), flags & 0x1 != 0);
+        while left > 0 {
+            let n = if wide { (data.len() / 2).min(left) } else { data.len().min(left) };
+            data = &data[if wide { 2 * n } else { n }..];
+            left -= n;
+            if left > 0 {
+                match cont.next() {
+                    Some([]) => return false,
+                    Some(c) => {
+                        wide = c[0] & 0x1 != 0;
+                        data = &c[1..];
+                    }
+                    None => return true,
+                }
+            }
+        }
+        while skip > 0 {
+            if data.is_empty() {
+                match cont.next() {
+                    Some(c) => data = c,
+                    None => return true,
+                }
+            }
+            let n = skip.min(data.len());
+            data = &data[n..];
+            skip -= n;
+        }
+    }
+}
+
 /// Walks the globals and each sheet's substream. Returns per sheet (in
 /// `BOUNDSHEET` order, calamine's) what it found.
 fn scan(out: &mut Out<'_>, file: &str, stream: &[u8]) -> Result<Vec<SheetScan>, Failure> {
@@ -116,6 +191,15 @@ fn scan(out: &mut Out<'_>, file: &str, stream: &[u8]) -> Result<Vec<SheetScan>, 
         }
         Ok(())
     };
+    let globals: Vec<(u16, &[u8])> = records(stream, 0).take_while(|(typ, _)| *typ != 0x000A).collect();
+    for (i, (typ, data)) in globals.iter().enumerate() {
+        if *typ == 0x00FC {
+            let cont: Vec<&[u8]> = globals[i + 1..].iter().take_while(|(t, _)| *t == 0x003C).map(|(_, d)| *d).collect();
+            if !sst_is_sound(data, &cont) {
+                return Err(malformed(file, "XLS 工作簿的共享字符串表（SST）损坏"));
+            }
+        }
+    }
     let (mut positions, mut hiding_formats, mut xfs) = (Vec::new(), HashSet::new(), Vec::new());
     for (typ, data) in records(stream, 0) {
         charge(out, data.len())?;
@@ -137,6 +221,12 @@ fn scan(out: &mut Out<'_>, file: &str, stream: &[u8]) -> Result<Vec<SheetScan>, 
                 positions.push(pos);
             }
             0x0809 if data.len() < 4 => return Err(malformed(file, "XLS 工作簿的 BOF 记录损坏")),
+            // Lbl (a defined name): calamine slices its formula from the
+            // record's end and reads a 3-D reference's fields unchecked.
+            0x0018 if !defined_name_is_sound(data) => {
+                return Err(malformed(file, "XLS 工作簿的名称定义（Lbl）记录损坏"));
+            }
+            0x0017 if data.len() < 2 => return Err(malformed(file, "XLS 工作簿的外部工作表引用记录损坏")),
             0x0042 | 0x0022 if data.len() < 2 => return Err(malformed(file, "XLS 工作簿的代码页或日期记录损坏")),
             0x041E => {
                 if let Some(id) = u16_at(data, 0)
