@@ -73,8 +73,33 @@ async fn sealed_reply(t: &Team, id: &str, result: &str) -> (String, String) {
         .await);
     let item = drafted["item_id"].as_str().unwrap().to_owned();
     assert_eq!(drafted["application"]["reply_item_id"], item.as_str());
-    let serial = t.approve_and_seal(&item, 1).await;
+    fill_in(&t.drafter, &item).await;
+    let serial = t.approve_and_seal(&item, 2).await;
     (item, serial)
+}
+
+/// The drafter fills in the template's 【】 blanks (REPLY-007 blocks a
+/// reply that still holds one), as version 2.
+async fn fill_in(drafter: &Client, item: &str) {
+    let v = ok(drafter.get(&format!("/api/v1/items/{item}")).await);
+    let mut edit = v["current"].clone();
+    for key in ["version", "content_digest", "created_by", "created_at"] {
+        edit.as_object_mut().unwrap().remove(key);
+    }
+    let mut rest = edit["body"].as_str().unwrap().to_owned();
+    assert!(rest.contains('【'), "the template has blanks: {rest}");
+    let mut filled = String::new();
+    while let Some((before, after)) = rest.split_once('【') {
+        filled.push_str(before);
+        let (blank, after) = after.split_once('】').unwrap();
+        filled.push_str(blank.trim_start_matches("写明"));
+        rest = after.to_owned();
+    }
+    filled.push_str(&rest);
+    edit["body"] = json!(filled);
+    edit["base_version"] = json!(1);
+    let (status, body) = drafter.put(&format!("/api/v1/items/{item}"), &edit).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 async fn issue_19_the_register_keeps_every_statutory_deadline(backend: Backend) {
@@ -125,7 +150,18 @@ async fn issue_19_the_register_keeps_every_statutory_deadline(backend: Backend) 
         .post(&format!("/api/v1/applications/{a_id}/actions"), &json!({"action": "answer", "on": "2026-11-18"}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let a_serial = t.approve_and_seal(&a_item, 1).await;
+    // Submitted as drafted, the template's blanks block it (REPLY-007).
+    let (status, body) = t.drafter.post(&format!("/api/v1/items/{a_item}/submit"), &json!({"version": 1})).await;
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("blocked")), "{body}");
+    let blanks = body["review"]["outcome"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "REPLY-007")
+        .count();
+    assert!(blanks >= 3, "{body:#}");
+    fill_in(&t.drafter, &a_item).await;
+    let a_serial = t.approve_and_seal(&a_item, 2).await;
     // Served on 11-18: on time, with the margin it had that day.
     let v = act(office, &a_id, json!({"action": "answer", "on": "2026-11-18"})).await;
     assert_eq!(
@@ -814,7 +850,8 @@ async fn issue_19_a_sealed_reply_is_served_by_email_and_its_date_of_service_reco
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("专用章"), "{body}");
     assert!(sink.received().is_empty());
-    let serial = t.approve_and_seal(&item, 1).await;
+    fill_in(&t.drafter, &item).await;
+    let serial = t.approve_and_seal(&item, 2).await;
     // Only the office serves replies.
     let (status, _) = t.approver.post(&serve(&id), &json!({})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);

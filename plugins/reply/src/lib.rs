@@ -9,7 +9,10 @@
 //! names it (REPLY-001..003); a remedy without its organ is REPLY-006 (info). REPLY-004 reports a reply whose decision cannot
 //! be read as one of the seven types of §36 (or a procedural notice), and
 //! REPLY-005 a refusal or partial disclosure (§36(三), §37) that gives no
-//! ground of §14–16.
+//! ground of §14–16. REPLY-007 blocks a reply that still holds a template
+//! placeholder (`【写明检索的范围、方式和结果】`, `【有管辖权的人民法院】`): the
+//! gateway drafts replies from templates whose blanks are in 【】, and a
+//! sealed letter must not carry one; each is its own finding, at its place.
 //!
 //! The plugin applies to items of kind `reply` (and to items titled as an
 //! 答复书/告知书 of an information-disclosure application). It judges the
@@ -54,6 +57,12 @@ pub const RULES: &[RuleInfo] = &[
         kind: "remedy_organ_missing",
         severity: Severity::Info,
         description: "remedy named with deadlines but not the organ that hears it",
+    },
+    RuleInfo {
+        id: "REPLY-007",
+        kind: "reply_incomplete",
+        severity: Severity::Block,
+        description: "reply still holds a template placeholder 【…】 to be filled in",
     },
     RuleInfo {
         id: "REPLY-005",
@@ -170,6 +179,23 @@ impl RulePlugin for Rules {
         let folded = Folded::new(&item.body);
         let text = folded.text();
         let mut out = Vec::new();
+        static PLACEHOLDER: OnceLock<Regex> = OnceLock::new();
+        for m in re(&PLACEHOLDER, r"【[^【】\n]{1,80}】").find_iter(text) {
+            out.push(
+                Finding::new(
+                    "REPLY-007",
+                    "reply_incomplete",
+                    Severity::Block,
+                    Field::Body,
+                    format!(
+                        "答复中仍有未填写的模板内容“{}”。请按实际情况填写并删去【】后再提交；加盖专用章的答复书不能带有模板占位。\
+                         依据：《政府信息公开条例》第三十六条（书面答复须载明具体内容）。",
+                        m.as_str()
+                    ),
+                )
+                .at(folded.orig_range(m.range())),
+            );
+        }
         let ds = decisions(text);
         // A procedural notice (补正 §30, 延期 §33, third-party consultation
         // §32, not an application §39) decides nothing yet: it needs its

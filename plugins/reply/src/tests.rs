@@ -27,6 +27,28 @@ fn check(body: &str, want: &[&str]) {
 }
 
 #[test]
+fn a_template_placeholder_left_in_blocks_at_its_place() {
+    let body = format!(
+        "张某：\n{SEARCH}（【写明检索的范围、方式和结果】）该信息由本局制作。{BASIS}\n如不服本答复，可在收到本答复之日起六十日内向【本级人民政府或上一级主管部门】申请行政复议，也可在六个月内向青州市人民法院提起行政诉讼。"
+    );
+    let found = Rules::default().review(&reply(&body));
+    let placeholders: Vec<&Finding> = found.iter().filter(|f| f.rule_id == "REPLY-007").collect();
+    assert_eq!(placeholders.len(), 2, "{found:#?}");
+    for (f, text) in placeholders.iter().zip(["【写明检索的范围、方式和结果】", "【本级人民政府或上一级主管部门】"])
+    {
+        assert_eq!(f.severity, Severity::Block);
+        let span = f.span.as_ref().expect("at its place");
+        assert_eq!(&body[span.start as usize..span.end as usize], text);
+        assert!(f.message.contains(text) && f.message.contains("依据"), "{}", f.message);
+    }
+    // Filled in, nothing is left.
+    let filled = body
+        .replace("【写明检索的范围、方式和结果】", "按关键词检索2025年以来的发文")
+        .replace("【本级人民政府或上一级主管部门】", "青州市人民政府");
+    assert!(Rules::default().review(&reply(&filled)).iter().all(|f| f.rule_id != "REPLY-007"));
+}
+
+#[test]
 fn complete_replies_pass() {
     check(&format!("张某：\n{SEARCH}该信息由本局制作。{BASIS}\n{REMEDY}"), &[]);
     // traditional characters
