@@ -27,6 +27,14 @@ const PHONE: &str = "13812345678";
 const ID_NUMBER: &str = "110101199003071234";
 const EMAIL: &str = "zhangsanfeng@example.cn";
 
+/// Settings that send the gateway's mail to `sink` (on loopback).
+fn mail_to(sink: &tests::mail::SmtpSink) -> impl FnOnce(&mut gateway::config::Settings) + '_ {
+    move |s| {
+        s.mail.smtp = Some(sink.url());
+        s.mail.from = Some("江城市民政局 <gongkai@example.gov.cn>".into());
+    }
+}
+
 #[track_caller]
 fn ok(result: (StatusCode, Value)) -> Value {
     assert!(result.0.is_success(), "{} {}", result.0, result.1);
@@ -595,11 +603,7 @@ async fn issue_19_the_office_registers_and_advances_from_the_pages(backend: Back
 
 async fn issue_19_the_office_registers_an_application_and_prints_the_sealed_reply_in_the_browser(backend: Backend) {
     let sink = tests::mail::SmtpSink::start().await;
-    let app = TestApp::spawn_with(backend, |s| {
-        s.mail.smtp = Some(sink.url());
-        s.mail.from = Some("江城市民政局 <gongkai@example.gov.cn>".into());
-    })
-    .await;
+    let app = TestApp::spawn_with(backend, mail_to(&sink)).await;
     let t = Team::of(&app).await;
     let b = tests::browser::Browser::start(&app.base, 1280, 900).await;
     // The office (user "gong" of the team) registers an application on the page.
@@ -758,10 +762,7 @@ async fn issue_19_the_office_is_reminded_of_each_application_once_across_two_pro
 async fn issue_19_no_personal_data_in_the_log(backend: Backend) {
     let sink = tests::mail::SmtpSink::start().await;
     let mut d = tests::process::Deployment::new(backend, Default::default()).await;
-    d.configure(|s| {
-        s.mail.smtp = Some(sink.url());
-        s.mail.from = Some("江城市民政局 <gongkai@example.gov.cn>".into());
-    });
+    d.configure(mail_to(&sink));
     let gw = d.start_with_env(&[("RUST_LOG", "debug")]).await;
     let t = Team::create(async |name, roles, unit| d.user(&gw.base, name, roles, unit).await).await;
     let office = &t.publisher;
@@ -826,11 +827,7 @@ fn pdf_text(pdf: &[u8]) -> String {
 /// send is refused; an applicant who gave no address is served by post.
 async fn issue_19_a_sealed_reply_is_served_by_email_and_its_date_of_service_recorded(backend: Backend) {
     let sink = tests::mail::SmtpSink::start().await;
-    let app = TestApp::spawn_with(backend, |s| {
-        s.mail.smtp = Some(sink.url());
-        s.mail.from = Some("江城市民政局 <gongkai@example.gov.cn>".into());
-    })
-    .await;
+    let app = TestApp::spawn_with(backend, mail_to(&sink)).await;
     let t = Team::of(&app).await;
     let office = &t.publisher;
     let today = gateway::workflow::today();
