@@ -22,10 +22,10 @@
 //! the revision authors, drawings and embedded OLE objects. An encrypted or
 //! obfuscated document is `encrypted`.
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use crate::docx::clip;
-use crate::{FactKind, Failure, FailureKind, Locator, Out, Part, at, limit, malformed};
+use crate::{FactKind, Failure, FailureKind, Locator, Out, Part, at, cfb_stream, limit, malformed, u16_at, u32_at};
 
 /// `FibBase.wIdent` of a Word document.
 const W_IDENT: u16 = 0xA5EC;
@@ -36,31 +36,6 @@ const BTE_CHPX: usize = 12;
 const SPRM_DELETED: u16 = 0x0800;
 const SPRM_INSERTED: u16 = 0x0801;
 const SPRM_VANISH: u16 = 0x083C;
-
-fn u16_at(d: &[u8], i: usize) -> Option<u16> {
-    Some(u16::from_le_bytes([*d.get(i)?, *d.get(i + 1)?]))
-}
-
-fn u32_at(d: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(d.get(i..i.checked_add(4)?)?.try_into().ok()?))
-}
-
-/// A stream of the container, charged to the total-bytes bound.
-fn stream(
-    out: &mut Out<'_>,
-    file: &str,
-    comp: &mut cfb::CompoundFile<Cursor<&[u8]>>,
-    name: &str,
-) -> Result<Vec<u8>, Failure> {
-    let mut s = comp.open_stream(name).map_err(|e| malformed(file, format!("DOC 的 {name} 流无法读取：{e}")))?;
-    out.archive_bytes += s.len();
-    if out.archive_bytes > out.bounds.max_total_bytes {
-        return Err(limit(file, format!("DOC 文档超过上限 {} MiB", out.bounds.max_total_bytes >> 20)));
-    }
-    let mut bytes = Vec::new();
-    s.read_to_end(&mut bytes).map_err(|e| malformed(file, format!("DOC 的 {name} 流无法读取：{e}")))?;
-    Ok(bytes)
-}
 
 /// What the FIB says.
 struct Fib {
@@ -303,7 +278,7 @@ pub(crate) fn read(
     file: &str,
     comp: &mut cfb::CompoundFile<Cursor<&[u8]>>,
 ) -> Result<&'static str, Failure> {
-    let word = stream(out, file, comp, "/WordDocument")?;
+    let word = cfb_stream(out, file, comp, "/WordDocument", "DOC 文档")?;
     if u16_at(&word, 0) == Some(W_IDENT) && u16_at(&word, 2).is_some_and(|n| n < NFIB_97) {
         out.fact(FactKind::NotExtracted, at(file, Part::Body), "Word 6.0/95 文档：未能提取文字".into())?;
         return Ok("unsupported");
@@ -312,7 +287,7 @@ pub(crate) fn read(
     if !comp.is_stream(fib.table) {
         return Err(malformed(file, format!("DOC 缺少 {} 流", fib.table.trim_start_matches('/'))));
     }
-    let table = stream(out, file, comp, fib.table)?;
+    let table = cfb_stream(out, file, comp, fib.table, "DOC 文档")?;
     let pieces = pieces(file, &table, fib.clx)?;
     let runs = runs(file, &word, &table, fib.chpx)?;
     let chars = characters(out, file, &word, &pieces, &runs)?;

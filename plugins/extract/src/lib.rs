@@ -239,6 +239,37 @@ pub(crate) fn read_file(
 /// A CFB container: an XLS is read, an encrypted OOXML package (its
 /// `EncryptedPackage` stream) is `encrypted`, anything else (DOC, PPT) is a
 /// `not-extracted` fact; a container that does not parse is malformed.
+/// The little-endian `u16` at `i`, if the bytes are there.
+pub(crate) fn u16_at(d: &[u8], i: usize) -> Option<u16> {
+    Some(u16::from_le_bytes([*d.get(i)?, *d.get(i.checked_add(1)?)?]))
+}
+
+/// The little-endian `u32` at `i`, if the bytes are there.
+pub(crate) fn u32_at(d: &[u8], i: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(d.get(i..i.checked_add(4)?)?.try_into().ok()?))
+}
+
+/// The stream `name` of a CFB container, charged to the total-bytes bound
+/// before it is read; `what` names the file kind in the messages.
+pub(crate) fn cfb_stream(
+    out: &mut Out<'_>,
+    file: &str,
+    comp: &mut cfb::CompoundFile<std::io::Cursor<&[u8]>>,
+    name: &str,
+    what: &str,
+) -> Result<Vec<u8>, Failure> {
+    use std::io::Read as _;
+    let unreadable = |e: std::io::Error| malformed(file, format!("{what}的 {name} 流无法读取：{e}"));
+    let mut stream = comp.open_stream(name).map_err(unreadable)?;
+    out.archive_bytes += stream.len();
+    if out.archive_bytes > out.bounds.max_total_bytes {
+        return Err(limit(file, format!("{what}超过上限 {} MiB", out.bounds.max_total_bytes >> 20)));
+    }
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).map_err(unreadable)?;
+    Ok(bytes)
+}
+
 fn read_cfb(out: &mut Out<'_>, path: &str, bytes: &[u8]) -> Result<&'static str, Failure> {
     let mut comp = cfb::CompoundFile::open(std::io::Cursor::new(bytes))
         .map_err(|e| malformed(path, format!("旧版 Office 文件（CFB 容器）无法解析：{e}")))?;

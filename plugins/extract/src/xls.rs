@@ -29,12 +29,12 @@
 //! sandbox, which fails the review closed.
 
 use std::collections::{BTreeSet, HashSet};
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use calamine::{Reader, SheetVisible, Xls, XlsError};
 
 use crate::text::{cell_locator, column_name};
-use crate::{FactKind, Failure, FailureKind, Out, Part, at, limit, malformed};
+use crate::{FactKind, Failure, FailureKind, Out, Part, at, limit, malformed, u16_at, u32_at};
 
 /// What our walk found in one sheet's substream.
 #[derive(Default)]
@@ -48,14 +48,6 @@ struct SheetScan {
     /// Cells whose format hides the value.
     hidden_format: Vec<(u32, u32)>,
     notes: u32,
-}
-
-fn u16_at(d: &[u8], i: usize) -> Option<u16> {
-    Some(u16::from_le_bytes([*d.get(i)?, *d.get(i + 1)?]))
-}
-
-fn u32_at(d: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(d.get(i..i + 4)?.try_into().ok()?))
 }
 
 /// The records of a BIFF stream from `pos`: (type, data).
@@ -333,14 +325,7 @@ pub(crate) fn workbook_stream(
     let Some(name) = ["/Workbook", "/Book"].into_iter().find(|n| comp.is_stream(n)) else {
         return Ok(None);
     };
-    let mut stream = comp.open_stream(name).map_err(|e| malformed(file, format!("XLS 工作簿流无法读取：{e}")))?;
-    let len = stream.len();
-    out.archive_bytes += len;
-    if out.archive_bytes > out.bounds.max_total_bytes {
-        return Err(limit(file, format!("XLS 工作簿超过上限 {} MiB", out.bounds.max_total_bytes >> 20)));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    stream.read_to_end(&mut bytes).map_err(|e| malformed(file, format!("XLS 工作簿流无法读取：{e}")))?;
+    let bytes = crate::cfb_stream(out, file, comp, name, "XLS 工作簿")?;
     Ok(Some(bytes))
 }
 
